@@ -1,0 +1,72 @@
+/**
+ * The demo: a local network of anvil nodes in four failure domains — two of them on the same cloud region, to show
+ * why domains matter — kept on identical blocks, with the gateway in front.
+ */
+import { createServer } from "node:net";
+import { validateConfig } from "../config/load.ts";
+import type { ConfigInput } from "../config/schema.ts";
+import type { FailureDomain } from "../core/domain.ts";
+import { type Devnet, startDevnet } from "../devnet/devnet.ts";
+import { type App, startApp } from "./app.ts";
+
+export const DEMO_NODES: { id: string; domain: FailureDomain }[] = [
+  { id: "alpha", domain: { operator: "alpha-rpc", hosting: "aws", region: "us-east-1" } },
+  { id: "beta", domain: { operator: "beta-nodes", hosting: "aws", region: "us-east-1" } },
+  { id: "gamma", domain: { operator: "gamma-cloud", hosting: "gcp", region: "europe-west1" } },
+  { id: "delta", domain: { operator: "community", hosting: "hetzner", region: "eu-central" } },
+];
+
+export interface Demo {
+  devnet: Devnet;
+  app: App;
+  rpcUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface DemoOptions {
+  /** Gateway port; when omitted, 8545 if free, else any free port. */
+  port?: number;
+  blockTimeMs?: number;
+  logLevel?: "info" | "warn" | "error" | "silent" | "debug";
+  storePath?: string;
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs: options.blockTimeMs ?? 2_000 });
+  try {
+    const port = options.port ?? ((await portIsFree(8545)) ? 8545 : 0);
+    const input: ConfigInput = {
+      server: { host: "127.0.0.1", port },
+      store: { kind: "sqlite", path: options.storePath ?? "./.multihome/demo.db" },
+      log: { level: options.logLevel ?? "warn" },
+      chains: [
+        {
+          chainId: devnet.chainId,
+          name: "multihome-devnet",
+          upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+        },
+      ],
+    };
+    const app = await startApp(validateConfig(input), { readyTimeoutMs: 15_000 });
+    return {
+      devnet,
+      app,
+      rpcUrl: `${app.server.url}/rpc/${devnet.chainId}`,
+      async stop() {
+        await app.stop();
+        await devnet.stop();
+      },
+    };
+  } catch (error) {
+    await devnet.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,46 @@
+/** `multihome demo`: start the demo network and tell the user what to do with it. */
+import { startDemo } from "../app/demo.ts";
+
+export async function runDemo(options: { port?: number; blockTimeMs: number }) {
+  process.stdout.write("Starting anvil nodes in four failure domains…\n");
+  const demo = await startDemo(options);
+  const { devnet, rpcUrl, app } = demo;
+  const account = devnet.accounts[0]!;
+  const lines = [
+    "",
+    "Multihome demo is running.",
+    "",
+    `  JSON-RPC   ${rpcUrl}   (also ${app.server.url}/ — one chain, chain id ${devnet.chainId})`,
+    `  readiness  ${app.server.url}/readyz`,
+    "",
+    "  Upstreams (failure domain = hosting/region, operator):",
+    ...devnet.nodes.map(
+      (n) =>
+        `    ${n.id.padEnd(6)} ${`${n.domain.hosting}/${n.domain.region}`.padEnd(22)} ${n.domain.operator.padEnd(12)} ${n.url}`,
+    ),
+    "  alpha and beta are different vendors on the same cloud region: one outage takes both.",
+    "",
+    "  Try it:",
+    `    curl -s -X POST ${rpcUrl} -H 'content-type: application/json' \\`,
+    `      -d '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["${account.address}","latest"]}' -i`,
+    "",
+    "    // viem",
+    `    import { createPublicClient, http } from "viem";`,
+    `    const client = createPublicClient({ transport: http("${rpcUrl}") });`,
+    `    await client.getBalance({ address: "${account.address}" });`,
+    "",
+    `  Funded dev account: ${account.address} (anvil's well-known test key; never use it on a real network)`,
+    "",
+    "  Outage drill: stop every upstream on aws/us-east-1 and keep querying — answers keep coming from",
+    `  gcp and hetzner. In another terminal: kill ${devnet.nodes
+      .filter((n) => n.domain.hosting === "aws")
+      .map((n) => n.pid)
+      .join(" ")}`,
+    "  (the pids of alpha and beta), then watch  curl -s " + `${app.server.url}/readyz`,
+    "",
+    "Press Ctrl-C to stop the gateway and every anvil node.",
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
+  return demo;
+}

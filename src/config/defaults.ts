@@ -1,0 +1,78 @@
+/**
+ * Every default of Multihome, with its unit, in one place. The config schema applies these; docs/config.md lists
+ * them (a test keeps the two in step).
+ */
+export const DEFAULTS = {
+  server: {
+    host: "127.0.0.1",
+    port: 8545,
+    /** Largest request body, bytes. */
+    maxBodyBytes: 1_048_576,
+    /** Most calls in one batch. */
+    maxBatchItems: 100,
+    /** Deepest JSON nesting in a request. */
+    maxJsonDepth: 64,
+    /** Longest method name, characters. */
+    maxMethodLength: 64,
+    /** Time allowed to receive request headers, ms. */
+    headersTimeoutMs: 10_000,
+    /** Time allowed to receive a whole request, ms. */
+    requestTimeoutMs: 30_000,
+    /** Idle keep-alive socket lifetime, ms. */
+    keepAliveTimeoutMs: 5_000,
+    /** On shutdown, how long in-flight requests may take to finish, ms. */
+    shutdownGraceMs: 10_000,
+  },
+  admin: { host: "127.0.0.1", port: 8546 },
+  store: { kind: "sqlite" as const, path: "./.multihome/state.db" },
+  log: { level: "info" as const },
+  routing: {
+    /** Deadline of one whole client call, ms. */
+    requestTimeoutMs: 5_000,
+    /** Deadline of one attempt on one upstream (headers and body), ms. */
+    attemptTimeoutMs: 1_000,
+    /** Attempt deadline for heavy methods (eth_call, eth_getLogs, …), ms. */
+    heavyAttemptTimeoutMs: 4_000,
+    /** Most attempts (first + retries + hedges) for one call. */
+    maxAttempts: 4,
+    /** Hedge: send a second attempt to another domain when the first is slower than this quantile of recent latency. */
+    hedgeQuantile: 0.9,
+    /** Hedge delay clamp, ms. */
+    hedgeMinDelayMs: 50,
+    hedgeMaxDelayMs: 300,
+    /** Extra attempts (retries + hedges) allowed per primary request over the budget window. */
+    retryBudgetRatio: 0.2,
+    /** Extra attempts always allowed per second. */
+    retryBudgetMinPerSecond: 5,
+    /** Backoff after a rate limit that named no duration, ms. */
+    defaultBackoffMs: 1_000,
+  },
+  health: {
+    /** How often each upstream's head is polled, ms. Also the health probe. */
+    headPollIntervalMs: 1_000,
+    /** How often each upstream's chain id and genesis are re-checked, ms. */
+    chainCheckIntervalMs: 30_000,
+    /** Consecutive failures that open an upstream's breaker. */
+    breakerFailureThreshold: 5,
+    /** Failure rate over the window that opens the breaker. */
+    breakerFailureRate: 0.5,
+    breakerWindowMs: 10_000,
+    breakerMinRequests: 20,
+    /** First open period, ms; doubles on each failed probe up to breakerMaxOpenMs. */
+    breakerOpenMs: 2_000,
+    breakerMaxOpenMs: 60_000,
+    /** After recovery, traffic share ramps up over this period, ms. */
+    slowStartMs: 30_000,
+    /** Distinct upstreams of one domain failing within domainWindowMs that demote the whole domain. */
+    domainMinFailedUpstreams: 2,
+    domainWindowMs: 3_000,
+    domainDownMs: 5_000,
+  },
+  upstream: {
+    /** Connections per upstream pool. */
+    connections: 32,
+    /** Largest upstream response accepted, bytes. */
+    maxResponseBytes: 33_554_432,
+    connectTimeoutMs: 2_000,
+  },
+} as const;

@@ -1,0 +1,78 @@
+/**
+ * Loading a config file: YAML, JSON, or a TypeScript/JavaScript module exporting `defineConfig({...})`.
+ * `${NAME}` (or `${NAME:-fallback}`) in any string is replaced from the environment before validation; a missing
+ * variable is an error that names it and where it was used.
+ */
+import { readFile } from "node:fs/promises";
+import { extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { type Config, type ConfigInput, configSchema } from "./schema.ts";
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = []) {
+    super(issues.length ? `${message}\n${issues.map((i) => `  - ${i}`).join("\n")}` : message);
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+/** Identity with types: lets a `.ts` config file be checked by the editor. */
+export function defineConfig(config: ConfigInput): ConfigInput {
+  return config;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path = ""): unknown {
+  if (typeof value === "string") {
+    return value.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`environment variable ${name} is not set (used at ${path || "<root>"})`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k)]),
+    );
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? issue.path.map(String).join(".") : "<root>";
+  return `${path}: ${issue.message}`;
+}
+
+/** Validate an already-parsed config object. */
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
+  const substituted = substituteEnv(raw, env);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) throw new ConfigError("invalid config", result.error.issues.map(describeIssue));
+  return result.data;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const path = resolve(file);
+  const ext = extname(path).toLowerCase();
+  let raw: unknown;
+  try {
+    if ([".ts", ".mts", ".js", ".mjs"].includes(ext)) {
+      const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+      raw = mod.default;
+    } else {
+      const text = await readFile(path, "utf8");
+      raw = ext === ".json" ? JSON.parse(text) : parseYaml(text);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read config ${file}: ${(error as Error).message}`);
+  }
+  if (raw === undefined || raw === null) throw new ConfigError(`config ${file} is empty`);
+  return validateConfig(raw, env);
+}

@@ -1,0 +1,143 @@
+/**
+ * The configuration schema. Unknown keys are errors (a typo must not silently become a default); every default
+ * comes from defaults.ts.
+ */
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
+
+const D = DEFAULTS;
+const port = z.number().int().min(0).max(65_535);
+const ms = (min = 1) => z.number().int().min(min).max(86_400_000);
+const label = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'");
+
+const upstreamUrl = z.string().refine((value) => {
+  try {
+    const u = new URL(value);
+    return ["http:", "https:", "ws:", "wss:"].includes(u.protocol);
+  } catch {
+    return false;
+  }
+}, "an http://, https://, ws:// or wss:// URL");
+
+export const upstreamSchema = z.strictObject({
+  id: label,
+  url: upstreamUrl,
+  domain: z.strictObject({ operator: label, hosting: label, region: label }),
+  /** Connections in this upstream's pool. */
+  connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
+});
+
+export const chainSchema = z
+  .strictObject({
+    chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    name: z.string().max(64).optional(),
+    upstreams: z.array(upstreamSchema).min(1).max(64),
+  })
+  .superRefine((chain, ctx) => {
+    const seen = new Set<string>();
+    chain.upstreams.forEach((u, i) => {
+      if (seen.has(u.id))
+        ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
+      seen.add(u.id);
+    });
+  });
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default(D.server.host),
+        port: port.default(D.server.port),
+        maxBodyBytes: z.number().int().min(1024).max(104_857_600).default(D.server.maxBodyBytes),
+        maxBatchItems: z.number().int().min(1).max(10_000).default(D.server.maxBatchItems),
+        maxJsonDepth: z.number().int().min(4).max(1_000).default(D.server.maxJsonDepth),
+        maxMethodLength: z.number().int().min(8).max(256).default(D.server.maxMethodLength),
+        headersTimeoutMs: ms().default(D.server.headersTimeoutMs),
+        requestTimeoutMs: ms().default(D.server.requestTimeoutMs),
+        keepAliveTimeoutMs: ms().default(D.server.keepAliveTimeoutMs),
+        shutdownGraceMs: ms(0).default(D.server.shutdownGraceMs),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        host: z.string().default(D.admin.host),
+        port: port.default(D.admin.port),
+        token: z.string().min(16, "at least 16 characters").optional(),
+      })
+      .optional(),
+    store: z
+      .discriminatedUnion("kind", [
+        z.strictObject({ kind: z.literal("memory") }),
+        z.strictObject({ kind: z.literal("sqlite"), path: z.string().min(1).default(D.store.path) }),
+        z.strictObject({
+          kind: z.literal("redis"),
+          url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
+        }),
+      ])
+      .prefault({ kind: D.store.kind }),
+    log: z
+      .strictObject({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(D.log.level),
+      })
+      .prefault({}),
+    routing: z
+      .strictObject({
+        requestTimeoutMs: ms(10).default(D.routing.requestTimeoutMs),
+        attemptTimeoutMs: ms(10).default(D.routing.attemptTimeoutMs),
+        heavyAttemptTimeoutMs: ms(10).default(D.routing.heavyAttemptTimeoutMs),
+        maxAttempts: z.number().int().min(1).max(10).default(D.routing.maxAttempts),
+        hedgeQuantile: z.number().min(0.5).max(0.999).default(D.routing.hedgeQuantile),
+        hedgeMinDelayMs: ms(0).default(D.routing.hedgeMinDelayMs),
+        hedgeMaxDelayMs: ms(0).default(D.routing.hedgeMaxDelayMs),
+        retryBudgetRatio: z.number().min(0).max(1).default(D.routing.retryBudgetRatio),
+        retryBudgetMinPerSecond: z.number().min(0).max(10_000).default(D.routing.retryBudgetMinPerSecond),
+        defaultBackoffMs: ms().default(D.routing.defaultBackoffMs),
+      })
+      .prefault({})
+      .refine((r) => r.hedgeMinDelayMs <= r.hedgeMaxDelayMs, { message: "hedgeMinDelayMs must be ≤ hedgeMaxDelayMs" })
+      .refine((r) => r.attemptTimeoutMs <= r.requestTimeoutMs, {
+        message: "attemptTimeoutMs must be ≤ requestTimeoutMs",
+      }),
+    health: z
+      .strictObject({
+        headPollIntervalMs: ms(50).default(D.health.headPollIntervalMs),
+        chainCheckIntervalMs: ms(100).default(D.health.chainCheckIntervalMs),
+        breakerFailureThreshold: z.number().int().min(1).max(1_000).default(D.health.breakerFailureThreshold),
+        breakerFailureRate: z.number().gt(0).max(1).default(D.health.breakerFailureRate),
+        breakerWindowMs: ms(100).default(D.health.breakerWindowMs),
+        breakerMinRequests: z.number().int().min(1).default(D.health.breakerMinRequests),
+        breakerOpenMs: ms(10).default(D.health.breakerOpenMs),
+        breakerMaxOpenMs: ms(10).default(D.health.breakerMaxOpenMs),
+        slowStartMs: ms(0).default(D.health.slowStartMs),
+        domainMinFailedUpstreams: z.number().int().min(1).max(64).default(D.health.domainMinFailedUpstreams),
+        domainWindowMs: ms(10).default(D.health.domainWindowMs),
+        domainDownMs: ms(10).default(D.health.domainDownMs),
+      })
+      .prefault({}),
+    upstream: z
+      .strictObject({
+        maxResponseBytes: z.number().int().min(1024).max(1_073_741_824).default(D.upstream.maxResponseBytes),
+        connectTimeoutMs: ms(10).default(D.upstream.connectTimeoutMs),
+      })
+      .prefault({}),
+    chains: z.array(chainSchema).min(1),
+  })
+  .superRefine((config, ctx) => {
+    const ids = new Set<number>();
+    config.chains.forEach((c, i) => {
+      if (ids.has(c.chainId))
+        ctx.addIssue({ code: "custom", path: ["chains", i, "chainId"], message: `duplicate chainId ${c.chainId}` });
+      ids.add(c.chainId);
+    });
+  });
+
+/** What a config file may say (defaults optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** A validated config with every default applied. */
+export type Config = z.output<typeof configSchema>;
+export type ChainConfig = Config["chains"][number];
+export type UpstreamConfig = ChainConfig["upstreams"][number];

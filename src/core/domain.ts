@@ -1,0 +1,22 @@
+/**
+ * Failure domains. An upstream's domain says who runs it (`operator`), whose machines it runs on (`hosting`:
+ * a cloud, an ASN, "self") and where (`region`). Two vendors in the same cloud region share one outage.
+ */
+export interface FailureDomain {
+  operator: string;
+  hosting: string;
+  region: string;
+}
+
+/** The outage domain an upstream sits in, as shown to users: `hosting/region`, e.g. `aws/us-east-1`. */
+export function failureDomainOf(domain: FailureDomain): string {
+  return `${domain.hosting}/${domain.region}`;
+}
+
+/**
+ * Two upstreams are independent witnesses when neither one outage (same hosting and region) nor one operator
+ * (who could lie on all its nodes at once) can take both down or make both say the same wrong thing.
+ */
+export function areIndependent(a: FailureDomain, b: FailureDomain): boolean {
+  return a.operator !== b.operator && failureDomainOf(a) !== failureDomainOf(b);
+}

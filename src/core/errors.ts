@@ -1,0 +1,48 @@
+/**
+ * The one registry of Multihome's error codes. Every code a client can see is here, with its JSON-RPC code and HTTP
+ * status; `docs/errors.md` documents each one and a test keeps the two in step.
+ */
+export const ERRORS = {
+  parse_error: { rpc: -32700, http: 400, message: "parse error" },
+  invalid_request: { rpc: -32600, http: 400, message: "invalid request" },
+  method_not_found: { rpc: -32601, http: 200, message: "method not found or not allowed" },
+  invalid_params: { rpc: -32602, http: 200, message: "invalid params" },
+  internal: { rpc: -32603, http: 200, message: "internal error" },
+  unavailable: { rpc: -32002, http: 200, message: "no verifiable answer is available" },
+  tx_rejected: { rpc: -32003, http: 200, message: "transaction rejected" },
+  limit_exceeded: { rpc: -32005, http: 413, message: "limit exceeded" },
+  rate_limited: { rpc: -32005, http: 429, message: "rate limited" },
+  unknown_chain: { rpc: -32602, http: 404, message: "unknown chain" },
+  timeout: { rpc: -32002, http: 200, message: "request deadline exceeded" },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error Multihome itself answers with. `data` is shown to the client: it must never carry upstream details. */
+export class MultihomeError extends Error {
+  readonly code: ErrorCode;
+  readonly rpcCode: number;
+  readonly httpStatus: number;
+  readonly data: Record<string, unknown> | undefined;
+  /** Seconds a client should wait (rate limits), sent as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { data?: Record<string, unknown>; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message ?? ERRORS[code].message, { cause: options.cause });
+    this.name = "MultihomeError";
+    this.code = code;
+    this.rpcCode = ERRORS[code].rpc;
+    this.httpStatus = ERRORS[code].http;
+    this.data = options.data;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** The JSON-RPC error object a client receives for a Multihome error. */
+export function toRpcError(error: MultihomeError): { code: number; message: string; data: Record<string, unknown> } {
+  return { code: error.rpcCode, message: error.message, data: { ...error.data, multihomeCode: error.code } };
+}

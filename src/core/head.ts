@@ -1,0 +1,136 @@
+/**
+ * One agreed head per chain: the highest block that independent witnesses (different outage domain AND different
+ * operator, see `areIndependent`) report with the same hash. When the chain's upstreams cannot form an independent
+ * pair at all (a single-domain setup, e.g. one's own node), every usable upstream must agree instead. The agreed
+ * head never goes backwards.
+ */
+import { areIndependent, type FailureDomain } from "./domain.ts";
+
+export interface HeadObservation {
+  number: number;
+  hash: string;
+  parentHash: string;
+}
+
+export interface AgreedHead {
+  number: number;
+  hash: string;
+  /** Ids of the upstreams whose reports agree on this block. */
+  witnesses: string[];
+}
+
+/** How many recent block numbers each upstream's hash history keeps. */
+export const HEAD_HISTORY_BLOCKS = 256;
+
+export interface HeadBook {
+  /** Record what an upstream reported. Returns an anomaly when the report contradicts its own past. */
+  observe(upstreamId: string, observation: HeadObservation): HeadAnomaly | undefined;
+  /** The latest head number an upstream reported. */
+  headOf(upstreamId: string): number | undefined;
+  /** Forget an upstream's reports (cordoned, wrong chain). */
+  forget(upstreamId: string): void;
+  /** Recompute the agreed head over the upstreams `usable` accepts; monotonic. */
+  agree(usable: (upstreamId: string) => boolean): AgreedHead | undefined;
+  current(): AgreedHead | undefined;
+}
+
+export type HeadAnomaly = { kind: "backwards"; from: number; to: number } | { kind: "jump"; from: number; to: number };
+
+export interface HeadBookOptions {
+  upstreams: { id: string; domain: FailureDomain }[];
+  /** A head this far ahead of the agreed head is an anomaly (a different chain?). @default 10_000 */
+  maxJumpBlocks?: number;
+  /** A head this far behind the upstream's previous head is an anomaly. @default 64 */
+  maxBackwardsBlocks?: number;
+}
+
+export function createHeadBook(options: HeadBookOptions): HeadBook {
+  const { upstreams, maxJumpBlocks = 10_000, maxBackwardsBlocks = 64 } = options;
+  const domains = new Map(upstreams.map((u) => [u.id, u.domain]));
+  const history = new Map<string, Map<number, string>>();
+  const heads = new Map<string, number>();
+  const canFormIndependentPair = upstreams.some((a) => upstreams.some((b) => areIndependent(a.domain, b.domain)));
+  let agreed: AgreedHead | undefined;
+
+  function record(id: string, number: number, hash: string): void {
+    let h = history.get(id);
+    if (!h) {
+      h = new Map();
+      history.set(id, h);
+    }
+    h.set(number, hash);
+  }
+
+  function prune(id: string, head: number): void {
+    const h = history.get(id);
+    if (!h || h.size <= HEAD_HISTORY_BLOCKS * 2) return;
+    for (const n of h.keys()) if (n <= head - HEAD_HISTORY_BLOCKS || n > head) h.delete(n);
+  }
+
+  function witnessesAt(n: number, usable: string[]): AgreedHead | undefined {
+    const byHash = new Map<string, string[]>();
+    for (const id of usable) {
+      const hash = history.get(id)?.get(n);
+      if (hash === undefined) continue;
+      const group = byHash.get(hash);
+      if (group) group.push(id);
+      else byHash.set(hash, [id]);
+    }
+    for (const [hash, ids] of byHash) {
+      if (canFormIndependentPair) {
+        for (const a of ids) {
+          for (const b of ids) {
+            if (areIndependent(domains.get(a)!, domains.get(b)!)) return { number: n, hash, witnesses: ids };
+          }
+        }
+      } else if (ids.length === usable.length) {
+        return { number: n, hash, witnesses: ids };
+      }
+    }
+    return undefined;
+  }
+
+  return {
+    observe(id, { number, hash, parentHash }) {
+      const previous = heads.get(id);
+      let anomaly: HeadAnomaly | undefined;
+      if (previous !== undefined && number < previous - maxBackwardsBlocks) {
+        anomaly = { kind: "backwards", from: previous, to: number };
+      } else if (agreed && number > agreed.number + maxJumpBlocks) {
+        anomaly = { kind: "jump", from: agreed.number, to: number };
+      }
+      if (anomaly) return anomaly;
+      if (previous !== undefined && number < previous) {
+        // A shallow reorg: what this upstream said above the new head is no longer its chain.
+        const h = history.get(id);
+        if (h) for (const n of h.keys()) if (n > number) h.delete(n);
+      }
+      heads.set(id, number);
+      record(id, number, hash);
+      if (number > 0) record(id, number - 1, parentHash);
+      prune(id, number);
+      return undefined;
+    },
+    headOf: (id) => heads.get(id),
+    forget(id) {
+      history.delete(id);
+      heads.delete(id);
+    },
+    agree(usable) {
+      const ids = [...heads.keys()].filter(usable);
+      if (ids.length === 0) return agreed;
+      let top = -1;
+      for (const id of ids) top = Math.max(top, heads.get(id)!);
+      const floor = Math.max(agreed?.number ?? -1, top - HEAD_HISTORY_BLOCKS);
+      for (let n = top; n >= floor && n >= 0; n--) {
+        const found = witnessesAt(n, ids);
+        if (found) {
+          if (!agreed || found.number >= agreed.number) agreed = found;
+          break;
+        }
+      }
+      return agreed;
+    },
+    current: () => agreed,
+  };
+}

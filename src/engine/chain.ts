@@ -1,0 +1,221 @@
+/** Everything Multihome keeps for one chain, and answering one call on it. */
+import { createDomainHealth } from "../core/domain-health.ts";
+import { MultihomeError } from "../core/errors.ts";
+import { type AgreedHead, createHeadBook } from "../core/head.ts";
+import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
+import { createLatencyWindow } from "../core/latency.ts";
+import { methodSpec, pinBlock, toHex } from "../core/methods.ts";
+import { createRetryBudget } from "../core/retry-budget.ts";
+import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
+import type { EngineContext } from "./context.ts";
+import { type ExecuteTarget, execute } from "./execute.ts";
+import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
+import type { ChainSettings } from "./settings.ts";
+
+/** How a served answer was established. */
+export type Verification = "proof" | "quorum" | "single" | "none";
+
+export interface Evidence {
+  /** The block the answer reflects (the pinned block, else the agreed head when the answer was produced). */
+  blockNumber: number | undefined;
+  verified: Verification;
+  /** Upstream that produced the answer (for logs; never shown to clients). */
+  upstream?: string;
+}
+
+export type CallAnswer =
+  | { ok: true; result: unknown; evidence: Evidence }
+  | { ok: false; rpcError: RpcErrorObject; evidence: Evidence }
+  | { ok: false; error: MultihomeError; evidence: Evidence };
+
+export interface ChainStatus {
+  chainId: number;
+  ready: boolean;
+  reason?: string;
+  head: AgreedHead | undefined;
+  domainsDown: string[];
+  upstreams: {
+    id: string;
+    domain: string;
+    operator: string;
+    admission: string;
+    cordonReason?: string;
+    breaker: string;
+    head: number | undefined;
+    latencyMs: number | undefined;
+  }[];
+}
+
+export interface Chain {
+  chainId: number;
+  start(): void;
+  ready(timeoutMs: number): Promise<void>;
+  call(call: RpcCall, signal?: AbortSignal): Promise<CallAnswer>;
+  status(): ChainStatus;
+  stop(): Promise<void>;
+}
+
+/** Largest raw transaction accepted, bytes of hex text. */
+export const MAX_RAW_TX_HEX_CHARS = 2 + 2 * 131_072;
+const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
+
+export function createChain(ctx: EngineContext, settings: ChainSettings): Chain {
+  const { clock } = ctx;
+  const { chainId, routing, health } = settings;
+  const upstreams: Upstream[] = settings.upstreams.map((u) =>
+    createUpstream(u, {
+      clock,
+      transport: ctx.createTransport(u),
+      maxResponseBytes: settings.maxResponseBytes,
+      breaker: {
+        failureThreshold: health.breakerFailureThreshold,
+        failureRateThreshold: health.breakerFailureRate,
+        windowMs: health.breakerWindowMs,
+        minRequestsInWindow: health.breakerMinRequests,
+        openMs: health.breakerOpenMs,
+        maxOpenMs: health.breakerMaxOpenMs,
+        slowStartMs: health.slowStartMs,
+      },
+    }),
+  );
+  const headBook = createHeadBook({ upstreams: settings.upstreams });
+  const domainHealth = createDomainHealth({
+    minFailedUpstreams: health.domainMinFailedUpstreams,
+    windowMs: health.domainWindowMs,
+    downMs: health.domainDownMs,
+  });
+  const target: ExecuteTarget = {
+    upstreams,
+    views: (now) =>
+      upstreams.map((u) => viewOf(u, now, headBook.headOf(u.id), domainHealth.isDown(u.domainLabel, now))),
+    domainHealth,
+    budget: createRetryBudget({ ratio: routing.retryBudgetRatio, minPerSecond: routing.retryBudgetMinPerSecond }),
+    latency: createLatencyWindow(),
+    routing,
+  };
+  const tracker: HeadTracker = createHeadTracker(ctx, {
+    chainId,
+    upstreams,
+    headBook,
+    domainHealth,
+    pollIntervalMs: health.headPollIntervalMs,
+    chainCheckIntervalMs: health.chainCheckIntervalMs,
+    attemptTimeoutMs: routing.attemptTimeoutMs,
+    onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
+  });
+
+  async function call(rpc: RpcCall, signal?: AbortSignal): Promise<CallAnswer> {
+    const head = headBook.current();
+    const none: Evidence = { blockNumber: head?.number, verified: "none" };
+    const spec = methodSpec(rpc.method);
+    if (!spec)
+      return {
+        ok: false,
+        error: new MultihomeError("method_not_found", `method ${rpc.method} is not available`),
+        evidence: none,
+      };
+    if (rpc.method === "eth_chainId") return { ok: true, result: toHex(chainId), evidence: none };
+    if (rpc.method === "net_version") return { ok: true, result: String(chainId), evidence: none };
+    if (!head) {
+      return {
+        ok: false,
+        error: new MultihomeError("unavailable", "no block agreed by independent upstreams yet"),
+        evidence: none,
+      };
+    }
+    if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
+    if (spec.kind === "write") {
+      const raw = Array.isArray(rpc.params) ? rpc.params[0] : undefined;
+      if (
+        typeof raw !== "string" ||
+        raw.length > MAX_RAW_TX_HEX_CHARS ||
+        !HEX_DATA.test(raw) ||
+        rpc.params.length !== 1
+      ) {
+        return {
+          ok: false,
+          error: new MultihomeError(
+            "invalid_params",
+            "expected one raw transaction as 0x-prefixed hex (at most 128 KiB)",
+          ),
+          evidence: none,
+        };
+      }
+    }
+    const pin = pinBlock(spec, rpc.params, head.number);
+    if (!pin.ok)
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", `invalid params: ${pin.message}`),
+        evidence: none,
+      };
+    const result = await execute(
+      ctx,
+      target,
+      {
+        method: rpc.method,
+        params: pin.pinned.params,
+        kind: spec.kind,
+        heavy: spec.heavy ?? false,
+        minBlock: pin.pinned.minBlock,
+      },
+      signal,
+    );
+    const blockNumber = pin.pinned.blockNumber ?? head.number;
+    if (result.ok)
+      return {
+        ok: true,
+        result: result.result,
+        evidence: { blockNumber, verified: "single", upstream: result.upstream },
+      };
+    if ("rpcError" in result)
+      return {
+        ok: false,
+        rpcError: result.rpcError,
+        evidence: { blockNumber, verified: "single", upstream: result.upstream },
+      };
+    return { ok: false, error: result.error, evidence: none };
+  }
+
+  function status(): ChainStatus {
+    const now = clock.now();
+    const head = headBook.current();
+    const usable = upstreams.filter((u) => u.admission === "admitted" && u.breaker.weight(now) > 0);
+    const reason = !head
+      ? "no block agreed by independent upstreams yet"
+      : usable.length === 0
+        ? "no usable upstream"
+        : undefined;
+    return {
+      chainId,
+      ready: reason === undefined,
+      ...(reason ? { reason } : {}),
+      head,
+      domainsDown: domainHealth.downDomains(now),
+      upstreams: upstreams.map((u) => ({
+        id: u.id,
+        domain: u.domainLabel,
+        operator: u.domain.operator,
+        admission: u.admission,
+        ...(u.cordonReason ? { cordonReason: u.cordonReason } : {}),
+        breaker: u.breaker.state(now),
+        head: headBook.headOf(u.id),
+        latencyMs: u.latency.ewma(),
+      })),
+    };
+  }
+
+  return {
+    chainId,
+    start: () => tracker.start(),
+    async ready(timeoutMs) {
+      await tracker.waitForHead(timeoutMs);
+    },
+    call,
+    status,
+    async stop() {
+      tracker.stop();
+      await Promise.all(upstreams.map((u) => u.close()));
+    },
+  };
+}

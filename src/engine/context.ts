@@ -1,0 +1,10 @@
+import type { Clock, Logger, Random, Transport } from "../core/ports.ts";
+
+/** Shared dependencies, passed explicitly (no process-global state). */
+export interface EngineContext {
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Builds the transport for an upstream URL; the app wires HTTP or WebSocket. */
+  createTransport(upstream: { id: string; url: string; connections: number }): Transport;
+}

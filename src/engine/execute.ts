@@ -1,0 +1,255 @@
+/**
+ * Running one call against a chain's upstreams: pick an upstream, send, and on a retryable outcome or a slow
+ * answer start another attempt in a different failure domain — within the request deadline, the per-request attempt
+ * cap and the chain's retry budget (hedges and retries share it, so faults cannot multiply load). The first answer
+ * wins; the other attempts are cancelled.
+ */
+import type { Outcome } from "../core/classify.ts";
+import type { DomainHealth } from "../core/domain-health.ts";
+import { MultihomeError } from "../core/errors.ts";
+import type { RpcErrorObject } from "../core/jsonrpc.ts";
+import { hedgeDelayMs, type LatencyWindow } from "../core/latency.ts";
+import type { MethodKind } from "../core/methods.ts";
+import type { RetryBudget } from "../core/retry-budget.ts";
+import { earliestBackoffEnd, type PickOptions, pickUpstream, type UpstreamView } from "../core/select.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { EngineContext } from "./context.ts";
+
+export interface ExecuteTarget {
+  upstreams: Upstream[];
+  views(now: number): UpstreamView[];
+  domainHealth: DomainHealth;
+  budget: RetryBudget;
+  /** Recent latency across the chain's upstreams, for the hedge delay. */
+  latency: LatencyWindow;
+  routing: {
+    requestTimeoutMs: number;
+    attemptTimeoutMs: number;
+    heavyAttemptTimeoutMs: number;
+    maxAttempts: number;
+    hedgeQuantile: number;
+    hedgeMinDelayMs: number;
+    hedgeMaxDelayMs: number;
+    defaultBackoffMs: number;
+  };
+}
+
+export interface CallPlan {
+  method: string;
+  params: unknown;
+  kind: MethodKind;
+  heavy: boolean;
+  minBlock: number | undefined;
+}
+
+export type ExecuteResult =
+  | { ok: true; result: unknown; upstream: string }
+  /** An error the chain gave (revert…): passed through as the answer. */
+  | { ok: false; rpcError: RpcErrorObject; upstream: string }
+  | { ok: false; error: MultihomeError };
+
+export async function execute(
+  ctx: EngineContext,
+  target: ExecuteTarget,
+  plan: CallPlan,
+  signal?: AbortSignal,
+): Promise<ExecuteResult> {
+  const { clock, random } = ctx;
+  const { routing } = target;
+  const isWrite = plan.kind === "write";
+  const attemptTimeoutMs = plan.heavy ? routing.heavyAttemptTimeoutMs : routing.attemptTimeoutMs;
+  const start = clock.now();
+  target.budget.onRequest(start);
+
+  const tried = new Set<string>();
+  const triedDomains = new Set<string>();
+  const failures: Outcome[] = [];
+  const controllers = new Set<AbortController>();
+  let inFlight = 0;
+  let attempts = 0;
+  let settled = false;
+
+  return new Promise<ExecuteResult>((resolve) => {
+    const cancelTimers: (() => void)[] = [];
+    const finish = (result: ExecuteResult) => {
+      if (settled) return;
+      settled = true;
+      for (const cancel of cancelTimers) cancel();
+      for (const c of controllers) c.abort();
+      signal?.removeEventListener("abort", onAbort);
+      resolve(result);
+    };
+    const onAbort = () => finish({ ok: false, error: new MultihomeError("timeout", "request cancelled") });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    cancelTimers.push(
+      clock.setTimer(routing.requestTimeoutMs, () =>
+        finish({
+          ok: false,
+          error: new MultihomeError("timeout", `request deadline of ${routing.requestTimeoutMs} ms exceeded`),
+        }),
+      ),
+    );
+
+    const pickOptions = (now: number): PickOptions => ({
+      now,
+      random,
+      exclude: tried,
+      avoidDomains: triedDomains,
+      minBlock: plan.minBlock,
+    });
+
+    /** Start one more attempt; false when no upstream can take it. */
+    const launch = (): boolean => {
+      const now = clock.now();
+      const views = target.views(now);
+      let choice = pickUpstream(views, pickOptions(now));
+      let upstream = choice && target.upstreams.find((u) => u.id === choice!.id);
+      // A half-open breaker admits only its probe quota; skip upstreams that refuse and try the next.
+      while (upstream && !upstream.breaker.allow(now)) {
+        tried.add(upstream.id);
+        choice = pickUpstream(views, pickOptions(now));
+        upstream = choice && target.upstreams.find((u) => u.id === choice!.id);
+      }
+      if (!upstream) return false;
+      tried.add(upstream.id);
+      triedDomains.add(upstream.domainLabel);
+      attempts++;
+      inFlight++;
+      const controller = new AbortController();
+      controllers.add(controller);
+      const remaining = routing.requestTimeoutMs - (now - start);
+      void upstream
+        .attempt(plan.method, plan.params, {
+          timeoutMs: Math.min(attemptTimeoutMs, remaining),
+          signal: controller.signal,
+        })
+        .then(({ outcome, elapsedMs }) => {
+          controllers.delete(controller);
+          inFlight--;
+          onOutcome(upstream, outcome, elapsedMs);
+        });
+      return true;
+    };
+
+    const record = (u: Upstream, outcome: Outcome, elapsedMs: number) => {
+      const now = clock.now();
+      if (outcome.kind === "transport" && outcome.failure === "aborted") {
+        // Lost a hedge race: only a lower bound on its latency, worth keeping when it says "slow".
+        if (elapsedMs > (u.latency.ewma() ?? 0)) u.latency.record(elapsedMs, now);
+        u.breaker.release(now);
+        return;
+      }
+      if (outcome.decision === "answer" || outcome.kind === "unsupported") {
+        u.latency.record(elapsedMs, now);
+        target.latency.record(elapsedMs, now);
+        u.breaker.onSuccess(now);
+        target.domainHealth.onSuccess(u.domainLabel, u.id, now);
+        return;
+      }
+      if (outcome.kind === "capacity") {
+        u.backoffUntil = now + (outcome.backoffMs ?? routing.defaultBackoffMs);
+        u.breaker.release(now);
+        return;
+      }
+      if (outcome.kind === "too_large") {
+        u.breaker.release(now);
+        return;
+      }
+      if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, now);
+      u.breaker.onFailure(now);
+      if (outcome.kind === "transport") target.domainHealth.onFailure(u.domainLabel, u.id, now);
+    };
+
+    const onOutcome = (u: Upstream, outcome: Outcome, elapsedMs: number) => {
+      record(u, outcome, elapsedMs);
+      if (settled) return;
+      if (outcome.kind === "result") return finish({ ok: true, result: outcome.result, upstream: u.id });
+      if (outcome.kind === "execution") return finish({ ok: false, rpcError: outcome.error, upstream: u.id });
+      if (outcome.kind === "too_large") {
+        return finish({
+          ok: false,
+          error: new MultihomeError("limit_exceeded", "upstream response too large", {
+            data: { reason: "response too large" },
+          }),
+        });
+      }
+      failures.push(outcome);
+      if (inFlight > 0) return; // a hedge is still running: let it answer
+      if (isWrite && !(outcome.kind === "transport" && outcome.failure === "connect") && outcome.kind !== "capacity") {
+        // The transaction may have reached the node: sending it again elsewhere could broadcast it twice.
+        return finish({
+          ok: false,
+          error: new MultihomeError(
+            "unavailable",
+            "transaction outcome unknown: the upstream failed after it was sent",
+          ),
+        });
+      }
+      if (attempts < routing.maxAttempts && target.budget.tryAcquire(clock.now()) && launch()) return;
+      finish(failureResult());
+    };
+
+    const failureResult = (): ExecuteResult => {
+      const now = clock.now();
+      if (failures.length > 0 && failures.every((f) => f.kind === "capacity")) {
+        return { ok: false, error: rateLimited(now) };
+      }
+      if (failures.length > 0 && failures.every((f) => f.kind === "unsupported")) {
+        const first = failures[0] as Extract<Outcome, { kind: "unsupported" }>;
+        if (first.error.code === -32601 || first.error.code === -32004) {
+          return { ok: false, error: new MultihomeError("method_not_found", "method not supported by any upstream") };
+        }
+        return { ok: false, rpcError: first.error, upstream: "" };
+      }
+      const unknown = failures.findLast((f) => f.kind === "unknown");
+      if (unknown && failures.every((f) => f.kind === "unknown"))
+        return { ok: false, rpcError: unknown.error, upstream: "" };
+      return {
+        ok: false,
+        error: new MultihomeError("unavailable", "no upstream could answer", {
+          data: { attempts, reasons: [...new Set(failures.map(failureLabel))] },
+        }),
+      };
+    };
+
+    const rateLimited = (now: number): MultihomeError => {
+      const end = earliestBackoffEnd(target.views(now), pickOptions(now));
+      const seconds = Math.max(1, Math.ceil(((end ?? now + routing.defaultBackoffMs) - now) / 1000));
+      return new MultihomeError("rate_limited", "every upstream is rate limited; retry later", {
+        retryAfterSeconds: seconds,
+      });
+    };
+
+    if (!launch()) {
+      const now = clock.now();
+      const views = target.views(now);
+      if (pickUpstream(views, { ...pickOptions(now), now: Number.POSITIVE_INFINITY })) {
+        // Someone could answer but for their rate-limit backoff: say so at once rather than queue.
+        return finish({ ok: false, error: rateLimited(now) });
+      }
+      const behind = plan.minBlock !== undefined && views.every((v) => v.head === undefined || v.head < plan.minBlock!);
+      const message = behind ? `block ${plan.minBlock} is ahead of every upstream's head` : "no upstream is available";
+      return finish({ ok: false, error: new MultihomeError("unavailable", message) });
+    }
+    if (isWrite) return;
+    const scheduleHedge = () => {
+      const delay = hedgeDelayMs(target.latency, clock.now(), {
+        quantile: routing.hedgeQuantile,
+        minMs: routing.hedgeMinDelayMs,
+        maxMs: routing.hedgeMaxDelayMs,
+      });
+      cancelTimers.push(
+        clock.setTimer(delay, () => {
+          if (settled || attempts >= routing.maxAttempts) return;
+          if (!target.budget.tryAcquire(clock.now())) return;
+          if (launch()) scheduleHedge();
+        }),
+      );
+    };
+    scheduleHedge();
+  });
+}
+
+function failureLabel(f: Outcome): string {
+  return f.kind === "transport" ? `transport_${f.failure}` : f.kind;
+}

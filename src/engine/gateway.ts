@@ -1,0 +1,73 @@
+/**
+ * createGateway: the engine's public API. It owns one `Chain` per configured chain and answers calls; it knows
+ * nothing of HTTP, stores or the CLI (those sit around it in server/ and app/).
+ */
+import type { Config } from "../config/schema.ts";
+import { MultihomeError } from "../core/errors.ts";
+import type { RpcCall } from "../core/jsonrpc.ts";
+import { type CallAnswer, type Chain, type ChainStatus, createChain } from "./chain.ts";
+import type { EngineContext } from "./context.ts";
+
+export type { CallAnswer, ChainStatus, Evidence, Verification } from "./chain.ts";
+export type { EngineContext } from "./context.ts";
+
+export interface Readiness {
+  ready: boolean;
+  chains: ChainStatus[];
+}
+
+export interface Gateway {
+  chainIds(): number[];
+  /** Begin admitting upstreams and tracking heads. */
+  start(): void;
+  /** Resolves once every chain has an agreed head, or after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<Readiness>;
+  call(chainId: number, call: RpcCall, signal?: AbortSignal): Promise<CallAnswer>;
+  readiness(): Readiness;
+  stop(): Promise<void>;
+}
+
+export function createGateway(config: Config, ctx: EngineContext): Gateway {
+  const chains = new Map<number, Chain>();
+  for (const chain of config.chains) {
+    chains.set(
+      chain.chainId,
+      createChain(ctx, {
+        chainId: chain.chainId,
+        upstreams: chain.upstreams,
+        routing: config.routing,
+        health: config.health,
+        maxResponseBytes: config.upstream.maxResponseBytes,
+      }),
+    );
+  }
+  const readiness = (): Readiness => {
+    const statuses = [...chains.values()].map((c) => c.status());
+    return { ready: statuses.every((s) => s.ready), chains: statuses };
+  };
+  return {
+    chainIds: () => [...chains.keys()],
+    start() {
+      for (const c of chains.values()) c.start();
+    },
+    async ready(timeoutMs) {
+      await Promise.all([...chains.values()].map((c) => c.ready(timeoutMs)));
+      return readiness();
+    },
+    async call(chainId, call, signal) {
+      const chain = chains.get(chainId);
+      if (!chain) {
+        return {
+          ok: false,
+          error: new MultihomeError("unknown_chain", `chain ${chainId} is not served here`),
+          evidence: { blockNumber: undefined, verified: "none" },
+        };
+      }
+      return chain.call(call, signal);
+    },
+    readiness,
+    async stop() {
+      await Promise.all([...chains.values()].map((c) => c.stop()));
+    },
+  };
+}

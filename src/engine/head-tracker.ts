@@ -1,0 +1,177 @@
+/**
+ * Per chain: admits upstreams (right chain id, same genesis), polls every upstream's head, feeds health, and keeps
+ * the agreed head. The polls double as health probes, so a dead upstream is noticed even when it gets no traffic,
+ * at no more than one probe per poll interval.
+ */
+import type { DomainHealth } from "../core/domain-health.ts";
+import type { AgreedHead, HeadBook } from "../core/head.ts";
+import { parseBlockNumber } from "../core/methods.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { EngineContext } from "./context.ts";
+
+export interface HeadTrackerOptions {
+  chainId: number;
+  upstreams: Upstream[];
+  headBook: HeadBook;
+  domainHealth: DomainHealth;
+  pollIntervalMs: number;
+  chainCheckIntervalMs: number;
+  attemptTimeoutMs: number;
+  /** Called after each change of the agreed head. */
+  onHead?: (head: AgreedHead) => void;
+}
+
+export interface HeadTracker {
+  start(): void;
+  stop(): void;
+  /** Resolves once every upstream had its first admission check (passed or not). */
+  firstChecks(): Promise<void>;
+  /** Resolves when an agreed head exists, or after `timeoutMs`. */
+  waitForHead(timeoutMs: number): Promise<AgreedHead | undefined>;
+  genesisHash(): string | undefined;
+}
+
+export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOptions): HeadTracker {
+  const { clock, logger } = ctx;
+  const { chainId, upstreams, headBook, domainHealth } = options;
+  const log = logger.child({ chainId });
+  const stopped = new AbortController();
+  const timers = new Map<string, () => void>();
+  const lastChainCheck = new Map<string, number>();
+  let genesis: string | undefined;
+  const headWaiters = new Set<(head: AgreedHead) => void>();
+  const firstCheckDone = new Map<string, Promise<void>>();
+
+  const usable = (id: string) => upstreams.find((u) => u.id === id)?.admission === "admitted";
+
+  function cordon(u: Upstream, reason: string): void {
+    if (u.admission !== "cordoned") log.error({ upstream: u.id, reason }, "upstream cordoned");
+    u.admission = "cordoned";
+    u.cordonReason = reason;
+    headBook.forget(u.id);
+  }
+
+  /** Right chain id and, once known, the same genesis block as the others. */
+  async function checkChain(u: Upstream): Promise<void> {
+    lastChainCheck.set(u.id, clock.now());
+    const opts = { timeoutMs: options.attemptTimeoutMs, signal: stopped.signal };
+    const id = await u.attempt("eth_chainId", [], opts);
+    if (id.outcome.kind !== "result") return;
+    const reported = parseBlockNumber(id.outcome.result);
+    if (reported !== chainId) {
+      cordon(
+        u,
+        `wrong chain: reports chain id ${String(reported ?? id.outcome.result).slice(0, 24)}, expected ${chainId}`,
+      );
+      return;
+    }
+    const block0 = await u.attempt("eth_getBlockByNumber", ["0x0", false], opts);
+    if (block0.outcome.kind !== "result") return;
+    const hash = (block0.outcome.result as { hash?: unknown } | null)?.hash;
+    if (typeof hash !== "string") return;
+    if (genesis === undefined) genesis = hash;
+    if (hash !== genesis) {
+      cordon(u, "wrong chain: genesis block differs from the other upstreams'");
+      return;
+    }
+    if (u.admission !== "admitted") {
+      log.info(
+        { upstream: u.id, domain: u.domainLabel },
+        u.admission === "cordoned" ? "upstream re-admitted" : "upstream admitted",
+      );
+      u.admission = "admitted";
+      u.cordonReason = undefined;
+    }
+  }
+
+  async function poll(u: Upstream): Promise<void> {
+    const now = clock.now();
+    if (u.admission !== "admitted" || now - (lastChainCheck.get(u.id) ?? 0) >= options.chainCheckIntervalMs) {
+      await checkChain(u);
+      if (u.admission !== "admitted") return;
+    }
+    // Probing an open breaker is how it learns of recovery; only a reserved half-open slot may report it.
+    const closed = u.breaker.state(clock.now()) === "closed";
+    const reported = closed || u.breaker.allow(clock.now());
+    const { outcome, elapsedMs } = await u.attempt("eth_getBlockByNumber", ["latest", false], {
+      timeoutMs: options.attemptTimeoutMs,
+      signal: stopped.signal,
+    });
+    const at = clock.now();
+    if (outcome.kind === "transport" && outcome.failure === "aborted") {
+      if (reported && !closed) u.breaker.release(at);
+      return;
+    }
+    const block = outcome.kind === "result" ? (outcome.result as Record<string, unknown> | null) : null;
+    const number = parseBlockNumber(block?.number);
+    if (block && number !== undefined && typeof block.hash === "string" && typeof block.parentHash === "string") {
+      u.latency.record(elapsedMs, at);
+      if (reported) u.breaker.onSuccess(at);
+      domainHealth.onSuccess(u.domainLabel, u.id, at);
+      const previous = headBook.headOf(u.id);
+      const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });
+      if (anomaly || (previous !== undefined && number < previous)) {
+        log.warn(
+          { upstream: u.id, anomaly: anomaly ?? { kind: "backwards", from: previous, to: number } },
+          "head anomaly: re-checking chain",
+        );
+        await checkChain(u);
+        if (anomaly || u.admission !== "admitted") return;
+      }
+      const before = headBook.current();
+      const head = headBook.agree(usable);
+      if (head && (head.number !== before?.number || head.hash !== before?.hash)) {
+        options.onHead?.(head);
+        for (const resolve of headWaiters) resolve(head);
+        headWaiters.clear();
+      }
+      return;
+    }
+    if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, at);
+    if (reported) u.breaker.onFailure(at);
+    domainHealth.onFailure(u.domainLabel, u.id, at);
+  }
+
+  function loop(u: Upstream): void {
+    const run = async () => {
+      if (stopped.signal.aborted) return;
+      try {
+        await poll(u);
+      } catch (error) {
+        log.error({ upstream: u.id, err: (error as Error).message }, "head poll failed unexpectedly");
+      }
+      if (!stopped.signal.aborted) timers.set(u.id, clock.setTimer(options.pollIntervalMs, run));
+    };
+    firstCheckDone.set(u.id, run());
+  }
+
+  return {
+    start() {
+      for (const u of upstreams) loop(u);
+    },
+    stop() {
+      stopped.abort();
+      for (const cancel of timers.values()) cancel();
+      timers.clear();
+    },
+    async firstChecks() {
+      await Promise.all(firstCheckDone.values());
+    },
+    waitForHead(timeoutMs) {
+      const current = headBook.current();
+      if (current) return Promise.resolve(current);
+      return new Promise((resolve) => {
+        const cancel = clock.setTimer(timeoutMs, () => {
+          headWaiters.delete(done);
+          resolve(undefined);
+        });
+        const done = (head: AgreedHead) => {
+          cancel();
+          resolve(head);
+        };
+        headWaiters.add(done);
+      });
+    },
+    genesisHash: () => genesis,
+  };
+}

@@ -1,0 +1,24 @@
+import type { FailureDomain } from "../core/domain.ts";
+import type { ExecuteTarget } from "./execute.ts";
+
+/** What the engine needs to run one chain (the app derives it from the validated config). */
+export interface ChainSettings {
+  chainId: number;
+  upstreams: { id: string; url: string; domain: FailureDomain; connections: number }[];
+  routing: ExecuteTarget["routing"] & { retryBudgetRatio: number; retryBudgetMinPerSecond: number };
+  health: {
+    headPollIntervalMs: number;
+    chainCheckIntervalMs: number;
+    breakerFailureThreshold: number;
+    breakerFailureRate: number;
+    breakerWindowMs: number;
+    breakerMinRequests: number;
+    breakerOpenMs: number;
+    breakerMaxOpenMs: number;
+    slowStartMs: number;
+    domainMinFailedUpstreams: number;
+    domainWindowMs: number;
+    domainDownMs: number;
+  };
+  maxResponseBytes: number;
+}

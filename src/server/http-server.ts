@@ -1,0 +1,188 @@
+/**
+ * The public listener: JSON-RPC over HTTP, health and readiness. Bodies are read with a hard byte cap (a declared
+ * Content-Length over the cap is refused before a byte of the body is read, and the connection is closed).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { MultihomeError } from "../core/errors.ts";
+import type { Logger } from "../core/ports.ts";
+import type { Gateway } from "../engine/gateway.ts";
+import { handleRpcBody, newRequestId, wholeBodyError } from "./rpc-handler.ts";
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  maxBatchItems: number;
+  maxJsonDepth: number;
+  maxMethodLength: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stop accepting, let in-flight requests finish (up to the grace period), then close every socket. */
+  close(): Promise<void>;
+}
+
+const RPC_PATH = /^\/rpc\/(\d{1,16})\/?$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export async function startHttpServer(
+  gateway: Gateway,
+  options: HttpServerOptions,
+  logger: Logger,
+): Promise<RunningServer> {
+  const limits = {
+    maxBatchItems: options.maxBatchItems,
+    maxDepth: options.maxJsonDepth,
+    maxMethodLength: options.maxMethodLength,
+  };
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const send = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const sendJson = (res: ServerResponse, status: number, value: unknown) =>
+    send(res, status, { "content-type": "application/json" }, JSON.stringify(value));
+
+  function readBody(req: IncomingMessage): Promise<Buffer | "too_large"> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > options.maxBodyBytes) {
+          req.off("data", onData);
+          req.pause();
+          resolve("too_large");
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on("data", onData);
+      req.once("end", () => resolve(Buffer.concat(chunks, size)));
+      req.once("error", reject);
+    });
+  }
+
+  const tooLarge = (res: ServerResponse, requestId: string) => {
+    const r = wholeBodyError(
+      new MultihomeError("limit_exceeded", `request body too large (limit ${options.maxBodyBytes} bytes)`, {
+        data: { reason: "request body too large", limit: options.maxBodyBytes },
+      }),
+      requestId,
+    );
+    res.shouldKeepAlive = false;
+    send(res, r.status, { ...r.headers, connection: "close" }, r.body);
+  };
+
+  async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number) {
+    const requestId = newRequestId();
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > options.maxBodyBytes) return tooLarge(res, requestId);
+    const body = await readBody(req);
+    if (body === "too_large") return tooLarge(res, requestId);
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      const r = wholeBodyError(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"), requestId);
+      return send(res, r.status, r.headers, r.body);
+    }
+    const aborted = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) aborted.abort();
+    };
+    res.once("close", onClose);
+    const r = await handleRpcBody(gateway, chainId, text, { limits, logger, requestId, signal: aborted.signal });
+    res.off("close", onClose);
+    send(res, r.status, r.headers, r.body);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const url = req.url ?? "/";
+    const path = url.split("?", 1)[0]!;
+    if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (req.method === "GET" && path === "/readyz") {
+      const r = gateway.readiness();
+      return sendJson(res, r.ready ? 200 : 503, {
+        ready: r.ready,
+        chains: r.chains.map((c) => ({ ...c, head: c.head ? { number: c.head.number, hash: c.head.hash } : null })),
+      });
+    }
+    const match = RPC_PATH.exec(path);
+    const chains = gateway.chainIds();
+    const chainId = match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
+    if (chainId === undefined) {
+      return sendJson(res, 404, {
+        error: { code: "not_found", message: "no such endpoint; JSON-RPC is served at POST /rpc/{chainId}" },
+      });
+    }
+    if (req.method !== "POST") {
+      res.setHeader("allow", "POST");
+      return sendJson(res, 405, { error: { code: "method_not_allowed", message: "JSON-RPC requests use POST" } });
+    }
+    return handleRpc(req, res, chainId);
+  }
+
+  const server: Server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+    },
+    (req, res) => {
+      inFlight++;
+      route(req, res)
+        .catch((error: unknown) => {
+          logger.error({ err: (error as Error).message }, "request handling failed");
+          sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
+        })
+        .finally(() => {
+          if (--inFlight === 0) drained?.();
+        });
+    },
+  );
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.shutdownGraceMs);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * JSON-RPC over HTTP: body → calls → engine → one response. Whole-body failures get 400/413 without any upstream
+ * call; a well-formed call always gets HTTP 200 with a JSON-RPC error object, except rate limits (429).
+ */
+import { randomBytes } from "node:crypto";
+import { MultihomeError, toRpcError } from "../core/errors.ts";
+import {
+  type ParsedItem,
+  type ParseLimits,
+  parseRequestBody,
+  type RpcId,
+  serializeError,
+  serializeResult,
+} from "../core/jsonrpc.ts";
+import type { Logger } from "../core/ports.ts";
+import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+
+export interface RpcHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function newRequestId(): string {
+  return randomBytes(8).toString("hex");
+}
+
+/** The answer to a body that failed as a whole (parse error, empty batch, too large). */
+export function wholeBodyError(error: MultihomeError, requestId: string): RpcHttpResponse {
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": requestId };
+  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+  return { status: error.httpStatus, headers, body: serializeError(null, toRpcError(error)) };
+}
+
+function internalError(requestId: string): MultihomeError {
+  return new MultihomeError("internal", "internal error", { data: { requestId } });
+}
+
+function answerToJson(id: RpcId, answer: CallAnswer): string {
+  if (answer.ok) return serializeResult(id, answer.result);
+  if ("rpcError" in answer) return serializeError(id, answer.rpcError);
+  return serializeError(id, toRpcError(answer.error));
+}
+
+export async function handleRpcBody(
+  gateway: Gateway,
+  chainId: number,
+  text: string,
+  options: { limits: ParseLimits; logger: Logger; requestId: string; signal?: AbortSignal },
+): Promise<RpcHttpResponse> {
+  const { requestId, logger } = options;
+  let parsed: ReturnType<typeof parseRequestBody>;
+  try {
+    parsed = parseRequestBody(text, options.limits);
+  } catch (error) {
+    if (error instanceof MultihomeError) return wholeBodyError(error, requestId);
+    logger.error({ requestId, err: (error as Error).message }, "request parsing failed unexpectedly");
+    return wholeBodyError(internalError(requestId), requestId);
+  }
+
+  const run = async (
+    item: ParsedItem,
+  ): Promise<{ id: RpcId; answer: CallAnswer } | { id: RpcId; error: MultihomeError }> => {
+    if (!item.ok) return { id: item.id, error: item.error };
+    try {
+      return { id: item.call.id, answer: await gateway.call(chainId, item.call, options.signal) };
+    } catch (error) {
+      logger.error({ requestId, method: item.call.method, err: (error as Error).message }, "call failed unexpectedly");
+      return { id: item.call.id, error: internalError(requestId) };
+    }
+  };
+
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": requestId };
+  if (!parsed.batch) {
+    const out = await run(parsed.item);
+    if (parsed.item.ok && parsed.item.call.notification)
+      return { status: 204, headers: { "x-request-id": requestId }, body: "" };
+    if ("error" in out)
+      return { status: out.error.httpStatus, headers, body: serializeError(out.id, toRpcError(out.error)) };
+    const { answer } = out;
+    if (answer.evidence.blockNumber !== undefined) headers["multihome-block"] = String(answer.evidence.blockNumber);
+    headers["multihome-verified"] = answer.evidence.verified;
+    let status = 200;
+    if (!answer.ok && "error" in answer) {
+      if (answer.error.httpStatus === 429 || answer.error.httpStatus === 404) status = answer.error.httpStatus;
+      if (answer.error.retryAfterSeconds !== undefined) headers["retry-after"] = String(answer.error.retryAfterSeconds);
+    }
+    return { status, headers, body: answerToJson(out.id, answer) };
+  }
+
+  const outs = await Promise.all(parsed.items.map(run));
+  const parts: string[] = [];
+  outs.forEach((out, i) => {
+    const item = parsed.items[i]!;
+    if (item.ok && item.call.notification) return;
+    parts.push("error" in out ? serializeError(out.id, toRpcError(out.error)) : answerToJson(out.id, out.answer));
+  });
+  if (parts.length === 0) return { status: 204, headers: { "x-request-id": requestId }, body: "" };
+  return { status: 200, headers, body: `[${parts.join(",")}]` };
+}

@@ -1,0 +1,229 @@
+import { type Dispatcher, Pool } from "undici";
+import {
+  type SendOptions,
+  type Transport,
+  TransportError,
+  type TransportFailureKind,
+  type TransportResponse,
+} from "../core/ports.ts";
+import { redactError } from "./redact.ts";
+
+/** Connections per upstream origin. */
+export const HTTP_CONNECTIONS_DEFAULT = 32;
+/** Idle time after which a pooled keep-alive socket is closed, in milliseconds. */
+export const HTTP_KEEP_ALIVE_TIMEOUT_MS_DEFAULT = 30_000;
+/** TCP + TLS handshake deadline, in milliseconds. */
+export const HTTP_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
+
+export interface HttpTransportOptions {
+  /**
+   * `http(s)://…` endpoint. It may carry an API key in its path, query or userinfo (sent as Basic auth); no part of
+   * it ever appears in an error.
+   */
+  url: string;
+  /** Maximum sockets to the upstream. @default 32 */
+  connections?: number;
+  /** Idle keep-alive socket lifetime in milliseconds (the server's `Keep-Alive` hint may shorten it). @default 30_000 */
+  keepAliveTimeoutMs?: number;
+  /** Connect (TCP and TLS) deadline in milliseconds; exceeding it fails with kind `connect`. @default 2_000 */
+  connectTimeoutMs?: number;
+  /** Extra request headers (for example a vendor's API key header). Their values are treated as secrets. */
+  headers?: Record<string, string>;
+}
+
+interface UpstreamTarget {
+  origin: string;
+  path: string;
+  hostname: string;
+  authorization: string | undefined;
+}
+
+function decodeUserinfo(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+function parseUpstreamUrl(url: string): UpstreamTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // The URL itself is not repeated: it may hold a key.
+    throw new TypeError("upstream URL is not a valid URL");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new TypeError("upstream URL must use http: or https:");
+  }
+  const hasUserinfo = parsed.username !== "" || parsed.password !== "";
+  const credentials = `${decodeUserinfo(parsed.username)}:${decodeUserinfo(parsed.password)}`;
+  return {
+    origin: `${parsed.protocol}//${parsed.host}`,
+    path: `${parsed.pathname}${parsed.search}`,
+    hostname: parsed.hostname,
+    authorization: hasUserinfo ? `Basic ${Buffer.from(credentials).toString("base64")}` : undefined,
+  };
+}
+
+/** Error codes meaning the connection was never established, so the request was not sent. */
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EADDRNOTAVAIL",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+]);
+
+const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** The pool was closed or destroyed under the request: only `close()` does that. */
+const CLOSED_CODES = new Set(["UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
+
+const TOO_LARGE_CODES = new Set(["UND_ERR_RES_EXCEEDED_MAX_SIZE"]);
+
+/** Error codes found on `error`, its `cause` chain and an `AggregateError`'s `errors` (happy eyeballs). */
+function errorCodes(error: unknown, depth = 0): string[] {
+  if (typeof error !== "object" || error === null || depth > 4) return [];
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  const codes = typeof code === "string" ? [code] : [];
+  codes.push(...errorCodes(cause, depth + 1));
+  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
+  return codes;
+}
+
+function isTimeoutReason(reason: unknown): boolean {
+  return typeof reason === "object" && reason !== null && (reason as { name?: unknown }).name === "TimeoutError";
+}
+
+/** The kind of a failed attempt, and the code it was decided on (safe to show: codes never carry the URL). */
+export function classifyHttpFailure(
+  error: unknown,
+  signal: AbortSignal,
+): { kind: TransportFailureKind; code: string | undefined } {
+  // The caller's signal wins over whatever undici reports for the torn-down socket.
+  if (signal.aborted) return { kind: isTimeoutReason(signal.reason) ? "timeout" : "aborted", code: undefined };
+  const codes = errorCodes(error);
+  const first = (set: Set<string>): string | undefined => codes.find((code) => set.has(code));
+  const tls = codes.find((code) => code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_"));
+  const connect = first(CONNECT_CODES) ?? tls;
+  if (connect !== undefined) return { kind: "connect", code: connect };
+  const timeout = first(TIMEOUT_CODES);
+  if (timeout !== undefined) return { kind: "timeout", code: timeout };
+  const tooLarge = first(TOO_LARGE_CODES);
+  if (tooLarge !== undefined) return { kind: "too_large", code: tooLarge };
+  const closed = first(CLOSED_CODES);
+  if (closed !== undefined) return { kind: "aborted", code: closed };
+  // ECONNRESET, EPIPE, UND_ERR_SOCKET, premature close, content-length mismatches, parser errors, and anything
+  // unknown: the request may have been sent, so never claim it was not.
+  return { kind: "reset", code: codes.find((code) => /^[A-Z0-9_]{1,64}$/.test(code)) };
+}
+
+const MESSAGES: Record<TransportFailureKind, string> = {
+  connect: "could not connect to the upstream",
+  reset: "upstream connection closed before the response was complete",
+  timeout: "upstream attempt deadline passed",
+  too_large: "upstream response is too large",
+  aborted: "upstream attempt aborted",
+};
+
+function abortedError(signal: AbortSignal): TransportError {
+  const kind = isTimeoutReason(signal.reason) ? "timeout" : "aborted";
+  return new TransportError(kind, MESSAGES[kind]);
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function createHttpTransport(options: HttpTransportOptions): Transport {
+  const {
+    url,
+    connections = HTTP_CONNECTIONS_DEFAULT,
+    keepAliveTimeoutMs = HTTP_KEEP_ALIVE_TIMEOUT_MS_DEFAULT,
+    connectTimeoutMs = HTTP_CONNECT_TIMEOUT_MS_DEFAULT,
+    headers = {},
+  } = options;
+  const target = parseUpstreamUrl(url);
+  const secrets = [url, target.hostname, ...Object.values(headers)];
+  const requestHeaders: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) requestHeaders[name.toLowerCase()] = value;
+  requestHeaders["content-type"] = "application/json";
+  if (target.authorization !== undefined && requestHeaders["authorization"] === undefined) {
+    requestHeaders["authorization"] = target.authorization;
+  }
+
+  const pool = new Pool(target.origin, {
+    connections,
+    // One request per socket at a time: a slow response never holds up another one queued behind it.
+    pipelining: 1,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    connect: { timeout: connectTimeoutMs },
+  });
+  let closed = false;
+
+  function failure(error: unknown, signal: AbortSignal): TransportError {
+    if (error instanceof TransportError) return error;
+    const { kind, code } = closed && !signal.aborted ? { kind: "aborted" as const, code: "closed" } : classifyHttpFailure(error, signal);
+    const message = code === undefined ? MESSAGES[kind] : `${MESSAGES[kind]} (${code})`;
+    // Undici's own messages and stacks name the host and sometimes more; only a redacted copy is kept.
+    return new TransportError(kind, message, { cause: redactError(error, secrets) });
+  }
+
+  async function send(body: string, { signal, maxResponseBytes }: SendOptions): Promise<TransportResponse> {
+    if (closed) throw new TransportError("aborted", "transport is closed");
+    if (signal.aborted) throw abortedError(signal);
+    let response: Dispatcher.ResponseData;
+    try {
+      // The signal stays attached to the response body: undici destroys the body (and its socket) when it fires,
+      // so the deadline covers a trickling body as well as the headers.
+      response = await pool.request({ path: target.path, method: "POST", headers: requestHeaders, body, signal });
+    } catch (error) {
+      throw failure(error, signal);
+    }
+    const { statusCode, headers: responseHeaders, body: stream } = response;
+    try {
+      const declared = Number(firstHeader(responseHeaders["content-length"]));
+      if (Number.isFinite(declared) && declared > maxResponseBytes) {
+        throw new TransportError("too_large", `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxResponseBytes) {
+          throw new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxResponseBytes} bytes)`);
+        }
+        chunks.push(chunk);
+      }
+      return {
+        status: statusCode,
+        retryAfter: firstHeader(responseHeaders["retry-after"]),
+        body: Buffer.concat(chunks, size).toString("utf8"),
+      };
+    } catch (error) {
+      // An unread body pins its socket; destroying it closes that socket instead of reusing a half-read one.
+      stream.destroy();
+      throw failure(error, signal);
+    }
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    // Destroy rather than drain: in-flight sends are rejected (kind `aborted`), as with the WebSocket transport,
+    // so shutdown never waits on a slow upstream.
+    await pool.destroy();
+  }
+
+  return { send, close };
+}

@@ -1,0 +1,107 @@
+/**
+ * One upstream at run time: its transport, breaker, latency window, rate-limit backoff and admission state.
+ * `attempt()` sends one JSON-RPC call and returns its classified outcome; it never throws.
+ */
+import { type Breaker, createBreaker } from "../core/breaker.ts";
+import { classifyResponse, classifyTransportFailure, type Outcome } from "../core/classify.ts";
+import { type FailureDomain, failureDomainOf } from "../core/domain.ts";
+import { createLatencyWindow, type LatencyWindow } from "../core/latency.ts";
+import type { Clock, Transport } from "../core/ports.ts";
+import { TransportError } from "../core/ports.ts";
+import type { UpstreamView } from "../core/select.ts";
+
+export type AdmissionState =
+  /** Not yet confirmed to be on the configured chain: never used for traffic. */
+  | "pending"
+  | "admitted"
+  /** Excluded (wrong chain, different genesis): never used until a later check clears it. */
+  | "cordoned";
+
+export interface AttemptResult {
+  outcome: Outcome;
+  /** Milliseconds from send to outcome. */
+  elapsedMs: number;
+}
+
+export interface Upstream {
+  readonly id: string;
+  readonly domain: FailureDomain;
+  /** Outage domain label, `hosting/region`. */
+  readonly domainLabel: string;
+  readonly breaker: Breaker;
+  readonly latency: LatencyWindow;
+  admission: AdmissionState;
+  cordonReason: string | undefined;
+  backoffUntil: number;
+  /** Send one call. `timeoutMs` covers connect, headers and body. */
+  attempt(
+    method: string,
+    params: unknown,
+    options: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<AttemptResult>;
+  close(): Promise<void>;
+}
+
+export interface UpstreamDeps {
+  clock: Clock;
+  transport: Transport;
+  maxResponseBytes: number;
+  breaker: Parameters<typeof createBreaker>[0];
+}
+
+export function createUpstream(config: { id: string; domain: FailureDomain }, deps: UpstreamDeps): Upstream {
+  const { clock, transport, maxResponseBytes } = deps;
+  let nextId = 1;
+
+  async function attempt(method: string, params: unknown, options: { timeoutMs: number; signal?: AbortSignal }) {
+    const started = clock.now();
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params });
+    let outcome: Outcome;
+    try {
+      const response = await transport.send(body, { signal, maxResponseBytes });
+      outcome = classifyResponse(response, clock.now());
+    } catch (error) {
+      const kind =
+        error instanceof TransportError
+          ? error.kind
+          : timeout.aborted
+            ? "timeout"
+            : signal.aborted
+              ? "aborted"
+              : "reset";
+      outcome = classifyTransportFailure(kind === "aborted" && timeout.aborted ? "timeout" : kind);
+    }
+    return { outcome, elapsedMs: clock.now() - started };
+  }
+
+  return {
+    id: config.id,
+    domain: config.domain,
+    domainLabel: failureDomainOf(config.domain),
+    breaker: createBreaker(deps.breaker),
+    latency: createLatencyWindow(),
+    admission: "pending",
+    cordonReason: undefined,
+    backoffUntil: 0,
+    attempt,
+    close: () => transport.close(),
+  };
+}
+
+/** The routing view of an upstream at `now`. */
+export function viewOf(u: Upstream, now: number, head: number | undefined, domainDown: boolean): UpstreamView {
+  const snapshot = u.breaker.snapshot(now);
+  return {
+    id: u.id,
+    domain: u.domainLabel,
+    latencyMs: u.latency.ewma(),
+    errorRate: snapshot.errorRate,
+    weight: u.breaker.weight(now),
+    domainDown,
+    backoffUntil: u.backoffUntil,
+    cordoned: u.admission !== "admitted",
+    head,
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * A whole test network: real anvil nodes (the devnet) in several failure domains, one fault proxy in front of each,
+ * and a Multihome gateway whose upstream URLs go through the proxies and carry a canary secret, with every log line
+ * captured so tests can prove the secret never leaks.
+ */
+import { Writable } from "node:stream";
+import { type App, startApp } from "../../src/app/app.ts";
+import { validateConfig } from "../../src/config/load.ts";
+import type { ConfigInput } from "../../src/config/schema.ts";
+import type { FailureDomain } from "../../src/core/domain.ts";
+import { type Devnet, startDevnet } from "../../src/devnet/devnet.ts";
+import { createLogger } from "../../src/telemetry/logger.ts";
+import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+
+export const CANARY = "canary-secret-7f3a9c1e";
+
+export const THREE_DOMAINS: { id: string; domain: FailureDomain }[] = [
+  { id: "u1", domain: { operator: "op-one", hosting: "aws", region: "us-east-1" } },
+  { id: "u2", domain: { operator: "op-two", hosting: "gcp", region: "europe-west1" } },
+  { id: "u3", domain: { operator: "op-three", hosting: "hetzner", region: "eu-central" } },
+];
+
+/** The demo's shape: two vendors on one cloud region, plus two independent domains. */
+export const FOUR_NODES_TWO_ON_AWS: { id: string; domain: FailureDomain }[] = [
+  { id: "alpha", domain: { operator: "alpha-rpc", hosting: "aws", region: "us-east-1" } },
+  { id: "beta", domain: { operator: "beta-nodes", hosting: "aws", region: "us-east-1" } },
+  { id: "gamma", domain: { operator: "gamma-cloud", hosting: "gcp", region: "europe-west1" } },
+  { id: "delta", domain: { operator: "community", hosting: "hetzner", region: "eu-central" } },
+];
+
+export interface TestNetwork {
+  devnet: Devnet;
+  proxies: Map<string, FaultProxy>;
+  app: App;
+  rpcUrl: string;
+  baseUrl: string;
+  chainId: number;
+  /** Every log line the gateway wrote. */
+  logs: string[];
+  /** One JSON-RPC call through the gateway with plain fetch. */
+  rpc(method: string, params?: unknown[], headers?: Record<string, string>): Promise<RpcReply>;
+  /** Sum of JSON-RPC items every proxy received since the last `resetStats`. */
+  upstreamRequests(method?: string): number;
+  resetStats(): void;
+  stop(): Promise<void>;
+}
+
+export interface RpcReply {
+  status: number;
+  headers: Headers;
+  body: { jsonrpc?: string; id?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+}
+
+export interface TestNetworkOptions {
+  nodes?: { id: string; domain: FailureDomain }[];
+  /** 0: blocks only when the test mines them. */
+  blockTimeMs?: number;
+  config?: Partial<Omit<ConfigInput, "chains">>;
+}
+
+export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
+  const nodes = options.nodes ?? THREE_DOMAINS;
+  const devnet = await startDevnet({ nodes, blockTimeMs: options.blockTimeMs ?? 0 });
+  const proxies = new Map<string, FaultProxy>();
+  let app: App | undefined;
+  try {
+    for (const n of devnet.nodes) proxies.set(n.id, await startFaultProxy({ target: n.url }));
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        logs.push(String(chunk));
+        cb();
+      },
+    });
+    const input: ConfigInput = {
+      server: { host: "127.0.0.1", port: 0 },
+      store: { kind: "memory" },
+      log: { level: "debug" },
+      ...options.config,
+      health: { headPollIntervalMs: 250, ...options.config?.health },
+      chains: [
+        {
+          chainId: devnet.chainId,
+          upstreams: devnet.nodes.map((n) => ({
+            id: n.id,
+            url: `${proxies.get(n.id)!.url}/v3/${CANARY}?apikey=${CANARY}`,
+            domain: n.domain,
+          })),
+        },
+      ],
+    };
+    const config = validateConfig(input);
+    const logger = createLogger({ level: "debug", destination: sink });
+    app = await startApp(config, { logger, readyTimeoutMs: 10_000 });
+    const started = app;
+    const rpcUrl = `${started.server.url}/rpc/${devnet.chainId}`;
+    let nextId = 1;
+    return {
+      devnet,
+      proxies,
+      app: started,
+      rpcUrl,
+      baseUrl: started.server.url,
+      chainId: devnet.chainId,
+      logs,
+      async rpc(method, params = [], headers = {}) {
+        const res = await fetch(rpcUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
+        });
+        return { status: res.status, headers: res.headers, body: (await res.json()) as RpcReply["body"] };
+      },
+      upstreamRequests(method) {
+        let total = 0;
+        for (const p of proxies.values()) {
+          const s = p.stats();
+          total += method ? (s.byMethod[method] ?? 0) : s.requests;
+        }
+        return total;
+      },
+      resetStats() {
+        for (const p of proxies.values()) p.resetStats();
+      },
+      async stop() {
+        await started.stop();
+        await Promise.all([...proxies.values()].map((p) => p.close()));
+        await devnet.stop();
+      },
+    };
+  } catch (error) {
+    await app?.stop();
+    await Promise.all([...proxies.values()].map((p) => p.close()));
+    await devnet.stop();
+    throw error;
+  }
+}
