@@ -119,8 +119,19 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     agree(usable) {
       const ids = [...heads.keys()].filter(usable);
       if (ids.length === 0) return agreed;
+      // Start where agreement is possible at all: the highest block an independent pair (or, single-domain, every
+      // usable upstream) has reached. Starting at the single highest head would let one upstream far ahead (a liar
+      // or another chain) push the search window past the honest heads and freeze the agreed head.
       let top = -1;
-      for (const id of ids) top = Math.max(top, heads.get(id)!);
+      if (canFormIndependentPair) {
+        for (const a of ids) {
+          for (const b of ids) {
+            if (areIndependent(domains.get(a)!, domains.get(b)!)) top = Math.max(top, Math.min(heads.get(a)!, heads.get(b)!));
+          }
+        }
+      } else {
+        top = Math.min(...ids.map((id) => heads.get(id)!));
+      }
       const floor = Math.max(agreed?.number ?? -1, top - HEAD_HISTORY_BLOCKS);
       for (let n = top; n >= floor && n >= 0; n--) {
         const found = witnessesAt(n, ids);

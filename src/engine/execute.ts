@@ -213,7 +213,11 @@ export async function execute(
     };
 
     const rateLimited = (now: number): MultihomeError => {
-      const end = earliestBackoffEnd(target.views(now), pickOptions(now));
+      const end = earliestBackoffEnd(target.views(now), {
+        ...pickOptions(now),
+        exclude: new Set(),
+        avoidDomains: new Set(),
+      });
       const seconds = Math.max(1, Math.ceil(((end ?? now + routing.defaultBackoffMs) - now) / 1000));
       return new MultihomeError("rate_limited", "every upstream is rate limited; retry later", {
         retryAfterSeconds: seconds,

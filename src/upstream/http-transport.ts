@@ -173,7 +173,8 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
 
   function failure(error: unknown, signal: AbortSignal): TransportError {
     if (error instanceof TransportError) return error;
-    const { kind, code } = closed && !signal.aborted ? { kind: "aborted" as const, code: "closed" } : classifyHttpFailure(error, signal);
+    const { kind, code } =
+      closed && !signal.aborted ? { kind: "aborted" as const, code: "closed" } : classifyHttpFailure(error, signal);
     const message = code === undefined ? MESSAGES[kind] : `${MESSAGES[kind]} (${code})`;
     // Undici's own messages and stacks name the host and sometimes more; only a redacted copy is kept.
     return new TransportError(kind, message, { cause: redactError(error, secrets) });
@@ -194,7 +195,10 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     try {
       const declared = Number(firstHeader(responseHeaders["content-length"]));
       if (Number.isFinite(declared) && declared > maxResponseBytes) {
-        throw new TransportError("too_large", `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`);
+        throw new TransportError(
+          "too_large",
+          `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`,
+        );
       }
       const chunks: Buffer[] = [];
       let size = 0;

@@ -33,7 +33,7 @@ export interface WsTransportOptions {
 
 // --- JSON-RPC envelope scanning -------------------------------------------------------------------------------
 // Ids are rewritten in the text rather than by parse and re-serialize: the caller's ids (and everything else) must
-// come back byte for byte, and `JSON.parse` would round 9007199254740993 or reorder nothing but lose precision.
+// come back byte for byte, and a parse/stringify round trip would turn an id like 9007199254740993 into ...992.
 
 interface IdSlot {
   start: number;
@@ -209,7 +209,9 @@ export function createWsTransport(options: WsTransportOptions): Transport {
     }
     hostname = parsed.hostname;
   } catch (error) {
-    throw error instanceof TypeError && error.message.startsWith("upstream") ? error : new TypeError("upstream URL is not a valid URL");
+    throw error instanceof TypeError && error.message.startsWith("upstream")
+      ? error
+      : new TypeError("upstream URL is not a valid URL");
   }
   const secrets = [url, hostname];
 
@@ -234,7 +236,10 @@ export function createWsTransport(options: WsTransportOptions): Transport {
   function deliver(entry: PendingSend, data: Buffer, text: string): void {
     if (data.length > entry.maxResponseBytes) {
       entry.settle({
-        error: new TransportError("too_large", `upstream response is too large (${data.length} > ${entry.maxResponseBytes} bytes)`),
+        error: new TransportError(
+          "too_large",
+          `upstream response is too large (${data.length} > ${entry.maxResponseBytes} bytes)`,
+        ),
       });
     } else {
       entry.settle({ body: text });
@@ -333,7 +338,8 @@ export function createWsTransport(options: WsTransportOptions): Transport {
         settled = true;
         clearTimeout(timer);
         connectFailures++;
-        retryAt = clock.now() + Math.min(WS_RECONNECT_DELAY_MIN_MS * 2 ** (connectFailures - 1), WS_RECONNECT_DELAY_MAX_MS);
+        retryAt =
+          clock.now() + Math.min(WS_RECONNECT_DELAY_MIN_MS * 2 ** (connectFailures - 1), WS_RECONNECT_DELAY_MAX_MS);
         if (current === socket) current = undefined;
         socket.terminate();
         reject(closed ? new TransportError("aborted", "transport is closed") : error);

@@ -313,7 +313,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       server.listen(port, HOST);
     });
 
-  await listen(requestedPort);
+  try {
+    await listen(requestedPort);
+  } catch (error) {
+    await target.pool.destroy();
+    throw error;
+  }
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("fault proxy: no TCP address after listen");
   const port = address.port;

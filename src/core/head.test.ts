@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { FailureDomain } from "./domain.ts";
+import { createHeadBook, HEAD_HISTORY_BLOCKS, type HeadBook } from "./head.ts";
+
+function domain(operator: string, hosting: string, region: string): FailureDomain {
+  return { operator, hosting, region };
+}
+
+/** The hash of block `n` on a chain named `fork`: distinct per fork, so disagreement is visible. */
+function hash(n: number, fork = "a"): string {
+  return `0x${fork}${n.toString(16).padStart(8, "0")}`;
+}
+
+function report(book: HeadBook, id: string, n: number, fork = "a") {
+  return book.observe(id, { number: n, hash: hash(n, fork), parentHash: hash(n - 1, fork) });
+}
+
+const all = () => true;
+
+/** Three independent upstreams: different operator, cloud and region each. */
+function independentBook(extra: { id: string; domain: FailureDomain }[] = []): HeadBook {
+  return createHeadBook({
+    upstreams: [
+      { id: "alpha", domain: domain("alpha-rpc", "aws", "us-east-1") },
+      { id: "beta", domain: domain("beta-nodes", "gcp", "europe-west1") },
+      { id: "gamma", domain: domain("gamma", "hetzner", "fsn1") },
+      ...extra,
+    ],
+  });
+}
+
+test("no reports, no agreed head", () => {
+  const book = independentBook();
+  assert.equal(book.agree(all), undefined);
+  assert.equal(book.current(), undefined);
+});
+
+test("one upstream alone never sets the head when independent pairs are possible", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  assert.equal(book.agree(all), undefined);
+});
+
+test("two independent upstreams reporting the same hash agree", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  assert.deepEqual(book.agree(all), { number: 100, hash: hash(100), witnesses: ["alpha", "beta"] });
+  assert.deepEqual(book.current(), book.agree(all));
+});
+
+test("same hosting/region is one outage domain even with different operators: never anchors alone", () => {
+  const book = createHeadBook({
+    upstreams: [
+      { id: "vendor1", domain: domain("vendor-one", "aws", "us-east-1") },
+      { id: "vendor2", domain: domain("vendor-two", "aws", "us-east-1") },
+      { id: "home", domain: domain("me", "self", "home") },
+    ],
+  });
+  report(book, "vendor1", 100);
+  report(book, "vendor2", 100);
+  assert.equal(book.agree(all), undefined);
+  report(book, "home", 100);
+  assert.equal(book.agree(all)?.number, 100);
+});
+
+test("one operator in two clouds is not independent either", () => {
+  const book = createHeadBook({
+    upstreams: [
+      { id: "op-aws", domain: domain("big-vendor", "aws", "us-east-1") },
+      { id: "op-gcp", domain: domain("big-vendor", "gcp", "us-central1") },
+      { id: "other", domain: domain("other", "ovh", "gra") },
+    ],
+  });
+  report(book, "op-aws", 50);
+  report(book, "op-gcp", 50);
+  assert.equal(book.agree(all), undefined);
+  report(book, "other", 50);
+  assert.equal(book.agree(all)?.number, 50);
+});
+
+test("a liar alone never moves the head: a different hash at the same height", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  book.agree(all);
+  report(book, "gamma", 101, "f");
+  report(book, "alpha", 101);
+  assert.equal(book.agree(all)?.hash, hash(100));
+  report(book, "beta", 101);
+  assert.deepEqual(book.agree(all), { number: 101, hash: hash(101), witnesses: ["alpha", "beta"] });
+});
+
+test("a liar far ahead neither moves the head nor freezes it", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  assert.equal(book.agree(all)?.number, 100);
+  // More than the history window ahead, less than the jump limit.
+  assert.equal(report(book, "gamma", 5_000, "f"), undefined);
+  assert.equal(book.agree(all)?.number, 100);
+  for (let n = 101; n <= 110; n++) {
+    report(book, "alpha", n);
+    report(book, "beta", n);
+    assert.equal(book.agree(all)?.number, n);
+  }
+});
+
+test("a liar far ahead before any agreement does not prevent the first one", () => {
+  const book = independentBook();
+  report(book, "gamma", 9_000, "f");
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  assert.equal(book.agree(all)?.number, 100);
+});
+
+test("lagging upstreams do not hold the head back when two others agree", () => {
+  const book = independentBook();
+  report(book, "gamma", 80);
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  assert.equal(book.agree(all)?.number, 100);
+});
+
+test("when the two at the top disagree, the highest block an independent pair shares wins", () => {
+  const book = independentBook();
+  for (let n = 95; n <= 100; n++) report(book, "alpha", n);
+  for (let n = 95; n <= 99; n++) report(book, "beta", n);
+  book.observe("beta", { number: 100, hash: hash(100, "f"), parentHash: hash(99) });
+  assert.equal(book.agree(all)?.number, 99);
+});
+
+test("parent hashes count as reports: a pair agrees on the block below a split head", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  book.observe("beta", { number: 101, hash: hash(101, "b"), parentHash: hash(100) });
+  assert.deepEqual(book.agree(all), { number: 100, hash: hash(100), witnesses: ["alpha", "beta"] });
+});
+
+test("the agreed head never goes backwards", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  assert.equal(book.agree(all)?.number, 100);
+  // A shallow reorg on both: they now report 98 on another fork.
+  report(book, "alpha", 98, "r");
+  report(book, "beta", 98, "r");
+  assert.equal(book.agree(all)?.number, 100);
+  // Only the gamma-beta pair is usable and lags: still 100.
+  report(book, "gamma", 90);
+  assert.equal(book.agree((id) => id !== "alpha")?.number, 100);
+  assert.equal(book.agree(() => false)?.number, 100);
+});
+
+test("a reorg at the same height moves the agreed hash once a pair agrees on it", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  book.agree(all);
+  report(book, "alpha", 100, "r");
+  report(book, "beta", 100, "r");
+  assert.equal(book.agree(all)?.hash, hash(100, "r"));
+});
+
+test("upstreams the caller does not accept are not witnesses", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  report(book, "gamma", 100);
+  assert.deepEqual(book.agree((id) => id !== "alpha")?.witnesses, ["beta", "gamma"]);
+  const fresh = independentBook();
+  report(fresh, "alpha", 100);
+  report(fresh, "beta", 100);
+  assert.equal(fresh.agree((id) => id === "alpha"), undefined);
+});
+
+test("forget drops an upstream's reports", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  book.forget("beta");
+  assert.equal(book.headOf("beta"), undefined);
+  assert.equal(book.agree(all), undefined);
+  assert.equal(book.headOf("alpha"), 100);
+});
+
+test("single-domain setups: every usable upstream must agree", () => {
+  const book = createHeadBook({
+    upstreams: [
+      { id: "n1", domain: domain("me", "self", "home") },
+      { id: "n2", domain: domain("me", "self", "home") },
+    ],
+  });
+  report(book, "n1", 10);
+  report(book, "n2", 10, "x");
+  assert.equal(book.agree(all), undefined);
+  report(book, "n2", 10);
+  assert.deepEqual(book.agree(all), { number: 10, hash: hash(10), witnesses: ["n1", "n2"] });
+  // One node ahead: the head follows the one behind until both have the block.
+  report(book, "n1", 11);
+  assert.equal(book.agree(all)?.number, 10);
+  report(book, "n2", 11);
+  assert.equal(book.agree(all)?.number, 11);
+  // A node left out by the caller (breaker open) does not block agreement.
+  report(book, "n1", 12);
+  assert.equal(book.agree((id) => id === "n1")?.number, 12);
+});
+
+test("a single upstream of one's own is its own witness", () => {
+  const book = createHeadBook({ upstreams: [{ id: "mine", domain: domain("me", "self", "home") }] });
+  report(book, "mine", 7);
+  assert.equal(book.agree(all)?.number, 7);
+});
+
+test("anomaly: an upstream going back more than 64 blocks is reported and not recorded", () => {
+  const book = independentBook();
+  report(book, "alpha", 1_000);
+  assert.equal(report(book, "alpha", 936), undefined); // exactly 64 back: a deep but allowed reorg
+  report(book, "alpha", 1_000);
+  assert.deepEqual(report(book, "alpha", 935), { kind: "backwards", from: 1_000, to: 935 });
+  assert.equal(book.headOf("alpha"), 1_000);
+});
+
+test("anomaly: a head more than 10,000 blocks past the agreed head is a jump", () => {
+  const book = independentBook();
+  report(book, "alpha", 100);
+  report(book, "beta", 100);
+  book.agree(all);
+  assert.equal(report(book, "gamma", 10_100), undefined);
+  assert.deepEqual(report(book, "gamma", 10_101), { kind: "jump", from: 100, to: 10_101 });
+  assert.equal(book.headOf("gamma"), 10_100);
+});
+
+test("anomaly limits are options", () => {
+  const book = createHeadBook({
+    upstreams: [
+      { id: "a", domain: domain("a", "aws", "x") },
+      { id: "b", domain: domain("b", "gcp", "y") },
+    ],
+    maxJumpBlocks: 10,
+    maxBackwardsBlocks: 2,
+  });
+  report(book, "a", 100);
+  report(book, "b", 100);
+  book.agree(all);
+  assert.deepEqual(report(book, "a", 111), { kind: "jump", from: 100, to: 111 });
+  assert.deepEqual(report(book, "b", 97), { kind: "backwards", from: 100, to: 97 });
+});
+
+test("history is bounded while following a long chain", () => {
+  const book = independentBook();
+  for (let n = 1; n <= 5 * HEAD_HISTORY_BLOCKS; n++) {
+    report(book, "alpha", n);
+    report(book, "beta", n);
+  }
+  assert.equal(book.agree(all)?.number, 5 * HEAD_HISTORY_BLOCKS);
+});

@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { FailureDomain } from "../core/domain.ts";
+import { createDomainHealth } from "../core/domain-health.ts";
+import { createLatencyWindow } from "../core/latency.ts";
+import { type Clock, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
+import { createRetryBudget } from "../core/retry-budget.ts";
+import { silentLogger } from "../telemetry/logger.ts";
+import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
+import type { EngineContext } from "./context.ts";
+import { type CallPlan, type ExecuteTarget, execute } from "./execute.ts";
+
+function fakeClock(): Clock & { advance(ms: number): void } {
+  let now = 1_000_000;
+  const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  return {
+    now: () => now,
+    setTimer(ms, fn) {
+      const t = { at: now + ms, fn, cancelled: false };
+      timers.push(t);
+      return () => {
+        t.cancelled = true;
+      };
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of timers.filter((t) => !t.cancelled && t.at <= now)) {
+        t.cancelled = true;
+        t.fn();
+      }
+    },
+  };
+}
+
+type Script = (body: string, signal: AbortSignal) => Promise<TransportResponse>;
+
+function scripted(script: Script): Transport & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    send(body, { signal }) {
+      calls.push(body);
+      return script(body, signal);
+    },
+    close: async () => {},
+  };
+}
+
+const ok = (result: unknown): Promise<TransportResponse> =>
+  Promise.resolve({ status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, result }) });
+const never: Script = (_b, signal) =>
+  new Promise((_r, reject) => signal.addEventListener("abort", () => reject(new TransportError("aborted", "aborted"))));
+const refused: Script = () => Promise.reject(new TransportError("connect", "connection refused"));
+const reset: Script = () => Promise.reject(new TransportError("reset", "socket reset"));
+
+const domains: Record<string, FailureDomain> = {
+  a: { operator: "a", hosting: "aws", region: "us-east-1" },
+  b: { operator: "b", hosting: "gcp", region: "eu" },
+  c: { operator: "c", hosting: "hetzner", region: "de" },
+};
+
+function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSecond: 5 }) {
+  const clock = fakeClock();
+  const transports = Object.fromEntries(Object.entries(scripts).map(([id, s]) => [id, scripted(s)]));
+  const upstreams: Upstream[] = Object.keys(scripts).map((id) => {
+    const u = createUpstream(
+      { id, domain: domains[id]! },
+      { clock, transport: transports[id]!, maxResponseBytes: 1 << 20, breaker: {} },
+    );
+    u.admission = "admitted";
+    return u;
+  });
+  const domainHealth = createDomainHealth();
+  const target: ExecuteTarget = {
+    upstreams,
+    views: (now) => upstreams.map((u) => viewOf(u, now, 100, domainHealth.isDown(u.domainLabel, now))),
+    domainHealth,
+    budget: createRetryBudget(budget),
+    latency: createLatencyWindow(),
+    routing: {
+      requestTimeoutMs: 5_000,
+      attemptTimeoutMs: 60_000,
+      heavyAttemptTimeoutMs: 60_000,
+      maxAttempts: 4,
+      hedgeQuantile: 0.9,
+      hedgeMinDelayMs: 50,
+      hedgeMaxDelayMs: 300,
+      defaultBackoffMs: 1_000,
+    },
+  };
+  let seed = 1;
+  const ctx: EngineContext = {
+    clock,
+    random: { next: () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646 },
+    logger: silentLogger,
+    createTransport: () => {
+      throw new Error("unused");
+    },
+  };
+  return { clock, transports, upstreams, target, ctx };
+}
+
+const read: CallPlan = {
+  method: "eth_getBalance",
+  params: ["0x00", "0x64"],
+  kind: "read",
+  heavy: false,
+  minBlock: 100,
+};
+const write: CallPlan = {
+  method: "eth_sendRawTransaction",
+  params: ["0x02"],
+  kind: "write",
+  heavy: false,
+  minBlock: undefined,
+};
+
+describe("execute", () => {
+  test("a refused connection fails over to another domain at once", async () => {
+    const { ctx, target, transports } = setup({ a: refused, b: () => ok("0x1") });
+    target.upstreams[1]!.latency.record(500, ctx.clock.now()); // make b the less likely first pick
+    const r = await execute(ctx, target, read);
+    assert.deepEqual(r, { ok: true, result: "0x1", upstream: "b" });
+    assert.ok(transports.b!.calls.length === 1);
+  });
+
+  test("a slow first attempt is hedged in another domain; the loser is cancelled", async () => {
+    let aborted = false;
+    const { ctx, target, clock, upstreams } = setup({
+      a: (b, signal) => {
+        signal.addEventListener("abort", () => {
+          aborted = true;
+        });
+        return never(b, signal);
+      },
+      b: () => ok("0x2"),
+    });
+    upstreams[1]!.latency.record(1_000, clock.now()); // a is picked first
+    upstreams[0]!.latency.record(1, clock.now());
+    const pending = execute(ctx, target, read);
+    await Promise.resolve();
+    clock.advance(300);
+    const r = await pending;
+    assert.deepEqual(r, { ok: true, result: "0x2", upstream: "b" });
+    assert.equal(aborted, true);
+  });
+
+  test("a revert is the answer: one attempt only", async () => {
+    const revert: Script = () =>
+      Promise.resolve({
+        status: 200,
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, error: { code: 3, message: "execution reverted", data: "0x" } }),
+      });
+    const { ctx, target, transports } = setup({ a: revert, b: revert });
+    const r = await execute(ctx, target, read);
+    assert.equal(r.ok, false);
+    assert.ok("rpcError" in r && r.rpcError.code === 3);
+    assert.equal(transports.a!.calls.length + transports.b!.calls.length, 1);
+  });
+
+  test("a write that may have been sent is never sent again", async () => {
+    const { ctx, target, transports } = setup({ a: reset, b: reset });
+    const r = await execute(ctx, target, write);
+    assert.ok(!r.ok && "error" in r && r.error.code === "unavailable");
+    assert.match((r as { error: Error }).error.message, /outcome unknown/);
+    assert.equal(transports.a!.calls.length + transports.b!.calls.length, 1);
+  });
+
+  test("a write refused before sending is retried elsewhere", async () => {
+    const { ctx, target, transports } = setup({ a: refused, b: refused, c: () => ok("0xhash") });
+    target.upstreams[2]!.latency.record(5_000, ctx.clock.now());
+    const r = await execute(ctx, target, write);
+    assert.deepEqual(r, { ok: true, result: "0xhash", upstream: "c" });
+    assert.equal(transports.c!.calls.length, 1);
+  });
+
+  test("when every upstream is rate limited the call fails at once with rate_limited and a retry-after", async () => {
+    const limited: Script = () => Promise.resolve({ status: 429, retryAfter: "7", body: "" });
+    const { ctx, target } = setup({ a: limited, b: limited });
+    const r = await execute(ctx, target, read);
+    assert.ok(!r.ok && "error" in r && r.error.code === "rate_limited");
+    assert.ok((r as { error: { retryAfterSeconds: number } }).error.retryAfterSeconds >= 6);
+    // Now both are backing off: the next call does not touch them.
+    const again = await execute(ctx, target, read);
+    assert.ok(!again.ok && "error" in again && again.error.code === "rate_limited");
+  });
+
+  test("with an empty retry budget a failure is not retried", async () => {
+    const { ctx, target, transports } = setup({ a: refused, b: refused }, { ratio: 0, minPerSecond: 0 });
+    const r = await execute(ctx, target, read);
+    assert.ok(!r.ok && "error" in r && r.error.code === "unavailable");
+    assert.equal(transports.a!.calls.length + transports.b!.calls.length, 1);
+  });
+
+  test("a block beyond every upstream's head is unavailable, not routed", async () => {
+    const { ctx, target, transports } = setup({ a: () => ok("0x1") });
+    const r = await execute(ctx, target, { ...read, minBlock: 101 });
+    assert.ok(!r.ok && "error" in r && /ahead of every upstream/.test(r.error.message));
+    assert.equal(transports.a!.calls.length, 0);
+  });
+
+  test("the request deadline ends a call whose attempts hang", async () => {
+    const { ctx, target, clock } = setup({ a: never, b: never });
+    const pending = execute(ctx, target, read);
+    clock.advance(300);
+    clock.advance(5_000);
+    const r = await pending;
+    assert.ok(!r.ok && "error" in r && r.error.code === "timeout");
+  });
+});

@@ -1,0 +1,461 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { after, before, test } from "node:test";
+import { inspect } from "node:util";
+import { TransportError, type TransportFailureKind } from "../core/ports.ts";
+import { classifyHttpFailure, createHttpTransport } from "./http-transport.ts";
+
+const CANARY = "c4nary-s3cret-9d1f";
+const MiB = 1024 * 1024;
+const CHAIN_ID_CALL = '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}';
+
+/** Rejects when `promise` has not settled within `ms`: every wait in these tests is bounded. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function secretUrl(port: number, scheme = "http"): string {
+  return `${scheme}://user-${CANARY}:pw-${CANARY}@127.0.0.1:${port}/v2/${CANARY}?apikey=${CANARY}`;
+}
+
+/** Asserts a `TransportError` of `kind` whose message, stack and causes say nothing of the URL's secrets. */
+async function expectFailure(promise: Promise<unknown>, kind: TransportFailureKind): Promise<TransportError> {
+  const error = await within(
+    promise.then(
+      () => assert.fail("expected the send to fail"),
+      (e: unknown) => e,
+    ),
+    10_000,
+    "send",
+  );
+  assert.ok(error instanceof TransportError, `not a TransportError: ${String(error)}`);
+  assert.equal(error.kind, kind, error.message);
+  const texts = [error.message, String(error.stack), inspect(error, { depth: 20, showHidden: true })];
+  for (let cause: unknown = error.cause, depth = 0; cause !== undefined && depth < 10; depth++) {
+    const c = cause as { message?: unknown; stack?: unknown; cause?: unknown };
+    texts.push(String(c.message), String(c.stack));
+    cause = c.cause;
+  }
+  for (const text of texts) assert.ok(!text.includes(CANARY), `canary leaked: ${text}`);
+  for (const text of texts) assert.ok(!text.includes("127.0.0.1"), `host leaked: ${text}`);
+  return error;
+}
+
+interface TestServer {
+  port: number;
+  server: Server;
+  connections: Socket[];
+  requests: Array<{ url: string | undefined; headers: IncomingMessage["headers"]; body: string }>;
+}
+
+async function startHttpServer(
+  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<TestServer> {
+  const server = createServer();
+  const state: TestServer = { port: 0, server, connections: [], requests: [] };
+  server.on("connection", (socket) => {
+    state.connections.push(socket);
+    socket.on("error", () => {});
+  });
+  server.on("request", (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      state.requests.push({ url: req.url, headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  state.port = (server.address() as { port: number }).port;
+  return state;
+}
+
+async function stopHttpServer(state: TestServer): Promise<void> {
+  state.server.closeAllConnections();
+  state.server.close();
+  await once(state.server, "close");
+}
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, "close");
+  return port;
+}
+
+function socketClosed(socket: Socket): Promise<void> {
+  return socket.destroyed ? Promise.resolve() : once(socket, "close").then(() => undefined);
+}
+
+// --- real anvil -------------------------------------------------------------------------------------------------
+
+let anvil: ChildProcess | undefined;
+let anvilPort = 0;
+
+before(async () => {
+  anvilPort = await freePort();
+  anvil = spawn("./node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(anvilPort)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const child = anvil;
+  let output = "";
+  await within(
+    new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (chunk: Buffer) => {
+        output += chunk.toString("utf8");
+        if (output.includes(`Listening on 127.0.0.1:${anvilPort}`)) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`anvil exited with ${code}: ${output}`)));
+    }),
+    15_000,
+    "anvil start",
+  );
+  const answer = await fetch(`http://127.0.0.1:${anvilPort}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: CHAIN_ID_CALL,
+    signal: AbortSignal.timeout(5_000),
+  });
+  assert.equal(((await answer.json()) as { result: string }).result, "0x7a69");
+});
+
+after(async () => {
+  const child = anvil;
+  if (child?.pid === undefined || child.exitCode !== null) return;
+  const exited = once(child, "exit");
+  process.kill(child.pid, "SIGTERM");
+  await within(exited, 5_000, "anvil stop").catch(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"));
+});
+
+test("answers single and batch calls from anvil over one kept-alive connection", async () => {
+  const transport = createHttpTransport({ url: `http://127.0.0.1:${anvilPort}` });
+  try {
+    const single = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    assert.equal(single.status, 200);
+    assert.deepEqual(JSON.parse(single.body), { jsonrpc: "2.0", id: 1, result: "0x7a69" });
+    const batch = await transport.send(
+      '[{"jsonrpc":"2.0","id":"a","method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"}]',
+      { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB },
+    );
+    const items = JSON.parse(batch.body) as Array<{ id: unknown; result: string }>;
+    assert.deepEqual(items.map((item) => item.id).sort(), [2, "a"]);
+    assert.equal(items.find((item) => item.id === "a")?.result, "0x7a69");
+  } finally {
+    await transport.close();
+  }
+});
+
+test("reuses connections and never opens more than `connections`", async () => {
+  const server = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
+  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}`, connections: 2 });
+  try {
+    for (let i = 0; i < 5; i++) {
+      await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    }
+    assert.equal(server.connections.length, 1);
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+      ),
+    );
+    assert.ok(server.connections.length <= 2, `${server.connections.length} connections`);
+    assert.equal(server.requests.length, 25);
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
+});
+
+test("sends path, query, Basic auth from userinfo, extra headers and the body as POST application/json", async () => {
+  const server = await startHttpServer((_req, res) => res.end("{}"));
+  const transport = createHttpTransport({ url: secretUrl(server.port), headers: { "X-Api-Key": "header-key" } });
+  try {
+    await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    const [request] = server.requests;
+    assert.ok(request !== undefined);
+    assert.equal(request.url, `/v2/${CANARY}?apikey=${CANARY}`);
+    const expected = `Basic ${Buffer.from(`user-${CANARY}:pw-${CANARY}`).toString("base64")}`;
+    assert.equal(request.headers.authorization, expected);
+    assert.equal(request.headers["content-type"], "application/json");
+    assert.equal(request.headers["x-api-key"], "header-key");
+    assert.equal(request.body, CHAIN_ID_CALL);
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
+});
+
+test("returns non-2xx status, Retry-After and non-JSON bodies as they are", async () => {
+  const server = await startHttpServer((req, res) => {
+    if (req.url?.startsWith("/limited")) {
+      res.writeHead(429, { "retry-after": "7", "content-type": "application/json" });
+      res.end('{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"rate limited"}}');
+    } else {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html>this ain't JSON</html>");
+    }
+  });
+  const limited = createHttpTransport({ url: `http://127.0.0.1:${server.port}/limited` });
+  const html = createHttpTransport({ url: `http://127.0.0.1:${server.port}/html` });
+  try {
+    const answer = await limited.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    assert.deepEqual(answer, {
+      status: 429,
+      retryAfter: "7",
+      body: '{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"rate limited"}}',
+    });
+    const page = await html.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    assert.deepEqual(page, { status: 200, retryAfter: undefined, body: "<html>this ain't JSON</html>" });
+  } finally {
+    await limited.close();
+    await html.close();
+    await stopHttpServer(server);
+  }
+});
+
+test("does not follow redirects", async () => {
+  const elsewhere = await startHttpServer((_req, res) => res.end("{}"));
+  const server = await startHttpServer((_req, res) => {
+    res.writeHead(307, { location: `http://127.0.0.1:${elsewhere.port}/` });
+    res.end();
+  });
+  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}` });
+  try {
+    const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    assert.equal(answer.status, 307);
+    assert.equal(elsewhere.requests.length, 0);
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+    await stopHttpServer(elsewhere);
+  }
+});
+
+test("connection refused is `connect`, and the error never names the URL", async () => {
+  const port = await freePort();
+  const transport = createHttpTransport({ url: secretUrl(port) });
+  try {
+    const error = await expectFailure(
+      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+      "connect",
+    );
+    assert.match(error.message, /ECONNREFUSED/);
+  } finally {
+    await transport.close();
+  }
+});
+
+test("a TLS handshake that never completes is `connect` after connectTimeoutMs", async () => {
+  const silent: NetServer = createNetServer((socket) => socket.on("error", () => {}));
+  silent.listen(0, "127.0.0.1");
+  await once(silent, "listening");
+  const { port } = silent.address() as { port: number };
+  const transport = createHttpTransport({ url: secretUrl(port, "https"), connectTimeoutMs: 200 });
+  try {
+    const started = performance.now();
+    const error = await expectFailure(
+      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+      "connect",
+    );
+    const elapsed = performance.now() - started;
+    assert.match(error.message, /UND_ERR_CONNECT_TIMEOUT/);
+    assert.ok(elapsed >= 150 && elapsed < 1_500, `${elapsed} ms`);
+  } finally {
+    await transport.close();
+    silent.close();
+  }
+});
+
+test("a connection closed or reset mid-body is `reset`", async () => {
+  const server = await startHttpServer((req, res) => {
+    res.writeHead(200, { "content-length": "1000" });
+    res.write('{"jsonrpc":"2.0","id":1,"result":"0x', () => {
+      if (req.url?.startsWith("/rst")) req.socket.resetAndDestroy();
+      else req.socket.destroy();
+    });
+  });
+  for (const path of ["/fin", "/rst"]) {
+    const transport = createHttpTransport({ url: secretUrl(server.port).replace(`/v2/`, `${path}/`) });
+    try {
+      await expectFailure(
+        transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+        "reset",
+      );
+    } finally {
+      await transport.close();
+    }
+  }
+  await stopHttpServer(server);
+});
+
+test("the deadline covers a body trickling 1 byte/s: aborted on time and the socket closed", async () => {
+  let headersSent = false;
+  const server = await startHttpServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write("{", () => {
+      headersSent = true;
+    });
+    const trickle = setInterval(() => res.write(" "), 1_000);
+    res.on("close", () => clearInterval(trickle));
+  });
+  const transport = createHttpTransport({ url: secretUrl(server.port) });
+  try {
+    const signal = AbortSignal.timeout(300);
+    let abortedAt = 0;
+    signal.addEventListener("abort", () => {
+      abortedAt = performance.now();
+    });
+    const started = performance.now();
+    await expectFailure(transport.send(CHAIN_ID_CALL, { signal, maxResponseBytes: MiB }), "timeout");
+    const endedAt = performance.now();
+    assert.ok(headersSent, "the response had started before the deadline");
+    assert.ok(abortedAt - started >= 290, `aborted after ${abortedAt - started} ms`);
+    assert.ok(endedAt - abortedAt < 50, `ended ${endedAt - abortedAt} ms after the deadline`);
+    const [socket] = server.connections;
+    assert.ok(socket !== undefined);
+    await within(socketClosed(socket), 1_000, "upstream socket close");
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
+});
+
+test("a caller's abort (not a deadline) is `aborted`, before and after the headers", async () => {
+  const server = await startHttpServer((_req, res) => {
+    res.writeHead(200);
+    res.write("{");
+  });
+  const transport = createHttpTransport({ url: secretUrl(server.port) });
+  try {
+    const early = new AbortController();
+    early.abort();
+    await expectFailure(transport.send(CHAIN_ID_CALL, { signal: early.signal, maxResponseBytes: MiB }), "aborted");
+    assert.equal(server.requests.length, 0);
+    const late = new AbortController();
+    const sending = transport.send(CHAIN_ID_CALL, { signal: late.signal, maxResponseBytes: MiB });
+    await within(once(server.server, "request"), 5_000, "request");
+    late.abort();
+    await expectFailure(sending, "aborted");
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
+});
+
+test("a body over maxResponseBytes is `too_large` and its socket is closed (declared or streamed)", async () => {
+  const server = await startHttpServer((req, res) => {
+    const size = 2 * MiB;
+    if (req.url?.startsWith("/declared")) res.writeHead(200, { "content-length": String(size) });
+    else res.writeHead(200); // chunked: the size is only known while reading
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once("drain", pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  for (const path of ["/declared", "/streamed"]) {
+    const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}${path}` });
+    try {
+      const before = server.connections.length;
+      await expectFailure(transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }), "too_large");
+      const socket = server.connections[before];
+      assert.ok(socket !== undefined);
+      await within(socketClosed(socket), 1_000, `${path} socket close`);
+    } finally {
+      await transport.close();
+    }
+  }
+  await stopHttpServer(server);
+});
+
+test("a body of exactly maxResponseBytes is accepted", async () => {
+  const body = `"${"x".repeat(998)}"`;
+  const server = await startHttpServer((_req, res) => res.end(body));
+  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}` });
+  try {
+    const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 1_000 });
+    assert.equal(answer.body, body);
+    await expectFailure(transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 999 }), "too_large");
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
+});
+
+test("close() rejects in-flight sends as `aborted`, closes sockets and refuses new sends", async () => {
+  const server = await startHttpServer(() => {});
+  const transport = createHttpTransport({ url: secretUrl(server.port) });
+  const inFlight = transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(10_000), maxResponseBytes: MiB });
+  await within(once(server.server, "request"), 5_000, "request");
+  await within(transport.close(), 1_000, "close");
+  await expectFailure(inFlight, "aborted");
+  const [socket] = server.connections;
+  assert.ok(socket !== undefined);
+  await within(socketClosed(socket), 1_000, "socket close");
+  await expectFailure(transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(1_000), maxResponseBytes: MiB }), "aborted");
+  await stopHttpServer(server);
+});
+
+test("rejects URLs it cannot use without repeating them", () => {
+  for (const url of [`ftp://h/${CANARY}`, `not a url ${CANARY}`, `ws://127.0.0.1/${CANARY}`]) {
+    assert.throws(
+      () => createHttpTransport({ url }),
+      (error: Error) => error instanceof TypeError && !error.message.includes(CANARY),
+    );
+  }
+});
+
+test("classifies undici and socket failures that loopback cannot easily produce", () => {
+  const live = new AbortController().signal;
+  const kind = (error: unknown, signal = live): TransportFailureKind => classifyHttpFailure(error, signal).kind;
+  const coded = (code: string): Error => Object.assign(new Error("x"), { code });
+  assert.equal(kind(coded("UND_ERR_CONNECT_TIMEOUT")), "connect");
+  assert.equal(kind(coded("ENOTFOUND")), "connect");
+  assert.equal(kind(coded("ERR_TLS_CERT_ALTNAME_INVALID")), "connect");
+  assert.equal(kind(new AggregateError([coded("ECONNREFUSED"), coded("ECONNREFUSED")])), "connect");
+  for (const code of [
+    "ECONNRESET",
+    "EPIPE",
+    "UND_ERR_SOCKET",
+    "ERR_STREAM_PREMATURE_CLOSE",
+    "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+    "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+    "HPE_INVALID_CONSTANT",
+  ]) {
+    assert.equal(kind(coded(code)), "reset", code);
+  }
+  assert.equal(kind(Object.assign(new Error("x"), { cause: coded("ECONNRESET") })), "reset");
+  assert.equal(kind(coded("UND_ERR_HEADERS_TIMEOUT")), "timeout");
+  assert.equal(kind(coded("UND_ERR_BODY_TIMEOUT")), "timeout");
+  // Unknown failures may have happened after the request was sent: never `connect`.
+  assert.equal(kind(new Error("something new")), "reset");
+  assert.equal(kind("a string"), "reset");
+  // The caller's signal decides over whatever the torn-down socket reported.
+  const timedOut = new AbortController();
+  timedOut.abort(new DOMException("deadline", "TimeoutError"));
+  assert.equal(kind(coded("ECONNRESET"), timedOut.signal), "timeout");
+  const cancelled = new AbortController();
+  cancelled.abort();
+  assert.equal(kind(coded("UND_ERR_SOCKET"), cancelled.signal), "aborted");
+});

@@ -1,0 +1,60 @@
+/** `npm start` (multihome demo) starts, serves, and Ctrl-C stops every child process. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+
+const root = join(import.meta.dirname, "..");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("demo: starts anvil nodes in four domains and the gateway, serves, and stops cleanly on SIGINT", async (t) => {
+  const child = spawn(process.execPath, ["src/cli/main.ts", "demo", "--port", "0", "--block-time", "500"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}\n${err}`)), 30_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /JSON-RPC\s+(http:\/\/\S+)/.exec(out);
+      if (m && /Press Ctrl-C/.test(out)) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`demo exited ${code}: ${out}\n${err}`)));
+  });
+  assert.match(out, /aws\/us-east-1/);
+  assert.match(out, /gcp\/europe-west1/);
+  const pids = [...out.matchAll(/kill ([\d ]+)\n/g)].flatMap((m) => m[1]!.trim().split(" ").map(Number));
+  assert.equal(pids.length, 2);
+
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+  });
+  const body = (await res.json()) as { result: string };
+  assert.ok(Number(body.result) >= 1);
+
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill("SIGINT");
+  assert.equal(await exited, 0);
+  for (const pid of pids) assert.equal(alive(pid), false, `anvil ${pid} still running`);
+});

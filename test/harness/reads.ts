@@ -1,0 +1,65 @@
+/**
+ * A checked read workload: every answer is compared with the ground truth taken straight from the nodes, and the
+ * block each answer reflects must never be older than one the client had already been shown before it asked.
+ */
+import type { TestNetwork } from "./network.ts";
+
+export interface ReadChecker {
+  request: (i: number) => Promise<{ ok: boolean; detail?: string }>;
+  wrong: number;
+  headWentBackwards: number;
+}
+
+/** Balances of the funded dev accounts, read directly from one node (they do not change unless a test sends txs). */
+export async function truthBalances(net: TestNetwork): Promise<Map<string, string>> {
+  const node = net.devnet.nodes[0]!;
+  const truth = new Map<string, string>();
+  for (const a of net.devnet.accounts.slice(0, 5)) {
+    const res = await fetch(node.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [a.address, "latest"] }),
+    });
+    truth.set(a.address, ((await res.json()) as { result: string }).result);
+  }
+  return truth;
+}
+
+export function balanceReader(net: TestNetwork, truth: Map<string, string>): ReadChecker {
+  const addresses = [...truth.keys()];
+  let shownHead = 0;
+  const checker: ReadChecker = {
+    wrong: 0,
+    headWentBackwards: 0,
+    async request(i) {
+      const address = addresses[i % addresses.length]!;
+      const headWhenAsked = shownHead;
+      const res = await fetch(net.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "eth_getBalance", params: [address, "latest"] }),
+      });
+      const text = await res.text();
+      if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}: ${text.slice(0, 120)}` };
+      let body: { result?: string; error?: { code: number; message: string } };
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return { ok: false, detail: `unparseable: ${text.slice(0, 80)}` };
+      }
+      if (body.error) return { ok: false, detail: `${body.error.code} ${body.error.message}` };
+      if (body.result !== truth.get(address)) {
+        checker.wrong++;
+        return { ok: false, detail: `wrong balance ${body.result}` };
+      }
+      const block = Number(res.headers.get("multihome-block"));
+      if (block < headWhenAsked) {
+        checker.headWentBackwards++;
+        return { ok: false, detail: `head went backwards ${headWhenAsked} → ${block}` };
+      }
+      shownHead = Math.max(shownHead, block);
+      return { ok: true };
+    },
+  };
+  return checker;
+}
