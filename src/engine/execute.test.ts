@@ -91,7 +91,12 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
   let seed = 1;
   const ctx: EngineContext = {
     clock,
-    random: { next: () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646 },
+    random: {
+      next: () => {
+        seed = (seed * 16807) % 2147483647;
+        return (seed - 1) / 2147483646;
+      },
+    },
     logger: silentLogger,
     createTransport: () => {
       throw new Error("unused");
