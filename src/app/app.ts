@@ -57,7 +57,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await gateway.stop();
     throw error;
   }
-  logger.info({ url: undefined, listen: server.url, chains: gateway.chainIds() }, "multihome listening");
+  logger.info({ listen: server.url, chains: gateway.chainIds() }, "multihome listening");
   let stopping: Promise<void> | undefined;
   return {
     gateway,

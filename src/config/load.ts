@@ -44,16 +44,45 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path = "")
   return value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+const ENV_PLACEHOLDER = "__multihome_env_";
+const ENV_PLACEHOLDER_REF = /__multihome_env_(\d+)__/g;
+
+/**
+ * YAML with `${NAME}` references. A reference is not valid YAML inside a flow mapping (`{ token: ${TOKEN} }`, the
+ * documented shape), so each one is swapped for a plain word before parsing and put back afterwards: a reference may
+ * then appear wherever a scalar may, and its fallback text is never read as YAML.
+ */
+function parseYamlWithEnvRefs(text: string): unknown {
+  if (text.includes(ENV_PLACEHOLDER)) return parseYaml(text);
+  const refs: string[] = [];
+  const shielded = text.replace(ENV_REF, (ref) => `${ENV_PLACEHOLDER}${refs.push(ref) - 1}__`);
+  if (refs.length === 0) return parseYaml(text);
+  const restoreText = (s: string) => s.replace(ENV_PLACEHOLDER_REF, (m, i: string) => refs[Number(i)] ?? m);
+  const restore = (value: unknown): unknown => {
+    if (typeof value === "string") return restoreText(value);
+    if (Array.isArray(value)) return value.map(restore);
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [restoreText(k), restore(v)]));
+    }
+    return value;
+  };
+  return restore(parseYaml(shielded));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  // An unknown key is named by its own path (`server.prot`), not its parent's, so a typo can be found directly.
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${[...issue.path, key].map(String).join(".")}: unknown key`);
+  }
   const path = issue.path.length ? issue.path.map(String).join(".") : "<root>";
-  return `${path}: ${issue.message}`;
+  return [`${path}: ${issue.message}`];
 }
 
 /** Validate an already-parsed config object. */
 export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
   const substituted = substituteEnv(raw, env);
   const result = configSchema.safeParse(substituted);
-  if (!result.success) throw new ConfigError("invalid config", result.error.issues.map(describeIssue));
+  if (!result.success) throw new ConfigError("invalid config", result.error.issues.flatMap(describeIssue));
   return result.data;
 }
 
@@ -67,7 +96,7 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
       raw = mod.default;
     } else {
       const text = await readFile(path, "utf8");
-      raw = ext === ".json" ? JSON.parse(text) : parseYaml(text);
+      raw = ext === ".json" ? JSON.parse(text) : parseYamlWithEnvRefs(text);
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;

@@ -69,7 +69,11 @@ test("HTTP 429 with Retry-After is capacity with that backoff, whatever the body
     decision: "retry",
     backoffMs: 30_000,
   });
-  assert.deepEqual(respond(429, "<html>slow down</html>"), { kind: "capacity", decision: "retry", backoffMs: undefined });
+  assert.deepEqual(respond(429, "<html>slow down</html>"), {
+    kind: "capacity",
+    decision: "retry",
+    backoffMs: undefined,
+  });
   // A JSON body at 429 is capacity too, even when it looks like a result.
   assert.equal(respond(429, { jsonrpc: "2.0", id: 1, result: "0x1" }, "1").kind, "capacity");
 });
@@ -112,7 +116,11 @@ test("a range complaint is a failover to a node with a bigger limit, not capacit
 
 test("-32601 method not found is unsupported: fail over", () => {
   const error = { code: -32601, message: "the method eth_foo does not exist/is not available" };
-  assert.deepEqual(respond(200, { jsonrpc: "2.0", id: 1, error }), { kind: "unsupported", decision: "failover", error });
+  assert.deepEqual(respond(200, { jsonrpc: "2.0", id: 1, error }), {
+    kind: "unsupported",
+    decision: "failover",
+    error,
+  });
   assert.equal(respond(200, rpcError(-32000, "method not supported")).kind, "unsupported");
 });
 
@@ -124,8 +132,17 @@ test("HTTP 5xx with a non-JSON body is a server failure", () => {
 
 test("HTTP 500 with a JSON-RPC error and HTTP 5xx with a result are server failures", () => {
   const error = { code: -32603, message: "internal error" };
-  assert.deepEqual(respond(500, { jsonrpc: "2.0", id: 1, error }), { kind: "server", decision: "failover", status: 500, error });
-  assert.deepEqual(respond(500, { jsonrpc: "2.0", id: 1, result: "0x1" }), { kind: "server", decision: "failover", status: 500 });
+  assert.deepEqual(respond(500, { jsonrpc: "2.0", id: 1, error }), {
+    kind: "server",
+    decision: "failover",
+    status: 500,
+    error,
+  });
+  assert.deepEqual(respond(500, { jsonrpc: "2.0", id: 1, result: "0x1" }), {
+    kind: "server",
+    decision: "failover",
+    status: 500,
+  });
   assert.deepEqual(respond(503, { jsonrpc: "2.0", id: 1 }), { kind: "server", decision: "failover", status: 503 });
   // An unknown error shape at 5xx is a server failure, not an unknown one.
   assert.equal(respond(500, rpcError(-32099, "whatever")).kind, "server");
@@ -141,7 +158,12 @@ test("-32603 at HTTP 200 is a server failure", () => {
 });
 
 test("missing state (header not found, pruned) fails over to a node that has it", () => {
-  for (const message of ["header not found", "missing trie node 0xabc (path )", "unknown block", "historical state not available"]) {
+  for (const message of [
+    "header not found",
+    "missing trie node 0xabc (path )",
+    "unknown block",
+    "historical state not available",
+  ]) {
     const outcome = respond(200, rpcError(-32000, message));
     assert.equal(outcome.kind, "server", message);
     assert.equal(outcome.decision, "failover", message);
@@ -160,7 +182,15 @@ test("truncated, unparseable or empty bodies are malformed: fail over", () => {
 });
 
 test("JSON that is not a JSON-RPC response object is malformed", () => {
-  for (const body of ["null", "123", '"x"', "[]", '[{"jsonrpc":"2.0","id":1,"result":"0x1"}]', "{}", '{"jsonrpc":"2.0","id":1}']) {
+  for (const body of [
+    "null",
+    "123",
+    '"x"',
+    "[]",
+    '[{"jsonrpc":"2.0","id":1,"result":"0x1"}]',
+    "{}",
+    '{"jsonrpc":"2.0","id":1}',
+  ]) {
     const outcome = respond(200, body);
     assert.equal(outcome.kind, "malformed", body);
     assert.equal(outcome.decision, "failover", body);
@@ -192,7 +222,11 @@ test("an error object without a numeric code is not an answer: fail over", () =>
 });
 
 test("only code, message and data of an upstream error are kept", () => {
-  const body = { jsonrpc: "2.0", id: 1, error: { code: 3, message: "execution reverted", data: "0x", stack: "at x", url: "https://secret" } };
+  const body = {
+    jsonrpc: "2.0",
+    id: 1,
+    error: { code: 3, message: "execution reverted", data: "0x", stack: "at x", url: "https://secret" },
+  };
   const outcome = respond(200, body);
   assert.ok(outcome.kind === "execution");
   assert.deepEqual(Object.keys(outcome.error).sort(), ["code", "data", "message"]);

@@ -172,7 +172,10 @@ test("upstreams the caller does not accept are not witnesses", () => {
   const fresh = independentBook();
   report(fresh, "alpha", 100);
   report(fresh, "beta", 100);
-  assert.equal(fresh.agree((id) => id === "alpha"), undefined);
+  assert.equal(
+    fresh.agree((id) => id === "alpha"),
+    undefined,
+  );
 });
 
 test("forget drops an upstream's reports", () => {
@@ -205,6 +208,19 @@ test("single-domain setups: every usable upstream must agree", () => {
   // A node left out by the caller (breaker open) does not block agreement.
   report(book, "n1", 12);
   assert.equal(book.agree((id) => id === "n1")?.number, 12);
+});
+
+test("single-domain setups: the first upstream to report does not set the head alone", () => {
+  const book = createHeadBook({
+    upstreams: [
+      { id: "n1", domain: domain("me", "self", "home") },
+      { id: "n2", domain: domain("me", "self", "home") },
+    ],
+  });
+  report(book, "n1", 10);
+  assert.equal(book.agree(all), undefined);
+  report(book, "n2", 10);
+  assert.equal(book.agree(all)?.number, 10);
 });
 
 test("a single upstream of one's own is its own witness", () => {

@@ -119,6 +119,8 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     agree(usable) {
       const ids = [...heads.keys()].filter(usable);
       if (ids.length === 0) return agreed;
+      // Single-domain: every usable upstream must have spoken, or the first to report would set the head alone.
+      if (!canFormIndependentPair && [...domains.keys()].some((id) => usable(id) && !heads.has(id))) return agreed;
       // Start where agreement is possible at all: the highest block an independent pair (or, single-domain, every
       // usable upstream) has reached. Starting at the single highest head would let one upstream far ahead (a liar
       // or another chain) push the search window past the honest heads and freeze the agreed head.
@@ -126,7 +128,8 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       if (canFormIndependentPair) {
         for (const a of ids) {
           for (const b of ids) {
-            if (areIndependent(domains.get(a)!, domains.get(b)!)) top = Math.max(top, Math.min(heads.get(a)!, heads.get(b)!));
+            if (areIndependent(domains.get(a)!, domains.get(b)!))
+              top = Math.max(top, Math.min(heads.get(a)!, heads.get(b)!));
           }
         }
       } else {

@@ -76,7 +76,7 @@ test("B3: a JSON scalar or null is an invalid request", () => {
   }
 });
 
-test("B4: jsonrpc missing or not exactly \"2.0\" is an invalid request", () => {
+test('B4: jsonrpc missing or not exactly "2.0" is an invalid request', () => {
   for (const version of [undefined, "1.0", 2, "2", "2.00", null]) {
     const body = JSON.stringify({ jsonrpc: version, id: 1, method: "eth_chainId" });
     const e = rejects(body, "invalid_request");
@@ -97,7 +97,16 @@ test("method names are letters, digits and underscores starting with a letter", 
   for (const method of ["eth_chainId", "net_version", "web3_clientVersion", "a", "A1_b2"]) {
     assert.equal(single(call({ method })).method, method);
   }
-  for (const method of ["rpc.discover", "1eth", "_eth", "eth chainId", "eth-chainId", "eth_chainId\n", "éth_x", "eth/x"]) {
+  for (const method of [
+    "rpc.discover",
+    "1eth",
+    "_eth",
+    "eth chainId",
+    "eth-chainId",
+    "eth_chainId\n",
+    "éth_x",
+    "eth/x",
+  ]) {
     const e = rejects(call({ method }), "invalid_request");
     assert.match(e.message, /method name/);
   }
@@ -119,7 +128,9 @@ test("B7: ids beyond 2^53 are echoed byte-exact", () => {
 });
 
 test("B7: big ids are echoed byte-exact inside a batch too", () => {
-  const items = batch('[{"jsonrpc":"2.0","id":1755648000000000123,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_chainId"}]');
+  const items = batch(
+    '[{"jsonrpc":"2.0","id":1755648000000000123,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_chainId"}]',
+  );
   const out = items.map((i) => (i.ok ? serializeResult(i.call.id, null) : ""));
   assert.deepEqual(out, [
     '{"jsonrpc":"2.0","id":1755648000000000123,"result":null}',

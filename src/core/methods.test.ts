@@ -42,7 +42,20 @@ test("methodSpec knows served methods and nothing else, including prototype name
   assert.equal(spec("eth_sendRawTransaction").kind, "write");
   assert.equal(spec("eth_chainId").kind, "local");
   assert.equal(spec("eth_getBalance").kind, "read");
-  for (const name of ["admin_addPeer", "debug_traceTransaction", "personal_unlockAccount", "eth_sign", "eth_sendTransaction", "miner_start", "txpool_content", "engine_newPayloadV3", "toString", "__proto__", "constructor", "hasOwnProperty"]) {
+  for (const name of [
+    "admin_addPeer",
+    "debug_traceTransaction",
+    "personal_unlockAccount",
+    "eth_sign",
+    "eth_sendTransaction",
+    "miner_start",
+    "txpool_content",
+    "engine_newPayloadV3",
+    "toString",
+    "__proto__",
+    "constructor",
+    "hasOwnProperty",
+  ]) {
     assert.equal(methodSpec(name), undefined, name);
   }
 });
@@ -115,9 +128,9 @@ test("pending, safe and finalized pass through untouched, with no block pinned",
   for (const tag of ["pending", "safe", "finalized"]) {
     const params = [ADDR, tag];
     const p = pinned(pin("eth_getBalance", params));
-    assert.deepEqual(p, { params });
     assert.equal(p.blockNumber, undefined);
     assert.equal(p.minBlock, undefined);
+    assert.deepEqual(p, { params });
   }
 });
 
@@ -136,7 +149,22 @@ test("EIP-1898: {blockHash} passes through; {blockNumber} pins the number", () =
 });
 
 test("invalid block parameters are refused with a message", () => {
-  for (const bad of ["0x01", "0x", "12", "Latest", "", "0xzz", 12, null, true, [], {}, { blockNumber: "latest" }, { blockNumber: 5 }, { blockHash: 5 }]) {
+  for (const bad of [
+    "0x01",
+    "0x",
+    "12",
+    "Latest",
+    "",
+    "0xzz",
+    12,
+    null,
+    true,
+    [],
+    {},
+    { blockNumber: "latest" },
+    { blockNumber: 5 },
+    { blockHash: 5 },
+  ]) {
     const result = pin("eth_getBalance", [ADDR, bad]);
     assert.equal(result.ok, false, JSON.stringify(bad));
     if (!result.ok) assert.match(result.message, /invalid (block parameter|blockNumber)/);

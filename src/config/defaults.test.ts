@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULTS } from "./defaults.ts";
+import { configSchema } from "./schema.ts";
+
+const MINIMAL = {
+  chains: [
+    {
+      chainId: 1,
+      upstreams: [{ id: "a", url: "http://127.0.0.1:1", domain: { operator: "o", hosting: "h", region: "r" } }],
+    },
+  ],
+};
+
+test("a minimal config gets every default from DEFAULTS", () => {
+  const config = configSchema.parse(MINIMAL);
+  assert.deepEqual(config.server, DEFAULTS.server);
+  assert.deepEqual(config.store, DEFAULTS.store);
+  assert.deepEqual(config.log, DEFAULTS.log);
+  assert.deepEqual(config.routing, DEFAULTS.routing);
+  assert.deepEqual(config.health, DEFAULTS.health);
+  const { connections, ...upstream } = DEFAULTS.upstream;
+  assert.deepEqual(config.upstream, upstream);
+  assert.equal(config.chains[0]!.upstreams[0]!.connections, connections);
+  // The admin listener has no default section: it is configured on purpose or not at all.
+  assert.equal(config.admin, undefined);
+  assert.deepEqual(configSchema.parse({ ...MINIMAL, admin: {} }).admin, DEFAULTS.admin);
+});
+
+test("writing every default out explicitly is a valid config that changes nothing", () => {
+  const { connections, ...upstream } = DEFAULTS.upstream;
+  const explicit = {
+    server: DEFAULTS.server,
+    admin: DEFAULTS.admin,
+    store: DEFAULTS.store,
+    log: DEFAULTS.log,
+    routing: DEFAULTS.routing,
+    health: DEFAULTS.health,
+    upstream,
+    chains: [{ chainId: 1, upstreams: [{ ...MINIMAL.chains[0]!.upstreams[0]!, connections }] }],
+  };
+  assert.deepEqual(configSchema.parse(explicit), configSchema.parse({ ...MINIMAL, admin: {} }));
+});

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError, validateConfig } from "./load.ts";
+
+const upstream = (id: string, url = "http://127.0.0.1:18545") => ({
+  id,
+  url,
+  domain: { operator: `${id}-op`, hosting: "aws", region: "us-east-1" },
+});
+
+function base(): Record<string, unknown> & { chains: Record<string, unknown>[] } {
+  return { chains: [{ chainId: 31337, upstreams: [upstream("alpha"), upstream("beta")] }] };
+}
+
+function issuesOf(raw: unknown): string[] {
+  try {
+    validateConfig(raw, {});
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, /^invalid config\n/);
+    for (const issue of error.issues) assert.ok(error.message.includes(`  - ${issue}`));
+    return error.issues;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+test("the contract's example shape is valid", () => {
+  const config = validateConfig(
+    {
+      server: { host: "127.0.0.1", port: 8545 },
+      admin: { host: "127.0.0.1", port: 8546, token: "0123456789abcdef" },
+      store: { kind: "sqlite", path: "./.multihome/state.db" },
+      chains: [
+        {
+          chainId: 31337,
+          upstreams: [
+            {
+              id: "alpha",
+              url: "http://127.0.0.1:18545",
+              domain: { operator: "alpha-rpc", hosting: "aws", region: "us-east-1" },
+            },
+            {
+              id: "beta",
+              url: "wss://beta.example/ws",
+              domain: { operator: "beta", hosting: "gcp", region: "eu-west1" },
+            },
+          ],
+        },
+      ],
+    },
+    {},
+  );
+  assert.equal(config.chains[0]!.upstreams[1]!.url, "wss://beta.example/ws");
+  assert.equal(config.admin?.token, "0123456789abcdef");
+});
+
+test("every store kind is accepted with its own fields", () => {
+  assert.deepEqual(validateConfig({ ...base(), store: { kind: "memory" } }, {}).store, { kind: "memory" });
+  assert.deepEqual(validateConfig({ ...base(), store: { kind: "redis", url: "rediss://r:6380" } }, {}).store, {
+    kind: "redis",
+    url: "rediss://r:6380",
+  });
+  assert.deepEqual(validateConfig({ ...base(), store: { kind: "sqlite" } }, {}).store, {
+    kind: "sqlite",
+    path: "./.multihome/state.db",
+  });
+});
+
+test("unknown keys are rejected with their own path, at every level", () => {
+  assert.deepEqual(issuesOf({ ...base(), bogus: 1 }), ["bogus: unknown key"]);
+  assert.deepEqual(issuesOf({ ...base(), server: { prot: 1, hots: "x" } }), [
+    "server.prot: unknown key",
+    "server.hots: unknown key",
+  ]);
+  assert.deepEqual(issuesOf({ ...base(), routing: { hedgeMaxDelay: 300 } }), ["routing.hedgeMaxDelay: unknown key"]);
+  assert.deepEqual(issuesOf({ ...base(), store: { kind: "memory", path: "x" } }), ["store.path: unknown key"]);
+  const chain = base();
+  chain.chains[0]!.upstreams = [{ ...upstream("a"), domain: { operator: "o", hosting: "h", region: "r", zone: "z" } }];
+  assert.deepEqual(issuesOf(chain), ["chains.0.upstreams.0.domain.zone: unknown key"]);
+  chain.chains[0]!.rpcUrl = "x";
+  assert.ok(issuesOf(chain).includes("chains.0.rpcUrl: unknown key"));
+});
+
+test("a bad upstream URL names its path and what was expected", () => {
+  const raw = base();
+  raw.chains[0]!.upstreams = [upstream("alpha"), upstream("beta", "ftp://127.0.0.1/")];
+  assert.deepEqual(issuesOf(raw), ["chains.0.upstreams.1.url: an http://, https://, ws:// or wss:// URL"]);
+  raw.chains[0]!.upstreams = [upstream("alpha", "not a url")];
+  assert.deepEqual(issuesOf(raw), ["chains.0.upstreams.0.url: an http://, https://, ws:// or wss:// URL"]);
+});
+
+test("a rejected URL is not echoed: it may carry an API key", () => {
+  const raw = base();
+  raw.chains[0]!.upstreams = [upstream("alpha", "htp://rpc.example/v2/CANARY-SECRET-KEY")];
+  for (const issue of issuesOf(raw)) assert.doesNotMatch(issue, /CANARY/);
+});
+
+test("bad values name the path and the expectation", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ server: { port: 70_000 } }, /^server\.port: .*<=\s*65535/],
+    [{ server: { port: "8545" } }, /^server\.port: .*expected number/],
+    [{ server: { maxBatchItems: 0 } }, /^server\.maxBatchItems: .*>=\s*1/],
+    [{ server: { maxJsonDepth: 1.5 } }, /^server\.maxJsonDepth: .*int/],
+    [{ routing: { hedgeQuantile: 2 } }, /^routing\.hedgeQuantile: .*<=\s*0\.999/],
+    [{ routing: { maxAttempts: 0 } }, /^routing\.maxAttempts: /],
+    [{ health: { breakerFailureRate: 0 } }, /^health\.breakerFailureRate: .*>\s*0/],
+    [{ log: { level: "loud" } }, /^log\.level: .*"info"/],
+    [{ store: { kind: "postgres" } }, /^store\.kind: /],
+    [{ store: { kind: "redis", url: "http://r" } }, /^store\.url: a redis:\/\/ or rediss:\/\/ URL$/],
+    [{ store: { kind: "redis" } }, /^store\.url: /],
+    [{ admin: { token: "short" } }, /^admin\.token: at least 16 characters$/],
+    [{ upstream: { maxResponseBytes: 10 } }, /^upstream\.maxResponseBytes: .*>=\s*1024/],
+  ];
+  for (const [patch, pattern] of cases) {
+    const issues = issuesOf({ ...base(), ...patch });
+    assert.equal(issues.length, 1, `${JSON.stringify(patch)}: ${issues.join("; ")}`);
+    assert.match(issues[0]!, pattern);
+  }
+});
+
+test("chain and upstream fields are checked", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ chainId: 0, upstreams: [upstream("a")] }, /^chains\.0\.chainId: /],
+    [{ chainId: "1", upstreams: [upstream("a")] }, /^chains\.0\.chainId: .*expected number/],
+    [{ chainId: 1, upstreams: [] }, /^chains\.0\.upstreams: .*>=\s*1/],
+    [
+      { chainId: 1, upstreams: [{ ...upstream("a"), id: "has space" }] },
+      /^chains\.0\.upstreams\.0\.id: letters, digits/,
+    ],
+    [
+      { chainId: 1, upstreams: [{ ...upstream("a"), domain: { operator: "o", hosting: "h" } }] },
+      /^chains\.0\.upstreams\.0\.domain\.region: /,
+    ],
+    [{ chainId: 1, upstreams: [{ ...upstream("a"), connections: 0 }] }, /^chains\.0\.upstreams\.0\.connections: /],
+  ];
+  for (const [chain, pattern] of cases) {
+    const issues = issuesOf({ chains: [chain] });
+    assert.equal(issues.length, 1, issues.join("; "));
+    assert.match(issues[0]!, pattern);
+  }
+  assert.match(issuesOf({})[0]!, /^chains: /);
+  assert.match(issuesOf({ chains: [] })[0]!, /^chains: .*>=\s*1/);
+});
+
+test("duplicate upstream ids within a chain are rejected; the same id in another chain is fine", () => {
+  const raw = { chains: [{ chainId: 1, upstreams: [upstream("alpha"), upstream("beta"), upstream("alpha")] }] };
+  assert.deepEqual(issuesOf(raw), ['chains.0.upstreams.2.id: duplicate upstream id "alpha"']);
+  const ok = {
+    chains: [
+      { chainId: 1, upstreams: [upstream("alpha")] },
+      { chainId: 2, upstreams: [upstream("alpha")] },
+    ],
+  };
+  assert.equal(validateConfig(ok, {}).chains.length, 2);
+});
+
+test("duplicate chain ids are rejected", () => {
+  const raw = {
+    chains: [
+      { chainId: 1, upstreams: [upstream("a")] },
+      { chainId: 1, upstreams: [upstream("b")] },
+    ],
+  };
+  assert.deepEqual(issuesOf(raw), ["chains.1.chainId: duplicate chainId 1"]);
+});
+
+test("nonsense combinations are rejected when the config loads", () => {
+  assert.deepEqual(issuesOf({ ...base(), routing: { hedgeMinDelayMs: 500 } }), [
+    "routing: hedgeMinDelayMs must be ≤ hedgeMaxDelayMs",
+  ]);
+  assert.deepEqual(issuesOf({ ...base(), routing: { attemptTimeoutMs: 6_000 } }), [
+    "routing: attemptTimeoutMs must be ≤ requestTimeoutMs",
+  ]);
+});
+
+test("several problems are all reported at once", () => {
+  const issues = issuesOf({ server: { port: -1 }, chains: [], extra: true });
+  assert.equal(issues.length, 3, issues.join("; "));
+});
+
+test("a config that is not an object is rejected", () => {
+  for (const raw of [[], "chains", 42]) assert.ok(issuesOf(raw).length > 0);
+});

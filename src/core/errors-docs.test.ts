@@ -1,0 +1,54 @@
+/**
+ * Keeps docs/errors.md true: every code in the registry has a row with its JSON-RPC code and HTTP status, and the
+ * table documents no code that does not exist.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ERRORS } from "./errors.ts";
+
+const doc = readFileSync(join(import.meta.dirname, "../../docs/errors.md"), "utf8");
+
+/** Rows of the codes table: first cell is a backticked Multihome code. */
+function codeRows(): Map<string, string[]> {
+  const rows = new Map<string, string[]>();
+  for (const line of doc.split("\n")) {
+    const cells = line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
+    const code = /^`([a-z_]+)`$/.exec(cells[0] ?? "")?.[1];
+    if (code && /^-?\d+$/.test(cells[1] ?? "")) rows.set(code, cells);
+  }
+  return rows;
+}
+
+test("every code in ERRORS is documented in docs/errors.md with its JSON-RPC code and HTTP status", () => {
+  const rows = codeRows();
+  const problems: string[] = [];
+  for (const [code, entry] of Object.entries(ERRORS)) {
+    const row = rows.get(code);
+    if (!row) {
+      problems.push(`${code}: no row "| \`${code}\` | ${entry.rpc} | ${entry.http} | when | what to do |"`);
+      continue;
+    }
+    if (row[1] !== String(entry.rpc)) problems.push(`${code}: JSON-RPC code ${row[1]}, registry says ${entry.rpc}`);
+    if (row[2] !== String(entry.http)) problems.push(`${code}: HTTP ${row[2]}, registry says ${entry.http}`);
+    if (row.length < 5 || !row[3] || !row[4]) problems.push(`${code}: "when" and "what to do" must not be empty`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+test("docs/errors.md documents no code that is not in ERRORS", () => {
+  const extra = [...codeRows().keys()].filter((code) => !Object.hasOwn(ERRORS, code));
+  assert.deepEqual(extra, []);
+});
+
+test("docs/errors.md states the pass-through rule and the multihomeCode field", () => {
+  assert.match(doc, /## Pass-through/);
+  assert.match(doc, /\*\*unchanged\*\*/);
+  assert.match(doc, /\*\*not retried\s+elsewhere\*\*/);
+  assert.match(doc, /error\.data\.multihomeCode/);
+  assert.match(doc, /data\.lastKnownGood/);
+});
