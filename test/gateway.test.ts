@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { createPublicClient, createWalletClient, defineChain, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { CANARY, startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
 
 /** Methods the gateway itself sends in the background (head polls, chain checks). */
 const BACKGROUND = new Set(["eth_getBlockByNumber", "eth_chainId"]);
@@ -36,6 +37,10 @@ async function post(body: string | Buffer, headers: Record<string, string> = {})
 before(async () => {
   net = await startTestNetwork();
   await net.devnet.mine(2);
+  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
+    timeoutMs: 5_000,
+    what: "the agreed head to catch up with the devnet",
+  });
 });
 after(async () => {
   await net?.stop();

@@ -157,6 +157,12 @@ test("-32603 at HTTP 200 is a server failure", () => {
   });
 });
 
+test("a node without the block fails over even when it says -32602 (anvil: BlockOutOfRangeError)", () => {
+  const outcome = respond(200, rpcError(-32602, "BlockOutOfRangeError: block height is 0 but requested was 1"));
+  assert.equal(outcome.kind, "server");
+  assert.equal(outcome.decision, "failover");
+});
+
 test("missing state (header not found, pruned) fails over to a node that has it", () => {
   for (const message of [
     "header not found",

@@ -33,7 +33,7 @@ const CAPACITY_MESSAGE =
 const UNSUPPORTED_MESSAGE =
   /method .*(not (found|supported|available|exist)|unsupported)|(not|un)supported method|does not exist\/is not available|method not allowed|not implemented/i;
 const MISSING_STATE_MESSAGE =
-  /header not found|missing trie node|unknown block|pruned|state (is )?not available|historical state|block not found|not (yet )?synced|syncing/i;
+  /header not found|missing trie node|unknown block|block height is|BlockOutOfRange|block .*out of range|pruned|state (is )?not available|historical state|block not found|not (yet )?synced|syncing/i;
 const RANGE_MESSAGE =
   /query returned more than|block range|range (is )?too (large|wide)|too many (blocks|logs|results)/i;
 
@@ -103,8 +103,11 @@ function classifyRpcError(error: RpcErrorObject, response: TransportResponse, no
   if (UNSUPPORTED_CODES.has(error.code) || UNSUPPORTED_MESSAGE.test(message)) {
     return { kind: "unsupported", decision: "failover", error: clean };
   }
+  // A node that lacks the block or state says so with all kinds of codes (even -32602): another node may have it.
+  if (MISSING_STATE_MESSAGE.test(message))
+    return { kind: "server", decision: "failover", status: response.status, error: clean };
   if (error.code === -32602) return { kind: "execution", decision: "answer", error: clean };
-  if (error.code === -32603 || response.status >= 500 || MISSING_STATE_MESSAGE.test(message)) {
+  if (error.code === -32603 || response.status >= 500) {
     return { kind: "server", decision: "failover", status: response.status, error: clean };
   }
   return { kind: "unknown", decision: "failover", error: clean };

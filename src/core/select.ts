@@ -60,10 +60,15 @@ export function unusableReason(view: UpstreamView, options: PickOptions): SkipRe
   return undefined;
 }
 
-export function pickUpstream(views: readonly UpstreamView[], options: PickOptions): UpstreamView | undefined {
+/** The upstreams the next attempt may go to: usable ones, those in untried domains when there are any. */
+export function candidatePool(views: readonly UpstreamView[], options: PickOptions): UpstreamView[] {
   const usable = views.filter((v) => unusableReason(v, options) === undefined);
   const fresh = usable.filter((v) => !options.avoidDomains.has(v.domain));
-  const pool = fresh.length > 0 ? fresh : usable;
+  return fresh.length > 0 ? fresh : usable;
+}
+
+export function pickUpstream(views: readonly UpstreamView[], options: PickOptions): UpstreamView | undefined {
+  const pool = candidatePool(views, options);
   if (pool.length === 0) return undefined;
   if (pool.length === 1) return pool[0];
   const weights = pool.map((v) => v.weight / expectedCostMs(v) ** 2);

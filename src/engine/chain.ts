@@ -89,6 +89,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     views: (now) =>
       upstreams.map((u) => viewOf(u, now, headBook.headOf(u.id), domainHealth.isDown(u.domainLabel, now))),
     domainHealth,
+    refreshHeads: (ids) => tracker.refresh(ids),
     budget: createRetryBudget({ ratio: routing.retryBudgetRatio, minPerSecond: routing.retryBudgetMinPerSecond }),
     latency: createLatencyWindow(),
     routing,
@@ -101,6 +102,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     pollIntervalMs: health.headPollIntervalMs,
     chainCheckIntervalMs: health.chainCheckIntervalMs,
     attemptTimeoutMs: routing.attemptTimeoutMs,
+    defaultBackoffMs: routing.defaultBackoffMs,
     onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
   });
 

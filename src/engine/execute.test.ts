@@ -60,6 +60,8 @@ const domains: Record<string, FailureDomain> = {
 };
 
 function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSecond: 5 }) {
+  let head = 100;
+  const refreshed: string[][] = [];
   const clock = fakeClock();
   const transports = Object.fromEntries(Object.entries(scripts).map(([id, s]) => [id, scripted(s)]));
   const upstreams: Upstream[] = Object.keys(scripts).map((id) => {
@@ -73,7 +75,11 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
   const domainHealth = createDomainHealth();
   const target: ExecuteTarget = {
     upstreams,
-    views: (now) => upstreams.map((u) => viewOf(u, now, 100, domainHealth.isDown(u.domainLabel, now))),
+    views: (now) => upstreams.map((u) => viewOf(u, now, head, domainHealth.isDown(u.domainLabel, now))),
+    refreshHeads: async (ids) => {
+      refreshed.push(ids);
+      head = 101;
+    },
     domainHealth,
     budget: createRetryBudget(budget),
     latency: createLatencyWindow(),
@@ -102,7 +108,7 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
       throw new Error("unused");
     },
   };
-  return { clock, transports, upstreams, target, ctx };
+  return { clock, transports, upstreams, target, ctx, refreshed };
 }
 
 const read: CallPlan = {
@@ -197,9 +203,17 @@ describe("execute", () => {
     assert.equal(transports.a!.calls.length + transports.b!.calls.length, 1);
   });
 
+  test("upstreams just behind the needed block are re-polled once before the call gives up", async () => {
+    const { ctx, target, transports, refreshed } = setup({ a: () => ok("0x1") });
+    const r = await execute(ctx, target, { ...read, minBlock: 101 });
+    assert.deepEqual(r, { ok: true, result: "0x1", upstream: "a" });
+    assert.deepEqual(refreshed, [["a"]]);
+    assert.equal(transports.a!.calls.length, 1);
+  });
+
   test("a block beyond every upstream's head is unavailable, not routed", async () => {
     const { ctx, target, transports } = setup({ a: () => ok("0x1") });
-    const r = await execute(ctx, target, { ...read, minBlock: 101 });
+    const r = await execute(ctx, target, { ...read, minBlock: 110 });
     assert.ok(!r.ok && "error" in r && /ahead of every upstream/.test(r.error.message));
     assert.equal(transports.a!.calls.length, 0);
   });

@@ -7,11 +7,20 @@
 import type { Outcome } from "../core/classify.ts";
 import type { DomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
+import { decideHedge } from "../core/hedge.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { hedgeDelayMs, type LatencyWindow } from "../core/latency.ts";
 import type { MethodKind } from "../core/methods.ts";
 import type { RetryBudget } from "../core/retry-budget.ts";
-import { earliestBackoffEnd, type PickOptions, pickUpstream, type UpstreamView } from "../core/select.ts";
+import {
+  candidatePool,
+  earliestBackoffEnd,
+  expectedCostMs,
+  type PickOptions,
+  pickUpstream,
+  type UpstreamView,
+  unusableReason,
+} from "../core/select.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
 
@@ -20,6 +29,8 @@ export interface ExecuteTarget {
   views(now: number): UpstreamView[];
   domainHealth: DomainHealth;
   budget: RetryBudget;
+  /** Re-poll these upstreams' heads (they looked behind the block a call needs). */
+  refreshHeads(upstreamIds: string[]): Promise<void>;
   /** Recent latency across the chain's upstreams, for the hedge delay. */
   latency: LatencyWindow;
   routing: {
@@ -33,6 +44,9 @@ export interface ExecuteTarget {
     defaultBackoffMs: number;
   };
 }
+
+/** A node at most this many blocks behind the block a call needs is re-polled before the call gives up. */
+export const REFRESH_MAX_LAG_BLOCKS = 4;
 
 export interface CallPlan {
   method: string;
@@ -68,6 +82,8 @@ export async function execute(
   let inFlight = 0;
   let attempts = 0;
   let settled = false;
+  /** The most recent attempt: the one a hedge would race. */
+  let latest: { upstream: Upstream; startedAt: number } | undefined;
 
   return new Promise<ExecuteResult>((resolve) => {
     const cancelTimers: (() => void)[] = [];
@@ -111,6 +127,7 @@ export async function execute(
         upstream = choice && target.upstreams.find((u) => u.id === choice!.id);
       }
       if (!upstream) return false;
+      latest = { upstream, startedAt: now };
       tried.add(upstream.id);
       triedDomains.add(upstream.domainLabel);
       attempts++;
@@ -185,8 +202,34 @@ export async function execute(
           ),
         });
       }
-      if (attempts < routing.maxAttempts && target.budget.tryAcquire(clock.now()) && launch()) return;
-      finish(failureResult());
+      if (attempts >= routing.maxAttempts || !target.budget.tryAcquire(clock.now())) return finish(failureResult());
+      void launchOrRefresh().then((launched) => {
+        if (!launched && inFlight === 0) finish(failureResult());
+      });
+    };
+
+    /**
+     * Launch, and when every remaining upstream looked only slightly behind the block the call needs, re-poll their
+     * heads once and try again: their last report may simply predate the newest block.
+     */
+    let refreshed = false;
+    const launchOrRefresh = async (): Promise<boolean> => {
+      if (launch()) return true;
+      if (refreshed || plan.minBlock === undefined) return false;
+      refreshed = true;
+      const now = clock.now();
+      const options = pickOptions(now);
+      const stale = target
+        .views(now)
+        .filter(
+          (v) =>
+            unusableReason(v, options) === "behind" &&
+            v.head !== undefined &&
+            plan.minBlock! - v.head <= REFRESH_MAX_LAG_BLOCKS,
+        );
+      if (stale.length === 0) return false;
+      await target.refreshHeads(stale.map((v) => v.id));
+      return !settled && launch();
     };
 
     const failureResult = (): ExecuteResult => {
@@ -224,7 +267,12 @@ export async function execute(
       });
     };
 
-    if (!launch()) {
+    void launchOrRefresh().then((launched) => {
+      if (settled) return;
+      if (launched) {
+        if (!isWrite) scheduleHedge();
+        return;
+      }
       const now = clock.now();
       const views = target.views(now);
       if (pickUpstream(views, { ...pickOptions(now), now: Number.POSITIVE_INFINITY })) {
@@ -233,24 +281,34 @@ export async function execute(
       }
       const behind = plan.minBlock !== undefined && views.every((v) => v.head === undefined || v.head < plan.minBlock!);
       const message = behind ? `block ${plan.minBlock} is ahead of every upstream's head` : "no upstream is available";
-      return finish({ ok: false, error: new MultihomeError("unavailable", message) });
-    }
-    if (isWrite) return;
+      finish({ ok: false, error: new MultihomeError("unavailable", message) });
+    });
+
+    const considerHedge = () => {
+      if (settled || attempts >= routing.maxAttempts || !latest) return;
+      const now = clock.now();
+      const pool = candidatePool(target.views(now), pickOptions(now));
+      const decision = decideHedge({
+        elapsedMs: now - latest.startedAt,
+        primaryP90Ms: latest.upstream.latency.quantile(routing.hedgeQuantile, now),
+        primaryTypicalMs: latest.upstream.latency.ewma(),
+        bestAlternativeMs: pool.length ? Math.min(...pool.map(expectedCostMs)) : undefined,
+      });
+      if (!decision.hedge) {
+        if (decision.recheckInMs !== undefined) cancelTimers.push(clock.setTimer(decision.recheckInMs, considerHedge));
+        return;
+      }
+      // One hedge per call: a second one rarely wins and always costs.
+      if (target.budget.tryAcquire(now)) launch();
+    };
     const scheduleHedge = () => {
       const delay = hedgeDelayMs(target.latency, clock.now(), {
         quantile: routing.hedgeQuantile,
         minMs: routing.hedgeMinDelayMs,
         maxMs: routing.hedgeMaxDelayMs,
       });
-      cancelTimers.push(
-        clock.setTimer(delay, () => {
-          if (settled || attempts >= routing.maxAttempts) return;
-          if (!target.budget.tryAcquire(clock.now())) return;
-          if (launch()) scheduleHedge();
-        }),
-      );
+      cancelTimers.push(clock.setTimer(delay, considerHedge));
     };
-    scheduleHedge();
   });
 }
 

@@ -17,12 +17,19 @@ export interface HeadTrackerOptions {
   pollIntervalMs: number;
   chainCheckIntervalMs: number;
   attemptTimeoutMs: number;
+  /** Backoff after a rate limit that named no duration, ms. */
+  defaultBackoffMs: number;
   /** Called after each change of the agreed head. */
   onHead?: (head: AgreedHead) => void;
 }
 
 export interface HeadTracker {
   start(): void;
+  /**
+   * Poll these upstreams' heads now (sharing a poll already under way). Used before giving up on a call because every
+   * remaining upstream looked behind: their last report may simply predate the newest block.
+   */
+  refresh(upstreamIds: string[]): Promise<void>;
   stop(): void;
   /** Resolves once every upstream had its first admission check (passed or not). */
   firstChecks(): Promise<void>;
@@ -84,12 +91,30 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     }
   }
 
+  const polling = new Map<string, Promise<void>>();
+
+  /** One poll per upstream at a time, shared by the loop and by refresh(). */
+  function pollOnce(u: Upstream): Promise<void> {
+    let p = polling.get(u.id);
+    if (!p) {
+      p = poll(u)
+        .catch((error: unknown) =>
+          log.error({ upstream: u.id, err: (error as Error).message }, "head poll failed unexpectedly"),
+        )
+        .finally(() => polling.delete(u.id));
+      polling.set(u.id, p);
+    }
+    return p;
+  }
+
   async function poll(u: Upstream): Promise<void> {
     const now = clock.now();
     if (u.admission !== "admitted" || now - (lastChainCheck.get(u.id) ?? 0) >= options.chainCheckIntervalMs) {
       await checkChain(u);
       if (u.admission !== "admitted") return;
     }
+    // An upstream that asked us to back off gets no polls either.
+    if (u.backoffUntil > clock.now()) return;
     // Probing an open breaker is how it learns of recovery; only a reserved half-open slot may report it.
     const closed = u.breaker.state(clock.now()) === "closed";
     const reported = closed || u.breaker.allow(clock.now());
@@ -98,7 +123,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       signal: stopped.signal,
     });
     const at = clock.now();
-    if (outcome.kind === "transport" && outcome.failure === "aborted") {
+    if ((outcome.kind === "transport" && outcome.failure === "aborted") || outcome.kind === "capacity") {
+      if (outcome.kind === "capacity") u.backoffUntil = at + (outcome.backoffMs ?? options.defaultBackoffMs);
       if (reported && !closed) u.breaker.release(at);
       return;
     }
@@ -135,11 +161,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   function loop(u: Upstream): void {
     const run = async () => {
       if (stopped.signal.aborted) return;
-      try {
-        await poll(u);
-      } catch (error) {
-        log.error({ upstream: u.id, err: (error as Error).message }, "head poll failed unexpectedly");
-      }
+      await pollOnce(u);
       if (!stopped.signal.aborted) timers.set(u.id, clock.setTimer(options.pollIntervalMs, run));
     };
     firstCheckDone.set(u.id, run());
@@ -148,6 +170,10 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   return {
     start() {
       for (const u of upstreams) loop(u);
+    },
+    async refresh(ids) {
+      if (stopped.signal.aborted) return;
+      await Promise.all(upstreams.filter((u) => ids.includes(u.id)).map(pollOnce));
     },
     stop() {
       stopped.abort();

@@ -99,8 +99,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Resolves when the socket is closed, whether by FIN or by reset (`events.once` would reject on the reset). */
 function socketClosed(socket: Socket): Promise<void> {
-  return socket.destroyed ? Promise.resolve() : once(socket, "close").then(() => undefined);
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => socket.once("close", () => resolve()));
 }
 
 // --- real anvil -------------------------------------------------------------------------------------------------
@@ -161,23 +163,28 @@ test("answers single and batch calls from anvil over one kept-alive connection",
   }
 });
 
-test("reuses connections and never opens more than `connections`", async () => {
+test("reuses kept-alive connections and never opens more than `connections`", async () => {
   const server = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
-  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}`, connections: 2 });
+  const sequential = createHttpTransport({ url: `http://127.0.0.1:${server.port}` });
+  const bounded = createHttpTransport({ url: `http://127.0.0.1:${server.port}`, connections: 3 });
   try {
-    for (let i = 0; i < 5; i++) {
-      await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    for (let i = 0; i < 20; i++) {
+      await sequential.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
     }
-    assert.equal(server.connections.length, 1);
+    // Undici may open a second socket while the first one's drain is still queued; never one per request.
+    assert.ok(server.connections.length <= 2, `${server.connections.length} connections for 20 sequential sends`);
+    const before = server.connections.length;
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+      Array.from({ length: 30 }, () =>
+        bounded.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
       ),
     );
-    assert.ok(server.connections.length <= 2, `${server.connections.length} connections`);
-    assert.equal(server.requests.length, 25);
+    const opened = server.connections.length - before;
+    assert.ok(opened >= 1 && opened <= 3, `${opened} connections for 30 concurrent sends`);
+    assert.equal(server.requests.length, 50);
   } finally {
-    await transport.close();
+    await sequential.close();
+    await bounded.close();
     await stopHttpServer(server);
   }
 });
@@ -275,7 +282,8 @@ test("a TLS handshake that never completes is `connect` after connectTimeoutMs",
     );
     const elapsed = performance.now() - started;
     assert.match(error.message, /UND_ERR_CONNECT_TIMEOUT/);
-    assert.ok(elapsed >= 150 && elapsed < 1_500, `${elapsed} ms`);
+    // Undici checks connect deadlines on a coarse (about 0.5 s) timer wheel.
+    assert.ok(elapsed >= 190 && elapsed < 1_500, `${elapsed} ms`);
   } finally {
     await transport.close();
     silent.close();
@@ -290,18 +298,21 @@ test("a connection closed or reset mid-body is `reset`", async () => {
       else req.socket.destroy();
     });
   });
-  for (const path of ["/fin", "/rst"]) {
-    const transport = createHttpTransport({ url: secretUrl(server.port).replace(`/v2/`, `${path}/`) });
-    try {
-      await expectFailure(
-        transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
-        "reset",
-      );
-    } finally {
-      await transport.close();
+  try {
+    for (const path of ["/fin", "/rst"]) {
+      const transport = createHttpTransport({ url: secretUrl(server.port).replace("/v2/", `${path}/`) });
+      try {
+        await expectFailure(
+          transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+          "reset",
+        );
+      } finally {
+        await transport.close();
+      }
     }
+  } finally {
+    await stopHttpServer(server);
   }
-  await stopHttpServer(server);
 });
 
 test("the deadline covers a body trickling 1 byte/s: aborted on time and the socket closed", async () => {
@@ -348,10 +359,14 @@ test("a caller's abort (not a deadline) is `aborted`, before and after the heade
     await expectFailure(transport.send(CHAIN_ID_CALL, { signal: early.signal, maxResponseBytes: MiB }), "aborted");
     assert.equal(server.requests.length, 0);
     const late = new AbortController();
-    const sending = transport.send(CHAIN_ID_CALL, { signal: late.signal, maxResponseBytes: MiB });
-    await within(once(server.server, "request"), 5_000, "request");
+    const received = within(once(server.server, "request"), 5_000, "request");
+    const sending = expectFailure(
+      transport.send(CHAIN_ID_CALL, { signal: late.signal, maxResponseBytes: MiB }),
+      "aborted",
+    );
+    await received;
     late.abort();
-    await expectFailure(sending, "aborted");
+    await sending;
   } finally {
     await transport.close();
     await stopHttpServer(server);
@@ -374,19 +389,25 @@ test("a body over maxResponseBytes is `too_large` and its socket is closed (decl
     };
     pump();
   });
-  for (const path of ["/declared", "/streamed"]) {
-    const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}${path}` });
-    try {
-      const before = server.connections.length;
-      await expectFailure(transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }), "too_large");
-      const socket = server.connections[before];
-      assert.ok(socket !== undefined);
-      await within(socketClosed(socket), 1_000, `${path} socket close`);
-    } finally {
-      await transport.close();
+  try {
+    for (const path of ["/declared", "/streamed"]) {
+      const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}${path}` });
+      try {
+        const before = server.connections.length;
+        await expectFailure(
+          transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+          "too_large",
+        );
+        const socket = server.connections[before];
+        assert.ok(socket !== undefined);
+        await within(socketClosed(socket), 1_000, `${path} socket close`);
+      } finally {
+        await transport.close();
+      }
     }
+  } finally {
+    await stopHttpServer(server);
   }
-  await stopHttpServer(server);
 });
 
 test("a body of exactly maxResponseBytes is accepted", async () => {
@@ -396,7 +417,10 @@ test("a body of exactly maxResponseBytes is accepted", async () => {
   try {
     const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 1_000 });
     assert.equal(answer.body, body);
-    await expectFailure(transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 999 }), "too_large");
+    await expectFailure(
+      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 999 }),
+      "too_large",
+    );
   } finally {
     await transport.close();
     await stopHttpServer(server);
@@ -406,15 +430,26 @@ test("a body of exactly maxResponseBytes is accepted", async () => {
 test("close() rejects in-flight sends as `aborted`, closes sockets and refuses new sends", async () => {
   const server = await startHttpServer(() => {});
   const transport = createHttpTransport({ url: secretUrl(server.port) });
-  const inFlight = transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(10_000), maxResponseBytes: MiB });
-  await within(once(server.server, "request"), 5_000, "request");
-  await within(transport.close(), 1_000, "close");
-  await expectFailure(inFlight, "aborted");
-  const [socket] = server.connections;
-  assert.ok(socket !== undefined);
-  await within(socketClosed(socket), 1_000, "socket close");
-  await expectFailure(transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(1_000), maxResponseBytes: MiB }), "aborted");
-  await stopHttpServer(server);
+  try {
+    const received = within(once(server.server, "request"), 5_000, "request");
+    const inFlight = expectFailure(
+      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(10_000), maxResponseBytes: MiB }),
+      "aborted",
+    );
+    await received;
+    await within(transport.close(), 1_000, "close");
+    await inFlight;
+    const [socket] = server.connections;
+    assert.ok(socket !== undefined);
+    await within(socketClosed(socket), 1_000, "socket close");
+    await expectFailure(
+      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(1_000), maxResponseBytes: MiB }),
+      "aborted",
+    );
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
 });
 
 test("rejects URLs it cannot use without repeating them", () => {

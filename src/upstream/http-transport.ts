@@ -25,7 +25,11 @@ export interface HttpTransportOptions {
   connections?: number;
   /** Idle keep-alive socket lifetime in milliseconds (the server's `Keep-Alive` hint may shorten it). @default 30_000 */
   keepAliveTimeoutMs?: number;
-  /** Connect (TCP and TLS) deadline in milliseconds; exceeding it fails with kind `connect`. @default 2_000 */
+  /**
+   * Connect (TCP and TLS) deadline in milliseconds; exceeding it fails with kind `connect`. Undici checks it on a
+   * coarse timer, so it fires up to about a second late; the caller's per-attempt signal is the precise bound.
+   * @default 2_000
+   */
   connectTimeoutMs?: number;
   /** Extra request headers (for example a vendor's API key header). Their values are treated as secrets. */
   headers?: Record<string, string>;
@@ -216,6 +220,8 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       };
     } catch (error) {
       // An unread body pins its socket; destroying it closes that socket instead of reusing a half-read one.
+      // Undici reports the destruction as an 'error' event that nobody else listens to.
+      stream.on("error", () => {});
       stream.destroy();
       throw failure(error, signal);
     }

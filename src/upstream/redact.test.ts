@@ -15,7 +15,16 @@ test("redactUrl keeps scheme, host and port and hides everything after them", ()
 });
 
 test("redactUrl never throws on garbage", () => {
-  for (const garbage of ["", "not a url", "http://", "://x", "abc:def", `mailto:${KEY}@x`, "file:///etc/passwd", "\u0000"]) {
+  for (const garbage of [
+    "",
+    "not a url",
+    "http://",
+    "://x",
+    "abc:def",
+    `mailto:${KEY}@x`,
+    "file:///etc/passwd",
+    "\u0000",
+  ]) {
     assert.equal(redactUrl(garbage), INVALID_URL, garbage);
   }
   for (const wrong of [undefined, null, 42, {}] as unknown as string[]) assert.equal(redactUrl(wrong), INVALID_URL);
@@ -47,7 +56,10 @@ test("redactSecrets removes every credential-bearing part of a URL secret", () =
     assert.ok(redacted.includes(REDACTED), redacted);
   }
   // The host is not a credential; short path segments are left alone so messages stay readable.
-  assert.equal(redactSecrets("connect ECONNREFUSED rpc.example.com v2", [url]), "connect ECONNREFUSED rpc.example.com v2");
+  assert.equal(
+    redactSecrets("connect ECONNREFUSED rpc.example.com v2", [url]),
+    "connect ECONNREFUSED rpc.example.com v2",
+  );
 });
 
 test("redactSecrets matches percent-encoded and decoded forms of URL parts", () => {

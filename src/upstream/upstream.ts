@@ -10,6 +10,9 @@ import type { Clock, Transport } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
 import type { UpstreamView } from "../core/select.ts";
 
+/** Per-upstream latency: a short memory, so a fleet that turns slow is recognised within seconds. */
+export const UPSTREAM_LATENCY_WINDOW = { size: 64, maxAgeMs: 15_000 } as const;
+
 export type AdmissionState =
   /** Not yet confirmed to be on the configured chain: never used for traffic. */
   | "pending"
@@ -81,7 +84,7 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
     domain: config.domain,
     domainLabel: failureDomainOf(config.domain),
     breaker: createBreaker(deps.breaker),
-    latency: createLatencyWindow(),
+    latency: createLatencyWindow(UPSTREAM_LATENCY_WINDOW),
     admission: "pending",
     cordonReason: undefined,
     backoffUntil: 0,

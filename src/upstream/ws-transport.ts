@@ -386,12 +386,13 @@ export function createWsTransport(options: WsTransportOptions): Transport {
   }
 
   function prepare(body: string): { text: string; ids: Map<number, string>; expectsReply: boolean } {
+    let scan: ReturnType<typeof scanEnvelopes>;
     try {
       JSON.parse(body);
+      scan = scanEnvelopes(body);
     } catch {
-      throw new TypeError("JSON-RPC payload is not valid JSON");
+      throw new TypeError("JSON-RPC payload must be a JSON object or array");
     }
-    const scan = scanEnvelopes(body);
     const ids = new Map<number, string>();
     const replacements: Array<IdSlot & { value: string }> = [];
     for (const item of scan.items) {

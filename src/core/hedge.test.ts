@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { decideHedge } from "./hedge.ts";
+
+test("an attempt past its upstream's p90 is hedged", () => {
+  assert.deepEqual(decideHedge({ elapsedMs: 50, primaryP90Ms: 5, primaryTypicalMs: 3, bestAlternativeMs: 3 }), {
+    hedge: true,
+  });
+});
+
+test("a known-slow upstream is hedged early when another is much faster", () => {
+  assert.deepEqual(decideHedge({ elapsedMs: 50, primaryP90Ms: 2_100, primaryTypicalMs: 2_000, bestAlternativeMs: 3 }), {
+    hedge: true,
+  });
+});
+
+test("when every upstream is slow, a hedge would not win: wait and re-check at the primary's p90", () => {
+  assert.deepEqual(decideHedge({ elapsedMs: 300, primaryP90Ms: 820, primaryTypicalMs: 800, bestAlternativeMs: 800 }), {
+    hedge: false,
+    recheckInMs: 1_300,
+  });
+  assert.deepEqual(decideHedge({ elapsedMs: 820, primaryP90Ms: 820, primaryTypicalMs: 800, bestAlternativeMs: 800 }), {
+    hedge: true,
+  });
+});
+
+test("no alternative, no hedge; no data on the primary counts as late", () => {
+  assert.deepEqual(decideHedge({ elapsedMs: 50, primaryP90Ms: 5, primaryTypicalMs: 3, bestAlternativeMs: undefined }), {
+    hedge: false,
+    recheckInMs: undefined,
+  });
+  assert.deepEqual(
+    decideHedge({ elapsedMs: 50, primaryP90Ms: undefined, primaryTypicalMs: undefined, bestAlternativeMs: 40 }),
+    {
+      hedge: true,
+    },
+  );
+});

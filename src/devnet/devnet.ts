@@ -1,0 +1,607 @@
+/**
+ * The demo/test network: several anvil nodes, each standing for a provider in its own failure domain, kept on
+ * identical blocks by one deterministic driver.
+ *
+ * anvil nodes do not talk to each other, so the driver plays the network: before every block it gathers the union
+ * of all pools (a client may have reached only one node), gives every active node exactly that set in one canonical
+ * order, and mines with the same timestamp everywhere. Same genesis + same transactions in the same order + same
+ * timestamp = same block hash and state root. When a node still ends up different (a transaction raced in between),
+ * the majority block wins and the odd node is rolled back and replayed from the driver's log.
+ */
+import { keccak256 } from "viem";
+import type { FailureDomain } from "../core/domain.ts";
+import { DEV_ACCOUNTS, type DevAccount } from "./accounts.ts";
+import { type AnvilProcess, startAnvil } from "./anvil.ts";
+import {
+  type BlockSummary,
+  blockAt,
+  canonicalOrder,
+  dropTransactions,
+  fetchRawTransactions,
+  type Hex,
+  mineAt,
+  type PoolRead,
+  type PoolTx,
+  readPool,
+  sameList,
+  submitInOrder,
+} from "./node-ops.ts";
+import { createRpcClient, DevnetRpcError, DevnetUnreachableError, errorMessage, type RpcClient } from "./rpc.ts";
+
+/** Genesis timestamp when none is given: 2026-01-01T00:00:00Z, in seconds. Fixed, so runs are reproducible. */
+export const DEVNET_DEFAULT_START_TIMESTAMP = 1_767_225_600;
+/** How far back the driver looks for the last block a node shares with the log before giving up, in blocks. */
+export const DEVNET_MAX_RESYNC_DEPTH = 256;
+/** Rollback-and-replay attempts for one node in one go (a transaction racing in can spoil one attempt). */
+const RESYNC_ATTEMPTS = 5;
+
+export interface DevnetNodeSpec {
+  id: string;
+  domain: FailureDomain;
+}
+
+export interface DevnetOptions {
+  nodes: DevnetNodeSpec[];
+  /** @default 31337 */
+  chainId?: number;
+  /** > 0: the driver mines a block on every active node every `blockTimeMs` milliseconds; 0: only `mine()` mines. @default 0 */
+  blockTimeMs?: number;
+  /** Genesis timestamp in seconds; block N gets `startTimestamp + N * max(1, round(blockTimeMs / 1000))`. @default {@link DEVNET_DEFAULT_START_TIMESTAMP} */
+  startTimestamp?: number;
+  /** Aborting stops the devnet. */
+  signal?: AbortSignal;
+  /** Told about every problem the driver works around (a node down, a node that diverged, a failed block). Never throws into the driver. */
+  onError?: (error: DevnetError) => void;
+}
+
+export interface DevnetNode {
+  id: string;
+  domain: FailureDomain;
+  url: string;
+  wsUrl: string;
+  port: number;
+  pid: number;
+}
+
+export interface DevnetNodeStatus {
+  paused: boolean;
+  /** At the driver's head with the logged block hashes (false while down, lagging or being replayed). */
+  inSync: boolean;
+  /** Its state differs from the others with the same transactions (e.g. `anvil_setBalance` made it a liar): never repaired. */
+  diverged: boolean;
+  /** The last call to it failed at the transport level. */
+  unreachable: boolean;
+}
+
+export interface Devnet {
+  chainId: number;
+  nodes: DevnetNode[];
+  /** anvil's default funded dev accounts. */
+  accounts: DevAccount[];
+  /** Last block number mined by the driver. */
+  head(): number;
+  /** Mines `count` (default 1) identical blocks on every active node; returns the new head. */
+  mine(count?: number): Promise<number>;
+  /** Submits to every node (paused ones too: a lagging provider still hears about transactions); returns the hash. */
+  sendRawTransaction(raw: Hex): Promise<Hex>;
+  /** Stops mining that node: it lags behind until `resume`. */
+  pause(nodeId: string): void;
+  /** Replays the blocks it missed (same transactions, same timestamps) so it catches up with identical hashes. */
+  resume(nodeId: string): Promise<void>;
+  nodeStatus(nodeId: string): DevnetNodeStatus;
+  /** Stops the driver loop and every anvil process; idempotent. */
+  stop(): Promise<void>;
+}
+
+export type DevnetErrorKind = "unreachable" | "diverged" | "resync" | "mine" | "stopped" | "start";
+
+export class DevnetError extends Error {
+  override name = "DevnetError";
+  kind: DevnetErrorKind;
+  nodeId: string | undefined;
+  constructor(kind: DevnetErrorKind, nodeId: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(nodeId === undefined ? message : `node ${nodeId}: ${message}`, options);
+    this.kind = kind;
+    this.nodeId = nodeId;
+  }
+}
+
+/** One block as the driver mined it: enough to replay it byte for byte on a node that missed it. */
+interface LoggedBlock {
+  number: number;
+  hash: Hex;
+  timestamp: number;
+  baseFeePerGas: Hex | undefined;
+  txHashes: Hex[];
+  /** Raw transactions in block order. */
+  txs: Hex[];
+}
+
+interface NodeState {
+  id: string;
+  view: DevnetNode;
+  anvil: AnvilProcess;
+  rpc: RpcClient;
+  paused: boolean;
+  inSync: boolean;
+  diverged: boolean;
+  unreachable: boolean;
+}
+
+interface PoolCandidate extends PoolTx {
+  raw: Hex;
+}
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const { nodes: specs, chainId = 31337, blockTimeMs = 0, signal, onError } = options;
+  const startTimestamp = options.startTimestamp ?? DEVNET_DEFAULT_START_TIMESTAMP;
+  validateOptions(specs, blockTimeMs, startTimestamp);
+  signal?.throwIfAborted();
+  const blockInterval = Math.max(1, Math.round(blockTimeMs / 1000));
+  const timestampOf = (n: number) => startTimestamp + n * blockInterval;
+
+  const started = await Promise.allSettled(
+    specs.map(() =>
+      startAnvil({ chainId, timestamp: startTimestamp, noMining: true, extraArgs: ["--order", "fifo"], signal }),
+    ),
+  );
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.stop() : undefined)));
+    throw new DevnetError("start", undefined, `an anvil node did not start: ${errorMessage(failed.reason)}`, {
+      cause: failed.reason,
+    });
+  }
+  const states: NodeState[] = specs.map((spec, i) => {
+    const anvil = (started[i] as PromiseFulfilledResult<AnvilProcess>).value;
+    const view: DevnetNode = Object.freeze({
+      id: spec.id,
+      domain: Object.freeze({ ...spec.domain }),
+      url: anvil.url,
+      wsUrl: anvil.wsUrl,
+      port: anvil.port,
+      pid: anvil.pid,
+    });
+    const state = { paused: false, inSync: true, diverged: false, unreachable: false };
+    return { id: spec.id, view, anvil, rpc: createRpcClient(anvil.url), ...state };
+  });
+
+  const driverAbort = new AbortController();
+  const log: LoggedBlock[] = [];
+  /** Raw bytes of transactions seen in pools, so they are fetched once; pruned to the current pools every block. */
+  let knownRaw = new Map<Hex, Hex>();
+  let head = 0;
+  let stopped = false;
+  let stopping: Promise<void> | undefined;
+  let loopTimer: NodeJS.Timeout | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function report(error: DevnetError): void {
+    if (stopped) return;
+    try {
+      onError?.(error);
+    } catch {
+      // A faulty listener must not stop the chain.
+    }
+  }
+
+  /** Chain operations (mine, resume) run one at a time: each one assumes the head does not move under it. */
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(() => {
+      if (stopped) throw new DevnetError("stopped", undefined, "the devnet is stopped");
+      return fn();
+    });
+    queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Runs one step against one node; a failure marks the node out of sync, is reported, and yields undefined. */
+  async function attempt<T>(s: NodeState, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const value = await fn();
+      s.unreachable = false;
+      return value;
+    } catch (error) {
+      s.inSync = false;
+      if (stopped) return undefined;
+      if (error instanceof DevnetUnreachableError) {
+        if (!s.unreachable) report(new DevnetError("unreachable", s.id, `${what}: ${error.message}`, { cause: error }));
+        s.unreachable = true;
+      } else if (error instanceof DevnetError) {
+        report(error);
+      } else {
+        report(new DevnetError("mine", s.id, `${what}: ${errorMessage(error)}`, { cause: error }));
+      }
+      return undefined;
+    }
+  }
+
+  function markDiverged(s: NodeState, number: number): void {
+    if (s.diverged) return;
+    s.diverged = true;
+    report(
+      new DevnetError(
+        "diverged",
+        s.id,
+        `block ${number} has the same parent and transactions as the others but a different hash: its state was changed outside the chain; it is no longer repaired`,
+      ),
+    );
+  }
+
+  function loggedHashes(from: number, to: number): Set<Hex> {
+    const hashes = new Set<Hex>();
+    for (let n = Math.max(from, 1); n <= to; n++) for (const h of log[n]?.txHashes ?? []) hashes.add(h);
+    return hashes;
+  }
+
+  /** Raw bytes for pool transactions: from the cache, else from the node that holds them. */
+  async function withRaw(s: NodeState, txs: readonly PoolTx[]): Promise<PoolCandidate[]> {
+    const missing = txs.filter((t) => !knownRaw.has(t.hash)).map((t) => t.hash);
+    const fetched = await fetchRawTransactions(s.rpc, missing, driverAbort.signal);
+    const out: PoolCandidate[] = [];
+    for (const t of txs) {
+      const raw = knownRaw.get(t.hash) ?? fetched.get(t.hash);
+      if (raw) out.push({ ...t, raw });
+    }
+    return out;
+  }
+
+  /**
+   * Brings a node to the driver's head with the logged hashes: finds the last block it shares with the log, rolls
+   * back what follows, replays the logged blocks, then puts back the transactions it held that the log lacks.
+   */
+  async function resync(s: NodeState): Promise<true> {
+    if (s.diverged) return resyncDiverged(s);
+    let lastError: unknown;
+    for (let i = 0; i < RESYNC_ATTEMPTS; i++) {
+      try {
+        if (await resyncOnce(s)) {
+          s.inSync = true;
+          return true;
+        }
+        if (s.diverged) return true;
+      } catch (error) {
+        if (error instanceof DevnetUnreachableError) throw error;
+        lastError = error;
+      }
+    }
+    throw new DevnetError("resync", s.id, `could not be brought to block ${head} yet (retried on the next block)`, {
+      cause: lastError,
+    });
+  }
+
+  async function resyncOnce(s: NodeState): Promise<boolean> {
+    const sig = driverAbort.signal;
+    const pool = await readPool(s.rpc, sig);
+    let ancestor = Math.min(pool.height, head);
+    const floor = Math.max(0, ancestor - DEVNET_MAX_RESYNC_DEPTH);
+    for (;;) {
+      const block = await blockAt(s.rpc, ancestor, sig);
+      if (block.hash === log[ancestor]?.hash) break;
+      if (ancestor === floor) throw new DevnetError("resync", s.id, `shares no block with the log since ${floor}`);
+      ancestor--;
+    }
+    if (pool.height > ancestor) {
+      // anvil takes the next base fee from the last block it mined, even one rolled back: undo one block more so
+      // that a logged block, with its logged base fee, is always replayed on top of a rollback.
+      ancestor = Math.max(0, Math.min(ancestor, head - 1));
+    }
+    // Keep what it holds that the log does not: its pool, and the transactions of the blocks about to be undone.
+    const logged = loggedHashes(ancestor + 1, head);
+    const keep = new Map<Hex, PoolTx>();
+    for (const t of pool.txs) if (!logged.has(t.hash)) keep.set(t.hash, t);
+    for (let n = ancestor + 1; n <= pool.height; n++) {
+      const block = await blockAt(s.rpc, n, sig);
+      for (const h of block.transactions) if (!logged.has(h)) keep.set(h, { hash: h, from: "", nonce: 0n });
+    }
+    const kept = new Map<Hex, Hex>();
+    for (const c of await withRaw(s, [...keep.values()])) kept.set(c.hash, c.raw);
+    if (pool.height > ancestor) await s.rpc.call("anvil_rollback", [pool.height - ancestor], sig);
+
+    try {
+      let check = true;
+      for (let n = ancestor + 1; n <= head; n++) {
+        const entry = log[n];
+        if (!entry) throw new DevnetError("resync", s.id, `block ${n} missing from the log`);
+        const current = await readPool(s.rpc, sig);
+        const unlogged = current.txs.filter((t) => !logged.has(t.hash));
+        for (const c of await withRaw(s, unlogged)) kept.set(c.hash, c.raw);
+        await dropTransactions(
+          s.rpc,
+          current.txs.map((t) => t.hash),
+          sig,
+        );
+        // anvil derives the next base fee from the block it mined last, even if that block was rolled back.
+        if (entry.baseFeePerGas) await s.rpc.call("anvil_setNextBlockBaseFeePerGas", [entry.baseFeePerGas], sig);
+        await submitInOrder(s.rpc, entry.txs, sig);
+        await mineAt(s.rpc, entry.timestamp, sig);
+        if (!check) continue;
+        const block = await blockAt(s.rpc, n, sig);
+        if (block.hash === entry.hash) continue;
+        if (block.parentHash === log[n - 1]?.hash && sameList(block.transactions, entry.txHashes)) {
+          markDiverged(s, n);
+          check = false;
+          continue;
+        }
+        // A transaction reached its pool between the drop and the mine; the next attempt undoes this block.
+        return false;
+      }
+      return !s.diverged;
+    } finally {
+      // Its own transactions go back into its pool, where the next block's gathering finds them.
+      if (!driverAbort.signal.aborted) await submitInOrder(s.rpc, [...kept.values()], sig);
+    }
+  }
+
+  /** A diverged node keeps its own state; it is only kept at the same height, with the same transactions. */
+  async function resyncDiverged(s: NodeState): Promise<true> {
+    const sig = driverAbort.signal;
+    const height = Number(await s.rpc.call("eth_blockNumber", [], sig));
+    if (height > head) await s.rpc.call("anvil_rollback", [height - head], sig);
+    for (let n = height + 1; n <= head; n++) {
+      const entry = log[n];
+      if (!entry) break;
+      await submitInOrder(s.rpc, entry.txs, sig);
+      await mineAt(s.rpc, entry.timestamp, sig);
+    }
+    s.inSync = true;
+    return true;
+  }
+
+  async function produceBlock(): Promise<number> {
+    const sig = driverAbort.signal;
+    const number = head + 1;
+    const timestamp = timestampOf(number);
+    const active = new Set(states.filter((s) => !s.paused));
+    if (active.size === 0) throw new DevnetError("mine", undefined, `block ${number}: every node is paused`);
+
+    // 1. Read every pool (paused nodes too: a lagging provider still relays what it was sent); catch up laggards.
+    const reads = new Map<NodeState, PoolRead>();
+    await Promise.all(
+      states.map(async (s) => {
+        let read = await attempt(s, "reading its pool", () => readPool(s.rpc, sig));
+        if (!read) return;
+        if (active.has(s) && (read.height !== head || !s.inSync)) {
+          if (!(await attempt(s, "catching up", () => resync(s)))) return;
+          read = await attempt(s, "reading its pool", () => readPool(s.rpc, sig));
+          if (!read) return;
+        }
+        reads.set(s, read);
+      }),
+    );
+
+    // 2. The union of all pools, minus what a lagging node holds that the chain already mined.
+    const union = new Map<Hex, PoolTx>();
+    const holder = new Map<Hex, NodeState>();
+    for (const [s, read] of reads) {
+      const stale = read.height < head ? loggedHashes(read.height + 1, head) : undefined;
+      for (const t of read.txs) {
+        if (stale?.has(t.hash) || union.has(t.hash)) continue;
+        union.set(t.hash, t);
+        holder.set(t.hash, s);
+      }
+    }
+    const candidates: PoolCandidate[] = [];
+    await Promise.all(
+      [...reads.keys()].map(async (s) => {
+        const mine = [...union.values()].filter((t) => holder.get(t.hash) === s);
+        const got = await attempt(s, "fetching raw transactions", () => withRaw(s, mine));
+        if (got) candidates.push(...got);
+      }),
+    );
+    knownRaw = new Map(candidates.map((c) => [c.hash, c.raw]));
+    const ordered = canonicalOrder(candidates).map((c) => c.raw);
+
+    // 3. Same transactions, same order, same timestamp on every active node that is at the head.
+    const ready = states.filter((s) => active.has(s) && reads.get(s)?.height === head);
+    const mined = await Promise.all(
+      ready.map((s) =>
+        attempt(s, `mining block ${number}`, async () => {
+          const own = reads.get(s)?.txs.map((t) => t.hash) ?? [];
+          await dropTransactions(s.rpc, own, sig);
+          await submitInOrder(s.rpc, ordered, sig);
+          await mineAt(s.rpc, timestamp, sig);
+          return blockAt(s.rpc, number, sig);
+        }),
+      ),
+    );
+
+    // 4. The majority block (ties: the first node in the list) becomes the chain; the others follow it.
+    const results = ready
+      .map((s, i) => ({ s, block: mined[i] }))
+      .filter((r): r is { s: NodeState; block: BlockSummary } => r.block !== undefined);
+    const honest = results.filter((r) => !r.s.diverged);
+    const reference = majority(honest.map((r) => r.block));
+    if (!reference) throw new DevnetError("mine", undefined, `block ${number}: no node in sync could mine it`);
+    const referenceNode = honest.find((r) => r.block.hash === reference.hash)!.s;
+    const raws = await rawsOf(referenceNode, reference.transactions);
+    log[number] = {
+      number,
+      hash: reference.hash,
+      timestamp,
+      baseFeePerGas: reference.baseFeePerGas,
+      txHashes: reference.transactions,
+      txs: raws,
+    };
+    head = number;
+
+    await Promise.all(
+      results.map(async ({ s, block }) => {
+        if (s.diverged || block.hash === reference.hash) {
+          s.inSync = true;
+          return;
+        }
+        if (block.parentHash === reference.parentHash && sameList(block.transactions, reference.transactions)) {
+          markDiverged(s, number);
+          s.inSync = true;
+          return;
+        }
+        s.inSync = false;
+        await attempt(s, `repairing block ${number}`, () => resync(s));
+      }),
+    );
+    return head;
+  }
+
+  async function rawsOf(s: NodeState, hashes: readonly Hex[]): Promise<Hex[]> {
+    const missing = hashes.filter((h) => !knownRaw.has(h));
+    const fetched = await fetchRawTransactions(s.rpc, missing, driverAbort.signal);
+    return hashes.map((h) => {
+      const raw = knownRaw.get(h) ?? fetched.get(h);
+      if (!raw) throw new DevnetError("mine", s.id, `raw transaction ${h} not available`);
+      return raw;
+    });
+  }
+
+  function scheduleNext(): void {
+    if (stopped || blockTimeMs <= 0) return;
+    loopTimer = setTimeout(() => {
+      loopTimer = undefined;
+      serial(produceBlock)
+        .catch((error: unknown) => {
+          if (stopped) return;
+          report(
+            error instanceof DevnetError
+              ? error
+              : new DevnetError("mine", undefined, errorMessage(error), { cause: error }),
+          );
+        })
+        .then(scheduleNext);
+    }, blockTimeMs);
+  }
+
+  function nodeState(nodeId: string): NodeState {
+    const s = states.find((x) => x.id === nodeId);
+    if (!s) throw new DevnetError("mine", nodeId, "no such node");
+    return s;
+  }
+
+  const onAbort = () => void devnet.stop();
+
+  const devnet: Devnet = {
+    chainId,
+    nodes: states.map((s) => s.view),
+    accounts: DEV_ACCOUNTS.map((a) => ({ ...a })),
+    head: () => head,
+    async mine(count = 1) {
+      if (!Number.isInteger(count) || count < 0) throw new TypeError(`mine(count): count must be an integer >= 0`);
+      for (let i = 0; i < count; i++) await serial(produceBlock);
+      return head;
+    },
+    async sendRawTransaction(raw) {
+      if (typeof raw !== "string" || !/^0x([0-9a-fA-F]{2})+$/.test(raw)) {
+        throw new TypeError("sendRawTransaction: expected 0x-prefixed hex bytes");
+      }
+      if (stopped) throw new DevnetError("stopped", undefined, "the devnet is stopped");
+      const outcomes = await Promise.allSettled(
+        states.map((s) => s.rpc.call<Hex>("eth_sendRawTransaction", [raw], driverAbort.signal)),
+      );
+      const isAccepted = (o: PromiseSettledResult<Hex>) =>
+        o.status === "fulfilled" ||
+        (o.reason instanceof DevnetRpcError && /already (known|imported)/i.test(o.reason.message));
+      // What the active nodes say counts first: a lagging node may accept a transaction the head has moved past.
+      const active = outcomes.filter((_, i) => !states[i]?.paused);
+      if (active.some(isAccepted)) return keccak256(raw);
+      const rejected = active.find((o) => o.status === "rejected" && o.reason instanceof DevnetRpcError);
+      if (rejected?.status === "rejected") throw rejected.reason;
+      if (outcomes.some(isAccepted)) return keccak256(raw);
+      const first = outcomes.find((o) => o.status === "rejected");
+      throw first?.status === "rejected"
+        ? first.reason
+        : new DevnetError("unreachable", undefined, "no node took the transaction");
+    },
+    pause(nodeId) {
+      nodeState(nodeId).paused = true;
+    },
+    async resume(nodeId) {
+      const s = nodeState(nodeId);
+      if (!s.paused) return;
+      await serial(async () => {
+        s.paused = false;
+        s.inSync = false;
+        try {
+          await resync(s);
+        } catch (error) {
+          if (error instanceof DevnetUnreachableError) {
+            throw new DevnetError("unreachable", s.id, `catching up: ${error.message}`, { cause: error });
+          }
+          throw error;
+        }
+      });
+    },
+    nodeStatus(nodeId) {
+      const { paused, inSync, diverged, unreachable } = nodeState(nodeId);
+      return { paused, inSync, diverged, unreachable };
+    },
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        if (loopTimer) clearTimeout(loopTimer);
+        loopTimer = undefined;
+        signal?.removeEventListener("abort", onAbort);
+        driverAbort.abort(new DevnetError("stopped", undefined, "the devnet is stopped"));
+        await queue;
+        await Promise.all(states.map((s) => s.anvil.stop()));
+      })();
+      return stopping;
+    },
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  try {
+    const genesis = await Promise.all(states.map((s) => blockAt(s.rpc, 0, driverAbort.signal)));
+    const first = genesis[0]!;
+    if (genesis.some((g) => g.hash !== first.hash)) {
+      throw new DevnetError("start", undefined, "the nodes started with different genesis blocks");
+    }
+    log[0] = {
+      number: 0,
+      hash: first.hash,
+      timestamp: first.timestamp,
+      baseFeePerGas: first.baseFeePerGas,
+      txHashes: [],
+      txs: [],
+    };
+    // The genesis state root is the empty trie's, so no proof can be checked against it: start at block 1.
+    await serial(produceBlock);
+    const behind = states.filter((s) => !s.inSync || s.unreachable);
+    if (behind.length > 0) {
+      throw new DevnetError("start", undefined, `block 1 differs on ${behind.map((s) => s.id).join(", ")}`);
+    }
+  } catch (error) {
+    await devnet.stop();
+    throw error;
+  }
+  scheduleNext();
+  return devnet;
+}
+
+/** The block most nodes agree on; ties go to the one seen first. */
+function majority(blocks: readonly BlockSummary[]): BlockSummary | undefined {
+  let best: BlockSummary | undefined;
+  let bestCount = 0;
+  for (const b of blocks) {
+    const count = blocks.filter((x) => x.hash === b.hash).length;
+    if (count > bestCount) {
+      best = b;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+function validateOptions(specs: readonly DevnetNodeSpec[], blockTimeMs: number, startTimestamp: number): void {
+  if (!Array.isArray(specs) || specs.length === 0) throw new TypeError("startDevnet: `nodes` must not be empty");
+  const ids = new Set<string>();
+  for (const spec of specs) {
+    if (!spec.id) throw new TypeError("startDevnet: every node needs an `id`");
+    if (ids.has(spec.id)) throw new TypeError(`startDevnet: duplicate node id ${JSON.stringify(spec.id)}`);
+    ids.add(spec.id);
+  }
+  if (!Number.isFinite(blockTimeMs) || blockTimeMs < 0) {
+    throw new TypeError("startDevnet: `blockTimeMs` must be a number >= 0");
+  }
+  if (!Number.isInteger(startTimestamp) || startTimestamp < 0) {
+    throw new TypeError("startDevnet: `startTimestamp` must be an integer number of seconds >= 0");
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The few anvil calls the devnet driver is built from: read a node's pool and head, fetch raw transactions,
+ * empty the pool, submit transactions in a given order, mine at a given timestamp, read a block.
+ */
+import { DevnetRpcError, type RpcClient } from "./rpc.ts";
+
+export type Hex = `0x${string}`;
+
+export interface PoolTx {
+  hash: Hex;
+  /** Sender, lower-case. */
+  from: string;
+  nonce: bigint;
+}
+
+export interface PoolRead {
+  height: number;
+  txs: PoolTx[];
+}
+
+export interface BlockSummary {
+  number: number;
+  hash: Hex;
+  parentHash: Hex;
+  timestamp: number;
+  baseFeePerGas: Hex | undefined;
+  /** Transaction hashes in block order. */
+  transactions: Hex[];
+}
+
+export function toQuantity(n: number | bigint): Hex {
+  return `0x${n.toString(16)}`;
+}
+
+/** One round trip: the node's head and everything in its pool (pending and queued). */
+export async function readPool(rpc: RpcClient, signal?: AbortSignal): Promise<PoolRead> {
+  const [height, content] = await rpc.batch([{ method: "eth_blockNumber" }, { method: "txpool_content" }], signal);
+  if (!height?.ok) throw height?.error ?? new DevnetRpcError("eth_blockNumber", -32603, "missing answer");
+  if (!content?.ok) throw content?.error ?? new DevnetRpcError("txpool_content", -32603, "missing answer");
+  return { height: Number(height.result), txs: parsePoolContent(content.result) };
+}
+
+type PoolSection = Record<string, Record<string, { hash?: unknown; nonce?: unknown }>>;
+
+function parsePoolContent(content: unknown): PoolTx[] {
+  const txs: PoolTx[] = [];
+  if (!content || typeof content !== "object") return txs;
+  const sections = content as { pending?: PoolSection; queued?: PoolSection };
+  for (const section of [sections.pending, sections.queued]) {
+    if (!section) continue;
+    for (const [from, byNonce] of Object.entries(section)) {
+      for (const [nonceKey, tx] of Object.entries(byNonce ?? {})) {
+        if (typeof tx?.hash !== "string") continue;
+        const nonce = typeof tx.nonce === "string" ? BigInt(tx.nonce) : BigInt(nonceKey);
+        txs.push({ hash: tx.hash.toLowerCase() as Hex, from: from.toLowerCase(), nonce });
+      }
+    }
+  }
+  return txs;
+}
+
+/** The order every node receives a block's candidate transactions in: by sender, then nonce, then hash. */
+export function canonicalOrder<T extends PoolTx>(txs: Iterable<T>): T[] {
+  return [...txs].sort((a, b) => {
+    if (a.from !== b.from) return a.from < b.from ? -1 : 1;
+    if (a.nonce !== b.nonce) return a.nonce < b.nonce ? -1 : 1;
+    return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0;
+  });
+}
+
+/** Raw bytes for each hash the node knows (pool or chain); unknown hashes are left out of the answer. */
+export async function fetchRawTransactions(
+  rpc: RpcClient,
+  hashes: readonly Hex[],
+  signal?: AbortSignal,
+): Promise<Map<Hex, Hex>> {
+  const found = new Map<Hex, Hex>();
+  if (hashes.length === 0) return found;
+  const outcomes = await rpc.batch(
+    hashes.map((hash) => ({ method: "eth_getRawTransactionByHash", params: [hash] })),
+    signal,
+  );
+  outcomes.forEach((outcome, i) => {
+    const hash = hashes[i];
+    if (hash && outcome.ok && typeof outcome.result === "string") found.set(hash, outcome.result as Hex);
+  });
+  return found;
+}
+
+/** Drops exactly these transactions (not the whole pool: a transaction arriving meanwhile must not be lost). */
+export async function dropTransactions(rpc: RpcClient, hashes: readonly Hex[], signal?: AbortSignal): Promise<void> {
+  if (hashes.length === 0) return;
+  await rpc.batch(
+    hashes.map((hash) => ({ method: "anvil_dropTransaction", params: [hash] })),
+    signal,
+  );
+}
+
+/**
+ * Submits one by one, in order (a batch may be processed concurrently). Rejections are ignored: every node in sync
+ * rejects the same transactions, so they cannot make nodes differ.
+ */
+export async function submitInOrder(rpc: RpcClient, raws: readonly Hex[], signal?: AbortSignal): Promise<void> {
+  for (const raw of raws) {
+    try {
+      await rpc.call("eth_sendRawTransaction", [raw], signal);
+    } catch (error) {
+      if (!(error instanceof DevnetRpcError)) throw error;
+    }
+  }
+}
+
+export async function mineAt(rpc: RpcClient, timestamp: number, signal?: AbortSignal): Promise<void> {
+  await rpc.call("evm_mine", [{ timestamp }], signal);
+}
+
+export async function blockAt(rpc: RpcClient, number: number, signal?: AbortSignal): Promise<BlockSummary> {
+  const block = await rpc.call<{
+    number: Hex;
+    hash: Hex;
+    parentHash: Hex;
+    timestamp: Hex;
+    baseFeePerGas?: Hex;
+    transactions: Hex[];
+  } | null>("eth_getBlockByNumber", [toQuantity(number), false], signal);
+  if (!block) throw new DevnetRpcError("eth_getBlockByNumber", -32001, `block ${number} not found`);
+  return {
+    number: Number(block.number),
+    hash: block.hash,
+    parentHash: block.parentHash,
+    timestamp: Number(block.timestamp),
+    baseFeePerGas: block.baseFeePerGas,
+    transactions: block.transactions.map((h) => h.toLowerCase() as Hex),
+  };
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,443 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { EventEmitter, once } from "node:events";
+import { createServer, type IncomingMessage } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { after, before, test } from "node:test";
+import { inspect } from "node:util";
+import { keccak256, toHex } from "viem";
+import WebSocket, { WebSocketServer } from "ws";
+import { TransportError, type TransportFailureKind } from "../core/ports.ts";
+import { createWsTransport, WS_RECONNECT_DELAY_MIN_MS } from "./ws-transport.ts";
+
+const CANARY = "c4nary-s3cret-ws-77e2";
+const MiB = 1024 * 1024;
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function secretUrl(port: number): string {
+  return `ws://user-${CANARY}:pw-${CANARY}@127.0.0.1:${port}/v2/${CANARY}?apikey=${CANARY}`;
+}
+
+function opts(signal: AbortSignal = AbortSignal.timeout(5_000), maxResponseBytes = MiB) {
+  return { signal, maxResponseBytes };
+}
+
+function call(method: string, params: unknown[] = [], id: unknown = 1): string {
+  return JSON.stringify({ jsonrpc: "2.0", id, method, params });
+}
+
+async function expectFailure(promise: Promise<unknown>, kind: TransportFailureKind): Promise<TransportError> {
+  const error = await within(
+    promise.then(
+      () => assert.fail("expected the send to fail"),
+      (e: unknown) => e,
+    ),
+    10_000,
+    "send",
+  );
+  assert.ok(error instanceof TransportError, `not a TransportError: ${String(error)}`);
+  assert.equal(error.kind, kind, error.message);
+  const texts = [error.message, String(error.stack), inspect(error, { depth: 20, showHidden: true })];
+  for (let cause: unknown = error.cause, depth = 0; cause !== undefined && depth < 10; depth++) {
+    const c = cause as { message?: unknown; stack?: unknown; cause?: unknown };
+    texts.push(String(c.message), String(c.stack));
+    cause = c.cause;
+  }
+  for (const text of texts) assert.ok(!text.includes(CANARY), `canary leaked: ${text}`);
+  for (const text of texts) assert.ok(!text.includes("127.0.0.1"), `host leaked: ${text}`);
+  return error;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, "close");
+  return port;
+}
+
+function closedSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+interface FakeUpstream {
+  port: number;
+  upgrades: IncomingMessage[];
+  sockets: WebSocket[];
+  /** Emits "request" with the method name of every message received. */
+  events: EventEmitter;
+  stop(): Promise<void>;
+}
+
+/**
+ * A scripted upstream: `echo` answers its first param, `hang` never answers, `drop` kills the connection, `big`
+ * answers a string of params[0] bytes, `slow` is answered only when `release` arrives, `notify` pushes a
+ * subscription notification before answering.
+ */
+async function startFakeUpstream(options: { autoPong?: boolean } = {}): Promise<FakeUpstream> {
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", autoPong: options.autoPong ?? true });
+  await once(wss, "listening");
+  const state: FakeUpstream = {
+    port: (wss.address() as { port: number }).port,
+    upgrades: [],
+    sockets: [],
+    events: new EventEmitter(),
+    async stop() {
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+  wss.on("connection", (socket, request) => {
+    state.upgrades.push(request);
+    state.sockets.push(socket);
+    socket.on("error", () => {});
+    const held: unknown[] = [];
+    socket.on("message", (data) => {
+      const request = JSON.parse(String(data)) as { id: unknown; method: string; params: unknown[] };
+      state.events.emit("request", request.method);
+      const reply = (result: unknown): void => socket.send(JSON.stringify({ jsonrpc: "2.0", id: request.id, result }));
+      switch (request.method) {
+        case "echo":
+          return reply(request.params[0]);
+        case "hang":
+          return;
+        case "drop":
+          return socket.terminate();
+        case "big":
+          return reply("x".repeat(request.params[0] as number));
+        case "slow":
+          held.push(request.id);
+          return;
+        case "release":
+          for (const id of held.splice(0)) socket.send(JSON.stringify({ jsonrpc: "2.0", id, result: "slow" }));
+          return reply("release");
+        case "notify":
+          socket.send('{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":"n"}}');
+          return reply("after-notification");
+      }
+    });
+  });
+  return state;
+}
+
+// --- real anvil -------------------------------------------------------------------------------------------------
+
+let anvil: ChildProcess | undefined;
+let anvilPort = 0;
+
+before(async () => {
+  anvilPort = await freePort();
+  anvil = spawn("./node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(anvilPort)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const child = anvil;
+  let output = "";
+  await within(
+    new Promise<void>((resolve, reject) => {
+      child.stdout?.on("data", (chunk: Buffer) => {
+        output += chunk.toString("utf8");
+        if (output.includes(`Listening on 127.0.0.1:${anvilPort}`)) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`anvil exited with ${code}: ${output}`)));
+    }),
+    15_000,
+    "anvil start",
+  );
+  const answer = await fetch(`http://127.0.0.1:${anvilPort}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: call("eth_chainId"),
+    signal: AbortSignal.timeout(5_000),
+  });
+  assert.equal(((await answer.json()) as { result: string }).result, "0x7a69");
+});
+
+after(async () => {
+  const child = anvil;
+  if (child?.pid === undefined || child.exitCode !== null) return;
+  const exited = once(child, "exit");
+  process.kill(child.pid, "SIGTERM");
+  await within(exited, 5_000, "anvil stop").catch(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"));
+});
+
+test("anvil over WebSocket: the caller's ids come back byte for byte, single and batch", async () => {
+  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvilPort}` });
+  try {
+    const big = await transport.send('{"jsonrpc":"2.0","id":9007199254740993,"method":"eth_chainId"}', opts());
+    assert.deepEqual(big, { status: 200, body: '{"jsonrpc":"2.0","id":9007199254740993,"result":"0x7a69"}' });
+    const text = await transport.send('{ "id" : "abc", "jsonrpc":"2.0","method":"eth_chainId"}', opts());
+    assert.equal(text.body, '{"jsonrpc":"2.0","id":"abc","result":"0x7a69"}');
+    const batch = await transport.send(
+      '[{"jsonrpc":"2.0","id":7,"method":"eth_chainId"},{"jsonrpc":"2.0","id":"x","method":"eth_chainId"},' +
+        '{"jsonrpc":"2.0","id":null,"method":"eth_chainId"},{"jsonrpc":"2.0","method":"eth_chainId"}]',
+      opts(),
+    );
+    const items = JSON.parse(batch.body) as Array<{ id: unknown; result: string }>;
+    assert.equal(items.length, 3);
+    for (const id of [7, "x", null]) assert.equal(items.find((item) => item.id === id)?.result, "0x7a69", String(id));
+  } finally {
+    await transport.close();
+  }
+});
+
+test("anvil over WebSocket: 50 concurrent calls with the same id each get their own answer", async () => {
+  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvilPort}` });
+  try {
+    const inputs = Array.from({ length: 50 }, (_, i) => toHex(`multihome-${i}`));
+    const answers = await Promise.all(inputs.map((input) => transport.send(call("web3_sha3", [input], 1), opts())));
+    answers.forEach((answer, i) => {
+      const parsed = JSON.parse(answer.body) as { id: unknown; result: string };
+      assert.equal(parsed.id, 1);
+      assert.equal(parsed.result, keccak256(inputs[i] as `0x${string}`));
+    });
+  } finally {
+    await transport.close();
+  }
+});
+
+test("anvil over WebSocket: notifications resolve empty and an uncorrelatable error goes to its send", async () => {
+  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvilPort}` });
+  try {
+    assert.deepEqual(await transport.send('{"jsonrpc":"2.0","method":"eth_chainId"}', opts()), {
+      status: 200,
+      body: "",
+    });
+    // Anvil answers an empty batch with one error whose id is null.
+    const empty = await transport.send("[]", opts());
+    assert.equal((JSON.parse(empty.body) as { error: { code: number } }).error.code, -32600);
+    for (const garbage of ["this ain't JSON", "5", '"x"'])
+      await assert.rejects(transport.send(garbage, opts()), TypeError);
+  } finally {
+    await transport.close();
+  }
+});
+
+test("connects lazily, once for many concurrent first sends, with userinfo as Basic auth", async () => {
+  const upstream = await startFakeUpstream();
+  const transport = createWsTransport({ url: secretUrl(upstream.port) });
+  try {
+    // A full round trip by another client: an eager connect would have arrived by now.
+    const probe = new WebSocket(`ws://127.0.0.1:${upstream.port}`);
+    await within(once(probe, "open"), 5_000, "probe open");
+    probe.send(call("echo", ["probe"]));
+    await within(once(probe, "message"), 5_000, "probe answer");
+    probe.close();
+    assert.equal(upstream.upgrades.length, 1);
+
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => transport.send(call("echo", [`n${i}`], "same"), opts())),
+    );
+    for (const [i, answer] of answers.entries()) {
+      assert.equal(answer.body, `{"jsonrpc":"2.0","id":"same","result":"n${i}"}`);
+    }
+    assert.equal(upstream.upgrades.length, 2);
+    const upgrade = upstream.upgrades[1];
+    assert.equal(upgrade?.url, `/v2/${CANARY}?apikey=${CANARY}`);
+    assert.equal(
+      upgrade?.headers.authorization,
+      `Basic ${Buffer.from(`user-${CANARY}:pw-${CANARY}`).toString("base64")}`,
+    );
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("a dropped connection fails its sends with `reset`, and the next send reconnects", async () => {
+  const upstream = await startFakeUpstream();
+  const transport = createWsTransport({ url: secretUrl(upstream.port) });
+  try {
+    const waiting = expectFailure(transport.send(call("hang"), opts()), "reset");
+    await expectFailure(transport.send(call("drop"), opts()), "reset");
+    await waiting;
+    const answer = await transport.send(call("echo", ["back"]), opts());
+    assert.equal(answer.body, '{"jsonrpc":"2.0","id":1,"result":"back"}');
+    assert.equal(upstream.upgrades.length, 2);
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("a refused connection is `connect`, and the error never names the URL", async () => {
+  const transport = createWsTransport({ url: secretUrl(await freePort()) });
+  try {
+    const error = await expectFailure(transport.send(call("echo"), opts()), "connect");
+    assert.match(error.message, /ECONNREFUSED/);
+  } finally {
+    await transport.close();
+  }
+});
+
+test("reconnects with backoff: one attempt in flight, fail fast while backing off", async () => {
+  let attempts = 0;
+  const server = createServer((_req, res) => res.end());
+  server.on("upgrade", (_req, socket) => {
+    attempts++;
+    socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  let now = 1_000_000;
+  const transport = createWsTransport({
+    url: secretUrl((server.address() as { port: number }).port),
+    clock: { now: () => now },
+  });
+  try {
+    const first = await Promise.allSettled(Array.from({ length: 5 }, () => transport.send(call("echo"), opts())));
+    assert.equal(attempts, 1, "concurrent sends share one connect");
+    for (const outcome of first) {
+      assert.equal(outcome.status, "rejected");
+      await expectFailure(Promise.reject(outcome.status === "rejected" ? outcome.reason : undefined), "connect");
+    }
+    await expectFailure(transport.send(call("echo"), opts()), "connect");
+    assert.equal(attempts, 1, "no attempt while backing off");
+    now += WS_RECONNECT_DELAY_MIN_MS;
+    await expectFailure(transport.send(call("echo"), opts()), "connect");
+    assert.equal(attempts, 2);
+    now += WS_RECONNECT_DELAY_MIN_MS; // the delay has doubled
+    await expectFailure(transport.send(call("echo"), opts()), "connect");
+    assert.equal(attempts, 2);
+    now += WS_RECONNECT_DELAY_MIN_MS;
+    await expectFailure(transport.send(call("echo"), opts()), "connect");
+    assert.equal(attempts, 3);
+  } finally {
+    await transport.close();
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test("a handshake that never completes is `connect` after connectTimeoutMs", async () => {
+  const silent = createNetServer((socket) => socket.on("error", () => {}));
+  silent.listen(0, "127.0.0.1");
+  await once(silent, "listening");
+  const transport = createWsTransport({
+    url: secretUrl((silent.address() as { port: number }).port),
+    connectTimeoutMs: 200,
+  });
+  try {
+    const started = performance.now();
+    const impatient = expectFailure(transport.send(call("echo"), opts(AbortSignal.timeout(50))), "timeout");
+    const patient = expectFailure(transport.send(call("echo"), opts()), "connect");
+    // A send's own deadline ends its wait for the shared connect without ending the connect.
+    await impatient;
+    assert.ok(performance.now() - started < 190, "the impatient send did not wait for the connect deadline");
+    await patient;
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 190 && elapsed < 400, `${elapsed} ms`);
+  } finally {
+    await transport.close();
+    silent.close();
+  }
+});
+
+test("a send's signal aborts only that send; a late answer never reaches another send", async () => {
+  const upstream = await startFakeUpstream();
+  const transport = createWsTransport({ url: secretUrl(upstream.port) });
+  try {
+    const cancel = new AbortController();
+    const slow = expectFailure(transport.send(call("slow", [], 1), opts(cancel.signal)), "aborted");
+    const hung = expectFailure(transport.send(call("hang", [], 1), opts(AbortSignal.timeout(100))), "timeout");
+    const other = transport.send(call("echo", ["other"], 1), opts());
+    assert.equal((await other).body, '{"jsonrpc":"2.0","id":1,"result":"other"}');
+    cancel.abort();
+    await slow;
+    await hung;
+    // The upstream now answers the abandoned `slow` call first, then this one; both used id 1.
+    const released = await transport.send(call("release", [], 1), opts());
+    assert.equal(released.body, '{"jsonrpc":"2.0","id":1,"result":"release"}');
+    assert.equal(upstream.upgrades.length, 1);
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("an answer over maxResponseBytes fails that send only; a frame over maxPayloadBytes drops the connection", async () => {
+  const upstream = await startFakeUpstream();
+  const transport = createWsTransport({ url: secretUrl(upstream.port), maxPayloadBytes: 64 * 1024 });
+  try {
+    await expectFailure(transport.send(call("big", [2_000]), opts(undefined, 1_000)), "too_large");
+    const small = await transport.send(call("big", [10]), opts(undefined, 1_000));
+    assert.equal(small.body, `{"jsonrpc":"2.0","id":1,"result":"${"x".repeat(10)}"}`);
+    assert.equal(upstream.upgrades.length, 1);
+    const error = await expectFailure(transport.send(call("big", [128 * 1024]), opts()), "reset");
+    assert.match(error.message, /WS_ERR_UNSUPPORTED_MESSAGE_LENGTH/);
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("unsolicited messages go to onNotification and never settle a send", async () => {
+  const upstream = await startFakeUpstream();
+  const notifications: unknown[] = [];
+  const transport = createWsTransport({ url: secretUrl(upstream.port), onNotification: (m) => notifications.push(m) });
+  try {
+    const answer = await transport.send(call("notify", [], 5), opts());
+    assert.equal(answer.body, '{"jsonrpc":"2.0","id":5,"result":"after-notification"}');
+    assert.deepEqual(notifications, [
+      { jsonrpc: "2.0", method: "eth_subscription", params: { subscription: "0x1", result: "n" } },
+    ]);
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("an upstream that stops answering pings is dropped and its sends fail with `reset`", async () => {
+  const upstream = await startFakeUpstream({ autoPong: false });
+  const transport = createWsTransport({ url: secretUrl(upstream.port), pingIntervalMs: 50 });
+  try {
+    const started = performance.now();
+    await expectFailure(transport.send(call("hang"), opts(AbortSignal.timeout(5_000))), "reset");
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 500, `${elapsed} ms`);
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("close() rejects pending sends as `aborted`, closes the socket and refuses new sends", async () => {
+  const upstream = await startFakeUpstream();
+  const transport = createWsTransport({ url: secretUrl(upstream.port) });
+  try {
+    const received = within(once(upstream.events, "request"), 5_000, "request");
+    const pending = expectFailure(transport.send(call("hang"), opts(AbortSignal.timeout(10_000))), "aborted");
+    assert.deepEqual(await received, ["hang"]);
+    await within(transport.close(), 2_000, "close");
+    await pending;
+    const [socket] = upstream.sockets;
+    assert.ok(socket !== undefined);
+    await within(closedSocket(socket), 2_000, "upstream socket close");
+    await expectFailure(transport.send(call("echo"), opts()), "aborted");
+  } finally {
+    await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("rejects URLs it cannot use without repeating them", () => {
+  for (const url of [`http://h/${CANARY}`, `not a url ${CANARY}`]) {
+    assert.throws(
+      () => createWsTransport({ url }),
+      (error: Error) => error instanceof TypeError && !error.message.includes(CANARY),
+    );
+  }
+});
