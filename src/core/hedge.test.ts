@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decideHedge } from "./hedge.ts";
 
-test("an attempt past its upstream's p90 is hedged", () => {
+test("an attempt past its upstream's p90 is hedged when another upstream answers in half the time waited", () => {
   assert.deepEqual(decideHedge({ elapsedMs: 50, primaryP90Ms: 5, primaryTypicalMs: 3, bestAlternativeMs: 3 }), {
     hedge: true,
   });
@@ -14,13 +14,26 @@ test("a known-slow upstream is hedged early when another is much faster", () => 
   });
 });
 
-test("when every upstream is slow, a hedge would not win: wait and re-check at the primary's p90", () => {
+test("when every upstream is slow, a hedge would not win: wait, and re-check later", () => {
   assert.deepEqual(decideHedge({ elapsedMs: 300, primaryP90Ms: 820, primaryTypicalMs: 800, bestAlternativeMs: 800 }), {
     hedge: false,
     recheckInMs: 1_300,
   });
+  // Past p90 but the alternatives are as slow: still no hedge until the wait is twice their typical latency.
   assert.deepEqual(decideHedge({ elapsedMs: 820, primaryP90Ms: 820, primaryTypicalMs: 800, bestAlternativeMs: 800 }), {
-    hedge: true,
+    hedge: false,
+    recheckInMs: 780,
+  });
+  assert.deepEqual(
+    decideHedge({ elapsedMs: 1_600, primaryP90Ms: 820, primaryTypicalMs: 800, bestAlternativeMs: 800 }),
+    {
+      hedge: true,
+    },
+  );
+  // The fleet just turned slow: the primary looks late by its old p90, but the alternatives are known slow too.
+  assert.deepEqual(decideHedge({ elapsedMs: 300, primaryP90Ms: 5, primaryTypicalMs: 400, bestAlternativeMs: 600 }), {
+    hedge: false,
+    recheckInMs: 900,
   });
 });
 
@@ -30,9 +43,7 @@ test("no alternative, no hedge; no data on the primary counts as late", () => {
     recheckInMs: undefined,
   });
   assert.deepEqual(
-    decideHedge({ elapsedMs: 50, primaryP90Ms: undefined, primaryTypicalMs: undefined, bestAlternativeMs: 40 }),
-    {
-      hedge: true,
-    },
+    decideHedge({ elapsedMs: 50, primaryP90Ms: undefined, primaryTypicalMs: undefined, bestAlternativeMs: 20 }),
+    { hedge: true },
   );
 });

@@ -129,8 +129,8 @@ test("over 10,000 picks, most traffic goes to the fastest and the slow still get
 
 test("errors and slow-start weight shift traffic away", () => {
   const c = counts([view("clean"), view("flaky", { errorRate: 0.5 })], 10_000, 7);
-  // Flaky cost = 20 × (1 + 8 × 0.5) = 100 → weight 1/25 of the clean one's.
-  assert.ok(c.get("flaky")! > 200 && c.get("flaky")! < 600, `flaky got ${c.get("flaky")}`);
+  // Flaky cost = 20 × (1 + 16 × 0.5) = 180 → weight 1/81 of the clean one's.
+  assert.ok(c.get("flaky")! > 50 && c.get("flaky")! < 200, `flaky got ${c.get("flaky")}`);
   const s = counts([view("full"), view("ramping", { weight: 0.1 })], 10_000, 7);
   assert.ok(s.get("ramping")! > 700 && s.get("ramping")! < 1_150, `ramping got ${s.get("ramping")}`);
 });
@@ -143,7 +143,7 @@ test("equal upstreams share traffic evenly", () => {
 test("expectedCostMs: unknown latency counts as the default, never below 1 ms", () => {
   assert.equal(expectedCostMs(view("u", { latencyMs: undefined })), UNKNOWN_LATENCY_MS);
   assert.equal(expectedCostMs(view("z", { latencyMs: 0 })), 1);
-  assert.equal(expectedCostMs(view("e", { latencyMs: 10, errorRate: 1 })), 90);
+  assert.equal(expectedCostMs(view("e", { latencyMs: 10, errorRate: 1 })), 170);
 });
 
 test("a random source at its edges still picks a usable upstream", () => {

@@ -40,7 +40,7 @@ export interface PickOptions {
 /** Latency assumed for an upstream with no samples yet, in ms. */
 export const UNKNOWN_LATENCY_MS = 50;
 /** An upstream's error rate multiplies its expected cost by (1 + ERROR_RATE_PENALTY * rate). */
-export const ERROR_RATE_PENALTY = 8;
+export const ERROR_RATE_PENALTY = 16;
 
 /** Expected cost of an attempt in ms; lower is better. */
 export function expectedCostMs(view: UpstreamView): number {
