@@ -146,10 +146,10 @@ describe("execute", () => {
       },
       b: () => ok("0x2"),
     });
-    upstreams[1]!.latency.record(1_000, clock.now()); // a is picked first
+    upstreams[1]!.latency.record(10, clock.now()); // a is (almost surely) picked first
     upstreams[0]!.latency.record(1, clock.now());
     const pending = execute(ctx, target, read);
-    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve)); // let the first attempt start and the hedge timer be set
     clock.advance(300);
     const r = await pending;
     assert.deepEqual(r, { ok: true, result: "0x2", upstream: "b" });

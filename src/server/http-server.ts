@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { MultihomeError } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
-import { handleRpcBody, newRequestId, wholeBodyError } from "./rpc-handler.ts";
+import { createRequestIds, handleRpcBody, wholeBodyError } from "./rpc-handler.ts";
 
 export interface HttpServerOptions {
   host: string;
@@ -42,13 +42,15 @@ export async function startHttpServer(
     maxDepth: options.maxJsonDepth,
     maxMethodLength: options.maxMethodLength,
   };
+  const newRequestId = createRequestIds();
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
   const send = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) });
-    res.end(body);
+    const bytes = Buffer.from(body);
+    res.writeHead(status, { ...headers, "content-length": bytes.length });
+    res.end(bytes);
   };
   const sendJson = (res: ServerResponse, status: number, value: unknown) =>
     send(res, status, { "content-type": "application/json" }, JSON.stringify(value));

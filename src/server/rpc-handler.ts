@@ -21,8 +21,14 @@ export interface RpcHttpResponse {
   body: string;
 }
 
-export function newRequestId(): string {
-  return randomBytes(8).toString("hex");
+/** Request ids: a random per-server prefix and a counter — unique, cheap, and nothing to guess from. */
+export function createRequestIds(): () => string {
+  const prefix = randomBytes(4).toString("hex");
+  let counter = 0;
+  return () => {
+    counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
+    return `${prefix}-${counter.toString(36)}`;
+  };
 }
 
 /** The answer to a body that failed as a whole (parse error, empty batch, too large). */

@@ -58,23 +58,35 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
 
   async function attempt(method: string, params: unknown, options: { timeoutMs: number; signal?: AbortSignal }) {
     const started = clock.now();
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    // One controller and one cleared timer per attempt: AbortSignal.timeout/any would leave a timer behind for every
+    // request, firing long after the answer came back.
+    const controller = new AbortController();
+    let timedOut = false;
+    const cancelTimer = clock.setTimer(options.timeoutMs, () => {
+      timedOut = true;
+      controller.abort(new DOMException("attempt deadline exceeded", "TimeoutError"));
+    });
+    const caller = options.signal;
+    const onCallerAbort = () => controller.abort(caller?.reason);
+    if (caller?.aborted) onCallerAbort();
+    else caller?.addEventListener("abort", onCallerAbort, { once: true });
     const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params });
     let outcome: Outcome;
     try {
-      const response = await transport.send(body, { signal, maxResponseBytes });
+      const response = await transport.send(body, { signal: controller.signal, maxResponseBytes });
       outcome = classifyResponse(response, clock.now());
     } catch (error) {
-      const kind =
-        error instanceof TransportError
+      const kind = timedOut
+        ? "timeout"
+        : error instanceof TransportError
           ? error.kind
-          : timeout.aborted
-            ? "timeout"
-            : signal.aborted
-              ? "aborted"
-              : "reset";
-      outcome = classifyTransportFailure(kind === "aborted" && timeout.aborted ? "timeout" : kind);
+          : controller.signal.aborted
+            ? "aborted"
+            : "reset";
+      outcome = classifyTransportFailure(kind);
+    } finally {
+      cancelTimer();
+      caller?.removeEventListener("abort", onCallerAbort);
     }
     return { outcome, elapsedMs: clock.now() - started };
   }

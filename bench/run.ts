@@ -1,0 +1,467 @@
+/**
+ * `npm run bench`: closed-loop throughput and latency (wrk) of Multihome against a direct anvil and a bare Node
+ * proxy, in one run on the same nodes with the same body; then open-loop fixed-rate latency, direct vs through
+ * Multihome. Writes docs/benchmarks.md (the committed record) and raw results to bench/results/.
+ *
+ * Options: --duration=S (10) --warmup=S (2) --connections=N (32) --rate=N (1000) --open-loop-duration=S (10)
+ * --out=FILE (docs/benchmarks.md) --profile (also CPU-profile the bare proxy and Multihome pass-through under wrk;
+ * summaries in bench/results/profile.txt, not in the page).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
+import { join, relative } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { DEFAULTS } from "../src/config/defaults.ts";
+import type { FailureDomain } from "../src/core/domain.ts";
+import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
+import { anvilBinaryPath } from "../src/devnet/anvil.ts";
+import type { Readiness } from "../src/engine/gateway.ts";
+import { findBinary, startHaproxy, startNginx } from "./external.ts";
+import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
+import { runOpenLoop } from "./open-loop.ts";
+import { formatProfile, summarizeProfile } from "./profile-summary.ts";
+import { type BenchReport, checkTargets, type OpenLoopOutcome, renderReport, type ScenarioOutcome } from "./report.ts";
+import type { ServeSpec } from "./serve.ts";
+import { type ServerProcess, startServerProcess } from "./server-process.ts";
+import { ensureWrk, runWrk } from "./wrk.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const RESULTS = join(import.meta.dirname, "results");
+const THREADS = 1;
+/** Multihome learns of a dead domain from its head polls (1 s apart by default): allow a few. */
+const DOMAIN_DOWN_TIMEOUT_MS = 15_000;
+const DOMAIN_DOWN_POLL_MS = 100;
+const DOWN_DOMAIN = "aws/us-east-1";
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "2" },
+    connections: { type: "string", default: "32" },
+    rate: { type: "string", default: "1000" },
+    "open-loop-duration": { type: "string", default: "10" },
+    profile: { type: "boolean", default: false },
+    out: { type: "string", default: join(ROOT, "docs", "benchmarks.md") },
+  },
+});
+const positive = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
+  return n;
+};
+const durationS = positive("duration", opts.duration);
+const warmupS = positive("warmup", opts.warmup);
+const connections = positive("connections", opts.connections);
+const rate = positive("rate", opts.rate);
+const openLoopDurationS = positive("open-loop-duration", opts["open-loop-duration"]);
+const upstreamConnections = DEFAULTS.upstream.connections;
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Stops for everything started and not yet stopped, so an interrupt still stops each process by its pid. */
+const live = new Set<() => Promise<void>>();
+async function track<T extends { stop(): Promise<void> }>(started: Promise<T>): Promise<T> {
+  const value = await started;
+  const stop = value.stop;
+  const once = async () => {
+    live.delete(once);
+    await stop();
+  };
+  live.add(once);
+  return { ...value, stop: once };
+}
+let interrupted = false;
+const stopAllAndExit = (code: number) => {
+  interrupted = true;
+  void Promise.allSettled([...live].map((stop) => stop())).finally(() => process.exit(code));
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping every process started`);
+    stopAllAndExit(130);
+  });
+}
+// A bug anywhere must not leave anvil nodes or servers running: stop them by pid, then fail.
+process.once("uncaughtException", (error) => {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  stopAllAndExit(1);
+});
+
+interface Target {
+  url: string;
+  stop(): Promise<void>;
+  /** Runs after the answer check and before the warm-up (e.g. taking a domain down). */
+  prepare?(): Promise<void>;
+  /** Upstream request counts since the last call (reset by the call). */
+  takeCounts?(): Promise<Record<string, number>>;
+  note?(): Promise<string | undefined>;
+}
+
+interface ScenarioDef {
+  key: string;
+  title: string;
+  path: string;
+  start(): Promise<Target | { unavailable: string }>;
+}
+
+function serverTarget(server: ServerProcess): Target {
+  return { url: server.urls[0]!, stop: server.stop };
+}
+
+function multihomeSpec(chainId: number, upstreams: { id: string; url: string; domain: FailureDomain }[]): ServeSpec {
+  return { kind: "multihome", chainId, upstreams };
+}
+
+async function answerIs(url: string, body: string, expect: string): Promise<string | undefined> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const text = await res.text();
+  return res.status === 200 && text.includes(expect) ? undefined : `HTTP ${res.status}: ${text.slice(0, 200)}`;
+}
+
+async function waitDomainDown(server: ServerProcess): Promise<void> {
+  const deadline = Date.now() + DOMAIN_DOWN_TIMEOUT_MS;
+  let last: Readiness | undefined;
+  while (Date.now() < deadline) {
+    last = (await server.command({ type: "readiness" })) as Readiness;
+    if (last.chains[0]?.domainsDown.includes(DOWN_DOMAIN)) return;
+    await delay(DOMAIN_DOWN_POLL_MS);
+  }
+  const upstreams = last?.chains[0]?.upstreams.map((u) => `${u.id} ${u.admission}/${u.breaker}/head ${u.head}`);
+  throw new Error(
+    `Multihome did not report ${DOWN_DOMAIN} down within ${DOMAIN_DOWN_TIMEOUT_MS} ms ` +
+      `(domains down: ${last?.chains[0]?.domainsDown.join(", ") || "none"}; upstreams: ${upstreams?.join("; ")})`,
+  );
+}
+
+function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
+  const { devnet } = nodes;
+  const byId = (id: string) => {
+    const n = devnet.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no devnet node ${id}`);
+    return n;
+  };
+  const alpha = byId("alpha");
+  const threeDomains = ["alpha", "gamma", "delta"].map(byId);
+  const behindFaultProxies = async (down: boolean): Promise<Target> => {
+    const proxies = await track(startServerProcess({ kind: "fault-proxies", targets: devnet.nodes.map((n) => n.url) }));
+    try {
+      const gateway = await track(
+        startServerProcess(
+          multihomeSpec(
+            devnet.chainId,
+            devnet.nodes.map((n, i) => ({ id: n.id, url: proxies.urls[i]!, domain: n.domain })),
+          ),
+        ),
+      );
+      const awsIndexes = devnet.nodes.flatMap((n, i) => (n.domain.hosting === "aws" ? [i] : []));
+      return {
+        url: gateway.urls[0]!,
+        async stop() {
+          await gateway.stop();
+          await proxies.stop();
+        },
+        async prepare() {
+          if (!down) return;
+          for (const index of awsIndexes) await proxies.command({ type: "setFault", index, fault: { kind: "down" } });
+          await waitDomainDown(gateway);
+        },
+        async takeCounts() {
+          const counts = (await proxies.command({ type: "takeCounts" })) as number[];
+          return Object.fromEntries(devnet.nodes.map((n, i) => [n.id, counts[i] ?? 0]));
+        },
+        async note() {
+          if (!down) return undefined;
+          const r = (await gateway.command({ type: "readiness" })) as Readiness;
+          const c = r.chains[0];
+          return `At the end of the run Multihome reported ready=${r.ready}, domains down: ${c?.domainsDown.join(", ") || "none"}.`;
+        },
+      };
+    } catch (error) {
+      await proxies.stop();
+      throw error;
+    }
+  };
+  const external = (name: "nginx" | "haproxy") => async (): Promise<Target | { unavailable: string }> => {
+    const binary = findBinary(name);
+    if (!binary) return { unavailable: "not installed" };
+    const start = name === "nginx" ? startNginx : startHaproxy;
+    const proxy = await track(start(binary, alpha.url, RESULTS, load.body));
+    return { url: proxy.url, stop: proxy.stop };
+  };
+  return [
+    {
+      key: "direct",
+      title: "1. direct to anvil",
+      path: "wrk → anvil. The upstream's own cost: the ceiling for every other path.",
+      start: async () => ({ url: alpha.url, stop: async () => {} }),
+    },
+    {
+      key: "bare",
+      title: "2. bare Node proxy",
+      path: "wrk → `bench/bare-proxy.ts` (node:http + undici Pool, forwards the body untouched) → anvil. The baseline.",
+      start: async () =>
+        serverTarget(
+          await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections })),
+        ),
+    },
+    {
+      key: "pass-through",
+      title: "3. Multihome pass-through",
+      path: "wrk → Multihome with one upstream → anvil.",
+      start: async () =>
+        serverTarget(
+          await track(
+            startServerProcess(multihomeSpec(devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }])),
+          ),
+        ),
+    },
+    {
+      key: "three-domains",
+      title: "4. Multihome, three domains",
+      path: "wrk → Multihome over three anvil nodes in aws/us-east-1, gcp/europe-west1 and hetzner/eu-central.",
+      start: async () =>
+        serverTarget(
+          await track(
+            startServerProcess(
+              multihomeSpec(
+                devnet.chainId,
+                threeDomains.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+              ),
+            ),
+          ),
+        ),
+    },
+    {
+      key: "demo-all-up",
+      title: "5a. Multihome, demo shape behind fault proxies, all up",
+      path:
+        "wrk → Multihome over the demo's four nodes (alpha and beta on aws/us-east-1, gamma on gcp, delta on " +
+        "hetzner), each behind a test fault proxy (a Node reverse proxy that parses every body; all four run in one " +
+        "extra process) → anvil. The control for 5b: same hops, nothing down.",
+      start: () => behindFaultProxies(false),
+    },
+    {
+      key: "demo-aws-down",
+      title: "5b. Multihome, one hosting domain down",
+      path:
+        "As 5a, but both aws/us-east-1 fault proxies are `down` (connection refused) before the warm-up, and the run " +
+        "starts once Multihome reports the domain down.",
+      start: () => behindFaultProxies(true),
+    },
+    {
+      key: "nginx",
+      title: "6. nginx proxy_pass",
+      path: "wrk → nginx (1 worker, upstream keepalive 32) → anvil. Only when nginx is installed.",
+      start: external("nginx"),
+    },
+    {
+      key: "haproxy",
+      title: "7. haproxy",
+      path: "wrk → haproxy (1 thread, http-reuse always) → anvil. Only when haproxy is installed.",
+      start: external("haproxy"),
+    },
+  ];
+}
+
+/** The one request every path gets, and a substring of its only correct answer. */
+interface Load {
+  body: string;
+  expect: string;
+}
+
+async function measure(def: ScenarioDef, load: Load): Promise<{ outcome: ScenarioOutcome; text?: string }> {
+  const base = { key: def.key, title: def.title, path: def.path };
+  log(`— ${def.title}`);
+  let target: Target | { unavailable: string };
+  try {
+    target = await def.start();
+  } catch (error) {
+    log(`  failed to start: ${(error as Error).message}`);
+    return { outcome: { ...base, status: "failed", note: `did not start: ${(error as Error).message}` } };
+  }
+  if ("unavailable" in target) {
+    log(`  ${target.unavailable}`);
+    return { outcome: { ...base, status: "not installed" } };
+  }
+  try {
+    const wrong = await answerIs(target.url, load.body, load.expect);
+    if (wrong) throw new Error(`unexpected answer before the run: ${wrong}`);
+    await target.prepare?.();
+    const common = { url: target.url, ...load, connections, threads: THREADS };
+    await runWrk({ ...common, durationS: warmupS });
+    await target.takeCounts?.();
+    const result = await runWrk({ ...common, durationS });
+    const upstreamRequests = await target.takeCounts?.();
+    const note = await target.note?.();
+    const { text, ...wrk } = result;
+    log(
+      `  ${Math.round(wrk.rps)} req/s, p50 ${(wrk.p50Us / 1000).toFixed(2)} ms, p99 ${(wrk.p99Us / 1000).toFixed(2)} ms, ` +
+        `non-2xx ${wrk.non2xx}, wrong ${wrk.wrong}`,
+    );
+    return {
+      outcome: {
+        ...base,
+        status: "measured",
+        wrk,
+        ...(upstreamRequests ? { upstreamRequests } : {}),
+        ...(note ? { note } : {}),
+      },
+      text,
+    };
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`);
+    return { outcome: { ...base, status: "failed", note: (error as Error).message } };
+  } finally {
+    await target.stop();
+  }
+}
+
+async function openLoop(key: string, title: string, target: Target, load: Load): Promise<OpenLoopOutcome> {
+  try {
+    const common = { url: target.url, ...load, rate };
+    await runOpenLoop({ ...common, durationMs: warmupS * 1000 });
+    const result = await runOpenLoop({ ...common, durationMs: openLoopDurationS * 1000 });
+    log(
+      `— open loop, ${title}: p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms, ` +
+        `not ok ${result.wrong + result.failed}`,
+    );
+    return { key, title, result };
+  } finally {
+    await target.stop();
+  }
+}
+
+/**
+ * CPU profiles of the bare proxy and of Multihome pass-through under the same wrk load, with the CPU time each
+ * spends per request: the difference is what Multihome itself costs.
+ */
+async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
+  const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
+  const specs: [string, ServeSpec][] = [
+    ["bare", { kind: "bare", target: alpha.url, connections: upstreamConnections }],
+    ["pass-through", multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }])],
+  ];
+  const texts: string[] = [];
+  for (const [name, spec] of specs) {
+    const dir = join(RESULTS, "profile", name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const server = await track(startServerProcess(spec, ["--cpu-prof", "--cpu-prof-dir", dir]));
+    let requests = 0;
+    try {
+      const common = { url: server.urls[0]!, ...load, connections, threads: THREADS };
+      requests += (await runWrk({ ...common, durationS: warmupS })).requests;
+      requests += (await runWrk({ ...common, durationS })).requests;
+    } finally {
+      await server.stop();
+    }
+    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) throw new Error(`no .cpuprofile written to ${dir}`);
+    const summary = summarizeProfile(join(dir, file), ROOT, 25);
+    const busyUsPerRequest = (summary.totalMs * (1 - summary.idleShare) * 1000) / requests;
+    texts.push(
+      `== ${name} (${relative(ROOT, join(dir, file))}): ${int(requests)} requests, ` +
+        `${busyUsPerRequest.toFixed(1)} µs of CPU per request\n${formatProfile(summary)}`,
+    );
+  }
+  const text = texts.join("\n");
+  writeFileSync(join(RESULTS, "profile.txt"), text);
+  log(`— CPU profiles under wrk:\n${text}`);
+}
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+
+function versionOf(binary: string): string {
+  const r = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  // "anvil Version: 1.7.1"
+  return (
+    (r.stdout ?? "")
+      .split("\n")[0]
+      ?.replace(/^anvil Version:\s*/, "")
+      .trim() || "unknown"
+  );
+}
+
+async function main(): Promise<void> {
+  const wrkVersion = ensureWrk(log);
+  mkdirSync(RESULTS, { recursive: true });
+  const cores = availableParallelism();
+  // Anything else running on the machine takes CPU from the run: the page records how busy it was beforehand.
+  const loadAverage = loadavg();
+  log(`${cores} cores, Node ${process.version}, ${wrkVersion}`);
+  const nodes = await track(startBenchNodes());
+  try {
+    const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
+    const account = DEV_ACCOUNTS[0]!.address;
+    const balance = await rpc(alpha.url, "eth_getBalance", [account, "0x1"]);
+    if (typeof balance !== "string" || BigInt(balance) === 0n) throw new Error(`unexpected balance ${balance}`);
+    const load: Load = {
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [account, "0x1"] }),
+      expect: `"result":${JSON.stringify(balance)}`,
+    };
+
+    const outcomes: ScenarioOutcome[] = [];
+    const raw: string[] = [];
+    for (const def of scenarios(nodes, load)) {
+      if (interrupted) return;
+      const { outcome, text } = await measure(def, load);
+      outcomes.push(outcome);
+      if (text) raw.push(`## ${def.title}\n${text}`);
+    }
+
+    const loops: OpenLoopOutcome[] = [];
+    loops.push(await openLoop("direct", "direct to anvil", { url: alpha.url, stop: async () => {} }, load));
+    const bare = await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections }));
+    loops.push(await openLoop("bare", "bare Node proxy", serverTarget(bare), load));
+    const gateway = await track(
+      startServerProcess(multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }])),
+    );
+    loops.push(await openLoop("pass-through", "Multihome pass-through", serverTarget(gateway), load));
+
+    if (opts.profile) await profileServers(nodes, load);
+
+    const report: BenchReport = {
+      date: new Date().toISOString().slice(0, 10),
+      machine: {
+        cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+        cores,
+        memoryGiB: totalmem() / 2 ** 30,
+        kernel: release(),
+        node: process.version,
+        anvil: versionOf(anvilBinaryPath()),
+        wrk: wrkVersion,
+        loadAverage,
+      },
+      settings: {
+        durationS,
+        warmupS,
+        connections,
+        threads: THREADS,
+        upstreamConnections,
+        rate,
+        openLoopDurationS,
+        openLoopWarmupS: warmupS,
+      },
+      body: load.body,
+      baselineKey: "bare",
+      passThroughKey: "pass-through",
+      directKey: "direct",
+      scenarios: outcomes,
+      openLoop: loops,
+    };
+    writeFileSync(join(RESULTS, "wrk.txt"), raw.join("\n"));
+    writeFileSync(join(RESULTS, "results.json"), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(opts.out, renderReport(report));
+    log("");
+    for (const t of checkTargets(report)) {
+      log(`target: ${t.target}: ${t.measured} — ${t.met === undefined ? "not measured" : t.met ? "met" : "NOT met"}`);
+    }
+    log(`wrote ${relative(ROOT, opts.out)} and ${relative(ROOT, RESULTS)}/`);
+  } finally {
+    await Promise.allSettled([...live].map((stop) => stop()));
+  }
+}
+
+await main();
