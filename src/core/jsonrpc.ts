@@ -79,7 +79,6 @@ function needsPreciseParse(value: unknown): boolean {
 
 /** Parse a whole request body. Throws `MultihomeError` for whole-body failures; per-item failures are returned. */
 export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody {
-  if (text.trim() === "") throw new MultihomeError("parse_error", "parse error: empty body");
   if (nestingDepthExceeds(text, limits.maxDepth)) {
     throw new MultihomeError("invalid_request", `invalid request: nesting deeper than ${limits.maxDepth}`);
   }
@@ -88,7 +87,8 @@ export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody 
     value = JSON.parse(text);
     if (needsPreciseParse(value)) value = JSON.parse(text, preciseReviver);
   } catch {
-    throw new MultihomeError("parse_error", "parse error: body is not valid JSON");
+    const empty = /^\s*$/.test(text);
+    throw new MultihomeError("parse_error", empty ? "parse error: empty body" : "parse error: body is not valid JSON");
   }
   if (Array.isArray(value)) {
     if (value.length === 0) throw new MultihomeError("invalid_request", "invalid request: empty batch");

@@ -92,6 +92,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     refreshHeads: (ids) => tracker.refresh(ids),
     budget: createRetryBudget({ ratio: routing.retryBudgetRatio, minPerSecond: routing.retryBudgetMinPerSecond }),
     latency: createLatencyWindow(),
+    hedgeDelay: { ms: 0, computedAt: Number.NEGATIVE_INFINITY },
     routing,
   };
   const tracker: HeadTracker = createHeadTracker(ctx, {

@@ -83,6 +83,7 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
     domainHealth,
     budget: createRetryBudget(budget),
     latency: createLatencyWindow(),
+    hedgeDelay: { ms: 0, computedAt: Number.NEGATIVE_INFINITY },
     routing: {
       requestTimeoutMs: 5_000,
       attemptTimeoutMs: 60_000,

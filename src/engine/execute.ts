@@ -33,6 +33,8 @@ export interface ExecuteTarget {
   refreshHeads(upstreamIds: string[]): Promise<void>;
   /** Recent latency across the chain's upstreams, for the hedge delay. */
   latency: LatencyWindow;
+  /** The chain's current hedge delay, recomputed every HEDGE_DELAY_REFRESH_MS. */
+  hedgeDelay: { ms: number; computedAt: number };
   routing: {
     requestTimeoutMs: number;
     attemptTimeoutMs: number;
@@ -138,7 +140,7 @@ export async function execute(
       void upstream
         .attempt(plan.method, plan.params, {
           timeoutMs: Math.min(attemptTimeoutMs, remaining),
-          signal: controller.signal,
+          controller,
         })
         .then(({ outcome, elapsedMs }) => {
           controllers.delete(controller);
@@ -302,14 +304,25 @@ export async function execute(
       if (target.budget.tryAcquire(now)) launch();
     };
     const scheduleHedge = () => {
-      const delay = hedgeDelayMs(target.latency, clock.now(), {
-        quantile: routing.hedgeQuantile,
-        minMs: routing.hedgeMinDelayMs,
-        maxMs: routing.hedgeMaxDelayMs,
-      });
-      cancelTimers.push(clock.setTimer(delay, considerHedge));
+      cancelTimers.push(clock.setTimer(currentHedgeDelay(target, clock.now()), considerHedge));
     };
   });
+}
+
+/** The hedge delay is a quantile over recent latencies; recomputing it per call would cost more than it tells. */
+export const HEDGE_DELAY_REFRESH_MS = 250;
+
+function currentHedgeDelay(target: ExecuteTarget, now: number): number {
+  const cache = target.hedgeDelay;
+  if (now - cache.computedAt >= HEDGE_DELAY_REFRESH_MS) {
+    cache.computedAt = now;
+    cache.ms = hedgeDelayMs(target.latency, now, {
+      quantile: target.routing.hedgeQuantile,
+      minMs: target.routing.hedgeMinDelayMs,
+      maxMs: target.routing.hedgeMaxDelayMs,
+    });
+  }
+  return cache.ms;
 }
 
 function failureLabel(f: Outcome): string {

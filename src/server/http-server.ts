@@ -99,13 +99,9 @@ export async function startHttpServer(
       const r = wholeBodyError(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"), requestId);
       return send(res, r.status, r.headers, r.body);
     }
-    const aborted = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) aborted.abort();
-    };
-    res.once("close", onClose);
-    const r = await handleRpcBody(gateway, chainId, text, { limits, logger, requestId, signal: aborted.signal });
-    res.off("close", onClose);
+    // A client that disconnects does not cancel its call: every call is bounded by routing.requestTimeoutMs anyway,
+    // and not tracking disconnects keeps the hot path free of per-request listeners.
+    const r = await handleRpcBody(gateway, chainId, text, { limits, logger, requestId });
     send(res, r.status, r.headers, r.body);
   }
 

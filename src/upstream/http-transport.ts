@@ -149,6 +149,27 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The whole body as text, failing with `too_large` past the cap (events, not an async iterator: this is per request). */
+function readCapped(stream: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxBytes} bytes)`));
+        stream.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once("end", () =>
+      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")),
+    );
+    stream.once("error", reject);
+  });
+}
+
 export function createHttpTransport(options: HttpTransportOptions): Transport {
   const {
     url,
@@ -204,19 +225,10 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
           `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`,
         );
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > maxResponseBytes) {
-          throw new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxResponseBytes} bytes)`);
-        }
-        chunks.push(chunk);
-      }
       return {
         status: statusCode,
         retryAfter: firstHeader(responseHeaders["retry-after"]),
-        body: Buffer.concat(chunks, size).toString("utf8"),
+        body: await readCapped(stream, maxResponseBytes),
       };
     } catch (error) {
       // An unread body pins its socket; destroying it closes that socket instead of reusing a half-read one.

@@ -26,6 +26,15 @@ export interface AttemptResult {
   elapsedMs: number;
 }
 
+export interface AttemptOptions {
+  /** Deadline of the attempt, ms: covers connect, headers and body. */
+  timeoutMs: number;
+  /** Cancels the attempt. */
+  signal?: AbortSignal;
+  /** Or: the caller's own controller for this attempt, aborted on the deadline too. */
+  controller?: AbortController;
+}
+
 export interface Upstream {
   readonly id: string;
   readonly domain: FailureDomain;
@@ -37,11 +46,7 @@ export interface Upstream {
   cordonReason: string | undefined;
   backoffUntil: number;
   /** Send one call. `timeoutMs` covers connect, headers and body. */
-  attempt(
-    method: string,
-    params: unknown,
-    options: { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<AttemptResult>;
+  attempt(method: string, params: unknown, options: AttemptOptions): Promise<AttemptResult>;
   close(): Promise<void>;
 }
 
@@ -56,11 +61,11 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
   const { clock, transport, maxResponseBytes } = deps;
   let nextId = 1;
 
-  async function attempt(method: string, params: unknown, options: { timeoutMs: number; signal?: AbortSignal }) {
+  async function attempt(method: string, params: unknown, options: AttemptOptions) {
     const started = clock.now();
-    // One controller and one cleared timer per attempt: AbortSignal.timeout/any would leave a timer behind for every
-    // request, firing long after the answer came back.
-    const controller = new AbortController();
+    // One controller and one cleared timer per attempt (AbortSignal.timeout/any would leave a timer behind for every
+    // request, firing long after the answer came back). A caller that owns the controller saves the linking.
+    const controller = options.controller ?? new AbortController();
     let timedOut = false;
     const cancelTimer = clock.setTimer(options.timeoutMs, () => {
       timedOut = true;
