@@ -1,5 +1,5 @@
 /**
- * `npm test`: every test file under src/ and test/, one file at a time (integration tests start real anvil nodes
+ * `npm test`: every test file under src/, test/ and bench/, one file at a time (integration tests start real anvil nodes
  * and measure latency: running them side by side on a 2-core machine would measure the neighbours).
  * `npm test -- <path>…` runs only the files under those paths.
  */
@@ -23,7 +23,7 @@ function collect(path: string, out: string[]): void {
 
 const targets = process.argv.slice(2);
 const files: string[] = [];
-for (const t of targets.length ? targets : ["src", "test"]) collect(join(root, t), files);
+for (const t of targets.length ? targets : ["src", "test", "bench"]) collect(join(root, t), files);
 if (files.length === 0) {
   process.stderr.write(`no test files under ${targets.join(" ")}\n`);
   process.exit(1);
