@@ -1,0 +1,30 @@
+/** Graceful shutdown: the listener stops taking new connections, and calls already in flight still get answered. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { startTestNetwork } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+test("stop() drains in-flight calls before closing", async (t) => {
+  const net = await startTestNetwork();
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await net.stop();
+  });
+  for (const p of net.proxies.values())
+    await p.setFault({ fault: { kind: "latency", ms: 300 }, methods: ["eth_getBalance"] });
+  const address = net.devnet.accounts[0]!.address;
+  const inFlight = Array.from({ length: 5 }, () => net.rpc("eth_getBalance", [address, "latest"]));
+  await waitFor(() => net.upstreamRequests("eth_getBalance") >= 5, {
+    timeoutMs: 5_000,
+    what: "calls to reach upstreams",
+  });
+  const stopping = net.stop();
+  stopped = true;
+  const replies = await Promise.all(inFlight);
+  await stopping;
+  for (const r of replies) {
+    assert.equal(r.status, 200);
+    assert.match(String(r.body.result), /^0x[0-9a-f]+$/);
+  }
+  await assert.rejects(fetch(`${net.baseUrl}/healthz`));
+});
