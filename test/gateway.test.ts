@@ -281,6 +281,29 @@ describe("bad input: clear errors, zero upstream calls", () => {
   });
 });
 
+test("an upstream error that echoes the upstream's key is passed through with the key redacted", async () => {
+  for (const p of net.proxies.values()) {
+    await p.setFault({
+      fault: {
+        kind: "rpcError",
+        code: -32000,
+        message: `execution reverted: bad key /v3/${CANARY}`,
+        data: { key: CANARY },
+      },
+      methods: ["eth_call"],
+    });
+  }
+  try {
+    const reply = await net.rpc("eth_call", [{ to: net.devnet.accounts[1]!.address, data: "0x" }, "latest"]);
+    assert.equal(reply.body.error?.code, -32000);
+    const text = JSON.stringify(reply.body);
+    assert.equal(text.includes(CANARY), false, text);
+    assert.match(text, /\[redacted\]/);
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+});
+
 test("the canary secret in every upstream URL appears in no log line", () => {
   const all = net.logs.join("");
   assert.ok(net.logs.length > 0);

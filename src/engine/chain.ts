@@ -6,6 +6,7 @@ import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
 import { methodSpec, pinBlock, toHex } from "../core/methods.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
+import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
 import { type ExecuteTarget, execute } from "./execute.ts";
@@ -107,6 +108,13 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
   });
 
+  const redact = createRedactor(settings.upstreams.map((u) => u.url));
+  const redactRpcError = (e: RpcErrorObject): RpcErrorObject => ({
+    code: e.code,
+    message: redact(e.message),
+    ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
+  });
+
   async function call(rpc: RpcCall, signal?: AbortSignal): Promise<CallAnswer> {
     const head = headBook.current();
     const none: Evidence = { blockNumber: head?.number, verified: "none" };
@@ -172,9 +180,10 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         evidence: { blockNumber, verified: "single", upstream: result.upstream },
       };
     if ("rpcError" in result)
+      // A node's error text is passed through, but never a configured upstream URL or key it may echo back.
       return {
         ok: false,
-        rpcError: result.rpcError,
+        rpcError: redactRpcError(result.rpcError),
         evidence: { blockNumber, verified: "single", upstream: result.upstream },
       };
     return { ok: false, error: result.error, evidence: none };

@@ -4,7 +4,7 @@
  */
 import { pino } from "pino";
 import type { Logger } from "../core/ports.ts";
-import { redactSecrets } from "../upstream/redact.ts";
+import { createRedactor } from "../upstream/redact.ts";
 
 export interface LoggerOptions {
   level: string;
@@ -15,11 +15,11 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = options.secrets ?? [];
+  const redact = createRedactor(options.secrets ?? []);
   const out = options.destination ?? process.stdout;
   const stream = {
     write(line: string) {
-      out.write(secrets.length ? redactSecrets(line, secrets) : line);
+      out.write(redact(line));
     },
   };
   return pino(

@@ -83,7 +83,11 @@ function escapeRegExp(text: string): string {
  * Empty secrets are ignored.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  if (typeof text !== "string" || text === "") return text;
+  return createRedactor(secrets)(text);
+}
+
+/** `redactSecrets` with the pattern built once, for callers that redact many texts with the same secrets. */
+export function createRedactor(secrets: readonly string[]): (text: string) => string {
   const parts = new Set<string>();
   for (const secret of secrets) {
     if (typeof secret !== "string" || secret === "") continue;
@@ -91,14 +95,17 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
     const url = parseHierarchicalUrl(secret);
     if (url !== undefined) for (const part of secretPartsOfUrl(secret, url)) parts.add(part);
   }
-  if (parts.size === 0) return text;
+  if (parts.size === 0) return (text) => text;
   // One pass over the longest alternatives first, so a replacement is never matched again and a secret that
   // contains another is replaced whole.
-  const pattern = [...parts]
-    .sort((a, b) => b.length - a.length)
-    .map(escapeRegExp)
-    .join("|");
-  return text.replace(new RegExp(pattern, "g"), REDACTED);
+  const pattern = new RegExp(
+    [...parts]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join("|"),
+    "g",
+  );
+  return (text) => (typeof text !== "string" || text === "" ? text : text.replace(pattern, REDACTED));
 }
 
 /** How deep `redactError` follows `cause` chains and `errors` lists. */
