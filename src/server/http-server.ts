@@ -2,6 +2,7 @@
  * The public listener: JSON-RPC over HTTP, health and readiness. Bodies are read with a hard byte cap (a declared
  * Content-Length over the cap is refused before a byte of the body is read, and the connection is closed).
  */
+import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MultihomeError } from "../core/errors.ts";
@@ -30,7 +31,6 @@ export interface RunningServer {
 }
 
 const RPC_PATH = /^\/rpc\/(\d{1,16})\/?$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export async function startHttpServer(
   gateway: Gateway,
@@ -92,13 +92,11 @@ export async function startHttpServer(
     if (Number.isFinite(declared) && declared > options.maxBodyBytes) return tooLarge(res, requestId);
     const body = await readBody(req);
     if (body === "too_large") return tooLarge(res, requestId);
-    let text: string;
-    try {
-      text = utf8.decode(body);
-    } catch {
+    if (!isUtf8(body)) {
       const r = wholeBodyError(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"), requestId);
       return send(res, r.status, r.headers, r.body);
     }
+    const text = body.toString("utf8");
     // A client that disconnects does not cancel its call: every call is bounded by routing.requestTimeoutMs anyway,
     // and not tracking disconnects keeps the hot path free of per-request listeners.
     const r = await handleRpcBody(gateway, chainId, text, { limits, logger, requestId });
