@@ -301,3 +301,43 @@ test("A26: at startup an upstream on the wrong chain is never admitted", async (
   assert.equal(status.admission, "cordoned");
   assert.match(status.cordonReason ?? "", /wrong chain/);
 });
+
+test("A16: total outage — honest errors, no fabricated zero, readiness flips, probes stay at one per second", async (t) => {
+  const { net } = await setup(t, { config: { health: { headPollIntervalMs: 1_000 } } });
+  const address = net.devnet.accounts[0]!.address;
+  const downAt = Date.now();
+  for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
+  await waitFor(async () => (await fetch(`${net.baseUrl}/readyz`)).status === 503, {
+    timeoutMs: 5_000,
+    what: "readiness to flip",
+  });
+  t.diagnostic(`A16 not ready ${Date.now() - downAt} ms after the outage`);
+  const health = await fetch(`${net.baseUrl}/healthz`);
+  assert.equal(health.status, 200, "liveness stays OK: no restart loop");
+
+  const balance = await net.rpc("eth_getBalance", [address, "latest"]);
+  assert.equal(balance.status, 200);
+  assert.equal(balance.body.result, undefined, `fabricated answer: ${JSON.stringify(balance.body)}`);
+  assert.equal(balance.body.error?.code, -32002);
+  const send = await net.rpc("eth_sendRawTransaction", ["0x02f86c827a6980843b9aca00847735940082520894"]);
+  assert.equal(send.body.result, undefined);
+  assert.ok(send.body.error, "no false success for a send");
+
+  // Probing while every provider fails (here: answering 503 to everything, so each probe can be counted): the
+  // gateway sends about one head poll per interval per upstream, and no client traffic.
+  for (const p of net.proxies.values()) await p.setFault({ kind: "status", status: 503, body: "unavailable" });
+  const proxy = net.proxies.get("u1")!;
+  proxy.resetStats();
+  const windowMs = 3_000;
+  await new Promise((resolve) => setTimeout(resolve, windowMs)); // the measured thing is the probe rate over time
+  const perSecond = proxy.stats().requests / (windowMs / 1000);
+  t.diagnostic(`A16 probes per second per upstream during the outage: ${perSecond.toFixed(2)}`);
+  assert.ok(perSecond <= 1.5, `probe rate ${perSecond}/s`);
+  await proxy.clearFault();
+  const readyAgainAt = Date.now();
+  await waitFor(async () => (await fetch(`${net.baseUrl}/readyz`)).status === 200, {
+    timeoutMs: 15_000,
+    what: "readiness after recovery",
+  });
+  t.diagnostic(`A16 ready again ${Date.now() - readyAgainAt} ms after one upstream came back`);
+});

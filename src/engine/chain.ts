@@ -56,6 +56,9 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
+/** An upstream silent for this many head-poll intervals does not count towards readiness. */
+export const READY_SILENCE_POLLS = 3;
+
 /** Largest raw transaction accepted, bytes of hex text. */
 export const MAX_RAW_TX_HEX_CHARS = 2 + 2 * 131_072;
 const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
@@ -192,7 +195,12 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
   function status(): ChainStatus {
     const now = clock.now();
     const head = headBook.current();
-    const usable = upstreams.filter((u) => u.admission === "admitted" && u.breaker.weight(now) > 0);
+    // Usable: admitted, breaker not open, and heard from lately — an upstream whose last few probes all failed is
+    // not counted on even before its breaker opens.
+    const recent = now - READY_SILENCE_POLLS * health.headPollIntervalMs;
+    const usable = upstreams.filter(
+      (u) => u.admission === "admitted" && u.breaker.weight(now) > 0 && u.lastSuccessAt >= recent,
+    );
     const reason = !head
       ? "no block agreed by independent upstreams yet"
       : usable.length === 0

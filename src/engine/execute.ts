@@ -158,6 +158,7 @@ export async function execute(
         u.latency.record(elapsedMs, now);
         target.latency.record(elapsedMs, now);
         u.breaker.onSuccess(now);
+        u.lastSuccessAt = now;
         target.domainHealth.onSuccess(u.domainLabel, u.id, now);
         return;
       }

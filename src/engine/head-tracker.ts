@@ -133,6 +133,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     if (block && number !== undefined && typeof block.hash === "string" && typeof block.parentHash === "string") {
       u.latency.record(elapsedMs, at);
       if (reported) u.breaker.onSuccess(at);
+      u.lastSuccessAt = at;
       domainHealth.onSuccess(u.domainLabel, u.id, at);
       const previous = headBook.headOf(u.id);
       const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });

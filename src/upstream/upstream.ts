@@ -45,6 +45,8 @@ export interface Upstream {
   admission: AdmissionState;
   cordonReason: string | undefined;
   backoffUntil: number;
+  /** When the upstream last answered (a result or a chain error), ms since epoch; 0 never. */
+  lastSuccessAt: number;
   /** Send one call. `timeoutMs` covers connect, headers and body. */
   attempt(method: string, params: unknown, options: AttemptOptions): Promise<AttemptResult>;
   close(): Promise<void>;
@@ -105,6 +107,7 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
     admission: "pending",
     cordonReason: undefined,
     backoffUntil: 0,
+    lastSuccessAt: 0,
     attempt,
     close: () => transport.close(),
   };
