@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { inspect } from "node:util";
 import { TransportError, type TransportFailureKind } from "../core/ports.ts";
+import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
 import { classifyHttpFailure, createHttpTransport } from "./http-transport.ts";
 
 const CANARY = "c4nary-s3cret-9d1f";
@@ -107,42 +107,16 @@ function socketClosed(socket: Socket): Promise<void> {
 
 // --- real anvil -------------------------------------------------------------------------------------------------
 
-let anvil: ChildProcess | undefined;
+let anvil: AnvilProcess | undefined;
 let anvilPort = 0;
 
 before(async () => {
-  anvilPort = await freePort();
-  anvil = spawn("./node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(anvilPort)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const child = anvil;
-  let output = "";
-  await within(
-    new Promise<void>((resolve, reject) => {
-      child.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString("utf8");
-        if (output.includes(`Listening on 127.0.0.1:${anvilPort}`)) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`anvil exited with ${code}: ${output}`)));
-    }),
-    15_000,
-    "anvil start",
-  );
-  const answer = await fetch(`http://127.0.0.1:${anvilPort}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: CHAIN_ID_CALL,
-    signal: AbortSignal.timeout(5_000),
-  });
-  assert.equal(((await answer.json()) as { result: string }).result, "0x7a69");
+  anvil = await startAnvil({ noMining: false });
+  anvilPort = anvil.port;
 });
 
 after(async () => {
-  const child = anvil;
-  if (child?.pid === undefined || child.exitCode !== null) return;
-  const exited = once(child, "exit");
-  process.kill(child.pid, "SIGTERM");
-  await within(exited, 5_000, "anvil stop").catch(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"));
+  await anvil?.stop();
 });
 
 test("answers single and batch calls from anvil over one kept-alive connection", async () => {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter, once } from "node:events";
 import { createServer, type IncomingMessage } from "node:http";
 import { createServer as createNetServer } from "node:net";
@@ -8,6 +7,7 @@ import { inspect } from "node:util";
 import { keccak256, toHex } from "viem";
 import WebSocket, { WebSocketServer } from "ws";
 import { TransportError, type TransportFailureKind } from "../core/ports.ts";
+import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
 import { createWsTransport, WS_RECONNECT_DELAY_MIN_MS } from "./ws-transport.ts";
 
 const CANARY = "c4nary-s3cret-ws-77e2";
@@ -136,42 +136,16 @@ async function startFakeUpstream(options: { autoPong?: boolean } = {}): Promise<
 
 // --- real anvil -------------------------------------------------------------------------------------------------
 
-let anvil: ChildProcess | undefined;
+let anvil: AnvilProcess | undefined;
 let anvilPort = 0;
 
 before(async () => {
-  anvilPort = await freePort();
-  anvil = spawn("./node_modules/.bin/anvil", ["--host", "127.0.0.1", "--port", String(anvilPort)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const child = anvil;
-  let output = "";
-  await within(
-    new Promise<void>((resolve, reject) => {
-      child.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString("utf8");
-        if (output.includes(`Listening on 127.0.0.1:${anvilPort}`)) resolve();
-      });
-      child.once("exit", (code) => reject(new Error(`anvil exited with ${code}: ${output}`)));
-    }),
-    15_000,
-    "anvil start",
-  );
-  const answer = await fetch(`http://127.0.0.1:${anvilPort}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: call("eth_chainId"),
-    signal: AbortSignal.timeout(5_000),
-  });
-  assert.equal(((await answer.json()) as { result: string }).result, "0x7a69");
+  anvil = await startAnvil({ noMining: false });
+  anvilPort = anvil.port;
 });
 
 after(async () => {
-  const child = anvil;
-  if (child?.pid === undefined || child.exitCode !== null) return;
-  const exited = once(child, "exit");
-  process.kill(child.pid, "SIGTERM");
-  await within(exited, 5_000, "anvil stop").catch(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"));
+  await anvil?.stop();
 });
 
 test("anvil over WebSocket: the caller's ids come back byte for byte, single and batch", async () => {

@@ -5,6 +5,7 @@
  */
 import { Writable } from "node:stream";
 import { type App, startApp } from "../../src/app/app.ts";
+import { DEMO_NODES } from "../../src/app/demo.ts";
 import { validateConfig } from "../../src/config/load.ts";
 import type { ConfigInput } from "../../src/config/schema.ts";
 import type { FailureDomain } from "../../src/core/domain.ts";
@@ -20,13 +21,8 @@ export const THREE_DOMAINS: { id: string; domain: FailureDomain }[] = [
   { id: "u3", domain: { operator: "op-three", hosting: "hetzner", region: "eu-central" } },
 ];
 
-/** The demo's shape: two vendors on one cloud region, plus two independent domains. */
-export const FOUR_NODES_TWO_ON_AWS: { id: string; domain: FailureDomain }[] = [
-  { id: "alpha", domain: { operator: "alpha-rpc", hosting: "aws", region: "us-east-1" } },
-  { id: "beta", domain: { operator: "beta-nodes", hosting: "aws", region: "us-east-1" } },
-  { id: "gamma", domain: { operator: "gamma-cloud", hosting: "gcp", region: "europe-west1" } },
-  { id: "delta", domain: { operator: "community", hosting: "hetzner", region: "eu-central" } },
-];
+/** The demo's shape: two vendors on one cloud region (alpha, beta), plus two independent domains. */
+export const FOUR_NODES_TWO_ON_AWS = DEMO_NODES;
 
 export interface TestNetwork {
   devnet: Devnet;
