@@ -5,7 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
+import { startApp } from "../src/app/app.ts";
+import { validateConfig } from "../src/config/load.ts";
 import { startAnvil } from "../src/devnet/anvil.ts";
+import { silentLogger } from "../src/telemetry/logger.ts";
 import { formatReport, type LoadReport, runLoad } from "./harness/load.ts";
 import { startTestNetwork, type TestNetwork, type TestNetworkOptions } from "./harness/network.ts";
 import { balanceReader, type ReadChecker, truthBalances } from "./harness/reads.ts";
@@ -274,33 +277,43 @@ test("A26: an upstream swapped to another chain is cordoned and never served fro
   assert.ok(detectedMs <= 30_000);
 });
 
-test("A26: at startup an upstream on the wrong chain is never admitted", async (t) => {
-  const net = await startTestNetwork();
-  t.after(() => net.stop());
-  const other = await startAnvil({ chainId: 137 });
-  t.after(() => other.stop());
-  net.proxies.get("u3")!.setTarget(other.url);
-  // A fresh gateway over the same proxies: u3 now answers for chain 137.
-  const { startApp } = await import("../src/app/app.ts");
-  const { validateConfig } = await import("../src/config/load.ts");
-  const { silentLogger } = await import("../src/telemetry/logger.ts");
-  const config = validateConfig({
-    server: { port: 0 },
-    store: { kind: "memory" },
-    health: { headPollIntervalMs: 250 },
-    chains: [
+for (const wrong of [
+  { name: "another chain id", anvil: { chainId: 137 }, reason: /chain id 137/ },
+  { name: "the same chain id but another genesis", anvil: { chainId: 31337, timestamp: 1_000 }, reason: /genesis/ },
+]) {
+  test(`A26: at startup an upstream on the wrong chain (${wrong.name}) is never admitted`, async (t) => {
+    const net = await startTestNetwork();
+    t.after(() => net.stop());
+    const other = await startAnvil(wrong.anvil);
+    t.after(() => other.stop());
+    net.proxies.get("u3")!.setTarget(other.url);
+    // A fresh gateway over the same proxies: u3 now answers for the wrong chain.
+    const config = validateConfig({
+      server: { port: 0 },
+      store: { kind: "memory" },
+      health: { headPollIntervalMs: 250 },
+      chains: [
+        {
+          chainId: net.chainId,
+          upstreams: net.devnet.nodes.map((n) => ({ id: n.id, url: net.proxies.get(n.id)!.url, domain: n.domain })),
+        },
+      ],
+    });
+    const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 5_000 });
+    t.after(() => app.stop());
+    await waitFor(
+      () => app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!.admission === "cordoned",
       {
-        chainId: net.chainId,
-        upstreams: net.devnet.nodes.map((n) => ({ id: n.id, url: net.proxies.get(n.id)!.url, domain: n.domain })),
+        timeoutMs: 5_000,
+        what: "u3 to be cordoned",
       },
-    ],
+    );
+    const status = app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
+    t.diagnostic(`A26 startup (${wrong.name}): ${status.cordonReason}`);
+    assert.match(status.cordonReason ?? "", wrong.reason);
+    assert.equal(app.gateway.readiness().ready, true);
   });
-  const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 5_000 });
-  t.after(() => app.stop());
-  const status = app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
-  assert.equal(status.admission, "cordoned");
-  assert.match(status.cordonReason ?? "", /wrong chain/);
-});
+}
 
 test("A16: total outage — honest errors, no fabricated zero, readiness flips, probes stay at one per second", async (t) => {
   const { net } = await setup(t, { config: { health: { headPollIntervalMs: 1_000 } } });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FailureDomain } from "./domain.ts";
-import { createHeadBook, HEAD_HISTORY_BLOCKS, type HeadBook } from "./head.ts";
+import { agreedValue, createHeadBook, HEAD_HISTORY_BLOCKS, type HeadBook } from "./head.ts";
 
 function domain(operator: string, hosting: string, region: string): FailureDomain {
   return { operator, hosting, region };
@@ -271,4 +271,53 @@ test("history is bounded while following a long chain", () => {
     report(book, "beta", n);
   }
   assert.equal(book.agree(all)?.number, 5 * HEAD_HISTORY_BLOCKS);
+});
+
+test("agreedValue: a genesis is agreed only by independent upstreams, never by the first to answer", () => {
+  const upstreams = [
+    { id: "a1", domain: domain("vendor-a", "aws", "us-east-1") },
+    { id: "a2", domain: domain("vendor-b", "aws", "us-east-1") },
+    { id: "g", domain: domain("vendor-c", "gcp", "eu") },
+  ];
+  assert.equal(agreedValue(new Map([["a1", "0xfake"]]), upstreams), undefined);
+  // Two vendors on one cloud region are not independent: their agreement anchors nothing.
+  assert.equal(
+    agreedValue(
+      new Map([
+        ["a1", "0xfake"],
+        ["a2", "0xfake"],
+      ]),
+      upstreams,
+    ),
+    undefined,
+  );
+  assert.equal(
+    agreedValue(
+      new Map([
+        ["a1", "0xfake"],
+        ["a2", "0xreal"],
+        ["g", "0xreal"],
+      ]),
+      upstreams,
+    ),
+    "0xreal",
+  );
+});
+
+test("agreedValue: single-domain setups need everyone who answered to agree", () => {
+  const upstreams = [
+    { id: "n1", domain: domain("me", "self", "home") },
+    { id: "n2", domain: domain("me", "self", "home") },
+  ];
+  assert.equal(agreedValue(new Map([["n1", "0xa"]]), upstreams), "0xa");
+  assert.equal(
+    agreedValue(
+      new Map([
+        ["n1", "0xa"],
+        ["n2", "0xb"],
+      ]),
+      upstreams,
+    ),
+    undefined,
+  );
 });

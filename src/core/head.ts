@@ -148,3 +148,27 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     current: () => agreed,
   };
 }
+
+/**
+ * The value (e.g. a genesis hash) that independent witnesses report alike, by the same rule as the agreed head:
+ * two upstreams that are independent, or — when the upstreams cannot form an independent pair at all — every one
+ * that reported so far. Undefined while no value qualifies.
+ */
+export function agreedValue(
+  reports: ReadonlyMap<string, string>,
+  upstreams: readonly { id: string; domain: FailureDomain }[],
+): string | undefined {
+  const domainOf = new Map(upstreams.map((u) => [u.id, u.domain]));
+  const canFormIndependentPair = upstreams.some((a) => upstreams.some((b) => areIndependent(a.domain, b.domain)));
+  const byValue = new Map<string, string[]>();
+  for (const [id, value] of reports) byValue.set(value, [...(byValue.get(value) ?? []), id]);
+  for (const [value, ids] of byValue) {
+    if (!canFormIndependentPair) {
+      // One operator or one outage domain only: nothing independent to compare with, so all who answered must agree.
+      if (ids.length === reports.size) return value;
+      continue;
+    }
+    for (const a of ids) for (const b of ids) if (areIndependent(domainOf.get(a)!, domainOf.get(b)!)) return value;
+  }
+  return undefined;
+}

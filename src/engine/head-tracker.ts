@@ -4,7 +4,7 @@
  * at no more than one probe per poll interval.
  */
 import type { DomainHealth } from "../core/domain-health.ts";
-import type { AgreedHead, HeadBook } from "../core/head.ts";
+import { type AgreedHead, agreedValue, type HeadBook } from "../core/head.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
@@ -46,6 +46,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   const timers = new Map<string, () => void>();
   const lastChainCheck = new Map<string, number>();
   let genesis: string | undefined;
+  const genesisReports = new Map<string, string>();
   const headWaiters = new Set<(head: AgreedHead) => void>();
   const firstCheckDone = new Map<string, Promise<void>>();
 
@@ -76,9 +77,19 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     if (block0.outcome.kind !== "result") return;
     const hash = (block0.outcome.result as { hash?: unknown } | null)?.hash;
     if (typeof hash !== "string") return;
-    if (genesis === undefined) genesis = hash;
-    if (hash !== genesis) {
-      cordon(u, "wrong chain: genesis block differs from the other upstreams'");
+    genesisReports.set(u.id, hash);
+    // The genesis is whatever independent upstreams agree on — never the word of the first one to answer.
+    if (genesis === undefined) {
+      genesis = agreedValue(genesisReports, upstreams);
+      if (genesis === undefined) return;
+      for (const other of upstreams) if (other !== u && genesisReports.has(other.id)) judgeGenesis(other);
+    }
+    judgeGenesis(u);
+  }
+
+  function judgeGenesis(u: Upstream): void {
+    if (genesisReports.get(u.id) !== genesis) {
+      cordon(u, "wrong chain: its genesis block differs from the one independent upstreams agree on");
       return;
     }
     if (u.admission !== "admitted") {
