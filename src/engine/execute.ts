@@ -173,7 +173,9 @@ export async function execute(
       }
       if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, now);
       u.breaker.onFailure(now);
-      if (outcome.kind === "transport") target.domainHealth.onFailure(u.domainLabel, u.id, now);
+      // Refused, reset, timed out or 5xx: what a region going dark looks like, so it counts towards the domain too.
+      if (outcome.kind === "transport" || outcome.kind === "server")
+        target.domainHealth.onFailure(u.domainLabel, u.id, now);
     };
 
     const onOutcome = (u: Upstream, outcome: Outcome, elapsedMs: number) => {
