@@ -3,54 +3,14 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { after, before, test } from "node:test";
-import { inspect } from "node:util";
-import { TransportError, type TransportFailureKind } from "../core/ports.ts";
+import { freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
+import type { TransportFailureKind } from "../core/ports.ts";
 import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
 import { classifyHttpFailure, createHttpTransport } from "./http-transport.ts";
 
 const CANARY = "c4nary-s3cret-9d1f";
-const MiB = 1024 * 1024;
+const { secretUrl, expectFailure } = transportKit(CANARY, "http");
 const CHAIN_ID_CALL = '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}';
-
-/** Rejects when `promise` has not settled within `ms`: every wait in these tests is bounded. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function secretUrl(port: number, scheme = "http"): string {
-  return `${scheme}://user-${CANARY}:pw-${CANARY}@127.0.0.1:${port}/v2/${CANARY}?apikey=${CANARY}`;
-}
-
-/** Asserts a `TransportError` of `kind` whose message, stack and causes say nothing of the URL's secrets. */
-async function expectFailure(promise: Promise<unknown>, kind: TransportFailureKind): Promise<TransportError> {
-  const error = await within(
-    promise.then(
-      () => assert.fail("expected the send to fail"),
-      (e: unknown) => e,
-    ),
-    10_000,
-    "send",
-  );
-  assert.ok(error instanceof TransportError, `not a TransportError: ${String(error)}`);
-  assert.equal(error.kind, kind, error.message);
-  const texts = [error.message, String(error.stack), inspect(error, { depth: 20, showHidden: true })];
-  for (let cause: unknown = error.cause, depth = 0; cause !== undefined && depth < 10; depth++) {
-    const c = cause as { message?: unknown; stack?: unknown; cause?: unknown };
-    texts.push(String(c.message), String(c.stack));
-    cause = c.cause;
-  }
-  for (const text of texts) assert.ok(!text.includes(CANARY), `canary leaked: ${text}`);
-  for (const text of texts) assert.ok(!text.includes("127.0.0.1"), `host leaked: ${text}`);
-  return error;
-}
 
 interface TestServer {
   port: number;
@@ -87,16 +47,6 @@ async function stopHttpServer(state: TestServer): Promise<void> {
   state.server.closeAllConnections();
   state.server.close();
   await once(state.server, "close");
-}
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  probe.listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, "close");
-  return port;
 }
 
 /** Resolves when the socket is closed, whether by FIN or by reset (`events.once` would reject on the reset). */

@@ -3,31 +3,14 @@ import { EventEmitter, once } from "node:events";
 import { createServer, type IncomingMessage } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { after, before, test } from "node:test";
-import { inspect } from "node:util";
 import { keccak256, toHex } from "viem";
 import WebSocket, { WebSocketServer } from "ws";
-import { TransportError, type TransportFailureKind } from "../core/ports.ts";
+import { freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
 import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
 import { createWsTransport, WS_RECONNECT_DELAY_MIN_MS } from "./ws-transport.ts";
 
 const CANARY = "c4nary-s3cret-ws-77e2";
-const MiB = 1024 * 1024;
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function secretUrl(port: number): string {
-  return `ws://user-${CANARY}:pw-${CANARY}@127.0.0.1:${port}/v2/${CANARY}?apikey=${CANARY}`;
-}
+const { secretUrl, expectFailure } = transportKit(CANARY, "ws");
 
 function opts(signal: AbortSignal = AbortSignal.timeout(5_000), maxResponseBytes = MiB) {
   return { signal, maxResponseBytes };
@@ -35,38 +18,6 @@ function opts(signal: AbortSignal = AbortSignal.timeout(5_000), maxResponseBytes
 
 function call(method: string, params: unknown[] = [], id: unknown = 1): string {
   return JSON.stringify({ jsonrpc: "2.0", id, method, params });
-}
-
-async function expectFailure(promise: Promise<unknown>, kind: TransportFailureKind): Promise<TransportError> {
-  const error = await within(
-    promise.then(
-      () => assert.fail("expected the send to fail"),
-      (e: unknown) => e,
-    ),
-    10_000,
-    "send",
-  );
-  assert.ok(error instanceof TransportError, `not a TransportError: ${String(error)}`);
-  assert.equal(error.kind, kind, error.message);
-  const texts = [error.message, String(error.stack), inspect(error, { depth: 20, showHidden: true })];
-  for (let cause: unknown = error.cause, depth = 0; cause !== undefined && depth < 10; depth++) {
-    const c = cause as { message?: unknown; stack?: unknown; cause?: unknown };
-    texts.push(String(c.message), String(c.stack));
-    cause = c.cause;
-  }
-  for (const text of texts) assert.ok(!text.includes(CANARY), `canary leaked: ${text}`);
-  for (const text of texts) assert.ok(!text.includes("127.0.0.1"), `host leaked: ${text}`);
-  return error;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  probe.listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, "close");
-  return port;
 }
 
 function closedSocket(socket: WebSocket): Promise<void> {

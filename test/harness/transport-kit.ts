@@ -1,0 +1,64 @@
+/** Helpers shared by the transport tests: bounded waits, canary URLs and leak-checked failures. */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { inspect } from "node:util";
+import { TransportError, type TransportFailureKind } from "../../src/core/ports.ts";
+
+export const MiB = 1024 * 1024;
+
+/** Rejects when `promise` has not settled within `ms`: every wait in these tests is bounded. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** URL and failure helpers bound to one test file's canary secret. */
+export function transportKit(canary: string, defaultScheme = "http") {
+  return {
+    /** An upstream URL with the canary in its userinfo, path and query, the places API keys live. */
+    secretUrl(port: number, scheme = defaultScheme): string {
+      return `${scheme}://user-${canary}:pw-${canary}@127.0.0.1:${port}/v2/${canary}?apikey=${canary}`;
+    },
+    /** Asserts a `TransportError` of `kind` whose message, stack and causes say nothing of the URL or its secrets. */
+    async expectFailure(promise: Promise<unknown>, kind: TransportFailureKind): Promise<TransportError> {
+      const error = await within(
+        promise.then(
+          () => assert.fail("expected the send to fail"),
+          (e: unknown) => e,
+        ),
+        10_000,
+        "send",
+      );
+      assert.ok(error instanceof TransportError, `not a TransportError: ${String(error)}`);
+      assert.equal(error.kind, kind, error.message);
+      const texts = [error.message, String(error.stack), inspect(error, { depth: 20, showHidden: true })];
+      for (let cause: unknown = error.cause, depth = 0; cause !== undefined && depth < 10; depth++) {
+        const c = cause as { message?: unknown; stack?: unknown; cause?: unknown };
+        texts.push(String(c.message), String(c.stack));
+        cause = c.cause;
+      }
+      for (const text of texts) assert.ok(!text.includes(canary), `canary leaked: ${text}`);
+      for (const text of texts) assert.ok(!text.includes("127.0.0.1"), `host leaked: ${text}`);
+      return error;
+    },
+  };
+}
+
+/** A loopback port nothing listens on right now (for "connection refused"). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, "close");
+  return port;
+}
