@@ -15,6 +15,8 @@ import { balanceReader, type ReadChecker, truthBalances } from "./harness/reads.
 import { waitFor } from "./harness/wait.ts";
 
 const CONCURRENCY = 8;
+/** What a client's proven eth_getBalance costs upstream: one eth_getProof. */
+const UPSTREAM_READ = "eth_getProof";
 
 async function setup(t: TestContext, options: TestNetworkOptions = {}) {
   const net = await startTestNetwork({ blockTimeMs: 1_000, ...options });
@@ -60,7 +62,7 @@ test("A1: one of three upstreams killed — immediate failover, ejection, slow-s
     async () => {
       u1.resetStats();
       await load(reader, 300);
-      return (u1.stats().byMethod.eth_getBalance ?? 0) > 0;
+      return (u1.stats().byMethod[UPSTREAM_READ] ?? 0) > 0;
     },
     { timeoutMs: 60_000, intervalMs: 0, what: "u1 to serve again" },
   );
@@ -90,7 +92,7 @@ test("A3: +2 s latency on one upstream — hedging wins, selection demotes it", 
   net.resetStats();
   const settled = await load(reader, 4_000);
   assertClean(t, "A3 after demotion", settled, reader);
-  const ratio = net.upstreamRequests("eth_getBalance") / settled.requests;
+  const ratio = net.upstreamRequests(UPSTREAM_READ) / settled.requests;
   t.diagnostic(`A3 upstream requests per client request after demotion: ${ratio.toFixed(3)}`);
   assert.ok(first.p99 <= 370 && settled.p99 <= 370, `p99 ${first.p99.toFixed(1)} / ${settled.p99.toFixed(1)} ms`);
   assert.ok(ratio <= 1.25, `amplification ${ratio}`);
@@ -104,12 +106,12 @@ test("A4: every upstream slow (+800 ms) — no amplification", async (t) => {
   const transition = await load(reader, 2_000);
   assertClean(t, "A4 first 2 s", transition, reader);
   t.diagnostic(
-    `A4 first 2 s: upstream requests per client request ${(net.upstreamRequests("eth_getBalance") / transition.requests).toFixed(3)}`,
+    `A4 first 2 s: upstream requests per client request ${(net.upstreamRequests(UPSTREAM_READ) / transition.requests).toFixed(3)}`,
   );
   net.resetStats();
   const report = await load(reader, 6_000);
   assertClean(t, "A4 all slow", report, reader);
-  const ratio = net.upstreamRequests("eth_getBalance") / report.requests;
+  const ratio = net.upstreamRequests(UPSTREAM_READ) / report.requests;
   t.diagnostic(`A4 upstream requests per client request: ${ratio.toFixed(3)}`);
   assert.ok(ratio <= 1.2, `amplification ${ratio}`);
   assert.ok(report.p99 <= 5_000, "within the request deadline");
@@ -121,7 +123,7 @@ test("A5: brownout, 30% HTTP 500 on one upstream — retried elsewhere and demot
   await u1.setFault({
     fault: { kind: "status", status: 500, body: "internal error" },
     ratio: 0.3,
-    methods: ["eth_getBalance"],
+    methods: [UPSTREAM_READ],
   });
   net.resetStats();
   const first = await load(reader, 4_000);
@@ -129,8 +131,8 @@ test("A5: brownout, 30% HTTP 500 on one upstream — retried elsewhere and demot
   net.resetStats();
   const later = await load(reader, 4_000);
   assertClean(t, "A5 later", later, reader);
-  const share = (u1.stats().byMethod.eth_getBalance ?? 0) / net.upstreamRequests("eth_getBalance");
-  const amplification = net.upstreamRequests("eth_getBalance") / later.requests;
+  const share = (u1.stats().byMethod[UPSTREAM_READ] ?? 0) / net.upstreamRequests(UPSTREAM_READ);
+  const amplification = net.upstreamRequests(UPSTREAM_READ) / later.requests;
   t.diagnostic(`A5 browned-out share ${(share * 100).toFixed(1)}%, amplification ${amplification.toFixed(3)}`);
   assert.ok(share < 0.05, `share ${share}`);
   assert.ok(amplification <= 1.2, `amplification ${amplification}`);
@@ -141,11 +143,11 @@ test("A6: rate limits — honour backoff, classify HTTP-200 limits, 429 at once 
   const [u1, u2, u3] = ["u1", "u2", "u3"].map((id) => net.proxies.get(id)!);
   await u1!.setFault({
     fault: { kind: "rpcError", status: 429, code: -32005, message: "rate limited", data: { backoff_seconds: 10 } },
-    methods: ["eth_getBalance"],
+    methods: [UPSTREAM_READ],
   });
   await u2!.setFault({
     fault: { kind: "rpcError", code: -32029, message: "too many requests" },
-    methods: ["eth_getBalance"],
+    methods: [UPSTREAM_READ],
   });
   // Requests already in flight when u1 first says "back off" may reach it; after that answer, none may for 10 s.
   const limitedAt = Date.now();
@@ -159,12 +161,12 @@ test("A6: rate limits — honour backoff, classify HTTP-200 limits, 429 at once 
     `A6 requests to the backing-off upstream from 1 s to ${((Date.now() - limitedAt) / 1000).toFixed(1)} s: ${toU1}`,
   );
   assert.equal(toU1, 0);
-  const share = (u2!.stats().byMethod.eth_getBalance ?? 0) / report.requests;
+  const share = (u2!.stats().byMethod[UPSTREAM_READ] ?? 0) / report.requests;
   t.diagnostic(`A6 share of reads sent to the HTTP-200 limited upstream: ${(share * 100).toFixed(1)}%`);
 
   await u3!.setFault({
     fault: { kind: "status", status: 429, headers: { "retry-after": "5" } },
-    methods: ["eth_getBalance"],
+    methods: [UPSTREAM_READ],
   });
   // u3 has to be seen limiting once (that request may still be served elsewhere or fail); then the gateway knows.
   await waitFor(
@@ -199,12 +201,12 @@ test("A8: a lagging upstream never answers for blocks it does not have", async (
       kind: "rewrite",
       fn: (request, response) => {
         const params = request.params as unknown[];
-        const block = request.method === "eth_getBlockByNumber" ? params[0] : params[1];
+        const block = request.method === "eth_getBlockByNumber" ? params[0] : params[2];
         if (typeof block === "string" && block.startsWith("0x")) seen.push(Number(block));
         return response;
       },
     },
-    methods: ["eth_getBalance", "eth_getBlockByNumber"],
+    methods: [UPSTREAM_READ, "eth_getBlockByNumber"],
   });
   await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
     timeoutMs: 5_000,
@@ -235,8 +237,8 @@ test("A22: truncated and reset responses are retried, never passed on", async (t
   const { net, reader } = await setup(t);
   await net.proxies
     .get("u1")!
-    .setFault({ fault: { kind: "truncate", fraction: 0.5 }, ratio: 0.5, methods: ["eth_getBalance"] });
-  await net.proxies.get("u2")!.setFault({ fault: { kind: "reset" }, ratio: 0.3, methods: ["eth_getBalance"] });
+    .setFault({ fault: { kind: "truncate", fraction: 0.5 }, ratio: 0.5, methods: [UPSTREAM_READ] });
+  await net.proxies.get("u2")!.setFault({ fault: { kind: "reset" }, ratio: 0.3, methods: [UPSTREAM_READ] });
   const report = await load(reader, 4_000);
   assertClean(t, "A22 truncate + reset", report, reader);
   assert.ok(!report.failures.some((f) => /Unexpected end of JSON/.test(f)));
@@ -245,7 +247,7 @@ test("A22: truncated and reset responses are retried, never passed on", async (t
 test("A24: a slowloris upstream is cut at the attempt deadline", async (t) => {
   const { net, reader } = await setup(t);
   const u3 = net.proxies.get("u3")!;
-  await u3.setFault({ fault: { kind: "slowBody", bytesPerSecond: 1 }, methods: ["eth_getBalance"] });
+  await u3.setFault({ fault: { kind: "slowBody", bytesPerSecond: 1 }, methods: [UPSTREAM_READ] });
   const report = await load(reader, 4_000);
   assertClean(t, "A24 slow body", report, reader);
   assert.ok(report.p99 <= 370, `p99 ${report.p99.toFixed(1)} ms`);

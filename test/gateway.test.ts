@@ -70,7 +70,7 @@ describe("contract", () => {
     assert.ok(balance > 0n);
     const reply = await net.rpc("eth_getBalance", [account.address, "latest"]);
     assert.equal(reply.headers.get("multihome-block"), String(net.devnet.head()));
-    assert.equal(reply.headers.get("multihome-verified"), "single");
+    assert.equal(reply.headers.get("multihome-verified"), "proof");
   });
 
   test("POST / serves the only chain; unknown chain is 404", async () => {

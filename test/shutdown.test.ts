@@ -11,10 +11,10 @@ test("stop() drains in-flight calls before closing", async (t) => {
     if (!stopped) await net.stop();
   });
   for (const p of net.proxies.values())
-    await p.setFault({ fault: { kind: "latency", ms: 300 }, methods: ["eth_getBalance"] });
+    await p.setFault({ fault: { kind: "latency", ms: 300 }, methods: ["eth_getProof"] });
   const address = net.devnet.accounts[0]!.address;
   const inFlight = Array.from({ length: 5 }, () => net.rpc("eth_getBalance", [address, "latest"]));
-  await waitFor(() => net.upstreamRequests("eth_getBalance") >= 5, {
+  await waitFor(() => net.upstreamRequests("eth_getProof") >= 5, {
     timeoutMs: 5_000,
     what: "calls to reach upstreams",
   });

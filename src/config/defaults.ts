@@ -68,6 +68,15 @@ export const DEFAULTS = {
     domainWindowMs: 3_000,
     domainDownMs: 5_000,
   },
+  verification: {
+    /** How state reads (balance, nonce, code, storage) are answered: "proof" (verified Merkle proofs) or "single". */
+    stateReads: "proof" as const,
+    /** Failed verifications within disputeWindowMs that cordon an upstream. */
+    disputesToCordon: 3,
+    disputeWindowMs: 300_000,
+    /** How long a cordon for disputes lasts, ms. */
+    cordonMs: 300_000,
+  },
   upstream: {
     /** Connections per upstream pool. */
     connections: 32,

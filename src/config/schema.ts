@@ -118,6 +118,14 @@ export const configSchema = z
         domainDownMs: ms(10).default(D.health.domainDownMs),
       })
       .prefault({}),
+    verification: z
+      .strictObject({
+        stateReads: z.enum(["proof", "single"]).default(D.verification.stateReads),
+        disputesToCordon: z.number().int().min(1).max(1_000).default(D.verification.disputesToCordon),
+        disputeWindowMs: ms(1_000).default(D.verification.disputeWindowMs),
+        cordonMs: ms(1_000).default(D.verification.cordonMs),
+      })
+      .prefault({}),
     upstream: z
       .strictObject({
         maxResponseBytes: z.number().int().min(1024).max(1_073_741_824).default(D.upstream.maxResponseBytes),

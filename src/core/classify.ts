@@ -24,7 +24,9 @@ export type Outcome =
   | { kind: "server"; decision: "failover"; status: number; error?: RpcErrorObject }
   | { kind: "malformed"; decision: "failover"; reason: string }
   | { kind: "unknown"; decision: "failover"; error: RpcErrorObject }
-  | { kind: "too_large"; decision: "fatal" };
+  | { kind: "too_large"; decision: "fatal" }
+  /** The answer failed verification (proof, header hash): a dispute against that upstream. */
+  | { kind: "dispute"; decision: "failover"; reason: string };
 
 const EXECUTION_MESSAGE =
   /revert|out of gas|gas required exceeds|intrinsic gas|invalid opcode|stack (underflow|overflow)|insufficient funds|nonce too (low|high)|already known|known transaction|replacement transaction underpriced|transaction underpriced|exceeds block gas limit|max fee per gas less than block base fee|invalid (sender|signature|transaction)|tx fee .* exceeds|invalid jump|static call|precompile|max initcode size exceeded|contract creation code storage out of gas/i;

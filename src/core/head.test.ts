@@ -321,3 +321,13 @@ test("agreedValue: single-domain setups need everyone who answered to agree", ()
     undefined,
   );
 });
+
+test("agreedAt: a past block is anchored when independent upstreams reported the same hash for it", () => {
+  const book = independentBook();
+  report(book, "alpha", 10);
+  report(book, "gamma", 11);
+  // gamma's head 11 carries its parent 10: both said the same hash for 10.
+  assert.equal(book.agreedAt(10, all)?.hash, hash(10));
+  assert.equal(book.agreedAt(11, all), undefined);
+  assert.equal(book.agreedAt(5, all), undefined);
+});

@@ -32,6 +32,8 @@ export interface HeadBook {
   /** Recompute the agreed head over the upstreams `usable` accepts; monotonic. */
   agree(usable: (upstreamId: string) => boolean): AgreedHead | undefined;
   current(): AgreedHead | undefined;
+  /** The block at `number` that independent witnesses among `usable` reported alike, from their recent reports. */
+  agreedAt(number: number, usable: (upstreamId: string) => boolean): AgreedHead | undefined;
 }
 
 export type HeadAnomaly = { kind: "backwards"; from: number; to: number } | { kind: "jump"; from: number; to: number };
@@ -146,6 +148,9 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       return agreed;
     },
     current: () => agreed,
+    agreedAt(number, usable) {
+      return witnessesAt(number, [...heads.keys()].filter(usable));
+    },
   };
 }
 

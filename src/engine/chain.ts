@@ -1,7 +1,10 @@
 /** Everything Multihome keeps for one chain, and answering one call on it. */
+
+import { createDisputes } from "../core/disputes.ts";
 import { createDomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
+import { verifyHeaderHash } from "../core/header.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
 import { methodSpec, pinBlock, toHex } from "../core/methods.ts";
@@ -12,6 +15,7 @@ import type { EngineContext } from "./context.ts";
 import { type ExecuteTarget, execute } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
 import type { ChainSettings } from "./settings.ts";
+import { type AnchoredBlock, PROVEN_METHODS, readProven } from "./state-reads.ts";
 
 /** How a served answer was established. */
 export type Verification = "proof" | "quorum" | "single" | "none";
@@ -55,6 +59,9 @@ export interface Chain {
   status(): ChainStatus;
   stop(): Promise<void>;
 }
+
+/** Anchored blocks kept (their state roots), most recent first out. */
+export const MAX_ANCHORED_BLOCKS = 1_024;
 
 /** An upstream silent for this many head-poll intervals does not count towards readiness. */
 export const READY_SILENCE_POLLS = 3;
@@ -109,6 +116,11 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     attemptTimeoutMs: routing.attemptTimeoutMs,
     defaultBackoffMs: routing.defaultBackoffMs,
     onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
+    onVerifiedHeader: (header) => {
+      verifiedRoots.set(header.hash, header.stateRoot);
+      if (verifiedRoots.size > MAX_ANCHORED_BLOCKS) verifiedRoots.delete(verifiedRoots.keys().next().value!);
+    },
+    onDispute: (u, reason) => target.onDispute?.(u, reason),
   });
 
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
@@ -117,6 +129,69 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     message: redact(e.message),
     ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
   });
+
+  const disputes = createDisputes({
+    threshold: settings.verification.disputesToCordon,
+    windowMs: settings.verification.disputeWindowMs,
+    cordonMs: settings.verification.cordonMs,
+  });
+  target.onDispute = (u, reason) => {
+    const now = clock.now();
+    const until = disputes.record(u.id, now);
+    ctx.logger.warn({ chainId, upstream: u.id, domain: u.domainLabel, reason }, "answer failed verification");
+    if (until !== undefined) {
+      u.cordonedUntil = until;
+      u.cordonReason = `failed verification ${settings.verification.disputesToCordon} times: ${reason}`;
+      ctx.logger.error(
+        { chainId, upstream: u.id, until: new Date(until).toISOString() },
+        "upstream cordoned for disputes",
+      );
+    }
+  };
+
+  /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
+  const anchors = new Map<number, AnchoredBlock>();
+  /** State roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
+  const verifiedRoots = new Map<string, `0x${string}`>();
+  const usableForAnchor = (id: string) => {
+    const u = upstreams.find((x) => x.id === id);
+    return u !== undefined && u.admission === "admitted" && u.cordonedUntil <= clock.now();
+  };
+
+  async function anchor(number: number): Promise<AnchoredBlock | undefined> {
+    const cached = anchors.get(number);
+    const agreed =
+      headBook.agreedAt(number, usableForAnchor) ??
+      (headBook.current()?.number === number ? headBook.current() : undefined);
+    if (!agreed) return cached;
+    if (cached?.hash === agreed.hash) return cached;
+    const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
+    const hash = agreed.hash as `0x${string}`;
+    const polledRoot = verifiedRoots.get(hash);
+    if (polledRoot) return remember({ number, hash, stateRoot: polledRoot, domains });
+    const header = await execute(ctx, target, {
+      method: "eth_getBlockByHash",
+      params: [agreed.hash, false],
+      kind: "read",
+      heavy: false,
+      minBlock: number,
+      verify: (block) => {
+        const check = verifyHeaderHash(block);
+        if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+        if (check.hash !== agreed.hash) return { ok: false, reason: "header is not the anchored block" };
+        return { ok: true, value: block };
+      },
+    });
+    if (!header.ok) return undefined;
+    const block = header.result as { stateRoot: `0x${string}` };
+    return remember({ number, hash, stateRoot: block.stateRoot, domains });
+  }
+
+  function remember(anchored: AnchoredBlock): AnchoredBlock {
+    anchors.set(anchored.number, anchored);
+    if (anchors.size > MAX_ANCHORED_BLOCKS) anchors.delete(anchors.keys().next().value!);
+    return anchored;
+  }
 
   async function call(rpc: RpcCall, signal?: AbortSignal): Promise<CallAnswer> {
     const head = headBook.current();
@@ -163,6 +238,27 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         error: new MultihomeError("invalid_params", `invalid params: ${pin.message}`),
         evidence: none,
       };
+    if (
+      settings.verification.stateReads === "proof" &&
+      PROVEN_METHODS.has(rpc.method) &&
+      pin.pinned.blockNumber !== undefined &&
+      Array.isArray(pin.pinned.params)
+    ) {
+      const proven = await readProven(
+        { anchor, execute: (plan) => execute(ctx, target, plan, signal) },
+        rpc.method,
+        pin.pinned.params,
+        pin.pinned.blockNumber,
+      );
+      if (proven.ok) {
+        return {
+          ok: true,
+          result: proven.value,
+          evidence: { blockNumber: proven.anchor.number, verified: "proof" },
+        };
+      }
+      return { ok: false, error: proven.error, evidence: none };
+    }
     const result = await execute(
       ctx,
       target,

@@ -29,6 +29,8 @@ export interface ExecuteTarget {
   views(now: number): UpstreamView[];
   domainHealth: DomainHealth;
   budget: RetryBudget;
+  /** An upstream's answer failed verification. */
+  onDispute?: (upstream: Upstream, reason: string) => void;
   /** Re-poll these upstreams' heads (they looked behind the block a call needs). */
   refreshHeads(upstreamIds: string[]): Promise<void>;
   /** Recent latency across the chain's upstreams, for the hedge delay. */
@@ -56,7 +58,14 @@ export interface CallPlan {
   kind: MethodKind;
   heavy: boolean;
   minBlock: number | undefined;
+  /**
+   * Checks an upstream's result (a proof, a header hash) and turns it into the value to serve. A failed check is a
+   * dispute: the attempt counts as failed and the call moves on to another domain.
+   */
+  verify?: (result: unknown) => Verdict;
 }
+
+export type Verdict = { ok: true; value: unknown } | { ok: false; reason: string };
 
 export type ExecuteResult =
   | { ok: true; result: unknown; upstream: string }
@@ -178,10 +187,18 @@ export async function execute(
         target.domainHealth.onFailure(u.domainLabel, u.id, now);
     };
 
-    const onOutcome = (u: Upstream, outcome: Outcome, elapsedMs: number) => {
+    const onOutcome = (u: Upstream, answered: Outcome, elapsedMs: number) => {
+      let outcome = answered;
       record(u, outcome, elapsedMs);
       if (settled) return;
-      if (outcome.kind === "result") return finish({ ok: true, result: outcome.result, upstream: u.id });
+      if (outcome.kind === "result") {
+        if (!plan.verify) return finish({ ok: true, result: outcome.result, upstream: u.id });
+        const verdict = plan.verify(outcome.result);
+        if (verdict.ok) return finish({ ok: true, result: verdict.value, upstream: u.id });
+        // A verifiable answer that does not verify: the node lied or is on another chain. Try another domain.
+        target.onDispute?.(u, verdict.reason);
+        outcome = { kind: "dispute", decision: "failover", reason: verdict.reason };
+      }
       if (outcome.kind === "execution") return finish({ ok: false, rpcError: outcome.error, upstream: u.id });
       if (outcome.kind === "too_large") {
         return finish({

@@ -38,6 +38,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
         routing: config.routing,
         health: config.health,
         maxResponseBytes: config.upstream.maxResponseBytes,
+        verification: config.verification,
       }),
     );
   }

@@ -5,9 +5,17 @@
  */
 import type { DomainHealth } from "../core/domain-health.ts";
 import { type AgreedHead, agreedValue, type HeadBook } from "../core/head.ts";
+import { verifyHeaderHash } from "../core/header.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
+
+/** The fields of a header whose hash was checked (the rest of the block JSON is not trusted). */
+export interface VerifiedHeader {
+  number: string;
+  hash: `0x${string}`;
+  stateRoot: `0x${string}`;
+}
 
 export interface HeadTrackerOptions {
   chainId: number;
@@ -21,6 +29,10 @@ export interface HeadTrackerOptions {
   defaultBackoffMs: number;
   /** Called after each change of the agreed head. */
   onHead?: (head: AgreedHead) => void;
+  /** A polled header whose hash was recomputed from its fields and matched. */
+  onVerifiedHeader?: (header: VerifiedHeader) => void;
+  /** A polled header failed verification. */
+  onDispute?: (upstream: Upstream, reason: string) => void;
 }
 
 export interface HeadTracker {
@@ -50,7 +62,11 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   const headWaiters = new Set<(head: AgreedHead) => void>();
   const firstCheckDone = new Map<string, Promise<void>>();
 
-  const usable = (id: string) => upstreams.find((u) => u.id === id)?.admission === "admitted";
+  // Admitted and not cordoned for failed verifications: a liar vouches for nothing.
+  const usable = (id: string) => {
+    const u = upstreams.find((x) => x.id === id);
+    return u !== undefined && u.admission === "admitted" && u.cordonedUntil <= clock.now();
+  };
 
   function cordon(u: Upstream, reason: string): void {
     if (u.admission !== "cordoned") log.error({ upstream: u.id, reason }, "upstream cordoned");
@@ -146,6 +162,13 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       if (reported) u.breaker.onSuccess(at);
       u.lastSuccessAt = at;
       domainHealth.onSuccess(u.domainLabel, u.id, at);
+      // A header whose fields do not hash to its hash is a lie about the chain: not a report, a dispute.
+      const check = verifyHeaderHash(block);
+      if (!check.ok || check.hash !== block.hash) {
+        options.onDispute?.(u, `head header: ${check.ok ? "hash does not match its fields" : check.reason}`);
+        return;
+      }
+      options.onVerifiedHeader?.(block as unknown as VerifiedHeader);
       const previous = headBook.headOf(u.id);
       const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });
       if (anomaly || (previous !== undefined && number < previous)) {

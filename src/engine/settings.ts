@@ -21,4 +21,11 @@ export interface ChainSettings {
     domainDownMs: number;
   };
   maxResponseBytes: number;
+  verification: {
+    /** `proof`: state reads are answered from verified Merkle proofs; `single`: from one upstream's word. */
+    stateReads: "proof" | "single";
+    disputesToCordon: number;
+    disputeWindowMs: number;
+    cordonMs: number;
+  };
 }

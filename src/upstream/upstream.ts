@@ -45,6 +45,8 @@ export interface Upstream {
   admission: AdmissionState;
   cordonReason: string | undefined;
   backoffUntil: number;
+  /** Cordoned for failed verifications (disputes) until this time, ms since epoch; 0 when not. */
+  cordonedUntil: number;
   /** When the upstream last answered (a result or a chain error), ms since epoch; 0 never. */
   lastSuccessAt: number;
   /** Send one call. `timeoutMs` covers connect, headers and body. */
@@ -108,6 +110,7 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
     cordonReason: undefined,
     backoffUntil: 0,
     lastSuccessAt: 0,
+    cordonedUntil: 0,
     attempt,
     close: () => transport.close(),
   };
@@ -124,7 +127,7 @@ export function viewOf(u: Upstream, now: number, head: number | undefined, domai
     weight: u.breaker.weight(now),
     domainDown,
     backoffUntil: u.backoffUntil,
-    cordoned: u.admission !== "admitted",
+    cordoned: u.admission !== "admitted" || u.cordonedUntil > now,
     head,
   };
 }

@@ -1,0 +1,153 @@
+/**
+ * The Store port: what Multihome keeps between requests (and, for durable stores, between restarts). Types, bounds and
+ * the one validation every implementation shares; no I/O here. Implementations live in `stores/`, and each passes the
+ * contract suite in `stores/store-contract.ts`.
+ */
+
+/** How a served value was checked: a Merkle proof, agreement across domains, or one upstream's word. */
+export type Verification = "proof" | "quorum" | "single";
+
+/** A verified state read, kept so that an outage is answered with it (and its age) instead of a fabricated zero. */
+export interface LastKnownGood {
+  chainId: number;
+  /** What was read, e.g. "eth_getBalance:0xabc…" (lower-case address); at most 512 chars. */
+  key: string;
+  /** The value as served (JSON-safe: hex strings, objects). At most 64 KiB serialized. */
+  value: unknown;
+  blockNumber: number;
+  blockHash: `0x${string}`;
+  evidence: { method: Verification; domains: string[] };
+  /** When it was verified, ms since epoch. */
+  recordedAt: number;
+}
+
+export interface Store {
+  /**
+   * Keep the entry unless the store already holds one for (chainId, key) at a higher block (at the same block the
+   * later put wins). Never throws for a full store: it evicts the least recently recorded entries beyond its bound.
+   * Rejects with `RangeError`/`TypeError` for an entry outside the bounds below, and `StoreError` once closed.
+   */
+  putLastKnownGood(entry: LastKnownGood): Promise<void>;
+  getLastKnownGood(chainId: number, key: string): Promise<LastKnownGood | undefined>;
+  /** Write anything buffered and release resources; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StoreLimits {
+  /** Most last-known-good entries kept; beyond it the least recently recorded go first. @default 100_000 */
+  maxEntries: number;
+}
+
+/** Default bound on last-known-good entries per store. */
+export const STORE_MAX_ENTRIES = 100_000;
+/** Longest last-known-good key, characters. */
+export const LKG_MAX_KEY_CHARS = 512;
+/** Largest last-known-good value, bytes of UTF-8 JSON. */
+export const LKG_MAX_VALUE_BYTES = 65_536;
+/** Most failure-domain labels in one entry's evidence. */
+export const LKG_MAX_DOMAINS = 64;
+/** Longest failure-domain label, characters. */
+export const LKG_MAX_DOMAIN_CHARS = 256;
+
+export type StoreFailureKind =
+  /** The store was closed; nothing can be read or written any more. */
+  | "closed"
+  /** The backing storage could not be opened (unreadable, corrupt, or written by a newer Multihome). */
+  | "open_failed"
+  /** A read failed in the backing storage. */
+  | "read_failed"
+  /** Buffered entries could not be written to the backing storage. */
+  | "write_failed";
+
+/** The one error type stores throw for their own failures (bad input is a `RangeError` or `TypeError`). */
+export class StoreError extends Error {
+  readonly kind: StoreFailureKind;
+  constructor(kind: StoreFailureKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreError";
+    this.kind = kind;
+  }
+}
+
+/** Resolves the limits a store runs with; a nonsensical limit is an error at construction, not a surprise later. */
+export function resolveStoreLimits(limits: Partial<StoreLimits> = {}): StoreLimits {
+  const maxEntries = limits.maxEntries ?? STORE_MAX_ENTRIES;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(`store maxEntries must be a positive integer, got ${String(maxEntries)}`);
+  }
+  return { maxEntries };
+}
+
+/** The text that identifies (chainId, key) inside one store; the chain id is digits ended by the first ":", so two pairs never share one. */
+export function lastKnownGoodId(chainId: number, key: string): string {
+  return `${chainId}:${key}`;
+}
+
+/** Checks the arguments of a read; the same bounds as a write, so a key that could never be stored is a caller bug. */
+export function checkLastKnownGoodAddress(chainId: unknown, key: unknown): void {
+  if (!Number.isSafeInteger(chainId) || (chainId as number) < 0) {
+    throw new TypeError(`last-known-good chainId must be a non-negative integer, got ${String(chainId)}`);
+  }
+  if (typeof key !== "string") throw new TypeError(`last-known-good key must be a string, got ${typeof key}`);
+  if (key.length === 0 || key.length > LKG_MAX_KEY_CHARS) {
+    throw new RangeError(`last-known-good key must be 1 to ${LKG_MAX_KEY_CHARS} characters, got ${key.length}`);
+  }
+}
+
+const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
+const VERIFICATIONS: ReadonlySet<string> = new Set<Verification>(["proof", "quorum", "single"]);
+
+/**
+ * Validates an entry against the bounds above and returns its value serialized as JSON (every store keeps the value as
+ * JSON text, so all of them hand back the same thing: what `JSON.parse(JSON.stringify(value))` gives).
+ */
+export function serializeLastKnownGood(entry: LastKnownGood): {
+  valueJson: string;
+  evidence: LastKnownGood["evidence"];
+} {
+  if (typeof entry !== "object" || entry === null) throw new TypeError("last-known-good entry must be an object");
+  checkLastKnownGoodAddress(entry.chainId, entry.key);
+  if (!Number.isSafeInteger(entry.blockNumber) || entry.blockNumber < 0) {
+    throw new TypeError(`last-known-good blockNumber must be a non-negative integer, got ${String(entry.blockNumber)}`);
+  }
+  if (typeof entry.blockHash !== "string" || !BLOCK_HASH.test(entry.blockHash)) {
+    throw new TypeError(`last-known-good blockHash must be 0x and 64 hex digits, got ${String(entry.blockHash)}`);
+  }
+  if (typeof entry.recordedAt !== "number" || !Number.isFinite(entry.recordedAt) || entry.recordedAt < 0) {
+    throw new TypeError(`last-known-good recordedAt must be ms since the epoch, got ${String(entry.recordedAt)}`);
+  }
+  const evidence = entry.evidence;
+  if (typeof evidence !== "object" || evidence === null || !VERIFICATIONS.has(evidence.method)) {
+    throw new TypeError(`last-known-good evidence.method must be proof, quorum or single`);
+  }
+  if (!Array.isArray(evidence.domains) || evidence.domains.some((d) => typeof d !== "string")) {
+    throw new TypeError("last-known-good evidence.domains must be an array of strings");
+  }
+  if (evidence.domains.length > LKG_MAX_DOMAINS) {
+    throw new RangeError(`last-known-good evidence has ${evidence.domains.length} domains, at most ${LKG_MAX_DOMAINS}`);
+  }
+  if (evidence.domains.some((d) => d.length > LKG_MAX_DOMAIN_CHARS)) {
+    throw new RangeError(`last-known-good evidence domain labels are at most ${LKG_MAX_DOMAIN_CHARS} characters`);
+  }
+  // JSON.stringify throws a TypeError itself for BigInt and cycles; undefined and functions serialize to nothing.
+  const valueJson = JSON.stringify(entry.value) as string | undefined;
+  if (valueJson === undefined) throw new TypeError(`last-known-good value is not JSON-serializable`);
+  if (!fitsUtf8Bytes(valueJson, LKG_MAX_VALUE_BYTES)) {
+    throw new RangeError(`last-known-good value is larger than ${LKG_MAX_VALUE_BYTES} bytes as JSON`);
+  }
+  return { valueJson, evidence: { method: evidence.method, domains: [...evidence.domains] } };
+}
+
+/** Whether `text` is at most `limit` bytes as UTF-8, without encoding it (a UTF-16 code unit is 1 to 3 bytes). */
+function fitsUtf8Bytes(text: string, limit: number): boolean {
+  if (text.length > limit) return false;
+  if (text.length * 3 <= limit) return true;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A surrogate pair is two code units and four bytes, so counting 2 per unit is exact for it.
+    bytes += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3;
+    if (bytes > limit) return false;
+  }
+  return true;
+}

@@ -1,0 +1,127 @@
+/**
+ * Proven state reads: `eth_getBalance`, `eth_getTransactionCount`, `eth_getCode` and `eth_getStorageAt` are answered
+ * from `eth_getProof` at an anchored block, verified against that block's state root. A proof that fails is a dispute
+ * against the upstream that sent it, and the read moves on to another domain. A proof of absence is a *proven* zero —
+ * the only kind of zero Multihome serves.
+ */
+import { MultihomeError } from "../core/errors.ts";
+import { toHex } from "../core/methods.ts";
+import { EMPTY_CODE_HASH, verifyAccountProof, verifyCode, verifyStorageProof } from "../core/proof.ts";
+import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
+
+/** A block whose hash independent upstreams agree on, with the roots from its verified header. */
+export interface AnchoredBlock {
+  number: number;
+  hash: `0x${string}`;
+  stateRoot: `0x${string}`;
+  /** Outage domains of the upstreams that vouched for the hash. */
+  domains: string[];
+}
+
+export const PROVEN_METHODS: ReadonlySet<string> = new Set([
+  "eth_getBalance",
+  "eth_getTransactionCount",
+  "eth_getCode",
+  "eth_getStorageAt",
+]);
+
+export interface ProvenReadIo {
+  /** The anchored block at `number`, or undefined when independent upstreams do not vouch for one. */
+  anchor(number: number): Promise<AnchoredBlock | undefined>;
+  execute(plan: CallPlan): Promise<ExecuteResult>;
+}
+
+export type ProvenRead =
+  | { ok: true; value: `0x${string}`; anchor: AnchoredBlock }
+  | { ok: false; error: MultihomeError; anchor?: AnchoredBlock };
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+
+function pad32(value: bigint): `0x${string}` {
+  return `0x${value.toString(16).padStart(64, "0")}`;
+}
+
+/** Read `method` at the pinned `blockNumber`, proven. `params` are the client's (block parameter already pinned). */
+export async function readProven(
+  io: ProvenReadIo,
+  method: string,
+  params: unknown[],
+  blockNumber: number,
+): Promise<ProvenRead> {
+  const address = params[0];
+  if (typeof address !== "string" || !ADDRESS.test(address)) {
+    return { ok: false, error: new MultihomeError("invalid_params", "invalid params: expected a 20-byte hex address") };
+  }
+  let slot: `0x${string}` | undefined;
+  if (method === "eth_getStorageAt") {
+    const raw = params[1];
+    if (typeof raw !== "string" || !QUANTITY.test(raw)) {
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", "invalid params: expected a storage slot (hex, up to 32 bytes)"),
+      };
+    }
+    slot = pad32(BigInt(raw));
+  }
+  const anchor = await io.anchor(blockNumber);
+  if (!anchor) {
+    return {
+      ok: false,
+      error: new MultihomeError("unavailable", `block ${blockNumber} is not anchored by independent upstreams`),
+    };
+  }
+  const block = toHex(blockNumber);
+  let codeHash: `0x${string}` | undefined;
+  const proofVerdict = (proof: unknown): Verdict => {
+    const account = verifyAccountProof(anchor.stateRoot, address as `0x${string}`, proof);
+    if (!account.ok) return { ok: false, reason: `account proof: ${account.reason}` };
+    switch (method) {
+      case "eth_getBalance":
+        return { ok: true, value: `0x${account.account.balance.toString(16)}` };
+      case "eth_getTransactionCount":
+        return { ok: true, value: `0x${account.account.nonce.toString(16)}` };
+      case "eth_getCode":
+        codeHash = account.account.codeHash;
+        return { ok: true, value: account.account.codeHash };
+      default: {
+        const entry = (proof as { storageProof?: unknown[] } | null)?.storageProof?.[0];
+        const storage = verifyStorageProof(account.account.storageRoot, slot!, entry);
+        if (!storage.ok) return { ok: false, reason: `storage proof: ${storage.reason}` };
+        return { ok: true, value: pad32(storage.value) };
+      }
+    }
+  };
+  const proven = await io.execute({
+    method: "eth_getProof",
+    params: [address, slot ? [slot] : [], block],
+    kind: "read",
+    heavy: false,
+    minBlock: blockNumber,
+    verify: proofVerdict,
+  });
+  if (!proven.ok) return { ok: false, error: unverifiable(proven), anchor };
+  if (method !== "eth_getCode") return { ok: true, value: proven.result as `0x${string}`, anchor };
+
+  if (codeHash === EMPTY_CODE_HASH) return { ok: true, value: "0x", anchor };
+  const expected = codeHash!;
+  const code = await io.execute({
+    method: "eth_getCode",
+    params: [address, block],
+    kind: "read",
+    heavy: false,
+    minBlock: blockNumber,
+    verify: (result) =>
+      verifyCode(expected, result)
+        ? { ok: true, value: result }
+        : { ok: false, reason: "code does not match the proven code hash" },
+  });
+  if (!code.ok) return { ok: false, error: unverifiable(code), anchor };
+  return { ok: true, value: code.result as `0x${string}`, anchor };
+}
+
+function unverifiable(result: Exclude<ExecuteResult, { ok: true }>): MultihomeError {
+  if ("error" in result) return result.error;
+  // A node answered with an error instead of a proof: nothing proven, nothing to serve.
+  return new MultihomeError("unavailable", "no verifiable answer: no upstream proved the state");
+}

@@ -1,0 +1,239 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, test } from "node:test";
+import type { Clock, Logger } from "../../core/ports.ts";
+import { type Store, StoreError, type StoreLimits } from "../../core/store.ts";
+import { describeStoreContract, lastKnownGoodFixture } from "../store-contract.ts";
+import { openSqliteStore, SQLITE_FLUSH_INTERVAL_MS, SQLITE_SCHEMA_VERSION } from "./sqlite-store.ts";
+
+const root = mkdtempSync(join(tmpdir(), "multihome-sqlite-store-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let nextDir = 0;
+const freshPath = () => join(root, `s${nextDir++}`, "nested", "state.db");
+
+interface FakeClock extends Clock {
+  advance(ms: number): void;
+  pending(): number;
+}
+
+function fakeClock(): FakeClock {
+  let now = 1_700_000_000_000;
+  const timers: { at: number; fn: () => void; live: boolean }[] = [];
+  return {
+    now: () => now,
+    setTimer(ms, fn) {
+      const t = { at: now + ms, fn, live: true };
+      timers.push(t);
+      return () => {
+        t.live = false;
+      };
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of timers.filter((t) => t.live && t.at <= now)) {
+        t.live = false;
+        t.fn();
+      }
+    },
+    pending: () => timers.filter((t) => t.live).length,
+  };
+}
+
+function recordingLogger(): Logger & { lines: { level: string; msg: string | undefined }[] } {
+  const lines: { level: string; msg: string | undefined }[] = [];
+  const logger = {
+    lines,
+    debug: (_: object, msg?: string) => lines.push({ level: "debug", msg }),
+    info: (_: object, msg?: string) => lines.push({ level: "info", msg }),
+    warn: (_: object, msg?: string) => lines.push({ level: "warn", msg }),
+    error: (_: object, msg?: string) => lines.push({ level: "error", msg }),
+    child: () => logger,
+  };
+  return logger;
+}
+
+/** A second connection to the file, as another process (or an operator with sqlite3) would see it. */
+function inspect<T>(path: string, read: (db: DatabaseSync) => T): T {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+const rowCount = (path: string) =>
+  inspect(path, (db) => Number((db.prepare("SELECT count(*) AS n FROM last_known_good").get() as { n: number }).n));
+
+const opened = new Map<Store, { path: string; clock: FakeClock; limits: Partial<StoreLimits> | undefined }>();
+async function openAt(path: string, limits?: Partial<StoreLimits>): Promise<Store> {
+  const clock = fakeClock();
+  const store = await openSqliteStore({ path, clock, ...limits });
+  opened.set(store, { path, clock, limits });
+  return store;
+}
+
+describeStoreContract("sqlite", {
+  open: (limits) => openAt(freshPath(), limits),
+  settle: async (store) => opened.get(store)!.clock.advance(SQLITE_FLUSH_INTERVAL_MS),
+  reopen: (closed) => {
+    const { path, limits } = opened.get(closed)!;
+    return openAt(path, limits);
+  },
+});
+
+test("sqlite store: creates its folder, uses WAL and records its schema version", async () => {
+  const path = freshPath();
+  const store = await openSqliteStore({ path, clock: fakeClock() });
+  await store.putLastKnownGood(lastKnownGoodFixture());
+  await store.close();
+  const { mode, version } = inspect(path, (db) => ({
+    mode: (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode,
+    version: (db.prepare("SELECT version FROM multihome_schema").all() as { version: number }[]).map((r) => r.version),
+  }));
+  assert.equal(mode, "wal");
+  assert.deepEqual(version, [SQLITE_SCHEMA_VERSION]);
+});
+
+test("sqlite store: puts wait in memory until the flush interval, reads see them at once, the timer is cleared", async () => {
+  const path = freshPath();
+  const clock = fakeClock();
+  const store = await openSqliteStore({ path, clock, flushIntervalMs: 250 });
+  assert.equal(clock.pending(), 0, "an idle store must not keep a timer");
+
+  const entry = lastKnownGoodFixture();
+  await store.putLastKnownGood(entry);
+  await store.putLastKnownGood({ ...entry, key: "other" });
+  assert.equal(clock.pending(), 1, "one timer for the whole batch");
+  assert.equal(rowCount(path), 0, "the put reached the file before the interval");
+  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+
+  clock.advance(249);
+  assert.equal(rowCount(path), 0);
+  clock.advance(1);
+  assert.equal(rowCount(path), 2);
+  assert.equal(clock.pending(), 0, "nothing buffered, so no timer");
+  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+
+  await store.putLastKnownGood({ ...entry, blockNumber: 11 });
+  assert.equal(clock.pending(), 1);
+  await store.close();
+  assert.equal(clock.pending(), 0, "close must clear the flush timer");
+  assert.equal(
+    inspect(
+      path,
+      (db) =>
+        (
+          db.prepare("SELECT block_number FROM last_known_good WHERE key = ?").get(entry.key) as {
+            block_number: number;
+          }
+        ).block_number,
+    ),
+    11,
+    "close wrote the buffer",
+  );
+});
+
+test("sqlite store: maxEntries holds in the file after each flush", async () => {
+  const path = freshPath();
+  const clock = fakeClock();
+  const store = await openSqliteStore({ path, clock, maxEntries: 5 });
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 7; i++) await store.putLastKnownGood(lastKnownGoodFixture({ key: `r${round}k${i}` }));
+    clock.advance(SQLITE_FLUSH_INTERVAL_MS);
+    assert.equal(rowCount(path), 5);
+  }
+  assert.deepEqual(
+    inspect(path, (db) =>
+      (db.prepare("SELECT key FROM last_known_good ORDER BY seq").all() as { key: string }[]).map((r) => r.key),
+    ),
+    ["r2k2", "r2k3", "r2k4", "r2k5", "r2k6"],
+  );
+  await store.close();
+});
+
+test("sqlite store: a failed flush keeps the entries, says so once, and writes them when it can", async () => {
+  const path = freshPath();
+  const clock = fakeClock();
+  const logger = recordingLogger();
+  const store = await openSqliteStore({ path, clock, logger });
+  const entry = lastKnownGoodFixture();
+  await store.putLastKnownGood(entry);
+
+  // Another connection holding the write lock makes every write attempt fail at once (no busy wait).
+  const blocker = new DatabaseSync(path);
+  blocker.exec("BEGIN IMMEDIATE");
+  clock.advance(SQLITE_FLUSH_INTERVAL_MS);
+  clock.advance(SQLITE_FLUSH_INTERVAL_MS);
+  assert.deepEqual(logger.lines, [{ level: "warn", msg: "store write failed; keeping entries in memory" }]);
+  assert.equal(clock.pending(), 1, "the write is retried on the next interval");
+  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+
+  blocker.exec("ROLLBACK");
+  blocker.close();
+  clock.advance(SQLITE_FLUSH_INTERVAL_MS);
+  assert.equal(logger.lines.at(-1)?.msg, "store writes resumed");
+  assert.equal(rowCount(path), 1);
+  assert.equal(clock.pending(), 0);
+  await store.close();
+});
+
+test("sqlite store: close rejects, naming the file, when its final write fails; it stays closed", async () => {
+  const path = freshPath();
+  const store = await openSqliteStore({ path, clock: fakeClock() });
+  await store.putLastKnownGood(lastKnownGoodFixture());
+  const blocker = new DatabaseSync(path);
+  blocker.exec("BEGIN IMMEDIATE");
+  try {
+    const failed = (e: unknown) => e instanceof StoreError && e.kind === "write_failed" && e.message.includes(path);
+    await assert.rejects(store.close(), failed);
+    await assert.rejects(store.close(), failed);
+    await assert.rejects(store.getLastKnownGood(31337, "k"), { name: "StoreError", message: /closed/ });
+  } finally {
+    blocker.exec("ROLLBACK");
+    blocker.close();
+  }
+});
+
+test("sqlite store: a corrupt file, a folder in its place, or a newer schema is refused at open, naming the path", async () => {
+  const corrupt = freshPath();
+  mkdirSync(join(corrupt, ".."), { recursive: true });
+  writeFileSync(corrupt, "this is not a database\n".repeat(400));
+  await assert.rejects(openSqliteStore({ path: corrupt, clock: fakeClock() }), (e: unknown) => {
+    assert.ok(e instanceof StoreError);
+    assert.equal(e.kind, "open_failed");
+    assert.equal(
+      e.message,
+      `cannot open the Multihome store at ${corrupt}: file is not a database (if the file is damaged, move it aside: ` +
+        "Multihome starts with an empty store and records last-known-good values again)",
+    );
+    return true;
+  });
+
+  const folder = freshPath();
+  mkdirSync(folder, { recursive: true });
+  await assert.rejects(openSqliteStore({ path: folder, clock: fakeClock() }), {
+    name: "StoreError",
+    message: `cannot open the Multihome store at ${folder}: unable to open database file`,
+  });
+
+  const newer = freshPath();
+  const first = await openSqliteStore({ path: newer, clock: fakeClock() });
+  await first.close();
+  const db = new DatabaseSync(newer);
+  db.exec("UPDATE multihome_schema SET version = 99");
+  db.close();
+  await assert.rejects(openSqliteStore({ path: newer, clock: fakeClock() }), {
+    name: "StoreError",
+    message:
+      `cannot open the Multihome store at ${newer}: it has schema version 99, written by a newer Multihome; ` +
+      `this one reads version ${SQLITE_SCHEMA_VERSION}`,
+  });
+});
+
+test("sqlite store: nonsensical options are refused", async () => {
+  await assert.rejects(openSqliteStore({ path: freshPath(), clock: fakeClock(), flushIntervalMs: 0 }), RangeError);
+  await assert.rejects(openSqliteStore({ path: freshPath(), clock: fakeClock(), maxEntries: -1 }), RangeError);
+});

@@ -1,0 +1,316 @@
+/**
+ * The embedded durable store: one SQLite file through `node:sqlite` (no native addon). node:sqlite is synchronous and
+ * puts happen on the request path, so puts only touch memory; one transaction writes them every `flushIntervalMs`, and
+ * reads look at that buffer before the file. A crash loses at most one interval of last-known-good values: they are a
+ * cache of verified facts, and the next verified read records them again.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Clock, Logger } from "../../core/ports.ts";
+import {
+  checkLastKnownGoodAddress,
+  type LastKnownGood,
+  lastKnownGoodId,
+  resolveStoreLimits,
+  type Store,
+  StoreError,
+  serializeLastKnownGood,
+  type Verification,
+} from "../../core/store.ts";
+
+/** How long accepted puts wait in memory before they are written, ms. */
+export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
+/** The schema this build reads and writes; a file with a higher version was written by a newer Multihome. */
+export const SQLITE_SCHEMA_VERSION = 1;
+
+export interface SqliteStoreOptions {
+  /** The database file. Its folder is created when missing. */
+  path: string;
+  /** Most last-known-good entries kept; enforced when buffered puts are written. @default 100_000 */
+  maxEntries?: number;
+  /** How long accepted puts wait in memory before one transaction writes them, ms. @default 1_000 */
+  flushIntervalMs?: number;
+  /** Schedules the writes. */
+  clock: Clock;
+  /** Told when a background write fails and when writes work again. */
+  logger?: Logger;
+}
+
+/** A put waiting to be written; the value is JSON text already. */
+interface Buffered {
+  chainId: number;
+  key: string;
+  valueJson: string;
+  blockNumber: number;
+  blockHash: `0x${string}`;
+  evidence: LastKnownGood["evidence"];
+  recordedAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE last_known_good (
+  chain_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  block_hash TEXT NOT NULL,
+  method TEXT NOT NULL,
+  domains TEXT NOT NULL,
+  recorded_at REAL NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (chain_id, key)
+);
+CREATE INDEX last_known_good_by_seq ON last_known_good (seq);
+`;
+
+// The WHERE keeps a row at a higher block; seq orders rows by when they were last recorded, for eviction.
+const UPSERT = `
+INSERT INTO last_known_good (chain_id, key, value, block_number, block_hash, method, domains, recorded_at, seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (chain_id, key) DO UPDATE SET
+  value = excluded.value, block_number = excluded.block_number, block_hash = excluded.block_hash,
+  method = excluded.method, domains = excluded.domains, recorded_at = excluded.recorded_at, seq = excluded.seq
+WHERE excluded.block_number >= last_known_good.block_number`;
+
+/**
+ * Opens (creating when missing) the store at `options.path`. Rejects with a `StoreError` naming the path when the file
+ * cannot be opened, is not a SQLite database, or was written by a newer schema — at startup, not at the first request.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const { path, clock, logger } = options;
+  const flushIntervalMs = options.flushIntervalMs ?? SQLITE_FLUSH_INTERVAL_MS;
+  if (!Number.isFinite(flushIntervalMs) || flushIntervalMs <= 0) {
+    throw new RangeError(`store flushIntervalMs must be a positive number of ms, got ${String(flushIntervalMs)}`);
+  }
+  const { maxEntries } = resolveStoreLimits({ maxEntries: options.maxEntries });
+
+  let db: DatabaseSync;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    db = new DatabaseSync(path);
+  } catch (cause) {
+    throw new StoreError("open_failed", `cannot open the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
+  }
+  let statements: ReturnType<typeof prepare>;
+  try {
+    migrate(db, path);
+    statements = prepare(db);
+  } catch (cause) {
+    db.close();
+    if (cause instanceof StoreError) throw cause;
+    throw new StoreError(
+      "open_failed",
+      `cannot open the Multihome store at ${path}: ${messageOf(cause)} (if the file is damaged, move it aside: ` +
+        `Multihome starts with an empty store and records last-known-good values again)`,
+      { cause },
+    );
+  }
+
+  // Insertion order is recording order: a put that is kept is re-inserted, so the first key is the oldest.
+  const buffer = new Map<string, Buffered>();
+  let cancelFlush: (() => void) | undefined;
+  let failing = false;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const ensureOpen = () => {
+    if (closed) throw new StoreError("closed", `the Multihome store at ${path} is closed`);
+  };
+
+  /** Writes the buffer in one transaction, then trims the table to `maxEntries`. Keeps the buffer when it fails. */
+  const flush = () => {
+    if (buffer.size === 0) return;
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        // Sequence numbers continue from the file, so the order survives restarts.
+        let seq = Number((statements.maxSeq.get() as { seq: number }).seq);
+        for (const b of buffer.values()) {
+          seq += 1;
+          const { method, domains } = b.evidence;
+          statements.upsert.run(
+            b.chainId,
+            b.key,
+            b.valueJson,
+            b.blockNumber,
+            b.blockHash,
+            method,
+            JSON.stringify(domains),
+            b.recordedAt,
+            seq,
+          );
+        }
+        const rows = Number((statements.count.get() as { n: number }).n);
+        if (rows > maxEntries) statements.evictOldest.run(rows - maxEntries);
+        db.exec("COMMIT");
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw error;
+      }
+    } catch (cause) {
+      throw new StoreError("write_failed", `cannot write the Multihome store at ${path}: ${messageOf(cause)}`, {
+        cause,
+      });
+    }
+    buffer.clear();
+  };
+
+  const onFlushTimer = () => {
+    cancelFlush = undefined;
+    try {
+      flush();
+      if (failing) logger?.info({ path }, "store writes resumed");
+      failing = false;
+    } catch (error) {
+      // Serving never depends on the store: keep the (bounded) buffer, say so once, and try again next interval.
+      if (!failing) logger?.warn({ path, err: messageOf(error) }, "store write failed; keeping entries in memory");
+      failing = true;
+      armFlush();
+    }
+  };
+
+  const armFlush = () => {
+    if (!cancelFlush && !closed) cancelFlush = clock.setTimer(flushIntervalMs, onFlushTimer);
+  };
+
+  return {
+    async putLastKnownGood(entry) {
+      ensureOpen();
+      const { valueJson, evidence } = serializeLastKnownGood(entry);
+      const id = lastKnownGoodId(entry.chainId, entry.key);
+      const pending = buffer.get(id);
+      // Against the file the flush decides (its upsert keeps a higher block); against the buffer, decide now.
+      if (pending && pending.blockNumber > entry.blockNumber) return;
+      if (pending) buffer.delete(id);
+      buffer.set(id, {
+        chainId: entry.chainId,
+        key: entry.key,
+        valueJson,
+        blockNumber: entry.blockNumber,
+        blockHash: entry.blockHash,
+        evidence,
+        recordedAt: entry.recordedAt,
+      });
+      // More than maxEntries pending puts: the oldest would be evicted by the flush anyway.
+      while (buffer.size > maxEntries) {
+        const oldest = buffer.keys().next();
+        if (oldest.done) break;
+        buffer.delete(oldest.value);
+      }
+      armFlush();
+    },
+
+    async getLastKnownGood(chainId, key) {
+      ensureOpen();
+      checkLastKnownGoodAddress(chainId, key);
+      const pending = buffer.get(lastKnownGoodId(chainId, key));
+      let stored: LastKnownGood | undefined;
+      try {
+        const row = statements.select.get(chainId, key) as Row | undefined;
+        stored = row && fromRow(row);
+      } catch (cause) {
+        throw new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, {
+          cause,
+        });
+      }
+      if (pending && (!stored || pending.blockNumber >= stored.blockNumber)) {
+        return {
+          chainId: pending.chainId,
+          key: pending.key,
+          value: JSON.parse(pending.valueJson),
+          blockNumber: pending.blockNumber,
+          blockHash: pending.blockHash,
+          evidence: { method: pending.evidence.method, domains: [...pending.evidence.domains] },
+          recordedAt: pending.recordedAt,
+        };
+      }
+      return stored;
+    },
+
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        cancelFlush?.();
+        cancelFlush = undefined;
+        try {
+          flush();
+        } finally {
+          buffer.clear();
+          db.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Row {
+  chain_id: number;
+  key: string;
+  value: string;
+  block_number: number;
+  block_hash: `0x${string}`;
+  method: Verification;
+  domains: string;
+  recorded_at: number;
+}
+
+function fromRow(row: Row): LastKnownGood {
+  return {
+    chainId: row.chain_id,
+    key: row.key,
+    value: JSON.parse(row.value),
+    blockNumber: row.block_number,
+    blockHash: row.block_hash,
+    evidence: { method: row.method, domains: JSON.parse(row.domains) as string[] },
+    recordedAt: row.recorded_at,
+  };
+}
+
+/** WAL so readers never wait for the flush; a version table so a future schema change is recognised, not guessed. */
+function migrate(db: DatabaseSync, path: string): void {
+  db.exec("PRAGMA journal_mode = WAL");
+  // In WAL mode NORMAL survives a process crash; a power cut may lose the last flushes, which a cache can afford.
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec("CREATE TABLE IF NOT EXISTS multihome_schema (version INTEGER NOT NULL)");
+    const { version } = db.prepare("SELECT max(version) AS version FROM multihome_schema").get() as {
+      version: number | null;
+    };
+    if (version === null) {
+      db.exec(SCHEMA);
+      db.prepare("INSERT INTO multihome_schema (version) VALUES (?)").run(SQLITE_SCHEMA_VERSION);
+    } else if (version > SQLITE_SCHEMA_VERSION) {
+      throw new StoreError(
+        "open_failed",
+        `cannot open the Multihome store at ${path}: it has schema version ${version}, written by a newer Multihome; ` +
+          `this one reads version ${SQLITE_SCHEMA_VERSION}`,
+      );
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function prepare(db: DatabaseSync): Record<"upsert" | "select" | "maxSeq" | "count" | "evictOldest", StatementSync> {
+  return {
+    upsert: db.prepare(UPSERT),
+    select: db.prepare(
+      "SELECT chain_id, key, value, block_number, block_hash, method, domains, recorded_at FROM last_known_good " +
+        "WHERE chain_id = ? AND key = ?",
+    ),
+    maxSeq: db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM last_known_good"),
+    count: db.prepare("SELECT count(*) AS n FROM last_known_good"),
+    evictOldest: db.prepare(
+      "DELETE FROM last_known_good WHERE seq IN (SELECT seq FROM last_known_good ORDER BY seq LIMIT ?)",
+    ),
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

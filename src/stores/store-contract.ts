@@ -1,0 +1,308 @@
+/**
+ * The behaviour every Store implementation promises, as one node:test suite. Each implementation's test file calls
+ * `describeStoreContract` with a way to open it; nothing here knows which implementation runs.
+ */
+import assert from "node:assert/strict";
+import { afterEach, describe, test } from "node:test";
+import {
+  type LastKnownGood,
+  LKG_MAX_KEY_CHARS,
+  LKG_MAX_VALUE_BYTES,
+  type Store,
+  StoreError,
+  type StoreLimits,
+} from "../core/store.ts";
+
+export interface StoreContractSubject {
+  /** Opens a new, empty store. The suite closes every store it opens. */
+  open(limits?: Partial<StoreLimits>): Promise<Store>;
+  /**
+   * For stores that write in the background: makes every accepted put take effect in the backing storage (and the
+   * bounds with it), as the background writer would. Stores that write at once leave it out.
+   */
+  settle?(store: Store): Promise<void>;
+  /** For durable stores: opens the storage `closed` used, after the suite closed it (a restart). */
+  reopen?(closed: Store): Promise<Store>;
+}
+
+const HASH_A = `0x${"a1".repeat(32)}` as const;
+const HASH_B = `0x${"b2".repeat(32)}` as const;
+
+/** An entry with sensible fields; `over` replaces any of them. */
+export function lastKnownGoodFixture(over: Partial<LastKnownGood> = {}): LastKnownGood {
+  return {
+    chainId: 31337,
+    key: "eth_getBalance:0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    value: "0xde0b6b3a7640000",
+    blockNumber: 10,
+    blockHash: HASH_A,
+    evidence: { method: "proof", domains: ["aws/us-east-1", "hetzner/eu-central"] },
+    recordedAt: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+export function describeStoreContract(name: string, subject: StoreContractSubject): void {
+  describe(`Store contract: ${name}`, () => {
+    const opened: Store[] = [];
+    const open = async (limits?: Partial<StoreLimits>) => {
+      const store = await subject.open(limits);
+      opened.push(store);
+      return store;
+    };
+    const settle = async (store: Store) => {
+      await subject.settle?.(store);
+    };
+    afterEach(async () => {
+      // A store whose close rejects on purpose was already checked by its test.
+      await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+    });
+
+    test("a put is returned by get, deep-equal; an unknown key is undefined", async () => {
+      const store = await open();
+      const entry = lastKnownGoodFixture();
+      await store.putLastKnownGood(entry);
+      assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+      await settle(store);
+      assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+      assert.equal(await store.getLastKnownGood(entry.chainId, "eth_getBalance:0xunknown"), undefined);
+      assert.equal(await store.getLastKnownGood(1, entry.key), undefined);
+    });
+
+    test("a newer block replaces, an older block never does, the same block takes the later put", async () => {
+      const store = await open();
+      const at = (blockNumber: number, value: string, blockHash: `0x${string}` = HASH_A) =>
+        lastKnownGoodFixture({ blockNumber, value, blockHash, recordedAt: 1_700_000_000_000 + blockNumber });
+      const get = () => store.getLastKnownGood(31337, at(0, "").key);
+
+      await store.putLastKnownGood(at(10, "0x10"));
+      await store.putLastKnownGood(at(12, "0x12"));
+      assert.deepEqual(await get(), at(12, "0x12"));
+      await store.putLastKnownGood(at(11, "0x11"));
+      assert.deepEqual(await get(), at(12, "0x12"), "older block overwrote a buffered newer one");
+
+      await settle(store);
+      await store.putLastKnownGood(at(9, "0x9"));
+      assert.deepEqual(await get(), at(12, "0x12"), "older block shadowed a stored newer one");
+      await settle(store);
+      assert.deepEqual(await get(), at(12, "0x12"), "older block overwrote a stored newer one");
+
+      // Same height, another hash: the chain reorganised and the later verified read is the one to keep.
+      await store.putLastKnownGood(at(12, "0x12b", HASH_B));
+      assert.deepEqual(await get(), at(12, "0x12b", HASH_B));
+      await settle(store);
+      assert.deepEqual(await get(), at(12, "0x12b", HASH_B));
+
+      await store.putLastKnownGood(at(13, "0x13"));
+      await settle(store);
+      assert.deepEqual(await get(), at(13, "0x13"));
+    });
+
+    test("chains and keys are separate", async () => {
+      const store = await open();
+      const entries = [
+        lastKnownGoodFixture({ chainId: 1, key: "eth_getBalance:0xaa", value: "0x1" }),
+        lastKnownGoodFixture({ chainId: 10, key: "eth_getBalance:0xaa", value: "0x2" }),
+        lastKnownGoodFixture({ chainId: 1, key: "eth_getTransactionCount:0xaa", value: "0x3" }),
+        lastKnownGoodFixture({ chainId: 1, key: "eth_getBalance:0xaab", value: "0x4" }),
+        // Keys that would collide if chain and key were naively joined with ":".
+        lastKnownGoodFixture({ chainId: 1, key: "2:k", value: "0x5" }),
+        lastKnownGoodFixture({ chainId: 12, key: "k", value: "0x6" }),
+        lastKnownGoodFixture({ chainId: 0, key: "k", value: "0x7" }),
+      ];
+      for (const e of entries) await store.putLastKnownGood(e);
+      for (const e of entries) assert.deepEqual(await store.getLastKnownGood(e.chainId, e.key), e);
+      await settle(store);
+      for (const e of entries) assert.deepEqual(await store.getLastKnownGood(e.chainId, e.key), e);
+      assert.equal(await store.getLastKnownGood(12, "2:k"), undefined);
+      assert.equal(await store.getLastKnownGood(1, "eth_getBalance:0xAA"), undefined, "keys are case-sensitive");
+    });
+
+    test("beyond maxEntries the least recently recorded entries are evicted; puts never fail for a full store", async () => {
+      const store = await open({ maxEntries: 3 });
+      const put = (key: string, blockNumber: number, recordedAt: number) =>
+        store.putLastKnownGood(lastKnownGoodFixture({ key, blockNumber, recordedAt, value: `${key}@${blockNumber}` }));
+      const held = async (keys: string[]) => {
+        const found: string[] = [];
+        for (const k of keys) if (await store.getLastKnownGood(31337, k)) found.push(k);
+        return found;
+      };
+
+      for (const [i, k] of ["a", "b", "c", "d", "e"].entries()) await put(k, 10, 1_000 + i);
+      await settle(store);
+      assert.deepEqual(await held(["a", "b", "c", "d", "e"]), ["c", "d", "e"]);
+
+      // Recording "c" again (a newer block) makes it the newest; "d" is now the oldest.
+      await put("c", 11, 2_000);
+      await put("f", 10, 2_001);
+      await settle(store);
+      assert.deepEqual(await held(["c", "d", "e", "f"]), ["c", "e", "f"]);
+
+      // A put that was not kept (older block) records nothing, so "e" stays the oldest.
+      await put("e", 1, 3_000);
+      await put("g", 10, 3_001);
+      await settle(store);
+      assert.deepEqual(await held(["c", "e", "f", "g"]), ["c", "f", "g"]);
+      assert.equal((await store.getLastKnownGood(31337, "c"))?.value, "c@11");
+
+      // Many more than the bound at once, without settling in between: only the newest three remain.
+      for (let i = 0; i < 50; i++) await put(`k${i}`, 10, 4_000 + i);
+      await settle(store);
+      assert.deepEqual(await held(["c", "f", "g", "k0", "k46", "k47", "k48", "k49"]), ["k47", "k48", "k49"]);
+
+      // Re-recording with nothing settled in between: a store that buffers keeps the order in its buffer too.
+      for (const [i, k] of ["x1", "x2", "x3"].entries()) await put(k, 10, 5_000 + i);
+      await put("x1", 11, 5_010);
+      await put("x4", 10, 5_011);
+      await settle(store);
+      assert.deepEqual(await held(["k49", "x1", "x2", "x3", "x4"]), ["x1", "x3", "x4"]);
+    });
+
+    test("an invalid bound is refused when the store is opened", async () => {
+      await assert.rejects(open({ maxEntries: 0 }), RangeError);
+      await assert.rejects(open({ maxEntries: 1.5 }), RangeError);
+    });
+
+    test("values and evidence come back deep-equal and unshared with the caller", async () => {
+      const store = await open();
+      const value = {
+        balance: "0x1bc16d674ec80000",
+        nonce: "0x7",
+        nested: { list: [1, 2.5, -3, true, false, null, "ü€😀"], empty: {}, none: [] },
+        big: "0x" + "f".repeat(128),
+      };
+      const entry = lastKnownGoodFixture({
+        key: "account:0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+        value,
+        evidence: { method: "quorum", domains: ["aws/us-east-1", "gcp/europe-west1", "self/home"] },
+      });
+      await store.putLastKnownGood(entry);
+      const expected = structuredClone(entry);
+      value.nested.list.push(99);
+      entry.evidence.domains.push("mutated");
+
+      const first = await store.getLastKnownGood(entry.chainId, entry.key);
+      assert.ok(first);
+      assert.deepEqual(first, expected);
+      (first.value as typeof value).nested.list.length = 0;
+      first.evidence.domains.splice(0);
+      await settle(store);
+      assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), expected);
+
+      for (const v of [null, 0, "", "0x0", [], { a: [] }]) {
+        const e = lastKnownGoodFixture({ key: `scalar:${JSON.stringify(v)}`, value: v });
+        await store.putLastKnownGood(e);
+        await settle(store);
+        assert.deepEqual(await store.getLastKnownGood(e.chainId, e.key), e);
+      }
+      const single = lastKnownGoodFixture({ key: "single", evidence: { method: "single", domains: [] } });
+      await store.putLastKnownGood(single);
+      await settle(store);
+      assert.deepEqual(await store.getLastKnownGood(single.chainId, single.key), single);
+    });
+
+    test("close is idempotent; afterwards get and put reject with StoreError 'closed'", async () => {
+      const store = await open();
+      await store.putLastKnownGood(lastKnownGoodFixture());
+      await store.close();
+      await store.close();
+      const closed = (error: unknown) =>
+        error instanceof StoreError && error.kind === "closed" && /closed/.test(error.message);
+      await assert.rejects(store.getLastKnownGood(31337, lastKnownGoodFixture().key), closed);
+      await assert.rejects(store.putLastKnownGood(lastKnownGoodFixture()), closed);
+      await store.close();
+    });
+
+    test("an oversize key or value is a RangeError and leaves nothing behind; malformed entries are a TypeError", async () => {
+      const store = await open();
+      const longest = "k".repeat(LKG_MAX_KEY_CHARS);
+      await store.putLastKnownGood(lastKnownGoodFixture({ key: longest }));
+      assert.ok(await store.getLastKnownGood(31337, longest));
+      const tooLong = "k".repeat(LKG_MAX_KEY_CHARS + 1);
+      await assert.rejects(store.putLastKnownGood(lastKnownGoodFixture({ key: tooLong })), {
+        name: "RangeError",
+        message: /key must be 1 to 512 characters, got 513/,
+      });
+      await assert.rejects(store.getLastKnownGood(31337, tooLong), RangeError);
+      await assert.rejects(store.putLastKnownGood(lastKnownGoodFixture({ key: "" })), RangeError);
+
+      // The bound is on UTF-8 bytes of the JSON text: two quotes plus the characters.
+      const fits = lastKnownGoodFixture({ key: "fits", value: "a".repeat(LKG_MAX_VALUE_BYTES - 2) });
+      await store.putLastKnownGood(fits);
+      const fitsWide = lastKnownGoodFixture({ key: "fits-wide", value: "é".repeat((LKG_MAX_VALUE_BYTES - 2) / 2) });
+      await store.putLastKnownGood(fitsWide);
+      const fitsAstral = lastKnownGoodFixture({ key: "fits-astral", value: "😀".repeat(LKG_MAX_VALUE_BYTES / 4 - 1) });
+      await store.putLastKnownGood(fitsAstral);
+      for (const [key, value] of [
+        ["too-big", "a".repeat(LKG_MAX_VALUE_BYTES - 1)],
+        ["too-big-wide", "é".repeat((LKG_MAX_VALUE_BYTES - 2) / 2 + 1)],
+        ["too-big-astral", "😀".repeat(LKG_MAX_VALUE_BYTES / 4)],
+        ["too-big-object", { list: Array.from({ length: 20_000 }, () => "0x00") }],
+      ] as const) {
+        await assert.rejects(store.putLastKnownGood(lastKnownGoodFixture({ key, value })), {
+          name: "RangeError",
+          message: /value is larger than 65536 bytes as JSON/,
+        });
+        assert.equal(await store.getLastKnownGood(31337, key), undefined);
+      }
+      // An oversize update of a known key keeps the value that was there.
+      await assert.rejects(
+        store.putLastKnownGood({ ...fits, blockNumber: 99, value: "a".repeat(LKG_MAX_VALUE_BYTES) }),
+        RangeError,
+      );
+      await settle(store);
+      assert.deepEqual(await store.getLastKnownGood(31337, "fits"), fits);
+      assert.deepEqual(await store.getLastKnownGood(31337, "fits-wide"), fitsWide);
+      assert.deepEqual(await store.getLastKnownGood(31337, "fits-astral"), fitsAstral);
+
+      const malformed: Partial<LastKnownGood>[] = [
+        { value: undefined },
+        { value: 1n },
+        { blockHash: "0x1234" as `0x${string}` },
+        { blockNumber: -1 },
+        { blockNumber: 1.5 },
+        { chainId: Number.NaN },
+        { recordedAt: Number.POSITIVE_INFINITY },
+        { evidence: { method: "trust-me" as "proof", domains: [] } },
+      ];
+      for (const over of malformed) {
+        await assert.rejects(store.putLastKnownGood(lastKnownGoodFixture({ key: "malformed", ...over })), TypeError);
+      }
+      await assert.rejects(
+        store.putLastKnownGood(lastKnownGoodFixture({ evidence: { method: "proof", domains: Array(65).fill("x") } })),
+        RangeError,
+      );
+      await settle(store);
+      assert.equal(await store.getLastKnownGood(31337, "malformed"), undefined);
+    });
+
+    const reopen = subject.reopen;
+    if (reopen) {
+      test("entries survive a restart (put, close, reopen, get), and the block rule still holds", async () => {
+        const store = await open({ maxEntries: 2 });
+        const a = lastKnownGoodFixture({ key: "a", blockNumber: 20, value: { balance: "0x5" }, recordedAt: 1 });
+        const b = lastKnownGoodFixture({ chainId: 8453, key: "b", value: "0x6", recordedAt: 2 });
+        await store.putLastKnownGood(a);
+        await store.putLastKnownGood(b);
+        await store.close();
+
+        const again = await reopen(store);
+        opened.push(again);
+        assert.deepEqual(await again.getLastKnownGood(a.chainId, a.key), a);
+        assert.deepEqual(await again.getLastKnownGood(b.chainId, b.key), b);
+        await again.putLastKnownGood({ ...a, blockNumber: 19, value: "older" });
+        assert.deepEqual(await again.getLastKnownGood(a.chainId, a.key), a);
+        // The recording order survives too: "a" is the oldest and goes first.
+        const c = lastKnownGoodFixture({ key: "c", recordedAt: 3 });
+        await again.putLastKnownGood(c);
+        await again.close();
+
+        const third = await reopen(again);
+        opened.push(third);
+        assert.equal(await third.getLastKnownGood(a.chainId, a.key), undefined);
+        assert.deepEqual(await third.getLastKnownGood(b.chainId, b.key), b);
+        assert.deepEqual(await third.getLastKnownGood(c.chainId, c.key), c);
+      });
+    }
+  });
+}

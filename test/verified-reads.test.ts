@@ -1,0 +1,154 @@
+/**
+ * Verified state reads on real anvil nodes (FAULTS A13, A14): balances, nonces, code and storage come from proofs
+ * checked against a state root independent domains agree on; liars and forgers are rejected and cordoned.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { createWalletClient, defineChain, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+/** Stores 42 in slot 0; its runtime returns 42. */
+const CONTRACT_INIT = "0x602a600055600a6011600039600a6000f3602a60005260206000f3";
+const NEVER_USED = "0x000000000000000000000000000000000000dEaD";
+
+let net: TestNetwork;
+let contract: `0x${string}`;
+
+async function direct(method: string, params: unknown[], node = 0) {
+  const res = await fetch(net.devnet.nodes[node]!.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  return ((await res.json()) as { result: unknown }).result;
+}
+
+async function synced() {
+  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
+    timeoutMs: 5_000,
+    what: "agreed head to reach the devnet head",
+  });
+}
+
+before(async () => {
+  net = await startTestNetwork({ config: { verification: { disputesToCordon: 3 } } });
+  const chain = defineChain({
+    id: net.chainId,
+    name: "devnet",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [net.rpcUrl] } },
+  });
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(net.devnet.accounts[5]!.privateKey),
+    chain,
+    transport: http(net.devnet.nodes[0]!.url),
+  });
+  const hash = await wallet.deployContract({ abi: [], bytecode: CONTRACT_INIT });
+  await net.devnet.mine();
+  const receipt = (await direct("eth_getTransactionReceipt", [hash])) as { contractAddress: `0x${string}` };
+  contract = receipt.contractAddress;
+  await synced();
+});
+after(async () => {
+  await net?.stop();
+});
+
+describe("proven reads", () => {
+  test("a balance is served from a verified proof, with evidence", async () => {
+    const address = net.devnet.accounts[0]!.address;
+    const r = await net.rpc("eth_getBalance", [address, "latest"]);
+    assert.equal(r.headers.get("multihome-verified"), "proof");
+    assert.equal(r.headers.get("multihome-block"), String(net.devnet.head()));
+    assert.equal(r.body.result, await direct("eth_getBalance", [address, "latest"]));
+  });
+
+  test("a never-used account is a proven zero", async () => {
+    const r = await net.rpc("eth_getBalance", [NEVER_USED, "latest"]);
+    assert.equal(r.body.result, "0x0");
+    assert.equal(r.headers.get("multihome-verified"), "proof");
+    const nonce = await net.rpc("eth_getTransactionCount", [NEVER_USED, "latest"]);
+    assert.equal(nonce.body.result, "0x0");
+    const code = await net.rpc("eth_getCode", [NEVER_USED, "latest"]);
+    assert.equal(code.body.result, "0x");
+  });
+
+  test("nonce, code and storage are proven too", async () => {
+    const sender = net.devnet.accounts[5]!.address;
+    assert.equal((await net.rpc("eth_getTransactionCount", [sender, "latest"])).body.result, "0x1");
+    const code = await net.rpc("eth_getCode", [contract, "latest"]);
+    assert.equal(code.body.result, "0x602a60005260206000f3");
+    assert.equal(code.headers.get("multihome-verified"), "proof");
+    const slot0 = await net.rpc("eth_getStorageAt", [contract, "0x0", "latest"]);
+    assert.equal(BigInt(slot0.body.result as string), 42n);
+    assert.equal(slot0.headers.get("multihome-verified"), "proof");
+    const slot1 = await net.rpc("eth_getStorageAt", [contract, "0x1", "latest"]);
+    assert.equal(BigInt(slot1.body.result as string), 0n);
+  });
+});
+
+describe("liars and forgers", () => {
+  test("A13: a node whose state was changed (balance set to 0) is never believed, however often it is asked", async (t) => {
+    const address = net.devnet.accounts[2]!.address;
+    const liar = net.devnet.nodes.find((n) => n.id === "u3")!;
+    await fetch(liar.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_setBalance", params: [address, "0x0"] }),
+    });
+    // The liar mines its own, self-consistent block: only its own domain vouches for that header.
+    await net.devnet.mine();
+    const truth = await direct("eth_getBalance", [address, "latest"]);
+    assert.notEqual(truth, "0x0");
+    await synced();
+    let wrong = 0;
+    const reads = 1_000;
+    for (let i = 0; i < reads; i++) {
+      const r = await net.rpc("eth_getBalance", [address, "latest"]);
+      if (r.body.result !== truth) wrong++;
+    }
+    const head = net.app.gateway.readiness().chains[0]!.head!;
+    const liarHead = (await direct("eth_getBlockByNumber", ["latest", false], 2)) as { hash: string; number: string };
+    t.diagnostic(
+      `A13: ${reads} reads, ${wrong} wrong; liar's head ${liarHead.hash.slice(0, 10)}…, agreed ${head.hash.slice(0, 10)}…`,
+    );
+    assert.equal(wrong, 0);
+    assert.equal(Number(liarHead.number), head.number);
+    assert.notEqual(liarHead.hash, head.hash, "the liar's self-consistent block is never anchored");
+  });
+
+  test("A14: forged proofs are rejected every time and the forger is cordoned", async (t) => {
+    const address = net.devnet.accounts[1]!.address;
+    const truth = await direct("eth_getBalance", [address, "latest"]);
+    const u2 = net.proxies.get("u2")!;
+    let forged = 0;
+    await u2.setFault({
+      fault: {
+        kind: "rewrite",
+        fn: (_request, response) => {
+          const r = response as { result?: { balance?: string; accountProof?: string[] } };
+          if (!r.result?.accountProof?.length) return response;
+          forged++;
+          const proof = [...r.result.accountProof];
+          const last = proof[proof.length - 1]!;
+          proof[proof.length - 1] = `${last.slice(0, -2)}${last.endsWith("00") ? "01" : "00"}`;
+          return { ...r, result: { ...r.result, balance: "0x0", accountProof: proof } };
+        },
+      },
+      methods: ["eth_getProof"],
+    });
+    try {
+      for (let i = 0; i < 60; i++) {
+        const r = await net.rpc("eth_getBalance", [address, "latest"]);
+        assert.equal(r.body.result, truth, JSON.stringify(r.body));
+      }
+      const status = net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!;
+      t.diagnostic(`A14: ${forged} forged proofs sent, all rejected; u2: ${status.cordonReason}`);
+      assert.ok(forged >= 1, "the forger was asked at least once");
+      assert.match(status.cordonReason ?? "", /failed verification/);
+    } finally {
+      await u2.clearFault();
+    }
+  });
+});
