@@ -9,6 +9,7 @@ import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
 import { methodSpec, pinBlock, toHex } from "../core/methods.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
+import type { LastKnownGood } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
@@ -26,6 +27,18 @@ export interface Evidence {
   verified: Verification;
   /** Upstream that produced the answer (for logs; never shown to clients). */
   upstream?: string;
+  /** Set when a stale last-known-good value was served by the client's opt-in: its age in seconds. */
+  staleSeconds?: number;
+  /** Hash of the block the answer reflects, when it was proven against an anchored block. */
+  blockHash?: `0x${string}`;
+  /** Outage domains that vouched for that block. */
+  domains?: string[];
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** The client accepts a last-known-good value this old (seconds) when no live verified answer can be had. */
+  maxStalenessSeconds?: number;
 }
 
 export type CallAnswer =
@@ -55,9 +68,23 @@ export interface Chain {
   chainId: number;
   start(): void;
   ready(timeoutMs: number): Promise<void>;
-  call(call: RpcCall, signal?: AbortSignal): Promise<CallAnswer>;
+  call(call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
   status(): ChainStatus;
   stop(): Promise<void>;
+}
+
+/** The last-known-good key of a proven read: the method and what it asked about (address, slot). */
+export function lastKnownGoodKey(method: string, params: unknown[] | Record<string, unknown>): string {
+  const args = Array.isArray(params) ? params : [];
+  const address = String(args[0]).toLowerCase();
+  return method === "eth_getStorageAt"
+    ? `${method}:${address}:${BigInt(String(args[1])).toString(16)}`
+    : `${method}:${address}`;
+}
+
+function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolean {
+  const block = spec.blockParam === undefined ? undefined : params[spec.blockParam];
+  return block === undefined || block === "latest";
 }
 
 /** Anchored blocks kept (their state roots), most recent first out. */
@@ -193,7 +220,68 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     return anchored;
   }
 
-  async function call(rpc: RpcCall, signal?: AbortSignal): Promise<CallAnswer> {
+  function recordLastKnownGood(key: string, value: unknown, anchor: AnchoredBlock): void {
+    const entry: LastKnownGood = {
+      chainId,
+      key,
+      value,
+      blockNumber: anchor.number,
+      blockHash: anchor.hash,
+      evidence: { method: "proof", domains: anchor.domains },
+      recordedAt: clock.now(),
+    };
+    ctx.store.putLastKnownGood(entry).catch((error: unknown) => {
+      ctx.logger.warn({ chainId, err: (error as Error).message }, "could not record a last-known-good value");
+    });
+  }
+
+  /**
+   * No live verified answer: never a made-up value. With the client's opt-in and a young enough last-known-good
+   * value, serve that value marked stale; otherwise the error carries the last-known-good value, its block and age.
+   */
+  async function answerFromLastKnownGood(
+    key: string,
+    error: MultihomeError,
+    maxStalenessSeconds: number | undefined,
+    none: Evidence,
+  ): Promise<CallAnswer> {
+    let lkg: LastKnownGood | undefined;
+    try {
+      lkg = await ctx.store.getLastKnownGood(chainId, key);
+    } catch (cause) {
+      ctx.logger.warn({ chainId, err: (cause as Error).message }, "could not read a last-known-good value");
+    }
+    if (!lkg) return { ok: false, error, evidence: none };
+    const ageSeconds = Math.max(0, Math.floor((clock.now() - lkg.recordedAt) / 1000));
+    if (maxStalenessSeconds !== undefined && ageSeconds <= maxStalenessSeconds) {
+      return {
+        ok: true,
+        result: lkg.value,
+        evidence: {
+          blockNumber: lkg.blockNumber,
+          verified: lkg.evidence.method,
+          staleSeconds: ageSeconds,
+          blockHash: lkg.blockHash,
+          domains: lkg.evidence.domains,
+        },
+      };
+    }
+    const lastKnownGood = {
+      value: lkg.value,
+      blockNumber: lkg.blockNumber,
+      blockHash: lkg.blockHash,
+      ageSeconds,
+      evidence: lkg.evidence,
+    };
+    return {
+      ok: false,
+      error: new MultihomeError("unavailable", error.message, { data: { ...error.data, lastKnownGood } }),
+      evidence: none,
+    };
+  }
+
+  async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
+    const { signal } = options;
     const head = headBook.current();
     const none: Evidence = { blockNumber: head?.number, verified: "none" };
     const spec = methodSpec(rpc.method);
@@ -206,11 +294,17 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     if (rpc.method === "eth_chainId") return { ok: true, result: toHex(chainId), evidence: none };
     if (rpc.method === "net_version") return { ok: true, result: String(chainId), evidence: none };
     if (!head) {
-      return {
-        ok: false,
-        error: new MultihomeError("unavailable", "no block agreed by independent upstreams yet"),
-        evidence: none,
-      };
+      const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");
+      // After a restart during an outage nothing is live, but what was proven before still is what it was.
+      if (PROVEN_METHODS.has(rpc.method) && Array.isArray(rpc.params) && asksForLatest(spec, rpc.params)) {
+        return answerFromLastKnownGood(
+          lastKnownGoodKey(rpc.method, rpc.params),
+          error,
+          options.maxStalenessSeconds,
+          none,
+        );
+      }
+      return { ok: false, error, evidence: none };
     }
     if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
     if (spec.kind === "write") {
@@ -250,14 +344,25 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         pin.pinned.params,
         pin.pinned.blockNumber,
       );
+      const key = lastKnownGoodKey(rpc.method, pin.pinned.params);
       if (proven.ok) {
+        recordLastKnownGood(key, proven.value, proven.anchor);
         return {
           ok: true,
           result: proven.value,
-          evidence: { blockNumber: proven.anchor.number, verified: "proof" },
+          evidence: {
+            blockNumber: proven.anchor.number,
+            verified: "proof",
+            blockHash: proven.anchor.hash,
+            domains: proven.anchor.domains,
+          },
         };
       }
-      return { ok: false, error: proven.error, evidence: none };
+      // Pinned to an explicit old block, a newer last-known-good would be a different question.
+      const explicitBlock = pin.pinned.blockNumber !== head.number;
+      if (proven.error.code === "invalid_params" || explicitBlock)
+        return { ok: false, error: proven.error, evidence: none };
+      return answerFromLastKnownGood(key, proven.error, options.maxStalenessSeconds, none);
     }
     const result = await execute(
       ctx,

@@ -1,4 +1,5 @@
 import type { Clock, Logger, Random, Transport } from "../core/ports.ts";
+import type { Store } from "../core/store.ts";
 
 /** Shared dependencies, passed explicitly (no process-global state). */
 export interface EngineContext {
@@ -7,4 +8,6 @@ export interface EngineContext {
   logger: Logger;
   /** Builds the transport for an upstream URL; the app wires HTTP or WebSocket. */
   createTransport(upstream: { id: string; url: string; connections: number }): Transport;
+  /** Where last-known-good values live (memory, SQLite, Redis): an accelerator, never needed to serve. */
+  store: Store;
 }

@@ -5,6 +5,7 @@ import { createDomainHealth } from "../core/domain-health.ts";
 import { createLatencyWindow } from "../core/latency.ts";
 import { type Clock, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
+import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { silentLogger } from "../telemetry/logger.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
@@ -105,6 +106,7 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
       },
     },
     logger: silentLogger,
+    store: createMemoryStore(),
     createTransport: () => {
       throw new Error("unused");
     },

@@ -5,10 +5,12 @@
 import type { Config } from "../config/schema.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
-import { type CallAnswer, type Chain, type ChainStatus, createChain } from "./chain.ts";
+import { type AccountAnswer, accountView } from "./account-view.ts";
+import { type CallAnswer, type CallOptions, type Chain, type ChainStatus, createChain } from "./chain.ts";
 import type { EngineContext } from "./context.ts";
 
-export type { CallAnswer, ChainStatus, Evidence, Verification } from "./chain.ts";
+export type { AccountAnswer, AccountView } from "./account-view.ts";
+export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
 
 export interface Readiness {
@@ -22,7 +24,9 @@ export interface Gateway {
   start(): void;
   /** Resolves once every chain has an agreed head, or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<Readiness>;
-  call(chainId: number, call: RpcCall, signal?: AbortSignal): Promise<CallAnswer>;
+  call(chainId: number, call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
+  /** The wallet's view of one account; see account-view.ts. */
+  account(chainId: number, address: string): Promise<AccountAnswer | undefined>;
   readiness(): Readiness;
   stop(): Promise<void>;
 }
@@ -55,7 +59,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       await Promise.all([...chains.values()].map((c) => c.ready(timeoutMs)));
       return readiness();
     },
-    async call(chainId, call, signal) {
+    async call(chainId, call, options) {
       const chain = chains.get(chainId);
       if (!chain) {
         return {
@@ -64,7 +68,15 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           evidence: { blockNumber: undefined, verified: "none" },
         };
       }
-      return chain.call(call, signal);
+      return chain.call(call, options);
+    },
+    async account(chainId, address) {
+      const chain = chains.get(chainId);
+      if (!chain) return undefined;
+      let id = 0;
+      return accountView(chainId, address, (method, params, options) =>
+        chain.call({ id: ++id, method, params, notification: false }, options),
+      );
     },
     readiness,
     async stop() {

@@ -32,6 +32,19 @@ export interface RunningServer {
 
 const RPC_PATH = /^\/rpc\/(\d{1,16})\/?$/;
 
+const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
+export const MAX_STALENESS_SECONDS = 2_592_000;
+
+function parseMaxStaleness(value: string | string[] | undefined): number | undefined | "invalid" {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d{1,7}$/.test(value.trim())) return "invalid";
+  const seconds = Number(value.trim());
+  return seconds <= MAX_STALENESS_SECONDS ? seconds : "invalid";
+}
+
 export async function startHttpServer(
   gateway: Gateway,
   options: HttpServerOptions,
@@ -97,9 +110,25 @@ export async function startHttpServer(
       return send(res, r.status, r.headers, r.body);
     }
     const text = body.toString("utf8");
+    const staleness = parseMaxStaleness(req.headers["multihome-max-staleness"]);
+    if (staleness === "invalid") {
+      const r = wholeBodyError(
+        new MultihomeError(
+          "invalid_request",
+          `invalid request: multihome-max-staleness must be whole seconds from 0 to ${MAX_STALENESS_SECONDS}`,
+        ),
+        requestId,
+      );
+      return send(res, r.status, r.headers, r.body);
+    }
     // A client that disconnects does not cancel its call: every call is bounded by routing.requestTimeoutMs anyway,
     // and not tracking disconnects keeps the hot path free of per-request listeners.
-    const r = await handleRpcBody(gateway, chainId, text, { limits, logger, requestId });
+    const r = await handleRpcBody(gateway, chainId, text, {
+      limits,
+      logger,
+      requestId,
+      ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
+    });
     send(res, r.status, r.headers, r.body);
   }
 
@@ -113,6 +142,22 @@ export async function startHttpServer(
         ready: r.ready,
         chains: r.chains.map((c) => ({ ...c, head: c.head ? { number: c.head.number, hash: c.head.hash } : null })),
       });
+    }
+    const account = ACCOUNT_PATH.exec(path);
+    if (account) {
+      if (req.method !== "GET") {
+        res.setHeader("allow", "GET");
+        return sendJson(res, 405, { error: { code: "method_not_allowed", message: "the account view uses GET" } });
+      }
+      const [, chain, address] = account;
+      if (!ADDRESS.test(address!)) {
+        return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 20-byte hex address" } });
+      }
+      const answer = await gateway.account(Number(chain), address!);
+      if (!answer)
+        return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
+      if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
+      return sendJson(res, 200, answer.view);
     }
     const match = RPC_PATH.exec(path);
     const chains = gateway.chainIds();

@@ -52,7 +52,13 @@ export async function handleRpcBody(
   gateway: Gateway,
   chainId: number,
   text: string,
-  options: { limits: ParseLimits; logger: Logger; requestId: string; signal?: AbortSignal },
+  options: {
+    limits: ParseLimits;
+    logger: Logger;
+    requestId: string;
+    signal?: AbortSignal;
+    maxStalenessSeconds?: number;
+  },
 ): Promise<RpcHttpResponse> {
   const { requestId, logger } = options;
   let parsed: ReturnType<typeof parseRequestBody>;
@@ -69,7 +75,13 @@ export async function handleRpcBody(
   ): Promise<{ id: RpcId; answer: CallAnswer } | { id: RpcId; error: MultihomeError }> => {
     if (!item.ok) return { id: item.id, error: item.error };
     try {
-      return { id: item.call.id, answer: await gateway.call(chainId, item.call, options.signal) };
+      return {
+        id: item.call.id,
+        answer: await gateway.call(chainId, item.call, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.maxStalenessSeconds !== undefined ? { maxStalenessSeconds: options.maxStalenessSeconds } : {}),
+        }),
+      };
     } catch (error) {
       logger.error({ requestId, method: item.call.method, err: (error as Error).message }, "call failed unexpectedly");
       return { id: item.call.id, error: internalError(requestId) };
@@ -86,6 +98,7 @@ export async function handleRpcBody(
     const { answer } = out;
     if (answer.evidence.blockNumber !== undefined) headers["multihome-block"] = String(answer.evidence.blockNumber);
     headers["multihome-verified"] = answer.evidence.verified;
+    if (answer.evidence.staleSeconds !== undefined) headers["multihome-stale"] = String(answer.evidence.staleSeconds);
     let status = 200;
     if (!answer.ok && "error" in answer) {
       if (answer.error.httpStatus === 429 || answer.error.httpStatus === 404) status = answer.error.httpStatus;

@@ -1,0 +1,58 @@
+/**
+ * The wallet's view of one account (`GET /v1/chains/{chainId}/accounts/{address}`): balance and nonce proven at the
+ * agreed head — or, when nothing live can be proven, the last verified values marked stale with their block and age.
+ * Never a zero that was not proven.
+ */
+import type { CallAnswer, CallOptions } from "./chain.ts";
+
+export interface AccountView {
+  chainId: number;
+  address: string;
+  /** Wei, as a decimal string. */
+  balance: string;
+  nonce: number;
+  block: { number: number; hash: string };
+  evidence: { method: "proof" | "quorum" | "single"; domains: string[] };
+  freshness: "live" | "stale";
+  ageSeconds: number;
+}
+
+export type AccountAnswer = { ok: true; view: AccountView } | { ok: false; message: string };
+
+/** Stale values of any age are acceptable here: the view says how old they are. */
+const ANY_AGE_SECONDS = Number.MAX_SAFE_INTEGER;
+
+export async function accountView(
+  chainId: number,
+  address: string,
+  call: (method: string, params: unknown[], options: CallOptions) => Promise<CallAnswer>,
+): Promise<AccountAnswer> {
+  const options = { maxStalenessSeconds: ANY_AGE_SECONDS };
+  const [balance, nonce] = await Promise.all([
+    call("eth_getBalance", [address, "latest"], options),
+    call("eth_getTransactionCount", [address, "latest"], options),
+  ]);
+  if (!balance.ok || !nonce.ok) {
+    const failed = !balance.ok ? balance : (nonce as Exclude<CallAnswer, { ok: true }>);
+    const message = "error" in failed ? failed.error.message : failed.rpcError.message;
+    return { ok: false, message: `no verified balance or nonce is known for this account: ${message}` };
+  }
+  const evidence = balance.evidence;
+  if (evidence.blockHash === undefined || evidence.blockNumber === undefined || evidence.verified === "none") {
+    return { ok: false, message: "no verified balance is known for this account" };
+  }
+  const stale = evidence.staleSeconds !== undefined || nonce.evidence.staleSeconds !== undefined;
+  return {
+    ok: true,
+    view: {
+      chainId,
+      address,
+      balance: BigInt(balance.result as string).toString(10),
+      nonce: Number(BigInt(nonce.result as string)),
+      block: { number: evidence.blockNumber, hash: evidence.blockHash },
+      evidence: { method: evidence.verified, domains: evidence.domains ?? [] },
+      freshness: stale ? "stale" : "live",
+      ageSeconds: Math.max(evidence.staleSeconds ?? 0, nonce.evidence.staleSeconds ?? 0),
+    },
+  };
+}
