@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
+import type { AccountView } from "../src/engine/gateway.ts";
 import { silentLogger } from "../src/telemetry/logger.ts";
 import { startTestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
@@ -48,7 +49,9 @@ test("A16: total outage — last verified values with block and age, never a fak
   assert.equal(live.headers.get("multihome-verified"), "proof");
   const truth = live.body.result as string;
   const provenAt = Number(live.headers.get("multihome-block"));
-  const view = await (await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${address}`)).json();
+  const view = (await (
+    await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${address}`)
+  ).json()) as AccountView;
   assert.equal(view.freshness, "live");
   assert.equal(view.balance, BigInt(truth).toString(10));
   assert.equal(view.block.number, provenAt);
@@ -79,7 +82,9 @@ test("A16: total outage — last verified values with block and age, never a fak
   const tooOld = await post(net.rpcUrl, "eth_getBalance", [address, "latest"], { "multihome-max-staleness": "0" });
   assert.ok(tooOld.body.result === undefined || tooOld.headers.get("multihome-stale") === "0");
 
-  const staleView = await (await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${address}`)).json();
+  const staleView = (await (
+    await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${address}`)
+  ).json()) as AccountView;
   assert.equal(staleView.freshness, "stale");
   assert.equal(staleView.balance, BigInt(truth).toString(10));
 
@@ -117,7 +122,9 @@ test("a never-used account is proven zero, not assumed zero", async (t) => {
   const r = await net.rpc("eth_getBalance", [NEVER_READ, "latest"]);
   assert.equal(r.body.result, "0x0");
   assert.equal(r.headers.get("multihome-verified"), "proof");
-  const view = await (await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${NEVER_READ}`)).json();
+  const view = (await (
+    await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${NEVER_READ}`)
+  ).json()) as AccountView;
   assert.equal(view.balance, "0");
   assert.equal(view.nonce, 0);
   assert.equal(view.freshness, "live");
