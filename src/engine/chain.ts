@@ -273,9 +273,13 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       ageSeconds,
       evidence: lkg.evidence,
     };
+    // The failure keeps its own code (a rate limit stays a 429 with Retry-After); it just carries what is known.
     return {
       ok: false,
-      error: new MultihomeError("unavailable", error.message, { data: { ...error.data, lastKnownGood } }),
+      error: new MultihomeError(error.code, error.message, {
+        data: { ...error.data, lastKnownGood },
+        ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+      }),
       evidence: none,
     };
   }
