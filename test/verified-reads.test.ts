@@ -152,3 +152,54 @@ describe("liars and forgers", () => {
     }
   });
 });
+
+describe("blocks", () => {
+  test("a block is checked against its hash and the agreed chain; a forged or empty one is never served", async (t) => {
+    // Its own network: the forger here gets cordoned, which must not change the other tests' world.
+    const net = await startTestNetwork();
+    t.after(() => net.stop());
+    await net.devnet.mine(2);
+    await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
+      timeoutMs: 5_000,
+      what: "the agreed head",
+    });
+    const n = net.devnet.head();
+    const direct = async (method: string, params: unknown[]) =>
+      (
+        (await (
+          await fetch(net.devnet.nodes[0]!.url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+          })
+        ).json()) as { result: unknown }
+      ).result;
+    const truth = (await direct("eth_getBlockByNumber", [`0x${n.toString(16)}`, false])) as { hash: string };
+    const u1 = net.proxies.get("u1")!;
+    const u2 = net.proxies.get("u2")!;
+    await u1.setFault({
+      fault: {
+        kind: "rewrite",
+        fn: (_req, response) => {
+          const r = response as { result?: Record<string, unknown> | null };
+          return r.result ? { ...r, result: { ...r.result, stateRoot: `0x${"11".repeat(32)}` } } : response;
+        },
+      },
+      methods: ["eth_getBlockByNumber"],
+    });
+    await u2.setFault({
+      fault: { kind: "rewrite", fn: (_req, response) => ({ ...(response as object), result: null }) },
+      methods: ["eth_getBlockByNumber"],
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const r = await net.rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
+        assert.equal((r.body.result as { hash: string }).hash, truth.hash, JSON.stringify(r.body).slice(0, 200));
+        assert.equal(r.headers.get("multihome-verified"), "quorum");
+      }
+    } finally {
+      await u1.clearFault();
+      await u2.clearFault();
+    }
+  });
+});

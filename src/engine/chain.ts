@@ -13,7 +13,7 @@ import type { LastKnownGood } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
-import { type ExecuteTarget, execute } from "./execute.ts";
+import { type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
 import type { ChainSettings } from "./settings.ts";
 import { type AnchoredBlock, PROVEN_METHODS, readProven } from "./state-reads.ts";
@@ -284,6 +284,33 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     };
   }
 
+  /**
+   * A block asked for by number: its header must hash to its claimed hash, and — when independent upstreams agree on
+   * the block at that height — to that agreed hash. `null` for a block at or below the agreed head comes from a node
+   * that is behind: not an answer, so the call moves on (without counting it as a lie).
+   */
+  function checkBlock(number: number, headNumber: number) {
+    const agreed =
+      headBook.agreedAt(number, usableForAnchor) ?? (headNumber === number ? headBook.current() : undefined);
+    return {
+      anchored: () => agreed !== undefined,
+      verify: (block: unknown): Verdict => {
+        if (block === null) {
+          return number <= headNumber
+            ? { ok: false, reason: `no block ${number} from a node that should have it`, dispute: false }
+            : { ok: true, value: null };
+        }
+        const check = verifyHeaderHash(block);
+        if (!check.ok) return { ok: false, reason: `block header: ${check.reason}` };
+        if (Number((block as { number?: string }).number) !== number)
+          return { ok: false, reason: "block has another number" };
+        if (agreed && check.hash !== agreed.hash)
+          return { ok: false, reason: "block is not the one independent upstreams agree on" };
+        return { ok: true, value: block };
+      },
+    };
+  }
+
   async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
     const { signal } = options;
     const head = headBook.current();
@@ -368,6 +395,10 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         return { ok: false, error: proven.error, evidence: none };
       return answerFromLastKnownGood(key, proven.error, options.maxStalenessSeconds, none);
     }
+    const blockCheck =
+      rpc.method === "eth_getBlockByNumber" && pin.pinned.blockNumber !== undefined
+        ? checkBlock(pin.pinned.blockNumber, head.number)
+        : undefined;
     const result = await execute(
       ctx,
       target,
@@ -377,6 +408,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         kind: spec.kind,
         heavy: spec.heavy ?? false,
         minBlock: pin.pinned.minBlock,
+        ...(blockCheck ? { verify: blockCheck.verify } : {}),
       },
       signal,
     );
@@ -385,7 +417,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       return {
         ok: true,
         result: result.result,
-        evidence: { blockNumber, verified: "single", upstream: result.upstream },
+        evidence: { blockNumber, verified: blockCheck?.anchored() ? "quorum" : "single", upstream: result.upstream },
       };
     if ("rpcError" in result)
       // A node's error text is passed through, but never a configured upstream URL or key it may echo back.

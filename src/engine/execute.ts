@@ -65,7 +65,11 @@ export interface CallPlan {
   verify?: (result: unknown) => Verdict;
 }
 
-export type Verdict = { ok: true; value: unknown } | { ok: false; reason: string };
+/**
+ * A failed verdict is a dispute against the upstream unless `dispute: false` (an honest node that is merely behind,
+ * e.g. `null` for a block it should have): either way the call moves on to another domain.
+ */
+export type Verdict = { ok: true; value: unknown } | { ok: false; reason: string; dispute?: boolean };
 
 export type ExecuteResult =
   | { ok: true; result: unknown; upstream: string }
@@ -195,8 +199,8 @@ export async function execute(
         if (!plan.verify) return finish({ ok: true, result: outcome.result, upstream: u.id });
         const verdict = plan.verify(outcome.result);
         if (verdict.ok) return finish({ ok: true, result: verdict.value, upstream: u.id });
-        // A verifiable answer that does not verify: the node lied or is on another chain. Try another domain.
-        target.onDispute?.(u, verdict.reason);
+        // A verifiable answer that does not verify: the node lied, is on another chain, or is behind. Try elsewhere.
+        if (verdict.dispute !== false) target.onDispute?.(u, verdict.reason);
         outcome = { kind: "dispute", decision: "failover", reason: verdict.reason };
       }
       if (outcome.kind === "execution") return finish({ ok: false, rpcError: outcome.error, upstream: u.id });
