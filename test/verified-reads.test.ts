@@ -203,3 +203,32 @@ describe("blocks", () => {
     }
   });
 });
+
+describe("quorum", () => {
+  test("a quorum method is served only when independent upstreams agree; the odd one out is disputed", async (t) => {
+    const net = await startTestNetwork({ config: { verification: { quorumMethods: ["eth_call"], quorumSize: 2 } } });
+    t.after(() => net.stop());
+    const call = [{ to: net.devnet.accounts[1]!.address, data: "0x" }, "latest"];
+    const honest = await net.rpc("eth_call", call);
+    assert.equal(honest.headers.get("multihome-verified"), "quorum");
+    assert.equal(honest.body.result, "0x");
+    // One liar: the other two still agree, so the truth is served and the liar disputed.
+    await net.proxies.get("u1")!.setFault({
+      fault: { kind: "rewrite", fn: (_req, response) => ({ ...(response as object), result: "0x1337" }) },
+      methods: ["eth_call"],
+    });
+    for (let i = 0; i < 10; i++) {
+      const r = await net.rpc("eth_call", call);
+      assert.equal(r.body.result, "0x", JSON.stringify(r.body));
+    }
+    // Two liars that agree with each other but are not independent would still not be enough; here two
+    // independent upstreams disagree with the third and with each other: no quorum, no answer.
+    await net.proxies.get("u2")!.setFault({
+      fault: { kind: "rewrite", fn: (_req, response) => ({ ...(response as object), result: "0x4242" }) },
+      methods: ["eth_call"],
+    });
+    const split = await net.rpc("eth_call", call);
+    assert.equal(split.body.result, undefined, "no coin flip");
+    assert.equal(split.body.error?.code, -32002);
+  });
+});

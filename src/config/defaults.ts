@@ -76,6 +76,10 @@ export const DEFAULTS = {
     disputeWindowMs: 300_000,
     /** How long a cordon for disputes lasts, ms. */
     cordonMs: 300_000,
+    /** Methods answered only when independent upstreams agree (no proof exists for them), e.g. eth_call. */
+    quorumMethods: [] as string[],
+    /** Independent upstreams that must return the same answer for a quorum method. */
+    quorumSize: 2,
   },
   upstream: {
     /** Connections per upstream pool. */

@@ -3,6 +3,7 @@
  * comes from defaults.ts.
  */
 import { z } from "zod";
+import { methodSpec } from "../core/methods.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 const D = DEFAULTS;
@@ -124,6 +125,18 @@ export const configSchema = z
         disputesToCordon: z.number().int().min(1).max(1_000).default(D.verification.disputesToCordon),
         disputeWindowMs: ms(1_000).default(D.verification.disputeWindowMs),
         cordonMs: ms(1_000).default(D.verification.cordonMs),
+        quorumMethods: z
+          .array(
+            z
+              .string()
+              .refine(
+                (m) => methodSpec(m)?.kind === "read",
+                "a read method Multihome serves (not a write or a local one)",
+              ),
+          )
+          .max(64)
+          .default(D.verification.quorumMethods),
+        quorumSize: z.number().int().min(2).max(16).default(D.verification.quorumSize),
       })
       .prefault({}),
     upstream: z

@@ -15,6 +15,7 @@ import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
 import { type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
+import { executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
 import { type AnchoredBlock, PROVEN_METHODS, readProven } from "./state-reads.ts";
 
@@ -157,6 +158,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
   });
 
+  const quorumMethods = new Set(settings.verification.quorumMethods);
   const disputes = createDisputes({
     threshold: settings.verification.disputesToCordon,
     windowMs: settings.verification.disputeWindowMs,
@@ -394,6 +396,30 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       if (proven.error.code === "invalid_params" || explicitBlock)
         return { ok: false, error: proven.error, evidence: none };
       return answerFromLastKnownGood(key, proven.error, options.maxStalenessSeconds, none);
+    }
+    if (quorumMethods.has(rpc.method)) {
+      const quorum = await executeQuorum(
+        (plan) => execute(ctx, target, plan, signal),
+        {
+          method: rpc.method,
+          params: pin.pinned.params,
+          kind: spec.kind,
+          heavy: spec.heavy ?? false,
+          minBlock: pin.pinned.minBlock,
+        },
+        settings.verification.quorumSize,
+        (u, reason) => target.onDispute?.(u, reason),
+      );
+      const blockNumber = pin.pinned.blockNumber ?? head.number;
+      if (!quorum.ok) return { ok: false, error: quorum.error, evidence: none };
+      const evidence: Evidence = {
+        blockNumber,
+        verified: "quorum",
+        domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))],
+      };
+      return quorum.result.ok
+        ? { ok: true, result: quorum.result.result, evidence }
+        : { ok: false, rpcError: redactRpcError(quorum.result.rpcError), evidence };
     }
     const blockCheck =
       rpc.method === "eth_getBlockByNumber" && pin.pinned.blockNumber !== undefined

@@ -63,6 +63,10 @@ export interface CallPlan {
    * dispute: the attempt counts as failed and the call moves on to another domain.
    */
   verify?: (result: unknown) => Verdict;
+  /** Upstreams this call must not use (e.g. not independent of a quorum's other witnesses). */
+  avoid?: (upstream: Upstream) => boolean;
+  /** Told of every upstream an attempt is sent to. */
+  onLaunch?: (upstream: Upstream) => void;
 }
 
 /**
@@ -128,6 +132,7 @@ export async function execute(
     const launch = (): boolean => {
       const now = clock.now();
       if (now >= deadline) return false;
+      if (plan.avoid) for (const u of target.upstreams) if (plan.avoid(u)) tried.add(u.id);
       const views = target.views(now);
       let choice = pickUpstream(views, pickOptions(now));
       let upstream = choice && target.upstreams.find((u) => u.id === choice!.id);
@@ -139,6 +144,7 @@ export async function execute(
       }
       if (!upstream) return false;
       latest = { upstream, startedAt: now };
+      plan.onLaunch?.(upstream);
       tried.add(upstream.id);
       triedDomains.add(upstream.domainLabel);
       attempts++;

@@ -27,5 +27,7 @@ export interface ChainSettings {
     disputesToCordon: number;
     disputeWindowMs: number;
     cordonMs: number;
+    quorumMethods: readonly string[];
+    quorumSize: number;
   };
 }

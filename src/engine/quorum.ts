@@ -1,0 +1,83 @@
+/**
+ * Quorum reads, for methods no proof covers (`eth_call`, receipts, logs…) when configured: the same call, pinned to
+ * the same block, goes to upstreams that are independent of one another (different outage domain and operator); the
+ * answer is served only when `size` of them return the same thing. Disagreement is a dispute, not a coin flip: one more
+ * independent upstream is asked, and if no answer reaches the quorum the client gets -32002.
+ */
+import { areIndependent } from "../core/domain.ts";
+import { MultihomeError } from "../core/errors.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { CallPlan, ExecuteResult } from "./execute.ts";
+
+/** Extra independent upstreams asked when the first `size` disagree. */
+export const QUORUM_EXTRA_WITNESSES = 1;
+
+export type QuorumResult =
+  | { ok: true; result: Exclude<ExecuteResult, { error: MultihomeError }>; witnesses: Upstream[] }
+  | { ok: false; error: MultihomeError };
+
+/** JSON with object keys sorted: two answers that differ only in key order are the same answer. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
+function answerOf(result: ExecuteResult): string | undefined {
+  if (result.ok) return `r:${canonicalJson(result.result)}`;
+  if ("rpcError" in result)
+    return `e:${canonicalJson({ code: result.rpcError.code, message: result.rpcError.message, data: result.rpcError.data })}`;
+  return undefined;
+}
+
+export async function executeQuorum(
+  run: (plan: CallPlan) => Promise<ExecuteResult>,
+  plan: CallPlan,
+  size: number,
+  onDispute: (upstream: Upstream, reason: string) => void,
+): Promise<QuorumResult> {
+  const chosen: Upstream[] = [];
+  const witnessed: { upstream: Upstream; answer: string; result: ExecuteResult }[] = [];
+  const ask = async (): Promise<void> => {
+    let last: Upstream | undefined;
+    const result = await run({
+      ...plan,
+      avoid: (u) => chosen.some((c) => c === u || !areIndependent(c.domain, u.domain)),
+      onLaunch: (u) => {
+        last = u;
+        chosen.push(u);
+      },
+    });
+    const answer = answerOf(result);
+    if (answer !== undefined && last) witnessed.push({ upstream: last, answer, result });
+  };
+  await Promise.all(Array.from({ length: size }, ask));
+  for (let extra = 0; ; extra++) {
+    const groups = new Map<string, typeof witnessed>();
+    for (const w of witnessed) groups.set(w.answer, [...(groups.get(w.answer) ?? []), w]);
+    const best = [...groups.values()].sort((a, b) => b.length - a.length)[0];
+    if (best && best.length >= size) {
+      for (const w of witnessed)
+        if (w.answer !== best[0]!.answer) onDispute(w.upstream, "answer differs from the quorum");
+      return { ok: true, result: best[0]!.result as never, witnesses: best.map((w) => w.upstream) };
+    }
+    if (extra >= QUORUM_EXTRA_WITNESSES) break;
+    const before = witnessed.length;
+    await ask();
+    if (witnessed.length === before) break;
+  }
+  const disagreed = new Set(witnessed.map((w) => w.answer)).size > 1;
+  return {
+    ok: false,
+    error: new MultihomeError(
+      "unavailable",
+      disagreed
+        ? `no verifiable answer: independent upstreams disagree (${size} must agree)`
+        : `no verifiable answer: fewer than ${size} independent upstreams answered`,
+    ),
+  };
+}
