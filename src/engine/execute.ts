@@ -51,6 +51,8 @@ export interface ExecuteTarget {
 
 /** A node at most this many blocks behind the block a call needs is re-polled before the call gives up. */
 export const REFRESH_MAX_LAG_BLOCKS = 4;
+/** How often one call may re-poll heads before giving up (each is one poll per lagging upstream, shared). */
+export const MAX_HEAD_REFRESHES_PER_CALL = 2;
 
 export interface CallPlan {
   method: string;
@@ -63,6 +65,8 @@ export interface CallPlan {
    * dispute: the attempt counts as failed and the call moves on to another domain.
    */
   verify?: (result: unknown) => Verdict;
+  /** Send a second attempt when the first is slow (reads only). @default true */
+  hedge?: boolean;
   /** Upstreams this call must not use (e.g. not independent of a quorum's other witnesses). */
   avoid?: (upstream: Upstream) => boolean;
   /** Told of every upstream an attempt is sent to. */
@@ -240,11 +244,11 @@ export async function execute(
      * Launch, and when every remaining upstream looked only slightly behind the block the call needs, re-poll their
      * heads once and try again: their last report may simply predate the newest block.
      */
-    let refreshed = false;
+    let refreshes = 0;
     const launchOrRefresh = async (): Promise<boolean> => {
       if (launch()) return true;
-      if (refreshed || plan.minBlock === undefined) return false;
-      refreshed = true;
+      if (refreshes >= MAX_HEAD_REFRESHES_PER_CALL || plan.minBlock === undefined) return false;
+      refreshes++;
       const now = clock.now();
       const options = pickOptions(now);
       const stale = target
@@ -304,7 +308,7 @@ export async function execute(
     void launchOrRefresh().then((launched) => {
       if (settled) return;
       if (launched) {
-        if (!isWrite) scheduleHedge();
+        if (!isWrite && plan.hedge !== false) scheduleHedge();
         return;
       }
       const now = clock.now();

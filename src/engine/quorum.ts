@@ -43,17 +43,20 @@ export async function executeQuorum(
   const chosen: Upstream[] = [];
   const witnessed: { upstream: Upstream; answer: string; result: ExecuteResult }[] = [];
   const ask = async (): Promise<void> => {
-    let last: Upstream | undefined;
+    const launched: Upstream[] = [];
     const result = await run({
       ...plan,
+      // Each witness is one upstream: no hedging, and retries only to upstreams independent of every other witness.
+      hedge: false,
       avoid: (u) => chosen.some((c) => c === u || !areIndependent(c.domain, u.domain)),
       onLaunch: (u) => {
-        last = u;
+        launched.push(u);
         chosen.push(u);
       },
     });
     const answer = answerOf(result);
-    if (answer !== undefined && last) witnessed.push({ upstream: last, answer, result });
+    const from = !result.ok && "error" in result ? undefined : launched.find((u) => u.id === result.upstream);
+    if (answer !== undefined && from) witnessed.push({ upstream: from, answer, result });
   };
   await Promise.all(Array.from({ length: size }, ask));
   for (let extra = 0; ; extra++) {

@@ -41,13 +41,18 @@ export function balanceReader(net: TestNetwork, truth: Map<string, string>): Rea
       });
       const text = await res.text();
       if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}: ${text.slice(0, 120)}` };
-      let body: { result?: string; error?: { code: number; message: string } };
+      let body: { result?: string; error?: { code: number; message: string; data?: unknown } };
       try {
         body = JSON.parse(text);
       } catch {
         return { ok: false, detail: `unparseable: ${text.slice(0, 80)}` };
       }
-      if (body.error) return { ok: false, detail: `${body.error.code} ${body.error.message}` };
+      if (body.error) {
+        return {
+          ok: false,
+          detail: `${body.error.code} ${body.error.message} ${JSON.stringify(body.error.data ?? {})}`,
+        };
+      }
       if (body.result !== truth.get(address)) {
         checker.wrong++;
         return { ok: false, detail: `wrong balance ${body.result}` };
