@@ -35,7 +35,7 @@ const loop = (p50Ms: number, p99Ms: number): OpenLoopResult => ({
   lagP99Ms: 1,
 });
 
-function report(passRps: number, addedP50Ms: number): BenchReport {
+function report(passRps: number, addedP50Ms: number, provenRps = 9_000, proofP50Us = 80): BenchReport {
   return {
     date: "2026-01-01",
     machine: {
@@ -61,10 +61,15 @@ function report(passRps: number, addedP50Ms: number): BenchReport {
     body: "{}",
     baselineKey: "bare",
     passThroughKey: "pass-through",
+    provenKey: "three-proof",
+    unprovenKey: "three",
+    proofTiming: { runs: 1_000, nodes: 4, p50Us: proofP50Us, p99Us: 250 },
     directKey: "direct",
     scenarios: [
       { key: "bare", title: "bare", path: "p", status: "measured", wrk: wrk(20_000) },
       { key: "pass-through", title: "pass", path: "p", status: "measured", wrk: wrk(passRps) },
+      { key: "three", title: "4. three", path: "p", status: "measured", wrk: wrk(18_000) },
+      { key: "three-proof", title: "4p. three, proven", path: "p", status: "measured", wrk: wrk(provenRps) },
       { key: "nginx", title: "nginx", path: "p", status: "not installed" },
     ],
     openLoop: [
@@ -76,19 +81,45 @@ function report(passRps: number, addedP50Ms: number): BenchReport {
 
 test("targets: throughput ratio to the bare proxy and added open-loop p50", () => {
   assert.deepEqual(
-    checkTargets(report(10_000, 0.5)).map((t) => [t.measured, t.met]),
+    checkTargets(report(10_000, 0.5, 5_000, 1_200)).map((t) => [t.measured, t.met]),
     [
       ["0.50×", false],
       ["0.50 ms", false],
+      ["0.28×", false],
+      ["1200.0 µs", false],
     ],
   );
   assert.deepEqual(
-    checkTargets(report(22_000, 0.2)).map((t) => [t.measured, t.met]),
+    checkTargets(report(22_000, 0.2, 5_400, 1_000)).map((t) => [t.measured, t.met]),
     [
       ["1.10×", true],
       ["0.20 ms", true],
+      ["0.30×", true],
+      ["1000.0 µs", true],
     ],
   );
+});
+
+test("the proven-read target names the two scenarios it compares, and is unmeasured when one failed", () => {
+  const r = report(20_000, 0.1);
+  const target = checkTargets(r)[2]!;
+  assert.match(target.target, /≥ 0\.3× unverified \(4p vs 4\), same run/);
+  assert.deepEqual([target.measured, target.met], ["0.50×", true]);
+  r.scenarios = r.scenarios.map((s) => (s.key === "three-proof" ? { ...s, status: "failed", wrk: undefined } : s));
+  assert.deepEqual(
+    checkTargets(r)
+      .slice(2, 3)
+      .map((t) => [t.measured, t.met]),
+    [["—", undefined]],
+  );
+  const { proofTiming: _, ...untimed } = r;
+  assert.deepEqual(
+    checkTargets(untimed)
+      .slice(3)
+      .map((t) => [t.measured, t.met]),
+    [["—", undefined]],
+  );
+  assert.doesNotMatch(renderReport(untimed), /## Proof verification/);
 });
 
 test("the page states the core count, every scenario and the unmet targets", () => {
@@ -98,4 +129,6 @@ test("the page states the core count, every scenario and the unmet targets", () 
   assert.match(page, /\| nginx \| not installed \|/);
   assert.match(page, /\| 0\.50× \| \*\*no\*\* \|/);
   assert.match(page, /\| pass \| 1,000 \| 0\.60 \| .* \| 0\.50 \| 1\.50 \|/);
+  assert.match(page, /\| 4p\. three, proven \| 9,000 \| .* \| 0\.45× \|/);
+  assert.match(page, /1,000 runs, no warm-up,\n\*\*p50 80\.0 µs, p99 250\.0 µs\*\* \(target p50 ≤ 1 ms\)/);
 });

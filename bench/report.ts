@@ -1,5 +1,6 @@
 /** docs/benchmarks.md from one run's results: machine, method, one table per scenario, targets, open-loop latency. */
 import type { OpenLoopResult } from "./open-loop.ts";
+import type { ProofTiming } from "./proof-timing.ts";
 import type { WrkResult } from "./wrk.ts";
 
 export interface ScenarioOutcome {
@@ -47,6 +48,11 @@ export interface BenchReport {
   body: string;
   baselineKey: string;
   passThroughKey: string;
+  /** The scenario with proven reads, and the one identical to it except for `verification.stateReads: "single"`. */
+  provenKey: string;
+  unprovenKey: string;
+  /** `verifyAccountProof` timed in the bench process; absent when it was not measured. */
+  proofTiming?: ProofTiming;
   scenarios: ScenarioOutcome[];
   openLoop: OpenLoopOutcome[];
   directKey: string;
@@ -54,14 +60,19 @@ export interface BenchReport {
 
 /** A send lag above this means the driver's own process was starved of CPU. */
 const MAX_HEALTHY_LAG_MS = 5;
+/** Proven reads fetch and walk a Merkle proof per request; below this share of unproven throughput they cost too much. */
+export const MIN_PROVEN_THROUGHPUT_RATIO = 0.3;
+/** p50 of one `verifyAccountProof` call, in µs. */
+export const MAX_PROOF_P50_US = 1_000;
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (us: number) => (us / 1000).toFixed(2);
 const ms2 = (v: number) => v.toFixed(2);
+const us = (v: number) => v.toFixed(1);
 const ratio = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? "—" : `${r.toFixed(2)}×`);
 
-export function ratioTo(report: BenchReport, key: string): number | undefined {
-  const base = report.scenarios.find((s) => s.key === report.baselineKey)?.wrk;
+export function ratioTo(report: BenchReport, key: string, baseKey = report.baselineKey): number | undefined {
+  const base = report.scenarios.find((s) => s.key === baseKey)?.wrk;
   const own = report.scenarios.find((s) => s.key === key)?.wrk;
   return base && own ? own.rps / base.rps : undefined;
 }
@@ -77,6 +88,8 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   const direct = report.openLoop.find((o) => o.key === report.directKey)?.result;
   const through = report.openLoop.find((o) => o.key === report.passThroughKey)?.result;
   const addedP50 = direct && through ? through.p50Ms - direct.p50Ms : undefined;
+  const provenRatio = ratioTo(report, report.provenKey, report.unprovenKey);
+  const timing = report.proofTiming;
   return [
     {
       target: "Multihome pass-through throughput ≥ 1.0× the bare Node proxy, same run",
@@ -88,7 +101,23 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       measured: addedP50 === undefined ? "—" : `${ms2(addedP50)} ms`,
       met: addedP50 === undefined ? undefined : addedP50 <= 0.3,
     },
+    {
+      target: `Verified eth_getBalance throughput ≥ ${MIN_PROVEN_THROUGHPUT_RATIO}× unverified (${titleOf(report, report.provenKey)} vs ${titleOf(report, report.unprovenKey)}), same run`,
+      measured: ratio(provenRatio),
+      met: provenRatio === undefined ? undefined : provenRatio >= MIN_PROVEN_THROUGHPUT_RATIO,
+    },
+    {
+      target: `\`verifyAccountProof\` p50 ≤ ${MAX_PROOF_P50_US / 1000} ms, in the bench process`,
+      measured: timing === undefined ? "—" : `${us(timing.p50Us)} µs`,
+      met: timing === undefined ? undefined : timing.p50Us <= MAX_PROOF_P50_US,
+    },
   ];
+}
+
+/** A scenario's number ("4p" of "4p. Multihome, …"), or its key when the title has none. */
+function titleOf(report: BenchReport, key: string): string {
+  const title = report.scenarios.find((s) => s.key === key)?.title;
+  return title?.match(/^(\w+)\./)?.[1] ?? key;
 }
 
 function errorsOf(w: Omit<WrkResult, "text">): number {
@@ -171,6 +200,11 @@ export function renderReport(report: BenchReport): string {
     `- Closed loop: wrk, ${st.threads} thread, ${st.connections} connections, a ${st.warmupS} s warm-up run (discarded),`,
     `  then ${st.durationS} s measured with \`--latency\`; \`bench/post.lua\` sends the body, reads every answer and counts`,
     "  any that is not the expected result (a JSON-RPC error arrives with HTTP 200, so non-2xx alone would not catch it).",
+    '- Multihome runs with `verification.stateReads: "single"` (each balance is one upstream\'s word) in every scenario',
+    `  but ${titleOf(report, report.provenKey)} and the open-loop row "proven reads", so those measure routing; ${titleOf(report, report.provenKey)} is ${titleOf(report, report.unprovenKey)} with`,
+    '  `"proof"` (the default): each balance is answered from `eth_getProof`, verified against the state root of a',
+    "  block the independent domains agree on. Before each run the answer is checked, including its",
+    "  `multihome-verified` header (`single` or `proof`).",
     "- Each server under test runs in its own Node process (same Node as above), started before its scenario and",
     "  stopped after it; only one is up at a time. Multihome runs with the memory store and logging off; every",
     `  upstream pool (Multihome's and the bare proxy's) has ${st.upstreamConnections} connections.`,
@@ -217,6 +251,17 @@ export function renderReport(report: BenchReport): string {
       `**Warning:** the driver fell behind its schedule (send lag p99 over ${MAX_HEALTHY_LAG_MS} ms) for ` +
         `${behind.map((o) => o.title).join(", ")}: something else was using the CPU, so those rows measure the ` +
         "machine, not the path. Run again on a quiet machine.",
+      "",
+    );
+  }
+  const timing = report.proofTiming;
+  if (timing) {
+    out.push(
+      "## Proof verification",
+      "",
+      `\`verifyAccountProof\` on the account proof in \`src/core/fixtures/proofs.json\` (the contract account, ${timing.nodes} trie`,
+      `nodes), timed call by call in the bench process before any server starts: ${int(timing.runs)} runs, no warm-up,`,
+      `**p50 ${us(timing.p50Us)} µs, p99 ${us(timing.p99Us)} µs** (target p50 ≤ ${MAX_PROOF_P50_US / 1000} ms).`,
       "",
     );
   }

@@ -22,6 +22,7 @@ import { findBinary, startHaproxy, startNginx } from "./external.ts";
 import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
 import { runOpenLoop } from "./open-loop.ts";
 import { formatProfile, summarizeProfile } from "./profile-summary.ts";
+import { timeAccountProof } from "./proof-timing.ts";
 import { type BenchReport, checkTargets, type OpenLoopOutcome, renderReport, type ScenarioOutcome } from "./report.ts";
 import type { ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
@@ -103,6 +104,8 @@ interface ScenarioDef {
   key: string;
   title: string;
   path: string;
+  /** The `multihome-verified` header every answer must carry (Multihome scenarios only). */
+  verified?: StateReads;
   start(): Promise<Target | { unavailable: string }>;
 }
 
@@ -110,14 +113,24 @@ function serverTarget(server: ServerProcess): Target {
   return { url: server.urls[0]!, stop: server.stop };
 }
 
-function multihomeSpec(chainId: number, upstreams: { id: string; url: string; domain: FailureDomain }[]): ServeSpec {
-  return { kind: "multihome", chainId, upstreams };
+type StateReads = "proof" | "single";
+
+function multihomeSpec(
+  chainId: number,
+  upstreams: { id: string; url: string; domain: FailureDomain }[],
+  stateReads: StateReads,
+): ServeSpec {
+  return { kind: "multihome", chainId, upstreams, stateReads };
 }
 
-async function answerIs(url: string, body: string, expect: string): Promise<string | undefined> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+async function answerIs(url: string, load: Load, verified: StateReads | undefined): Promise<string | undefined> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: load.body });
   const text = await res.text();
-  return res.status === 200 && text.includes(expect) ? undefined : `HTTP ${res.status}: ${text.slice(0, 200)}`;
+  if (res.status !== 200 || !text.includes(load.expect)) return `HTTP ${res.status}: ${text.slice(0, 200)}`;
+  const header = res.headers.get("multihome-verified");
+  // A scenario measuring the wrong verification mode would still get the right balance: check the mode too.
+  if (verified && header !== verified) return `multihome-verified is ${header ?? "absent"}, expected ${verified}`;
+  return undefined;
 }
 
 async function waitDomainDown(server: ServerProcess): Promise<void> {
@@ -135,15 +148,20 @@ async function waitDomainDown(server: ServerProcess): Promise<void> {
   );
 }
 
+function nodeById(nodes: BenchNodes, id: string): BenchNodes["devnet"]["nodes"][number] {
+  const n = nodes.devnet.nodes.find((x) => x.id === id);
+  if (!n) throw new Error(`no devnet node ${id}`);
+  return n;
+}
+
+/** One node in each of aws/us-east-1, gcp/europe-west1 and hetzner/eu-central. */
+function threeDomains(nodes: BenchNodes): BenchNodes["devnet"]["nodes"] {
+  return ["alpha", "gamma", "delta"].map((id) => nodeById(nodes, id));
+}
+
 function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
   const { devnet } = nodes;
-  const byId = (id: string) => {
-    const n = devnet.nodes.find((x) => x.id === id);
-    if (!n) throw new Error(`no devnet node ${id}`);
-    return n;
-  };
-  const alpha = byId("alpha");
-  const threeDomains = ["alpha", "gamma", "delta"].map(byId);
+  const alpha = nodeById(nodes, "alpha");
   const behindFaultProxies = async (down: boolean): Promise<Target> => {
     const proxies = await track(startServerProcess({ kind: "fault-proxies", targets: devnet.nodes.map((n) => n.url) }));
     try {
@@ -152,6 +170,7 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
           multihomeSpec(
             devnet.chainId,
             devnet.nodes.map((n, i) => ({ id: n.id, url: proxies.urls[i]!, domain: n.domain })),
+            "single",
           ),
         ),
       );
@@ -190,6 +209,12 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
     const proxy = await track(start(binary, alpha.url, RESULTS, load.body));
     return { url: proxy.url, stop: proxy.stop };
   };
+  const threeDomainsSpec = (stateReads: StateReads) =>
+    multihomeSpec(
+      devnet.chainId,
+      threeDomains(nodes).map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+      stateReads,
+    );
   return [
     {
       key: "direct",
@@ -209,29 +234,37 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
     {
       key: "pass-through",
       title: "3. Multihome pass-through",
-      path: "wrk → Multihome with one upstream → anvil.",
+      path:
+        'wrk → Multihome with one upstream → anvil. `verification.stateReads: "single"`: this measures routing, ' +
+        "each balance is the upstream's word.",
+      verified: "single",
       start: async () =>
         serverTarget(
           await track(
-            startServerProcess(multihomeSpec(devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }])),
+            startServerProcess(
+              multihomeSpec(devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
+            ),
           ),
         ),
     },
     {
       key: "three-domains",
       title: "4. Multihome, three domains",
-      path: "wrk → Multihome over three anvil nodes in aws/us-east-1, gcp/europe-west1 and hetzner/eu-central.",
-      start: async () =>
-        serverTarget(
-          await track(
-            startServerProcess(
-              multihomeSpec(
-                devnet.chainId,
-                threeDomains.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
-              ),
-            ),
-          ),
-        ),
+      path:
+        "wrk → Multihome over three anvil nodes in aws/us-east-1, gcp/europe-west1 and hetzner/eu-central. " +
+        '`verification.stateReads: "single"`: this measures routing over domains; 4p is the same with proofs.',
+      verified: "single",
+      start: async () => serverTarget(await track(startServerProcess(threeDomainsSpec("single")))),
+    },
+    {
+      key: "three-domains-proof",
+      title: "4p. Multihome, three domains, proven reads",
+      path:
+        'As 4, but `verification.stateReads: "proof"` (the default): Multihome asks for `eth_getProof` instead of ' +
+        "`eth_getBalance` and verifies the account proof against the state root of block 1, whose hash the three " +
+        "domains agree on. Against 4, this is what verification costs.",
+      verified: "proof",
+      start: async () => serverTarget(await track(startServerProcess(threeDomainsSpec("proof")))),
     },
     {
       key: "demo-all-up",
@@ -239,7 +272,9 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       path:
         "wrk → Multihome over the demo's four nodes (alpha and beta on aws/us-east-1, gamma on gcp, delta on " +
         "hetzner), each behind a test fault proxy (a Node reverse proxy that parses every body; all four run in one " +
-        "extra process) → anvil. The control for 5b: same hops, nothing down.",
+        'extra process) → anvil. `verification.stateReads: "single"`: this measures routing. The control for 5b: ' +
+        "same hops, nothing down.",
+      verified: "single",
       start: () => behindFaultProxies(false),
     },
     {
@@ -247,7 +282,8 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       title: "5b. Multihome, one hosting domain down",
       path:
         "As 5a, but both aws/us-east-1 fault proxies are `down` (connection refused) before the warm-up, and the run " +
-        "starts once Multihome reports the domain down.",
+        'starts once Multihome reports the domain down. `verification.stateReads: "single"`.',
+      verified: "single",
       start: () => behindFaultProxies(true),
     },
     {
@@ -286,7 +322,7 @@ async function measure(def: ScenarioDef, load: Load): Promise<{ outcome: Scenari
     return { outcome: { ...base, status: "not installed" } };
   }
   try {
-    const wrong = await answerIs(target.url, load.body, load.expect);
+    const wrong = await answerIs(target.url, load, def.verified);
     if (wrong) throw new Error(`unexpected answer before the run: ${wrong}`);
     await target.prepare?.();
     const common = { url: target.url, ...load, connections, threads: THREADS };
@@ -341,7 +377,10 @@ async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
   const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
   const specs: [string, ServeSpec][] = [
     ["bare", { kind: "bare", target: alpha.url, connections: upstreamConnections }],
-    ["pass-through", multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }])],
+    [
+      "pass-through",
+      multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
+    ],
   ];
   const texts: string[] = [];
   for (const [name, spec] of specs) {
@@ -391,6 +430,12 @@ async function main(): Promise<void> {
   // Anything else running on the machine takes CPU from the run: the page records how busy it was beforehand.
   const loadAverage = loadavg();
   log(`${cores} cores, Node ${process.version}, ${wrkVersion}`);
+  // Timed before anything else starts, so nothing on this machine that the run itself started competes for the CPU.
+  const proofTiming = timeAccountProof(1_000);
+  log(
+    `verifyAccountProof (${proofTiming.nodes} nodes), ${proofTiming.runs} runs: ` +
+      `p50 ${proofTiming.p50Us.toFixed(1)} µs, p99 ${proofTiming.p99Us.toFixed(1)} µs`,
+  );
   const nodes = await track(startBenchNodes());
   try {
     const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
@@ -416,9 +461,27 @@ async function main(): Promise<void> {
     const bare = await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections }));
     loops.push(await openLoop("bare", "bare Node proxy", serverTarget(bare), load));
     const gateway = await track(
-      startServerProcess(multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }])),
+      startServerProcess(
+        multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
+      ),
     );
     loops.push(await openLoop("pass-through", "Multihome pass-through", serverTarget(gateway), load));
+    const proven = await track(
+      startServerProcess(
+        multihomeSpec(
+          nodes.devnet.chainId,
+          threeDomains(nodes).map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+          "proof",
+        ),
+      ),
+    );
+    const provenTarget = serverTarget(proven);
+    const wrongProven = await answerIs(provenTarget.url, load, "proof");
+    if (wrongProven) {
+      await provenTarget.stop();
+      throw new Error(`proven reads, open loop: unexpected answer before the run: ${wrongProven}`);
+    }
+    loops.push(await openLoop("three-domains-proof", "Multihome, three domains, proven reads", provenTarget, load));
 
     if (opts.profile) await profileServers(nodes, load);
 
@@ -447,6 +510,9 @@ async function main(): Promise<void> {
       body: load.body,
       baselineKey: "bare",
       passThroughKey: "pass-through",
+      provenKey: "three-domains-proof",
+      unprovenKey: "three-domains",
+      proofTiming,
       directKey: "direct",
       scenarios: outcomes,
       openLoop: loops,
