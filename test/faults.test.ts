@@ -35,8 +35,11 @@ function upstreamStatus(net: TestNetwork, id: string) {
   return net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === id)!;
 }
 
-function assertClean(t: TestContext, name: string, report: LoadReport, reader: ReadChecker) {
+function assertClean(t: TestContext, name: string, report: LoadReport, reader: ReadChecker, net?: TestNetwork) {
   t.diagnostic(formatReport(name, report));
+  if (report.failed > 0 && net) {
+    for (const line of net.logs.filter((l) => l.includes("failed verification")).slice(0, 5)) t.diagnostic(line.trim());
+  }
   assert.equal(report.failed, 0, `failed requests: ${report.failures.join("; ")}`);
   assert.equal(reader.wrong, 0, "wrong answers");
   assert.equal(reader.headWentBackwards, 0, "served head went backwards");
@@ -240,7 +243,7 @@ test("A22: truncated and reset responses are retried, never passed on", async (t
     .setFault({ fault: { kind: "truncate", fraction: 0.5 }, ratio: 0.5, methods: [UPSTREAM_READ] });
   await net.proxies.get("u2")!.setFault({ fault: { kind: "reset" }, ratio: 0.3, methods: [UPSTREAM_READ] });
   const report = await load(reader, 4_000);
-  assertClean(t, "A22 truncate + reset", report, reader);
+  assertClean(t, "A22 truncate + reset", report, reader, net);
   assert.ok(!report.failures.some((f) => /Unexpected end of JSON/.test(f)));
 });
 

@@ -372,7 +372,17 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       Array.isArray(pin.pinned.params)
     ) {
       const proven = await readProven(
-        { anchor, execute: (plan) => execute(ctx, target, plan, signal) },
+        {
+          anchor,
+          distrust: (a) => {
+            if (anchors.get(a.number)?.hash === a.hash) anchors.delete(a.number);
+            ctx.logger.warn(
+              { chainId, block: a.number },
+              "every proof disagreed with the anchored block: re-anchoring",
+            );
+          },
+          execute: (plan) => execute(ctx, target, plan, signal),
+        },
         rpc.method,
         pin.pinned.params,
         pin.pinned.blockNumber,

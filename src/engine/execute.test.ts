@@ -221,6 +221,36 @@ describe("execute", () => {
     assert.equal(transports.a!.calls.length, 0);
   });
 
+  test("a failed verification counts against an upstream only once another upstream's answer verifies", async () => {
+    const good = () => ok("0xgood");
+    const bad = () => ok("0xbad");
+    const verify = (r: unknown) =>
+      r === "0xgood" ? { ok: true as const, value: r } : { ok: false as const, reason: "no" };
+    const confirmed = setup({ a: bad, b: good });
+    const disputes: string[] = [];
+    confirmed.target.onDispute = (u) => disputes.push(u.id);
+    confirmed.target.upstreams[1]!.latency.record(40, confirmed.ctx.clock.now()); // a first
+    const r = await execute(confirmed.ctx, confirmed.target, { ...read, verify });
+    assert.deepEqual(r, { ok: true, result: "0xgood", upstream: "b" });
+    assert.deepEqual(disputes, ["a"]);
+
+    // Nobody verifies: maybe the anchor is stale, not the upstreams — no dispute, and the caller is told.
+    const unconfirmed = setup({ a: bad, b: bad });
+    const none: string[] = [];
+    let told = 0;
+    unconfirmed.target.onDispute = (u) => none.push(u.id);
+    const failed = await execute(unconfirmed.ctx, unconfirmed.target, {
+      ...read,
+      verify,
+      onUnconfirmedDisputes: (n) => {
+        told = n;
+      },
+    });
+    assert.equal(failed.ok, false);
+    assert.deepEqual(none, []);
+    assert.equal(told, 2);
+  });
+
   test("the request deadline ends a call whose attempts hang", async () => {
     const { ctx, target, clock } = setup({ a: never, b: never });
     const pending = execute(ctx, target, read);

@@ -69,6 +69,8 @@ export interface CallPlan {
   hedge?: boolean;
   /** Upstreams this call must not use (e.g. not independent of a quorum's other witnesses). */
   avoid?: (upstream: Upstream) => boolean;
+  /** Every answer failed verification and none verified: the thing they were checked against may be stale. */
+  onUnconfirmedDisputes?: (count: number) => void;
   /** Told of every upstream an attempt is sent to. */
   onLaunch?: (upstream: Upstream) => void;
 }
@@ -105,6 +107,8 @@ export async function execute(
   let inFlight = 0;
   let attempts = 0;
   let settled = false;
+  /** Failed verifications not yet confirmed by a verified answer from another upstream. */
+  const unconfirmed: { upstream: Upstream; reason: string }[] = [];
   /** The most recent attempt: the one a hedge would race. */
   let latest: { upstream: Upstream; startedAt: number } | undefined;
 
@@ -208,9 +212,14 @@ export async function execute(
       if (outcome.kind === "result") {
         if (!plan.verify) return finish({ ok: true, result: outcome.result, upstream: u.id });
         const verdict = plan.verify(outcome.result);
-        if (verdict.ok) return finish({ ok: true, result: verdict.value, upstream: u.id });
-        // A verifiable answer that does not verify: the node lied, is on another chain, or is behind. Try elsewhere.
-        if (verdict.dispute !== false) target.onDispute?.(u, verdict.reason);
+        if (verdict.ok) {
+          // Someone else's answer verified against the same anchor: the earlier failures were the upstreams' fault.
+          for (const d of unconfirmed) target.onDispute?.(d.upstream, d.reason);
+          return finish({ ok: true, result: verdict.value, upstream: u.id });
+        }
+        // An answer that does not verify: the node lied, is on another chain, or is behind — or the anchor itself is
+        // stale (a reorg). It only counts against the upstream once another answer verifies; try elsewhere.
+        if (verdict.dispute !== false) unconfirmed.push({ upstream: u, reason: verdict.reason });
         outcome = { kind: "dispute", decision: "failover", reason: verdict.reason };
       }
       if (outcome.kind === "execution") return finish({ ok: false, rpcError: outcome.error, upstream: u.id });
@@ -266,6 +275,7 @@ export async function execute(
 
     const failureResult = (): ExecuteResult => {
       const now = clock.now();
+      if (unconfirmed.length > 0) plan.onUnconfirmedDisputes?.(unconfirmed.length);
       if (now >= deadline) {
         return {
           ok: false,

@@ -28,6 +28,8 @@ export const PROVEN_METHODS: ReadonlySet<string> = new Set([
 export interface ProvenReadIo {
   /** The anchored block at `number`, or undefined when independent upstreams do not vouch for one. */
   anchor(number: number): Promise<AnchoredBlock | undefined>;
+  /** Proofs against this anchor all failed and none verified: forget it, so the next read anchors afresh. */
+  distrust(anchor: AnchoredBlock): void;
   execute(plan: CallPlan): Promise<ExecuteResult>;
 }
 
@@ -99,6 +101,7 @@ export async function readProven(
     heavy: false,
     minBlock: blockNumber,
     verify: proofVerdict,
+    onUnconfirmedDisputes: () => io.distrust(anchor),
   });
   if (!proven.ok) return { ok: false, error: unverifiable(proven), anchor };
   if (method !== "eth_getCode") return { ok: true, value: proven.result as `0x${string}`, anchor };
