@@ -12,6 +12,7 @@ import type { FailureDomain } from "../../src/core/domain.ts";
 import { type Devnet, startDevnet } from "../../src/devnet/devnet.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+import { waitFor } from "./wait.ts";
 
 export const CANARY = "canary-secret-7f3a9c1e";
 
@@ -89,6 +90,14 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     const logger = createLogger({ level: "debug", destination: sink });
     app = await startApp(config, { logger, readyTimeoutMs: 10_000 });
     const started = app;
+    // Tests start from a settled world: every upstream admitted and its head known, not just the first two.
+    await waitFor(
+      () =>
+        started.gateway
+          .readiness()
+          .chains.every((c) => c.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined)),
+      { timeoutMs: 10_000, what: "every upstream to be admitted" },
+    );
     const rpcUrl = `${started.server.url}/rpc/${devnet.chainId}`;
     let nextId = 1;
     return {
