@@ -3,7 +3,7 @@
  * agreed head — or, when nothing live can be proven, the last verified values marked stale with their block and age.
  * Never a zero that was not proven.
  */
-import type { CallAnswer, CallOptions } from "./chain.ts";
+import type { CallAnswer, CallOptions } from "./answer.ts";
 
 export interface AccountView {
   chainId: number;

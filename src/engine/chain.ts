@@ -4,48 +4,23 @@ import { createDisputes } from "../core/disputes.ts";
 import { createDomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
-import { verifyHeaderHash } from "../core/header.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
 import { methodSpec, pinBlock, toHex } from "../core/methods.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
-import type { LastKnownGood } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
+import { createAnchors } from "./anchors.ts";
+import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import type { EngineContext } from "./context.ts";
-import { type ExecuteTarget, execute, type Verdict } from "./execute.ts";
+import { type ExecuteTarget, execute } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
+import { createLastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
 import { executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
-import { type AnchoredBlock, PROVEN_METHODS, readProven } from "./state-reads.ts";
+import { PROVEN_METHODS, readProven } from "./state-reads.ts";
 
-/** How a served answer was established. */
-export type Verification = "proof" | "quorum" | "single" | "none";
-
-export interface Evidence {
-  /** The block the answer reflects (the pinned block, else the agreed head when the answer was produced). */
-  blockNumber: number | undefined;
-  verified: Verification;
-  /** Upstream that produced the answer (for logs; never shown to clients). */
-  upstream?: string;
-  /** Set when a stale last-known-good value was served by the client's opt-in: its age in seconds. */
-  staleSeconds?: number;
-  /** Hash of the block the answer reflects, when it was proven against an anchored block. */
-  blockHash?: `0x${string}`;
-  /** Outage domains that vouched for that block. */
-  domains?: string[];
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-  /** The client accepts a last-known-good value this old (seconds) when no live verified answer can be had. */
-  maxStalenessSeconds?: number;
-}
-
-export type CallAnswer =
-  | { ok: true; result: unknown; evidence: Evidence }
-  | { ok: false; rpcError: RpcErrorObject; evidence: Evidence }
-  | { ok: false; error: MultihomeError; evidence: Evidence };
+export type { CallAnswer, CallOptions, Evidence, Verification } from "./answer.ts";
 
 export interface ChainStatus {
   chainId: number;
@@ -74,22 +49,10 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-/** The last-known-good key of a proven read: the method and what it asked about (address, slot). */
-export function lastKnownGoodKey(method: string, params: unknown[] | Record<string, unknown>): string {
-  const args = Array.isArray(params) ? params : [];
-  const address = String(args[0]).toLowerCase();
-  return method === "eth_getStorageAt"
-    ? `${method}:${address}:${BigInt(String(args[1])).toString(16)}`
-    : `${method}:${address}`;
-}
-
 function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolean {
   const block = spec.blockParam === undefined ? undefined : params[spec.blockParam];
   return block === undefined || block === "latest";
 }
-
-/** Anchored blocks kept (their state roots), most recent first out. */
-export const MAX_ANCHORED_BLOCKS = 1_024;
 
 /** An upstream silent for this many head-poll intervals does not count towards readiness. */
 export const READY_SILENCE_POLLS = 3;
@@ -144,10 +107,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     attemptTimeoutMs: routing.attemptTimeoutMs,
     defaultBackoffMs: routing.defaultBackoffMs,
     onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
-    onVerifiedHeader: (header) => {
-      verifiedRoots.set(header.hash, header.stateRoot);
-      if (verifiedRoots.size > MAX_ANCHORED_BLOCKS) verifiedRoots.delete(verifiedRoots.keys().next().value!);
-    },
+    onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
   });
 
@@ -178,140 +138,8 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     }
   };
 
-  /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
-  const anchors = new Map<number, AnchoredBlock>();
-  /** State roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
-  const verifiedRoots = new Map<string, `0x${string}`>();
-  const usableForAnchor = (id: string) => {
-    const u = upstreams.find((x) => x.id === id);
-    return u !== undefined && u.admission === "admitted" && u.cordonedUntil <= clock.now();
-  };
-
-  async function anchor(number: number): Promise<AnchoredBlock | undefined> {
-    const cached = anchors.get(number);
-    const agreed =
-      headBook.agreedAt(number, usableForAnchor) ??
-      (headBook.current()?.number === number ? headBook.current() : undefined);
-    if (!agreed) return cached;
-    if (cached?.hash === agreed.hash) return cached;
-    const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
-    const hash = agreed.hash as `0x${string}`;
-    const polledRoot = verifiedRoots.get(hash);
-    if (polledRoot) return remember({ number, hash, stateRoot: polledRoot, domains });
-    const header = await execute(ctx, target, {
-      method: "eth_getBlockByHash",
-      params: [agreed.hash, false],
-      kind: "read",
-      heavy: false,
-      minBlock: number,
-      verify: (block) => {
-        const check = verifyHeaderHash(block);
-        if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
-        if (check.hash !== agreed.hash) return { ok: false, reason: "header is not the anchored block" };
-        return { ok: true, value: block };
-      },
-    });
-    if (!header.ok) return undefined;
-    const block = header.result as { stateRoot: `0x${string}` };
-    return remember({ number, hash, stateRoot: block.stateRoot, domains });
-  }
-
-  function remember(anchored: AnchoredBlock): AnchoredBlock {
-    anchors.set(anchored.number, anchored);
-    if (anchors.size > MAX_ANCHORED_BLOCKS) anchors.delete(anchors.keys().next().value!);
-    return anchored;
-  }
-
-  function recordLastKnownGood(key: string, value: unknown, anchor: AnchoredBlock): void {
-    const entry: LastKnownGood = {
-      chainId,
-      key,
-      value,
-      blockNumber: anchor.number,
-      blockHash: anchor.hash,
-      evidence: { method: "proof", domains: anchor.domains },
-      recordedAt: clock.now(),
-    };
-    ctx.store.putLastKnownGood(entry).catch((error: unknown) => {
-      ctx.logger.warn({ chainId, err: (error as Error).message }, "could not record a last-known-good value");
-    });
-  }
-
-  /**
-   * No live verified answer: never a made-up value. With the client's opt-in and a young enough last-known-good
-   * value, serve that value marked stale; otherwise the error carries the last-known-good value, its block and age.
-   */
-  async function answerFromLastKnownGood(
-    key: string,
-    error: MultihomeError,
-    maxStalenessSeconds: number | undefined,
-    none: Evidence,
-  ): Promise<CallAnswer> {
-    let lkg: LastKnownGood | undefined;
-    try {
-      lkg = await ctx.store.getLastKnownGood(chainId, key);
-    } catch (cause) {
-      ctx.logger.warn({ chainId, err: (cause as Error).message }, "could not read a last-known-good value");
-    }
-    if (!lkg) return { ok: false, error, evidence: none };
-    const ageSeconds = Math.max(0, Math.floor((clock.now() - lkg.recordedAt) / 1000));
-    if (maxStalenessSeconds !== undefined && ageSeconds <= maxStalenessSeconds) {
-      return {
-        ok: true,
-        result: lkg.value,
-        evidence: {
-          blockNumber: lkg.blockNumber,
-          verified: lkg.evidence.method,
-          staleSeconds: ageSeconds,
-          blockHash: lkg.blockHash,
-          domains: lkg.evidence.domains,
-        },
-      };
-    }
-    const lastKnownGood = {
-      value: lkg.value,
-      blockNumber: lkg.blockNumber,
-      blockHash: lkg.blockHash,
-      ageSeconds,
-      evidence: lkg.evidence,
-    };
-    // The failure keeps its own code (a rate limit stays a 429 with Retry-After); it just carries what is known.
-    return {
-      ok: false,
-      error: new MultihomeError(error.code, error.message, {
-        data: { ...error.data, lastKnownGood },
-        ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-      }),
-      evidence: none,
-    };
-  }
-
-  /**
-   * A block asked for by number: its header must hash to its claimed hash, and — when independent upstreams agree on
-   * the block at that height — to that agreed hash. `null` for a block at or below the agreed head comes from a node
-   * that is behind: not an answer, so the call moves on (without counting it as a lie).
-   */
-  function checkBlock(number: number, headNumber: number) {
-    const agreed =
-      headBook.agreedAt(number, usableForAnchor) ?? (headNumber === number ? headBook.current() : undefined);
-    return {
-      anchored: () => agreed !== undefined,
-      verify: (block: unknown): Verdict => {
-        if (block === null) {
-          return number <= headNumber
-            ? { ok: false, reason: `no block ${number} from a node that should have it`, dispute: false }
-            : { ok: true, value: null };
-        }
-        const check = verifyHeaderHash(block);
-        if (!check.ok) return { ok: false, reason: `block header: ${check.reason}` };
-        if (Number((block as { number?: string }).number) !== number)
-          return { ok: false, reason: "block has another number" };
-        if (agreed && check.hash !== agreed.hash)
-          return { ok: false, reason: "block is not the one independent upstreams agree on" };
-        return { ok: true, value: block };
-      },
-    };
-  }
+  const anchors = createAnchors(ctx, { target, headBook, upstreams });
+  const lastKnownGood = createLastKnownGoodBook(ctx, chainId);
 
   async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
     const { signal } = options;
@@ -330,12 +158,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");
       // After a restart during an outage nothing is live, but what was proven before still is what it was.
       if (PROVEN_METHODS.has(rpc.method) && Array.isArray(rpc.params) && asksForLatest(spec, rpc.params)) {
-        return answerFromLastKnownGood(
-          lastKnownGoodKey(rpc.method, rpc.params),
-          error,
-          options.maxStalenessSeconds,
-          none,
-        );
+        return lastKnownGood.answer(lastKnownGoodKey(rpc.method, rpc.params), error, options.maxStalenessSeconds, none);
       }
       return { ok: false, error, evidence: none };
     }
@@ -373,14 +196,8 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     ) {
       const proven = await readProven(
         {
-          anchor,
-          distrust: (a) => {
-            if (anchors.get(a.number)?.hash === a.hash) anchors.delete(a.number);
-            ctx.logger.warn(
-              { chainId, block: a.number },
-              "every proof disagreed with the anchored block: re-anchoring",
-            );
-          },
+          anchor: anchors.anchor,
+          distrust: anchors.distrust,
           execute: (plan) => execute(ctx, target, plan, signal),
         },
         rpc.method,
@@ -389,7 +206,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       );
       const key = lastKnownGoodKey(rpc.method, pin.pinned.params);
       if (proven.ok) {
-        recordLastKnownGood(key, proven.value, proven.anchor);
+        lastKnownGood.record(key, proven.value, proven.anchor);
         return {
           ok: true,
           result: proven.value,
@@ -405,7 +222,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       const explicitBlock = pin.pinned.blockNumber !== head.number;
       if (proven.error.code === "invalid_params" || explicitBlock)
         return { ok: false, error: proven.error, evidence: none };
-      return answerFromLastKnownGood(key, proven.error, options.maxStalenessSeconds, none);
+      return lastKnownGood.answer(key, proven.error, options.maxStalenessSeconds, none);
     }
     if (quorumMethods.has(rpc.method)) {
       const quorum = await executeQuorum(
@@ -433,7 +250,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     }
     const blockCheck =
       rpc.method === "eth_getBlockByNumber" && pin.pinned.blockNumber !== undefined
-        ? checkBlock(pin.pinned.blockNumber, head.number)
+        ? anchors.checkBlock(pin.pinned.blockNumber, head.number)
         : undefined;
     const result = await execute(
       ctx,

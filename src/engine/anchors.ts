@@ -1,0 +1,115 @@
+/**
+ * Anchored blocks: a block number's hash as independent upstreams agree on it, with the state root of a header whose
+ * hash was recomputed from its fields. Proofs are only ever checked against these roots.
+ */
+import type { HeadBook } from "../core/head.ts";
+import { verifyHeaderHash } from "../core/header.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { EngineContext } from "./context.ts";
+import { type ExecuteTarget, execute, type Verdict } from "./execute.ts";
+import type { VerifiedHeader } from "./head-tracker.ts";
+import type { AnchoredBlock } from "./state-reads.ts";
+
+/** Anchored blocks kept (their state roots), oldest out first. */
+export const MAX_ANCHORED_BLOCKS = 1_024;
+
+export interface Anchors {
+  anchor(number: number): Promise<AnchoredBlock | undefined>;
+  /** Proofs against this anchor all failed and none verified: forget it, so the next read anchors afresh. */
+  distrust(anchored: AnchoredBlock): void;
+  /** A head poll's header, its hash already checked. */
+  rememberHeader(header: VerifiedHeader): void;
+  /** The check for a block asked for by number (see below). */
+  checkBlock(number: number, headNumber: number): { anchored(): boolean; verify(block: unknown): Verdict };
+}
+
+export function createAnchors(
+  ctx: EngineContext,
+  options: { target: ExecuteTarget; headBook: HeadBook; upstreams: Upstream[] },
+): Anchors {
+  const { clock } = ctx;
+  const { target, headBook, upstreams } = options;
+  /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
+  const anchors = new Map<number, AnchoredBlock>();
+  /** State roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
+  const verifiedRoots = new Map<string, `0x${string}`>();
+  const usableForAnchor = (id: string) => {
+    const u = upstreams.find((x) => x.id === id);
+    return u !== undefined && u.admission === "admitted" && u.cordonedUntil <= clock.now();
+  };
+
+  async function anchor(number: number): Promise<AnchoredBlock | undefined> {
+    const cached = anchors.get(number);
+    const agreed =
+      headBook.agreedAt(number, usableForAnchor) ??
+      (headBook.current()?.number === number ? headBook.current() : undefined);
+    if (!agreed) return cached;
+    if (cached?.hash === agreed.hash) return cached;
+    const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
+    const hash = agreed.hash as `0x${string}`;
+    const polledRoot = verifiedRoots.get(hash);
+    if (polledRoot) return remember({ number, hash, stateRoot: polledRoot, domains });
+    const header = await execute(ctx, target, {
+      method: "eth_getBlockByHash",
+      params: [agreed.hash, false],
+      kind: "read",
+      heavy: false,
+      minBlock: number,
+      verify: (block) => {
+        const check = verifyHeaderHash(block);
+        if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+        if (check.hash !== agreed.hash) return { ok: false, reason: "header is not the anchored block" };
+        return { ok: true, value: block };
+      },
+    });
+    if (!header.ok) return undefined;
+    const block = header.result as { stateRoot: `0x${string}` };
+    return remember({ number, hash, stateRoot: block.stateRoot, domains });
+  }
+
+  function remember(anchored: AnchoredBlock): AnchoredBlock {
+    anchors.set(anchored.number, anchored);
+    if (anchors.size > MAX_ANCHORED_BLOCKS) anchors.delete(anchors.keys().next().value!);
+    return anchored;
+  }
+
+  /**
+   * A block asked for by number: its header must hash to its claimed hash, and — when independent upstreams agree on
+   * the block at that height — to that agreed hash. `null` for a block at or below the agreed head comes from a node
+   * that is behind: not an answer, so the call moves on (without counting it as a lie).
+   */
+  function checkBlock(number: number, headNumber: number) {
+    const agreed =
+      headBook.agreedAt(number, usableForAnchor) ?? (headNumber === number ? headBook.current() : undefined);
+    return {
+      anchored: () => agreed !== undefined,
+      verify: (block: unknown): Verdict => {
+        if (block === null) {
+          return number <= headNumber
+            ? { ok: false, reason: `no block ${number} from a node that should have it`, dispute: false }
+            : { ok: true, value: null };
+        }
+        const check = verifyHeaderHash(block);
+        if (!check.ok) return { ok: false, reason: `block header: ${check.reason}` };
+        if (Number((block as { number?: string }).number) !== number)
+          return { ok: false, reason: "block has another number" };
+        if (agreed && check.hash !== agreed.hash)
+          return { ok: false, reason: "block is not the one independent upstreams agree on" };
+        return { ok: true, value: block };
+      },
+    };
+  }
+
+  return {
+    anchor,
+    distrust(anchored) {
+      if (anchors.get(anchored.number)?.hash === anchored.hash) anchors.delete(anchored.number);
+      ctx.logger.warn({ block: anchored.number }, "every proof disagreed with the anchored block: re-anchoring");
+    },
+    rememberHeader(header) {
+      verifiedRoots.set(header.hash, header.stateRoot);
+      if (verifiedRoots.size > MAX_ANCHORED_BLOCKS) verifiedRoots.delete(verifiedRoots.keys().next().value!);
+    },
+    checkBlock,
+  };
+}
