@@ -66,7 +66,7 @@ export async function readProven(
     }
     slot = pad32(BigInt(raw));
   }
-  const anchor = await io.anchor(blockNumber);
+  let anchor = await io.anchor(blockNumber);
   if (!anchor) {
     return {
       ok: false,
@@ -75,34 +75,50 @@ export async function readProven(
   }
   const block = toHex(blockNumber);
   let codeHash: `0x${string}` | undefined;
-  const proofVerdict = (proof: unknown): Verdict => {
-    const account = verifyAccountProof(anchor.stateRoot, address as `0x${string}`, proof);
-    if (!account.ok) return { ok: false, reason: `account proof: ${account.reason}` };
-    switch (method) {
-      case "eth_getBalance":
-        return { ok: true, value: `0x${account.account.balance.toString(16)}` };
-      case "eth_getTransactionCount":
-        return { ok: true, value: `0x${account.account.nonce.toString(16)}` };
-      case "eth_getCode":
-        codeHash = account.account.codeHash;
-        return { ok: true, value: account.account.codeHash };
-      default: {
-        const entry = (proof as { storageProof?: unknown[] } | null)?.storageProof?.[0];
-        const storage = verifyStorageProof(account.account.storageRoot, slot!, entry);
-        if (!storage.ok) return { ok: false, reason: `storage proof: ${storage.reason}` };
-        return { ok: true, value: pad32(storage.value) };
+  const proofVerdict =
+    (root: `0x${string}`) =>
+    (proof: unknown): Verdict => {
+      const account = verifyAccountProof(root, address as `0x${string}`, proof);
+      if (!account.ok) return { ok: false, reason: `account proof: ${account.reason}` };
+      switch (method) {
+        case "eth_getBalance":
+          return { ok: true, value: `0x${account.account.balance.toString(16)}` };
+        case "eth_getTransactionCount":
+          return { ok: true, value: `0x${account.account.nonce.toString(16)}` };
+        case "eth_getCode":
+          codeHash = account.account.codeHash;
+          return { ok: true, value: account.account.codeHash };
+        default: {
+          const entry = (proof as { storageProof?: unknown[] } | null)?.storageProof?.[0];
+          const storage = verifyStorageProof(account.account.storageRoot, slot!, entry);
+          if (!storage.ok) return { ok: false, reason: `storage proof: ${storage.reason}` };
+          return { ok: true, value: pad32(storage.value) };
+        }
       }
-    }
-  };
-  const proven = await io.execute({
-    method: "eth_getProof",
-    params: [address, slot ? [slot] : [], block],
-    kind: "read",
-    heavy: false,
-    minBlock: blockNumber,
-    verify: proofVerdict,
-    onUnconfirmedDisputes: () => io.distrust(anchor),
+    };
+  const prove = (against: AnchoredBlock, onUnconfirmed: () => void) =>
+    io.execute({
+      method: "eth_getProof",
+      params: [address, slot ? [slot] : [], block],
+      kind: "read",
+      heavy: false,
+      minBlock: blockNumber,
+      verify: proofVerdict(against.stateRoot),
+      onUnconfirmedDisputes: onUnconfirmed,
+    });
+  let doubted = false;
+  let proven = await prove(anchor, () => {
+    doubted = true;
+    io.distrust(anchor!);
   });
+  if (!proven.ok && doubted) {
+    // Every proof disagreed with the anchor and none verified: anchor afresh and try once more before giving up.
+    const again = await io.anchor(blockNumber);
+    if (again) {
+      anchor = again;
+      proven = await prove(again, () => io.distrust(again));
+    }
+  }
   if (!proven.ok) return { ok: false, error: unverifiable(proven), anchor };
   if (method !== "eth_getCode") return { ok: true, value: proven.result as `0x${string}`, anchor };
 
