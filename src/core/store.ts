@@ -151,3 +151,42 @@ function fitsUtf8Bytes(text: string, limit: number): boolean {
   }
   return true;
 }
+
+/** An entry as held in memory: the value as JSON text, so a caller's later mutation never changes the store. */
+export interface HeldLastKnownGood {
+  chainId: number;
+  key: string;
+  valueJson: string;
+  blockNumber: number;
+  blockHash: `0x${string}`;
+  evidence: LastKnownGood["evidence"];
+  recordedAt: number;
+}
+
+/**
+ * Validate `entry` and keep it in `held` unless `held` already has the same question at a higher block; evict the
+ * least recently recorded beyond `maxEntries`. `held` iterates in recording order (a kept put is re-inserted), so
+ * eviction is one delete of the first key. Returns whether the entry was kept.
+ */
+export function holdNewest(held: Map<string, HeldLastKnownGood>, entry: LastKnownGood, maxEntries: number): boolean {
+  const { valueJson, evidence } = serializeLastKnownGood(entry);
+  const id = lastKnownGoodId(entry.chainId, entry.key);
+  const existing = held.get(id);
+  if (existing && existing.blockNumber > entry.blockNumber) return false;
+  if (existing) held.delete(id);
+  held.set(id, {
+    chainId: entry.chainId,
+    key: entry.key,
+    valueJson,
+    blockNumber: entry.blockNumber,
+    blockHash: entry.blockHash,
+    evidence,
+    recordedAt: entry.recordedAt,
+  });
+  while (held.size > maxEntries) {
+    const oldest = held.keys().next();
+    if (oldest.done) break;
+    held.delete(oldest.value);
+  }
+  return true;
+}

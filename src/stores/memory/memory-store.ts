@@ -4,31 +4,20 @@
  */
 import {
   checkLastKnownGoodAddress,
-  type LastKnownGood,
+  type HeldLastKnownGood,
+  holdNewest,
   lastKnownGoodId,
   resolveStoreLimits,
   type Store,
   StoreError,
   type StoreLimits,
-  serializeLastKnownGood,
 } from "../../core/store.ts";
-
-/** An entry as held: the value as JSON text, so what a caller mutates after a put or a get never changes the store. */
-interface Held {
-  chainId: number;
-  key: string;
-  valueJson: string;
-  blockNumber: number;
-  blockHash: `0x${string}`;
-  evidence: LastKnownGood["evidence"];
-  recordedAt: number;
-}
 
 export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
   const { maxEntries } = resolveStoreLimits(limits);
   // A Map iterates in insertion order; re-inserting on every accepted put keeps the least recently recorded first,
   // so eviction is one delete of the first key.
-  const entries = new Map<string, Held>();
+  const entries = new Map<string, HeldLastKnownGood>();
   let closed = false;
 
   const ensureOpen = () => {
@@ -38,25 +27,7 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
   return {
     async putLastKnownGood(entry) {
       ensureOpen();
-      const { valueJson, evidence } = serializeLastKnownGood(entry);
-      const id = lastKnownGoodId(entry.chainId, entry.key);
-      const existing = entries.get(id);
-      if (existing && existing.blockNumber > entry.blockNumber) return;
-      if (existing) entries.delete(id);
-      entries.set(id, {
-        chainId: entry.chainId,
-        key: entry.key,
-        valueJson,
-        blockNumber: entry.blockNumber,
-        blockHash: entry.blockHash,
-        evidence,
-        recordedAt: entry.recordedAt,
-      });
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done) break;
-        entries.delete(oldest.value);
-      }
+      holdNewest(entries, entry, maxEntries);
     },
 
     async getLastKnownGood(chainId, key) {

@@ -10,12 +10,13 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Clock, Logger } from "../../core/ports.ts";
 import {
   checkLastKnownGoodAddress,
+  type HeldLastKnownGood,
+  holdNewest,
   type LastKnownGood,
   lastKnownGoodId,
   resolveStoreLimits,
   type Store,
   StoreError,
-  serializeLastKnownGood,
   type Verification,
 } from "../../core/store.ts";
 
@@ -38,15 +39,7 @@ export interface SqliteStoreOptions {
 }
 
 /** A put waiting to be written; the value is JSON text already. */
-interface Buffered {
-  chainId: number;
-  key: string;
-  valueJson: string;
-  blockNumber: number;
-  blockHash: `0x${string}`;
-  evidence: LastKnownGood["evidence"];
-  recordedAt: number;
-}
+type Buffered = HeldLastKnownGood;
 
 const SCHEMA = `
 CREATE TABLE last_known_good (
@@ -177,28 +170,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   return {
     async putLastKnownGood(entry) {
       ensureOpen();
-      const { valueJson, evidence } = serializeLastKnownGood(entry);
-      const id = lastKnownGoodId(entry.chainId, entry.key);
-      const pending = buffer.get(id);
-      // Against the file the flush decides (its upsert keeps a higher block); against the buffer, decide now.
-      if (pending && pending.blockNumber > entry.blockNumber) return;
-      if (pending) buffer.delete(id);
-      buffer.set(id, {
-        chainId: entry.chainId,
-        key: entry.key,
-        valueJson,
-        blockNumber: entry.blockNumber,
-        blockHash: entry.blockHash,
-        evidence,
-        recordedAt: entry.recordedAt,
-      });
-      // More than maxEntries pending puts: the oldest would be evicted by the flush anyway.
-      while (buffer.size > maxEntries) {
-        const oldest = buffer.keys().next();
-        if (oldest.done) break;
-        buffer.delete(oldest.value);
-      }
-      armFlush();
+      // Against the file the flush decides (its upsert keeps a higher block); against the buffer, decide now. More
+      // than maxEntries pending puts: the oldest would be evicted by the flush anyway.
+      if (holdNewest(buffer, entry, maxEntries)) armFlush();
     },
 
     async getLastKnownGood(chainId, key) {
