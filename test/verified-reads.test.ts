@@ -88,6 +88,18 @@ describe("proven reads", () => {
   });
 });
 
+describe("old blocks", () => {
+  test("a read at a block the head polls never saw is proven against a header independent upstreams agree on", async () => {
+    await net.devnet.mine(300);
+    await synced();
+    const address = net.devnet.accounts[0]!.address;
+    const r = await net.rpc("eth_getBalance", [address, "0x2"]);
+    assert.equal(r.headers.get("multihome-verified"), "proof", JSON.stringify(r.body));
+    assert.equal(r.headers.get("multihome-block"), "2");
+    assert.equal(r.body.result, await direct("eth_getBalance", [address, "0x2"]));
+  });
+});
+
 describe("liars and forgers", () => {
   test("A13: a node whose state was changed (balance set to 0) is never believed, however often it is asked", async (t) => {
     const address = net.devnet.accounts[2]!.address;

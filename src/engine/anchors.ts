@@ -4,10 +4,12 @@
  */
 import type { HeadBook } from "../core/head.ts";
 import { verifyHeaderHash } from "../core/header.ts";
+import { toHex } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
 import { type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import type { VerifiedHeader } from "./head-tracker.ts";
+import { executeQuorum } from "./quorum.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
 
 /** Anchored blocks kept (their state roots), oldest out first. */
@@ -25,10 +27,16 @@ export interface Anchors {
 
 export function createAnchors(
   ctx: EngineContext,
-  options: { target: ExecuteTarget; headBook: HeadBook; upstreams: Upstream[] },
+  options: {
+    target: ExecuteTarget;
+    headBook: HeadBook;
+    upstreams: Upstream[];
+    /** Independent upstreams that must agree on a block the head polls never saw. */
+    quorumSize: number;
+  },
 ): Anchors {
   const { clock } = ctx;
-  const { target, headBook, upstreams } = options;
+  const { target, headBook, upstreams, quorumSize } = options;
   /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
   const anchors = new Map<number, AnchoredBlock>();
   /** State roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
@@ -43,7 +51,7 @@ export function createAnchors(
     const agreed =
       headBook.agreedAt(number, usableForAnchor) ??
       (headBook.current()?.number === number ? headBook.current() : undefined);
-    if (!agreed) return cached;
+    if (!agreed) return cached ?? (await anchorByQuorum(number));
     if (cached?.hash === agreed.hash) return cached;
     const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
     const hash = agreed.hash as `0x${string}`;
@@ -65,6 +73,41 @@ export function createAnchors(
     if (!header.ok) return undefined;
     const block = header.result as { stateRoot: `0x${string}` };
     return remember({ number, hash, stateRoot: block.stateRoot, domains });
+  }
+
+  /**
+   * A block older than the head polls' memory (or one they skipped): ask independent upstreams for its header, check
+   * each header's hash against its fields, and anchor it only when `quorumSize` of them agree on hash and state root.
+   */
+  async function anchorByQuorum(number: number): Promise<AnchoredBlock | undefined> {
+    const head = headBook.current();
+    if (!head || number > head.number) return undefined;
+    const quorum = await executeQuorum(
+      (plan) => execute(ctx, target, plan),
+      {
+        method: "eth_getBlockByNumber",
+        params: [toHex(number), false],
+        kind: "read",
+        heavy: false,
+        minBlock: number,
+        verify: (block): Verdict => {
+          const check = verifyHeaderHash(block);
+          if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+          if (Number((block as { number?: string }).number) !== number) {
+            return { ok: false, reason: "header has another number" };
+          }
+          return {
+            ok: true,
+            value: { hash: check.hash, stateRoot: (block as { stateRoot: `0x${string}` }).stateRoot },
+          };
+        },
+      },
+      quorumSize,
+      (u, reason) => target.onDispute?.(u, reason),
+    );
+    if (!quorum.ok || !quorum.result.ok) return undefined;
+    const { hash, stateRoot } = quorum.result.result as { hash: `0x${string}`; stateRoot: `0x${string}` };
+    return remember({ number, hash, stateRoot, domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))] });
   }
 
   function remember(anchored: AnchoredBlock): AnchoredBlock {

@@ -138,7 +138,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     }
   };
 
-  const anchors = createAnchors(ctx, { target, headBook, upstreams });
+  const anchors = createAnchors(ctx, { target, headBook, upstreams, quorumSize: settings.verification.quorumSize });
   const lastKnownGood = createLastKnownGoodBook(ctx, chainId);
 
   async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
