@@ -1,37 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { createFakeClock } from "../../test/harness/fake-clock.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { createDomainHealth } from "../core/domain-health.ts";
 import { createLatencyWindow } from "../core/latency.ts";
-import { type Clock, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
+import { type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { silentLogger } from "../telemetry/logger.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
 import { type CallPlan, type ExecuteTarget, execute } from "./execute.ts";
-
-function fakeClock(): Clock & { advance(ms: number): void } {
-  let now = 1_000_000;
-  const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  return {
-    now: () => now,
-    setTimer(ms, fn) {
-      const t = { at: now + ms, fn, cancelled: false };
-      timers.push(t);
-      return () => {
-        t.cancelled = true;
-      };
-    },
-    advance(ms) {
-      now += ms;
-      for (const t of timers.filter((t) => !t.cancelled && t.at <= now)) {
-        t.cancelled = true;
-        t.fn();
-      }
-    },
-  };
-}
 
 type Script = (body: string, signal: AbortSignal) => Promise<TransportResponse>;
 
@@ -63,7 +42,7 @@ const domains: Record<string, FailureDomain> = {
 function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSecond: 5 }) {
   let head = 100;
   const refreshed: string[][] = [];
-  const clock = fakeClock();
+  const clock = createFakeClock();
   const transports = Object.fromEntries(Object.entries(scripts).map(([id, s]) => [id, scripted(s)]));
   const upstreams: Upstream[] = Object.keys(scripts).map((id) => {
     const u = createUpstream(

@@ -43,11 +43,8 @@ export interface HeadTracker {
    */
   refresh(upstreamIds: string[]): Promise<void>;
   stop(): void;
-  /** Resolves once every upstream had its first admission check (passed or not). */
-  firstChecks(): Promise<void>;
   /** Resolves when an agreed head exists, or after `timeoutMs`. */
   waitForHead(timeoutMs: number): Promise<AgreedHead | undefined>;
-  genesisHash(): string | undefined;
 }
 
 export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOptions): HeadTracker {
@@ -60,7 +57,6 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   let genesis: string | undefined;
   const genesisReports = new Map<string, string>();
   const headWaiters = new Set<(head: AgreedHead) => void>();
-  const firstCheckDone = new Map<string, Promise<void>>();
 
   // Admitted and not cordoned for failed verifications: a liar vouches for nothing.
   const usable = (id: string) => {
@@ -199,7 +195,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       await pollOnce(u);
       if (!stopped.signal.aborted) timers.set(u.id, clock.setTimer(options.pollIntervalMs, run));
     };
-    firstCheckDone.set(u.id, run());
+    void run();
   }
 
   return {
@@ -214,9 +210,6 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       stopped.abort();
       for (const cancel of timers.values()) cancel();
       timers.clear();
-    },
-    async firstChecks() {
-      await Promise.all(firstCheckDone.values());
     },
     waitForHead(timeoutMs) {
       const current = headBook.current();
@@ -233,6 +226,5 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         headWaiters.add(done);
       });
     },
-    genesisHash: () => genesis,
   };
 }

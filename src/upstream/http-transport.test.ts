@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { after, before, test } from "node:test";
-import { freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
+import { test } from "node:test";
+import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
 import type { TransportFailureKind } from "../core/ports.ts";
-import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
 import { classifyHttpFailure, createHttpTransport } from "./http-transport.ts";
 
 const CANARY = "c4nary-s3cret-9d1f";
@@ -57,20 +56,10 @@ function socketClosed(socket: Socket): Promise<void> {
 
 // --- real anvil -------------------------------------------------------------------------------------------------
 
-let anvil: AnvilProcess | undefined;
-let anvilPort = 0;
-
-before(async () => {
-  anvil = await startAnvil({ noMining: false });
-  anvilPort = anvil.port;
-});
-
-after(async () => {
-  await anvil?.stop();
-});
+const anvil = anvilForThisFile();
 
 test("answers single and batch calls from anvil over one kept-alive connection", async () => {
-  const transport = createHttpTransport({ url: `http://127.0.0.1:${anvilPort}` });
+  const transport = createHttpTransport({ url: `http://127.0.0.1:${anvil.port()}` });
   try {
     const single = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
     assert.equal(single.status, 200);

@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import { createServer, type IncomingMessage } from "node:http";
 import { createServer as createNetServer } from "node:net";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { keccak256, toHex } from "viem";
 import WebSocket, { WebSocketServer } from "ws";
-import { freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
-import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
+import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
 import { createWsTransport, WS_RECONNECT_DELAY_MIN_MS } from "./ws-transport.ts";
 
 const CANARY = "c4nary-s3cret-ws-77e2";
@@ -87,20 +86,10 @@ async function startFakeUpstream(options: { autoPong?: boolean } = {}): Promise<
 
 // --- real anvil -------------------------------------------------------------------------------------------------
 
-let anvil: AnvilProcess | undefined;
-let anvilPort = 0;
-
-before(async () => {
-  anvil = await startAnvil({ noMining: false });
-  anvilPort = anvil.port;
-});
-
-after(async () => {
-  await anvil?.stop();
-});
+const anvil = anvilForThisFile();
 
 test("anvil over WebSocket: the caller's ids come back byte for byte, single and batch", async () => {
-  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvilPort}` });
+  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvil.port()}` });
   try {
     const big = await transport.send('{"jsonrpc":"2.0","id":9007199254740993,"method":"eth_chainId"}', opts());
     assert.deepEqual(big, { status: 200, body: '{"jsonrpc":"2.0","id":9007199254740993,"result":"0x7a69"}' });
@@ -120,7 +109,7 @@ test("anvil over WebSocket: the caller's ids come back byte for byte, single and
 });
 
 test("anvil over WebSocket: 50 concurrent calls with the same id each get their own answer", async () => {
-  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvilPort}` });
+  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvil.port()}` });
   try {
     const inputs = Array.from({ length: 50 }, (_, i) => toHex(`multihome-${i}`));
     const answers = await Promise.all(inputs.map((input) => transport.send(call("web3_sha3", [input], 1), opts())));
@@ -135,7 +124,7 @@ test("anvil over WebSocket: 50 concurrent calls with the same id each get their 
 });
 
 test("anvil over WebSocket: notifications resolve empty and an uncorrelatable error goes to its send", async () => {
-  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvilPort}` });
+  const transport = createWsTransport({ url: `ws://127.0.0.1:${anvil.port()}` });
   try {
     assert.deepEqual(await transport.send('{"jsonrpc":"2.0","method":"eth_chainId"}', opts()), {
       status: 200,

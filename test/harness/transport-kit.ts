@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import { after, before } from "node:test";
 import { inspect } from "node:util";
 import { TransportError, type TransportFailureKind } from "../../src/core/ports.ts";
+import { type AnvilProcess, startAnvil } from "../../src/devnet/anvil.ts";
 
 export const MiB = 1024 * 1024;
 
@@ -61,4 +63,21 @@ export async function freePort(): Promise<number> {
   probe.close();
   await once(probe, "close");
   return port;
+}
+
+/** One automining anvil for the whole test file: started before the first test, stopped (by pid) after the last. */
+export function anvilForThisFile(): { port(): number } {
+  let anvil: AnvilProcess | undefined;
+  before(async () => {
+    anvil = await startAnvil({ noMining: false });
+  });
+  after(async () => {
+    await anvil?.stop();
+  });
+  return {
+    port() {
+      if (!anvil) throw new Error("anvil is not started yet");
+      return anvil.port;
+    },
+  };
 }

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
-import type { Clock, Logger } from "../../core/ports.ts";
+import { createFakeClock, type FakeClock } from "../../../test/harness/fake-clock.ts";
+import type { Logger } from "../../core/ports.ts";
 import { type Store, StoreError, type StoreLimits } from "../../core/store.ts";
 import { describeStoreContract, lastKnownGoodFixture } from "../store-contract.ts";
 import { openSqliteStore, SQLITE_FLUSH_INTERVAL_MS, SQLITE_SCHEMA_VERSION } from "./sqlite-store.ts";
@@ -13,34 +14,6 @@ const root = mkdtempSync(join(tmpdir(), "multihome-sqlite-store-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 let nextDir = 0;
 const freshPath = () => join(root, `s${nextDir++}`, "nested", "state.db");
-
-interface FakeClock extends Clock {
-  advance(ms: number): void;
-  pending(): number;
-}
-
-function fakeClock(): FakeClock {
-  let now = 1_700_000_000_000;
-  const timers: { at: number; fn: () => void; live: boolean }[] = [];
-  return {
-    now: () => now,
-    setTimer(ms, fn) {
-      const t = { at: now + ms, fn, live: true };
-      timers.push(t);
-      return () => {
-        t.live = false;
-      };
-    },
-    advance(ms) {
-      now += ms;
-      for (const t of timers.filter((t) => t.live && t.at <= now)) {
-        t.live = false;
-        t.fn();
-      }
-    },
-    pending: () => timers.filter((t) => t.live).length,
-  };
-}
 
 function recordingLogger(): Logger & { lines: { level: string; msg: string | undefined }[] } {
   const lines: { level: string; msg: string | undefined }[] = [];
@@ -69,7 +42,7 @@ const rowCount = (path: string) =>
 
 const opened = new Map<Store, { path: string; clock: FakeClock; limits: Partial<StoreLimits> | undefined }>();
 async function openAt(path: string, limits?: Partial<StoreLimits>): Promise<Store> {
-  const clock = fakeClock();
+  const clock = createFakeClock();
   const store = await openSqliteStore({ path, clock, ...limits });
   opened.set(store, { path, clock, limits });
   return store;
@@ -86,7 +59,7 @@ describeStoreContract("sqlite", {
 
 test("sqlite store: creates its folder, uses WAL and records its schema version", async () => {
   const path = freshPath();
-  const store = await openSqliteStore({ path, clock: fakeClock() });
+  const store = await openSqliteStore({ path, clock: createFakeClock() });
   await store.putLastKnownGood(lastKnownGoodFixture());
   await store.close();
   const { mode, version } = inspect(path, (db) => ({
@@ -99,7 +72,7 @@ test("sqlite store: creates its folder, uses WAL and records its schema version"
 
 test("sqlite store: puts wait in memory until the flush interval, reads see them at once, the timer is cleared", async () => {
   const path = freshPath();
-  const clock = fakeClock();
+  const clock = createFakeClock();
   const store = await openSqliteStore({ path, clock, flushIntervalMs: 250 });
   assert.equal(clock.pending(), 0, "an idle store must not keep a timer");
 
@@ -138,7 +111,7 @@ test("sqlite store: puts wait in memory until the flush interval, reads see them
 
 test("sqlite store: maxEntries holds in the file after each flush", async () => {
   const path = freshPath();
-  const clock = fakeClock();
+  const clock = createFakeClock();
   const store = await openSqliteStore({ path, clock, maxEntries: 5 });
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 7; i++) await store.putLastKnownGood(lastKnownGoodFixture({ key: `r${round}k${i}` }));
@@ -156,7 +129,7 @@ test("sqlite store: maxEntries holds in the file after each flush", async () => 
 
 test("sqlite store: a failed flush keeps the entries, says so once, and writes them when it can", async () => {
   const path = freshPath();
-  const clock = fakeClock();
+  const clock = createFakeClock();
   const logger = recordingLogger();
   const store = await openSqliteStore({ path, clock, logger });
   const entry = lastKnownGoodFixture();
@@ -182,7 +155,7 @@ test("sqlite store: a failed flush keeps the entries, says so once, and writes t
 
 test("sqlite store: close rejects, naming the file, when its final write fails; it stays closed", async () => {
   const path = freshPath();
-  const store = await openSqliteStore({ path, clock: fakeClock() });
+  const store = await openSqliteStore({ path, clock: createFakeClock() });
   await store.putLastKnownGood(lastKnownGoodFixture());
   const blocker = new DatabaseSync(path);
   blocker.exec("BEGIN IMMEDIATE");
@@ -201,7 +174,7 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
   const corrupt = freshPath();
   mkdirSync(join(corrupt, ".."), { recursive: true });
   writeFileSync(corrupt, "this is not a database\n".repeat(400));
-  await assert.rejects(openSqliteStore({ path: corrupt, clock: fakeClock() }), (e: unknown) => {
+  await assert.rejects(openSqliteStore({ path: corrupt, clock: createFakeClock() }), (e: unknown) => {
     assert.ok(e instanceof StoreError);
     assert.equal(e.kind, "open_failed");
     assert.equal(
@@ -214,18 +187,18 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
 
   const folder = freshPath();
   mkdirSync(folder, { recursive: true });
-  await assert.rejects(openSqliteStore({ path: folder, clock: fakeClock() }), {
+  await assert.rejects(openSqliteStore({ path: folder, clock: createFakeClock() }), {
     name: "StoreError",
     message: `cannot open the Multihome store at ${folder}: unable to open database file`,
   });
 
   const newer = freshPath();
-  const first = await openSqliteStore({ path: newer, clock: fakeClock() });
+  const first = await openSqliteStore({ path: newer, clock: createFakeClock() });
   await first.close();
   const db = new DatabaseSync(newer);
   db.exec("UPDATE multihome_schema SET version = 99");
   db.close();
-  await assert.rejects(openSqliteStore({ path: newer, clock: fakeClock() }), {
+  await assert.rejects(openSqliteStore({ path: newer, clock: createFakeClock() }), {
     name: "StoreError",
     message:
       `cannot open the Multihome store at ${newer}: it has schema version 99, written by a newer Multihome; ` +
@@ -234,6 +207,9 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
 });
 
 test("sqlite store: nonsensical options are refused", async () => {
-  await assert.rejects(openSqliteStore({ path: freshPath(), clock: fakeClock(), flushIntervalMs: 0 }), RangeError);
-  await assert.rejects(openSqliteStore({ path: freshPath(), clock: fakeClock(), maxEntries: -1 }), RangeError);
+  await assert.rejects(
+    openSqliteStore({ path: freshPath(), clock: createFakeClock(), flushIntervalMs: 0 }),
+    RangeError,
+  );
+  await assert.rejects(openSqliteStore({ path: freshPath(), clock: createFakeClock(), maxEntries: -1 }), RangeError);
 });
