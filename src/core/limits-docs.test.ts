@@ -1,0 +1,29 @@
+/** Every exported numeric constant of the serving path has a row in docs/limits.md (or is a config default). */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+const root = join(import.meta.dirname, "..", "..");
+const LAYERS = ["core", "engine", "server", "upstream", "stores"];
+const CONSTANT = /^export const ([A-Z][A-Z0-9_]*) = [0-9]/gm;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith(".ts") && !p.endsWith(".test.ts") ? [p] : [];
+  });
+}
+
+test("every numeric constant of the serving path is documented in docs/limits.md", () => {
+  const docs = readFileSync(join(root, "docs", "limits.md"), "utf8");
+  const missing: string[] = [];
+  for (const layer of LAYERS) {
+    for (const file of sources(join(root, "src", layer))) {
+      for (const [, name] of readFileSync(file, "utf8").matchAll(CONSTANT)) {
+        if (!docs.includes(`\`${name}\``)) missing.push(`${name} (${file.slice(root.length + 1)})`);
+      }
+    }
+  }
+  assert.deepEqual(missing, []);
+});
