@@ -218,7 +218,7 @@ describe("blocks", () => {
 
 describe("quorum", () => {
   test("a quorum method is served only when independent upstreams agree; the odd one out is disputed", async (t) => {
-    const net = await startTestNetwork({ config: { verification: { quorumMethods: ["eth_call"], quorumSize: 2 } } });
+    const net = await startTestNetwork({ config: { verification: { methods: { eth_call: "quorum" }, quorumSize: 2 } } });
     t.after(() => net.stop());
     const call = [{ to: net.devnet.accounts[1]!.address, data: "0x" }, "latest"];
     const honest = await net.rpc("eth_call", call);

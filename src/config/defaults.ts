@@ -69,15 +69,27 @@ export const DEFAULTS = {
     domainDownMs: 5_000,
   },
   verification: {
-    /** How state reads (balance, nonce, code, storage) are answered: "proof" (verified Merkle proofs) or "single". */
-    stateReads: "proof" as const,
+    /**
+     * How each method's answers are checked: "proof" (against an anchored block: Merkle proofs for state, recomputed
+     * hashes and roots for blocks, transactions and receipts), "quorum" (independent upstreams agree) or "single" (one
+     * upstream's word). A method not listed is "single". A config's map is merged over this one.
+     */
+    methods: {
+      eth_getBalance: "proof",
+      eth_getTransactionCount: "proof",
+      eth_getCode: "proof",
+      eth_getStorageAt: "proof",
+      eth_getBlockByNumber: "proof",
+      eth_getBlockByHash: "proof",
+      eth_getTransactionByHash: "proof",
+      eth_getTransactionReceipt: "proof",
+      eth_getBlockReceipts: "proof",
+    } as Record<string, "proof" | "quorum" | "single">,
     /** Failed verifications within disputeWindowMs that cordon an upstream. */
     disputesToCordon: 3,
     disputeWindowMs: 300_000,
     /** How long a cordon for disputes lasts, ms. */
     cordonMs: 300_000,
-    /** Methods answered only when independent upstreams agree (no proof exists for them), e.g. eth_call. */
-    quorumMethods: [] as string[],
     /** Independent upstreams that must return the same answer for a quorum method. */
     quorumSize: 2,
   },

@@ -121,21 +121,27 @@ export const configSchema = z
       .prefault({}),
     verification: z
       .strictObject({
-        stateReads: z.enum(["proof", "single"]).default(D.verification.stateReads),
+        methods: z
+          .record(z.string(), z.enum(["proof", "quorum", "single"]))
+          .superRefine((methods, ctx) => {
+            for (const [method, policy] of Object.entries(methods)) {
+              const spec = methodSpec(method);
+              if (spec?.kind !== "read")
+                ctx.addIssue({
+                  code: "custom",
+                  path: [method],
+                  message: "a read method Multihome serves (not a write or a local one)",
+                });
+              else if (policy === "proof" && !spec.proof)
+                ctx.addIssue({ code: "custom", path: [method], message: `${method} has no proof: use quorum or single` });
+            }
+            if (Object.keys(methods).length > 64) ctx.addIssue({ code: "custom", message: "at most 64 methods" });
+          })
+          .default({})
+          .transform((methods) => ({ ...D.verification.methods, ...methods })),
         disputesToCordon: z.number().int().min(1).max(1_000).default(D.verification.disputesToCordon),
         disputeWindowMs: ms(1_000).default(D.verification.disputeWindowMs),
         cordonMs: ms(1_000).default(D.verification.cordonMs),
-        quorumMethods: z
-          .array(
-            z
-              .string()
-              .refine(
-                (m) => methodSpec(m)?.kind === "read",
-                "a read method Multihome serves (not a write or a local one)",
-              ),
-          )
-          .max(64)
-          .default(D.verification.quorumMethods),
         quorumSize: z.number().int().min(2).max(16).default(D.verification.quorumSize),
       })
       .prefault({}),

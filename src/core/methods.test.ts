@@ -141,9 +141,11 @@ test("a hex block number is kept and sets the block the answer needs", () => {
   assert.equal(pinned(pin("eth_getBalance", [ADDR, "0x99999"])).minBlock, 0x99999);
 });
 
-test("EIP-1898: {blockHash} passes through; {blockNumber} pins the number", () => {
+test("EIP-1898: {blockHash} passes through, asked only of upstreams at the head; {blockNumber} pins the number", () => {
   const byHash = [ADDR, { blockHash: HASH, requireCanonical: true }];
-  assert.deepEqual(pinned(pin("eth_getBalance", byHash)), { params: byHash });
+  assert.deepEqual(pinned(pin("eth_getBalance", byHash)), { params: byHash, minBlock: HEAD });
+  // A bare block hash where a block is expected (eth_getBlockReceipts) is a hash too, not an invalid number.
+  assert.deepEqual(pinned(pin("eth_getBlockReceipts", [HASH])), { params: [HASH], minBlock: HEAD });
   const byNumber = [ADDR, { blockNumber: "0x20" }];
   assert.deepEqual(pinned(pin("eth_call", byNumber)), { params: byNumber, blockNumber: 32, minBlock: 32 });
 });
@@ -174,9 +176,11 @@ test("invalid block parameters are refused with a message", () => {
   assert.ok(!long.ok && long.message.length < 200);
 });
 
-test("methods without a block parameter pass through", () => {
+test("methods without a block parameter pass through; those addressing data by hash need an upstream at the head", () => {
   const params = [HASH];
-  assert.deepEqual(pinned(pin("eth_getTransactionReceipt", params)), { params });
+  // A node behind the head answers null for a receipt it has not seen yet: only upstreams at the head are asked.
+  assert.deepEqual(pinned(pin("eth_getTransactionReceipt", params)), { params, minBlock: HEAD });
+  assert.deepEqual(pinned(pin("web3_clientVersion", [])), { params: [] });
   assert.deepEqual(pinned(pin("eth_sendRawTransaction", ["0x02"])), { params: ["0x02"] });
 });
 
@@ -208,7 +212,7 @@ test("eth_getLogs: pending/safe/finalized are left as they are", () => {
 
 test("eth_getLogs: blockHash is exclusive with fromBlock/toBlock", () => {
   const params = [{ blockHash: HASH, address: ADDR }];
-  assert.deepEqual(pinned(pin("eth_getLogs", params)), { params });
+  assert.deepEqual(pinned(pin("eth_getLogs", params)), { params, minBlock: HEAD });
   refused(pin("eth_getLogs", [{ blockHash: HASH, fromBlock: "0x1" }]), /blockHash cannot be combined/);
   refused(pin("eth_getLogs", [{ blockHash: HASH, toBlock: "latest" }]), /blockHash cannot be combined/);
 });

@@ -21,9 +21,23 @@ export interface MethodSpec {
   heavy?: boolean;
   /** The block range lives in a filter object (`fromBlock`/`toBlock`). */
   logFilter?: boolean;
+  /**
+   * What the answer can be proven against when `verification.methods` asks for `proof`: the state root (a Merkle
+   * proof), the block hash (header fields, transactions root), or the receipts root of an anchored block.
+   */
+  proof?: "state" | "block" | "receipt" | "transaction";
+  /**
+   * Addresses chain data by hash: a node behind the agreed head may not have it yet and would answer `null` as if it
+   * did not exist, so only upstreams at the agreed head are asked.
+   */
+  byHash?: boolean;
 }
 
+/** How a method's answers are checked: proven, agreed by independent upstreams, or one upstream's word. */
+export type VerificationPolicy = "proof" | "quorum" | "single";
+
 const read: MethodSpec = { kind: "read" };
+const byHash: MethodSpec = { kind: "read", byHash: true };
 
 export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_chainId: { kind: "local" },
@@ -37,27 +51,27 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_maxPriorityFeePerGas: read,
   eth_blobBaseFee: read,
   eth_feeHistory: { kind: "read", blockParam: 1 },
-  eth_getBalance: { kind: "read", blockParam: 1, blockOptional: true },
-  eth_getCode: { kind: "read", blockParam: 1, blockOptional: true },
-  eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true },
-  eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true },
+  eth_getBalance: { kind: "read", blockParam: 1, blockOptional: true, proof: "state" },
+  eth_getCode: { kind: "read", blockParam: 1, blockOptional: true, proof: "state" },
+  eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true, proof: "state" },
+  eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true, proof: "state" },
   eth_getProof: { kind: "read", blockParam: 2 },
   eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true },
   eth_estimateGas: { kind: "read", blockParam: 1, blockOptional: true, heavy: true },
   eth_createAccessList: { kind: "read", blockParam: 1, blockOptional: true, heavy: true },
-  eth_getBlockByNumber: { kind: "read", blockParam: 0 },
-  eth_getBlockByHash: read,
-  eth_getBlockReceipts: { kind: "read", blockParam: 0, heavy: true },
+  eth_getBlockByNumber: { kind: "read", blockParam: 0, proof: "block" },
+  eth_getBlockByHash: { kind: "read", proof: "block", byHash: true },
+  eth_getBlockReceipts: { kind: "read", blockParam: 0, heavy: true, proof: "receipt" },
   eth_getBlockTransactionCountByNumber: { kind: "read", blockParam: 0 },
-  eth_getBlockTransactionCountByHash: read,
+  eth_getBlockTransactionCountByHash: byHash,
   eth_getUncleCountByBlockNumber: { kind: "read", blockParam: 0 },
-  eth_getUncleCountByBlockHash: read,
+  eth_getUncleCountByBlockHash: byHash,
   eth_getUncleByBlockNumberAndIndex: { kind: "read", blockParam: 0 },
-  eth_getUncleByBlockHashAndIndex: read,
-  eth_getTransactionByHash: read,
-  eth_getTransactionByBlockHashAndIndex: read,
+  eth_getUncleByBlockHashAndIndex: byHash,
+  eth_getTransactionByHash: { kind: "read", proof: "transaction", byHash: true },
+  eth_getTransactionByBlockHashAndIndex: byHash,
   eth_getTransactionByBlockNumberAndIndex: { kind: "read", blockParam: 0 },
-  eth_getTransactionReceipt: read,
+  eth_getTransactionReceipt: { kind: "read", proof: "receipt", byHash: true },
   eth_getLogs: { kind: "read", logFilter: true, heavy: true },
   eth_sendRawTransaction: { kind: "write" },
 };
@@ -95,7 +109,8 @@ export type PinResult = { ok: true; pinned: PinnedCall } | { ok: false; message:
  */
 export function pinBlock(spec: MethodSpec, params: RpcParams, head: number): PinResult {
   if (spec.logFilter) return pinLogFilter(params, head);
-  if (spec.blockParam === undefined) return { ok: true, pinned: { params } };
+  if (spec.blockParam === undefined)
+    return { ok: true, pinned: spec.byHash ? { params, minBlock: head } : { params } };
   if (!Array.isArray(params)) return { ok: false, message: "params must be an array" };
   const index = spec.blockParam;
   if (params.length < index) return { ok: false, message: `expected at least ${index} params` };
@@ -106,7 +121,7 @@ export function pinBlock(spec: MethodSpec, params: RpcParams, head: number): Pin
   }
   const resolved = resolveBlockParam(value, head);
   if (!resolved.ok) return resolved;
-  if (resolved.number === undefined) return { ok: true, pinned: { params } };
+  if (resolved.number === undefined) return { ok: true, pinned: resolved.byHash ? { params, minBlock: head } : { params } };
   const rewritten = resolved.rewrite ? withBlock(params, index, resolved.number) : { params };
   return { ok: true, pinned: { ...rewritten, blockNumber: resolved.number, minBlock: resolved.number } };
 }
@@ -119,7 +134,9 @@ function withBlock(params: unknown[], index: number, n: number): PinnedCall {
   return { params: copy, blockNumber: n, minBlock: n };
 }
 
-type Resolved = { ok: true; number?: number; rewrite: boolean } | { ok: false; message: string };
+type Resolved = { ok: true; number?: number; rewrite: boolean; byHash?: boolean } | { ok: false; message: string };
+
+const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
 
 function resolveBlockParam(value: unknown, head: number): Resolved {
   if (typeof value === "string") {
@@ -133,13 +150,14 @@ function resolveBlockParam(value: unknown, head: number): Resolved {
       case "finalized":
         return { ok: true, rewrite: false };
     }
+    if (BLOCK_HASH.test(value)) return { ok: true, rewrite: false, byHash: true };
     const n = parseBlockNumber(value);
     if (n === undefined) return { ok: false, message: `invalid block parameter: ${value.slice(0, 80)}` };
     return { ok: true, number: n, rewrite: false };
   }
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    if (typeof o.blockHash === "string") return { ok: true, rewrite: false };
+    if (typeof o.blockHash === "string") return { ok: true, rewrite: false, byHash: true };
     if (o.blockNumber !== undefined) {
       const n = parseBlockNumber(o.blockNumber);
       if (n === undefined) return { ok: false, message: "invalid blockNumber in block parameter" };
@@ -158,7 +176,7 @@ function pinLogFilter(params: RpcParams, head: number): PinResult {
     if (filter.fromBlock !== undefined || filter.toBlock !== undefined) {
       return { ok: false, message: "blockHash cannot be combined with fromBlock/toBlock" };
     }
-    return { ok: true, pinned: { params } };
+    return { ok: true, pinned: { params, minBlock: head } };
   }
   let to = head;
   for (const key of ["fromBlock", "toBlock"] as const) {

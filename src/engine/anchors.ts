@@ -15,6 +15,14 @@ import type { AnchoredBlock } from "./state-reads.ts";
 /** Anchored blocks kept (their state roots), oldest out first. */
 export const MAX_ANCHORED_BLOCKS = 1_024;
 
+type Roots = Pick<AnchoredBlock, "stateRoot" | "transactionsRoot" | "receiptsRoot">;
+
+/** The roots of a header whose hash was verified (so its fields are well-formed 32-byte hex). */
+function rootsOf(header: unknown): Roots {
+  const { stateRoot, transactionsRoot, receiptsRoot } = header as Roots;
+  return { stateRoot, transactionsRoot, receiptsRoot };
+}
+
 export interface Anchors {
   anchor(number: number): Promise<AnchoredBlock | undefined>;
   /** Proofs against this anchor all failed and none verified: forget it, so the next read anchors afresh. */
@@ -39,8 +47,8 @@ export function createAnchors(
   const { target, headBook, upstreams, quorumSize } = options;
   /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
   const anchors = new Map<number, AnchoredBlock>();
-  /** State roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
-  const verifiedRoots = new Map<string, `0x${string}`>();
+  /** Roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
+  const verifiedRoots = new Map<string, Roots>();
   const usableForAnchor = (id: string) => {
     const u = upstreams.find((x) => x.id === id);
     return u !== undefined && u.admission === "admitted" && u.cordonedUntil <= clock.now();
@@ -55,8 +63,8 @@ export function createAnchors(
     if (cached?.hash === agreed.hash) return cached;
     const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
     const hash = agreed.hash as `0x${string}`;
-    const polledRoot = verifiedRoots.get(hash);
-    if (polledRoot) return remember({ number, hash, stateRoot: polledRoot, domains });
+    const polled = verifiedRoots.get(hash);
+    if (polled) return remember({ number, hash, ...polled, domains });
     const header = await execute(ctx, target, {
       method: "eth_getBlockByHash",
       params: [agreed.hash, false],
@@ -71,8 +79,7 @@ export function createAnchors(
       },
     });
     if (!header.ok) return undefined;
-    const block = header.result as { stateRoot: `0x${string}` };
-    return remember({ number, hash, stateRoot: block.stateRoot, domains });
+    return remember({ number, hash, ...rootsOf(header.result), domains });
   }
 
   /**
@@ -96,18 +103,15 @@ export function createAnchors(
           if (Number((block as { number?: string }).number) !== number) {
             return { ok: false, reason: "header has another number" };
           }
-          return {
-            ok: true,
-            value: { hash: check.hash, stateRoot: (block as { stateRoot: `0x${string}` }).stateRoot },
-          };
+          return { ok: true, value: { hash: check.hash, ...rootsOf(block) } };
         },
       },
       quorumSize,
       (u, reason) => target.onDispute?.(u, reason),
     );
     if (!quorum.ok || !quorum.result.ok) return undefined;
-    const { hash, stateRoot } = quorum.result.result as { hash: `0x${string}`; stateRoot: `0x${string}` };
-    return remember({ number, hash, stateRoot, domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))] });
+    const { hash, ...roots } = quorum.result.result as Roots & { hash: `0x${string}` };
+    return remember({ number, hash, ...roots, domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))] });
   }
 
   function remember(anchored: AnchoredBlock): AnchoredBlock {
@@ -150,7 +154,7 @@ export function createAnchors(
       ctx.logger.warn({ block: anchored.number }, "every proof disagreed with the anchored block: re-anchoring");
     },
     rememberHeader(header) {
-      verifiedRoots.set(header.hash, header.stateRoot);
+      verifiedRoots.set(header.hash, rootsOf(header));
       if (verifiedRoots.size > MAX_ANCHORED_BLOCKS) verifiedRoots.delete(verifiedRoots.keys().next().value!);
     },
     checkBlock,

@@ -11,6 +11,7 @@ import { createRetryBudget } from "../core/retry-budget.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { createAnchors } from "./anchors.ts";
+import { createBlockReads } from "./block-reads.ts";
 import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import type { EngineContext } from "./context.ts";
 import { type ExecuteTarget, execute } from "./execute.ts";
@@ -118,7 +119,6 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
   });
 
-  const quorumMethods = new Set(settings.verification.quorumMethods);
   const disputes = createDisputes({
     threshold: settings.verification.disputesToCordon,
     windowMs: settings.verification.disputeWindowMs,
@@ -140,6 +140,14 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
 
   const anchors = createAnchors(ctx, { target, headBook, upstreams, quorumSize: settings.verification.quorumSize });
   const lastKnownGood = createLastKnownGoodBook(ctx, chainId);
+  const blockReads = createBlockReads({
+    anchor: anchors.anchor,
+    execute: (plan, signal) => execute(ctx, target, plan, signal),
+    onDispute: (id, reason) => {
+      const u = upstreams.find((x) => x.id === id);
+      if (u) target.onDispute?.(u, reason);
+    },
+  });
 
   async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
     const { signal } = options;
@@ -188,9 +196,10 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         error: new MultihomeError("invalid_params", `invalid params: ${pin.message}`),
         evidence: none,
       };
+    const policy = settings.verification.methods[rpc.method] ?? "single";
     if (
-      settings.verification.stateReads === "proof" &&
-      PROVEN_METHODS.has(rpc.method) &&
+      policy === "proof" &&
+      spec.proof === "state" &&
       pin.pinned.blockNumber !== undefined &&
       Array.isArray(pin.pinned.params)
     ) {
@@ -224,7 +233,13 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         return { ok: false, error: proven.error, evidence: none };
       return lastKnownGood.answer(key, proven.error, options.maxStalenessSeconds, none);
     }
-    if (quorumMethods.has(rpc.method)) {
+    if (policy === "proof" && spec.proof !== undefined && Array.isArray(pin.pinned.params)) {
+      const read = await blockReads.read(rpc.method, pin.pinned, head.number, signal);
+      if (read.ok === true) return { ok: true, result: read.result, evidence: read.evidence };
+      if (read.ok === false) return { ok: false, error: read.error, evidence: none };
+      // No proven path for these params (a tag like `pending`, a block above the head): answered as usual below.
+    }
+    if (policy === "quorum") {
       const quorum = await executeQuorum(
         (plan) => execute(ctx, target, plan, signal),
         {

@@ -15,6 +15,8 @@ export interface VerifiedHeader {
   number: string;
   hash: `0x${string}`;
   stateRoot: `0x${string}`;
+  transactionsRoot: `0x${string}`;
+  receiptsRoot: `0x${string}`;
 }
 
 export interface HeadTrackerOptions {

@@ -1,4 +1,5 @@
 import type { FailureDomain } from "../core/domain.ts";
+import type { VerificationPolicy } from "../core/methods.ts";
 import type { ExecuteTarget } from "./execute.ts";
 
 /** What the engine needs to run one chain (the app derives it from the validated config). */
@@ -22,12 +23,11 @@ export interface ChainSettings {
   };
   maxResponseBytes: number;
   verification: {
-    /** `proof`: state reads are answered from verified Merkle proofs; `single`: from one upstream's word. */
-    stateReads: "proof" | "single";
+    /** Per method; a method not listed is `single`. */
+    methods: Readonly<Record<string, VerificationPolicy>>;
     disputesToCordon: number;
     disputeWindowMs: number;
     cordonMs: number;
-    quorumMethods: readonly string[];
     quorumSize: number;
   };
 }

@@ -14,6 +14,8 @@ export interface AnchoredBlock {
   number: number;
   hash: `0x${string}`;
   stateRoot: `0x${string}`;
+  transactionsRoot: `0x${string}`;
+  receiptsRoot: `0x${string}`;
   /** Outage domains of the upstreams that vouched for the hash. */
   domains: string[];
 }
