@@ -48,7 +48,7 @@ export interface BenchReport {
   body: string;
   baselineKey: string;
   passThroughKey: string;
-  /** The scenario with proven reads, and the one identical to it except for `verification.stateReads: "single"`. */
+  /** The scenario with proven reads, and the one identical to it except for `verification.methods.eth_getBalance: "single"`. */
   provenKey: string;
   unprovenKey: string;
   /** `verifyAccountProof` timed in the bench process; absent when it was not measured. */
@@ -200,7 +200,7 @@ export function renderReport(report: BenchReport): string {
     `- Closed loop: wrk, ${st.threads} thread, ${st.connections} connections, a ${st.warmupS} s warm-up run (discarded),`,
     `  then ${st.durationS} s measured with \`--latency\`; \`bench/post.lua\` sends the body, reads every answer and counts`,
     "  any that is not the expected result (a JSON-RPC error arrives with HTTP 200, so non-2xx alone would not catch it).",
-    '- Multihome runs with `verification.stateReads: "single"` (each balance is one upstream\'s word) in every scenario',
+    '- Multihome runs with `verification.methods.eth_getBalance: "single"` (each balance is one upstream\'s word) in every scenario',
     `  but ${titleOf(report, report.provenKey)} and the open-loop row "proven reads", so those measure routing; ${titleOf(report, report.provenKey)} is ${titleOf(report, report.unprovenKey)} with`,
     '  `"proof"` (the default): each balance is answered from `eth_getProof`, verified against the state root of a',
     "  block the independent domains agree on. Before each run the answer is checked, including its",

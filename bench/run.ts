@@ -105,7 +105,7 @@ interface ScenarioDef {
   title: string;
   path: string;
   /** The `multihome-verified` header every answer must carry (Multihome scenarios only). */
-  verified?: StateReads;
+  verified?: Balances;
   start(): Promise<Target | { unavailable: string }>;
 }
 
@@ -113,17 +113,17 @@ function serverTarget(server: ServerProcess): Target {
   return { url: server.urls[0]!, stop: server.stop };
 }
 
-type StateReads = "proof" | "single";
+type Balances = "proof" | "single";
 
 function multihomeSpec(
   chainId: number,
   upstreams: { id: string; url: string; domain: FailureDomain }[],
-  stateReads: StateReads,
+  balances: Balances,
 ): ServeSpec {
-  return { kind: "multihome", chainId, upstreams, stateReads };
+  return { kind: "multihome", chainId, upstreams, balances };
 }
 
-async function answerIs(url: string, load: Load, verified: StateReads | undefined): Promise<string | undefined> {
+async function answerIs(url: string, load: Load, verified: Balances | undefined): Promise<string | undefined> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: load.body });
   const text = await res.text();
   if (res.status !== 200 || !text.includes(load.expect)) return `HTTP ${res.status}: ${text.slice(0, 200)}`;
@@ -209,11 +209,11 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
     const proxy = await track(start(binary, alpha.url, RESULTS, load.body));
     return { url: proxy.url, stop: proxy.stop };
   };
-  const threeDomainsSpec = (stateReads: StateReads) =>
+  const threeDomainsSpec = (balances: Balances) =>
     multihomeSpec(
       devnet.chainId,
       threeDomains(nodes).map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
-      stateReads,
+      balances,
     );
   return [
     {
@@ -235,7 +235,7 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       key: "pass-through",
       title: "3. Multihome pass-through",
       path:
-        'wrk → Multihome with one upstream → anvil. `verification.stateReads: "single"`: this measures routing, ' +
+        'wrk → Multihome with one upstream → anvil. `verification.methods.eth_getBalance: "single"`: this measures routing, ' +
         "each balance is the upstream's word.",
       verified: "single",
       start: async () =>
@@ -252,7 +252,7 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       title: "4. Multihome, three domains",
       path:
         "wrk → Multihome over three anvil nodes in aws/us-east-1, gcp/europe-west1 and hetzner/eu-central. " +
-        '`verification.stateReads: "single"`: this measures routing over domains; 4p is the same with proofs.',
+        '`verification.methods.eth_getBalance: "single"`: this measures routing over domains; 4p is the same with proofs.',
       verified: "single",
       start: async () => serverTarget(await track(startServerProcess(threeDomainsSpec("single")))),
     },
@@ -260,7 +260,7 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       key: "three-domains-proof",
       title: "4p. Multihome, three domains, proven reads",
       path:
-        'As 4, but `verification.stateReads: "proof"` (the default): Multihome asks for `eth_getProof` instead of ' +
+        'As 4, but `verification.methods.eth_getBalance: "proof"` (the default): Multihome asks for `eth_getProof` instead of ' +
         "`eth_getBalance` and verifies the account proof against the state root of block 1, whose hash the three " +
         "domains agree on. Against 4, this is what verification costs.",
       verified: "proof",
@@ -272,7 +272,7 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       path:
         "wrk → Multihome over the demo's four nodes (alpha and beta on aws/us-east-1, gamma on gcp, delta on " +
         "hetzner), each behind a test fault proxy (a Node reverse proxy that parses every body; all four run in one " +
-        'extra process) → anvil. `verification.stateReads: "single"`: this measures routing. The control for 5b: ' +
+        'extra process) → anvil. `verification.methods.eth_getBalance: "single"`: this measures routing. The control for 5b: ' +
         "same hops, nothing down.",
       verified: "single",
       start: () => behindFaultProxies(false),
@@ -282,7 +282,7 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       title: "5b. Multihome, one hosting domain down",
       path:
         "As 5a, but both aws/us-east-1 fault proxies are `down` (connection refused) before the warm-up, and the run " +
-        'starts once Multihome reports the domain down. `verification.stateReads: "single"`.',
+        'starts once Multihome reports the domain down. `verification.methods.eth_getBalance: "single"`.',
       verified: "single",
       start: () => behindFaultProxies(true),
     },

@@ -12,8 +12,8 @@ export type ServeSpec =
       kind: "multihome";
       chainId: number;
       upstreams: { id: string; url: string; domain: FailureDomain }[];
-      /** `verification.stateReads`: stated by every scenario, so none silently measures the other mode. */
-      stateReads: "proof" | "single";
+      /** `verification.methods.eth_getBalance`: stated by every scenario, so none silently measures the other mode. */
+      balances: "proof" | "single";
     }
   | { kind: "fault-proxies"; targets: string[] };
 
@@ -77,7 +77,7 @@ async function start(spec: ServeSpec): Promise<Running> {
     server: { host: "127.0.0.1", port: 0 },
     store: { kind: "memory" },
     log: { level: "silent" },
-    verification: { stateReads: spec.stateReads },
+    verification: { methods: { eth_getBalance: spec.balances } },
     chains: [{ chainId: spec.chainId, upstreams: spec.upstreams }],
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });

@@ -133,7 +133,11 @@ export const configSchema = z
                   message: "a read method Multihome serves (not a write or a local one)",
                 });
               else if (policy === "proof" && !spec.proof)
-                ctx.addIssue({ code: "custom", path: [method], message: `${method} has no proof: use quorum or single` });
+                ctx.addIssue({
+                  code: "custom",
+                  path: [method],
+                  message: `${method} has no proof: use quorum or single`,
+                });
             }
             if (Object.keys(methods).length > 64) ctx.addIssue({ code: "custom", message: "at most 64 methods" });
           })

@@ -109,8 +109,7 @@ export type PinResult = { ok: true; pinned: PinnedCall } | { ok: false; message:
  */
 export function pinBlock(spec: MethodSpec, params: RpcParams, head: number): PinResult {
   if (spec.logFilter) return pinLogFilter(params, head);
-  if (spec.blockParam === undefined)
-    return { ok: true, pinned: spec.byHash ? { params, minBlock: head } : { params } };
+  if (spec.blockParam === undefined) return { ok: true, pinned: spec.byHash ? { params, minBlock: head } : { params } };
   if (!Array.isArray(params)) return { ok: false, message: "params must be an array" };
   const index = spec.blockParam;
   if (params.length < index) return { ok: false, message: `expected at least ${index} params` };
@@ -121,7 +120,8 @@ export function pinBlock(spec: MethodSpec, params: RpcParams, head: number): Pin
   }
   const resolved = resolveBlockParam(value, head);
   if (!resolved.ok) return resolved;
-  if (resolved.number === undefined) return { ok: true, pinned: resolved.byHash ? { params, minBlock: head } : { params } };
+  if (resolved.number === undefined)
+    return { ok: true, pinned: resolved.byHash ? { params, minBlock: head } : { params } };
   const rewritten = resolved.rewrite ? withBlock(params, index, resolved.number) : { params };
   return { ok: true, pinned: { ...rewritten, blockNumber: resolved.number, minBlock: resolved.number } };
 }

@@ -91,7 +91,10 @@ export function encodeTransaction(tx: unknown): Uint8Array {
     const type = typeOf(json, "transaction");
     if (type === 0) {
       const fields = [qty(json, "nonce"), qty(json, "gasPrice"), qty(json, "gas"), to(json, true)];
-      return toRlp([...fields, qty(json, "value"), input(json), qty(json, "v"), qty(json, "r"), qty(json, "s")], "bytes");
+      return toRlp(
+        [...fields, qty(json, "value"), input(json), qty(json, "v"), qty(json, "r"), qty(json, "s")],
+        "bytes",
+      );
     }
     const head: RlpValue[] = [qty(json, "chainId"), qty(json, "nonce")];
     if (type === 1) head.push(qty(json, "gasPrice"));
@@ -153,11 +156,7 @@ export function checkBlockBody(block: unknown): RootCheck {
       hash: readData(json.hash, "block hash", { bytes: 32 }),
       number: readQuantity(json.number, "block number"),
     };
-    const results = [
-      checkTransactions(json, place),
-      checkWithdrawals(json),
-      checkUncles(json),
-    ];
+    const results = [checkTransactions(json, place), checkWithdrawals(json), checkUncles(json)];
     return results.find((r) => r.ok === false) ?? results.find((r) => r.ok === "unverifiable") ?? { ok: true };
   } catch (error) {
     return failure(error);
@@ -240,12 +239,16 @@ function checkTransactions(json: Json, place: Placement): RootCheck {
   const root = readData(json.transactionsRoot, "transactionsRoot", { bytes: 32 });
   const txs = json.transactions;
   if (!Array.isArray(txs)) throw new RootFormatError("block transactions is not an array");
-  if (txs.length > MAX_BLOCK_TRANSACTIONS) throw new RootFormatError(`more than ${MAX_BLOCK_TRANSACTIONS} transactions`);
+  if (txs.length > MAX_BLOCK_TRANSACTIONS)
+    throw new RootFormatError(`more than ${MAX_BLOCK_TRANSACTIONS} transactions`);
   if (txs.length === 0) return compareRoot("transactions", EMPTY_TRIE_ROOT, root);
   if (txs.every((tx) => typeof tx === "string")) {
     txs.forEach((tx, i) => readData(tx, `transaction hash ${i}`, { bytes: 32 }));
     if (equalBytes(root, EMPTY_TRIE_ROOT_BYTES)) {
-      return { ok: false, reason: `block lists ${txs.length} transactions but its transactionsRoot is the empty trie's` };
+      return {
+        ok: false,
+        reason: `block lists ${txs.length} transactions but its transactionsRoot is the empty trie's`,
+      };
     }
     return { ok: true };
   }
@@ -345,7 +348,9 @@ function checkLogs(receipt: Json, txHash: Uint8Array, index: number, place: Plac
     }
     const logTxHash = readData(log.transactionHash, `${prefix}transactionHash`, { bytes: 32 });
     if (!equalBytes(logTxHash, txHash)) {
-      throw new ContradictionError(`${prefix}transactionHash ${bytesToHex(logTxHash)}, receipt's is ${bytesToHex(txHash)}`);
+      throw new ContradictionError(
+        `${prefix}transactionHash ${bytesToHex(logTxHash)}, receipt's is ${bytesToHex(txHash)}`,
+      );
     }
     if (log.removed === true) throw new ContradictionError(`${prefix}is marked removed in its own block's receipts`);
     logIndex++;
@@ -416,7 +421,8 @@ function accessList(value: unknown): RlpValue[] {
     const keys = item.storageKeys;
     if (!Array.isArray(keys)) throw new RootFormatError(`${what}.storageKeys is not an array`);
     items += 1 + keys.length;
-    if (items > MAX_ACCESS_LIST_ITEMS) throw new RootFormatError(`accessList has more than ${MAX_ACCESS_LIST_ITEMS} items`);
+    if (items > MAX_ACCESS_LIST_ITEMS)
+      throw new RootFormatError(`accessList has more than ${MAX_ACCESS_LIST_ITEMS} items`);
     return [
       readData(item.address, `${what}.address`, { bytes: 20 }),
       keys.map((key, j) => readData(key, `${what}.storageKeys[${j}]`, { bytes: 32 })),
@@ -532,7 +538,8 @@ function prefixed(what: string, error: unknown): unknown {
     return new RootFormatError(`${what}: ${error.message}`, { cause: error });
   }
   if (error instanceof ContradictionError) return new ContradictionError(`${what}: ${error.message}`, { cause: error });
-  if (error instanceof UnsupportedTypeError) return new UnsupportedTypeError(`${what}: ${error.message}`, { cause: error });
+  if (error instanceof UnsupportedTypeError)
+    return new UnsupportedTypeError(`${what}: ${error.message}`, { cause: error });
   return error;
 }
 

@@ -130,7 +130,11 @@ export function createBlockReads(io: BlockReadIo) {
           minBlock: number,
           verify: (receipts): Verdict => {
             if (receipts === null)
-              return { ok: false, reason: `no receipts for block ${number} from a node that should have them`, dispute: false };
+              return {
+                ok: false,
+                reason: `no receipts for block ${number} from a node that should have them`,
+                dispute: false,
+              };
             const check = checkBlockReceipts(receipts, header, verified.bodyProven ? verified.hashes : undefined);
             if (check.ok === false) return { ok: false, reason: `receipts: ${check.reason}` };
             if (check.ok !== true) return { ok: false, reason: `receipts: ${check.reason}`, dispute: false };
@@ -146,7 +150,11 @@ export function createBlockReads(io: BlockReadIo) {
 
   /** `from` recovered from the transaction's signature (kept by transaction hash). */
   function senderOf(tx: Json): Promise<Hex> {
-    return senders(String(tx.hash).toLowerCase(), () => recoverSender(tx), () => true);
+    return senders(
+      String(tx.hash).toLowerCase(),
+      () => recoverSender(tx),
+      () => true,
+    );
   }
 
   async function senderMatches(tx: Json): Promise<boolean> {
@@ -204,7 +212,10 @@ export function createBlockReads(io: BlockReadIo) {
   async function getBlock(pinned: PinnedCall, head: number): Promise<BlockRead> {
     const [param, full] = pinned.params as unknown[];
     if (typeof full !== "boolean")
-      return { ok: false, error: new MultihomeError("invalid_params", "invalid params: expected a block and a boolean") };
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", "invalid params: expected a block and a boolean"),
+      };
     const found = await blockFor(pinned, param, head);
     if (found.ok === "pass" || !found.ok) return found;
     if (!found.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
@@ -232,31 +243,36 @@ export function createBlockReads(io: BlockReadIo) {
     txHash: Hex,
     head: number,
     signal: AbortSignal | undefined,
+    avoid?: string,
   ): Promise<Fetched<{ claim: Json; upstream: string } | null>> {
-    const fetched = await io.execute({
-      method,
-      params: [txHash],
-      kind: "read",
-      heavy: false,
-      minBlock: head,
-      verify: (answer): Verdict => {
-        if (answer === null) return { ok: true, value: null };
-        if (typeof answer !== "object" || Array.isArray(answer)) return { ok: false, reason: "not an object" };
-        const claim = answer as Json;
-        const hash = method === "eth_getTransactionReceipt" ? claim.transactionHash : claim.hash;
-        if (typeof hash !== "string" || hash.toLowerCase() !== txHash.toLowerCase())
-          return { ok: false, reason: "answer is about another transaction" };
-        if (claim.blockHash !== null && claim.blockHash !== undefined) {
-          if (parseBlockNumber(claim.blockNumber) === undefined || typeof claim.blockHash !== "string")
-            return { ok: false, reason: "malformed block reference" };
-        } else if (method === "eth_getTransactionReceipt") return { ok: false, reason: "receipt without a block" };
-        if (method === "eth_getTransactionByHash") {
-          const check = checkTransactionHash(claim);
-          if (check.ok === false) return { ok: false, reason: `transaction: ${check.reason}` };
-        }
-        return { ok: true, value: claim };
+    const fetched = await io.execute(
+      {
+        ...(avoid ? { avoid: (u: { id: string }) => u.id === avoid } : {}),
+        method,
+        params: [txHash],
+        kind: "read",
+        heavy: false,
+        minBlock: head,
+        verify: (answer): Verdict => {
+          if (answer === null) return { ok: true, value: null };
+          if (typeof answer !== "object" || Array.isArray(answer)) return { ok: false, reason: "not an object" };
+          const claim = answer as Json;
+          const hash = method === "eth_getTransactionReceipt" ? claim.transactionHash : claim.hash;
+          if (typeof hash !== "string" || hash.toLowerCase() !== txHash.toLowerCase())
+            return { ok: false, reason: "answer is about another transaction" };
+          if (claim.blockHash !== null && claim.blockHash !== undefined) {
+            if (parseBlockNumber(claim.blockNumber) === undefined || typeof claim.blockHash !== "string")
+              return { ok: false, reason: "malformed block reference" };
+          } else if (method === "eth_getTransactionReceipt") return { ok: false, reason: "receipt without a block" };
+          if (method === "eth_getTransactionByHash") {
+            const check = checkTransactionHash(claim);
+            if (check.ok === false) return { ok: false, reason: `transaction: ${check.reason}` };
+          }
+          return { ok: true, value: claim };
+        },
       },
-    }, signal);
+      signal,
+    );
     if (!fetched.ok) return { ok: false, error: notVerified(fetched, `transaction ${txHash}`) };
     const claim = fetched.result as Json | null;
     return { ok: true, value: claim === null ? null : { claim, upstream: fetched.upstream } };
@@ -297,17 +313,40 @@ export function createBlockReads(io: BlockReadIo) {
     return { ok: true, value: { ...found.value, index } };
   }
 
+  type Placement = { anchored: AnchoredBlock; verified: VerifiedBody; index: number };
+
+  /**
+   * Where a transaction is: one upstream at the head names its block, and the anchored block at that height must
+   * contain it. When it does not, a second upstream (another one) is asked once before giving up.
+   */
+  async function place(
+    method: "eth_getTransactionByHash" | "eth_getTransactionReceipt",
+    txHash: Hex,
+    head: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Fetched<{ claim: Json; upstream: string; placement?: Placement } | null>> {
+    let failed: { error: MultihomeError; upstream: string } | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const located = await locate(method, txHash, head, signal, failed?.upstream);
+      if (!located.ok || !located.value) return located;
+      const { claim, upstream } = located.value;
+      if (claim.blockHash === null || claim.blockHash === undefined) return { ok: true, value: { claim, upstream } };
+      const found = await inAnchoredBlock(claim, txHash, head, upstream);
+      if (found.ok) return { ok: true, value: { claim, upstream, placement: found.value } };
+      failed = { error: found.error, upstream };
+    }
+    return { ok: false, error: failed!.error };
+  }
+
   async function getTransaction(txHash: Hex, head: number, signal?: AbortSignal): Promise<BlockRead> {
-    const located = await locate("eth_getTransactionByHash", txHash, head, signal);
-    if (!located.ok) return located;
-    if (!located.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
-    const { claim, upstream } = located.value;
+    const placed = await place("eth_getTransactionByHash", txHash, head, signal);
+    if (!placed.ok) return placed;
+    if (!placed.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
+    const { claim, upstream, placement } = placed.value;
     let tx = claim;
     let evidence: Evidence = { blockNumber: undefined, verified: "proof" };
-    if (claim.blockHash !== null && claim.blockHash !== undefined) {
-      const found = await inAnchoredBlock(claim, txHash, head, upstream);
-      if (!found.ok) return found;
-      const { anchored, verified, index } = found.value;
+    if (placement) {
+      const { anchored, verified, index } = placement;
       tx = (verified.block.transactions as Json[])[index]!;
       evidence = evidenceOf(verified.block, anchored, verified.bodyProven);
     }
@@ -319,13 +358,12 @@ export function createBlockReads(io: BlockReadIo) {
   }
 
   async function getReceipt(txHash: Hex, head: number, signal?: AbortSignal): Promise<BlockRead> {
-    const located = await locate("eth_getTransactionReceipt", txHash, head, signal);
-    if (!located.ok) return located;
-    if (!located.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
-    const { claim, upstream } = located.value;
-    const found = await inAnchoredBlock(claim, txHash, head, upstream);
-    if (!found.ok) return found;
-    const { anchored, verified, index } = found.value;
+    const placed = await place("eth_getTransactionReceipt", txHash, head, signal);
+    if (!placed.ok) return placed;
+    if (!placed.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
+    const { upstream, placement } = placed.value;
+    if (!placement) return { ok: false, error: new MultihomeError("unavailable", "receipt without a block") };
+    const { anchored, verified, index } = placement;
     const receipts = await receiptsOf(verified);
     if (!receipts.ok) return receipts;
     const receipt = receipts.value![index]!;
