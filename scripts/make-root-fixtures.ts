@@ -42,12 +42,12 @@ const hex1 = (n: number) => n.toString(16).padStart(2, "0");
  * LOG4 (no data, topics 1 2 3 4).
  */
 function runtimeCode(): string {
-  const word = "c0ffee".padEnd(64, "0") + "";
+  const word = "c0ffee".padEnd(64, "0");
   let body = "";
   body += `7f${word}600052`; // PUSH32 word, PUSH1 0, MSTORE
   body += "60206000a0"; // LOG0(offset 0, size 32)
   body += "60bb60aa6005601ba2"; // LOG2(offset 27, size 5, 0xaa, 0xbb)
-  body += "60046003600260016000" + "6000a4"; // LOG4(offset 0, size 0, 1, 2, 3, 4)
+  body += "600460036002600160006000a4"; // LOG4(offset 0, size 0, 1, 2, 3, 4)
   body += "00"; // STOP
   const prologueBytes = 4; // CALLDATASIZE PUSH1 dest JUMPI
   const revertAt = prologueBytes + body.length / 2;
@@ -77,7 +77,8 @@ function account(i: number) {
 async function send(rpc: RpcClient, from: number, tx: TransactionSerializable): Promise<Hex> {
   const signer = account(from);
   // The node is asked once per block: an EIP-7702 authorization also moves its signer's nonce.
-  const nonce = nonces.get(signer.address) ?? Number(await rpc.call<Hex>("eth_getTransactionCount", [signer.address, "latest"]));
+  const nonce =
+    nonces.get(signer.address) ?? Number(await rpc.call<Hex>("eth_getTransactionCount", [signer.address, "latest"]));
   nonces.set(signer.address, nonce + 1);
   const raw = await signer.signTransaction({ ...tx, nonce } as TransactionSerializable);
   return rpc.call<Hex>("eth_sendRawTransaction", [raw]);

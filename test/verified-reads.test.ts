@@ -206,17 +206,17 @@ describe("blocks", () => {
           return r.result ? { ...r, result: { ...r.result, stateRoot: `0x${"11".repeat(32)}` } } : response;
         },
       },
-      methods: ["eth_getBlockByNumber"],
+      methods: ["eth_getBlockByNumber", "eth_getBlockByHash"],
     });
     await u2.setFault({
       fault: { kind: "rewrite", fn: (_req, response) => ({ ...(response as object), result: null }) },
-      methods: ["eth_getBlockByNumber"],
+      methods: ["eth_getBlockByNumber", "eth_getBlockByHash"],
     });
     try {
       for (let i = 0; i < 20; i++) {
         const r = await net.rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
         assert.equal((r.body.result as { hash: string }).hash, truth.hash, JSON.stringify(r.body).slice(0, 200));
-        assert.equal(r.headers.get("multihome-verified"), "quorum");
+        assert.equal(r.headers.get("multihome-verified"), "proof");
       }
     } finally {
       await u1.clearFault();

@@ -103,7 +103,7 @@ export function encodeTransaction(tx: unknown): Uint8Array {
     head.push(qty(json, "gas"), to(json, type <= 2), qty(json, "value"), input(json), accessList(json.accessList));
     if (type === 3) head.push(qty(json, "maxFeePerBlobGas"), blobHashes(json.blobVersionedHashes));
     if (type === 4) head.push(authorizations(json.authorizationList));
-    return concatBytes([Uint8Array.of(type), toRlp([...head, ...signature(json, "")], "bytes")]);
+    return concatBytes([Uint8Array.of(type), toRlp([...head, ...signature(json)], "bytes")]);
   });
 }
 
@@ -200,10 +200,13 @@ export function checkBlockReceipts(
       const what = `receipt ${i}`;
       const receipt = asRecord(receipts[i], what);
       within(what, () => {
-        checkPlacement(receipt, place, i, "");
+        checkPlacement(receipt, place, i);
         const txHash = readData(receipt.transactionHash, "transactionHash", { bytes: 32 });
         const expected = transactionHashes?.[i];
-        if (expected !== undefined && !equalBytes(txHash, readData(expected, "expected transaction hash"))) {
+        if (
+          expected !== undefined &&
+          !equalBytes(txHash, readData(expected, "expected transaction hash", { bytes: 32 }))
+        ) {
           throw new ContradictionError(`transactionHash ${String(receipt.transactionHash)}, block has ${expected}`);
         }
         const cumulative = readQuantity(receipt.cumulativeGasUsed, "cumulativeGasUsed");
@@ -243,7 +246,7 @@ function checkTransactions(json: Json, place: Placement): RootCheck {
     throw new RootFormatError(`more than ${MAX_BLOCK_TRANSACTIONS} transactions`);
   if (txs.length === 0) return compareRoot("transactions", EMPTY_TRIE_ROOT, root);
   if (txs.every((tx) => typeof tx === "string")) {
-    txs.forEach((tx, i) => readData(tx, `transaction hash ${i}`, { bytes: 32 }));
+    for (const [i, tx] of txs.entries()) readData(tx, `transaction hash ${i}`, { bytes: 32 });
     if (equalBytes(root, EMPTY_TRIE_ROOT_BYTES)) {
       return {
         ok: false,
@@ -257,7 +260,7 @@ function checkTransactions(json: Json, place: Placement): RootCheck {
   for (let i = 0; i < txs.length; i++) {
     const what = `transaction ${i}`;
     const tx = asRecord(txs[i], what);
-    within(what, () => checkPlacement(tx, place, i, ""));
+    within(what, () => checkPlacement(tx, place, i));
     try {
       encodings.push(checkHash(tx, what));
     } catch (error) {
@@ -296,7 +299,7 @@ function checkUncles(json: Json): RootCheck {
   if (uncles === undefined || uncles === null) return { ok: true };
   if (!Array.isArray(uncles)) throw new RootFormatError("block uncles is not an array");
   const hash = readData(json.sha3Uncles, "sha3Uncles", { bytes: 32 });
-  uncles.forEach((uncle, i) => readData(uncle, `uncle ${i}`, { bytes: 32 }));
+  for (const [i, uncle] of uncles.entries()) readData(uncle, `uncle ${i}`, { bytes: 32 });
   if ((uncles.length === 0) !== equalBytes(hash, EMPTY_UNCLES_HASH)) {
     return { ok: false, reason: `block lists ${uncles.length} uncles, which contradicts its sha3Uncles` };
   }
@@ -317,7 +320,7 @@ function checkHash(tx: Json, what: string): Uint8Array {
 }
 
 /** The item's `blockHash`, `blockNumber` and `transactionIndex` must say it sits where it was found. */
-function checkPlacement(item: Json, place: Placement, index: number, prefix: string): void {
+function checkPlacement(item: Json, place: Placement, index: number, prefix = ""): void {
   const blockHash = readData(item.blockHash, `${prefix}blockHash`, { bytes: 32 });
   if (!equalBytes(blockHash, place.hash)) {
     throw new ContradictionError(`${prefix}blockHash ${bytesToHex(blockHash)}, block is ${bytesToHex(place.hash)}`);
@@ -405,10 +408,10 @@ function to(json: Json, creationAllowed: boolean): Uint8Array {
 }
 
 /** [yParity, r, s]; typed transactions state `yParity`, `v` or both (equal): `yParity` wins when present. */
-function signature(json: Json, prefix: string): Uint8Array[] {
+function signature(json: Json): Uint8Array[] {
   const name = json.yParity !== undefined && json.yParity !== null ? "yParity" : "v";
-  const yParity = readQuantity(json[name], `${prefix}${name}`);
-  if (yParity > 1n) throw new RootFormatError(`${prefix}${name} ${hexOf(yParity)} is not a y parity (0 or 1)`);
+  const yParity = readQuantity(json[name], name);
+  if (yParity > 1n) throw new RootFormatError(`${name} ${hexOf(yParity)} is not a y parity (0 or 1)`);
   return [quantityBytes(yParity), qty(json, "r"), qty(json, "s")];
 }
 
@@ -446,7 +449,7 @@ function authorizations(value: unknown): RlpValue[] {
       qty(auth, "chainId"),
       readData(auth.address, "address", { bytes: 20 }),
       qty(auth, "nonce"),
-      ...signature(auth, ""),
+      ...signature(auth),
     ]);
   });
 }

@@ -78,8 +78,11 @@ export function createBlockReads(io: BlockReadIo) {
   const receiptLists = boundedCache<Fetched<Json[] | null>>(MAX_VERIFIED_BLOCKS);
   const senders = boundedCache<Hex>(MAX_RECOVERED_SENDERS);
 
-  /** The block with this hash, full transactions, verified; `null` when upstreams at the head do not know it. */
-  function body(hash: Hex, minBlock: number): Promise<Fetched<VerifiedBody | null>> {
+  /**
+   * The block with this hash, full transactions, verified; `null` when upstreams at the head do not know it. For a
+   * block `known` to exist (anchored), `null` comes from a node that is behind or lying: not an answer.
+   */
+  function body(hash: Hex, minBlock: number, known: boolean): Promise<Fetched<VerifiedBody | null>> {
     return bodies(
       hash.toLowerCase(),
       async () => {
@@ -91,7 +94,10 @@ export function createBlockReads(io: BlockReadIo) {
           heavy: true,
           minBlock,
           verify: (block): Verdict => {
-            if (block === null) return { ok: true, value: null };
+            if (block === null)
+              return known
+                ? { ok: false, reason: `no block ${hash} from a node that should have it`, dispute: false }
+                : { ok: true, value: null };
             const header = verifyHeaderHash(block);
             if (!header.ok) return { ok: false, reason: `block header: ${header.reason}` };
             if (header.hash !== hash.toLowerCase()) return { ok: false, reason: "block is not the one asked for" };
@@ -183,7 +189,7 @@ export function createBlockReads(io: BlockReadIo) {
         ok: false,
         error: new MultihomeError("unavailable", `block ${number} is not anchored by independent upstreams`),
       };
-    const fetched = await body(anchored.hash, Math.min(number, head));
+    const fetched = await body(anchored.hash, Math.min(number, head), true);
     if (!fetched.ok) return fetched;
     if (!fetched.value)
       return { ok: false, error: new MultihomeError("unavailable", `no upstream returned anchored block ${number}`) };
@@ -202,7 +208,7 @@ export function createBlockReads(io: BlockReadIo) {
     }
     const hash = typeof param === "string" ? param : (param as { blockHash?: unknown } | null)?.blockHash;
     if (typeof hash !== "string" || !TX_HASH.test(hash)) return { ok: "pass" };
-    const fetched = await body(hash as Hex, head);
+    const fetched = await body(hash as Hex, head, false);
     if (!fetched.ok || !fetched.value) return fetched as Fetched<null>;
     const number = parseBlockNumber(fetched.value.block.number)!;
     const anchored = number <= head ? await io.anchor(number) : undefined;
