@@ -93,10 +93,11 @@ export async function startBenchNodes(): Promise<BenchNodes> {
   try {
     // Per-request log lines cost the node CPU on every call; no scenario (nor the set-up below) should pay for them.
     for (const n of devnet.nodes) await rpc(n.url, "anvil_setLoggingEnabled", [false]);
-    await devnet.mine(1);
+    // The devnet starts with block 1 mined (genesis has no state root to prove against).
+    if (devnet.head() !== 1) throw new Error(`the devnet started at block ${devnet.head()}, expected 1`);
     const block1 = await agreedBlock(devnet, 1);
     await submitTransfers(devnet);
-    await devnet.mine(1);
+    if ((await devnet.mine(1)) !== 2) throw new Error(`mining block 2 left the head at ${devnet.head()}`);
     const block2 = await agreedBlock(devnet, 2);
     if (block2.transactions.length !== RECEIPT_BLOCK_TRANSACTIONS) {
       throw new Error(

@@ -35,7 +35,13 @@ const loop = (p50Ms: number, p99Ms: number): OpenLoopResult => ({
   lagP99Ms: 1,
 });
 
-function report(passRps: number, addedP50Ms: number, provenRps = 9_000, proofP50Us = 80): BenchReport {
+function report(
+  passRps: number,
+  addedP50Ms: number,
+  provenRps = 9_000,
+  proofP50Us = 80,
+  receiptsProvenRps = 6_000,
+): BenchReport {
   return {
     date: "2026-01-01",
     machine: {
@@ -63,13 +69,40 @@ function report(passRps: number, addedP50Ms: number, provenRps = 9_000, proofP50
     passThroughKey: "pass-through",
     provenKey: "three-proof",
     unprovenKey: "three",
+    receiptsProvenKey: "three-receipts-proof",
+    receiptsUnprovenKey: "three-receipts",
     proofTiming: { runs: 1_000, nodes: 4, p50Us: proofP50Us, p99Us: 250 },
+    blockTiming: {
+      runs: 100,
+      transactions: 140,
+      bodyP50Us: 3_100,
+      bodyP99Us: 9_800,
+      receiptsP50Us: 3_600,
+      receiptsP99Us: 11_200,
+      senderP50Us: 1_350,
+    },
     directKey: "direct",
     scenarios: [
       { key: "bare", title: "bare", path: "p", status: "measured", wrk: wrk(20_000) },
       { key: "pass-through", title: "pass", path: "p", status: "measured", wrk: wrk(passRps) },
       { key: "three", title: "4. three", path: "p", status: "measured", wrk: wrk(18_000) },
       { key: "three-proof", title: "4p. three, proven", path: "p", status: "measured", wrk: wrk(provenRps) },
+      {
+        key: "three-receipts",
+        title: "4r. three, receipts",
+        path: "p",
+        body: '{"method":"eth_getTransactionReceipt"}',
+        status: "measured",
+        wrk: wrk(12_000),
+      },
+      {
+        key: "three-receipts-proof",
+        title: "4rp. three, receipts, proven",
+        path: "p",
+        body: '{"method":"eth_getTransactionReceipt"}',
+        status: "measured",
+        wrk: wrk(receiptsProvenRps),
+      },
       { key: "nginx", title: "nginx", path: "p", status: "not installed" },
     ],
     openLoop: [
@@ -81,19 +114,21 @@ function report(passRps: number, addedP50Ms: number, provenRps = 9_000, proofP50
 
 test("targets: throughput ratio to the bare proxy and added open-loop p50", () => {
   assert.deepEqual(
-    checkTargets(report(10_000, 0.5, 5_000, 1_200)).map((t) => [t.measured, t.met]),
+    checkTargets(report(10_000, 0.5, 5_000, 1_200, 3_500)).map((t) => [t.measured, t.met]),
     [
       ["0.50×", false],
       ["0.50 ms", false],
       ["0.28×", false],
+      ["0.29×", false],
       ["1200.0 µs", false],
     ],
   );
   assert.deepEqual(
-    checkTargets(report(22_000, 0.2, 5_400, 1_000)).map((t) => [t.measured, t.met]),
+    checkTargets(report(22_000, 0.2, 5_400, 1_000, 3_600)).map((t) => [t.measured, t.met]),
     [
       ["1.10×", true],
       ["0.20 ms", true],
+      ["0.30×", true],
       ["0.30×", true],
       ["1000.0 µs", true],
     ],
@@ -112,14 +147,49 @@ test("the proven-read target names the two scenarios it compares, and is unmeasu
       .map((t) => [t.measured, t.met]),
     [["—", undefined]],
   );
-  const { proofTiming: _, ...untimed } = r;
+  const { proofTiming: _, blockTiming: __, ...untimed } = r;
   assert.deepEqual(
     checkTargets(untimed)
-      .slice(3)
+      .slice(4)
       .map((t) => [t.measured, t.met]),
     [["—", undefined]],
   );
   assert.doesNotMatch(renderReport(untimed), /## Proof verification/);
+  assert.doesNotMatch(renderReport(untimed), /## Block and receipt verification/);
+});
+
+test("the proven-receipt target compares 4rp with 4r, and is unmeasured when one failed", () => {
+  const r = report(20_000, 0.1);
+  const target = checkTargets(r)[3]!;
+  assert.equal(target.target, "Verified eth_getTransactionReceipt throughput ≥ 0.3× unverified (4rp vs 4r), same run");
+  assert.deepEqual([target.measured, target.met], ["0.50×", true]);
+  r.scenarios = r.scenarios.map((s) => (s.key === "three-receipts" ? { ...s, status: "failed", wrk: undefined } : s));
+  assert.deepEqual([checkTargets(r)[3]!.measured, checkTargets(r)[3]!.met], ["—", undefined]);
+  // The balance target does not depend on the receipt scenarios.
+  assert.deepEqual([checkTargets(r)[2]!.measured, checkTargets(r)[2]!.met], ["0.50×", true]);
+});
+
+test("the page shows the receipt scenarios, their request, their ratio to the unverified twin and the block checks", () => {
+  const page = renderReport(report(10_000, 0.5));
+  assert.match(
+    page,
+    /\| Verified eth_getTransactionReceipt throughput ≥ 0\.3× unverified \(4rp vs 4r\), same run \| 0\.50× \| yes \|/,
+  );
+  assert.match(page, /\| 4r\. three, receipts \| 12,000 \| .* \| 0\.60× \|/);
+  assert.match(page, /\| 4rp\. three, receipts, proven \| 6,000 \| .* \| 0\.30× \|/);
+  assert.match(page, /### 4rp\. three, receipts, proven\n\np\n\nRequest: `\{"method":"eth_getTransactionReceipt"\}`\n/);
+  assert.match(page, /\| throughput vs the same reads unverified \(4r\) \| 0\.50× \|/);
+  assert.match(page, /\| throughput vs the same reads unverified \(4\) \| 0\.50× \|/);
+  // Only the proven scenarios carry the row, and only the receipt ones a request of their own.
+  assert.equal(page.match(/throughput vs the same reads unverified/g)?.length, 2);
+  assert.equal(page.match(/^Request: /gm)?.length, 2);
+  assert.match(page, /Every request but those of 4r and 4rp is the same body/);
+  assert.match(page, /## Block and receipt verification\n/);
+  assert.match(page, /\(140 transactions, from anvil\)/);
+  assert.match(page, /100 runs of each, no warm-up/);
+  assert.match(page, /\| `checkBlockBody` .* \| 3100\.0 \| 9800\.0 \|/);
+  assert.match(page, /\| `checkBlockReceipts` .* \| 3600\.0 \| 11200\.0 \|/);
+  assert.match(page, /\| `recoverSender` .* \| 1350\.0 \| \|/);
 });
 
 test("the page states the core count, every scenario and the unmet targets", () => {

@@ -1,6 +1,6 @@
 /** docs/benchmarks.md from one run's results: machine, method, one table per scenario, targets, open-loop latency. */
 import type { OpenLoopResult } from "./open-loop.ts";
-import type { ProofTiming } from "./proof-timing.ts";
+import type { BlockCheckTiming, ProofTiming } from "./proof-timing.ts";
 import type { WrkResult } from "./wrk.ts";
 
 export interface ScenarioOutcome {
@@ -8,6 +8,8 @@ export interface ScenarioOutcome {
   title: string;
   /** What sits between wrk and anvil, in one sentence. */
   path: string;
+  /** The request, when it is not the report's `body`. */
+  body?: string;
   status: "measured" | "not installed" | "failed";
   /** Why it failed, or anything a reader must know about this row. */
   note?: string;
@@ -51,8 +53,13 @@ export interface BenchReport {
   /** The scenario with proven reads, and the one identical to it except for `verification.methods.eth_getBalance: "single"`. */
   provenKey: string;
   unprovenKey: string;
+  /** The same pair for receipts: `verification.methods.eth_getTransactionReceipt` "proof" and "single". */
+  receiptsProvenKey: string;
+  receiptsUnprovenKey: string;
   /** `verifyAccountProof` timed in the bench process; absent when it was not measured. */
   proofTiming?: ProofTiming;
+  /** `checkBlockBody`, `checkBlockReceipts` and `recoverSender` timed in the bench process; absent when not measured. */
+  blockTiming?: BlockCheckTiming;
   scenarios: ScenarioOutcome[];
   openLoop: OpenLoopOutcome[];
   directKey: string;
@@ -89,6 +96,7 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   const through = report.openLoop.find((o) => o.key === report.passThroughKey)?.result;
   const addedP50 = direct && through ? through.p50Ms - direct.p50Ms : undefined;
   const provenRatio = ratioTo(report, report.provenKey, report.unprovenKey);
+  const receiptsRatio = ratioTo(report, report.receiptsProvenKey, report.receiptsUnprovenKey);
   const timing = report.proofTiming;
   return [
     {
@@ -107,6 +115,11 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       met: provenRatio === undefined ? undefined : provenRatio >= MIN_PROVEN_THROUGHPUT_RATIO,
     },
     {
+      target: `Verified eth_getTransactionReceipt throughput ≥ ${MIN_PROVEN_THROUGHPUT_RATIO}× unverified (${titleOf(report, report.receiptsProvenKey)} vs ${titleOf(report, report.receiptsUnprovenKey)}), same run`,
+      measured: ratio(receiptsRatio),
+      met: receiptsRatio === undefined ? undefined : receiptsRatio >= MIN_PROVEN_THROUGHPUT_RATIO,
+    },
+    {
       target: `\`verifyAccountProof\` p50 ≤ ${MAX_PROOF_P50_US / 1000} ms, in the bench process`,
       measured: timing === undefined ? "—" : `${us(timing.p50Us)} µs`,
       met: timing === undefined ? undefined : timing.p50Us <= MAX_PROOF_P50_US,
@@ -118,6 +131,13 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
 function titleOf(report: BenchReport, key: string): string {
   const title = report.scenarios.find((s) => s.key === key)?.title;
   return title?.match(/^(\w+)\./)?.[1] ?? key;
+}
+
+/** The scenario a proven one is compared with: identical but for its method's `"single"` verification. */
+function unverifiedTwinOf(report: BenchReport, key: string): string | undefined {
+  if (key === report.provenKey) return report.unprovenKey;
+  if (key === report.receiptsProvenKey) return report.receiptsUnprovenKey;
+  return undefined;
 }
 
 function errorsOf(w: Omit<WrkResult, "text">): number {
@@ -139,6 +159,13 @@ function scenarioTable(report: BenchReport, s: ScenarioOutcome): string[] {
     ["socket errors (connect/read/write/timeout)", `${w.connectErrors}/${w.readErrors}/${w.writeErrors}/${w.timeouts}`],
     ["throughput vs bare Node proxy", ratio(ratioTo(report, s.key))],
   ];
+  const twin = unverifiedTwinOf(report, s.key);
+  if (twin !== undefined) {
+    rows.push([
+      `throughput vs the same reads unverified (${titleOf(report, twin)})`,
+      ratio(ratioTo(report, s.key, twin)),
+    ]);
+  }
   if (s.upstreamRequests) {
     rows.push([
       "JSON-RPC calls reaching each upstream",
@@ -157,6 +184,7 @@ export function renderReport(report: BenchReport): string {
   const { machine: m, settings: st } = report;
   const targets = checkTargets(report);
   const direct = report.openLoop.find((o) => o.key === report.directKey)?.result;
+  const receipts = `${titleOf(report, report.receiptsUnprovenKey)} and ${titleOf(report, report.receiptsProvenKey)}`;
   const out: string[] = [
     "# Benchmarks",
     "",
@@ -188,13 +216,18 @@ export function renderReport(report: BenchReport): string {
     "",
     "## Method",
     "",
-    "- Every request is the same body: the balance of a dev account at an explicit, already mined block, so every",
-    "  path asks the upstream for exactly the same work and Multihome routes it like any pinned state read:",
+    `- Every request but those of ${receipts} is the same body: the balance of a dev account at an explicit, already`,
+    "  mined block, so every path asks the upstream for exactly the same work and Multihome routes it like any pinned",
+    "  state read:",
     "",
     `  \`${report.body}\``,
     "",
-    "- Upstreams are real anvil nodes started with one genesis timestamp and no automine, then mined to block 1 with one",
-    "  explicit timestamp (identical block hashes on every node); anvil's per-request logging is switched off",
+    `- ${receipts} send \`eth_getTransactionReceipt\` of one transfer in the middle of block 2 (their sections show the`,
+    "  body); before the run their answer is also parsed and its receipt's `transactionHash`, `status` and `blockHash`",
+    "  compared with the transfer's.",
+    "- Upstreams are real anvil nodes started with one genesis timestamp and no automine, then mined to block 1 (empty)",
+    "  and block 2 (100 EIP-1559 transfers from five dev accounts) with explicit timestamps (identical block hashes on",
+    "  every node, checked for both blocks); anvil's per-request logging is switched off",
     "  (`anvil_setLoggingEnabled`) so log writes cost no scenario anything. All scenarios use the same nodes; the",
     "  single-upstream ones use the same node.",
     `- Closed loop: wrk, ${st.threads} thread, ${st.connections} connections, a ${st.warmupS} s warm-up run (discarded),`,
@@ -204,7 +237,10 @@ export function renderReport(report: BenchReport): string {
     `  but ${titleOf(report, report.provenKey)} and the open-loop row "proven reads", so those measure routing; ${titleOf(report, report.provenKey)} is ${titleOf(report, report.unprovenKey)} with`,
     '  `"proof"` (the default): each balance is answered from `eth_getProof`, verified against the state root of a',
     "  block the independent domains agree on. Before each run the answer is checked, including its",
-    "  `multihome-verified` header (`single` or `proof`).",
+    `  \`multihome-verified\` header (\`single\` or \`proof\`). ${titleOf(report, report.receiptsProvenKey)} is ${titleOf(report, report.receiptsUnprovenKey)} with`,
+    '  `verification.methods.eth_getTransactionReceipt: "proof"` instead of `"single"`: each request still locates the',
+    "  transaction with one upstream call, but the receipt served comes from block 2's receipts list, verified against",
+    "  the agreed header's roots and the block's transactions once and then kept in memory by block hash.",
     "- Each server under test runs in its own Node process (same Node as above), started before its scenario and",
     "  stopped after it; only one is up at a time. Multihome runs with the memory store and logging off; every",
     `  upstream pool (Multihome's and the bare proxy's) has ${st.upstreamConnections} connections.`,
@@ -228,7 +264,8 @@ export function renderReport(report: BenchReport): string {
     "",
   ];
   for (const s of report.scenarios) {
-    out.push(`### ${s.title}`, "", s.path, "", ...scenarioTable(report, s), "");
+    const request = s.body === undefined ? [] : [`Request: \`${s.body}\``, ""];
+    out.push(`### ${s.title}`, "", s.path, "", ...request, ...scenarioTable(report, s), "");
   }
   out.push(
     `## Open loop (${int(st.rate)} requests/s)`,
@@ -262,6 +299,24 @@ export function renderReport(report: BenchReport): string {
       `\`verifyAccountProof\` on the account proof in \`src/core/fixtures/proofs.json\` (the contract account, ${timing.nodes} trie`,
       `nodes), timed call by call in the bench process before any server starts: ${int(timing.runs)} runs, no warm-up,`,
       `**p50 ${us(timing.p50Us)} µs, p99 ${us(timing.p99Us)} µs** (target p50 ≤ ${MAX_PROOF_P50_US / 1000} ms).`,
+      "",
+    );
+  }
+  const blocks = report.blockTiming;
+  if (blocks) {
+    out.push(
+      "## Block and receipt verification",
+      "",
+      `The checks behind proven blocks, transactions and receipts, on the largest block in \`src/core/fixtures/bodies.json\``,
+      `(${int(blocks.transactions)} transactions, from anvil), timed call by call in the bench process before any server starts:`,
+      `${int(blocks.runs)} runs of each, no warm-up. Multihome runs the two block checks once per block hash and recovers`,
+      "each transaction's sender once (both are kept in memory), so a steady stream of reads of one block pays neither.",
+      "",
+      "| check | p50 µs | p99 µs |",
+      "|---|---|---|",
+      `| \`checkBlockBody\` (full transactions: hashes, placement, transactions root) | ${us(blocks.bodyP50Us)} | ${us(blocks.bodyP99Us)} |`,
+      `| \`checkBlockReceipts\` (with the block's transaction hashes: receipts root, gas, logs) | ${us(blocks.receiptsP50Us)} | ${us(blocks.receiptsP99Us)} |`,
+      `| \`recoverSender\` (secp256k1, one transaction) | ${us(blocks.senderP50Us)} | |`,
       "",
     );
   }

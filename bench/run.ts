@@ -22,7 +22,7 @@ import { findBinary, startHaproxy, startNginx } from "./external.ts";
 import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
 import { runOpenLoop } from "./open-loop.ts";
 import { formatProfile, summarizeProfile } from "./profile-summary.ts";
-import { timeAccountProof } from "./proof-timing.ts";
+import { timeAccountProof, timeBlockChecks } from "./proof-timing.ts";
 import { type BenchReport, checkTargets, type OpenLoopOutcome, renderReport, type ScenarioOutcome } from "./report.ts";
 import type { ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
@@ -35,6 +35,8 @@ const THREADS = 1;
 const DOMAIN_DOWN_TIMEOUT_MS = 15_000;
 const DOMAIN_DOWN_POLL_MS = 100;
 const DOWN_DOMAIN = "aws/us-east-1";
+/** Calls of each block check timed: each takes milliseconds on the fixture's 140 transactions. */
+const BLOCK_CHECK_RUNS = 100;
 
 const { values: opts } = parseArgs({
   options: {
@@ -104,8 +106,10 @@ interface ScenarioDef {
   key: string;
   title: string;
   path: string;
+  /** The request this scenario sends. @default the balance load every other scenario sends */
+  load?: Load;
   /** The `multihome-verified` header every answer must carry (Multihome scenarios only). */
-  verified?: Balances;
+  verified?: Verification;
   start(): Promise<Target | { unavailable: string }>;
 }
 
@@ -114,19 +118,26 @@ function serverTarget(server: ServerProcess): Target {
 }
 
 type Balances = "proof" | "single";
+/** How the scenario's method is verified: the mode it states and the `multihome-verified` header it must get. */
+type Verification = "proof" | "single";
 
 function multihomeSpec(
   chainId: number,
   upstreams: { id: string; url: string; domain: FailureDomain }[],
   balances: Balances,
+  methods?: Record<string, Verification>,
 ): ServeSpec {
-  return { kind: "multihome", chainId, upstreams, balances };
+  return { kind: "multihome", chainId, upstreams, balances, ...(methods ? { methods } : {}) };
 }
 
-async function answerIs(url: string, load: Load, verified: Balances | undefined): Promise<string | undefined> {
+async function answerIs(url: string, load: Load, verified: Verification | undefined): Promise<string | undefined> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: load.body });
   const text = await res.text();
   if (res.status !== 200 || !text.includes(load.expect)) return `HTTP ${res.status}: ${text.slice(0, 200)}`;
+  if (load.check) {
+    const wrong = load.check((JSON.parse(text) as { result?: unknown }).result);
+    if (wrong) return `${wrong}: ${text.slice(0, 200)}`;
+  }
   const header = res.headers.get("multihome-verified");
   // A scenario measuring the wrong verification mode would still get the right balance: check the mode too.
   if (verified && header !== verified) return `multihome-verified is ${header ?? "absent"}, expected ${verified}`;
@@ -159,7 +170,7 @@ function threeDomains(nodes: BenchNodes): BenchNodes["devnet"]["nodes"] {
   return ["alpha", "gamma", "delta"].map((id) => nodeById(nodes, id));
 }
 
-function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
+function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load): ScenarioDef[] {
   const { devnet } = nodes;
   const alpha = nodeById(nodes, "alpha");
   const behindFaultProxies = async (down: boolean): Promise<Target> => {
@@ -209,11 +220,12 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
     const proxy = await track(start(binary, alpha.url, RESULTS, load.body));
     return { url: proxy.url, stop: proxy.stop };
   };
-  const threeDomainsSpec = (balances: Balances) =>
+  const threeDomainsSpec = (balances: Balances, methods?: Record<string, Verification>) =>
     multihomeSpec(
       devnet.chainId,
       threeDomains(nodes).map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
       balances,
+      methods,
     );
   return [
     {
@@ -267,6 +279,37 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
       start: async () => serverTarget(await track(startServerProcess(threeDomainsSpec("proof")))),
     },
     {
+      key: "three-domains-receipts",
+      title: "4r. Multihome, three domains, receipts, single",
+      path:
+        "As 4, but every request is `eth_getTransactionReceipt` of the transfer in the middle of block 2 (100 transfers " +
+        'from five senders), with `verification.methods.eth_getTransactionReceipt: "single"`: each receipt is the ' +
+        "upstream's word. The control for 4rp.",
+      load: receiptLoad,
+      verified: "single",
+      start: async () =>
+        serverTarget(
+          await track(startServerProcess(threeDomainsSpec("single", { eth_getTransactionReceipt: "single" }))),
+        ),
+    },
+    {
+      key: "three-domains-receipts-proof",
+      title: "4rp. Multihome, three domains, receipts, proven",
+      path:
+        'As 4r, but `verification.methods.eth_getTransactionReceipt: "proof"` (the default): each request makes one ' +
+        "`eth_getTransactionReceipt` upstream call to locate the transaction; block 2 itself (`eth_getBlockByHash` with " +
+        "full transactions, and `eth_getBlockReceipts`) is fetched once, verified against the roots of the header " +
+        "whose hash the three domains agree on, and kept in memory by hash for every later request, as is the " +
+        "sender recovered from the transaction's signature. The answer served is the receipt from that verified " +
+        "list. Against 4r, this is what proven receipts cost once the block is verified.",
+      load: receiptLoad,
+      verified: "proof",
+      start: async () =>
+        serverTarget(
+          await track(startServerProcess(threeDomainsSpec("single", { eth_getTransactionReceipt: "proof" }))),
+        ),
+    },
+    {
       key: "demo-all-up",
       title: "5a. Multihome, demo shape behind fault proxies, all up",
       path:
@@ -301,14 +344,22 @@ function scenarios(nodes: BenchNodes, load: Load): ScenarioDef[] {
   ];
 }
 
-/** The one request every path gets, and a substring of its only correct answer. */
+/** The request a scenario sends, and a substring of its only correct answer. */
 interface Load {
   body: string;
   expect: string;
+  /** Checks the parsed JSON-RPC `result` of the answer taken before the run; returns what is wrong with it. */
+  check?(result: unknown): string | undefined;
 }
 
-async function measure(def: ScenarioDef, load: Load): Promise<{ outcome: ScenarioOutcome; text?: string }> {
-  const base = { key: def.key, title: def.title, path: def.path };
+async function measure(def: ScenarioDef, defaultLoad: Load): Promise<{ outcome: ScenarioOutcome; text?: string }> {
+  const load = def.load ?? defaultLoad;
+  const base = {
+    key: def.key,
+    title: def.title,
+    path: def.path,
+    ...(load.body !== defaultLoad.body ? { body: load.body } : {}),
+  };
   log(`— ${def.title}`);
   let target: Target | { unavailable: string };
   try {
@@ -325,7 +376,7 @@ async function measure(def: ScenarioDef, load: Load): Promise<{ outcome: Scenari
     const wrong = await answerIs(target.url, load, def.verified);
     if (wrong) throw new Error(`unexpected answer before the run: ${wrong}`);
     await target.prepare?.();
-    const common = { url: target.url, ...load, connections, threads: THREADS };
+    const common = { url: target.url, body: load.body, expect: load.expect, connections, threads: THREADS };
     await runWrk({ ...common, durationS: warmupS });
     await target.takeCounts?.();
     const result = await runWrk({ ...common, durationS });
@@ -412,6 +463,27 @@ async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** The receipt scenarios' request: `eth_getTransactionReceipt` of `nodes.receiptTx`, a successful transfer in block 2. */
+async function receiptLoadOf(nodes: BenchNodes, url: string): Promise<Load> {
+  const txHash = nodes.receiptTx.toLowerCase();
+  const check = (result: unknown): string | undefined => {
+    const r = result as { transactionHash?: unknown; status?: unknown; blockHash?: unknown } | null | undefined;
+    if (typeof r !== "object" || r === null) return "no receipt";
+    if (String(r.transactionHash).toLowerCase() !== txHash) return `receipt of ${String(r.transactionHash)}`;
+    if (r.status !== "0x1") return `receipt status ${String(r.status)}`;
+    if (String(r.blockHash).toLowerCase() !== nodes.block2Hash.toLowerCase())
+      return `receipt in block ${String(r.blockHash)}`;
+    return undefined;
+  };
+  const wrong = check(await rpc(url, "eth_getTransactionReceipt", [nodes.receiptTx]));
+  if (wrong) throw new Error(`unexpected receipt from the node: ${wrong}`);
+  return {
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getTransactionReceipt", params: [nodes.receiptTx] }),
+    expect: `"transactionHash":"${txHash}"`,
+    check,
+  };
+}
+
 function versionOf(binary: string): string {
   const r = spawnSync(binary, ["--version"], { encoding: "utf8" });
   // "anvil Version: 1.7.1"
@@ -436,6 +508,13 @@ async function main(): Promise<void> {
     `verifyAccountProof (${proofTiming.nodes} nodes), ${proofTiming.runs} runs: ` +
       `p50 ${proofTiming.p50Us.toFixed(1)} µs, p99 ${proofTiming.p99Us.toFixed(1)} µs`,
   );
+  const blockTiming = await timeBlockChecks(BLOCK_CHECK_RUNS);
+  log(
+    `checkBlockBody / checkBlockReceipts (${blockTiming.transactions} transactions), ${blockTiming.runs} runs: ` +
+      `p50 ${blockTiming.bodyP50Us.toFixed(1)} / ${blockTiming.receiptsP50Us.toFixed(1)} µs, ` +
+      `p99 ${blockTiming.bodyP99Us.toFixed(1)} / ${blockTiming.receiptsP99Us.toFixed(1)} µs; ` +
+      `recoverSender p50 ${blockTiming.senderP50Us.toFixed(1)} µs`,
+  );
   const nodes = await track(startBenchNodes());
   try {
     const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
@@ -447,9 +526,11 @@ async function main(): Promise<void> {
       expect: `"result":${JSON.stringify(balance)}`,
     };
 
+    const receiptLoad = await receiptLoadOf(nodes, alpha.url);
+
     const outcomes: ScenarioOutcome[] = [];
     const raw: string[] = [];
-    for (const def of scenarios(nodes, load)) {
+    for (const def of scenarios(nodes, load, receiptLoad)) {
       if (interrupted) return;
       const { outcome, text } = await measure(def, load);
       outcomes.push(outcome);
@@ -512,7 +593,10 @@ async function main(): Promise<void> {
       passThroughKey: "pass-through",
       provenKey: "three-domains-proof",
       unprovenKey: "three-domains",
+      receiptsProvenKey: "three-domains-receipts-proof",
+      receiptsUnprovenKey: "three-domains-receipts",
       proofTiming,
+      blockTiming,
       directKey: "direct",
       scenarios: outcomes,
       openLoop: loops,

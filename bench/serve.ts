@@ -14,6 +14,8 @@ export type ServeSpec =
       upstreams: { id: string; url: string; domain: FailureDomain }[];
       /** `verification.methods.eth_getBalance`: stated by every scenario, so none silently measures the other mode. */
       balances: "proof" | "single";
+      /** More of `verification.methods` (e.g. `eth_getTransactionReceipt`); `balances` wins for `eth_getBalance`. */
+      methods?: Record<string, "proof" | "quorum" | "single">;
     }
   | { kind: "fault-proxies"; targets: string[] };
 
@@ -77,7 +79,7 @@ async function start(spec: ServeSpec): Promise<Running> {
     server: { host: "127.0.0.1", port: 0 },
     store: { kind: "memory" },
     log: { level: "silent" },
-    verification: { methods: { eth_getBalance: spec.balances } },
+    verification: { methods: { ...spec.methods, eth_getBalance: spec.balances } },
     chains: [{ chainId: spec.chainId, upstreams: spec.upstreams }],
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });

@@ -26,7 +26,12 @@ export interface BlockReadIo {
   anchor(number: number): Promise<AnchoredBlock | undefined>;
   execute(plan: CallPlan, signal?: AbortSignal): Promise<ExecuteResult>;
   onDispute(upstreamId: string, reason: string): void;
+  /** Re-poll every upstream's head now; resolves to the agreed head after it. */
+  refreshHead(): Promise<number | undefined>;
 }
+
+/** A transaction an upstream places at most this many blocks above the agreed head waits for one head re-poll. */
+export const PLACE_AHEAD_MAX_BLOCKS = 4;
 
 export type BlockRead =
   | { ok: true; result: unknown; evidence: Evidence }
@@ -337,6 +342,15 @@ export function createBlockReads(io: BlockReadIo) {
       if (!located.ok || !located.value) return located;
       const { claim, upstream } = located.value;
       if (claim.blockHash === null || claim.blockHash === undefined) return { ok: true, value: { claim, upstream } };
+      const number = parseBlockNumber(claim.blockNumber)!;
+      if (number > head) {
+        // Mined in a block independent upstreams have not agreed on yet (or a lie about the future). Ask every
+        // upstream for its head once; still above the agreed head, it is not mined as far as the verified chain
+        // knows: `null`, as any node at that head would answer.
+        const refreshed = number - head <= PLACE_AHEAD_MAX_BLOCKS ? await io.refreshHead() : undefined;
+        if (refreshed === undefined || number > refreshed) return { ok: true, value: null };
+        head = refreshed;
+      }
       const found = await inAnchoredBlock(claim, txHash, head, upstream);
       if (found.ok) return { ok: true, value: { claim, upstream, placement: found.value } };
       failed = { error: found.error, upstream };

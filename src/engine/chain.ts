@@ -147,6 +147,10 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
       const u = upstreams.find((x) => x.id === id);
       if (u) target.onDispute?.(u, reason);
     },
+    async refreshHead() {
+      await tracker.refresh(upstreams.map((u) => u.id));
+      return headBook.current()?.number;
+    },
   });
 
   async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
