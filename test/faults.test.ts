@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
+import { privateKeyToAccount } from "viem/accounts";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { startAnvil } from "../src/devnet/anvil.ts";
 import { silentLogger } from "../src/telemetry/logger.ts";
+import { EMITTER_INIT } from "./harness/contracts.ts";
 import { formatReport, type LoadReport, runLoad } from "./harness/load.ts";
 import { startTestNetwork, type TestNetwork, type TestNetworkOptions } from "./harness/network.ts";
 import { balanceReader, type ReadChecker, truthBalances } from "./harness/reads.ts";
@@ -196,7 +198,23 @@ test("A8: a lagging upstream never answers for blocks it does not have", async (
   await net.devnet.mine(2);
   const lagging = "u2";
   net.devnet.pause(lagging);
-  await net.devnet.mine(20);
+  // Twenty blocks the lagging node does not have, each with a transaction that emits a log.
+  const sender = privateKeyToAccount(net.devnet.accounts[6]!.privateKey);
+  let nonce = 0;
+  const mined: { hash: string; block: number }[] = [];
+  for (let i = 0; i < 20; i++) {
+    const raw = await sender.signTransaction({
+      chainId: net.chainId,
+      type: "eip1559",
+      nonce: nonce++,
+      gas: 100_000n,
+      maxFeePerGas: 10n ** 11n,
+      maxPriorityFeePerGas: 1n,
+      data: EMITTER_INIT,
+    });
+    const hash = await net.devnet.sendRawTransaction(raw);
+    mined.push({ hash, block: await net.devnet.mine() });
+  }
   const laggingHead = net.devnet.head() - 20;
   const seen: number[] = [];
   await net.proxies.get(lagging)!.setFault({
@@ -204,12 +222,19 @@ test("A8: a lagging upstream never answers for blocks it does not have", async (
       kind: "rewrite",
       fn: (request, response) => {
         const params = request.params as unknown[];
-        const block = request.method === "eth_getBlockByNumber" ? params[0] : params[2];
+        const block =
+          request.method === "eth_getBlockByNumber"
+            ? params[0]
+            : request.method === "eth_getLogs"
+              ? (params[0] as { toBlock?: string }).toBlock
+              : request.method === "eth_getTransactionReceipt"
+                ? "0xffffffff"
+                : params[2];
         if (typeof block === "string" && block.startsWith("0x")) seen.push(Number(block));
         return response;
       },
     },
-    methods: [UPSTREAM_READ, "eth_getBlockByNumber"],
+    methods: [UPSTREAM_READ, "eth_getBlockByNumber", "eth_getLogs", "eth_getTransactionReceipt"],
   });
   await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
     timeoutMs: 5_000,
@@ -224,11 +249,45 @@ test("A8: a lagging upstream never answers for blocks it does not have", async (
     const r = await net.rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
     if ((r.body.result as { number?: string } | null)?.number !== `0x${n.toString(16)}`) wrong++;
   }
+  // Receipts and log ranges over the blocks the lagging node lacks: never null, never empty, never wrong.
+  const truthNode = net.devnet.nodes.find((n) => n.id === "u1")!.url;
+  const truthOf = async (method: string, params: unknown[]) => {
+    const res = await fetch(truthNode, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    return JSON.stringify(((await res.json()) as { result: unknown }).result);
+  };
+  let wrongReceiptsOrLogs = 0;
+  let emptyLogs = 0;
+  const head = net.devnet.head();
+  for (let i = 0; i < 400; i++) {
+    const tx = mined[(i * 7) % mined.length]!;
+    const call: [string, unknown[]] =
+      i % 2 === 0
+        ? ["eth_getTransactionReceipt", [tx.hash]]
+        : [
+            "eth_getLogs",
+            [
+              {
+                fromBlock: `0x${tx.block.toString(16)}`,
+                toBlock: `0x${Math.min(head, tx.block + (i % 5)).toString(16)}`,
+              },
+            ],
+          ];
+    const r = await net.rpc(...call);
+    if (JSON.stringify(r.body.result) !== (await truthOf(...call))) wrongReceiptsOrLogs++;
+    if (Array.isArray(r.body.result) && r.body.result.length === 0) emptyLogs++;
+  }
   const served = await net.rpc("eth_blockNumber");
   t.diagnostic(
-    `A8 lagging head ${laggingHead}, quorum head ${net.devnet.head()}, served latest ${Number(served.body.result)}, wrong blocks ${wrong}`,
+    `A8 lagging head ${laggingHead}, quorum head ${net.devnet.head()}, served latest ${Number(served.body.result)}, ` +
+      `wrong blocks ${wrong}, wrong receipts or logs ${wrongReceiptsOrLogs} of 400 (empty log answers ${emptyLogs})`,
   );
   assert.equal(wrong, 0);
+  assert.equal(wrongReceiptsOrLogs, 0);
+  assert.equal(emptyLogs, 0);
   assert.equal(Number(served.body.result), net.devnet.head());
   assert.deepEqual(
     seen.filter((b) => b > laggingHead),

@@ -6,13 +6,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createPublicClient, createWalletClient, defineChain, type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { EMITTER_INIT, REVERTER_INIT } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
-
-/** Constructor stores 42 in memory and emits it with LOG1 (topic 0x11…11); deploys no code. */
-const EMITTER_INIT = `0x602a600052 7f${"11".repeat(32)} 60206000a1 00`.replaceAll(" ", "") as Hex;
-/** Constructor reverts: a receipt with status 0. */
-const REVERTER_INIT = "0x60006000fd";
 
 let net: TestNetwork;
 let block: number;
