@@ -225,6 +225,33 @@ describe("blocks", () => {
   });
 });
 
+describe("anchoring needs independent domains", () => {
+  const oneRegion = [
+    { id: "u1", domain: { operator: "vendor-a", hosting: "aws", region: "us-east-1" } },
+    { id: "u2", domain: { operator: "vendor-b", hosting: "aws", region: "us-east-1" } },
+  ];
+
+  test("upstreams all in one outage domain anchor nothing: proven reads say so instead of answering", async (t) => {
+    const single = await startTestNetwork({ nodes: oneRegion });
+    t.after(() => single.stop());
+    const address = single.devnet.accounts[0]!.address;
+    const r = await single.rpc("eth_getBalance", [address, "latest"]);
+    assert.equal(r.body.error?.code, -32002, JSON.stringify(r.body));
+    assert.match(r.body.error!.message, /not anchored/);
+    const block = await single.rpc("eth_getBlockByNumber", ["latest", false]);
+    assert.equal(block.body.error?.code, -32002, JSON.stringify(block.body).slice(0, 200));
+  });
+
+  test("an operator may anchor on one domain by saying so (verification.anchorMinDomains: 1)", async (t) => {
+    const single = await startTestNetwork({ nodes: oneRegion, config: { verification: { anchorMinDomains: 1 } } });
+    t.after(() => single.stop());
+    const address = single.devnet.accounts[0]!.address;
+    const r = await single.rpc("eth_getBalance", [address, "latest"]);
+    assert.equal(r.headers.get("multihome-verified"), "proof", JSON.stringify(r.body));
+    assert.equal(BigInt(r.body.result as string) > 0n, true);
+  });
+});
+
 describe("quorum", () => {
   test("a quorum method is served only when independent upstreams agree; the odd one out is disputed", async (t) => {
     const net = await startTestNetwork({

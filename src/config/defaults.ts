@@ -85,6 +85,10 @@ export const DEFAULTS = {
       eth_getTransactionReceipt: "proof",
       eth_getBlockReceipts: "proof",
     } as Record<string, "proof" | "quorum" | "single">,
+    /** Distinct outage domains whose upstreams must report the same hash for a block to be anchored. */
+    anchorMinDomains: 2,
+    /** Upstreams that must report the same hash for a block to be anchored. */
+    anchorMinUpstreams: 2,
     /** Failed verifications within disputeWindowMs that cordon an upstream. */
     disputesToCordon: 3,
     disputeWindowMs: 300_000,

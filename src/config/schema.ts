@@ -143,6 +143,8 @@ export const configSchema = z
           })
           .default({})
           .transform((methods) => ({ ...D.verification.methods, ...methods })),
+        anchorMinDomains: z.number().int().min(1).max(16).default(D.verification.anchorMinDomains),
+        anchorMinUpstreams: z.number().int().min(1).max(64).default(D.verification.anchorMinUpstreams),
         disputesToCordon: z.number().int().min(1).max(1_000).default(D.verification.disputesToCordon),
         disputeWindowMs: ms(1_000).default(D.verification.disputeWindowMs),
         cordonMs: ms(1_000).default(D.verification.cordonMs),

@@ -20,3 +20,21 @@ export function failureDomainOf(domain: FailureDomain): string {
 export function areIndependent(a: FailureDomain, b: FailureDomain): boolean {
   return a.operator !== b.operator && failureDomainOf(a) !== failureDomainOf(b);
 }
+
+export interface AnchorRule {
+  /** Distinct outage domains among the witnesses. */
+  minDomains: number;
+  /** Witnesses. */
+  minUpstreams: number;
+}
+
+/**
+ * Whether upstreams that reported the same block hash may anchor it: enough of them, in enough distinct outage
+ * domains, and — whenever more than one domain is required — at least two of them independent (different operator
+ * too), so neither one outage nor one operator's word anchors anything.
+ */
+export function meetsAnchorRule(witnesses: readonly FailureDomain[], rule: AnchorRule): boolean {
+  if (witnesses.length < rule.minUpstreams) return false;
+  if (new Set(witnesses.map(failureDomainOf)).size < rule.minDomains) return false;
+  return rule.minDomains < 2 || witnesses.some((a) => witnesses.some((b) => areIndependent(a, b)));
+}

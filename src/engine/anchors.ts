@@ -2,6 +2,7 @@
  * Anchored blocks: a block number's hash as independent upstreams agree on it, with the state root of a header whose
  * hash was recomputed from its fields. Proofs are only ever checked against these roots.
  */
+import { type AnchorRule, areIndependent, meetsAnchorRule } from "../core/domain.ts";
 import type { HeadBook } from "../core/head.ts";
 import { verifyHeaderHash } from "../core/header.ts";
 import { toHex } from "../core/methods.ts";
@@ -41,10 +42,12 @@ export function createAnchors(
     upstreams: Upstream[];
     /** Independent upstreams that must agree on a block the head polls never saw. */
     quorumSize: number;
+    /** What it takes to anchor a block. */
+    rule: AnchorRule;
   },
 ): Anchors {
   const { clock } = ctx;
-  const { target, headBook, upstreams, quorumSize } = options;
+  const { target, headBook, upstreams, quorumSize, rule } = options;
   /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
   const anchors = new Map<number, AnchoredBlock>();
   /** Roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
@@ -54,11 +57,17 @@ export function createAnchors(
     return u !== undefined && u.admission === "admitted" && u.cordonedUntil <= clock.now();
   };
 
+  const domainOf = (id: string) => upstreams.find((u) => u.id === id)!.domain;
+  /** The block independent upstreams agree on at `number`, when their agreement meets the anchor rule. */
+  const agreedBlock = (number: number, headNumber: number | undefined) => {
+    const agreed =
+      headBook.agreedAt(number, usableForAnchor) ?? (headNumber === number ? headBook.current() : undefined);
+    return agreed && meetsAnchorRule(agreed.witnesses.map(domainOf), rule) ? agreed : undefined;
+  };
+
   async function anchor(number: number): Promise<AnchoredBlock | undefined> {
     const cached = anchors.get(number);
-    const agreed =
-      headBook.agreedAt(number, usableForAnchor) ??
-      (headBook.current()?.number === number ? headBook.current() : undefined);
+    const agreed = agreedBlock(number, headBook.current()?.number);
     if (!agreed) return cached ?? (await anchorByQuorum(number));
     if (cached?.hash === agreed.hash) return cached;
     const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
@@ -106,8 +115,10 @@ export function createAnchors(
           return { ok: true, value: { hash: check.hash, ...rootsOf(block) } };
         },
       },
-      quorumSize,
+      Math.max(quorumSize, rule.minUpstreams, rule.minDomains),
       (u, reason) => target.onDispute?.(u, reason),
+      // One domain may anchor only when the operator said so; otherwise witnesses must be independent.
+      rule.minDomains < 2 ? (a, b) => a !== b : (a, b) => areIndependent(a.domain, b.domain),
     );
     if (!quorum.ok || !quorum.result.ok) return undefined;
     const { hash, ...roots } = quorum.result.result as Roots & { hash: `0x${string}` };
@@ -126,8 +137,7 @@ export function createAnchors(
    * that is behind: not an answer, so the call moves on (without counting it as a lie).
    */
   function checkBlock(number: number, headNumber: number) {
-    const agreed =
-      headBook.agreedAt(number, usableForAnchor) ?? (headNumber === number ? headBook.current() : undefined);
+    const agreed = agreedBlock(number, headNumber);
     return {
       anchored: () => agreed !== undefined,
       verify: (block: unknown): Verdict => {

@@ -138,7 +138,16 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     }
   };
 
-  const anchors = createAnchors(ctx, { target, headBook, upstreams, quorumSize: settings.verification.quorumSize });
+  const anchors = createAnchors(ctx, {
+    target,
+    headBook,
+    upstreams,
+    quorumSize: settings.verification.quorumSize,
+    rule: {
+      minDomains: settings.verification.anchorMinDomains,
+      minUpstreams: settings.verification.anchorMinUpstreams,
+    },
+  });
   const lastKnownGood = createLastKnownGoodBook(ctx, chainId);
   const blockReads = createBlockReads({
     anchor: anchors.anchor,

@@ -39,6 +39,8 @@ export async function executeQuorum(
   plan: CallPlan,
   size: number,
   onDispute: (upstream: Upstream, reason: string) => void,
+  /** Whether two upstreams may both be witnesses. @default independent: different outage domain and operator */
+  apart: (a: Upstream, b: Upstream) => boolean = (a, b) => areIndependent(a.domain, b.domain),
 ): Promise<QuorumResult> {
   const chosen: Upstream[] = [];
   const witnessed: { upstream: Upstream; answer: string; result: ExecuteResult }[] = [];
@@ -46,9 +48,9 @@ export async function executeQuorum(
     const launched: Upstream[] = [];
     const result = await run({
       ...plan,
-      // Each witness is one upstream: no hedging, and retries only to upstreams independent of every other witness.
+      // Each witness is one upstream: no hedging, and retries only to upstreams apart from every other witness.
       hedge: false,
-      avoid: (u) => chosen.some((c) => c === u || !areIndependent(c.domain, u.domain)),
+      avoid: (u) => chosen.some((c) => c === u || !apart(c, u)),
       onLaunch: (u) => {
         launched.push(u);
         chosen.push(u);

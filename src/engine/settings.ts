@@ -25,6 +25,8 @@ export interface ChainSettings {
   verification: {
     /** Per method; a method not listed is `single`. */
     methods: Readonly<Record<string, VerificationPolicy>>;
+    anchorMinDomains: number;
+    anchorMinUpstreams: number;
     disputesToCordon: number;
     disputeWindowMs: number;
     cordonMs: number;
