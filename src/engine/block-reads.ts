@@ -47,7 +47,6 @@ interface VerifiedBody {
   hashes: Hex[];
   /** False when a transaction is of a type Multihome cannot encode (the header is still proven). */
   bodyProven: boolean;
-  upstream: string;
 }
 
 const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
@@ -118,7 +117,7 @@ export function createBlockReads(io: BlockReadIo) {
         const txs = block.transactions as Json[];
         return {
           ok: true,
-          value: { block, hashes: txs.map((tx) => tx.hash as Hex), bodyProven, upstream: fetched.upstream },
+          value: { block, hashes: txs.map((tx) => tx.hash as Hex), bodyProven },
         };
       },
       (r) => r.ok && r.value !== null,
