@@ -331,3 +331,37 @@ test("agreedAt: a past block is anchored when independent upstreams reported the
   assert.equal(book.agreedAt(11, all), undefined);
   assert.equal(book.agreedAt(5, all), undefined);
 });
+
+test("a reorg: a head whose parent contradicts the past is a broken link; walked-back ancestors re-form agreement", () => {
+  const book = createHeadBook({
+    upstreams: [
+      { id: "a", domain: { operator: "x", hosting: "aws", region: "r1" } },
+      { id: "b", domain: { operator: "y", hosting: "gcp", region: "r2" } },
+    ],
+  });
+  const all = () => true;
+  for (const id of ["a", "b"]) {
+    book.observe(id, { number: 10, hash: "h10", parentHash: "h9" });
+    book.observe(id, { number: 11, hash: "h11", parentHash: "h10" });
+  }
+  book.agree(all);
+  assert.equal(book.agreedAt(10, all)?.hash, "h10");
+  // Depth-2 reorg: block 12's parent is a new 11, whose parent is a new 10.
+  assert.equal(book.linkBroken("a", 12, "n11"), true);
+  assert.equal(book.linkBroken("a", 12, "h11"), false);
+  for (const id of ["a", "b"]) {
+    book.observe(id, { number: 12, hash: "n12", parentHash: "n11" });
+    assert.equal(book.hashOf(id, 11), "n11");
+    assert.equal(book.hashOf(id, 10), "h10", "not yet walked back");
+  }
+  assert.equal(book.doubted(11, "h11", all), true);
+  assert.equal(book.doubted(10, "h10", all), false);
+  book.recordAncestor("a", 10, "n10");
+  assert.equal(book.doubted(10, "h10", all), true);
+  assert.equal(book.agreedAt(10, all), undefined, "the two disagree until both have walked back");
+  book.recordAncestor("b", 10, "n10");
+  assert.equal(book.agreedAt(10, all)?.hash, "n10");
+  // Never above the upstream's head, nor beyond its history.
+  book.recordAncestor("a", 13, "x");
+  assert.equal(book.hashOf("a", 13), undefined);
+});

@@ -34,6 +34,17 @@ export interface HeadBook {
   current(): AgreedHead | undefined;
   /** The block at `number` that independent witnesses among `usable` reported alike, from their recent reports. */
   agreedAt(number: number, usable: (upstreamId: string) => boolean): AgreedHead | undefined;
+  /**
+   * Whether a new head's parent contradicts what this upstream said before about the block below it: a reorg, whose
+   * earlier blocks must be re-learned by walking parent hashes back (see `recordAncestor`).
+   */
+  linkBroken(upstreamId: string, number: number, parentHash: string): boolean;
+  /** What this upstream said was at `number` (undefined when it said nothing, or it was pruned). */
+  hashOf(upstreamId: string, number: number): string | undefined;
+  /** An ancestor of this upstream's head, learned by walking parent hashes after a reorg. */
+  recordAncestor(upstreamId: string, number: number, hash: string): void;
+  /** Some usable upstream now says another block is at `number`: what was anchored there may be orphaned. */
+  doubted(number: number, hash: string, usable: (upstreamId: string) => boolean): boolean;
 }
 
 export type HeadAnomaly = { kind: "backwards"; from: number; to: number } | { kind: "jump"; from: number; to: number };
@@ -150,6 +161,22 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     current: () => agreed,
     agreedAt(number, usable) {
       return witnessesAt(number, [...heads.keys()].filter(usable));
+    },
+    linkBroken(id, number, parentHash) {
+      const below = history.get(id)?.get(number - 1);
+      return below !== undefined && below !== parentHash;
+    },
+    hashOf: (id, number) => history.get(id)?.get(number),
+    recordAncestor(id, number, hash) {
+      const head = heads.get(id);
+      if (head !== undefined && number < head && number >= head - HEAD_HISTORY_BLOCKS) record(id, number, hash);
+    },
+    doubted(number, hash, usable) {
+      for (const [id, h] of history) {
+        const said = h.get(number);
+        if (said !== undefined && said !== hash && usable(id)) return true;
+      }
+      return false;
     },
   };
 }

@@ -30,6 +30,8 @@ export interface Anchors {
   distrust(anchored: AnchoredBlock): void;
   /** A head poll's header, its hash already checked. */
   rememberHeader(header: VerifiedHeader): void;
+  /** After a reorg: forget anchored blocks some usable upstream now contradicts; returns their hashes. */
+  reconcile(): `0x${string}`[];
   /** The check for a block asked for by number (see below). */
   checkBlock(number: number, headNumber: number): { anchored(): boolean; verify(block: unknown): Verdict };
 }
@@ -162,6 +164,17 @@ export function createAnchors(
     distrust(anchored) {
       if (anchors.get(anchored.number)?.hash === anchored.hash) anchors.delete(anchored.number);
       ctx.logger.warn({ block: anchored.number }, "every proof disagreed with the anchored block: re-anchoring");
+    },
+    reconcile() {
+      const dropped: `0x${string}`[] = [];
+      for (const [number, anchored] of anchors) {
+        if (!headBook.doubted(number, anchored.hash, usableForAnchor)) continue;
+        anchors.delete(number);
+        dropped.push(anchored.hash);
+      }
+      if (dropped.length > 0)
+        ctx.logger.info({ blocks: dropped.length }, "reorg: anchored blocks re-anchored on next use");
+      return dropped;
     },
     rememberHeader(header) {
       verifiedRoots.set(header.hash, rootsOf(header));

@@ -51,22 +51,25 @@ interface VerifiedBody {
 
 const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
-/** A tiny insertion-ordered cache of settled lookups; failures are not kept. */
+/** A tiny insertion-ordered cache of settled lookups (shared while pending); failures are not kept. */
 function boundedCache<V>(max: number) {
   const entries = new Map<string, Promise<V>>();
-  return (key: string, load: () => Promise<V>, keep: (v: V) => boolean): Promise<V> => {
-    const hit = entries.get(key);
-    if (hit) return hit;
-    const pending = load();
-    entries.set(key, pending);
-    if (entries.size > max) entries.delete(entries.keys().next().value!);
-    void pending.then(
-      (v) => {
-        if (!keep(v) && entries.get(key) === pending) entries.delete(key);
-      },
-      () => entries.get(key) === pending && entries.delete(key),
-    );
-    return pending;
+  return {
+    get(key: string, load: () => Promise<V>, keep: (v: V) => boolean): Promise<V> {
+      const hit = entries.get(key);
+      if (hit) return hit;
+      const pending = load();
+      entries.set(key, pending);
+      if (entries.size > max) entries.delete(entries.keys().next().value!);
+      void pending.then(
+        (v) => {
+          if (!keep(v) && entries.get(key) === pending) entries.delete(key);
+        },
+        () => entries.get(key) === pending && entries.delete(key),
+      );
+      return pending;
+    },
+    delete: (key: string) => entries.delete(key),
   };
 }
 
@@ -87,7 +90,7 @@ export function createBlockReads(io: BlockReadIo) {
    * block `known` to exist (anchored), `null` comes from a node that is behind or lying: not an answer.
    */
   function body(hash: Hex, minBlock: number, known: boolean): Promise<Fetched<VerifiedBody | null>> {
-    return bodies(
+    return bodies.get(
       hash.toLowerCase(),
       async () => {
         let bodyProven = true;
@@ -128,7 +131,7 @@ export function createBlockReads(io: BlockReadIo) {
   function receiptsOf(verified: VerifiedBody): Promise<Fetched<Json[] | null>> {
     const hash = verified.block.hash as Hex;
     const number = parseBlockNumber(verified.block.number)!;
-    return receiptLists(
+    return receiptLists.get(
       hash.toLowerCase(),
       async () => {
         const header = { hash, number, receiptsRoot: verified.block.receiptsRoot as Hex };
@@ -160,7 +163,7 @@ export function createBlockReads(io: BlockReadIo) {
 
   /** `from` recovered from the transaction's signature (kept by transaction hash). */
   function senderOf(tx: Json): Promise<Hex> {
-    return senders(
+    return senders.get(
       String(tx.hash).toLowerCase(),
       () => recoverSender(tx),
       () => true,
@@ -405,6 +408,11 @@ export function createBlockReads(io: BlockReadIo) {
   }
 
   return {
+    /** A block that was orphaned by a reorg: its body and receipts are no longer served by hash. */
+    forget(hash: string) {
+      bodies.delete(hash.toLowerCase());
+      receiptLists.delete(hash.toLowerCase());
+    },
     /**
      * Answer a proven block, transaction or receipt read. `signal` cancels the caller's own lookup; block bodies and
      * receipt lists are shared with other callers and run to completion.

@@ -110,6 +110,9 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
     onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
+    onReorg: () => {
+      for (const hash of anchors.reconcile()) blockReads.forget(hash);
+    },
   });
 
   const redact = createRedactor(settings.upstreams.map((u) => u.url));

@@ -19,6 +19,9 @@ export interface VerifiedHeader {
   receiptsRoot: `0x${string}`;
 }
 
+/** Deepest reorg followed back by parent hashes (deeper ones re-anchor old blocks by quorum instead). */
+export const REORG_WALK_MAX_BLOCKS = 64;
+
 export interface HeadTrackerOptions {
   chainId: number;
   upstreams: Upstream[];
@@ -33,6 +36,8 @@ export interface HeadTrackerOptions {
   onHead?: (head: AgreedHead) => void;
   /** A polled header whose hash was recomputed from its fields and matched. */
   onVerifiedHeader?: (header: VerifiedHeader) => void;
+  /** An upstream's chain reorganised and its new branch was learned: what was anchored may be orphaned. */
+  onReorg?: () => void;
   /** A polled header failed verification. */
   onDispute?: (upstream: Upstream, reason: string) => void;
 }
@@ -168,6 +173,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       }
       options.onVerifiedHeader?.(block as unknown as VerifiedHeader);
       const previous = headBook.headOf(u.id);
+      const reorged = headBook.linkBroken(u.id, number, block.parentHash);
       const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });
       if (anomaly || (previous !== undefined && number < previous)) {
         log.warn(
@@ -176,6 +182,11 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         );
         await checkChain(u);
         if (anomaly || u.admission !== "admitted") return;
+      }
+      if (reorged) {
+        log.info({ upstream: u.id, head: number }, "reorg: learning the new branch's blocks");
+        await walkBack(u, number - 1, block.parentHash);
+        options.onReorg?.();
       }
       const before = headBook.current();
       const head = headBook.agree(usable);
@@ -189,6 +200,31 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, at);
     if (reported) u.breaker.onFailure(at);
     domainHealth.onFailure(u.domainLabel, u.id, at);
+  }
+
+  /**
+   * After a reorg, learn an upstream's blocks on the new branch by following parent hashes down from `number` (whose
+   * hash is `hash`) until they meet what it said before, so agreement on older blocks follows the new branch too.
+   */
+  async function walkBack(u: Upstream, number: number, hash: string): Promise<void> {
+    for (let n = number, h = hash; n > 0 && number - n < REORG_WALK_MAX_BLOCKS; n--) {
+      const { outcome } = await u.attempt("eth_getBlockByHash", [h, false], {
+        timeoutMs: options.attemptTimeoutMs,
+        signal: stopped.signal,
+      });
+      if (outcome.kind !== "result") return;
+      const check = verifyHeaderHash(outcome.result);
+      if (!check.ok || check.hash !== h) {
+        options.onDispute?.(u, `ancestor header: ${check.ok ? "not the block asked for" : check.reason}`);
+        return;
+      }
+      const block = outcome.result as VerifiedHeader & { parentHash: string };
+      options.onVerifiedHeader?.(block);
+      const known = headBook.hashOf(u.id, n - 1);
+      headBook.recordAncestor(u.id, n - 1, block.parentHash);
+      if (known === undefined || known === block.parentHash) return;
+      h = block.parentHash;
+    }
   }
 
   function loop(u: Upstream): void {
