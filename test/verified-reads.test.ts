@@ -33,7 +33,8 @@ async function synced() {
 }
 
 before(async () => {
-  net = await startTestNetwork({ config: { verification: { disputesToCordon: 3 } } });
+  // Every read must reach the upstreams here (the liars are the point): no cache.
+  net = await startTestNetwork({ config: { verification: { disputesToCordon: 3 }, cache: { enabled: false } } });
   const chain = defineChain({
     id: net.chainId,
     name: "devnet",
@@ -255,7 +256,7 @@ describe("anchoring needs independent domains", () => {
 describe("quorum", () => {
   test("a quorum method is served only when independent upstreams agree; the odd one out is disputed", async (t) => {
     const net = await startTestNetwork({
-      config: { verification: { methods: { eth_call: "quorum" }, quorumSize: 2 } },
+      config: { verification: { methods: { eth_call: "quorum" }, quorumSize: 2 }, cache: { enabled: false } },
     });
     t.after(() => net.stop());
     const call = [{ to: net.devnet.accounts[1]!.address, data: "0x" }, "latest"];

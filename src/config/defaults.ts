@@ -26,6 +26,16 @@ export const DEFAULTS = {
   admin: { host: "127.0.0.1", port: 8546 },
   store: { kind: "sqlite" as const, path: "./.multihome/state.db" },
   log: { level: "info" as const },
+  cache: {
+    /** Answers are cached (finalized data until evicted, the rest briefly); false: every read goes upstream. */
+    enabled: true,
+    /** Bytes of answers kept in each gateway process's memory (keys and serialized results). */
+    maxBytes: 67_108_864,
+    /** How long an answer about a block that is not final yet is kept, ms. */
+    unfinalizedTtlMs: 2_000,
+    /** Blocks below the agreed head after which a block is treated as final (cached until evicted). */
+    finalityDepth: 64,
+  },
   routing: {
     /** Deadline of one whole client call, ms. */
     requestTimeoutMs: 5_000,

@@ -37,6 +37,8 @@ export const chainSchema = z
     chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     name: z.string().max(64).optional(),
     upstreams: z.array(upstreamSchema).min(1).max(64),
+    /** Overrides `cache.finalityDepth` for this chain. */
+    finalityDepth: z.number().int().min(1).max(100_000).optional(),
   })
   .superRefine((chain, ctx) => {
     const seen = new Set<string>();
@@ -117,6 +119,14 @@ export const configSchema = z
         domainMinFailedUpstreams: z.number().int().min(1).max(64).default(D.health.domainMinFailedUpstreams),
         domainWindowMs: ms(10).default(D.health.domainWindowMs),
         domainDownMs: ms(10).default(D.health.domainDownMs),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        enabled: z.boolean().default(D.cache.enabled),
+        maxBytes: z.number().int().min(1024).max(68_719_476_736).default(D.cache.maxBytes),
+        unfinalizedTtlMs: ms(0).default(D.cache.unfinalizedTtlMs),
+        finalityDepth: z.number().int().min(1).max(100_000).default(D.cache.finalityDepth),
       })
       .prefault({}),
     verification: z

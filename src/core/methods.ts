@@ -31,13 +31,17 @@ export interface MethodSpec {
    * did not exist, so only upstreams at the agreed head are asked.
    */
   byHash?: boolean;
+  /**
+   * How an answer may be cached: `block` — a function of the pinned block number; `hash` — of a block hash in the
+   * params; `tx` — of a transaction hash (valid while the block holding it stays on the chain).
+   */
+  cache?: "block" | "hash" | "tx";
 }
 
 /** How a method's answers are checked: proven, agreed by independent upstreams, or one upstream's word. */
 export type VerificationPolicy = "proof" | "quorum" | "single";
 
 const read: MethodSpec = { kind: "read" };
-const byHash: MethodSpec = { kind: "read", byHash: true };
 
 export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_chainId: { kind: "local" },
@@ -50,29 +54,29 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_gasPrice: read,
   eth_maxPriorityFeePerGas: read,
   eth_blobBaseFee: read,
-  eth_feeHistory: { kind: "read", blockParam: 1 },
-  eth_getBalance: { kind: "read", blockParam: 1, blockOptional: true, proof: "state" },
-  eth_getCode: { kind: "read", blockParam: 1, blockOptional: true, proof: "state" },
-  eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true, proof: "state" },
-  eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true, proof: "state" },
-  eth_getProof: { kind: "read", blockParam: 2 },
-  eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true },
-  eth_estimateGas: { kind: "read", blockParam: 1, blockOptional: true, heavy: true },
-  eth_createAccessList: { kind: "read", blockParam: 1, blockOptional: true, heavy: true },
-  eth_getBlockByNumber: { kind: "read", blockParam: 0, proof: "block" },
-  eth_getBlockByHash: { kind: "read", proof: "block", byHash: true },
-  eth_getBlockReceipts: { kind: "read", blockParam: 0, heavy: true, proof: "receipt" },
-  eth_getBlockTransactionCountByNumber: { kind: "read", blockParam: 0 },
-  eth_getBlockTransactionCountByHash: byHash,
-  eth_getUncleCountByBlockNumber: { kind: "read", blockParam: 0 },
-  eth_getUncleCountByBlockHash: byHash,
-  eth_getUncleByBlockNumberAndIndex: { kind: "read", blockParam: 0 },
-  eth_getUncleByBlockHashAndIndex: byHash,
-  eth_getTransactionByHash: { kind: "read", proof: "transaction", byHash: true },
-  eth_getTransactionByBlockHashAndIndex: byHash,
-  eth_getTransactionByBlockNumberAndIndex: { kind: "read", blockParam: 0 },
-  eth_getTransactionReceipt: { kind: "read", proof: "receipt", byHash: true },
-  eth_getLogs: { kind: "read", logFilter: true, heavy: true },
+  eth_feeHistory: { kind: "read", blockParam: 1, cache: "block" },
+  eth_getBalance: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
+  eth_getCode: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
+  eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
+  eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true, proof: "state", cache: "block" },
+  eth_getProof: { kind: "read", blockParam: 2, cache: "block" },
+  eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
+  eth_estimateGas: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
+  eth_createAccessList: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
+  eth_getBlockByNumber: { kind: "read", blockParam: 0, proof: "block", cache: "block" },
+  eth_getBlockByHash: { kind: "read", proof: "block", byHash: true, cache: "hash" },
+  eth_getBlockReceipts: { kind: "read", blockParam: 0, heavy: true, proof: "receipt", cache: "block" },
+  eth_getBlockTransactionCountByNumber: { kind: "read", blockParam: 0, cache: "block" },
+  eth_getBlockTransactionCountByHash: { kind: "read", byHash: true, cache: "hash" },
+  eth_getUncleCountByBlockNumber: { kind: "read", blockParam: 0, cache: "block" },
+  eth_getUncleCountByBlockHash: { kind: "read", byHash: true, cache: "hash" },
+  eth_getUncleByBlockNumberAndIndex: { kind: "read", blockParam: 0, cache: "block" },
+  eth_getUncleByBlockHashAndIndex: { kind: "read", byHash: true, cache: "hash" },
+  eth_getTransactionByHash: { kind: "read", proof: "transaction", byHash: true, cache: "tx" },
+  eth_getTransactionByBlockHashAndIndex: { kind: "read", byHash: true, cache: "hash" },
+  eth_getTransactionByBlockNumberAndIndex: { kind: "read", blockParam: 0, cache: "block" },
+  eth_getTransactionReceipt: { kind: "read", proof: "receipt", byHash: true, cache: "tx" },
+  eth_getLogs: { kind: "read", logFilter: true, heavy: true, cache: "block" },
   eth_sendRawTransaction: { kind: "write" },
 };
 

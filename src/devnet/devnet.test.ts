@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { privateKeyToAccount } from "viem/accounts";
-import { type Devnet, type DevnetError, type DevnetNode, startDevnet } from "./devnet.ts";
+import { DEVNET_MAX_RESYNC_DEPTH, type Devnet, type DevnetError, type DevnetNode, startDevnet } from "./devnet.ts";
 import { createRpcClient } from "./rpc.ts";
 
 const DOMAINS = [
@@ -325,4 +325,182 @@ test("under concurrent sends to single nodes while blocks are mined, every node 
     errors.filter((e) => e.kind !== "resync"),
     [],
   );
+});
+
+describe("reorgs on a devnet of three anvil nodes", () => {
+  let devnet: Devnet;
+  const errors: DevnetError[] = [];
+  const nonces = new Map<string, number>();
+  const nextNonce = (address: string) => {
+    const n = nonces.get(address) ?? 0;
+    nonces.set(address, n + 1);
+    return n;
+  };
+  const transfer = async (account: typeof sender) =>
+    devnet.sendRawTransaction(await signTransfer(account, nextNonce(account.address), 1n));
+
+  async function hashesOf(node: DevnetNode, from: number, to: number): Promise<string[]> {
+    const hashes: string[] = [];
+    for (let n = from; n <= to; n++) hashes.push((await blockOf(node, n)).hash);
+    return hashes;
+  }
+
+  async function blockByHash(node: DevnetNode, hash: string): Promise<Block | null> {
+    return rpc(node).call<Block | null>("eth_getBlockByHash", [hash, false]);
+  }
+
+  async function receiptOf(node: DevnetNode, hash: string) {
+    const receipt = await rpc(node).call<{ blockHash: string; blockNumber: string; status: string } | null>(
+      "eth_getTransactionReceipt",
+      [hash],
+    );
+    assert.ok(receipt, `no receipt for ${hash} on ${node.id}`);
+    return receipt;
+  }
+
+  /** The new branch is on `nodes` (now at `height`) and the old one is gone from them. */
+  async function assertReplaced(
+    nodes: DevnetNode[],
+    result: { orphaned: string[]; replacements: string[]; head: number },
+    height = result.head,
+  ): Promise<void> {
+    const from = result.head - result.replacements.length + 1;
+    for (const n of nodes) {
+      assert.equal(await heightOf(n), height, `height of ${n.id}`);
+      assert.deepEqual(await hashesOf(n, from, result.head), result.replacements, `branch on ${n.id}`);
+      for (const h of result.orphaned) assert.equal(await blockByHash(n, h), null, `orphaned ${h} still on ${n.id}`);
+    }
+    for (let n = from; n <= result.head; n++) await assertSameBlock(nodes, n);
+  }
+
+  before(async () => {
+    devnet = await startDevnet({ nodes: DOMAINS, onError: (e) => errors.push(e) });
+  });
+  after(async () => {
+    await devnet?.stop();
+  });
+
+  for (const depth of [1, 3, 7]) {
+    test(`a reorg of depth ${depth} replaces the last ${depth} blocks identically on every node`, async () => {
+      // One transaction in the first block to be orphaned, one in the last: both move into the first replacement.
+      const first = await transfer(sender);
+      await devnet.mine();
+      if (depth > 2) await devnet.mine(depth - 2);
+      const last = depth > 1 ? await transfer(otherSender) : undefined;
+      if (depth > 1) await devnet.mine();
+      const head = devnet.head();
+      const fork = head - depth;
+      const orphaned = await hashesOf(devnet.nodes[0]!, fork + 1, head);
+      const oldTimestamps = await Promise.all(
+        Array.from({ length: depth }, async (_, i) =>
+          Number((await blockOf(devnet.nodes[0]!, fork + 1 + i)).timestamp),
+        ),
+      );
+      // A transaction only one node holds, not yet mined: it waits out the reorg in that node's pool.
+      const pending = await rpc(devnet.nodes[1]!).call<string>("eth_sendRawTransaction", [
+        await signTransfer(sender, nextNonce(sender.address), 1n),
+      ]);
+
+      const result = await devnet.reorg(depth);
+      assert.equal(result.head, head);
+      assert.equal(devnet.head(), head);
+      assert.deepEqual(result.orphaned, orphaned);
+      assert.equal(result.replacements.length, depth);
+      for (const [i, h] of result.replacements.entries()) assert.notEqual(h, orphaned[i], `height ${fork + 1 + i}`);
+      await assertReplaced(devnet.nodes, result);
+
+      const replacement = await blockOf(devnet.nodes[0]!, fork + 1);
+      assert.deepEqual(replacement.transactions, last ? [first, last] : [first]);
+      for (const n of devnet.nodes) {
+        for (const tx of last ? [first, last] : [first]) {
+          const receipt = await receiptOf(n, tx);
+          assert.equal(receipt.blockHash, result.replacements[0], `receipt of ${tx} on ${n.id}`);
+          assert.equal(Number(receipt.blockNumber), fork + 1);
+          assert.equal(receipt.status, "0x1");
+        }
+      }
+      for (let i = 0; i < depth; i++) {
+        assert.equal(Number((await blockOf(devnet.nodes[2]!, fork + 1 + i)).timestamp), oldTimestamps[i]! + 1);
+      }
+
+      // Mining goes on identically, from the new branch, and the pending transaction is not lost.
+      const next = await devnet.mine();
+      const block = await assertSameBlock(devnet.nodes, next);
+      assert.deepEqual(block.transactions, [pending]);
+      const parent = await blockOf(devnet.nodes[0]!, next - 1);
+      assert.equal(parent.hash, result.replacements.at(-1));
+      assert.equal(Number(block.timestamp), Number(parent.timestamp) + 1);
+      await assertSameBlock(devnet.nodes, await devnet.mine());
+      assert.deepEqual(errors, []);
+    });
+  }
+
+  test("a node paused before a reorg keeps the old branch, then catches up onto the new one on resume", async () => {
+    const [alpha, beta, gamma] = devnet.nodes as [DevnetNode, DevnetNode, DevnetNode];
+    const tx = await transfer(sender);
+    await devnet.mine(3);
+    devnet.pause(gamma.id);
+    const pausedAt = devnet.head();
+    await devnet.mine(2);
+    // Three of the orphaned blocks (the first holding `tx`) are on the paused node as well.
+    const result = await devnet.reorg(5);
+    assert.equal(await heightOf(gamma), pausedAt);
+    assert.deepEqual(await hashesOf(gamma, pausedAt - 2, pausedAt), result.orphaned.slice(0, 3));
+    await assertReplaced([alpha, beta], result);
+    assert.equal((await receiptOf(alpha, tx)).blockHash, result.replacements[0]);
+
+    // Blocks mined after the reorg carry the new timestamps: the replay must reproduce them too.
+    const late = await transfer(otherSender);
+    const head = await devnet.mine(2);
+    await devnet.resume(gamma.id);
+    assert.equal(await heightOf(gamma), head);
+    await assertReplaced([alpha, beta, gamma], result, head);
+    for (let n = result.head + 1; n <= head; n++) await assertSameBlock(devnet.nodes, n);
+    assert.equal((await receiptOf(gamma, tx)).blockHash, result.replacements[0]);
+    assert.equal((await receiptOf(gamma, late)).blockHash, (await blockOf(alpha, result.head + 1)).hash);
+    assert.deepEqual(devnet.nodeStatus(gamma.id), { paused: false, inSync: true, diverged: false, unreachable: false });
+    await assertSameBlock(devnet.nodes, await devnet.mine());
+    assert.deepEqual(errors, []);
+  });
+
+  test("reorgs one after the other each give new hashes, and a later replay still matches", async () => {
+    const gamma = devnet.nodes[2]!;
+    devnet.pause(gamma.id);
+    const first = await devnet.reorg(2);
+    const second = await devnet.reorg(2);
+    assert.equal(new Set([...first.orphaned, ...first.replacements, ...second.replacements]).size, 6);
+    assert.deepEqual(second.orphaned, first.replacements);
+    await devnet.resume(gamma.id);
+    await assertReplaced(devnet.nodes, second);
+    assert.deepEqual(errors, []);
+  });
+
+  test("reorg rejects a depth that is not an integer from 1 to the head", async () => {
+    const head = devnet.head();
+    for (const depth of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(devnet.reorg(depth), { name: "TypeError", message: /depth must be an integer >= 1/ });
+    }
+    await assert.rejects(devnet.reorg(head + 1), {
+      name: "RangeError",
+      message: new RegExp(`depth must be at most the head \\(${head}\\) and at most 256, got ${head + 1}`),
+    });
+    assert.equal(devnet.head(), head);
+    await assertSameBlock(devnet.nodes, head);
+  });
+});
+
+test("reorg rejects a depth beyond DEVNET_MAX_RESYNC_DEPTH even when the chain is longer", async () => {
+  const devnet = await startDevnet({ nodes: DOMAINS.slice(0, 1) });
+  try {
+    await devnet.mine(DEVNET_MAX_RESYNC_DEPTH);
+    assert.ok(devnet.head() > DEVNET_MAX_RESYNC_DEPTH);
+    await assert.rejects(devnet.reorg(DEVNET_MAX_RESYNC_DEPTH + 1), {
+      name: "RangeError",
+      message: /at most 256, got 257/,
+    });
+    const result = await devnet.reorg(DEVNET_MAX_RESYNC_DEPTH);
+    assert.equal(result.replacements.length, DEVNET_MAX_RESYNC_DEPTH);
+  } finally {
+    await devnet.stop();
+  }
 });

@@ -7,6 +7,10 @@
  * order, and mines with the same timestamp everywhere. Same genesis + same transactions in the same order + same
  * timestamp = same block hash and state root. When a node still ends up different (a transaction raced in between),
  * the majority block wins and the odd node is rolled back and replayed from the driver's log.
+ *
+ * A reorg is played the same way: every active node rolls back the same blocks and mines the same replacements.
+ * Replacements only differ from the blocks they replace by their timestamps, one second later (and so does every
+ * block after them), which keeps the new branch identical on every node and the log replayable.
  */
 import { keccak256 } from "viem";
 import type { FailureDomain } from "../core/domain.ts";
@@ -46,7 +50,10 @@ export interface DevnetOptions {
   chainId?: number;
   /** > 0: the driver mines a block on every active node every `blockTimeMs` milliseconds; 0: only `mine()` mines. @default 0 */
   blockTimeMs?: number;
-  /** Genesis timestamp in seconds; block N gets `startTimestamp + N * max(1, round(blockTimeMs / 1000))`. @default {@link DEVNET_DEFAULT_START_TIMESTAMP} */
+  /**
+   * Genesis timestamp in seconds; block N gets `startTimestamp + N * max(1, round(blockTimeMs / 1000))`, plus one
+   * second for every `reorg` made before it was mined. @default {@link DEVNET_DEFAULT_START_TIMESTAMP}
+   */
   startTimestamp?: number;
   /** Aborting stops the devnet. */
   signal?: AbortSignal;
@@ -84,6 +91,16 @@ export interface Devnet {
   mine(count?: number): Promise<number>;
   /** Submits to every node (paused ones too: a lagging provider still hears about transactions); returns the hash. */
   sendRawTransaction(raw: Hex): Promise<Hex>;
+  /**
+   * Replaces the last `depth` blocks on every active node with `depth` new blocks at the same heights (so the head
+   * number is unchanged), whose hashes differ from the orphaned ones; the transactions of the orphaned blocks are
+   * re-included in the first replacement block (in their original order), so each ends up in a block with a new hash.
+   * Paused nodes keep the old branch until `resume` (which then brings them onto the new branch). Transactions
+   * waiting in pools stay there for the next block. `depth` is an integer from 1 to the head, at most
+   * {@link DEVNET_MAX_RESYNC_DEPTH}.
+   * Resolves with the orphaned block hashes (lowest first) and the new hashes at the same heights.
+   */
+  reorg(depth: number): Promise<DevnetReorg>;
   /** Stops mining that node: it lags behind until `resume`. */
   pause(nodeId: string): void;
   /** Replays the blocks it missed (same transactions, same timestamps) so it catches up with identical hashes. */
@@ -91,6 +108,15 @@ export interface Devnet {
   nodeStatus(nodeId: string): DevnetNodeStatus;
   /** Stops the driver loop and every anvil process; idempotent. */
   stop(): Promise<void>;
+}
+
+export interface DevnetReorg {
+  /** Hashes of the replaced blocks, lowest first. */
+  orphaned: Hex[];
+  /** Hashes of the new blocks at the same heights, lowest first. */
+  replacements: Hex[];
+  /** The head block number (the same as before the reorg). */
+  head: number;
 }
 
 export type DevnetErrorKind = "unreachable" | "diverged" | "resync" | "mine" | "stopped" | "start";
@@ -128,6 +154,17 @@ interface NodeState {
   unreachable: boolean;
 }
 
+/** What every node mines in a reorg: the same blocks on top of the same fork point. */
+interface ReplacementPlan {
+  /** The last block kept. */
+  fork: number;
+  /** Raw transactions of the orphaned blocks, in block order: all offered to the first replacement. */
+  txs: Hex[];
+  baseFeePerGas: Hex | undefined;
+  /** One per replacement block. */
+  timestamps: number[];
+}
+
 interface PoolCandidate extends PoolTx {
   raw: Hex;
 }
@@ -138,7 +175,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   validateOptions(specs, blockTimeMs, startTimestamp);
   signal?.throwIfAborted();
   const blockInterval = Math.max(1, Math.round(blockTimeMs / 1000));
-  const timestampOf = (n: number) => startTimestamp + n * blockInterval;
+  /** Seconds added to the timestamp of every block mined from now on: one more per reorg, so replacements get new hashes. */
+  let timestampOffset = 0;
+  const timestampOf = (n: number, offset = timestampOffset) => startTimestamp + n * blockInterval + offset;
 
   const started = await Promise.allSettled(
     specs.map(() =>
@@ -185,7 +224,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     }
   }
 
-  /** Chain operations (mine, resume) run one at a time: each one assumes the head does not move under it. */
+  /** Chain operations (mine, reorg, resume) run one at a time: each one assumes the head does not move under it. */
   function serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = queue.then(() => {
       if (stopped) throw new DevnetError("stopped", undefined, "the devnet is stopped");
@@ -453,6 +492,123 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     });
   }
 
+  /**
+   * Replaces blocks `head - depth + 1 ..= head` on every active node. Laggards are caught up first, so every node
+   * starts from the logged chain; each one then rolls back, mines the same replacements, and gets its pool back.
+   */
+  async function reorgChain(depth: number): Promise<DevnetReorg> {
+    if (depth > head || depth > DEVNET_MAX_RESYNC_DEPTH) {
+      throw new RangeError(
+        `reorg(depth): depth must be at most the head (${head}) and at most ${DEVNET_MAX_RESYNC_DEPTH}, got ${depth}`,
+      );
+    }
+    const sig = driverAbort.signal;
+    const fork = head - depth;
+    const orphaned = log.slice(fork + 1, head + 1);
+    if (orphaned.length !== depth || orphaned.some((b) => b === undefined)) {
+      throw new DevnetError("mine", undefined, `reorg: blocks ${fork + 1}..${head} missing from the log`);
+    }
+    const active = states.filter((s) => !s.paused);
+    if (active.length === 0) throw new DevnetError("mine", undefined, "reorg: every node is paused");
+
+    await Promise.all(
+      active.map(async (s) => {
+        const read = await attempt(s, "reading its pool", () => readPool(s.rpc, sig));
+        if (read && (read.height !== head || !s.inSync)) await attempt(s, "catching up", () => resync(s));
+      }),
+    );
+    const ready = active.filter((s) => s.inSync);
+
+    const rawOf = new Map<Hex, Hex>();
+    for (const b of orphaned) for (const [i, h] of b.txHashes.entries()) rawOf.set(h, b.txs[i] as Hex);
+    const offset = timestampOffset + 1;
+    const plan: ReplacementPlan = {
+      fork,
+      txs: orphaned.flatMap((b) => b.txs),
+      // anvil would derive it from the rolled-back head; the orphaned block's own base fee is the one its parent gives.
+      baseFeePerGas: orphaned[0]?.baseFeePerGas,
+      timestamps: orphaned.map((b) => timestampOf(b.number, offset)),
+    };
+    const mined = await Promise.all(
+      ready.map((s) => attempt(s, `replacing blocks ${fork + 1}..${head}`, () => replaceBlocks(s, plan))),
+    );
+
+    // The head block commits to the whole branch: the majority head wins, the other nodes follow it.
+    const results = ready
+      .map((s, i) => ({ s, blocks: mined[i] }))
+      .filter((r): r is { s: NodeState; blocks: BlockSummary[] } => r.blocks !== undefined);
+    const honest = results.filter((r) => !r.s.diverged);
+    const tip = majority(honest.map((r) => r.blocks[depth - 1] as BlockSummary));
+    const winner = tip && honest.find((r) => r.blocks[depth - 1]?.hash === tip.hash);
+    if (!winner) throw new DevnetError("mine", undefined, `reorg of depth ${depth}: no node in sync could mine it`);
+    const unknown = winner.blocks.flatMap((b) => b.transactions).filter((h) => !rawOf.has(h));
+    for (const [h, raw] of await fetchRawTransactions(winner.s.rpc, unknown, sig)) rawOf.set(h, raw);
+    for (const block of winner.blocks) {
+      const txs = block.transactions.map((h) => {
+        const raw = rawOf.get(h);
+        if (!raw) throw new DevnetError("mine", winner.s.id, `raw transaction ${h} not available`);
+        return raw;
+      });
+      log[block.number] = {
+        number: block.number,
+        hash: block.hash,
+        timestamp: block.timestamp,
+        baseFeePerGas: block.baseFeePerGas,
+        txHashes: block.transactions,
+        txs,
+      };
+    }
+    timestampOffset = offset;
+
+    await Promise.all(
+      results.map(async ({ s, blocks }) => {
+        if (s.diverged || blocks[depth - 1]?.hash === winner.blocks[depth - 1]?.hash) {
+          s.inSync = true;
+          return;
+        }
+        s.inSync = false;
+        await attempt(s, `repairing blocks ${fork + 1}..${head}`, () => resync(s));
+      }),
+    );
+    return {
+      orphaned: orphaned.map((b) => b.hash),
+      replacements: winner.blocks.map((b) => b.hash),
+      head,
+    };
+  }
+
+  /** One node's part of a reorg: set its pool aside, roll back, mine the replacements, put its pool back. */
+  async function replaceBlocks(s: NodeState, plan: ReplacementPlan): Promise<BlockSummary[]> {
+    const sig = driverAbort.signal;
+    const pool = await readPool(s.rpc, sig);
+    if (pool.height !== head) throw new DevnetError("mine", s.id, `moved to block ${pool.height} during the reorg`);
+    const kept = await withRaw(s, pool.txs);
+    await dropTransactions(
+      s.rpc,
+      pool.txs.map((t) => t.hash),
+      sig,
+    );
+    await s.rpc.call("anvil_rollback", [head - plan.fork], sig);
+    try {
+      if (plan.baseFeePerGas) await s.rpc.call("anvil_setNextBlockBaseFeePerGas", [plan.baseFeePerGas], sig);
+      await submitInOrder(s.rpc, plan.txs, sig);
+      const blocks: BlockSummary[] = [];
+      for (const [i, timestamp] of plan.timestamps.entries()) {
+        await mineAt(s.rpc, timestamp, sig);
+        blocks.push(await blockAt(s.rpc, plan.fork + 1 + i, sig));
+      }
+      return blocks;
+    } finally {
+      if (!sig.aborted) {
+        await submitInOrder(
+          s.rpc,
+          kept.map((c) => c.raw),
+          sig,
+        );
+      }
+    }
+  }
+
   function scheduleNext(): void {
     if (stopped || blockTimeMs <= 0) return;
     loopTimer = setTimeout(() => {
@@ -509,6 +665,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       throw first?.status === "rejected"
         ? first.reason
         : new DevnetError("unreachable", undefined, "no node took the transaction");
+    },
+    async reorg(depth) {
+      if (!Number.isInteger(depth) || depth < 1) {
+        throw new TypeError(`reorg(depth): depth must be an integer >= 1, got ${String(depth)}`);
+      }
+      return serial(() => reorgChain(depth));
     },
     pause(nodeId) {
       nodeState(nodeId).paused = true;

@@ -32,6 +32,10 @@ export interface Anchors {
   rememberHeader(header: VerifiedHeader): void;
   /** After a reorg: forget anchored blocks some usable upstream now contradicts; returns their hashes. */
   reconcile(): `0x${string}`[];
+  /** The hash independent upstreams agree on at `number` (by the anchor rule), without fetching anything. */
+  hashAt(number: number): string | undefined;
+  /** Some usable upstream now says another block is at `number`. */
+  doubted(number: number, hash: string): boolean;
   /** The check for a block asked for by number (see below). */
   checkBlock(number: number, headNumber: number): { anchored(): boolean; verify(block: unknown): Verdict };
 }
@@ -165,6 +169,8 @@ export function createAnchors(
       if (anchors.get(anchored.number)?.hash === anchored.hash) anchors.delete(anchored.number);
       ctx.logger.warn({ block: anchored.number }, "every proof disagreed with the anchored block: re-anchoring");
     },
+    hashAt: (number) => agreedBlock(number, headBook.current()?.number)?.hash,
+    doubted: (number, hash) => headBook.doubted(number, hash, usableForAnchor),
     reconcile() {
       const dropped: `0x${string}`[] = [];
       for (const [number, anchored] of anchors) {

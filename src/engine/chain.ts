@@ -1,12 +1,21 @@
 /** Everything Multihome keeps for one chain, and answering one call on it. */
 
+import { type CacheSlot, type CacheView, cacheSlot, canonicalJson, keepAnswer } from "../core/cache-policy.ts";
 import { createDisputes } from "../core/disputes.ts";
 import { createDomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
-import { methodSpec, pinBlock, toHex } from "../core/methods.ts";
+import { type ByteLru, createByteLru } from "../core/lru.ts";
+import {
+  type MethodSpec,
+  methodSpec,
+  type PinnedCall,
+  pinBlock,
+  toHex,
+  type VerificationPolicy,
+} from "../core/methods.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
@@ -55,6 +64,9 @@ function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolea
   return block === undefined || block === "latest";
 }
 
+/** Cache bound of a chain created on its own (a gateway passes one cache shared by all its chains). */
+export const DEFAULT_CHAIN_CACHE_BYTES = 16_777_216;
+
 /** An upstream silent for this many head-poll intervals does not count towards readiness. */
 export const READY_SILENCE_POLLS = 3;
 
@@ -62,7 +74,40 @@ export const READY_SILENCE_POLLS = 3;
 export const MAX_RAW_TX_HEX_CHARS = 2 + 2 * 131_072;
 const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
 
-export function createChain(ctx: EngineContext, settings: ChainSettings): Chain {
+/** A cached answer and the evidence it was served with. */
+export interface CachedAnswer {
+  result: unknown;
+  evidence: Evidence;
+}
+
+/** What an entry costs beyond its key and serialized result (the objects around them), for the byte bound. */
+export const CACHE_ENTRY_OVERHEAD_BYTES = 128;
+/** Block hashes tracked for reorg eviction; beyond it the oldest are evicted from the cache at once. */
+export const MAX_WATCHED_BLOCKS = 65_536;
+
+/** Resolves with the call's answer, or with a cancellation as soon as this caller's signal aborts. */
+function raceAbort(answer: Promise<CallAnswer>, signal: AbortSignal, none: Evidence): Promise<CallAnswer> {
+  const cancelled: CallAnswer = {
+    ok: false,
+    error: new MultihomeError("timeout", "request cancelled"),
+    evidence: none,
+  };
+  if (signal.aborted) return Promise.resolve(cancelled);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(cancelled);
+    signal.addEventListener("abort", onAbort, { once: true });
+    void answer.then((a) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(a);
+    });
+  });
+}
+
+export function createChain(
+  ctx: EngineContext,
+  settings: ChainSettings,
+  answers: ByteLru<CachedAnswer> = createByteLru(DEFAULT_CHAIN_CACHE_BYTES),
+): Chain {
   const { clock } = ctx;
   const { chainId, routing, health } = settings;
   const upstreams: Upstream[] = settings.upstreams.map((u) =>
@@ -110,9 +155,7 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
     onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
-    onReorg: () => {
-      for (const hash of anchors.reconcile()) blockReads.forget(hash);
-    },
+    onReorg: () => onReorg(),
   });
 
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
@@ -165,6 +208,72 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     },
   });
 
+  const flights = new Map<string, Promise<CallAnswer>>();
+  /** Block hashes cached answers depend on, with their height when known: checked after every reorg. */
+  const watched = new Map<string, number | undefined>();
+
+  function cacheView(head: AgreedHead): CacheView {
+    return {
+      head: head.number,
+      finalized: head.number - settings.cache.finalityDepth,
+      hashAt: (n) => (n === head.number ? head.hash : anchors.hashAt(n)),
+      unfinalizedTtlMs: settings.cache.unfinalizedTtlMs,
+    };
+  }
+
+  /** Keeps a verified, live answer in the process cache (never an error, a `null`, or a stale value). */
+  function remember(
+    spec: MethodSpec,
+    slot: CacheSlot,
+    answer: CallAnswer,
+    policy: VerificationPolicy,
+    view: CacheView,
+  ) {
+    if (!answer.ok || answer.evidence.staleSeconds !== undefined) return;
+    const asAsked = policy === "single" || answer.evidence.verified === policy;
+    const keep = keepAnswer(spec, slot, answer.result, asAsked, view);
+    if (!keep) return;
+    const key = `${chainId}|${keep.key}`;
+    const now = clock.now();
+    answers.set(
+      key,
+      { result: answer.result, evidence: answer.evidence },
+      {
+        bytes: key.length + JSON.stringify(answer.result).length + CACHE_ENTRY_OVERHEAD_BYTES,
+        ...(keep.ttlMs !== undefined ? { expiresAt: now + keep.ttlMs } : {}),
+        tags: keep.tags.map((t) => `${chainId}|${t}`),
+      },
+    );
+    for (const tag of keep.tags) {
+      if (watched.has(tag)) continue;
+      watched.set(tag, answer.evidence.blockNumber);
+      if (watched.size > MAX_WATCHED_BLOCKS) {
+        // Too many to check on a reorg: what is no longer watched is no longer cached either.
+        const [oldest] = watched.keys();
+        watched.delete(oldest!);
+        answers.evictTag(`${chainId}|${oldest}`);
+      }
+    }
+  }
+
+  /** After a reorg: forget everything that belonged to a block some usable upstream now contradicts. */
+  function onReorg() {
+    const orphaned = new Set<string>(anchors.reconcile());
+    const floor = (headBook.current()?.number ?? 0) - settings.cache.finalityDepth;
+    for (const [hash, number] of watched) {
+      // Height unknown: drop it to be safe (a cache miss costs one upstream call, a stale hit a wrong answer).
+      if (number === undefined || (number > floor && anchors.doubted(number, hash))) orphaned.add(hash);
+      else if (number <= floor) watched.delete(hash);
+    }
+    for (const hash of orphaned) {
+      watched.delete(hash);
+      blockReads.forget(hash);
+      answers.evictTag(`${chainId}|${hash.toLowerCase()}`);
+    }
+    if (orphaned.size > 0)
+      ctx.logger.info({ chainId, blocks: orphaned.size }, "reorg: answers about orphaned blocks evicted");
+  }
+
   async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
     const { signal } = options;
     const head = headBook.current();
@@ -213,11 +322,50 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         evidence: none,
       };
     const policy = settings.verification.methods[rpc.method] ?? "single";
+    if (spec.kind !== "read") return resolve(rpc, spec, pin.pinned, head, policy, options);
+    const view = cacheView(head);
+    const slot = settings.cache.enabled ? cacheSlot(rpc.method, spec, pin.pinned, view) : undefined;
+    if (slot) {
+      const now = clock.now();
+      const hit = answers.get(`${chainId}|${slot.key}`, now);
+      // Final data cannot go stale; an answer about a recent block is served from the cache only while upstreams
+      // are heard from — in an outage the client gets the last-known-good contract, which says how old it is.
+      if (hit && (slot.ttlMs === undefined || hearingUpstreams(now)))
+        return { ok: true, result: hit.result, evidence: hit.evidence };
+    }
+    // Identical concurrent reads share one resolution (and so one upstream call). It runs without any one client's
+    // signal: a client that goes away stops waiting, not the others.
+    const flightKey = `${options.maxStalenessSeconds ?? ""}|${slot?.key ?? `${rpc.method}|${canonicalJson(pin.pinned.params)}`}`;
+    let flight = flights.get(flightKey);
+    if (!flight) {
+      const shared = { maxStalenessSeconds: options.maxStalenessSeconds };
+      flight = resolve(rpc, spec, pin.pinned, head, policy, shared).then((answer) => {
+        if (slot) remember(spec, slot, answer, policy, view);
+        return answer;
+      });
+      flights.set(flightKey, flight);
+      const settled = flight;
+      void settled.finally(() => flights.get(flightKey) === settled && flights.delete(flightKey));
+    }
+    return signal ? raceAbort(flight, signal, none) : flight;
+  }
+
+  /** Answers one pinned call: proven, by quorum, or from one upstream, as the method's policy says. */
+  async function resolve(
+    rpc: RpcCall,
+    spec: MethodSpec,
+    pinned: PinnedCall,
+    head: AgreedHead,
+    policy: VerificationPolicy,
+    options: CallOptions,
+  ): Promise<CallAnswer> {
+    const { signal } = options;
+    const none: Evidence = { blockNumber: head.number, verified: "none" };
     if (
       policy === "proof" &&
       spec.proof === "state" &&
-      pin.pinned.blockNumber !== undefined &&
-      Array.isArray(pin.pinned.params)
+      pinned.blockNumber !== undefined &&
+      Array.isArray(pinned.params)
     ) {
       const proven = await readProven(
         {
@@ -226,10 +374,10 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
           execute: (plan) => execute(ctx, target, plan, signal),
         },
         rpc.method,
-        pin.pinned.params,
-        pin.pinned.blockNumber,
+        pinned.params,
+        pinned.blockNumber,
       );
-      const key = lastKnownGoodKey(rpc.method, pin.pinned.params);
+      const key = lastKnownGoodKey(rpc.method, pinned.params);
       if (proven.ok) {
         lastKnownGood.record(key, proven.value, proven.anchor);
         return {
@@ -244,13 +392,13 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         };
       }
       // Pinned to an explicit old block, a newer last-known-good would be a different question.
-      const explicitBlock = pin.pinned.blockNumber !== head.number;
+      const explicitBlock = pinned.blockNumber !== head.number;
       if (proven.error.code === "invalid_params" || explicitBlock)
         return { ok: false, error: proven.error, evidence: none };
       return lastKnownGood.answer(key, proven.error, options.maxStalenessSeconds, none);
     }
-    if (policy === "proof" && spec.proof !== undefined && Array.isArray(pin.pinned.params)) {
-      const read = await blockReads.read(rpc.method, pin.pinned, head.number, signal);
+    if (policy === "proof" && spec.proof !== undefined && Array.isArray(pinned.params)) {
+      const read = await blockReads.read(rpc.method, pinned, head.number, signal);
       if (read.ok === true) return { ok: true, result: read.result, evidence: read.evidence };
       if (read.ok === false) return { ok: false, error: read.error, evidence: none };
       // No proven path for these params (a tag like `pending`, a block above the head): answered as usual below.
@@ -260,15 +408,15 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         (plan) => execute(ctx, target, plan, signal),
         {
           method: rpc.method,
-          params: pin.pinned.params,
+          params: pinned.params,
           kind: spec.kind,
           heavy: spec.heavy ?? false,
-          minBlock: pin.pinned.minBlock,
+          minBlock: pinned.minBlock,
         },
         settings.verification.quorumSize,
         (u, reason) => target.onDispute?.(u, reason),
       );
-      const blockNumber = pin.pinned.blockNumber ?? head.number;
+      const blockNumber = pinned.blockNumber ?? head.number;
       if (!quorum.ok) return { ok: false, error: quorum.error, evidence: none };
       const evidence: Evidence = {
         blockNumber,
@@ -280,23 +428,23 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
         : { ok: false, rpcError: redactRpcError(quorum.result.rpcError), evidence };
     }
     const blockCheck =
-      rpc.method === "eth_getBlockByNumber" && pin.pinned.blockNumber !== undefined
-        ? anchors.checkBlock(pin.pinned.blockNumber, head.number)
+      rpc.method === "eth_getBlockByNumber" && pinned.blockNumber !== undefined
+        ? anchors.checkBlock(pinned.blockNumber, head.number)
         : undefined;
     const result = await execute(
       ctx,
       target,
       {
         method: rpc.method,
-        params: pin.pinned.params,
+        params: pinned.params,
         kind: spec.kind,
         heavy: spec.heavy ?? false,
-        minBlock: pin.pinned.minBlock,
+        minBlock: pinned.minBlock,
         ...(blockCheck ? { verify: blockCheck.verify } : {}),
       },
       signal,
     );
-    const blockNumber = pin.pinned.blockNumber ?? head.number;
+    const blockNumber = pinned.blockNumber ?? head.number;
     if (result.ok)
       return {
         ok: true,
@@ -313,18 +461,20 @@ export function createChain(ctx: EngineContext, settings: ChainSettings): Chain 
     return { ok: false, error: result.error, evidence: none };
   }
 
+  /** Some admitted upstream with a usable breaker answered a head poll lately. */
+  function hearingUpstreams(now: number): boolean {
+    const recent = now - READY_SILENCE_POLLS * health.headPollIntervalMs;
+    return upstreams.some((u) => u.admission === "admitted" && u.lastSuccessAt >= recent && u.breaker.weight(now) > 0);
+  }
+
   function status(): ChainStatus {
     const now = clock.now();
     const head = headBook.current();
     // Usable: admitted, breaker not open, and heard from lately — an upstream whose last few probes all failed is
     // not counted on even before its breaker opens.
-    const recent = now - READY_SILENCE_POLLS * health.headPollIntervalMs;
-    const usable = upstreams.filter(
-      (u) => u.admission === "admitted" && u.breaker.weight(now) > 0 && u.lastSuccessAt >= recent,
-    );
     const reason = !head
       ? "no block agreed by independent upstreams yet"
-      : usable.length === 0
+      : !hearingUpstreams(now)
         ? "no usable upstream"
         : undefined;
     return {

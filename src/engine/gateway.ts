@@ -5,8 +5,16 @@
 import type { Config } from "../config/schema.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
+import { createByteLru } from "../core/lru.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
-import { type CallAnswer, type CallOptions, type Chain, type ChainStatus, createChain } from "./chain.ts";
+import {
+  type CachedAnswer,
+  type CallAnswer,
+  type CallOptions,
+  type Chain,
+  type ChainStatus,
+  createChain,
+} from "./chain.ts";
 import type { EngineContext } from "./context.ts";
 
 export type { AccountAnswer, AccountView } from "./account-view.ts";
@@ -33,17 +41,28 @@ export interface Gateway {
 
 export function createGateway(config: Config, ctx: EngineContext): Gateway {
   const chains = new Map<number, Chain>();
+  // One bound for the whole process: every chain's answers share it.
+  const answers = createByteLru<CachedAnswer>(config.cache.maxBytes);
   for (const chain of config.chains) {
     chains.set(
       chain.chainId,
-      createChain(ctx, {
-        chainId: chain.chainId,
-        upstreams: chain.upstreams,
-        routing: config.routing,
-        health: config.health,
-        maxResponseBytes: config.upstream.maxResponseBytes,
-        verification: config.verification,
-      }),
+      createChain(
+        ctx,
+        {
+          chainId: chain.chainId,
+          upstreams: chain.upstreams,
+          routing: config.routing,
+          health: config.health,
+          maxResponseBytes: config.upstream.maxResponseBytes,
+          verification: config.verification,
+          cache: {
+            enabled: config.cache.enabled,
+            unfinalizedTtlMs: config.cache.unfinalizedTtlMs,
+            finalityDepth: chain.finalityDepth ?? config.cache.finalityDepth,
+          },
+        },
+        answers,
+      ),
     );
   }
   const readiness = (): Readiness => {

@@ -4,6 +4,7 @@
  * answer is served only when `size` of them return the same thing. Disagreement is a dispute, not a coin flip: one more
  * independent upstream is asked, and if no answer reaches the quorum the client gets -32002.
  */
+import { canonicalJson } from "../core/cache-policy.ts";
 import { areIndependent } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { Upstream } from "../upstream/upstream.ts";
@@ -15,17 +16,6 @@ export const QUORUM_EXTRA_WITNESSES = 1;
 export type QuorumResult =
   | { ok: true; result: Exclude<ExecuteResult, { error: MultihomeError }>; witnesses: Upstream[] }
   | { ok: false; error: MultihomeError };
-
-/** JSON with object keys sorted: two answers that differ only in key order are the same answer. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
 
 function answerOf(result: ExecuteResult): string | undefined {
   if (result.ok) return `r:${canonicalJson(result.result)}`;

@@ -22,6 +22,12 @@ export interface ChainSettings {
     domainDownMs: number;
   };
   maxResponseBytes: number;
+  cache: {
+    enabled: boolean;
+    unfinalizedTtlMs: number;
+    /** Blocks below the agreed head after which a block is treated as final. */
+    finalityDepth: number;
+  };
   verification: {
     /** Per method; a method not listed is `single`. */
     methods: Readonly<Record<string, VerificationPolicy>>;

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type CacheView, cacheSlot, canonicalJson, keepAnswer } from "./cache-policy.ts";
+import { methodSpec, pinBlock } from "./methods.ts";
+
+const HEAD = 1_000;
+const ADDR = "0x00000000000000000000000000000000000000aa";
+const HASH_990 = `0x${"99".repeat(32)}`;
+const view: CacheView = {
+  head: HEAD,
+  finalized: HEAD - 64,
+  hashAt: (n) => (n === 990 ? HASH_990 : undefined),
+  unfinalizedTtlMs: 2_000,
+};
+
+function slotOf(method: string, params: unknown[]) {
+  const spec = methodSpec(method)!;
+  const pin = pinBlock(spec, params, HEAD);
+  assert.ok(pin.ok);
+  return { spec, slot: cacheSlot(method, spec, pin.pinned, view) };
+}
+
+test("final data is kept until evicted; recent data is keyed by its block's hash and kept briefly", () => {
+  const final = slotOf("eth_getBalance", [ADDR, "0x64"]).slot!;
+  assert.equal(final.ttlMs, undefined);
+  assert.deepEqual(final.tags, []);
+  const recent = slotOf("eth_getBalance", [ADDR, `0x${(990).toString(16)}`]).slot!;
+  assert.equal(recent.ttlMs, 2_000);
+  assert.deepEqual(recent.tags, [HASH_990]);
+  assert.ok(recent.key.endsWith(`@${HASH_990}`));
+  // A recent block without an agreed hash, a block above the head, a tag that cannot be pinned: not cached.
+  assert.equal(slotOf("eth_getBalance", [ADDR, `0x${(991).toString(16)}`]).slot, undefined);
+  assert.equal(slotOf("eth_getBalance", [ADDR, `0x${(1_001).toString(16)}`]).slot, undefined);
+  assert.equal(slotOf("eth_getBalance", [ADDR, "pending"]).slot, undefined);
+  assert.equal(slotOf("eth_getLogs", [{ fromBlock: "safe", toBlock: "0x64" }]).slot, undefined);
+  // Volatile and write methods never.
+  assert.equal(slotOf("eth_gasPrice", []).slot, undefined);
+  assert.equal(slotOf("eth_sendRawTransaction", ["0x00"]).slot, undefined);
+});
+
+test("`latest` is keyed by the block it was pinned to, so the next block is a new key", () => {
+  const atHead: CacheView = { ...view, hashAt: (n) => `0x${n.toString(16).padStart(64, "0")}` };
+  const spec = methodSpec("eth_getBalance")!;
+  const a = pinBlock(spec, [ADDR, "latest"], HEAD);
+  const b = pinBlock(spec, [ADDR, "latest"], HEAD + 1);
+  assert.ok(a.ok && b.ok);
+  const ka = cacheSlot("eth_getBalance", spec, a.pinned, atHead)!.key;
+  const kb = cacheSlot("eth_getBalance", spec, b.pinned, { ...atHead, head: HEAD + 1 })!.key;
+  assert.notEqual(ka, kb);
+});
+
+test("answers addressed by hash carry the hash as a tag", () => {
+  const hash = `0x${"ab".repeat(32)}`;
+  const { slot } = slotOf("eth_getBlockByHash", [hash, false]);
+  assert.deepEqual(slot!.tags, [hash]);
+  assert.equal(slot!.ttlMs, undefined);
+  assert.deepEqual(slotOf("eth_getLogs", [{ blockHash: hash }]).slot!.tags, [hash]);
+});
+
+test("what is kept: never null, never unverified; receipts are tagged with their block", () => {
+  const { spec, slot } = slotOf("eth_getTransactionReceipt", [`0x${"cd".repeat(32)}`]);
+  assert.equal(keepAnswer(spec, slot!, null, true, view), undefined);
+  const receipt = { blockHash: HASH_990, blockNumber: `0x${(990).toString(16)}` };
+  assert.equal(keepAnswer(spec, slot!, receipt, false, view), undefined, "not verified as the policy asks");
+  const kept = keepAnswer(spec, slot!, receipt, true, view)!;
+  assert.deepEqual(kept.tags, [HASH_990]);
+  assert.equal(kept.ttlMs, 2_000);
+  const final = keepAnswer(spec, slot!, { blockHash: HASH_990, blockNumber: "0x1" }, true, view)!;
+  assert.equal(final.ttlMs, undefined);
+  // A pending transaction (no block yet) is not kept.
+  const tx = slotOf("eth_getTransactionByHash", [`0x${"cd".repeat(32)}`]);
+  assert.equal(keepAnswer(tx.spec, tx.slot!, { blockHash: null, blockNumber: null }, true, view), undefined);
+});
+
+test("canonical JSON ignores key order", () => {
+  assert.equal(
+    canonicalJson({ b: 1, a: { d: 2, c: [3, { f: 1, e: 2 }] } }),
+    '{"a":{"c":[3,{"e":2,"f":1}],"d":2},"b":1}',
+  );
+});

@@ -1,0 +1,103 @@
+/**
+ * Which answers may be cached, under what key, for how long, and which blocks they depend on. Data at or below the
+ * finalized block is kept until evicted; unfinalized data is keyed by the hash of the block it reflects and kept
+ * briefly; answers tied to a block hash carry that hash as a tag, so a reorg that orphans the block evicts them.
+ * Never kept: errors, `null` (something not known yet), answers that are not what the method's verification
+ * policy asks for. No I/O.
+ */
+import type { MethodSpec, PinnedCall } from "./methods.ts";
+import { parseBlockNumber } from "./methods.ts";
+
+export interface CacheView {
+  head: number;
+  /** The highest block treated as final (the agreed head minus the chain's finality depth). */
+  finalized: number;
+  /** The hash independent upstreams agree on at a height, if any. */
+  hashAt(number: number): string | undefined;
+  unfinalizedTtlMs: number;
+}
+
+export interface CacheSlot {
+  key: string;
+  /** Block hashes the answer depends on: a reorg orphaning one evicts it. */
+  tags: string[];
+  /** undefined: kept until evicted (finalized, or content fixed by a hash). */
+  ttlMs: number | undefined;
+}
+
+/** JSON with object keys sorted: two requests or answers that differ only in key order are the same. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
+const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/** A block hash named in the params (a hash argument, an EIP-1898 object, a log filter's `blockHash`). */
+function hashInParams(params: unknown[]): string | undefined {
+  for (const p of params) {
+    if (typeof p === "string" && BLOCK_HASH.test(p)) return p.toLowerCase();
+    const h = (p as { blockHash?: unknown } | null)?.blockHash;
+    if (typeof h === "string" && BLOCK_HASH.test(h)) return h.toLowerCase();
+  }
+  return undefined;
+}
+
+/** Where the answer to a pinned read would be cached, or undefined when it may not be. */
+export function cacheSlot(
+  method: string,
+  spec: MethodSpec,
+  pinned: PinnedCall,
+  view: CacheView,
+): CacheSlot | undefined {
+  if (spec.kind !== "read" || !spec.cache || !Array.isArray(pinned.params)) return undefined;
+  const key = `${method}|${canonicalJson(pinned.params)}`;
+  if (spec.cache === "tx") return { key, tags: [], ttlMs: view.unfinalizedTtlMs };
+  const number = pinned.blockNumber;
+  if (number === undefined) {
+    // Addressed by block hash: its content is fixed, until a reorg orphans it.
+    const hash = hashInParams(pinned.params);
+    return hash ? { key, tags: [hash], ttlMs: undefined } : undefined;
+  }
+  if (spec.logFilter) {
+    // A range: both ends must be block numbers (not `pending`, `safe`…).
+    const filter = pinned.params[0] as { fromBlock?: unknown };
+    if (parseBlockNumber(filter.fromBlock) === undefined) return undefined;
+  }
+  if (number > view.head) return undefined;
+  if (number <= view.finalized) return { key, tags: [], ttlMs: undefined };
+  // Not final: the same number may name another block after a reorg, so the key says which block.
+  const hash = view.hashAt(number)?.toLowerCase();
+  if (!hash) return undefined;
+  return { key: `${key}@${hash}`, tags: [hash], ttlMs: view.unfinalizedTtlMs };
+}
+
+/**
+ * Whether a successful answer is kept in its slot, and with what tags and lifetime. `verified` says whether it was
+ * established the way the method's policy asks (a proof, a quorum); one upstream's word for a verified method is not
+ * kept.
+ */
+export function keepAnswer(
+  spec: MethodSpec,
+  slot: CacheSlot,
+  result: unknown,
+  verified: boolean,
+  view: CacheView,
+): CacheSlot | undefined {
+  if (!verified || result === null || result === undefined) return undefined;
+  if (spec.cache !== "tx") return slot;
+  // A transaction or receipt: valid while the block holding it is on the chain; a pending one is not kept.
+  const { blockHash, blockNumber } = result as { blockHash?: unknown; blockNumber?: unknown };
+  const number = parseBlockNumber(blockNumber);
+  if (typeof blockHash !== "string" || !BLOCK_HASH.test(blockHash) || number === undefined) return undefined;
+  return {
+    key: slot.key,
+    tags: [blockHash.toLowerCase()],
+    ttlMs: number <= view.finalized ? undefined : view.unfinalizedTtlMs,
+  };
+}
