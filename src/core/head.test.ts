@@ -347,8 +347,11 @@ test("a reorg: a head whose parent contradicts the past is a broken link; walked
   book.agree(all);
   assert.equal(book.agreedAt(10, all)?.hash, "h10");
   // Depth-2 reorg: block 12's parent is a new 11, whose parent is a new 10.
-  assert.equal(book.linkBroken("a", 12, "n11"), true);
-  assert.equal(book.linkBroken("a", 12, "h11"), false);
+  assert.equal(book.linkBroken("a", 12, "n12", "n11"), true);
+  assert.equal(book.linkBroken("a", 12, "n12", "h11"), false);
+  // Depth 1: another block at the height already reported, on the same parent.
+  assert.equal(book.linkBroken("a", 11, "x11", "h10"), true);
+  assert.equal(book.linkBroken("a", 11, "h11", "h10"), false);
   for (const id of ["a", "b"]) {
     book.observe(id, { number: 12, hash: "n12", parentHash: "n11" });
     assert.equal(book.hashOf(id, 11), "n11");

@@ -35,10 +35,11 @@ export interface HeadBook {
   /** The block at `number` that independent witnesses among `usable` reported alike, from their recent reports. */
   agreedAt(number: number, usable: (upstreamId: string) => boolean): AgreedHead | undefined;
   /**
-   * Whether a new head's parent contradicts what this upstream said before about the block below it: a reorg, whose
-   * earlier blocks must be re-learned by walking parent hashes back (see `recordAncestor`).
+   * Whether a new head contradicts what this upstream said before — another block at that height, or a parent other
+   * than the block it reported below: a reorg, whose earlier blocks must be re-learned by walking parent hashes back
+   * (see `recordAncestor`).
    */
-  linkBroken(upstreamId: string, number: number, parentHash: string): boolean;
+  linkBroken(upstreamId: string, number: number, hash: string, parentHash: string): boolean;
   /** What this upstream said was at `number` (undefined when it said nothing, or it was pruned). */
   hashOf(upstreamId: string, number: number): string | undefined;
   /** An ancestor of this upstream's head, learned by walking parent hashes after a reorg. */
@@ -162,9 +163,11 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     agreedAt(number, usable) {
       return witnessesAt(number, [...heads.keys()].filter(usable));
     },
-    linkBroken(id, number, parentHash) {
-      const below = history.get(id)?.get(number - 1);
-      return below !== undefined && below !== parentHash;
+    linkBroken(id, number, hash, parentHash) {
+      const h = history.get(id);
+      const here = h?.get(number);
+      const below = h?.get(number - 1);
+      return (here !== undefined && here !== hash) || (below !== undefined && below !== parentHash);
     },
     hashOf: (id, number) => history.get(id)?.get(number),
     recordAncestor(id, number, hash) {

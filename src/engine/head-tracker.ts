@@ -173,7 +173,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       }
       options.onVerifiedHeader?.(block as unknown as VerifiedHeader);
       const previous = headBook.headOf(u.id);
-      const reorged = headBook.linkBroken(u.id, number, block.parentHash);
+      const reorged = headBook.linkBroken(u.id, number, block.hash, block.parentHash);
       const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });
       if (anomaly || (previous !== undefined && number < previous)) {
         log.warn(
@@ -222,7 +222,9 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       options.onVerifiedHeader?.(block);
       const known = headBook.hashOf(u.id, n - 1);
       headBook.recordAncestor(u.id, n - 1, block.parentHash);
-      if (known === undefined || known === block.parentHash) return;
+      // Stop where the new branch meets what the upstream said before; a height it never reported (heads can be
+      // skipped between polls) says nothing about where the fork is, so the walk goes on.
+      if (known === block.parentHash) return;
       h = block.parentHash;
     }
   }

@@ -1,0 +1,137 @@
+/**
+ * The answer cache on real anvil nodes: identical reads share one upstream call, cached answers cost none, nothing
+ * unverified or failed is ever cached, and reorgs of depth 1, 3 and 7 leave no answer from an orphaned block.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+let net: TestNetwork;
+let nonce = 0;
+
+async function synced() {
+  await waitFor(
+    () => {
+      const head = net.app.gateway.readiness().chains[0]!.head;
+      return head?.number === net.devnet.head();
+    },
+    { timeoutMs: 5_000, what: "agreed head to reach the devnet head" },
+  );
+}
+
+/** A transfer from dev account 7, submitted to every node; mined by the next `mine()`. */
+async function transfer(): Promise<Hex> {
+  const raw = await privateKeyToAccount(net.devnet.accounts[7]!.privateKey).signTransaction({
+    chainId: net.chainId,
+    type: "eip1559",
+    nonce: nonce++,
+    to: net.devnet.accounts[8]!.address,
+    value: 1n,
+    gas: 21_000n,
+    maxFeePerGas: 10n ** 11n,
+    maxPriorityFeePerGas: 1n,
+  });
+  return await net.devnet.sendRawTransaction(raw);
+}
+
+before(async () => {
+  // Finality 8 blocks deep (deeper than the deepest reorg here), so tests can put data on both sides of it.
+  net = await startTestNetwork({ config: { cache: { finalityDepth: 8, unfinalizedTtlMs: 60_000 } } });
+  await net.devnet.mine(10);
+  await synced();
+});
+after(async () => {
+  await net?.stop();
+});
+
+describe("cache", () => {
+  test("identical concurrent reads share one upstream call; a final answer is then served with none", async () => {
+    const address = net.devnet.accounts[3]!.address;
+    net.resetStats();
+    const replies = await Promise.all(Array.from({ length: 50 }, () => net.rpc("eth_getBalance", [address, "0x2"])));
+    const values = new Set(replies.map((r) => r.body.result));
+    assert.equal(values.size, 1);
+    assert.ok(replies.every((r) => r.headers.get("multihome-verified") === "proof"));
+    assert.equal(net.upstreamRequests("eth_getProof"), 1, "one proof for fifty identical reads");
+    net.resetStats();
+    const again = await net.rpc("eth_getBalance", [address, "0x2"]);
+    assert.equal(again.body.result, replies[0]!.body.result);
+    assert.equal(again.headers.get("multihome-verified"), "proof", "evidence is cached with the answer");
+    assert.equal(net.upstreamRequests(), 0, "served from the cache");
+  });
+
+  test("errors and unverifiable answers are never cached", async () => {
+    const tag = "0x3";
+    const forge = (_req: unknown, response: unknown) => {
+      const r = response as { result?: Record<string, unknown> | null };
+      return r.result ? { ...r, result: { ...r.result, stateRoot: `0x${"11".repeat(32)}` } } : response;
+    };
+    for (const p of net.proxies.values())
+      await p.setFault({
+        fault: { kind: "rewrite", fn: forge },
+        methods: ["eth_getBlockByHash", "eth_getBlockByNumber"],
+      });
+    const forged = await net.rpc("eth_getBlockByNumber", [tag, false]);
+    assert.equal(forged.body.error?.code, -32002, JSON.stringify(forged.body).slice(0, 300));
+    for (const p of net.proxies.values())
+      await p.setFault({
+        fault: { kind: "rpcError", code: -32000, message: "internal" },
+        methods: ["eth_getBlockByHash"],
+      });
+    const failed = await net.rpc("eth_getBlockByNumber", [tag, false]);
+    assert.ok(failed.body.error, "an error, not a block");
+    for (const p of net.proxies.values()) await p.clearFault();
+    const good = await net.rpc("eth_getBlockByNumber", [tag, false]);
+    assert.equal((good.body.result as { number: string }).number, tag, JSON.stringify(good.body).slice(0, 300));
+    assert.notEqual((good.body.result as { stateRoot: string }).stateRoot, `0x${"11".repeat(32)}`);
+    assert.equal(good.headers.get("multihome-verified"), "proof");
+  });
+
+  for (const depth of [1, 3, 7]) {
+    test(`a reorg of depth ${depth}: no answer from an orphaned block, no cache hit for an orphaned hash`, async (t) => {
+      // A transaction mined in the block the reorg will orphan first.
+      const tx = await transfer();
+      await net.devnet.mine(1);
+      await net.devnet.mine(depth - 1 > 0 ? depth - 1 : 0);
+      await synced();
+      const head = net.devnet.head();
+      const first = head - depth + 1;
+      const before = new Map<number, string>();
+      // Fill the cache with answers about the blocks about to be orphaned.
+      for (let n = first; n <= head; n++) {
+        const block = (await net.rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, false])).body.result as {
+          hash: string;
+        };
+        before.set(n, block.hash);
+        await net.rpc("eth_getBlockByHash", [block.hash, true]);
+        await net.rpc("eth_getBalance", [net.devnet.accounts[8]!.address, `0x${n.toString(16)}`]);
+      }
+      const receiptBefore = (await net.rpc("eth_getTransactionReceipt", [tx])).body.result as { blockHash: string };
+      assert.equal(receiptBefore.blockHash, before.get(first));
+
+      const reorg = await net.devnet.reorg(depth);
+      assert.deepEqual(reorg.orphaned, [...before.values()]);
+      await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.hash === reorg.replacements.at(-1), {
+        timeoutMs: 5_000,
+        what: "the new branch to be agreed",
+      });
+      // Every block of the new branch is served, and nothing of the old one.
+      for (let n = first; n <= head; n++) {
+        const r = await net.rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
+        assert.equal((r.body.result as { hash: string }).hash, reorg.replacements[n - first], `block ${n}`);
+      }
+      for (const orphan of reorg.orphaned) {
+        const r = await net.rpc("eth_getBlockByHash", [orphan, true]);
+        assert.equal(r.body.result, null, `orphaned ${orphan} served: ${JSON.stringify(r.body).slice(0, 120)}`);
+      }
+      const receipt = (await net.rpc("eth_getTransactionReceipt", [tx])).body.result as { blockHash: string };
+      assert.equal(receipt.blockHash, reorg.replacements[0], "the receipt moved to the new branch");
+      const balance = await net.rpc("eth_getBalance", [net.devnet.accounts[8]!.address, `0x${head.toString(16)}`]);
+      assert.equal(balance.headers.get("multihome-verified"), "proof");
+      t.diagnostic(`reorg depth ${depth}: ${reorg.orphaned.length} orphaned blocks, none served afterwards`);
+    });
+  }
+});
