@@ -21,7 +21,12 @@ const CONCURRENCY = 8;
 const UPSTREAM_READ = "eth_getProof";
 
 async function setup(t: TestContext, options: TestNetworkOptions = {}) {
-  const net = await startTestNetwork({ blockTimeMs: 1_000, ...options });
+  // The cache is off: every read reaches the upstreams, which is where the faults act.
+  const net = await startTestNetwork({
+    blockTimeMs: 1_000,
+    ...options,
+    config: { cache: { enabled: false }, ...options.config },
+  });
   t.after(() => net.stop());
   const truth = await truthBalances(net);
   const reader = balanceReader(net, truth);

@@ -12,8 +12,10 @@ test("stop() drains in-flight calls before closing", async (t) => {
   });
   for (const p of net.proxies.values())
     await p.setFault({ fault: { kind: "latency", ms: 300 }, methods: ["eth_getProof"] });
-  const address = net.devnet.accounts[0]!.address;
-  const inFlight = Array.from({ length: 5 }, () => net.rpc("eth_getBalance", [address, "latest"]));
+  // Five different accounts: identical reads would share one upstream call.
+  const inFlight = Array.from({ length: 5 }, (_, i) =>
+    net.rpc("eth_getBalance", [net.devnet.accounts[i]!.address, "latest"]),
+  );
   await waitFor(() => net.upstreamRequests("eth_getProof") >= 5, {
     timeoutMs: 5_000,
     what: "calls to reach upstreams",
