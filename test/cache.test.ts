@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { EMITTER_INIT } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -22,15 +23,13 @@ async function synced() {
   );
 }
 
-/** A transfer from dev account 7, submitted to every node; mined by the next `mine()`. */
-async function transfer(): Promise<Hex> {
+/** A transfer (or, with `data`, a contract creation) from dev account 7, submitted to every node. */
+async function transfer(data?: Hex): Promise<Hex> {
   const raw = await privateKeyToAccount(net.devnet.accounts[7]!.privateKey).signTransaction({
     chainId: net.chainId,
     type: "eip1559",
     nonce: nonce++,
-    to: net.devnet.accounts[8]!.address,
-    value: 1n,
-    gas: 21_000n,
+    ...(data ? { data, gas: 100_000n } : { to: net.devnet.accounts[8]!.address, value: 1n, gas: 21_000n }),
     maxFeePerGas: 10n ** 11n,
     maxPriorityFeePerGas: 1n,
   });
@@ -39,7 +38,13 @@ async function transfer(): Promise<Hex> {
 
 before(async () => {
   // Finality 8 blocks deep (deeper than the deepest reorg here), so tests can put data on both sides of it.
-  net = await startTestNetwork({ config: { cache: { finalityDepth: 8, unfinalizedTtlMs: 60_000 } } });
+  // Log ranges wider than 3 blocks are split into chunks.
+  net = await startTestNetwork({
+    config: {
+      cache: { finalityDepth: 8, unfinalizedTtlMs: 60_000 },
+      logs: { chunkBlocks: 3, maxBlockRange: 40, chunkConcurrency: 2 },
+    },
+  });
   await net.devnet.mine(10);
   await synced();
 });
@@ -134,4 +139,51 @@ describe("cache", () => {
       t.diagnostic(`reorg depth ${depth}: ${reorg.orphaned.length} orphaned blocks, none served afterwards`);
     });
   }
+
+  test("a wide log range is split into chunks, merged in order; one failed chunk fails it all; too wide is refused", async () => {
+    const from = net.devnet.head() + 1;
+    for (let i = 0; i < 8; i++) {
+      await transfer(EMITTER_INIT);
+      await net.devnet.mine();
+    }
+    await synced();
+    const to = net.devnet.head();
+    const filter = { fromBlock: `0x${from.toString(16)}`, toBlock: `0x${to.toString(16)}` };
+    const truth = await fetch(net.devnet.nodes[0]!.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getLogs", params: [filter] }),
+    }).then(async (r) => ((await r.json()) as { result: unknown[] }).result);
+    assert.equal(truth.length, 8);
+    net.resetStats();
+    const logs = await net.rpc("eth_getLogs", [filter]);
+    assert.deepEqual(logs.body.result, truth);
+    assert.equal(net.upstreamRequests("eth_getLogs"), Math.ceil((to - from + 1) / 3), "one upstream call per chunk");
+
+    // Every upstream fails a middle chunk of a (not yet cached) wider range: the whole request fails, never a
+    // partial list. Its chunks start at from-1, from+2, from+5.
+    const middle = `0x${(from + 2).toString(16)}`;
+    for (const p of net.proxies.values())
+      await p.setFault({
+        fault: {
+          kind: "rewrite",
+          fn: (request, response) =>
+            (request.params as { fromBlock?: string }[])[0]?.fromBlock === middle
+              ? { jsonrpc: "2.0", id: (response as { id: unknown }).id, error: { code: -32000, message: "boom" } }
+              : response,
+        },
+        methods: ["eth_getLogs"],
+      });
+    try {
+      const wider = { fromBlock: `0x${(from - 1).toString(16)}`, toBlock: filter.toBlock };
+      const failed = await net.rpc("eth_getLogs", [wider]);
+      assert.equal(failed.body.result, undefined, "no partial result");
+      assert.ok(failed.body.error, JSON.stringify(failed.body).slice(0, 200));
+    } finally {
+      for (const p of net.proxies.values()) await p.clearFault();
+    }
+    const tooWide = await net.rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: `0x${(41).toString(16)}` }]);
+    assert.equal(tooWide.body.error?.code, -32602);
+    assert.match(tooWide.body.error!.message, /wider than the limit of 40/);
+  });
 });

@@ -26,6 +26,14 @@ export const DEFAULTS = {
   admin: { host: "127.0.0.1", port: 8546 },
   store: { kind: "sqlite" as const, path: "./.multihome/state.db" },
   log: { level: "info" as const },
+  logs: {
+    /** Widest `eth_getLogs` block range a client may ask for; wider is refused (-32602). */
+    maxBlockRange: 100_000,
+    /** Ranges wider than this are split into chunks of this many blocks, asked of upstreams separately. */
+    chunkBlocks: 2_000,
+    /** Chunks of one request in flight at once. */
+    chunkConcurrency: 4,
+  },
   cache: {
     /** Answers are cached (finalized data until evicted, the rest briefly); false: every read goes upstream. */
     enabled: true,

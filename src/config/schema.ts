@@ -121,6 +121,13 @@ export const configSchema = z
         domainDownMs: ms(10).default(D.health.domainDownMs),
       })
       .prefault({}),
+    logs: z
+      .strictObject({
+        maxBlockRange: z.number().int().min(1).max(10_000_000).default(D.logs.maxBlockRange),
+        chunkBlocks: z.number().int().min(1).max(10_000_000).default(D.logs.chunkBlocks),
+        chunkConcurrency: z.number().int().min(1).max(64).default(D.logs.chunkConcurrency),
+      })
+      .prefault({}),
     cache: z
       .strictObject({
         enabled: z.boolean().default(D.cache.enabled),

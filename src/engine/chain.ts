@@ -12,6 +12,7 @@ import {
   type MethodSpec,
   methodSpec,
   type PinnedCall,
+  parseBlockNumber,
   pinBlock,
   toHex,
   type VerificationPolicy,
@@ -427,6 +428,10 @@ export function createChain(
         ? { ok: true, result: quorum.result.result, evidence }
         : { ok: false, rpcError: redactRpcError(quorum.result.rpcError), evidence };
     }
+    if (rpc.method === "eth_getLogs") {
+      const split = await splitLogs(rpc, pinned, options);
+      if (split) return split;
+    }
     const blockCheck =
       rpc.method === "eth_getBlockByNumber" && pinned.blockNumber !== undefined
         ? anchors.checkBlock(pinned.blockNumber, head.number)
@@ -459,6 +464,58 @@ export function createChain(
         evidence: { blockNumber, verified: "single", upstream: result.upstream },
       };
     return { ok: false, error: result.error, evidence: none };
+  }
+
+  /**
+   * A log range wider than `logs.chunkBlocks`: asked as chunks (each its own call, so cached and shared like any
+   * other), at most `logs.chunkConcurrency` at once, merged in order. One failed chunk fails the whole request: a
+   * partial list of logs would be a wrong answer. Undefined when the range needs no split.
+   */
+  async function splitLogs(rpc: RpcCall, pinned: PinnedCall, options: CallOptions): Promise<CallAnswer | undefined> {
+    const filter = (pinned.params as Record<string, unknown>[])[0]!;
+    const from = parseBlockNumber(filter.fromBlock);
+    const to = parseBlockNumber(filter.toBlock);
+    if (from === undefined || to === undefined) return undefined;
+    const { maxBlockRange, chunkBlocks, chunkConcurrency } = settings.logs;
+    const span = to - from + 1;
+    const none: Evidence = { blockNumber: to, verified: "none" };
+    if (span > maxBlockRange)
+      return {
+        ok: false,
+        error: new MultihomeError(
+          "invalid_params",
+          `invalid params: block range of ${span} blocks is wider than the limit of ${maxBlockRange}`,
+          { data: { limit: maxBlockRange } },
+        ),
+        evidence: none,
+      };
+    if (span <= chunkBlocks) return undefined;
+    const chunks: [number, number][] = [];
+    for (let a = from; a <= to; a += chunkBlocks) chunks.push([a, Math.min(to, a + chunkBlocks - 1)]);
+    const answers: CallAnswer[] = new Array(chunks.length);
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (!failed && next < chunks.length) {
+        const i = next++;
+        const [a, b] = chunks[i]!;
+        const answer = await call({ ...rpc, params: [{ ...filter, fromBlock: toHex(a), toBlock: toHex(b) }] }, options);
+        answers[i] = answer;
+        if (!answer.ok || !Array.isArray(answer.result)) failed = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(chunkConcurrency, chunks.length) }, worker));
+    const failure = answers.find((a) => a !== undefined && (!a.ok || !Array.isArray(a.result)));
+    if (failure) {
+      if (!failure.ok) return failure;
+      return {
+        ok: false,
+        error: new MultihomeError("unavailable", "a chunk of the log range gave no list"),
+        evidence: none,
+      };
+    }
+    const logs = answers.flatMap((a) => (a as { result: unknown[] }).result);
+    return { ok: true, result: logs, evidence: { blockNumber: to, verified: "single" } };
   }
 
   /** Some admitted upstream with a usable breaker answered a head poll lately. */

@@ -55,6 +55,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
           verification: config.verification,
+          logs: config.logs,
           cache: {
             enabled: config.cache.enabled,
             unfinalizedTtlMs: config.cache.unfinalizedTtlMs,

@@ -22,6 +22,7 @@ export interface ChainSettings {
     domainDownMs: number;
   };
   maxResponseBytes: number;
+  logs: { maxBlockRange: number; chunkBlocks: number; chunkConcurrency: number };
   cache: {
     enabled: boolean;
     unfinalizedTtlMs: number;
