@@ -13,16 +13,6 @@ import { waitFor } from "./harness/wait.ts";
 let net: TestNetwork;
 let nonce = 0;
 
-async function synced() {
-  await waitFor(
-    () => {
-      const head = net.app.gateway.readiness().chains[0]!.head;
-      return head?.number === net.devnet.head();
-    },
-    { timeoutMs: 5_000, what: "agreed head to reach the devnet head" },
-  );
-}
-
 /** A transfer (or, with `data`, a contract creation) from dev account 7, submitted to every node. */
 async function transfer(data?: Hex): Promise<Hex> {
   const raw = await privateKeyToAccount(net.devnet.accounts[7]!.privateKey).signTransaction({
@@ -46,7 +36,7 @@ before(async () => {
     },
   });
   await net.devnet.mine(10);
-  await synced();
+  await net.synced();
 });
 after(async () => {
   await net?.stop();
@@ -99,9 +89,8 @@ describe("cache", () => {
     test(`a reorg of depth ${depth}: no answer from an orphaned block, no cache hit for an orphaned hash`, async (t) => {
       // A transaction mined in the block the reorg will orphan first.
       const tx = await transfer();
-      await net.devnet.mine(1);
-      await net.devnet.mine(depth - 1 > 0 ? depth - 1 : 0);
-      await synced();
+      await net.devnet.mine(depth);
+      await net.synced();
       const head = net.devnet.head();
       const first = head - depth + 1;
       const before = new Map<number, string>();
@@ -146,7 +135,7 @@ describe("cache", () => {
       await transfer(EMITTER_INIT);
       await net.devnet.mine();
     }
-    await synced();
+    await net.synced();
     const to = net.devnet.head();
     const filter = { fromBlock: `0x${from.toString(16)}`, toBlock: `0x${to.toString(16)}` };
     const truth = await fetch(net.devnet.nodes[0]!.url, {

@@ -8,27 +8,10 @@ import { createPublicClient, createWalletClient, defineChain, type Hex, http } f
 import { privateKeyToAccount } from "viem/accounts";
 import { EMITTER_INIT, REVERTER_INIT } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
-import { waitFor } from "./harness/wait.ts";
 
 let net: TestNetwork;
 let block: number;
 const hashes: Hex[] = [];
-
-async function direct(method: string, params: unknown[], node = 0) {
-  const res = await fetch(net.devnet.nodes[node]!.url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-}
-
-async function synced() {
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
-    timeoutMs: 5_000,
-    what: "agreed head to reach the devnet head",
-  });
-}
 
 function walletOf(index: number) {
   const chain = defineChain({
@@ -61,7 +44,7 @@ before(async () => {
   hashes.push(await send(4, { data: EMITTER_INIT, type: "eip1559" }));
   hashes.push(await send(5, { data: REVERTER_INIT, type: "eip1559", gas: 100_000n }));
   block = await net.devnet.mine();
-  await synced();
+  await net.synced();
 });
 after(async () => {
   await net?.stop();
@@ -71,7 +54,7 @@ describe("proven blocks, transactions and receipts", () => {
   test("receipts equal the node's, are proven against the anchored block, and include logs and a revert", async () => {
     for (const hash of hashes) {
       const r = await net.rpc("eth_getTransactionReceipt", [hash]);
-      assert.deepEqual(r.body.result, await direct("eth_getTransactionReceipt", [hash]), hash);
+      assert.deepEqual(r.body.result, await net.direct("eth_getTransactionReceipt", [hash]), hash);
       assert.equal(r.headers.get("multihome-verified"), "proof");
       assert.equal(r.headers.get("multihome-block"), String(block));
     }
@@ -89,7 +72,7 @@ describe("proven blocks, transactions and receipts", () => {
     const tag = `0x${block.toString(16)}`;
     for (const full of [true, false]) {
       const byNumber = await net.rpc("eth_getBlockByNumber", [tag, full]);
-      assert.deepEqual(byNumber.body.result, await direct("eth_getBlockByNumber", [tag, full]));
+      assert.deepEqual(byNumber.body.result, await net.direct("eth_getBlockByNumber", [tag, full]));
       assert.equal(byNumber.headers.get("multihome-verified"), "proof");
       const hash = (byNumber.body.result as { hash: string }).hash;
       const byHash = await net.rpc("eth_getBlockByHash", [hash, full]);
@@ -97,14 +80,14 @@ describe("proven blocks, transactions and receipts", () => {
       assert.equal(byHash.headers.get("multihome-verified"), "proof");
     }
     const receipts = await net.rpc("eth_getBlockReceipts", [tag]);
-    assert.deepEqual(receipts.body.result, await direct("eth_getBlockReceipts", [tag]));
+    assert.deepEqual(receipts.body.result, await net.direct("eth_getBlockReceipts", [tag]));
     assert.equal(receipts.headers.get("multihome-verified"), "proof");
   });
 
   test("transactions by hash equal the node's; unknown hashes are null", async () => {
     for (const hash of hashes) {
       const r = await net.rpc("eth_getTransactionByHash", [hash]);
-      assert.deepEqual(r.body.result, await direct("eth_getTransactionByHash", [hash]));
+      assert.deepEqual(r.body.result, await net.direct("eth_getTransactionByHash", [hash]));
       assert.equal(r.headers.get("multihome-verified"), "proof");
     }
     const unknown = `0x${"ab".repeat(32)}`;
@@ -135,7 +118,7 @@ describe("laggards and liars", () => {
     for (let i = 0; i < 10; i++) {
       const hash = await send(7, { to: net.devnet.accounts[8]!.address, value: 1n, type: "eip1559" });
       await net.devnet.mine();
-      await synced();
+      await net.synced();
       const r = await net.rpc("eth_getTransactionReceipt", [hash]);
       if (r.body.result === null || r.body.error) nulls++;
     }
@@ -179,18 +162,18 @@ describe("laggards and liars", () => {
       sent.push(await send(6, { to: net.devnet.accounts[8]!.address, value: BigInt(i + 1), type: "eip1559" }));
       await net.devnet.mine();
     }
-    await synced();
+    await net.synced();
     let wrong = 0;
     let failed = 0;
     for (const hash of sent) {
-      const truth = await direct("eth_getTransactionReceipt", [hash]);
+      const truth = await net.direct("eth_getTransactionReceipt", [hash]);
       const r = await net.rpc("eth_getTransactionReceipt", [hash]);
       if (r.body.error) failed++;
       else if (JSON.stringify(r.body.result) !== JSON.stringify(truth)) wrong++;
       const tx = await net.rpc("eth_getTransactionByHash", [hash]);
       if (
         !tx.body.error &&
-        JSON.stringify(tx.body.result) !== JSON.stringify(await direct("eth_getTransactionByHash", [hash]))
+        JSON.stringify(tx.body.result) !== JSON.stringify(await net.direct("eth_getTransactionByHash", [hash]))
       )
         wrong++;
     }

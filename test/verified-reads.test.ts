@@ -7,7 +7,6 @@ import { after, before, describe, test } from "node:test";
 import { createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
-import { waitFor } from "./harness/wait.ts";
 
 /** Stores 42 in slot 0; its runtime returns 42. */
 const CONTRACT_INIT = "0x602a600055600a6011600039600a6000f3602a60005260206000f3";
@@ -15,22 +14,6 @@ const NEVER_USED = "0x000000000000000000000000000000000000dEaD";
 
 let net: TestNetwork;
 let contract: `0x${string}`;
-
-async function direct(method: string, params: unknown[], node = 0) {
-  const res = await fetch(net.devnet.nodes[node]!.url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-}
-
-async function synced() {
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
-    timeoutMs: 5_000,
-    what: "agreed head to reach the devnet head",
-  });
-}
 
 before(async () => {
   // Every read must reach the upstreams here (the liars are the point): no cache.
@@ -48,9 +31,9 @@ before(async () => {
   });
   const hash = await wallet.deployContract({ abi: [], bytecode: CONTRACT_INIT });
   await net.devnet.mine();
-  const receipt = (await direct("eth_getTransactionReceipt", [hash])) as { contractAddress: `0x${string}` };
+  const receipt = (await net.direct("eth_getTransactionReceipt", [hash])) as { contractAddress: `0x${string}` };
   contract = receipt.contractAddress;
-  await synced();
+  await net.synced();
 });
 after(async () => {
   await net?.stop();
@@ -62,7 +45,7 @@ describe("proven reads", () => {
     const r = await net.rpc("eth_getBalance", [address, "latest"]);
     assert.equal(r.headers.get("multihome-verified"), "proof");
     assert.equal(r.headers.get("multihome-block"), String(net.devnet.head()));
-    assert.equal(r.body.result, await direct("eth_getBalance", [address, "latest"]));
+    assert.equal(r.body.result, await net.direct("eth_getBalance", [address, "latest"]));
   });
 
   test("a never-used account is a proven zero", async () => {
@@ -92,12 +75,12 @@ describe("proven reads", () => {
 describe("old blocks", () => {
   test("a read at a block the head polls never saw is proven against a header independent upstreams agree on", async () => {
     await net.devnet.mine(300);
-    await synced();
+    await net.synced();
     const address = net.devnet.accounts[0]!.address;
     const r = await net.rpc("eth_getBalance", [address, "0x2"]);
     assert.equal(r.headers.get("multihome-verified"), "proof", JSON.stringify(r.body));
     assert.equal(r.headers.get("multihome-block"), "2");
-    assert.equal(r.body.result, await direct("eth_getBalance", [address, "0x2"]));
+    assert.equal(r.body.result, await net.direct("eth_getBalance", [address, "0x2"]));
   });
 });
 
@@ -112,9 +95,9 @@ describe("liars and forgers", () => {
     });
     // The liar mines its own, self-consistent block: only its own domain vouches for that header.
     await net.devnet.mine();
-    const truth = await direct("eth_getBalance", [address, "latest"]);
+    const truth = await net.direct("eth_getBalance", [address, "latest"]);
     assert.notEqual(truth, "0x0");
-    await synced();
+    await net.synced();
     let wrong = 0;
     const reads = 10_000;
     const clients = 10;
@@ -131,7 +114,10 @@ describe("liars and forgers", () => {
     const liarStatus = status.upstreams.find((u) => u.id === "u3")!;
     t.diagnostic(`A13: liar ${liarStatus.cordonReason ? `cordoned (${liarStatus.cordonReason})` : "not cordoned"}`);
     assert.ok(liarStatus.cordonReason, "the liar is cordoned after a few disputes");
-    const liarHead = (await direct("eth_getBlockByNumber", ["latest", false], 2)) as { hash: string; number: string };
+    const liarHead = (await net.direct("eth_getBlockByNumber", ["latest", false], 2)) as {
+      hash: string;
+      number: string;
+    };
     t.diagnostic(
       `A13: ${reads} reads, ${wrong} wrong; liar's head ${liarHead.hash.slice(0, 10)}…, agreed ${head.hash.slice(0, 10)}…`,
     );
@@ -142,7 +128,7 @@ describe("liars and forgers", () => {
 
   test("A14: forged proofs are rejected every time and the forger is cordoned", async (t) => {
     const address = net.devnet.accounts[1]!.address;
-    const truth = await direct("eth_getBalance", [address, "latest"]);
+    const truth = await net.direct("eth_getBalance", [address, "latest"]);
     const u2 = net.proxies.get("u2")!;
     let forged = 0;
     await u2.setFault({
@@ -183,22 +169,9 @@ describe("blocks", () => {
     const net = await startTestNetwork();
     t.after(() => net.stop());
     await net.devnet.mine(2);
-    await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
-      timeoutMs: 5_000,
-      what: "the agreed head",
-    });
+    await net.synced();
     const n = net.devnet.head();
-    const direct = async (method: string, params: unknown[]) =>
-      (
-        (await (
-          await fetch(net.devnet.nodes[0]!.url, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-          })
-        ).json()) as { result: unknown }
-      ).result;
-    const truth = (await direct("eth_getBlockByNumber", [`0x${n.toString(16)}`, false])) as { hash: string };
+    const truth = (await net.direct("eth_getBlockByNumber", [`0x${n.toString(16)}`, false])) as { hash: string };
     const u1 = net.proxies.get("u1")!;
     const u2 = net.proxies.get("u2")!;
     await u1.setFault({

@@ -36,6 +36,10 @@ export interface TestNetwork {
   logs: string[];
   /** One JSON-RPC call through the gateway with plain fetch. */
   rpc(method: string, params?: unknown[], headers?: Record<string, string>): Promise<RpcReply>;
+  /** One JSON-RPC call straight to a devnet node (the truth to compare with), bypassing proxies and gateway. */
+  direct(method: string, params: unknown[], node?: number): Promise<unknown>;
+  /** Resolves once the gateway's agreed head is the devnet's head. */
+  synced(): Promise<void>;
   /** Sum of JSON-RPC items every proxy received since the last `resetStats`. */
   upstreamRequests(method?: string): number;
   resetStats(): void;
@@ -115,6 +119,20 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
           body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
         });
         return { status: res.status, headers: res.headers, body: (await res.json()) as RpcReply["body"] };
+      },
+      async direct(method, params, node = 0) {
+        const res = await fetch(devnet.nodes[node]!.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        });
+        return ((await res.json()) as { result: unknown }).result;
+      },
+      async synced() {
+        await waitFor(() => started.gateway.readiness().chains[0]!.head?.number === devnet.head(), {
+          timeoutMs: 5_000,
+          what: "agreed head to reach the devnet head",
+        });
       },
       upstreamRequests(method) {
         let total = 0;
