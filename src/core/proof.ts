@@ -198,7 +198,8 @@ function walk(root: Uint8Array, key: Uint8Array, proof: readonly Uint8Array[]): 
   }
 }
 
-function toNibbles(key: Uint8Array): Uint8Array {
+/** A trie key as its 4-bit nibbles, high nibble first. */
+export function toNibbles(key: Uint8Array): Uint8Array {
   const nibbles = new Uint8Array(key.length * 2);
   for (let i = 0; i < key.length; i++) {
     nibbles[2 * i] = key[i]! >> 4;

@@ -11,7 +11,7 @@
  */
 import { bytesToHex, concatBytes, keccak256, toRlp } from "viem";
 import { equalBytes, type Hex, HexFormatError, quantityBytes, readData, readQuantity } from "./hex.ts";
-import { EMPTY_TRIE_ROOT } from "./proof.ts";
+import { EMPTY_TRIE_ROOT, toNibbles } from "./proof.ts";
 
 export type { Hex } from "./hex.ts";
 
@@ -504,15 +504,6 @@ function hexPrefix(nibbles: Uint8Array, leaf: boolean): Uint8Array {
   if (odd) out[0]! |= nibbles[0]!;
   for (let i = odd, o = 1; i < nibbles.length; i += 2, o++) out[o] = (nibbles[i]! << 4) | nibbles[i + 1]!;
   return out;
-}
-
-function toNibbles(key: Uint8Array): Uint8Array {
-  const nibbles = new Uint8Array(key.length * 2);
-  for (let i = 0; i < key.length; i++) {
-    nibbles[2 * i] = key[i]! >> 4;
-    nibbles[2 * i + 1] = key[i]! & 0x0f;
-  }
-  return nibbles;
 }
 
 function compareRoot(what: string, computed: Hex, stated: Uint8Array): RootCheck {
