@@ -16,6 +16,11 @@ export type ServeSpec =
       balances: "proof" | "single";
       /** More of `verification.methods` (e.g. `eth_getTransactionReceipt`); `balances` wins for `eth_getBalance`. */
       methods?: Record<string, "proof" | "quorum" | "single">;
+      /**
+       * `cache.enabled`. Off unless a scenario says so: the same body repeated would otherwise measure cache hits, not
+       * routing and verification.
+       */
+      cache?: boolean;
     }
   | { kind: "fault-proxies"; targets: string[] };
 
@@ -80,6 +85,7 @@ async function start(spec: ServeSpec): Promise<Running> {
     store: { kind: "memory" },
     log: { level: "silent" },
     verification: { methods: { ...spec.methods, eth_getBalance: spec.balances } },
+    cache: { enabled: spec.cache ?? false },
     chains: [{ chainId: spec.chainId, upstreams: spec.upstreams }],
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });
