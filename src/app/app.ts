@@ -2,13 +2,14 @@
  * The composition root: config → telemetry → transports → engine → server, and their lifecycle.
  * The only place that names concrete implementations.
  */
-import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger, Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
+import { createLayeredStore, type LayeredStore } from "../stores/layered-store.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
+import { createRedisStore } from "../stores/redis/redis-store.ts";
 import { openSqliteStore } from "../stores/sqlite/sqlite-store.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { createHttpTransport } from "../upstream/http-transport.ts";
@@ -29,20 +30,39 @@ export interface AppOptions {
   readyTimeoutMs?: number;
 }
 
-/** The configured store. Redis arrives with replica support; until then it is refused at startup, not ignored. */
-export async function openStore(config: Config, logger: Logger): Promise<Store> {
+/**
+ * The configured store. Redis is shared by replicas and layered over a local store, so the gateway starts and serves
+ * while Redis is down and catches up when it is back.
+ */
+export async function openStore(config: Config, logger: Logger): Promise<Store | LayeredStore> {
   switch (config.store.kind) {
     case "memory":
       return createMemoryStore();
     case "sqlite":
       return openSqliteStore({ path: config.store.path, clock: systemClock, logger });
-    case "redis":
-      throw new ConfigError("store.kind redis is not supported yet: use sqlite (the default) or memory");
+    case "redis": {
+      let layered: LayeredStore | undefined;
+      const shared = createRedisStore({
+        url: config.store.url,
+        onConnection: (up) => {
+          if (up) void layered?.catchUp();
+        },
+      });
+      layered = createLayeredStore(createMemoryStore(), shared, logger);
+      return layered;
+    }
   }
 }
 
+/** What `/readyz` says about the store: a shared store that is down is reported, not hidden. */
+function storeStatus(kind: Config["store"]["kind"], store: Store | LayeredStore): Record<string, unknown> {
+  return "sharedUp" in store ? { kind, shared: store.sharedUp() ? "up" : "down, serving from local state" } : { kind };
+}
+
+/** Every configured URL that may carry a credential: upstreams, and the shared store's (a Redis password). */
 export function upstreamSecrets(config: Config): string[] {
-  return config.chains.flatMap((c) => c.upstreams.map((u) => u.url));
+  const urls = config.chains.flatMap((c) => c.upstreams.map((u) => u.url));
+  return config.store.kind === "redis" ? [...urls, config.store.url] : urls;
 }
 
 export function createTransportFor(config: Config) {
@@ -70,7 +90,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);
   let server: RunningServer;
   try {
-    server = await startHttpServer(gateway, config.server, logger);
+    server = await startHttpServer(gateway, config.server, logger, () => ({
+      store: storeStatus(config.store.kind, store),
+    }));
   } catch (error) {
     await gateway.stop();
     await store.close();

@@ -49,6 +49,8 @@ export async function startHttpServer(
   gateway: Gateway,
   options: HttpServerOptions,
   logger: Logger,
+  /** More for `/readyz` to report (e.g. the shared store's state); never a reason to be unready. */
+  details: () => Record<string, unknown> = () => ({}),
 ): Promise<RunningServer> {
   const limits = {
     maxBatchItems: options.maxBatchItems,
@@ -141,6 +143,7 @@ export async function startHttpServer(
       return sendJson(res, r.ready ? 200 : 503, {
         ready: r.ready,
         chains: r.chains.map((c) => ({ ...c, head: c.head ? { number: c.head.number, hash: c.head.hash } : null })),
+        ...details(),
       });
     }
     const account = ACCOUNT_PATH.exec(path);

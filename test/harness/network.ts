@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import { type App, startApp } from "../../src/app/app.ts";
 import { DEMO_NODES } from "../../src/app/demo.ts";
 import { validateConfig } from "../../src/config/load.ts";
-import type { ConfigInput } from "../../src/config/schema.ts";
+import type { Config, ConfigInput } from "../../src/config/schema.ts";
 import type { FailureDomain } from "../../src/core/domain.ts";
 import { type Devnet, startDevnet } from "../../src/devnet/devnet.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
@@ -28,6 +28,8 @@ export const FOUR_NODES_TWO_ON_AWS = DEMO_NODES;
 export interface TestNetwork {
   devnet: Devnet;
   proxies: Map<string, FaultProxy>;
+  /** The gateway's validated config: another replica can be started with it. */
+  config: Config;
   app: App;
   rpcUrl: string;
   baseUrl: string;
@@ -107,6 +109,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     return {
       devnet,
       proxies,
+      config,
       app: started,
       rpcUrl,
       baseUrl: started.server.url,

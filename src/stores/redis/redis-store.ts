@@ -1,0 +1,157 @@
+/**
+ * The shared store: Redis (or Valkey), so gateway replicas in different clouds share what they proved. Keep-the-newest
+ * and the size bound run in one Lua script, atomic across replicas. Every command has a short deadline: a Redis that
+ * is gone costs a request nothing but that deadline (see `layered-store.ts` for serving on without it).
+ */
+import { Redis } from "ioredis";
+import {
+  checkLastKnownGoodAddress,
+  type LastKnownGood,
+  lastKnownGoodId,
+  resolveStoreLimits,
+  type Store,
+  StoreError,
+  type StoreLimits,
+  serializeLastKnownGood,
+} from "../../core/store.ts";
+
+/** Deadline of one Redis command, ms. */
+export const REDIS_COMMAND_TIMEOUT_MS = 250;
+/** Deadline of connecting, ms. */
+export const REDIS_CONNECT_TIMEOUT_MS = 1_000;
+/** Longest pause between reconnection attempts while Redis is down, ms. */
+export const REDIS_MAX_RECONNECT_DELAY_MS = 2_000;
+
+/** KEYS: entry, recording-order index, sequence. ARGV: block number, entry JSON, bound. */
+const PUT_NEWEST = `
+local current = redis.call('HGET', KEYS[1], 'b')
+if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'b', ARGV[1], 'e', ARGV[2])
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), KEYS[1])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
+if over > 0 then
+  for _, k in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do redis.call('DEL', k) end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)
+end
+return 1
+`;
+
+export interface RedisStoreOptions extends Partial<StoreLimits> {
+  url: string;
+  /** Prefix of every key, so several deployments (or tests) share one Redis. @default "multihome:" */
+  keyPrefix?: string;
+  /** Told when the connection to Redis is lost or back (static stability is reported, not silent). */
+  onConnection?: (up: boolean) => void;
+}
+
+export interface RedisStore extends Store {
+  /** Whether the connection is up right now. */
+  connected(): boolean;
+  /** Resolves once connected (false after `timeoutMs`): commands fail at once while Redis is unreachable. */
+  waitConnected(timeoutMs: number): Promise<boolean>;
+}
+
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const { maxEntries } = resolveStoreLimits(options);
+  const prefix = options.keyPrefix ?? "multihome:";
+  const redis = new Redis(options.url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(times * 100, REDIS_MAX_RECONNECT_DELAY_MS),
+  });
+  let up = false;
+  redis.on("ready", () => {
+    if (!up) options.onConnection?.(true);
+    up = true;
+  });
+  redis.on("close", () => {
+    if (up) options.onConnection?.(false);
+    up = false;
+  });
+  // Connection errors are reported through onConnection and each command's rejection; an unhandled 'error' event
+  // would crash the process.
+  redis.on("error", () => {});
+  let closed = false;
+  const entryKey = (chainId: number, key: string) => `${prefix}lkg:${lastKnownGoodId(chainId, key)}`;
+  const ensureOpen = () => {
+    if (closed) throw new StoreError("closed", "the redis store is closed");
+  };
+
+  return {
+    connected: () => up,
+    waitConnected(timeoutMs) {
+      if (up) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          redis.off("ready", onReady);
+          resolve(false);
+        }, timeoutMs);
+        const onReady = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        redis.once("ready", onReady);
+      });
+    },
+    async putLastKnownGood(entry) {
+      ensureOpen();
+      const { valueJson, evidence } = serializeLastKnownGood(entry);
+      const stored = JSON.stringify({
+        chainId: entry.chainId,
+        key: entry.key,
+        valueJson,
+        blockNumber: entry.blockNumber,
+        blockHash: entry.blockHash,
+        evidence,
+        recordedAt: entry.recordedAt,
+      });
+      try {
+        await redis.eval(
+          PUT_NEWEST,
+          3,
+          entryKey(entry.chainId, entry.key),
+          `${prefix}lkg-order`,
+          `${prefix}lkg-seq`,
+          String(entry.blockNumber),
+          stored,
+          String(maxEntries),
+        );
+      } catch (error) {
+        throw new StoreError("write_failed", `redis: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    async getLastKnownGood(chainId, key) {
+      ensureOpen();
+      checkLastKnownGoodAddress(chainId, key);
+      let raw: string | null;
+      try {
+        raw = await redis.hget(entryKey(chainId, key), "e");
+      } catch (error) {
+        throw new StoreError("read_failed", `redis: ${(error as Error).message}`, { cause: error });
+      }
+      if (raw === null) return undefined;
+      const held = JSON.parse(raw) as Omit<LastKnownGood, "value"> & { valueJson: string };
+      return {
+        chainId: held.chainId,
+        key: held.key,
+        value: JSON.parse(held.valueJson),
+        blockNumber: held.blockNumber,
+        blockHash: held.blockHash,
+        evidence: { method: held.evidence.method, domains: [...held.evidence.domains] },
+        recordedAt: held.recordedAt,
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await redis.quit();
+      } catch {
+        redis.disconnect();
+      }
+    },
+  };
+}
