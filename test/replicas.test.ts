@@ -82,3 +82,31 @@ test("what one replica proved, the other serves as last-known-good when nothing 
     for (const p of net.proxies.values()) await p.clearFault();
   }
 });
+
+test("a liar found by one replica is avoided by the other within seconds", async (t) => {
+  const address = net.devnet.accounts[2]!.address;
+  const liar = net.devnet.nodes.find((n) => n.id === "u3")!;
+  await fetch(liar.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_setBalance", params: [address, "0x0"] }),
+  });
+  await net.devnet.mine();
+  await net.synced();
+  const statusOf = (app: App) => app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
+  assert.equal(statusOf(replica).cordonReason, undefined, "replica B is asked nothing here: it can only learn it");
+  // Replica A reads (the cache is off) until its proofs have caught the liar often enough to cordon it.
+  await waitFor(
+    async () => {
+      await net.rpc("eth_getBalance", [address, "latest"]);
+      return statusOf(net.app).cordonReason !== undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 0, what: "replica A to cordon the liar" },
+  );
+  const cordonedAt = Date.now();
+  await waitFor(() => statusOf(replica).cordonReason !== undefined, {
+    timeoutMs: 5_000,
+    what: "replica B to take on the cordon",
+  });
+  t.diagnostic(`replica B avoided the liar ${Date.now() - cordonedAt} ms after replica A cordoned it`);
+});

@@ -21,6 +21,53 @@ export interface LastKnownGood {
   recordedAt: number;
 }
 
+/** An upstream one replica found lying: the others avoid it too. */
+export interface SharedCordon {
+  chainId: number;
+  upstreamId: string;
+  /** ms since epoch. */
+  until: number;
+  reason: string;
+}
+
+/** Most cordons kept per chain (one per upstream; a chain has at most 64 upstreams). */
+export const MAX_CORDONS_PER_CHAIN = 256;
+/** Longest cordon reason kept, characters (longer is cut). */
+export const CORDON_MAX_REASON_CHARS = 512;
+
+/** Checks a cordon and returns it normalised (reason cut to its bound). */
+export function checkCordon(cordon: SharedCordon): SharedCordon {
+  if (!Number.isSafeInteger(cordon.chainId) || cordon.chainId < 0)
+    throw new TypeError("cordon chainId must be an integer");
+  if (typeof cordon.upstreamId !== "string" || cordon.upstreamId.length === 0 || cordon.upstreamId.length > 64)
+    throw new TypeError("cordon upstreamId must be 1 to 64 characters");
+  if (!Number.isFinite(cordon.until)) throw new TypeError("cordon until must be ms since the epoch");
+  return { ...cordon, reason: String(cordon.reason).slice(0, CORDON_MAX_REASON_CHARS) };
+}
+
+/** Cordons held in a process (memory and SQLite stores: a single process has nobody to share them with). */
+export function createCordonBook() {
+  const byChain = new Map<number, Map<string, SharedCordon>>();
+  return {
+    put(cordon: SharedCordon): void {
+      const c = checkCordon(cordon);
+      const chain = byChain.get(c.chainId) ?? new Map<string, SharedCordon>();
+      byChain.set(c.chainId, chain);
+      const existing = chain.get(c.upstreamId);
+      if (existing && existing.until >= c.until) return;
+      chain.delete(c.upstreamId);
+      chain.set(c.upstreamId, c);
+      if (chain.size > MAX_CORDONS_PER_CHAIN) chain.delete(chain.keys().next().value!);
+    },
+    get(chainId: number, now: number): SharedCordon[] {
+      const chain = byChain.get(chainId);
+      if (!chain) return [];
+      for (const [id, c] of chain) if (c.until <= now) chain.delete(id);
+      return [...chain.values()].map((c) => ({ ...c }));
+    },
+  };
+}
+
 export interface Store {
   /**
    * Keep the entry unless the store already holds one for (chainId, key) at a higher block (at the same block the
@@ -29,6 +76,10 @@ export interface Store {
    */
   putLastKnownGood(entry: LastKnownGood): Promise<void>;
   getLastKnownGood(chainId: number, key: string): Promise<LastKnownGood | undefined>;
+  /** Record a cordon so every replica sharing this store avoids the upstream until `until` (a later one wins). */
+  putCordon(cordon: SharedCordon): Promise<void>;
+  /** A chain's cordons still in force at `now`. */
+  getCordons(chainId: number, now: number): Promise<SharedCordon[]>;
   /** Write anything buffered and release resources; idempotent. */
   close(): Promise<void>;
 }

@@ -65,6 +65,9 @@ function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolea
   return block === undefined || block === "latest";
 }
 
+/** How often a chain takes on cordons other replicas shared, ms. */
+export const CORDON_SYNC_INTERVAL_MS = 1_000;
+
 /** Cache bound of a chain created on its own (a gateway passes one cache shared by all its chains). */
 export const DEFAULT_CHAIN_CACHE_BYTES = 16_777_216;
 
@@ -182,6 +185,10 @@ export function createChain(
         { chainId, upstream: u.id, until: new Date(until).toISOString() },
         "upstream cordoned for disputes",
       );
+      // Every replica sharing the store avoids it too.
+      ctx.store
+        .putCordon({ chainId, upstreamId: u.id, until, reason: u.cordonReason })
+        .catch((error: unknown) => ctx.logger.warn({ err: (error as Error).message }, "cordon not shared"));
     }
   };
 
@@ -553,15 +560,42 @@ export function createChain(
     };
   }
 
+  /** Takes on cordons other replicas decided (through the shared store), every CORDON_SYNC_INTERVAL_MS. */
+  let cancelCordonSync: (() => void) | undefined;
+  let stopped = false;
+  async function syncCordons() {
+    try {
+      const now = clock.now();
+      for (const c of await ctx.store.getCordons(chainId, now)) {
+        const u = upstreams.find((x) => x.id === c.upstreamId);
+        if (!u || u.cordonedUntil >= c.until) continue;
+        u.cordonedUntil = c.until;
+        u.cordonReason = c.reason;
+        ctx.logger.warn(
+          { chainId, upstream: u.id, until: new Date(c.until).toISOString() },
+          "upstream cordoned by another replica",
+        );
+      }
+    } catch (error) {
+      ctx.logger.debug({ err: (error as Error).message }, "shared cordons not read");
+    }
+    if (!stopped) cancelCordonSync = clock.setTimer(CORDON_SYNC_INTERVAL_MS, () => void syncCordons());
+  }
+
   return {
     chainId,
-    start: () => tracker.start(),
+    start: () => {
+      tracker.start();
+      void syncCordons();
+    },
     async ready(timeoutMs) {
       await tracker.waitForHead(timeoutMs);
     },
     call,
     status,
     async stop() {
+      stopped = true;
+      cancelCordonSync?.();
       tracker.stop();
       await Promise.all(upstreams.map((u) => u.close()));
     },

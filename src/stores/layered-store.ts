@@ -83,6 +83,21 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       if (!mine) return theirs;
       return theirs.blockNumber > mine.blockNumber ? theirs : mine;
     },
+    async putCordon(cordon) {
+      await local.putCordon(cordon);
+      shared.putCordon(cordon).then(markUp, markDown);
+    },
+    async getCordons(chainId, now) {
+      const mine = await local.getCordons(chainId, now);
+      try {
+        const theirs = await shared.getCordons(chainId, now);
+        markUp();
+        return [...theirs, ...mine];
+      } catch (error) {
+        markDown(error);
+        return mine;
+      }
+    },
     async close() {
       await Promise.allSettled([local.close(), shared.close()]);
     },

@@ -58,6 +58,23 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       await Promise.allSettled(opened.splice(0).map((s) => s.close()));
     });
 
+    test("cordons: shared until they expire, the later one wins, chains are separate", async () => {
+      const store = await open();
+      const cordon = { chainId: 1, upstreamId: "vendor-a", until: 2_000, reason: "failed verification 3 times" };
+      await store.putCordon(cordon);
+      assert.deepEqual(await store.getCordons(1, 1_000), [cordon]);
+      assert.deepEqual(await store.getCordons(2, 1_000), []);
+      assert.deepEqual(await store.getCordons(1, 2_000), [], "expired at `until`");
+      await store.putCordon({ ...cordon, until: 5_000, reason: "later" });
+      await store.putCordon({ ...cordon, until: 3_000, reason: "earlier" });
+      assert.deepEqual(await store.getCordons(1, 1_000), [{ ...cordon, until: 5_000, reason: "later" }]);
+      const long = await store.getCordons(1, 0);
+      assert.equal(long.length, 1);
+      await assert.rejects(store.putCordon({ ...cordon, upstreamId: "" }), TypeError);
+      await store.close();
+      await assert.rejects(store.getCordons(1, 0), (e: unknown) => e instanceof StoreError && e.kind === "closed");
+    });
+
     test("a put is returned by get, deep-equal; an unknown key is undefined", async () => {
       const store = await open();
       const entry = lastKnownGoodFixture();

@@ -4,6 +4,7 @@
  */
 import {
   checkLastKnownGoodAddress,
+  createCordonBook,
   type HeldLastKnownGood,
   holdNewest,
   lastKnownGoodId,
@@ -18,6 +19,7 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
   // A Map iterates in insertion order; re-inserting on every accepted put keeps the least recently recorded first,
   // so eviction is one delete of the first key.
   const entries = new Map<string, HeldLastKnownGood>();
+  const cordons = createCordonBook();
   let closed = false;
 
   const ensureOpen = () => {
@@ -44,6 +46,16 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
         evidence: { method: held.evidence.method, domains: [...held.evidence.domains] },
         recordedAt: held.recordedAt,
       };
+    },
+
+    async putCordon(cordon) {
+      ensureOpen();
+      cordons.put(cordon);
+    },
+
+    async getCordons(chainId, now) {
+      ensureOpen();
+      return cordons.get(chainId, now);
     },
 
     async close() {

@@ -5,10 +5,13 @@
  */
 import { Redis } from "ioredis";
 import {
+  checkCordon,
   checkLastKnownGoodAddress,
   type LastKnownGood,
   lastKnownGoodId,
+  MAX_CORDONS_PER_CHAIN,
   resolveStoreLimits,
+  type SharedCordon,
   type Store,
   StoreError,
   type StoreLimits,
@@ -33,6 +36,14 @@ if over > 0 then
   for _, k in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do redis.call('DEL', k) end
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)
 end
+return 1
+`;
+
+/** KEYS: the chain's cordon hash. ARGV: upstream id, until, cordon JSON. A later `until` wins. */
+const PUT_CORDON = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and tonumber(cjson.decode(current)['until']) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 `;
 
@@ -122,6 +133,37 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       } catch (error) {
         throw new StoreError("write_failed", `redis: ${(error as Error).message}`, { cause: error });
       }
+    },
+    async putCordon(cordon) {
+      ensureOpen();
+      const c = checkCordon(cordon);
+      try {
+        await redis.eval(
+          PUT_CORDON,
+          1,
+          `${prefix}cordons:${c.chainId}`,
+          c.upstreamId,
+          String(c.until),
+          JSON.stringify(c),
+        );
+      } catch (error) {
+        throw new StoreError("write_failed", `redis: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    async getCordons(chainId, now) {
+      ensureOpen();
+      let all: Record<string, string>;
+      try {
+        all = await redis.hgetall(`${prefix}cordons:${chainId}`);
+      } catch (error) {
+        throw new StoreError("read_failed", `redis: ${(error as Error).message}`, { cause: error });
+      }
+      const live: SharedCordon[] = [];
+      for (const raw of Object.values(all)) {
+        const c = JSON.parse(raw) as SharedCordon;
+        if (c.until > now) live.push(c);
+      }
+      return live.slice(0, MAX_CORDONS_PER_CHAIN);
     },
     async getLastKnownGood(chainId, key) {
       ensureOpen();

@@ -10,6 +10,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Clock, Logger } from "../../core/ports.ts";
 import {
   checkLastKnownGoodAddress,
+  createCordonBook,
   type HeldLastKnownGood,
   holdNewest,
   type LastKnownGood,
@@ -167,7 +168,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (!cancelFlush && !closed) cancelFlush = clock.setTimer(flushIntervalMs, onFlushTimer);
   };
 
+  // Cordons only matter to replicas sharing a store; one process keeps its own in memory (they last minutes).
+  const cordons = createCordonBook();
+
   return {
+    async putCordon(cordon) {
+      ensureOpen();
+      cordons.put(cordon);
+    },
+    async getCordons(chainId, now) {
+      ensureOpen();
+      return cordons.get(chainId, now);
+    },
     async putLastKnownGood(entry) {
       ensureOpen();
       // Against the file the flush decides (its upsert keeps a higher block); against the buffer, decide now. More
