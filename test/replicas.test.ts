@@ -3,6 +3,11 @@
  * mid-load no client request fails, `/readyz` says so, and the replicas catch up when it is back.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type App, startApp } from "../src/app/app.ts";
 import { silentLogger } from "../src/telemetry/logger.ts";
@@ -81,6 +86,77 @@ test("what one replica proved, the other serves as last-known-good when nothing 
   } finally {
     for (const p of net.proxies.values()) await p.clearFault();
   }
+});
+
+test("kill -9 of one replica under load: the other serves, and what was proven survives", async (t) => {
+  // A replica in its own process, so it can be killed like a crashed VM: same upstreams, same Redis.
+  const dir = mkdtempSync(join(tmpdir(), "multihome-replica-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const configPath = join(dir, "multihome.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      server: { host: "127.0.0.1", port },
+      store: { kind: "redis", url: redis.url },
+      log: { level: "silent" },
+      cache: { enabled: false },
+      chains: [{ chainId: net.chainId, upstreams: net.config.chains[0]!.upstreams }],
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, "../src/cli/main.ts"), "start", "--config", configPath],
+    {
+      stdio: "ignore",
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  });
+  const doomed = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${doomed}/readyz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: 15_000,
+    what: "the child replica to be ready",
+  });
+  // The doomed replica proves a balance nobody else read, then dies mid-load.
+  const address = net.devnet.accounts[6]!.address;
+  const proven = (await (
+    await fetch(`${doomed}/rpc/${net.chainId}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [address, "latest"] }),
+    })
+  ).json()) as { result: string };
+  const reader = balanceReader(net, await truthBalances(net));
+  const load = runLoad({ durationMs: 2_000, concurrency: 8, request: reader.request });
+  child.kill("SIGKILL");
+  await exited;
+  const report = await load;
+  t.diagnostic(`survivor while its peer was killed: ${report.requests} requests, ${report.failed} failed`);
+  assert.equal(report.failed, 0, report.failures.join("; "));
+  // Everything down: the survivor answers with what the dead replica proved.
+  for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
+  try {
+    await waitFor(
+      async () => {
+        const r = await net.rpc("eth_getBalance", [address, "latest"]);
+        return (
+          (r.body.error?.data as { lastKnownGood?: { value: string } } | undefined)?.lastKnownGood?.value ===
+          proven.result
+        );
+      },
+      { timeoutMs: 10_000, what: "the survivor to serve the dead replica's last-known-good value" },
+    );
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+  await net.synced();
 });
 
 test("a liar found by one replica is avoided by the other within seconds", async (t) => {
