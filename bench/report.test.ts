@@ -121,6 +121,7 @@ test("targets: throughput ratio to the bare proxy and added open-loop p50", () =
       ["0.28×", false],
       ["0.29×", false],
       ["1200.0 µs", false],
+      ["—", undefined],
     ],
   );
   assert.deepEqual(
@@ -131,8 +132,32 @@ test("targets: throughput ratio to the bare proxy and added open-loop p50", () =
       ["0.30×", true],
       ["0.30×", true],
       ["1000.0 µs", true],
+      ["—", undefined],
     ],
   );
+});
+
+test("the cached-workload target compares Multihome with its cache on against nginx, and is unmeasured without nginx", () => {
+  const r = report(20_000, 0.1);
+  const withNginx = {
+    ...r,
+    cachedKey: "cached",
+    nginxKey: "nginx",
+    scenarios: [
+      ...r.scenarios.filter((x) => x.key !== "nginx"),
+      { ...r.scenarios[0]!, key: "cached", title: "8. cached" },
+      {
+        ...r.scenarios[0]!,
+        key: "nginx",
+        title: "6. nginx",
+        wrk: { ...r.scenarios[0]!.wrk!, rps: r.scenarios[0]!.wrk!.rps / 2 },
+      },
+    ],
+  };
+  const target = checkTargets(withNginx).at(-1)!;
+  assert.match(target.target, /≥ 1\.0× nginx proxy_pass/);
+  assert.deepEqual([target.measured, target.met], ["2.00×", true]);
+  assert.deepEqual([checkTargets(r).at(-1)!.measured, checkTargets(r).at(-1)!.met], ["—", undefined]);
 });
 
 test("the proven-read target names the two scenarios it compares, and is unmeasured when one failed", () => {
@@ -150,7 +175,7 @@ test("the proven-read target names the two scenarios it compares, and is unmeasu
   const { proofTiming: _, blockTiming: __, ...untimed } = r;
   assert.deepEqual(
     checkTargets(untimed)
-      .slice(4)
+      .slice(4, 5)
       .map((t) => [t.measured, t.met]),
     [["—", undefined]],
   );

@@ -332,7 +332,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load): ScenarioDe
     {
       key: "nginx",
       title: "6. nginx proxy_pass",
-      path: "wrk → nginx (1 worker, upstream keepalive 32) → anvil. Only when nginx is installed.",
+      path: "wrk → nginx (1 worker, upstream keepalive 32) → anvil. Only when nginx is installed (Debian: `apt-get install -y nginx-light`).",
       start: external("nginx"),
     },
     {
@@ -340,6 +340,17 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load): ScenarioDe
       title: "7. haproxy",
       path: "wrk → haproxy (1 thread, http-reuse always) → anvil. Only when haproxy is installed.",
       start: external("haproxy"),
+    },
+    {
+      key: "cached",
+      title: "8. Multihome, three domains, cache on (a wallet's repeated read)",
+      path:
+        "As 4p (proven reads, the defaults), with the answer cache on (`cache.enabled: true`, the default): the " +
+        "balance at an explicit block is proven once, then answered from memory until it expires or is evicted. " +
+        "Compare with 6 (nginx in front of one upstream, every request forwarded).",
+      verified: "proof",
+      start: async () =>
+        serverTarget(await track(startServerProcess({ ...threeDomainsSpec("proof"), cache: true } as ServeSpec))),
     },
   ];
 }
@@ -593,6 +604,8 @@ async function main(): Promise<void> {
       passThroughKey: "pass-through",
       provenKey: "three-domains-proof",
       unprovenKey: "three-domains",
+      cachedKey: "cached",
+      nginxKey: "nginx",
       receiptsProvenKey: "three-domains-receipts-proof",
       receiptsUnprovenKey: "three-domains-receipts",
       proofTiming,
