@@ -214,18 +214,10 @@ export interface HeldLastKnownGood {
   recordedAt: number;
 }
 
-/**
- * Validate `entry` and keep it in `held` unless `held` already has the same question at a higher block; evict the
- * least recently recorded beyond `maxEntries`. `held` iterates in recording order (a kept put is re-inserted), so
- * eviction is one delete of the first key. Returns whether the entry was kept.
- */
-export function holdNewest(held: Map<string, HeldLastKnownGood>, entry: LastKnownGood, maxEntries: number): boolean {
+/** Validates an entry (see `serializeLastKnownGood`) and gives the form stores keep it in. */
+export function toHeld(entry: LastKnownGood): HeldLastKnownGood {
   const { valueJson, evidence } = serializeLastKnownGood(entry);
-  const id = lastKnownGoodId(entry.chainId, entry.key);
-  const existing = held.get(id);
-  if (existing && existing.blockNumber > entry.blockNumber) return false;
-  if (existing) held.delete(id);
-  held.set(id, {
+  return {
     chainId: entry.chainId,
     key: entry.key,
     valueJson,
@@ -233,7 +225,34 @@ export function holdNewest(held: Map<string, HeldLastKnownGood>, entry: LastKnow
     blockHash: entry.blockHash,
     evidence,
     recordedAt: entry.recordedAt,
-  });
+  };
+}
+
+/** The entry a kept one stands for: a fresh copy, so no caller ever shares a store's objects. */
+export function fromHeld(held: HeldLastKnownGood): LastKnownGood {
+  return {
+    chainId: held.chainId,
+    key: held.key,
+    value: JSON.parse(held.valueJson),
+    blockNumber: held.blockNumber,
+    blockHash: held.blockHash,
+    evidence: { method: held.evidence.method, domains: [...held.evidence.domains] },
+    recordedAt: held.recordedAt,
+  };
+}
+
+/**
+ * Validate `entry` and keep it in `held` unless `held` already has the same question at a higher block; evict the
+ * least recently recorded beyond `maxEntries`. `held` iterates in recording order (a kept put is re-inserted), so
+ * eviction is one delete of the first key. Returns whether the entry was kept.
+ */
+export function holdNewest(held: Map<string, HeldLastKnownGood>, entry: LastKnownGood, maxEntries: number): boolean {
+  const kept = toHeld(entry);
+  const id = lastKnownGoodId(entry.chainId, entry.key);
+  const existing = held.get(id);
+  if (existing && existing.blockNumber > entry.blockNumber) return false;
+  if (existing) held.delete(id);
+  held.set(id, kept);
   while (held.size > maxEntries) {
     const oldest = held.keys().next();
     if (oldest.done) break;

@@ -5,6 +5,7 @@
 import {
   checkLastKnownGoodAddress,
   createCordonBook,
+  fromHeld,
   type HeldLastKnownGood,
   holdNewest,
   lastKnownGoodId,
@@ -36,16 +37,7 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
       ensureOpen();
       checkLastKnownGoodAddress(chainId, key);
       const held = entries.get(lastKnownGoodId(chainId, key));
-      if (!held) return undefined;
-      return {
-        chainId: held.chainId,
-        key: held.key,
-        value: JSON.parse(held.valueJson),
-        blockNumber: held.blockNumber,
-        blockHash: held.blockHash,
-        evidence: { method: held.evidence.method, domains: [...held.evidence.domains] },
-        recordedAt: held.recordedAt,
-      };
+      return held && fromHeld(held);
     },
 
     async putCordon(cordon) {

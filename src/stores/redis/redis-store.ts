@@ -7,7 +7,8 @@ import { Redis } from "ioredis";
 import {
   checkCordon,
   checkLastKnownGoodAddress,
-  type LastKnownGood,
+  fromHeld,
+  type HeldLastKnownGood,
   lastKnownGoodId,
   MAX_CORDONS_PER_CHAIN,
   resolveStoreLimits,
@@ -15,7 +16,7 @@ import {
   type Store,
   StoreError,
   type StoreLimits,
-  serializeLastKnownGood,
+  toHeld,
 } from "../../core/store.ts";
 
 /** Deadline of one Redis command, ms. */
@@ -109,16 +110,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
     async putLastKnownGood(entry) {
       ensureOpen();
-      const { valueJson, evidence } = serializeLastKnownGood(entry);
-      const stored = JSON.stringify({
-        chainId: entry.chainId,
-        key: entry.key,
-        valueJson,
-        blockNumber: entry.blockNumber,
-        blockHash: entry.blockHash,
-        evidence,
-        recordedAt: entry.recordedAt,
-      });
+      const stored = JSON.stringify(toHeld(entry));
       try {
         await redis.eval(
           PUT_NEWEST,
@@ -175,16 +167,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         throw new StoreError("read_failed", `redis: ${(error as Error).message}`, { cause: error });
       }
       if (raw === null) return undefined;
-      const held = JSON.parse(raw) as Omit<LastKnownGood, "value"> & { valueJson: string };
-      return {
-        chainId: held.chainId,
-        key: held.key,
-        value: JSON.parse(held.valueJson),
-        blockNumber: held.blockNumber,
-        blockHash: held.blockHash,
-        evidence: { method: held.evidence.method, domains: [...held.evidence.domains] },
-        recordedAt: held.recordedAt,
-      };
+      return fromHeld(JSON.parse(raw) as HeldLastKnownGood);
     },
     async close() {
       if (closed) return;

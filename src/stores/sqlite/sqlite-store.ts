@@ -11,6 +11,7 @@ import type { Clock, Logger } from "../../core/ports.ts";
 import {
   checkLastKnownGoodAddress,
   createCordonBook,
+  fromHeld,
   type HeldLastKnownGood,
   holdNewest,
   type LastKnownGood,
@@ -200,17 +201,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
           cause,
         });
       }
-      if (pending && (!stored || pending.blockNumber >= stored.blockNumber)) {
-        return {
-          chainId: pending.chainId,
-          key: pending.key,
-          value: JSON.parse(pending.valueJson),
-          blockNumber: pending.blockNumber,
-          blockHash: pending.blockHash,
-          evidence: { method: pending.evidence.method, domains: [...pending.evidence.domains] },
-          recordedAt: pending.recordedAt,
-        };
-      }
+      if (pending && (!stored || pending.blockNumber >= stored.blockNumber)) return fromHeld(pending);
       return stored;
     },
 
