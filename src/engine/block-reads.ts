@@ -274,13 +274,15 @@ export function createBlockReads(io: BlockReadIo) {
           if (typeof hash !== "string" || hash.toLowerCase() !== txHash.toLowerCase())
             return { ok: false, reason: "answer is about another transaction" };
           if (claim.blockHash !== null && claim.blockHash !== undefined) {
+            // Mined: what is served comes from the verified block, so only the reference is checked here.
             if (parseBlockNumber(claim.blockNumber) === undefined || typeof claim.blockHash !== "string")
               return { ok: false, reason: "malformed block reference" };
-          } else if (method === "eth_getTransactionReceipt") return { ok: false, reason: "receipt without a block" };
-          if (method === "eth_getTransactionByHash") {
-            const check = checkTransactionHash(claim);
-            if (check.ok === false) return { ok: false, reason: `transaction: ${check.reason}` };
+            return { ok: true, value: claim };
           }
+          if (method === "eth_getTransactionReceipt") return { ok: false, reason: "receipt without a block" };
+          // Pending: its own hash is all that vouches for it.
+          const check = checkTransactionHash(claim);
+          if (check.ok === false) return { ok: false, reason: `transaction: ${check.reason}` };
           return { ok: true, value: claim };
         },
       },

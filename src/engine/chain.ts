@@ -7,7 +7,7 @@ import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
-import { type ByteLru, createByteLru } from "../core/lru.ts";
+import type { ByteLru } from "../core/lru.ts";
 import {
   type MethodSpec,
   methodSpec,
@@ -68,9 +68,6 @@ function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolea
 /** How often a chain takes on cordons other replicas shared, ms. */
 export const CORDON_SYNC_INTERVAL_MS = 1_000;
 
-/** Cache bound of a chain created on its own (a gateway passes one cache shared by all its chains). */
-export const DEFAULT_CHAIN_CACHE_BYTES = 16_777_216;
-
 /** An upstream silent for this many head-poll intervals does not count towards readiness. */
 export const READY_SILENCE_POLLS = 3;
 
@@ -110,7 +107,8 @@ function raceAbort(answer: Promise<CallAnswer>, signal: AbortSignal, none: Evide
 export function createChain(
   ctx: EngineContext,
   settings: ChainSettings,
-  answers: ByteLru<CachedAnswer> = createByteLru(DEFAULT_CHAIN_CACHE_BYTES),
+  /** The process's answer cache, shared by all its chains (one byte bound). */
+  answers: ByteLru<CachedAnswer>,
 ): Chain {
   const { clock } = ctx;
   const { chainId, routing, health } = settings;
@@ -224,7 +222,8 @@ export function createChain(
     return {
       head: head.number,
       finalized: head.number - settings.cache.finalityDepth,
-      hashAt: (n) => (n === head.number ? head.hash : anchors.hashAt(n)),
+      // The same rule as anchoring: a block one domain vouches for is not cached as that height's block.
+      hashAt: anchors.hashAt,
       unfinalizedTtlMs: settings.cache.unfinalizedTtlMs,
     };
   }
