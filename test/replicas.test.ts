@@ -13,7 +13,7 @@ import { type App, startApp } from "../src/app/app.ts";
 import { silentLogger } from "../src/telemetry/logger.ts";
 import { runLoad } from "./harness/load.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
-import { balanceReader, truthBalances } from "./harness/reads.ts";
+import { balanceReader, makeBalanceLiar, truthBalances } from "./harness/reads.ts";
 import { type RedisServer, startRedis } from "./harness/redis.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -161,13 +161,7 @@ test("kill -9 of one replica under load: the other serves, and what was proven s
 
 test("a liar found by one replica is avoided by the other within seconds", async (t) => {
   const address = net.devnet.accounts[2]!.address;
-  const liar = net.devnet.nodes.find((n) => n.id === "u3")!;
-  await fetch(liar.url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_setBalance", params: [address, "0x0"] }),
-  });
-  await net.devnet.mine();
+  await makeBalanceLiar(net, "u3", address);
   await net.synced();
   const statusOf = (app: App) => app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
   assert.equal(statusOf(replica).cordonReason, undefined, "replica B is asked nothing here: it can only learn it");

@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { makeBalanceLiar } from "./harness/reads.ts";
 
 /** Stores 42 in slot 0; its runtime returns 42. */
 const CONTRACT_INIT = "0x602a600055600a6011600039600a6000f3602a60005260206000f3";
@@ -87,14 +88,7 @@ describe("old blocks", () => {
 describe("liars and forgers", () => {
   test("A13: a node whose state was changed (balance set to 0) is never believed, however often it is asked", async (t) => {
     const address = net.devnet.accounts[2]!.address;
-    const liar = net.devnet.nodes.find((n) => n.id === "u3")!;
-    await fetch(liar.url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_setBalance", params: [address, "0x0"] }),
-    });
-    // The liar mines its own, self-consistent block: only its own domain vouches for that header.
-    await net.devnet.mine();
+    await makeBalanceLiar(net, "u3", address);
     const truth = await net.direct("eth_getBalance", [address, "latest"]);
     assert.notEqual(truth, "0x0");
     await net.synced();

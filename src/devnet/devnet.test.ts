@@ -69,15 +69,20 @@ async function signTransfer(account: typeof sender, nonce: number, value: bigint
   });
 }
 
-describe("devnet of three anvil nodes", () => {
-  let devnet: Devnet;
-  const errors: DevnetError[] = [];
+/** The next nonce of each sender, counted locally (every test sends from fresh accounts). */
+function nonceCounter(): (address: string) => number {
   const nonces = new Map<string, number>();
-  const nextNonce = (address: string) => {
+  return (address) => {
     const n = nonces.get(address) ?? 0;
     nonces.set(address, n + 1);
     return n;
   };
+}
+
+describe("devnet of three anvil nodes", () => {
+  let devnet: Devnet;
+  const errors: DevnetError[] = [];
+  const nextNonce = nonceCounter();
 
   before(async () => {
     devnet = await startDevnet({ nodes: DOMAINS, onError: (e) => errors.push(e) });
@@ -330,12 +335,7 @@ test("under concurrent sends to single nodes while blocks are mined, every node 
 describe("reorgs on a devnet of three anvil nodes", () => {
   let devnet: Devnet;
   const errors: DevnetError[] = [];
-  const nonces = new Map<string, number>();
-  const nextNonce = (address: string) => {
-    const n = nonces.get(address) ?? 0;
-    nonces.set(address, n + 1);
-    return n;
-  };
+  const nextNonce = nonceCounter();
   const transfer = async (account: typeof sender) =>
     devnet.sendRawTransaction(await signTransfer(account, nextNonce(account.address), 1n));
 

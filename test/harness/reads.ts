@@ -68,3 +68,14 @@ export function balanceReader(net: TestNetwork, truth: Map<string, string>): Rea
   };
   return checker;
 }
+
+/**
+ * Makes one node lie (FAULTS A13): its state says `address` holds nothing, then a block is mined, so the liar's own
+ * block is self-consistent and only its domain vouches for it.
+ */
+export async function makeBalanceLiar(net: TestNetwork, nodeId: string, address: string): Promise<void> {
+  const index = net.devnet.nodes.findIndex((n) => n.id === nodeId);
+  if (index < 0) throw new Error(`no devnet node ${nodeId}`);
+  await net.direct("anvil_setBalance", [address, "0x0"], index);
+  await net.devnet.mine();
+}
