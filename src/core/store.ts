@@ -80,6 +80,20 @@ export interface Store {
   putCordon(cordon: SharedCordon): Promise<void>;
   /** A chain's cordons still in force at `now`. */
   getCordons(chainId: number, now: number): Promise<SharedCordon[]>;
+  /**
+   * Keep a verified answer about final data (content that can no longer change) under (chainId, key), as the JSON
+   * text served. Answers are immutable, so a second put of a key is a no-op. The store evicts the least recently
+   * kept beyond its byte bound (Redis: its own `maxmemory` policy, after a TTL). Rejects with `RangeError` for a key
+   * or answer beyond the bounds below.
+   */
+  putAnswer(chainId: number, key: string, json: string): Promise<void>;
+  getAnswer(chainId: number, key: string): Promise<string | undefined>;
+  /**
+   * Add `amount` to the counter `name` in the fixed window of `windowMs` that holds `now` (windows start at multiples
+   * of `windowMs` since the epoch, so replicas agree on them) and return the window's total — across every replica
+   * sharing the store. For dispute counts and rate limits.
+   */
+  addToCounter(name: string, amount: number, windowMs: number, now: number): Promise<number>;
   /** Write anything buffered and release resources; idempotent. */
   close(): Promise<void>;
 }
@@ -87,6 +101,8 @@ export interface Store {
 export interface StoreLimits {
   /** Most last-known-good entries kept; beyond it the least recently recorded go first. @default 100_000 */
   maxEntries: number;
+  /** Most bytes of shared answers kept (keys and JSON); beyond it the least recently kept go first. @default 64 MiB */
+  maxAnswerBytes: number;
 }
 
 /** Default bound on last-known-good entries per store. */
@@ -120,13 +136,116 @@ export class StoreError extends Error {
   }
 }
 
+/** Default bound on the bytes of shared answers per store. */
+export const STORE_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** Longest shared-answer key, characters (a longer one is not shared). */
+export const ANSWER_MAX_KEY_CHARS = 4_096;
+/** Largest shared answer, bytes of JSON (a full block of a busy chain fits; a larger answer stays local). */
+export const ANSWER_MAX_BYTES = 4 * 1024 * 1024;
+/** Longest counter name, characters. */
+export const COUNTER_MAX_NAME_CHARS = 256;
+/** Most counters a process-local store keeps; beyond it the oldest windows go first. */
+export const MAX_LOCAL_COUNTERS = 100_000;
+
 /** Resolves the limits a store runs with; a nonsensical limit is an error at construction, not a surprise later. */
 export function resolveStoreLimits(limits: Partial<StoreLimits> = {}): StoreLimits {
   const maxEntries = limits.maxEntries ?? STORE_MAX_ENTRIES;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
     throw new RangeError(`store maxEntries must be a positive integer, got ${String(maxEntries)}`);
   }
-  return { maxEntries };
+  const maxAnswerBytes = limits.maxAnswerBytes ?? STORE_MAX_ANSWER_BYTES;
+  if (!Number.isSafeInteger(maxAnswerBytes) || maxAnswerBytes < 1) {
+    throw new RangeError(`store maxAnswerBytes must be a positive integer, got ${String(maxAnswerBytes)}`);
+  }
+  return { maxEntries, maxAnswerBytes };
+}
+
+/** Whether an answer can be shared at all: within the key and size bounds (bigger ones stay in the process cache). */
+export function answerFits(key: string, json: string): boolean {
+  return key.length > 0 && key.length <= ANSWER_MAX_KEY_CHARS && fitsUtf8Bytes(json, ANSWER_MAX_BYTES);
+}
+
+/** Checks a shared answer's address (and, for a put, the answer); returns its id within one store. */
+export function checkAnswer(chainId: unknown, key: unknown, json?: unknown): string {
+  if (!Number.isSafeInteger(chainId) || (chainId as number) < 0) {
+    throw new TypeError(`answer chainId must be a non-negative integer, got ${String(chainId)}`);
+  }
+  if (typeof key !== "string" || key.length === 0 || key.length > ANSWER_MAX_KEY_CHARS) {
+    throw new RangeError(`answer key must be a string of 1 to ${ANSWER_MAX_KEY_CHARS} characters`);
+  }
+  if (json !== undefined) {
+    if (typeof json !== "string") throw new TypeError("answer must be JSON text");
+    if (!fitsUtf8Bytes(json, ANSWER_MAX_BYTES)) {
+      throw new RangeError(`answer is larger than ${ANSWER_MAX_BYTES} bytes`);
+    }
+  }
+  return `${chainId}:${key}`;
+}
+
+/** Checks a counter addition; returns the window index `now` falls in. */
+export function checkCounter(name: unknown, amount: unknown, windowMs: unknown, now: unknown): number {
+  if (typeof name !== "string" || name.length === 0 || name.length > COUNTER_MAX_NAME_CHARS) {
+    throw new RangeError(`counter name must be a string of 1 to ${COUNTER_MAX_NAME_CHARS} characters`);
+  }
+  if (!Number.isSafeInteger(amount) || (amount as number) < 0) {
+    throw new RangeError(`counter amount must be a non-negative integer, got ${String(amount)}`);
+  }
+  if (!Number.isSafeInteger(windowMs) || (windowMs as number) < 1) {
+    throw new RangeError(`counter windowMs must be a positive integer, got ${String(windowMs)}`);
+  }
+  if (typeof now !== "number" || !Number.isFinite(now) || now < 0) {
+    throw new TypeError(`counter now must be ms since the epoch, got ${String(now)}`);
+  }
+  return Math.floor(now / (windowMs as number));
+}
+
+/** Shared answers held in a process (the memory store): least recently used first out, bounded in bytes. */
+export function createAnswerLru(maxBytes: number) {
+  // A Map iterates in insertion order; a hit is re-inserted, so the first key is the least recently used.
+  const answers = new Map<string, string>();
+  let bytes = 0;
+  const sizeOf = (id: string, json: string) => id.length + json.length;
+  return {
+    put(id: string, json: string): void {
+      if (answers.has(id)) return;
+      answers.set(id, json);
+      bytes += sizeOf(id, json);
+      while (bytes > maxBytes) {
+        const [oldId, oldJson] = answers.entries().next().value!;
+        answers.delete(oldId);
+        bytes -= sizeOf(oldId, oldJson);
+      }
+    },
+    get(id: string): string | undefined {
+      const json = answers.get(id);
+      if (json !== undefined) {
+        answers.delete(id);
+        answers.set(id, json);
+      }
+      return json;
+    },
+    bytes: () => bytes,
+    clear() {
+      answers.clear();
+      bytes = 0;
+    },
+  };
+}
+
+/** Counters held in a process (memory and SQLite stores: a single process has nobody to share them with). */
+export function createLocalCounters() {
+  const counters = new Map<string, { window: number; total: number }>();
+  return {
+    add(name: string, amount: number, window: number): number {
+      const current = counters.get(name);
+      const total = (current && current.window === window ? current.total : 0) + amount;
+      counters.delete(name);
+      counters.set(name, { window, total });
+      if (counters.size > MAX_LOCAL_COUNTERS) counters.delete(counters.keys().next().value!);
+      return total;
+    },
+    clear: () => counters.clear(),
+  };
 }
 
 /** The text that identifies (chainId, key) inside one store; the chain id is digits ended by the first ":", so two pairs never share one. */

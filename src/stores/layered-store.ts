@@ -3,9 +3,13 @@
  * one in the background; reads prefer the shared store (another replica may know a newer value) and fall back to the
  * local one when it fails. Writes the shared store missed while it was down are kept (bounded) and copied when it is
  * back. No client request waits on, or fails because of, the shared store.
+ *
+ * Shared answers have no local tier here (the process's answer cache is one); while the shared store is down they
+ * are neither read nor written — a miss costs one upstream call. Counters count locally too, so a replica cut off
+ * from the others still counts what it sees.
  */
 import type { Logger } from "../core/ports.ts";
-import { type LastKnownGood, lastKnownGoodId, type Store } from "../core/store.ts";
+import { checkAnswer, type LastKnownGood, lastKnownGoodId, type Store } from "../core/store.ts";
 
 /** Writes kept for the shared store while it is unreachable; beyond it the oldest are dropped (they stay local). */
 export const SHARED_BACKLOG_MAX = 10_000;
@@ -93,6 +97,36 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
         const theirs = await shared.getCordons(chainId, now);
         markUp();
         return [...theirs, ...mine];
+      } catch (error) {
+        markDown(error);
+        return mine;
+      }
+    },
+    async putAnswer(chainId, key, json) {
+      // Bad input is the caller's error, never a sign the shared store is down.
+      checkAnswer(chainId, key, json);
+      if (!up) return;
+      shared.putAnswer(chainId, key, json).then(markUp, markDown);
+    },
+    async getAnswer(chainId, key) {
+      checkAnswer(chainId, key);
+      if (!up) return undefined;
+      try {
+        const json = await shared.getAnswer(chainId, key);
+        markUp();
+        return json;
+      } catch (error) {
+        markDown(error);
+        return undefined;
+      }
+    },
+    async addToCounter(name, amount, windowMs, now) {
+      const mine = await local.addToCounter(name, amount, windowMs, now);
+      if (!up) return mine;
+      try {
+        const total = await shared.addToCounter(name, amount, windowMs, now);
+        markUp();
+        return total;
       } catch (error) {
         markDown(error);
         return mine;

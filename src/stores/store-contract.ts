@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import {
+  ANSWER_MAX_BYTES,
+  ANSWER_MAX_KEY_CHARS,
+  COUNTER_MAX_NAME_CHARS,
   type LastKnownGood,
   LKG_MAX_KEY_CHARS,
   LKG_MAX_VALUE_BYTES,
@@ -23,6 +26,8 @@ export interface StoreContractSubject {
   settle?(store: Store): Promise<void>;
   /** For durable stores: opens the storage `closed` used, after the suite closed it (a restart). */
   reopen?(closed: Store): Promise<Store>;
+  /** For shared stores: opens the storage `store` uses from another process (another replica), while it is open. */
+  peer?(store: Store): Promise<Store>;
 }
 
 const HASH_A = `0x${"a1".repeat(32)}` as const;
@@ -178,6 +183,7 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
     test("an invalid bound is refused when the store is opened", async () => {
       await assert.rejects(open({ maxEntries: 0 }), RangeError);
       await assert.rejects(open({ maxEntries: 1.5 }), RangeError);
+      await assert.rejects(open({ maxAnswerBytes: 0 }), RangeError);
     });
 
     test("values and evidence come back deep-equal and unshared with the caller", async () => {
@@ -293,8 +299,119 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       assert.equal(await store.getLastKnownGood(31337, "malformed"), undefined);
     });
 
+    test("answers: kept once and returned as put; chains and keys are separate; unknown is undefined", async () => {
+      const store = await open();
+      const block = JSON.stringify({ result: { number: "0x1", hash: HASH_A }, evidence: { verified: "proof" } });
+      await store.putAnswer(1, 'eth_getBlockByNumber|["0x1",false]', block);
+      assert.equal(await store.getAnswer(1, 'eth_getBlockByNumber|["0x1",false]'), block);
+      assert.equal(await store.getAnswer(10, 'eth_getBlockByNumber|["0x1",false]'), undefined);
+      assert.equal(await store.getAnswer(1, 'eth_getBlockByNumber|["0x2",false]'), undefined);
+      // Final data does not change: a second put of the key is ignored.
+      await store.putAnswer(1, 'eth_getBlockByNumber|["0x1",false]', "{}");
+      await settle(store);
+      assert.equal(await store.getAnswer(1, 'eth_getBlockByNumber|["0x1",false]'), block);
+      // Keys that would collide if chain and key were naively joined with ":".
+      await store.putAnswer(1, "2:k", "1");
+      await store.putAnswer(12, "k", "2");
+      await settle(store);
+      assert.equal(await store.getAnswer(1, "2:k"), "1");
+      assert.equal(await store.getAnswer(12, "k"), "2");
+      const wide = JSON.stringify({ result: "ü€😀" });
+      await store.putAnswer(1, "wide", wide);
+      await settle(store);
+      assert.equal(await store.getAnswer(1, "wide"), wide);
+    });
+
+    test("answers: beyond maxAnswerBytes the least recently kept go; a put never fails for a full store", async () => {
+      const store = await open({ maxAnswerBytes: 20_000 });
+      const answer = (i: number) =>
+        JSON.stringify({ result: `0x${i.toString(16).padStart(4, "0")}${"00".repeat(450)}` });
+      for (let i = 0; i < 100; i++) await store.putAnswer(1, `a${i}`, answer(i));
+      await settle(store);
+      const held: number[] = [];
+      for (let i = 0; i < 100; i++) if ((await store.getAnswer(1, `a${i}`)) !== undefined) held.push(i);
+      // Each is about 0.9 KB: about 20 fit, and they are the newest ones.
+      assert.ok(held.length >= 10 && held.length <= 22, `kept ${held.length}`);
+      assert.deepEqual(
+        held,
+        Array.from({ length: held.length }, (_, k) => 100 - held.length + k),
+      );
+      assert.equal(await store.getAnswer(1, "a99"), answer(99));
+    });
+
+    test("answers: an oversize key or answer is a RangeError and leaves nothing behind", async () => {
+      const store = await open();
+      const longest = "k".repeat(ANSWER_MAX_KEY_CHARS);
+      await store.putAnswer(1, longest, "1");
+      await settle(store);
+      assert.equal(await store.getAnswer(1, longest), "1");
+      await assert.rejects(store.putAnswer(1, `${longest}k`, "1"), RangeError);
+      await assert.rejects(store.getAnswer(1, `${longest}k`), RangeError);
+      await assert.rejects(store.putAnswer(1, "", "1"), RangeError);
+      await assert.rejects(store.putAnswer(1, "big", `"${"a".repeat(ANSWER_MAX_BYTES)}"`), RangeError);
+      await assert.rejects(store.putAnswer(1, "wide", `"${"é".repeat(ANSWER_MAX_BYTES / 2)}"`), RangeError);
+      await assert.rejects(store.putAnswer(-1, "k", "1"), TypeError);
+      await assert.rejects(store.putAnswer(1, "k", 1 as unknown as string), TypeError);
+      await settle(store);
+      assert.equal(await store.getAnswer(1, "big"), undefined);
+      assert.equal(await store.getAnswer(1, "wide"), undefined);
+    });
+
+    test("counters: totals per name and window; a new window starts at zero; bad input is refused", async () => {
+      const store = await open();
+      const t0 = 1_700_000_040_000; // a multiple of 10 s: windows of 10 s start here
+      assert.equal(await store.addToCounter("disputes:1:a", 1, 10_000, t0), 1);
+      assert.equal(await store.addToCounter("disputes:1:a", 2, 10_000, t0 + 9_999), 3);
+      assert.equal(await store.addToCounter("disputes:1:b", 5, 10_000, t0 + 1), 5);
+      assert.equal(await store.addToCounter("disputes:1:a", 0, 10_000, t0 + 2), 3, "adding 0 reads the total");
+      assert.equal(await store.addToCounter("disputes:1:a", 1, 10_000, t0 + 10_000), 1, "the next window");
+      assert.equal(await store.addToCounter("disputes:1:a", 1, 60_000, t0 + 10_000), 1, "another window length");
+      await assert.rejects(store.addToCounter("", 1, 1_000, t0), RangeError);
+      await assert.rejects(store.addToCounter("x".repeat(COUNTER_MAX_NAME_CHARS + 1), 1, 1_000, t0), RangeError);
+      await assert.rejects(store.addToCounter("n", -1, 1_000, t0), RangeError);
+      await assert.rejects(store.addToCounter("n", 1.5, 1_000, t0), RangeError);
+      await assert.rejects(store.addToCounter("n", 1, 0, t0), RangeError);
+      await assert.rejects(store.addToCounter("n", 1, 1_000, Number.NaN), TypeError);
+    });
+
+    test("answers and counters reject with StoreError 'closed' once closed", async () => {
+      const store = await open();
+      await store.close();
+      const closed = (error: unknown) => error instanceof StoreError && error.kind === "closed";
+      await assert.rejects(store.putAnswer(1, "k", "1"), closed);
+      await assert.rejects(store.getAnswer(1, "k"), closed);
+      await assert.rejects(store.addToCounter("n", 1, 1_000, 0), closed);
+    });
+
+    const peer = subject.peer;
+    if (peer) {
+      test("shared: what one replica keeps and counts, another sees", async () => {
+        const store = await open();
+        const other = await peer(store);
+        opened.push(other);
+        await store.putAnswer(1, "final", "42");
+        assert.equal(await other.getAnswer(1, "final"), "42");
+        const now = 1_700_000_040_000;
+        assert.equal(await store.addToCounter("disputes:1:liar", 2, 300_000, now), 2);
+        assert.equal(await other.addToCounter("disputes:1:liar", 1, 300_000, now + 1), 3);
+        await store.putCordon({ chainId: 1, upstreamId: "liar", until: now + 1_000, reason: "lies" });
+        assert.deepEqual(await other.getCordons(1, now), [
+          { chainId: 1, upstreamId: "liar", until: now + 1_000, reason: "lies" },
+        ]);
+      });
+    }
+
     const reopen = subject.reopen;
     if (reopen) {
+      test("answers survive a restart", async () => {
+        const store = await open();
+        await store.putAnswer(1, "final", "42");
+        await store.close();
+        const again = await reopen(store);
+        opened.push(again);
+        assert.equal(await again.getAnswer(1, "final"), "42");
+      });
+
       test("entries survive a restart (put, close, reopen, get), and the block rule still holds", async () => {
         const store = await open({ maxEntries: 2 });
         const a = lastKnownGoodFixture({ key: "a", blockNumber: 20, value: { balance: "0x5" }, recordedAt: 1 });

@@ -3,8 +3,12 @@
  * Nothing survives the process.
  */
 import {
+  checkAnswer,
+  checkCounter,
   checkLastKnownGoodAddress,
+  createAnswerLru,
   createCordonBook,
+  createLocalCounters,
   fromHeld,
   type HeldLastKnownGood,
   holdNewest,
@@ -16,11 +20,13 @@ import {
 } from "../../core/store.ts";
 
 export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
-  const { maxEntries } = resolveStoreLimits(limits);
+  const { maxEntries, maxAnswerBytes } = resolveStoreLimits(limits);
   // A Map iterates in insertion order; re-inserting on every accepted put keeps the least recently recorded first,
   // so eviction is one delete of the first key.
   const entries = new Map<string, HeldLastKnownGood>();
   const cordons = createCordonBook();
+  const answers = createAnswerLru(maxAnswerBytes);
+  const counters = createLocalCounters();
   let closed = false;
 
   const ensureOpen = () => {
@@ -50,9 +56,26 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
       return cordons.get(chainId, now);
     },
 
+    async putAnswer(chainId, key, json) {
+      ensureOpen();
+      answers.put(checkAnswer(chainId, key, json), json);
+    },
+
+    async getAnswer(chainId, key) {
+      ensureOpen();
+      return answers.get(checkAnswer(chainId, key));
+    },
+
+    async addToCounter(name, amount, windowMs, now) {
+      ensureOpen();
+      return counters.add(name, amount, checkCounter(name, amount, windowMs, now));
+    },
+
     async close() {
       closed = true;
       entries.clear();
+      answers.clear();
+      counters.clear();
     },
   };
 }

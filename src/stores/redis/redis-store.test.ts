@@ -22,6 +22,13 @@ describeStoreContract("redis", {
     await store.waitConnected(5_000);
     return store;
   },
+  async peer(store) {
+    const { keyPrefix, limits } = opened.get(store)!;
+    const other = createRedisStore({ url: redis.url, keyPrefix, ...limits });
+    opened.set(other, { keyPrefix, ...(limits ? { limits } : {}) });
+    await other.waitConnected(5_000);
+    return other;
+  },
   async reopen(closed) {
     const before = opened.get(closed)!;
     const store = createRedisStore({ url: redis.url, keyPrefix: before.keyPrefix, ...before.limits });

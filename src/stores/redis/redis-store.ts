@@ -5,7 +5,9 @@
  */
 import { Redis } from "ioredis";
 import {
+  checkAnswer,
   checkCordon,
+  checkCounter,
   checkLastKnownGoodAddress,
   fromHeld,
   type HeldLastKnownGood,
@@ -48,6 +50,32 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 `;
 
+/**
+ * KEYS: answer, keeping-order index, sequence, byte total. ARGV: answer JSON, byte bound. Answers are immutable (a
+ * kept key is left alone); beyond the bound the least recently kept go, in the same script, so replicas never race.
+ */
+const PUT_ANSWER = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), KEYS[1])
+local total = redis.call('INCRBY', KEYS[4], string.len(KEYS[1]) + string.len(ARGV[1]))
+while total > tonumber(ARGV[2]) do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  if not oldest then break end
+  total = redis.call('DECRBY', KEYS[4], string.len(oldest) + redis.call('STRLEN', oldest))
+  redis.call('DEL', oldest)
+  redis.call('ZREM', KEYS[2], oldest)
+end
+return 1
+`;
+
+/** KEYS: the counter's window. ARGV: amount, window ms. The window's key outlives the window once, then goes. */
+const ADD_TO_COUNTER = `
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if total == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2])) end
+return total
+`;
+
 export interface RedisStoreOptions extends Partial<StoreLimits> {
   url: string;
   /** Prefix of every key, so several deployments (or tests) share one Redis. @default "multihome:" */
@@ -64,7 +92,7 @@ export interface RedisStore extends Store {
 }
 
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
-  const { maxEntries } = resolveStoreLimits(options);
+  const { maxEntries, maxAnswerBytes } = resolveStoreLimits(options);
   const prefix = options.keyPrefix ?? "multihome:";
   const redis = new Redis(options.url, {
     lazyConnect: false,
@@ -91,6 +119,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const ensureOpen = () => {
     if (closed) throw new StoreError("closed", "the redis store is closed");
   };
+  /** Runs one command; a Redis failure is a StoreError of `kind` (bad input was refused before, as a TypeError). */
+  async function run<T>(kind: "read_failed" | "write_failed", command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new StoreError(kind, `redis: ${(error as Error).message}`, { cause: error });
+    }
+  }
 
   return {
     connected: () => up,
@@ -111,8 +147,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async putLastKnownGood(entry) {
       ensureOpen();
       const stored = JSON.stringify(toHeld(entry));
-      try {
-        await redis.eval(
+      await run("write_failed", () =>
+        redis.eval(
           PUT_NEWEST,
           3,
           entryKey(entry.chainId, entry.key),
@@ -121,35 +157,19 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           String(entry.blockNumber),
           stored,
           String(maxEntries),
-        );
-      } catch (error) {
-        throw new StoreError("write_failed", `redis: ${(error as Error).message}`, { cause: error });
-      }
+        ),
+      );
     },
     async putCordon(cordon) {
       ensureOpen();
       const c = checkCordon(cordon);
-      try {
-        await redis.eval(
-          PUT_CORDON,
-          1,
-          `${prefix}cordons:${c.chainId}`,
-          c.upstreamId,
-          String(c.until),
-          JSON.stringify(c),
-        );
-      } catch (error) {
-        throw new StoreError("write_failed", `redis: ${(error as Error).message}`, { cause: error });
-      }
+      await run("write_failed", () =>
+        redis.eval(PUT_CORDON, 1, `${prefix}cordons:${c.chainId}`, c.upstreamId, String(c.until), JSON.stringify(c)),
+      );
     },
     async getCordons(chainId, now) {
       ensureOpen();
-      let all: Record<string, string>;
-      try {
-        all = await redis.hgetall(`${prefix}cordons:${chainId}`);
-      } catch (error) {
-        throw new StoreError("read_failed", `redis: ${(error as Error).message}`, { cause: error });
-      }
+      const all = await run("read_failed", () => redis.hgetall(`${prefix}cordons:${chainId}`));
       const live: SharedCordon[] = [];
       for (const raw of Object.values(all)) {
         const c = JSON.parse(raw) as SharedCordon;
@@ -160,14 +180,38 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async getLastKnownGood(chainId, key) {
       ensureOpen();
       checkLastKnownGoodAddress(chainId, key);
-      let raw: string | null;
-      try {
-        raw = await redis.hget(entryKey(chainId, key), "e");
-      } catch (error) {
-        throw new StoreError("read_failed", `redis: ${(error as Error).message}`, { cause: error });
-      }
+      const raw = await run("read_failed", () => redis.hget(entryKey(chainId, key), "e"));
       if (raw === null) return undefined;
       return fromHeld(JSON.parse(raw) as HeldLastKnownGood);
+    },
+    async putAnswer(chainId, key, json) {
+      ensureOpen();
+      const id = checkAnswer(chainId, key, json);
+      await run("write_failed", () =>
+        redis.eval(
+          PUT_ANSWER,
+          4,
+          `${prefix}ans:${id}`,
+          `${prefix}ans-order`,
+          `${prefix}ans-seq`,
+          `${prefix}ans-bytes`,
+          json,
+          String(maxAnswerBytes),
+        ),
+      );
+    },
+    async getAnswer(chainId, key) {
+      ensureOpen();
+      const id = checkAnswer(chainId, key);
+      return (await run("read_failed", () => redis.get(`${prefix}ans:${id}`))) ?? undefined;
+    },
+    async addToCounter(name, amount, windowMs, now) {
+      ensureOpen();
+      const window = checkCounter(name, amount, windowMs, now);
+      const total = await run("write_failed", () =>
+        redis.eval(ADD_TO_COUNTER, 1, `${prefix}ctr:${name}:${window}`, String(amount), String(windowMs)),
+      );
+      return Number(total);
     },
     async close() {
       if (closed) return;

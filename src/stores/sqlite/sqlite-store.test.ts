@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import { createFakeClock, type FakeClock } from "../../../test/harness/fake-clock.ts";
@@ -204,6 +204,43 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
       `cannot open the Multihome store at ${newer}: it has schema version 99, written by a newer Multihome; ` +
       `this one reads version ${SQLITE_SCHEMA_VERSION}`,
   });
+});
+
+test("sqlite store: a version 1 file gains the answers table and keeps its entries", async () => {
+  const path = freshPath();
+  mkdirSync(dirname(path), { recursive: true });
+  const v1 = new DatabaseSync(path);
+  v1.exec(`
+    CREATE TABLE multihome_schema (version INTEGER NOT NULL);
+    INSERT INTO multihome_schema (version) VALUES (1);
+    CREATE TABLE last_known_good (
+      chain_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, block_number INTEGER NOT NULL,
+      block_hash TEXT NOT NULL, method TEXT NOT NULL, domains TEXT NOT NULL, recorded_at REAL NOT NULL,
+      seq INTEGER NOT NULL, PRIMARY KEY (chain_id, key));
+    CREATE INDEX last_known_good_by_seq ON last_known_good (seq);`);
+  const entry = lastKnownGoodFixture();
+  v1.prepare("INSERT INTO last_known_good VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)").run(
+    entry.chainId,
+    entry.key,
+    JSON.stringify(entry.value),
+    entry.blockNumber,
+    entry.blockHash,
+    entry.evidence.method,
+    JSON.stringify(entry.evidence.domains),
+    entry.recordedAt,
+  );
+  v1.close();
+  const store = await openAt(path);
+  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+  await store.putAnswer(1, "final", "42");
+  await store.close();
+  const version = inspect(path, (db) =>
+    (db.prepare("SELECT version FROM multihome_schema").all() as { version: number }[]).map((r) => r.version),
+  );
+  assert.deepEqual(version, [SQLITE_SCHEMA_VERSION]);
+  const again = await openAt(path);
+  assert.equal(await again.getAnswer(1, "final"), "42");
+  await again.close();
 });
 
 test("sqlite store: nonsensical options are refused", async () => {

@@ -9,8 +9,11 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Clock, Logger } from "../../core/ports.ts";
 import {
+  checkAnswer,
+  checkCounter,
   checkLastKnownGoodAddress,
   createCordonBook,
+  createLocalCounters,
   fromHeld,
   type HeldLastKnownGood,
   holdNewest,
@@ -25,13 +28,15 @@ import {
 /** How long accepted puts wait in memory before they are written, ms. */
 export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
 /** The schema this build reads and writes; a file with a higher version was written by a newer Multihome. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. */
   path: string;
   /** Most last-known-good entries kept; enforced when buffered puts are written. @default 100_000 */
   maxEntries?: number;
+  /** Most bytes of shared answers kept in the file (keys and JSON); enforced when buffered puts are written. @default 64 MiB */
+  maxAnswerBytes?: number;
   /** How long accepted puts wait in memory before one transaction writes them, ms. @default 1_000 */
   flushIntervalMs?: number;
   /** Schedules the writes. */
@@ -59,6 +64,18 @@ CREATE TABLE last_known_good (
 CREATE INDEX last_known_good_by_seq ON last_known_good (seq);
 `;
 
+/** Version 2: verified answers about final data, so a restart does not ask upstreams for them again. */
+const SCHEMA_ANSWERS = `
+CREATE TABLE answers (
+  chain_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  json TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  UNIQUE (chain_id, key)
+);
+`;
+
 // The WHERE keeps a row at a higher block; seq orders rows by when they were last recorded, for eviction.
 const UPSERT = `
 INSERT INTO last_known_good (chain_id, key, value, block_number, block_hash, method, domains, recorded_at, seq)
@@ -78,7 +95,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   if (!Number.isFinite(flushIntervalMs) || flushIntervalMs <= 0) {
     throw new RangeError(`store flushIntervalMs must be a positive number of ms, got ${String(flushIntervalMs)}`);
   }
-  const { maxEntries } = resolveStoreLimits({ maxEntries: options.maxEntries });
+  const { maxEntries, maxAnswerBytes } = resolveStoreLimits({
+    maxEntries: options.maxEntries,
+    maxAnswerBytes: options.maxAnswerBytes,
+  });
 
   let db: DatabaseSync;
   try {
@@ -88,9 +108,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw new StoreError("open_failed", `cannot open the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
   }
   let statements: ReturnType<typeof prepare>;
+  /** Bytes of answers in the file (kept in step with every write, so the bound is checked without a scan). */
+  let answerBytes: number;
   try {
     migrate(db, path);
     statements = prepare(db);
+    answerBytes = Number((statements.answerBytes.get() as { bytes: number }).bytes);
   } catch (cause) {
     db.close();
     if (cause instanceof StoreError) throw cause;
@@ -104,6 +127,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 
   // Insertion order is recording order: a put that is kept is re-inserted, so the first key is the oldest.
   const buffer = new Map<string, Buffered>();
+  // Answers waiting to be written, by "chainId:key"; bounded like the file (the oldest pending go first).
+  const pendingAnswers = new Map<string, { chainId: number; key: string; json: string }>();
+  let pendingAnswerBytes = 0;
+  const answerSize = (key: string, json: string) => key.length + json.length;
   let cancelFlush: (() => void) | undefined;
   let failing = false;
   let closed = false;
@@ -115,7 +142,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
 
   /** Writes the buffer in one transaction, then trims the table to `maxEntries`. Keeps the buffer when it fails. */
   const flush = () => {
-    if (buffer.size === 0) return;
+    if (buffer.size === 0 && pendingAnswers.size === 0) return;
     try {
       db.exec("BEGIN IMMEDIATE");
       try {
@@ -138,7 +165,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
         }
         const rows = Number((statements.count.get() as { n: number }).n);
         if (rows > maxEntries) statements.evictOldest.run(rows - maxEntries);
+        let bytes = answerBytes;
+        for (const a of pendingAnswers.values()) {
+          const { changes } = statements.insertAnswer.run(a.chainId, a.key, a.json, answerSize(a.key, a.json));
+          if (Number(changes) > 0) bytes += answerSize(a.key, a.json);
+        }
+        while (bytes > maxAnswerBytes) {
+          const oldest = statements.evictOldestAnswer.get() as { bytes: number } | undefined;
+          if (!oldest) break;
+          bytes -= oldest.bytes;
+        }
         db.exec("COMMIT");
+        answerBytes = bytes;
       } catch (error) {
         if (db.isTransaction) db.exec("ROLLBACK");
         throw error;
@@ -149,6 +187,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       });
     }
     buffer.clear();
+    pendingAnswers.clear();
+    pendingAnswerBytes = 0;
   };
 
   const onFlushTimer = () => {
@@ -169,10 +209,42 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (!cancelFlush && !closed) cancelFlush = clock.setTimer(flushIntervalMs, onFlushTimer);
   };
 
-  // Cordons only matter to replicas sharing a store; one process keeps its own in memory (they last minutes).
+  // Cordons and counters only matter to replicas sharing a store; one process keeps its own in memory (cordons last
+  // minutes, counter windows less).
   const cordons = createCordonBook();
+  const counters = createLocalCounters();
 
   return {
+    async putAnswer(chainId, key, json) {
+      ensureOpen();
+      const id = checkAnswer(chainId, key, json);
+      if (pendingAnswers.has(id)) return;
+      pendingAnswers.set(id, { chainId, key, json });
+      pendingAnswerBytes += answerSize(key, json);
+      while (pendingAnswerBytes > maxAnswerBytes) {
+        const [oldId, old] = pendingAnswers.entries().next().value!;
+        pendingAnswers.delete(oldId);
+        pendingAnswerBytes -= answerSize(old.key, old.json);
+      }
+      armFlush();
+    },
+    async getAnswer(chainId, key) {
+      ensureOpen();
+      const pending = pendingAnswers.get(checkAnswer(chainId, key));
+      if (pending) return pending.json;
+      try {
+        const row = statements.selectAnswer.get(chainId, key) as { json: string } | undefined;
+        return row?.json;
+      } catch (cause) {
+        throw new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, {
+          cause,
+        });
+      }
+    },
+    async addToCounter(name, amount, windowMs, now) {
+      ensureOpen();
+      return counters.add(name, amount, checkCounter(name, amount, windowMs, now));
+    },
     async putCordon(cordon) {
       ensureOpen();
       cordons.put(cordon);
@@ -214,6 +286,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
           flush();
         } finally {
           buffer.clear();
+          pendingAnswers.clear();
+          counters.clear();
           db.close();
         }
       })();
@@ -258,7 +332,12 @@ function migrate(db: DatabaseSync, path: string): void {
     };
     if (version === null) {
       db.exec(SCHEMA);
+      db.exec(SCHEMA_ANSWERS);
       db.prepare("INSERT INTO multihome_schema (version) VALUES (?)").run(SQLITE_SCHEMA_VERSION);
+    } else if (version < SQLITE_SCHEMA_VERSION) {
+      // Version 1 had no answers table; everything it holds stays as it is.
+      db.exec(SCHEMA_ANSWERS);
+      db.prepare("UPDATE multihome_schema SET version = ?").run(SQLITE_SCHEMA_VERSION);
     } else if (version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError(
         "open_failed",
@@ -273,8 +352,24 @@ function migrate(db: DatabaseSync, path: string): void {
   }
 }
 
-function prepare(db: DatabaseSync): Record<"upsert" | "select" | "maxSeq" | "count" | "evictOldest", StatementSync> {
+type Statement =
+  | "upsert"
+  | "select"
+  | "maxSeq"
+  | "count"
+  | "evictOldest"
+  | "insertAnswer"
+  | "selectAnswer"
+  | "answerBytes"
+  | "evictOldestAnswer";
+
+function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
   return {
+    // Answers are immutable: a key already kept keeps its first copy.
+    insertAnswer: db.prepare("INSERT OR IGNORE INTO answers (chain_id, key, json, bytes) VALUES (?, ?, ?, ?)"),
+    selectAnswer: db.prepare("SELECT json FROM answers WHERE chain_id = ? AND key = ?"),
+    answerBytes: db.prepare("SELECT coalesce(sum(bytes), 0) AS bytes FROM answers"),
+    evictOldestAnswer: db.prepare("DELETE FROM answers WHERE seq = (SELECT min(seq) FROM answers) RETURNING bytes"),
     upsert: db.prepare(UPSERT),
     select: db.prepare(
       "SELECT chain_id, key, value, block_number, block_hash, method, domains, recorded_at FROM last_known_good " +
