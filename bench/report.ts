@@ -1,4 +1,8 @@
-/** docs/benchmarks.md from one run's results: machine, method, one table per scenario, targets, open-loop latency. */
+/**
+ * docs/benchmarks.md from one run's results: machine, method, one table per scenario, targets, routing with and
+ * without sharing, memory under load, open-loop latency.
+ */
+import { EVICTED_BACK_CAPACITIES, type MemoryBoundResult, memoryClaim, peakOf, RECENT_BACK } from "./memory-bound.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
 import type { BlockCheckTiming, ProofTiming } from "./proof-timing.ts";
 import type { WrkResult } from "./wrk.ts";
@@ -10,6 +14,10 @@ export interface ScenarioOutcome {
   path: string;
   /** The request, when it is not the report's `body`. */
   body?: string;
+  /** What the distinct bodies sent in turn are, when the scenario sends such a set instead of one body. */
+  bodies?: string;
+  /** The scenario its throughput is compared with, when not the report's `baselineKey`. */
+  baselineKey?: string;
   status: "measured" | "not installed" | "failed";
   /** Why it failed, or anything a reader must know about this row. */
   note?: string;
@@ -23,6 +31,16 @@ export interface OpenLoopOutcome {
   title: string;
   result: OpenLoopResult;
 }
+
+export type MemoryOutcome =
+  | {
+      status: "measured";
+      /** The cache on with a small bound. */
+      withCache: MemoryBoundResult;
+      /** The same load with the cache off. */
+      control: MemoryBoundResult;
+    }
+  | { status: "failed"; note: string };
 
 export interface BenchReport {
   date: string;
@@ -66,6 +84,11 @@ export interface BenchReport {
   scenarios: ScenarioOutcome[];
   openLoop: OpenLoopOutcome[];
   directKey: string;
+  /** The bare proxy and Multihome pass-through with distinct bodies: routing cost with no in-flight sharing. */
+  distinctBaselineKey?: string;
+  distinctPassThroughKey?: string;
+  /** Memory under load with a small cache; absent when not measured. */
+  memory?: MemoryOutcome;
 }
 
 /** A send lag above this means the driver's own process was starved of CPU. */
@@ -81,6 +104,11 @@ const ms2 = (v: number) => v.toFixed(2);
 const us = (v: number) => v.toFixed(1);
 const ratio = (r: number | undefined) => (r === undefined || !Number.isFinite(r) ? "—" : `${r.toFixed(2)}×`);
 
+/** The scenario a scenario's throughput is compared with in the tables. */
+function baselineOf(report: BenchReport, s: ScenarioOutcome): string {
+  return s.baselineKey ?? report.baselineKey;
+}
+
 export function ratioTo(report: BenchReport, key: string, baseKey = report.baselineKey): number | undefined {
   const base = report.scenarios.find((s) => s.key === baseKey)?.wrk;
   const own = report.scenarios.find((s) => s.key === key)?.wrk;
@@ -93,8 +121,38 @@ export interface TargetCheck {
   met: boolean | undefined;
 }
 
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** The memory claim holds, every answer was right, and the cache was seen holding recent answers and evicting old ones. */
+function memoryMet(memory: Extract<MemoryOutcome, { status: "measured" }>): boolean {
+  const { withCache, control } = memory;
+  const check = withCache.cacheCheck;
+  const right = (r: MemoryBoundResult) => r.wrk.wrong === 0 && r.wrk.non2xx === 0;
+  const cacheSeen =
+    check !== undefined && check.recentUpstreamCalls === 0 && check.evictedUpstreamCalls >= check.evicted;
+  return memoryClaim(withCache, control).met && right(withCache) && right(control) && cacheSeen;
+}
+
+function memoryTarget(report: BenchReport): TargetCheck {
+  const memory = report.memory;
+  const target =
+    "Memory stays bounded under far more distinct cacheable answers than `cache.maxBytes` holds: retained heap growth " +
+    "(after a full GC) ≤ the bound + what the same load retains with the cache off, no wrong answer";
+  if (memory?.status !== "measured") return { target, measured: "—", met: undefined };
+  const claim = memoryClaim(memory.withCache, memory.control);
+  return {
+    target,
+    measured: `${mib(claim.growth)} MiB ≤ ${mib(memory.withCache.cacheMaxBytes)} + ${mib(claim.fixedOverhead)} MiB`,
+    met: memoryMet(memory),
+  };
+}
+
 export function checkTargets(report: BenchReport): TargetCheck[] {
   const passRatio = ratioTo(report, report.passThroughKey);
+  const distinctRatio =
+    report.distinctPassThroughKey && report.distinctBaselineKey
+      ? ratioTo(report, report.distinctPassThroughKey, report.distinctBaselineKey)
+      : undefined;
   const direct = report.openLoop.find((o) => o.key === report.directKey)?.result;
   const through = report.openLoop.find((o) => o.key === report.passThroughKey)?.result;
   const addedP50 = direct && through ? through.p50Ms - direct.p50Ms : undefined;
@@ -106,10 +164,17 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   return [
     {
       target:
-        "Multihome pass-through throughput ≥ 1.0× the bare Node proxy, same run (wrk repeats one body, so in-flight " +
-        "sharing collapses concurrent identical requests into fewer upstream calls; the bare proxy forwards each)",
+        `Multihome pass-through throughput ≥ 1.0× the bare Node proxy, same run, **one body repeated** (${titleOf(report, report.passThroughKey)} vs ${titleOf(report, report.baselineKey)}: ` +
+        "in-flight sharing collapses concurrent identical requests into fewer upstream calls; the bare proxy forwards each)",
       measured: ratio(passRatio),
       met: passRatio === undefined ? undefined : passRatio >= 1.0,
+    },
+    {
+      target:
+        `The same, **distinct bodies** (${report.distinctPassThroughKey ? titleOf(report, report.distinctPassThroughKey) : "—"} vs ${report.distinctBaselineKey ? titleOf(report, report.distinctBaselineKey) : "—"}: ` +
+        "no two requests in flight alike, so nothing is shared: routing alone)",
+      measured: ratio(distinctRatio),
+      met: distinctRatio === undefined ? undefined : distinctRatio >= 1.0,
     },
     {
       target: `Added p50 latency at ${int(report.settings.rate)} req/s (open loop), pass-through vs direct ≤ 0.3 ms`,
@@ -137,6 +202,7 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       measured: ratio(cachedRatio),
       met: cachedRatio === undefined ? undefined : cachedRatio >= 1.0,
     },
+    memoryTarget(report),
   ];
 }
 
@@ -144,6 +210,98 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
 function titleOf(report: BenchReport, key: string): string {
   const title = report.scenarios.find((s) => s.key === key)?.title;
   return title?.match(/^(\w+)\./)?.[1] ?? key;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listOf(items: readonly string[]): string {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+/** The pass-through-vs-bare-proxy figure twice: one body repeated (sharing helps) and distinct bodies (it cannot). */
+function sharingSection(report: BenchReport): string[] {
+  const { distinctBaselineKey: bareD, distinctPassThroughKey: passD } = report;
+  if (bareD === undefined || passD === undefined) return [];
+  const rps = (key: string) => {
+    const w = report.scenarios.find((x) => x.key === key)?.wrk;
+    return w ? int(w.rps) : "—";
+  };
+  const row = (label: string, bare: string, pass: string) =>
+    `| ${label} | ${titleOf(report, bare)}: ${rps(bare)} | ${titleOf(report, pass)}: ${rps(pass)} | ${ratio(ratioTo(report, pass, bare))} |`;
+  return [
+    "## Pass-through vs bare Node proxy, with and without sharing",
+    "",
+    "Two measures of the same comparison, from the same run. Multihome joins identical concurrent requests into one",
+    "upstream call (in-flight sharing, always on); the bare proxy forwards each. With one body repeated by 32",
+    "connections, sharing does much of the work, so that ratio measures sharing as much as routing. With distinct",
+    "bodies nothing can be shared (the cache is off too): that ratio is what routing costs.",
+    "",
+    "| workload | bare Node proxy, requests/s | Multihome pass-through, requests/s | pass-through vs bare proxy |",
+    "|---|---|---|---|",
+    row("one body repeated (sharing)", report.baselineKey, report.passThroughKey),
+    row("distinct bodies, none alike in flight (no sharing: routing alone)", bareD, passD),
+    "",
+  ];
+}
+
+/** The memory scenario: its setting, the memory it measured, and the cache check. */
+function memorySection(report: BenchReport): string[] {
+  const memory = report.memory;
+  if (memory === undefined) return [];
+  const head = ["## Memory under load with a small cache", ""];
+  if (memory.status !== "measured") return [...head, `**failed**: ${memory.note}`, ""];
+  const { withCache: on, control: off } = memory;
+  const claim = memoryClaim(on, off);
+  const times = (r: MemoryBoundResult) => r.retained.map((x) => `${(x.atMs / 1000).toFixed(1)} s`).join(" and ");
+  const retainedPeak = (r: MemoryBoundResult) => peakOf(r.retained);
+  const cells = (f: (r: MemoryBoundResult) => { rss: number; heapUsed: number }) =>
+    `${mib(f(on).rss)} | ${mib(f(on).heapUsed)} | ${mib(f(off).rss)} | ${mib(f(off).heapUsed)}`;
+  const check = on.cacheCheck;
+  const fits = on.keysTouched / on.entriesBound;
+  return [
+    ...head,
+    `Multihome with one upstream, \`verification.methods.eth_getBalance: "single"\`, the cache on with`,
+    `\`cache.maxBytes\` ${int(on.cacheMaxBytes)} (${mib(on.cacheMaxBytes)} MiB) and \`cache.finalityDepth\` ${on.finalityDepth}, so that with the`,
+    "nodes still at block 2 every balance at block 1 is final and cached until evicted. wrk (as in the closed loop,",
+    `no warm-up) sends \`eth_getBalance\` at block 1 of ${int(on.distinctBodies)} distinct addresses in turn for ${on.durationS} s, each answer`,
+    "checked against its own body's (as in 2d and 3d). No body comes back before the cache has evicted its answer, so",
+    "the cache fills, then every answer stored evicts the oldest. The gateway runs with `--expose-gc`; over IPC it",
+    `reports \`process.memoryUsage()\` every ${on.sampleMs} ms during the load, and after a full garbage collection when idle`,
+    `before the load, at ${times(on)} into it, and after it ("retained"). The control is the same load with the cache`,
+    "off: every request is a miss in both runs, so the difference between them is what the cache holds. A fault",
+    "proxy between Multihome and the node counts the calls that reach the node.",
+    "",
+    "| | cache on: RSS MiB | heapUsed MiB | cache off: RSS MiB | heapUsed MiB |",
+    "|---|---|---|---|---|",
+    `| idle, before the load (after a full GC) | ${cells((r) => r.idle)} |`,
+    `| peak during the load (${on.samples.length} samples, no forced GC: garbage included) | ${cells((r) => peakOf(r.samples))} |`,
+    `| highest retained during the load (after a full GC) | ${cells(retainedPeak)} |`,
+    `| end, after the load (after a full GC) | ${cells((r) => r.end)} |`,
+    "",
+    "| measure | cache on | cache off |",
+    "|---|---|---|",
+    `| requests in the run | ${int(on.wrk.requests)} | ${int(off.wrk.requests)} |`,
+    `| requests/s | ${int(on.wrk.rps)} | ${int(off.wrk.rps)} |`,
+    `| answers other than the expected result | ${int(on.wrk.wrong)} | ${int(off.wrk.wrong)} |`,
+    `| non-2xx answers | ${int(on.wrk.non2xx)} | ${int(off.wrk.non2xx)} |`,
+    `| distinct keys asked for | ${int(on.keysTouched)} | ${int(off.keysTouched)} |`,
+    `| \`eth_getBalance\` calls reaching the node | ${int(on.upstreamCalls)} | ${int(off.upstreamCalls)} |`,
+    `| retained heap growth (highest retained − idle) | ${mib(claim.growth)} MiB | ${mib(claim.fixedOverhead)} MiB |`,
+    "",
+    `Each answer counts ${on.entryBytes} bytes against the bound (key, result and Multihome's fixed per-entry estimate), so`,
+    `the cache holds at most ${int(on.entriesBound)} answers; the run asked for ${int(on.keysTouched)} distinct ones, ${fits.toFixed(1)}× that.`,
+    ...(check
+      ? [
+          `After the load, ${check.recent} of the bodies sent about ${int(RECENT_BACK)} requests before its end were asked again: ${int(check.recentUpstreamCalls)}`,
+          `calls reached the node (answered from the cache); ${check.evicted} sent ${int(EVICTED_BACK_CAPACITIES * on.entriesBound)} requests before its end (evicted since):`,
+          `${int(check.evictedUpstreamCalls)} calls. Retained heap growth with the cache on, ${mib(claim.growth)} MiB, against`,
+          `the bound plus the control's growth, ${mib(on.cacheMaxBytes)} + ${mib(claim.fixedOverhead)} = ${mib(claim.limit)} MiB:`,
+          `**${memoryMet(memory) ? "bounded" : "NOT within the bound"}**. RSS is V8's and the allocator's reserve for the garbage a`,
+          "load of this rate makes; compare it with the control's rather than with the cache bound.",
+        ]
+      : ["The run was too short to check which answers the cache holds."]),
+    "",
+  ];
 }
 
 /** The scenario a proven one is compared with: identical but for its method's `"single"` verification. */
@@ -170,7 +328,12 @@ function scenarioTable(report: BenchReport, s: ScenarioOutcome): string[] {
     ["non-2xx answers", int(w.non2xx)],
     ["answers other than the expected result", int(w.wrong)],
     ["socket errors (connect/read/write/timeout)", `${w.connectErrors}/${w.readErrors}/${w.writeErrors}/${w.timeouts}`],
-    ["throughput vs bare Node proxy", ratio(ratioTo(report, s.key))],
+    [
+      s.baselineKey === undefined
+        ? "throughput vs bare Node proxy"
+        : `throughput vs bare Node proxy with the same bodies (${titleOf(report, s.baselineKey)})`,
+      ratio(ratioTo(report, s.key, baselineOf(report, s))),
+    ],
   ];
   const twin = unverifiedTwinOf(report, s.key);
   if (twin !== undefined) {
@@ -198,6 +361,9 @@ export function renderReport(report: BenchReport): string {
   const targets = checkTargets(report);
   const direct = report.openLoop.find((o) => o.key === report.directKey)?.result;
   const receipts = `${titleOf(report, report.receiptsUnprovenKey)} and ${titleOf(report, report.receiptsProvenKey)}`;
+  const ownBodies = report.scenarios.filter((s) => s.body !== undefined || s.bodies !== undefined);
+  const distinct = report.scenarios.filter((s) => s.bodies !== undefined);
+  const cachedNote = report.cachedKey ? ` but ${titleOf(report, report.cachedKey)}` : "";
   const out: string[] = [
     "# Benchmarks",
     "",
@@ -227,9 +393,10 @@ export function renderReport(report: BenchReport): string {
       (t) => `| ${t.target} | ${t.measured} | ${t.met === undefined ? "not measured" : t.met ? "yes" : "**no**"} |`,
     ),
     "",
+    ...sharingSection(report),
     "## Method",
     "",
-    `- Every request but those of ${receipts} is the same body: the balance of a dev account at an explicit, already`,
+    `- Every request but those of ${listOf(ownBodies.map((x) => titleOf(report, x.key)))} is the same body: the balance of a dev account at an explicit, already`,
     "  mined block, so every path asks the upstream for exactly the same work and Multihome routes it like any pinned",
     "  state read:",
     "",
@@ -238,12 +405,21 @@ export function renderReport(report: BenchReport): string {
     `- ${receipts} send \`eth_getTransactionReceipt\` of one transfer in the middle of block 2 (their sections show the`,
     "  body); before the run their answer is also parsed and its receipt's `transactionHash`, `status` and `blockHash`",
     "  compared with the transfer's.",
+    ...(distinct.length > 0
+      ? [
+          `- ${listOf(distinct.map((x) => titleOf(report, x.key)))} send distinct bodies in turn (\`bench/cycle.lua\`, one thread's share of a`,
+          "  list, each body formatted once): more bodies than connections, so no two requests in flight are alike and",
+          "  Multihome's in-flight sharing never joins two. Each body carries its JSON-RPC id and each answer is checked",
+          "  against the expected result of the body its id names; every expected result is checked against the node",
+          "  before the run.",
+        ]
+      : []),
     "- Upstreams are real anvil nodes started with one genesis timestamp and no automine, then mined to block 1 (empty)",
     "  and block 2 (100 EIP-1559 transfers from five dev accounts) with explicit timestamps (identical block hashes on",
     "  every node, checked for both blocks); anvil's per-request logging is switched off",
     "  (`anvil_setLoggingEnabled`) so log writes cost no scenario anything. All scenarios use the same nodes; the",
     "  single-upstream ones use the same node.",
-    "- Multihome runs with its answer cache off (`cache.enabled: false`) in every scenario here: the same body repeated",
+    `- Multihome runs with its answer cache off (\`cache.enabled: false\`) in every closed-loop scenario${cachedNote}: the same body repeated`,
     "  would otherwise be answered from the cache and measure a map lookup, not routing and verification. Identical",
     "  concurrent requests still share one upstream call (in-flight sharing is always on).",
     `- Closed loop: wrk, ${st.threads} thread, ${st.connections} connections, a ${st.warmupS} s warm-up run (discarded),`,
@@ -274,15 +450,21 @@ export function renderReport(report: BenchReport): string {
     "|---|---|---|---|---|---|---|---|",
     ...report.scenarios.map((s) =>
       s.status === "measured" && s.wrk
-        ? `| ${s.title} | ${int(s.wrk.rps)} | ${ms(s.wrk.p50Us)} | ${ms(s.wrk.p99Us)} | ${int(s.wrk.non2xx)} | ${int(s.wrk.wrong)} | ${int(errorsOf(s.wrk))} | ${ratio(ratioTo(report, s.key))} |`
+        ? `| ${s.title} | ${int(s.wrk.rps)} | ${ms(s.wrk.p50Us)} | ${ms(s.wrk.p99Us)} | ${int(s.wrk.non2xx)} | ${int(s.wrk.wrong)} | ${int(errorsOf(s.wrk))} | ${ratio(ratioTo(report, s.key, baselineOf(report, s)))}${s.baselineKey === undefined ? "" : ` (vs ${titleOf(report, s.baselineKey)})`} |`
         : `| ${s.title} | ${s.status} | | | | | | |`,
     ),
     "",
   ];
   for (const s of report.scenarios) {
-    const request = s.body === undefined ? [] : [`Request: \`${s.body}\``, ""];
+    const request =
+      s.bodies !== undefined
+        ? [`Requests: ${s.bodies}.`, ""]
+        : s.body === undefined
+          ? []
+          : [`Request: \`${s.body}\``, ""];
     out.push(`### ${s.title}`, "", s.path, "", ...request, ...scenarioTable(report, s), "");
   }
+  out.push(...memorySection(report));
   out.push(
     `## Open loop (${int(st.rate)} requests/s)`,
     "",

@@ -1,15 +1,17 @@
 /**
  * `npm run bench`: closed-loop throughput and latency (wrk) of Multihome against a direct anvil and a bare Node
- * proxy, in one run on the same nodes with the same body; then open-loop fixed-rate latency, direct vs through
+ * proxy, in one run on the same nodes with the same body (and, for the routing cost without in-flight sharing, with
+ * distinct bodies); memory under load with a small cache; then open-loop fixed-rate latency, direct vs through
  * Multihome. Writes docs/benchmarks.md (the committed record) and raw results to bench/results/.
  *
  * Options: --duration=S (10) --warmup=S (2) --connections=N (32) --rate=N (1000) --open-loop-duration=S (10)
- * --out=FILE (docs/benchmarks.md) --profile (also CPU-profile the bare proxy and Multihome pass-through under wrk;
- * summaries in bench/results/profile.txt, not in the page).
+ * --memory-duration=S (15, each of the two memory runs) --out=FILE (docs/benchmarks.md) --profile (also
+ * CPU-profile the bare proxy and Multihome pass-through under wrk; summaries in bench/results/profile.txt, not in
+ * the page).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -18,12 +20,21 @@ import type { FailureDomain } from "../src/core/domain.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { anvilBinaryPath } from "../src/devnet/anvil.ts";
 import type { Readiness } from "../src/engine/gateway.ts";
+import { type BodyCase, balanceBodies, bodiesFileText, type FundedAccount, sampleCases, wrongCases } from "./bodies.ts";
 import { findBinary, startHaproxy, startNginx } from "./external.ts";
+import { type MemoryBoundResult, measureMemoryBound, peakOf } from "./memory-bound.ts";
 import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
 import { runOpenLoop } from "./open-loop.ts";
 import { formatProfile, summarizeProfile } from "./profile-summary.ts";
 import { timeAccountProof, timeBlockChecks } from "./proof-timing.ts";
-import { type BenchReport, checkTargets, type OpenLoopOutcome, renderReport, type ScenarioOutcome } from "./report.ts";
+import {
+  type BenchReport,
+  checkTargets,
+  type MemoryOutcome,
+  type OpenLoopOutcome,
+  renderReport,
+  type ScenarioOutcome,
+} from "./report.ts";
 import type { ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { ensureWrk, runWrk } from "./wrk.ts";
@@ -37,6 +48,18 @@ const DOMAIN_DOWN_POLL_MS = 100;
 const DOWN_DOMAIN = "aws/us-east-1";
 /** Calls of each block check timed: each takes milliseconds on the fixture's 140 transactions. */
 const BLOCK_CHECK_RUNS = 100;
+/** Distinct bodies of the routing scenarios without sharing: far more than the connections, so none in flight match. */
+const ROUTING_BODIES = 1_024;
+/** Distinct bodies of the memory scenario: many times what its cache can hold. */
+const MEMORY_BODIES = 200_000;
+/** `cache.maxBytes` of the memory scenario. */
+const MEMORY_CACHE_BYTES = 4 * 2 ** 20;
+/** With the nodes still at block 2, block 1 (every body's block) is final and its answers cached until evicted. */
+const MEMORY_FINALITY_DEPTH = 1;
+/** The memory scenario's expected answers are checked against the node for one body in this many (and the funded). */
+const MEMORY_CHECK_STEP = 1_000;
+/** The block every distinct body reads at: block 1, mined and never changed. */
+const BODIES_BLOCK = "0x1";
 
 const { values: opts } = parseArgs({
   options: {
@@ -45,6 +68,7 @@ const { values: opts } = parseArgs({
     connections: { type: "string", default: "32" },
     rate: { type: "string", default: "1000" },
     "open-loop-duration": { type: "string", default: "10" },
+    "memory-duration": { type: "string", default: "15" },
     profile: { type: "boolean", default: false },
     out: { type: "string", default: join(ROOT, "docs", "benchmarks.md") },
   },
@@ -59,9 +83,12 @@ const warmupS = positive("warmup", opts.warmup);
 const connections = positive("connections", opts.connections);
 const rate = positive("rate", opts.rate);
 const openLoopDurationS = positive("open-loop-duration", opts["open-loop-duration"]);
+const memoryDurationS = positive("memory-duration", opts["memory-duration"]);
 const upstreamConnections = DEFAULTS.upstream.connections;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+/** Files of distinct bodies, removed when the run ends (or is interrupted). */
+const bodiesDir = mkdtempSync(join(tmpdir(), "multihome-bench-"));
 
 /** Stops for everything started and not yet stopped, so an interrupt still stops each process by its pid. */
 const live = new Set<() => Promise<void>>();
@@ -78,7 +105,10 @@ async function track<T extends { stop(): Promise<void> }>(started: Promise<T>): 
 let interrupted = false;
 const stopAllAndExit = (code: number) => {
   interrupted = true;
-  void Promise.allSettled([...live].map((stop) => stop())).finally(() => process.exit(code));
+  void Promise.allSettled([...live].map((stop) => stop())).finally(() => {
+    rmSync(bodiesDir, { recursive: true, force: true });
+    process.exit(code);
+  });
 };
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
@@ -108,6 +138,10 @@ interface ScenarioDef {
   path: string;
   /** The request this scenario sends. @default the balance load every other scenario sends */
   load?: Load;
+  /** Distinct bodies sent in turn instead of one request repeated (`load` is then unused). */
+  bodies?: BodySet;
+  /** The scenario its throughput is compared with. @default the bare Node proxy with the repeated body */
+  baselineKey?: string;
   /** The `multihome-verified` header every answer must carry (Multihome scenarios only). */
   verified?: Verification;
   start(): Promise<Target | { unavailable: string }>;
@@ -170,7 +204,7 @@ function threeDomains(nodes: BenchNodes): BenchNodes["devnet"]["nodes"] {
   return ["alpha", "gamma", "delta"].map((id) => nodeById(nodes, id));
 }
 
-function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load): ScenarioDef[] {
+function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: BodySet): ScenarioDef[] {
   const { devnet } = nodes;
   const alpha = nodeById(nodes, "alpha");
   const behindFaultProxies = async (down: boolean): Promise<Target> => {
@@ -249,6 +283,37 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load): ScenarioDe
       path:
         'wrk → Multihome with one upstream → anvil. `verification.methods.eth_getBalance: "single"`: this measures routing, ' +
         "each balance is the upstream's word.",
+      verified: "single",
+      start: async () =>
+        serverTarget(
+          await track(
+            startServerProcess(
+              multihomeSpec(devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
+            ),
+          ),
+        ),
+    },
+    {
+      key: "bare-distinct",
+      title: "2d. bare Node proxy, distinct bodies",
+      path:
+        "As 2, but wrk sends distinct bodies in turn (`bench/cycle.lua`), so no two requests in flight are alike. " +
+        "The baseline for 3d; against 2, what the changing bodies cost the driver and the node.",
+      bodies: routing,
+      start: async () =>
+        serverTarget(
+          await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections })),
+        ),
+    },
+    {
+      key: "pass-through-distinct",
+      title: "3d. Multihome pass-through, distinct bodies",
+      path:
+        "As 3 (one upstream, `single`, cache off), with the bodies of 2d: no two requests in flight are alike, so " +
+        "in-flight sharing never joins two and every request is routed on its own. Against 2d, this is what " +
+        "routing costs.",
+      bodies: routing,
+      baselineKey: "bare-distinct",
       verified: "single",
       start: async () =>
         serverTarget(
@@ -355,6 +420,14 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load): ScenarioDe
   ];
 }
 
+/** Distinct bodies, each with its own correct answer, and the file wrk reads them from. */
+interface BodySet {
+  cases: BodyCase[];
+  file: string;
+  /** What the page says the bodies are. */
+  description: string;
+}
+
 /** The request a scenario sends, and a substring of its only correct answer. */
 interface Load {
   body: string;
@@ -369,7 +442,12 @@ async function measure(def: ScenarioDef, defaultLoad: Load): Promise<{ outcome: 
     key: def.key,
     title: def.title,
     path: def.path,
-    ...(load.body !== defaultLoad.body ? { body: load.body } : {}),
+    ...(def.bodies
+      ? { bodies: def.bodies.description }
+      : load.body !== defaultLoad.body
+        ? { body: load.body }
+        : {}),
+    ...(def.baselineKey ? { baselineKey: def.baselineKey } : {}),
   };
   log(`— ${def.title}`);
   let target: Target | { unavailable: string };
@@ -384,10 +462,21 @@ async function measure(def: ScenarioDef, defaultLoad: Load): Promise<{ outcome: 
     return { outcome: { ...base, status: "not installed" } };
   }
   try {
-    const wrong = await answerIs(target.url, load, def.verified);
-    if (wrong) throw new Error(`unexpected answer before the run: ${wrong}`);
+    // A set of bodies: its first and every funded account's, whose answers are not "0x0".
+    const checked = def.bodies
+      ? def.bodies.cases.filter((c, i) => i === 0 || !c.expect.endsWith('"0x0"'))
+      : [load];
+    for (const c of checked) {
+      const wrong = await answerIs(target.url, c, def.verified);
+      if (wrong) throw new Error(`unexpected answer before the run: ${wrong}`);
+    }
     await target.prepare?.();
-    const common = { url: target.url, body: load.body, expect: load.expect, connections, threads: THREADS };
+    const common = {
+      url: target.url,
+      ...(def.bodies ? { bodiesFile: def.bodies.file } : { body: load.body, expect: load.expect }),
+      connections,
+      threads: THREADS,
+    };
     await runWrk({ ...common, durationS: warmupS });
     await target.takeCounts?.();
     const result = await runWrk({ ...common, durationS });
@@ -474,6 +563,70 @@ async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** Writes the bodies' file once their expected answers are the node's (`sampleStep`: only every so many, and the funded). */
+async function writeCheckedBodies(file: string, cases: BodyCase[], nodeUrl: string, sampleStep = 1): Promise<void> {
+  const checked = sampleStep === 1 ? cases : sampleCases(cases, sampleStep);
+  const funded = cases.filter((c) => !c.expect.endsWith('"0x0"') && !checked.includes(c));
+  const wrong = await wrongCases([...checked, ...funded], async (batch) => {
+    const res = await fetch(nodeUrl, { method: "POST", headers: { "content-type": "application/json" }, body: batch });
+    return res.text();
+  });
+  if (wrong.length > 0) throw new Error(`the node does not give the expected answers: ${wrong.slice(0, 3).join("; ")}`);
+  writeFileSync(file, bodiesFileText(cases));
+}
+
+/** Log line of one memory run. */
+function memoryLine(r: MemoryBoundResult): string {
+  const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+  const peak = peakOf(r.samples);
+  return (
+    `  cache ${r.cache ? "on" : "off"}: ${int(r.wrk.requests)} requests, wrong ${r.wrk.wrong}, non-2xx ${r.wrk.non2xx}; ` +
+    `heap idle/peak/end ${mib(r.idle.heapUsed)}/${mib(peak.heapUsed)}/${mib(r.end.heapUsed)} MiB, ` +
+    `rss ${mib(r.idle.rss)}/${mib(peak.rss)}/${mib(r.end.rss)} MiB` +
+    (r.cacheCheck
+      ? `; upstream calls for ${r.cacheCheck.recent} recent / ${r.cacheCheck.evicted} evicted bodies: ` +
+        `${r.cacheCheck.recentUpstreamCalls} / ${r.cacheCheck.evictedUpstreamCalls}`
+      : "")
+  );
+}
+
+/**
+ * The memory scenario: Multihome with a small cache under far more distinct cacheable reads than it holds, then the
+ * same load with the cache off (the control that tells what serving the load retains anyway).
+ */
+async function memoryBound(nodes: BenchNodes, funded: FundedAccount[]): Promise<MemoryOutcome> {
+  const title = "Memory under load with a small cache";
+  log(`— ${title}`);
+  const alpha = nodeById(nodes, "alpha");
+  try {
+    const cases = balanceBodies({ count: MEMORY_BODIES, block: BODIES_BLOCK, funded });
+    const bodiesFile = join(bodiesDir, "memory.txt");
+    await writeCheckedBodies(bodiesFile, cases, alpha.url, MEMORY_CHECK_STEP);
+    const run = (cache: boolean) =>
+      measureMemoryBound({
+        chainId: nodes.devnet.chainId,
+        upstream: { id: alpha.id, url: alpha.url, domain: alpha.domain },
+        cases,
+        bodiesFile,
+        cache,
+        cacheMaxBytes: MEMORY_CACHE_BYTES,
+        finalityDepth: MEMORY_FINALITY_DEPTH,
+        durationS: memoryDurationS,
+        connections,
+        threads: THREADS,
+        track,
+      });
+    const withCache = await run(true);
+    log(memoryLine(withCache));
+    const control = await run(false);
+    log(memoryLine(control));
+    return { status: "measured", withCache, control };
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`);
+    return { status: "failed", note: (error as Error).message };
+  }
+}
+
 /** The receipt scenarios' request: `eth_getTransactionReceipt` of `nodes.receiptTx`, a successful transfer in block 2. */
 async function receiptLoadOf(nodes: BenchNodes, url: string): Promise<Load> {
   const txHash = nodes.receiptTx.toLowerCase();
@@ -538,15 +691,34 @@ async function main(): Promise<void> {
     };
 
     const receiptLoad = await receiptLoadOf(nodes, alpha.url);
+    const funded: FundedAccount[] = [];
+    for (const a of DEV_ACCOUNTS) {
+      const balance = await rpc(alpha.url, "eth_getBalance", [a.address, BODIES_BLOCK]);
+      if (typeof balance !== "string") throw new Error(`unexpected balance ${balance} of ${a.address}`);
+      funded.push({ address: a.address, balance });
+    }
+    const routingCases = balanceBodies({ count: ROUTING_BODIES, block: BODIES_BLOCK, funded });
+    const routing: BodySet = {
+      cases: routingCases,
+      file: join(bodiesDir, "routing.txt"),
+      description:
+        `\`eth_getBalance\` at block 1 of ${int(ROUTING_BODIES)} distinct addresses (${funded.length} funded dev ` +
+        `accounts and ${int(ROUTING_BODIES - funded.length)} never-used ones, whose correct answer is "0x0"), each ` +
+        "answer checked against its own body's",
+    };
+    await writeCheckedBodies(routing.file, routingCases, alpha.url);
 
     const outcomes: ScenarioOutcome[] = [];
     const raw: string[] = [];
-    for (const def of scenarios(nodes, load, receiptLoad)) {
+    for (const def of scenarios(nodes, load, receiptLoad, routing)) {
       if (interrupted) return;
       const { outcome, text } = await measure(def, load);
       outcomes.push(outcome);
       if (text) raw.push(`## ${def.title}\n${text}`);
     }
+
+    if (interrupted) return;
+    const memory = await memoryBound(nodes, funded);
 
     const loops: OpenLoopOutcome[] = [];
     loops.push(await openLoop("direct", "direct to anvil", { url: alpha.url, stop: async () => {} }, load));
@@ -613,6 +785,9 @@ async function main(): Promise<void> {
       directKey: "direct",
       scenarios: outcomes,
       openLoop: loops,
+      distinctBaselineKey: "bare-distinct",
+      distinctPassThroughKey: "pass-through-distinct",
+      memory,
     };
     writeFileSync(join(RESULTS, "wrk.txt"), raw.join("\n"));
     writeFileSync(join(RESULTS, "results.json"), `${JSON.stringify(report, null, 2)}\n`);
@@ -624,6 +799,7 @@ async function main(): Promise<void> {
     log(`wrote ${relative(ROOT, opts.out)} and ${relative(ROOT, RESULTS)}/`);
   } finally {
     await Promise.allSettled([...live].map((stop) => stop()));
+    rmSync(bodiesDir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * One server under test in its own process, so it owns a whole event loop and the load driver, the orchestrator and
  * other servers never share it. Started with `fork` and one JSON spec argument; reports `{ type: "ready", urls }`
- * over IPC, answers commands (`setFault`, `takeCounts`, `readiness`) and stops on `{ type: "stop" }` or when the parent goes away.
+ * over IPC, answers commands (`setFault`, `takeCounts`, `readiness`, `memory`) and stops on `{ type: "stop" }` or when the
+ * parent goes away.
  */
 import type { FailureDomain } from "../src/core/domain.ts";
 import type { Fault } from "../test/harness/fault-proxy.ts";
@@ -21,20 +22,50 @@ export type ServeSpec =
        * routing and verification.
        */
       cache?: boolean;
+      /** `cache.maxBytes`. @default the product default */
+      cacheMaxBytes?: number;
+      /** `cache.finalityDepth`, in blocks: how far below the head a block is final (cached until evicted). @default the product default */
+      finalityDepth?: number;
     }
   | { kind: "fault-proxies"; targets: string[] };
 
 export type ServeCommand =
   | { id: number; type: "setFault"; index: number; fault: Fault }
   | { id: number; type: "readiness" }
-  /** Fault proxies: JSON-RPC items each proxy received since the last call, then reset. */
-  | { id: number; type: "takeCounts" }
+  /**
+   * Fault proxies: JSON-RPC items each proxy received since the last call (only those of `method` when given), then
+   * reset.
+   */
+  | { id: number; type: "takeCounts"; method?: string }
+  /**
+   * Any server: `process.memoryUsage()` of its process, after a full garbage collection when `gc` is set (the process
+   * must then run with `--expose-gc`), so the heap counted is what is retained.
+   */
+  | { id: number; type: "memory"; gc?: boolean }
   | { id: number; type: "stop" };
 
 export type ServeMessage =
   | { type: "ready"; urls: string[] }
   | { type: "failed"; message: string }
   | { type: "reply"; id: number; value?: unknown; error?: string };
+
+export interface MemoryUsage {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+function memoryUsage(gc: boolean | undefined): MemoryUsage {
+  if (gc) {
+    const collect = (globalThis as { gc?: () => void }).gc;
+    if (!collect) throw new Error("memory: gc asked for, but the process runs without --expose-gc");
+    collect();
+  }
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
+}
 
 interface Running {
   urls: string[];
@@ -64,7 +95,10 @@ async function start(spec: ServeSpec): Promise<Running> {
       urls: proxies.map((p) => p.url),
       async command(c) {
         if (c.type === "takeCounts") {
-          const counts = proxies.map((p) => p.stats().requests);
+          const counts = proxies.map((p) => {
+            const stats = p.stats();
+            return c.method === undefined ? stats.requests : (stats.byMethod[c.method] ?? 0);
+          });
           for (const p of proxies) p.resetStats();
           return counts;
         }
@@ -85,7 +119,11 @@ async function start(spec: ServeSpec): Promise<Running> {
     store: { kind: "memory" },
     log: { level: "silent" },
     verification: { methods: { ...spec.methods, eth_getBalance: spec.balances } },
-    cache: { enabled: spec.cache ?? false },
+    cache: {
+      enabled: spec.cache ?? false,
+      ...(spec.cacheMaxBytes !== undefined ? { maxBytes: spec.cacheMaxBytes } : {}),
+      ...(spec.finalityDepth !== undefined ? { finalityDepth: spec.finalityDepth } : {}),
+    },
     chains: [{ chainId: spec.chainId, upstreams: spec.upstreams }],
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });
@@ -130,7 +168,8 @@ async function main(): Promise<void> {
       void stop();
       return;
     }
-    running.command(c).then(
+    const answer = c.type === "memory" ? Promise.resolve().then(() => memoryUsage(c.gc)) : running.command(c);
+    answer.then(
       (value) => send({ type: "reply", id: c.id, value }),
       (error: unknown) => send({ type: "reply", id: c.id, error: (error as Error).message }),
     );

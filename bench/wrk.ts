@@ -1,4 +1,7 @@
-/** Closed-loop load with wrk: making sure it is installed, running it with post.lua, and reading its result line. */
+/**
+ * Closed-loop load with wrk: making sure it is installed, running it with post.lua (one body repeated) or cycle.lua
+ * (a file of distinct bodies sent in turn), and reading its result line.
+ */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { signalPid } from "./server-process.ts";
@@ -27,18 +30,27 @@ export interface WrkResult {
   text: string;
 }
 
-export interface WrkOptions {
+/** What wrk sends: one body every time, or each body of a file in turn (see `bench/bodies.ts` for its format). */
+export type WrkLoad =
+  | {
+      body: string;
+      /** A substring every correct answer contains. */
+      expect: string;
+    }
+  | {
+      /** A file written by `bodiesFileText`: each body carries its own expected answer. */
+      bodiesFile: string;
+    };
+
+export type WrkOptions = WrkLoad & {
   url: string;
-  body: string;
-  /** A substring every correct answer contains. */
-  expect: string;
   connections: number;
   durationS: number;
   /** @default 1 */
   threads?: number;
   /** Per-request timeout, s. @default 5 */
   timeoutS?: number;
-}
+};
 
 const RESULT = /^BENCH_RESULT (\{.*\})$/m;
 const KILL_GRACE_MS = 10_000;
@@ -86,7 +98,8 @@ async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<numb
 }
 
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
-  const { url, body, expect, connections, durationS, threads = 1, timeoutS = 5 } = options;
+  const { url, connections, durationS, threads = 1, timeoutS = 5 } = options;
+  const cycling = "bodiesFile" in options;
   const args = [
     `-t${threads}`,
     `-c${connections}`,
@@ -95,12 +108,19 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     `${timeoutS}s`,
     "--latency",
     "-s",
-    join(import.meta.dirname, "post.lua"),
+    join(import.meta.dirname, cycling ? "cycle.lua" : "post.lua"),
     url,
+    // Passed to the script's init(): cycle.lua spreads its threads over the list with it.
+    ...(cycling ? ["--", String(threads)] : []),
   ];
   const child = spawn("wrk", args, {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, BENCH_BODY: body, BENCH_EXPECT: expect },
+    env: {
+      ...process.env,
+      ...("bodiesFile" in options
+        ? { BENCH_BODIES: options.bodiesFile }
+        : { BENCH_BODY: options.body, BENCH_EXPECT: options.expect }),
+    },
   });
   let out = "";
   let err = "";

@@ -8,9 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { type App, startApp } from "../src/app/app.ts";
-import { silentLogger } from "../src/telemetry/logger.ts";
+import type { Config } from "../src/config/index.ts";
+import { createRedisStore } from "../src/stores/redis/redis-store.ts";
+import { createLogger, silentLogger } from "../src/telemetry/logger.ts";
 import { runLoad } from "./harness/load.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { balanceReader, makeBalanceLiar, truthBalances } from "./harness/reads.ts";
@@ -179,4 +182,112 @@ test("a liar found by one replica is avoided by the other within seconds", async
     what: "replica B to take on the cordon",
   });
   t.diagnostic(`replica B avoided the liar ${Date.now() - cordonedAt} ms after replica A cordoned it`);
+});
+
+/** Another replica pair's store: its own key prefix in the same Redis, so earlier tests' cordons do not reach it. */
+function redisStore(keyPrefix: string): Config["store"] {
+  return { kind: "redis", url: redis.url, keyPrefix, maxAnswerBytes: 64 * 1024 * 1024 };
+}
+
+/** A replica whose log lines the test can read. */
+async function startReplica(config: Config): Promise<{ app: App; logs: string[] }> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const app = await startApp(config, { logger: createLogger({ level: "debug", destination }), readyTimeoutMs: 10_000 });
+  return { app, logs };
+}
+
+async function rpcTo(app: App, method: string, params: unknown[]) {
+  const res = await fetch(`${app.server.url}/rpc/${net.chainId}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  return { verified: res.headers.get("multihome-verified"), body: (await res.json()) as { result?: unknown } };
+}
+
+test("a final block one replica verified, the other serves from Redis without asking an upstream for it", async (t) => {
+  const config: Config = {
+    ...net.config,
+    store: redisStore("answers:"),
+    cache: { ...net.config.cache, enabled: true, finalityDepth: 2 },
+  };
+  await net.devnet.mine(3);
+  await net.synced();
+  const a = await startReplica(config);
+  t.after(() => a.app.stop());
+  const b = await startReplica(config);
+  t.after(() => b.app.stop());
+  const first = await rpcTo(a.app, "eth_getBlockByNumber", ["0x1", false]);
+  assert.equal(first.verified, "proof");
+  assert.equal((first.body.result as { number: string }).number, "0x1");
+  const shared = createRedisStore({ url: redis.url, keyPrefix: "answers:" });
+  t.after(() => shared.close());
+  await shared.waitConnected(5_000);
+  await waitFor(async () => (await shared.getAnswer(net.chainId, 'eth_getBlockByNumber|["0x1",false]')) !== undefined, {
+    timeoutMs: 5_000,
+    what: "replica A's verified block to reach Redis",
+  });
+  net.resetStats();
+  const second = await rpcTo(b.app, "eth_getBlockByNumber", ["0x1", false]);
+  assert.deepEqual(second.body.result, first.body.result);
+  assert.equal(second.verified, "proof", "served with the evidence it was verified with");
+  assert.equal(net.upstreamRequests("eth_getBlockByHash"), 0, "replica B fetched the block from no upstream");
+  // A block that is not final yet is not shared: replica B verifies it itself.
+  const head = await net.direct("eth_blockNumber", []);
+  await rpcTo(a.app, "eth_getBlockByNumber", [head, false]);
+  net.resetStats();
+  const recent = await rpcTo(b.app, "eth_getBlockByNumber", [head, false]);
+  assert.equal(recent.verified, "proof");
+  assert.ok(net.upstreamRequests("eth_getBlockByHash") > 0, "an unfinalized block is verified by each replica");
+});
+
+test("replicas pool their disputes: a liar spreading its lies over two replicas is cordoned when the sum counts", async () => {
+  const address = net.devnet.accounts[2]!.address;
+  await makeBalanceLiar(net, "u3", address);
+  await net.synced();
+  const config: Config = {
+    ...net.config,
+    store: redisStore("disputes:"),
+    cache: { ...net.config.cache, enabled: false },
+    verification: { ...net.config.verification, disputesToCordon: 4 },
+  };
+  const a = await startReplica(config);
+  const b = await startReplica(config);
+  try {
+    const disputes = (r: { logs: string[] }) =>
+      r.logs.filter((l) => l.includes("answer failed verification") && l.includes('"upstream":"u3"')).length;
+    const cordoned = (r: { app: App }) =>
+      r.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!.cordonReason !== undefined;
+    // Replica A catches the liar twice: below the threshold, so nobody cordons it yet.
+    await waitFor(
+      async () => {
+        await rpcTo(a.app, "eth_getBalance", [address, "latest"]);
+        return disputes(a) >= 2;
+      },
+      { timeoutMs: 10_000, intervalMs: 0, what: "replica A to catch the liar twice" },
+    );
+    const fromA = disputes(a);
+    assert.ok(fromA < 4 && !cordoned(a), `replica A alone has ${fromA} disputes: below the threshold of 4`);
+    // Replica B catches it too; the pooled count crosses the threshold before B's own does.
+    await waitFor(
+      async () => {
+        await rpcTo(b.app, "eth_getBalance", [address, "latest"]);
+        return cordoned(b);
+      },
+      { timeoutMs: 10_000, intervalMs: 0, what: "replica B to cordon the liar" },
+    );
+    const fromB = disputes(b);
+    assert.ok(fromB < 4, `replica B cordoned the liar after ${fromB} disputes of its own (A had ${fromA})`);
+    assert.ok(fromA + fromB >= 4);
+    await waitFor(() => cordoned(a), { timeoutMs: 5_000, what: "replica A to take on B's cordon" });
+  } finally {
+    await a.app.stop();
+    await b.app.stop();
+  }
 });

@@ -39,11 +39,18 @@ export async function openStore(config: Config, logger: Logger): Promise<Store |
     case "memory":
       return createMemoryStore();
     case "sqlite":
-      return openSqliteStore({ path: config.store.path, clock: systemClock, logger });
+      return openSqliteStore({
+        path: config.store.path,
+        maxAnswerBytes: config.store.maxAnswerBytes,
+        clock: systemClock,
+        logger,
+      });
     case "redis": {
       let layered: LayeredStore | undefined;
       const shared = createRedisStore({
         url: config.store.url,
+        keyPrefix: config.store.keyPrefix,
+        maxAnswerBytes: config.store.maxAnswerBytes,
         onConnection: (up) => {
           if (up) void layered?.catchUp();
         },
@@ -85,6 +92,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
     createTransport: createTransportFor(config),
     store,
+    storeAnswers: config.store.kind !== "memory",
   });
   gateway.start();
   if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);

@@ -24,7 +24,13 @@ export const DEFAULTS = {
     shutdownGraceMs: 10_000,
   },
   admin: { host: "127.0.0.1", port: 8546 },
-  store: { kind: "sqlite" as const, path: "./.multihome/state.db" },
+  /** `keyPrefix` applies to `kind: redis` only; the default kind is SQLite. */
+  store: {
+    kind: "sqlite" as const,
+    path: "./.multihome/state.db",
+    maxAnswerBytes: 64 * 1024 * 1024,
+    keyPrefix: "multihome:",
+  },
   log: { level: "info" as const },
   logs: {
     /** Widest `eth_getLogs` block range a client may ask for; wider is refused (-32602). */

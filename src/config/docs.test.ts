@@ -101,7 +101,12 @@ test("the TypeScript example with defineConfig loads", async () => {
   const file = join(dir, "example.config.ts");
   writeFileSync(file, source);
   const config = await loadConfigFile(file, EXAMPLE_ENV);
-  assert.deepEqual(config.store, { kind: "redis", url: EXAMPLE_ENV.REDIS_URL });
+  assert.deepEqual(config.store, {
+    kind: "redis",
+    url: EXAMPLE_ENV.REDIS_URL,
+    keyPrefix: "multihome:",
+    maxAnswerBytes: 64 * 1024 * 1024,
+  });
   assert.equal(config.chains[0]!.chainId, 8453);
 });
 

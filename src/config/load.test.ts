@@ -85,7 +85,7 @@ chains: [{ chainId: 1, upstreams: [{ id: a, url: "\${URL:-http://127.0.0.1:1}", 
   );
   const config = await loadConfigFile(file, {});
   assert.equal(config.log.level, "warn");
-  assert.deepEqual(config.store, { kind: "sqlite", path: "./a, b #c.db" });
+  assert.deepEqual(config.store, { kind: "sqlite", path: "./a, b #c.db", maxAnswerBytes: 64 * 1024 * 1024 });
   assert.equal(config.chains[0]!.upstreams[0]!.url, "http://127.0.0.1:1");
 });
 

@@ -59,10 +59,13 @@ test("every store kind is accepted with its own fields", () => {
   assert.deepEqual(validateConfig({ ...base(), store: { kind: "redis", url: "rediss://r:6380" } }, {}).store, {
     kind: "redis",
     url: "rediss://r:6380",
+    keyPrefix: "multihome:",
+    maxAnswerBytes: 64 * 1024 * 1024,
   });
-  assert.deepEqual(validateConfig({ ...base(), store: { kind: "sqlite" } }, {}).store, {
+  assert.deepEqual(validateConfig({ ...base(), store: { kind: "sqlite", maxAnswerBytes: 4096 } }, {}).store, {
     kind: "sqlite",
     path: "./.multihome/state.db",
+    maxAnswerBytes: 4096,
   });
 });
 

@@ -7,6 +7,8 @@ import { methodSpec } from "../core/methods.ts";
 import { DEFAULTS } from "./defaults.ts";
 
 const D = DEFAULTS;
+/** Bytes of verified final answers a store keeps (SQLite: on disk; Redis: shared by the replicas). */
+const answerBytes = z.number().int().min(1024).max(68_719_476_736).default(D.store.maxAnswerBytes);
 const port = z.number().int().min(0).max(65_535);
 const ms = (min = 1) => z.number().int().min(min).max(86_400_000);
 const label = z
@@ -75,10 +77,19 @@ export const configSchema = z
     store: z
       .discriminatedUnion("kind", [
         z.strictObject({ kind: z.literal("memory") }),
-        z.strictObject({ kind: z.literal("sqlite"), path: z.string().min(1).default(D.store.path) }),
+        z.strictObject({
+          kind: z.literal("sqlite"),
+          path: z.string().min(1).default(D.store.path),
+          maxAnswerBytes: answerBytes,
+        }),
         z.strictObject({
           kind: z.literal("redis"),
           url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
+          keyPrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "1 to 64 letters, digits or _ . : -")
+            .default(D.store.keyPrefix),
+          maxAnswerBytes: answerBytes,
         }),
       ])
       .prefault({ kind: D.store.kind }),

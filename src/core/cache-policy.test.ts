@@ -78,3 +78,24 @@ test("canonical JSON ignores key order", () => {
     '{"a":{"c":[3,{"e":2,"f":1}],"d":2},"b":1}',
   );
 });
+
+test("only answers about final data are shared through the store", () => {
+  // By number: the slot says so up front.
+  assert.equal(slotOf("eth_getBalance", [ADDR, "0x64"]).slot!.shared, true);
+  assert.equal(slotOf("eth_getBalance", [ADDR, `0x${(990).toString(16)}`]).slot!.shared, false);
+  // By hash: looked up in the store, kept there only once the answer shows its block is final.
+  const hash = `0x${"ab".repeat(32)}`;
+  const byHash = slotOf("eth_getBlockByHash", [hash, false]);
+  assert.equal(byHash.slot!.shared, true);
+  assert.equal(keepAnswer(byHash.spec, byHash.slot!, { number: "0x64", hash }, true, view)!.shared, true);
+  assert.equal(keepAnswer(byHash.spec, byHash.slot!, { number: "0x3de", hash }, true, view)!.shared, false);
+  const logs = slotOf("eth_getLogs", [{ blockHash: hash }]);
+  assert.equal(keepAnswer(logs.spec, logs.slot!, [], true, view)!.shared, false, "an empty list names no block");
+  assert.equal(keepAnswer(logs.spec, logs.slot!, [{ blockNumber: "0x64" }], true, view)!.shared, true);
+  // Receipts: final once their block is.
+  const receipt = slotOf("eth_getTransactionReceipt", [`0x${"cd".repeat(32)}`]);
+  const at = (n: number) => ({ blockHash: HASH_990, blockNumber: `0x${n.toString(16)}` });
+  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(990), true, view)!.shared, false);
+  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(936), true, view)!.shared, true);
+  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(937), true, view)!.shared, false);
+});

@@ -3,7 +3,8 @@
  * finalized block is kept until evicted; unfinalized data is keyed by the hash of the block it reflects and kept
  * briefly; answers tied to a block hash carry that hash as a tag, so a reorg that orphans the block evicts them.
  * Never kept: errors, `null` (something not known yet), answers that are not what the method's verification
- * policy asks for. No I/O.
+ * policy asks for. Answers about final data are `shared`: they can never change, so other replicas (and this one
+ * after a restart) may serve them from the store. No I/O.
  */
 import type { MethodSpec, PinnedCall } from "./methods.ts";
 import { parseBlockNumber } from "./methods.ts";
@@ -23,6 +24,11 @@ export interface CacheSlot {
   tags: string[];
   /** undefined: kept until evicted (finalized, or content fixed by a hash). */
   ttlMs: number | undefined;
+  /**
+   * From `cacheSlot`: the answer may be final, so look in the store too. From `keepAnswer`: it is final, so put it
+   * in the store.
+   */
+  shared: boolean;
 }
 
 /** JSON with object keys sorted: two requests or answers that differ only in key order are the same. */
@@ -57,12 +63,12 @@ export function cacheSlot(
 ): CacheSlot | undefined {
   if (spec.kind !== "read" || !spec.cache || !Array.isArray(pinned.params)) return undefined;
   const key = `${method}|${canonicalJson(pinned.params)}`;
-  if (spec.cache === "tx") return { key, tags: [], ttlMs: view.unfinalizedTtlMs };
+  if (spec.cache === "tx") return { key, tags: [], ttlMs: view.unfinalizedTtlMs, shared: true };
   const number = pinned.blockNumber;
   if (number === undefined) {
     // Addressed by block hash: its content is fixed, until a reorg orphans it.
     const hash = hashInParams(pinned.params);
-    return hash ? { key, tags: [hash], ttlMs: undefined } : undefined;
+    return hash ? { key, tags: [hash], ttlMs: undefined, shared: true } : undefined;
   }
   if (spec.logFilter) {
     // A range: both ends must be block numbers (not `pending`, `safe`…).
@@ -70,11 +76,18 @@ export function cacheSlot(
     if (parseBlockNumber(filter.fromBlock) === undefined) return undefined;
   }
   if (number > view.head) return undefined;
-  if (number <= view.finalized) return { key, tags: [], ttlMs: undefined };
+  if (number <= view.finalized) return { key, tags: [], ttlMs: undefined, shared: true };
   // Not final: the same number may name another block after a reorg, so the key says which block.
   const hash = view.hashAt(number)?.toLowerCase();
   if (!hash) return undefined;
-  return { key: `${key}@${hash}`, tags: [hash], ttlMs: view.unfinalizedTtlMs };
+  return { key: `${key}@${hash}`, tags: [hash], ttlMs: view.unfinalizedTtlMs, shared: false };
+}
+
+/** The block an answer addressed by hash belongs to: a block's `number`, or `blockNumber` of a record or a list's. */
+function blockNumberOf(result: unknown): number | undefined {
+  const record = (Array.isArray(result) ? result[0] : result) as { number?: unknown; blockNumber?: unknown } | null;
+  if (typeof record !== "object" || record === null) return undefined;
+  return parseBlockNumber(record.number ?? record.blockNumber);
 }
 
 /**
@@ -90,7 +103,12 @@ export function keepAnswer(
   view: CacheView,
 ): CacheSlot | undefined {
   if (!verified || result === null || result === undefined) return undefined;
-  if (spec.cache !== "tx") return slot;
+  if (spec.cache !== "tx") {
+    if (!slot.shared || slot.tags.length === 0) return slot;
+    // Addressed by a hash: final only once the block it belongs to is (an empty list says nothing of its block).
+    const number = blockNumberOf(result);
+    return { ...slot, shared: number !== undefined && number <= view.finalized };
+  }
   // A transaction or receipt: valid while the block holding it is on the chain; a pending one is not kept.
   const { blockHash, blockNumber } = result as { blockHash?: unknown; blockNumber?: unknown };
   const number = parseBlockNumber(blockNumber);
@@ -99,5 +117,6 @@ export function keepAnswer(
     key: slot.key,
     tags: [blockHash.toLowerCase()],
     ttlMs: number <= view.finalized ? undefined : view.unfinalizedTtlMs,
+    shared: number <= view.finalized,
   };
 }

@@ -18,6 +18,7 @@ import {
   type VerificationPolicy,
 } from "../core/methods.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
+import { answerFits } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { createAnchors } from "./anchors.ts";
@@ -172,22 +173,33 @@ export function createChain(
     windowMs: settings.verification.disputeWindowMs,
     cordonMs: settings.verification.cordonMs,
   });
+  const cordon = (u: Upstream, until: number, reason: string) => {
+    if (u.cordonedUntil >= until) return;
+    u.cordonedUntil = until;
+    u.cordonReason = `failed verification ${settings.verification.disputesToCordon} times: ${reason}`;
+    ctx.logger.error(
+      { chainId, upstream: u.id, until: new Date(until).toISOString() },
+      "upstream cordoned for disputes",
+    );
+    // Every replica sharing the store avoids it too.
+    ctx.store
+      .putCordon({ chainId, upstreamId: u.id, until, reason: u.cordonReason })
+      .catch((error: unknown) => ctx.logger.warn({ err: (error as Error).message }, "cordon not shared"));
+  };
   target.onDispute = (u, reason) => {
     const now = clock.now();
-    const until = disputes.record(u.id, now);
     ctx.logger.warn({ chainId, upstream: u.id, domain: u.domainLabel, reason }, "answer failed verification");
-    if (until !== undefined) {
-      u.cordonedUntil = until;
-      u.cordonReason = `failed verification ${settings.verification.disputesToCordon} times: ${reason}`;
-      ctx.logger.error(
-        { chainId, upstream: u.id, until: new Date(until).toISOString() },
-        "upstream cordoned for disputes",
-      );
-      // Every replica sharing the store avoids it too.
-      ctx.store
-        .putCordon({ chainId, upstreamId: u.id, until, reason: u.cordonReason })
-        .catch((error: unknown) => ctx.logger.warn({ err: (error as Error).message }, "cordon not shared"));
-    }
+    const until = disputes.record(u.id, now);
+    if (until !== undefined) cordon(u, until, reason);
+    // Replicas pool their disputes: a liar spreading its lies over several replicas is caught as soon as one would.
+    ctx.store
+      .addToCounter(`disputes:${chainId}:${u.id}`, 1, settings.verification.disputeWindowMs, now)
+      .then((total) => {
+        const t = clock.now();
+        if (total >= settings.verification.disputesToCordon && u.cordonedUntil <= t)
+          cordon(u, t + settings.verification.cordonMs, reason);
+      })
+      .catch((error: unknown) => ctx.logger.debug({ err: (error as Error).message }, "dispute not shared"));
   };
 
   const anchors = createAnchors(ctx, {
@@ -242,15 +254,18 @@ export function createChain(
     if (!keep) return;
     const key = `${chainId}|${keep.key}`;
     const now = clock.now();
-    answers.set(
-      key,
-      { result: answer.result, evidence: answer.evidence },
-      {
-        bytes: key.length + JSON.stringify(answer.result).length + CACHE_ENTRY_OVERHEAD_BYTES,
-        ...(keep.ttlMs !== undefined ? { expiresAt: now + keep.ttlMs } : {}),
-        tags: keep.tags.map((t) => `${chainId}|${t}`),
-      },
-    );
+    const cached: CachedAnswer = { result: answer.result, evidence: answer.evidence };
+    const json = JSON.stringify(cached);
+    if (keep.shared && ctx.storeAnswers && answerFits(keep.key, json)) {
+      ctx.store
+        .putAnswer(chainId, keep.key, json)
+        .catch((error: unknown) => ctx.logger.debug({ err: (error as Error).message }, "answer not shared"));
+    }
+    answers.set(key, cached, {
+      bytes: key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES,
+      ...(keep.ttlMs !== undefined ? { expiresAt: now + keep.ttlMs } : {}),
+      tags: keep.tags.map((t) => `${chainId}|${t}`),
+    });
     for (const tag of keep.tags) {
       if (watched.has(tag)) continue;
       watched.set(tag, answer.evidence.blockNumber);
@@ -261,6 +276,26 @@ export function createChain(
         answers.evictTag(`${chainId}|${oldest}`);
       }
     }
+  }
+
+  /**
+   * A verified answer about final data another replica (or this one, before a restart) kept in the store; taken into
+   * the process cache. A store that fails is a miss, never an error.
+   */
+  async function fromStore(slot: CacheSlot): Promise<CallAnswer | undefined> {
+    if (!ctx.storeAnswers) return undefined;
+    let json: string | undefined;
+    try {
+      json = await ctx.store.getAnswer(chainId, slot.key);
+    } catch (error) {
+      ctx.logger.debug({ err: (error as Error).message }, "stored answers not read");
+      return undefined;
+    }
+    if (json === undefined) return undefined;
+    const cached = JSON.parse(json) as CachedAnswer;
+    const key = `${chainId}|${slot.key}`;
+    answers.set(key, cached, { bytes: key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES, tags: [] });
+    return { ok: true, result: cached.result, evidence: cached.evidence };
   }
 
   /** After a reorg: forget everything that belonged to a block some usable upstream now contradicts. */
@@ -346,10 +381,13 @@ export function createChain(
     let flight = flights.get(flightKey);
     if (!flight) {
       const shared = { maxStalenessSeconds: options.maxStalenessSeconds };
-      flight = resolve(rpc, spec, pin.pinned, head, policy, shared).then((answer) => {
+      flight = (async () => {
+        const stored = slot?.shared ? await fromStore(slot) : undefined;
+        if (stored) return stored;
+        const answer = await resolve(rpc, spec, pin.pinned, head, policy, shared);
         if (slot) remember(spec, slot, answer, policy, view);
         return answer;
-      });
+      })();
       flights.set(flightKey, flight);
       const settled = flight;
       void settled.finally(() => flights.get(flightKey) === settled && flights.delete(flightKey));

@@ -10,4 +10,9 @@ export interface EngineContext {
   createTransport(upstream: { id: string; url: string; connections: number }): Transport;
   /** Where last-known-good values live (memory, SQLite, Redis): an accelerator, never needed to serve. */
   store: Store;
+  /**
+   * Also keep verified answers about final data in the store, and look there on a cache miss: SQLite keeps them
+   * across restarts, Redis shares them with every replica. Off for the memory store, which the process cache already is.
+   */
+  storeAnswers?: boolean;
 }

@@ -1,0 +1,261 @@
+/**
+ * Memory under load with a small answer cache: Multihome (cache on, `cache.maxBytes` small, blocks final one block
+ * below the head) behind a fault proxy that counts the calls reaching the node, under wrk sending `eth_getBalance`
+ * of far more distinct addresses at a final block than the cache can hold. Every answer is cacheable and none is
+ * asked again before it is evicted, so the cache fills, then churns: each answer stored evicts the oldest. The
+ * gateway's memory is sampled over IPC throughout; the claim is that it stays flat once the cache is full.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import { canonicalJson } from "../src/core/cache-policy.ts";
+import type { FailureDomain } from "../src/core/domain.ts";
+import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/chain.ts";
+import type { BodyCase } from "./bodies.ts";
+import type { MemoryUsage, ServeSpec } from "./serve.ts";
+import { type ServerProcess, startServerProcess } from "./server-process.ts";
+import { runWrk, type WrkResult } from "./wrk.ts";
+
+export interface MemorySample extends MemoryUsage {
+  /** ms since the load started. */
+  atMs: number;
+}
+
+/** Requests sent after the load to see which answers the cache still holds. */
+export interface CacheCheck {
+  /** Bodies among the last sent (their answers must still be cached). */
+  recent: number;
+  /** `eth_getBalance` calls that reached the node for them. */
+  recentUpstreamCalls: number;
+  /** Bodies sent early enough that the cache must have evicted their answers. */
+  evicted: number;
+  evictedUpstreamCalls: number;
+}
+
+export interface MemoryBoundResult {
+  /** `cache.enabled`: the control run has it off, and otherwise the same load. */
+  cache: boolean;
+  cacheMaxBytes: number;
+  finalityDepth: number;
+  /** Distinct bodies (and so distinct cache keys) in the set wrk sends in turn. */
+  distinctBodies: number;
+  /** What one `"0x0"` answer costs against the bound, as Multihome counts it (key, result and a fixed overhead). */
+  entryBytes: number;
+  /** Answers the cache can hold at once: the bound divided by `entryBytes`. */
+  entriesBound: number;
+  /** Distinct keys asked for during the load: every request up to the size of the set. */
+  keysTouched: number;
+  /** After a full garbage collection, with Multihome ready and before any load. */
+  idle: MemoryUsage;
+  /** Every `sampleMs` during the load, without forcing a collection: what the process really holds, garbage included. */
+  samples: MemorySample[];
+  /** After a full garbage collection, at fixed points during the load: what is retained. */
+  retained: MemorySample[];
+  /** After a full garbage collection, once the load has ended. */
+  end: MemoryUsage;
+  wrk: Omit<WrkResult, "text">;
+  /** `eth_getBalance` calls that reached the node during the load. */
+  upstreamCalls: number;
+  /** Absent with the cache off, or when the run was too short for its evicted bodies to exist. */
+  cacheCheck?: CacheCheck;
+  sampleMs: number;
+  durationS: number;
+}
+
+export interface MemoryBoundOptions {
+  chainId: number;
+  upstream: { id: string; url: string; domain: FailureDomain };
+  cases: readonly BodyCase[];
+  /** The same cases, written by `bodiesFileText`. */
+  bodiesFile: string;
+  /** `cache.enabled`; false makes the control run. */
+  cache: boolean;
+  cacheMaxBytes: number;
+  finalityDepth: number;
+  durationS: number;
+  connections: number;
+  /** The cache check assumes one thread, which sends the bodies strictly in turn; with more it is left out. */
+  threads: number;
+  /** Registers each started process so an interrupt stops it (run.ts's `track`). */
+  track<T extends { stop(): Promise<void> }>(started: Promise<T>): Promise<T>;
+  /** @default 250 */
+  sampleMs?: number;
+  /** Bodies sent for each half of the cache check. @default 64 */
+  checkCount?: number;
+}
+
+/** Retained-heap samples (each forces a full collection in the gateway) at these shares of the load's duration. */
+const RETAINED_AT = [1 / 3, 2 / 3];
+/** How far back from the last request the "recent" check bodies were sent, in requests: well inside the cache. */
+export const RECENT_BACK = 1_000;
+/** How far back, in cache capacities, the "evicted" check bodies were sent: far outside the cache. */
+export const EVICTED_BACK_CAPACITIES = 3;
+
+/** What one answer costs against `cache.maxBytes`: the rule in src/engine/chain.ts, on the key cache-policy makes. */
+export function answerEntryBytes(chainId: number, body: string, result: unknown): number {
+  const { method, params } = JSON.parse(body) as { method: string; params: unknown[] };
+  const key = `${chainId}|${method}|${canonicalJson(params)}`;
+  return key.length + JSON.stringify(result).length + CACHE_ENTRY_OVERHEAD_BYTES;
+}
+
+/** How much the retained heap (after a full collection) rose above idle, during the load or after it. */
+export function retainedGrowth(r: Pick<MemoryBoundResult, "idle" | "retained" | "end">): number {
+  return Math.max(0, ...[...r.retained, r.end].map((s) => s.heapUsed - r.idle.heapUsed));
+}
+
+export interface MemoryClaim {
+  /** Retained heap growth with the cache on, bytes. */
+  growth: number;
+  /** The same with the cache off: what serving the load holds anyway (sockets, requests in flight). */
+  fixedOverhead: number;
+  /** `cache.maxBytes` plus that overhead. */
+  limit: number;
+  met: boolean;
+}
+
+/**
+ * The claim the memory scenario tests: with the cache on, the retained heap rises no more than the cache's bound
+ * above what the same load retains with the cache off.
+ */
+export function memoryClaim(withCache: MemoryBoundResult, control: MemoryBoundResult): MemoryClaim {
+  const growth = retainedGrowth(withCache);
+  const fixedOverhead = retainedGrowth(control);
+  const limit = withCache.cacheMaxBytes + fixedOverhead;
+  return { growth, fixedOverhead, limit, met: growth <= limit };
+}
+
+/** The highest RSS and heap among the samples. */
+export function peakOf(samples: readonly MemoryUsage[]): { rss: number; heapUsed: number } {
+  return {
+    rss: Math.max(0, ...samples.map((s) => s.rss)),
+    heapUsed: Math.max(0, ...samples.map((s) => s.heapUsed)),
+  };
+}
+
+/**
+ * Which bodies to ask again after the load: those sent `RECENT_BACK` requests before the end (still cached) and
+ * those sent `EVICTED_BACK_CAPACITIES` cache capacities before it (evicted, and not sent again since). Bodies are
+ * sent in turn from the first, so the `p`th request sent carries case `(p - 1) mod count`. Undefined when the run
+ * was too short, or the set too small, for such evicted bodies to exist.
+ */
+export function checkPlan(
+  sent: number,
+  count: number,
+  entriesBound: number,
+  checkCount: number,
+): { recent: number[]; evicted: number[] } | undefined {
+  const evictedBack = EVICTED_BACK_CAPACITIES * entriesBound;
+  const evictedFirst = sent - evictedBack - checkCount;
+  if (evictedFirst < 1 || count <= evictedBack + checkCount || sent - RECENT_BACK < 1) return undefined;
+  const caseAt = (position: number) => (position - 1) % count;
+  const range = (first: number) => Array.from({ length: checkCount }, (_, i) => caseAt(first + i));
+  return { recent: range(sent - RECENT_BACK), evicted: range(evictedFirst) };
+}
+
+async function memoryOf(server: ServerProcess, gc: boolean): Promise<MemoryUsage> {
+  return (await server.command({ type: "memory", gc })) as MemoryUsage;
+}
+
+async function post(url: string, c: BodyCase): Promise<void> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: c.body });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes(c.expect)) {
+    throw new Error(`id ${c.id}: expected ${c.expect}, got HTTP ${res.status} ${text.slice(0, 200)}`);
+  }
+}
+
+export async function measureMemoryBound(options: MemoryBoundOptions): Promise<MemoryBoundResult> {
+  const {
+    chainId,
+    upstream,
+    cases,
+    bodiesFile,
+    cache,
+    cacheMaxBytes,
+    finalityDepth,
+    durationS,
+    connections,
+    threads,
+    track,
+    sampleMs = 250,
+    checkCount = 64,
+  } = options;
+  const first = cases[0];
+  if (!first) throw new Error("no bodies");
+  const entryBytes = answerEntryBytes(chainId, first.body, "0x0");
+  const entriesBound = Math.floor(cacheMaxBytes / entryBytes);
+  const proxies = await track(startServerProcess({ kind: "fault-proxies", targets: [upstream.url] }));
+  try {
+    const spec: ServeSpec = {
+      kind: "multihome",
+      chainId,
+      upstreams: [{ ...upstream, url: proxies.urls[0]! }],
+      balances: "single",
+      cache,
+      cacheMaxBytes,
+      finalityDepth,
+    };
+    const gateway = await track(startServerProcess(spec, ["--expose-gc"]));
+    try {
+      const url = gateway.urls[0]!;
+      const takeCalls = async () =>
+        ((await proxies.command({ type: "takeCounts", method: "eth_getBalance" })) as number[])[0] ?? 0;
+      // The last body is the one check that does not disturb the run: wrk reaches it last, if at all.
+      await post(url, cases.at(-1)!);
+      const idle = await memoryOf(gateway, true);
+      await takeCalls();
+
+      const samples: MemorySample[] = [];
+      const retained: MemorySample[] = [];
+      const stopSampling = new AbortController();
+      const started = performance.now();
+      const load = runWrk({ url, bodiesFile, connections, threads, durationS }).finally(() => stopSampling.abort());
+      const retainAt = RETAINED_AT.map((share) => share * durationS * 1000);
+      const sampling = (async () => {
+        while (!stopSampling.signal.aborted) {
+          const atMs = performance.now() - started;
+          const gc = retainAt.length > 0 && atMs >= retainAt[0]!;
+          if (gc) retainAt.shift();
+          const usage = await memoryOf(gateway, gc);
+          (gc ? retained : samples).push({ atMs, ...usage });
+          await delay(sampleMs, undefined, { signal: stopSampling.signal }).catch(() => {});
+        }
+      })();
+      const [result] = await Promise.all([load, sampling]);
+      const { text: _, ...wrk } = result;
+      const upstreamCalls = await takeCalls();
+      const end = await memoryOf(gateway, true);
+
+      let cacheCheck: CacheCheck | undefined;
+      const plan =
+        cache && threads === 1 ? checkPlan(wrk.requests, cases.length, entriesBound, checkCount) : undefined;
+      if (plan) {
+        for (const i of plan.recent) await post(url, cases[i]!);
+        const recentUpstreamCalls = await takeCalls();
+        for (const i of plan.evicted) await post(url, cases[i]!);
+        const evictedUpstreamCalls = await takeCalls();
+        cacheCheck = { recent: checkCount, recentUpstreamCalls, evicted: checkCount, evictedUpstreamCalls };
+      }
+      return {
+        cache,
+        cacheMaxBytes,
+        finalityDepth,
+        distinctBodies: cases.length,
+        entryBytes,
+        entriesBound,
+        keysTouched: Math.min(wrk.requests, cases.length),
+        idle,
+        samples,
+        retained,
+        end,
+        wrk,
+        upstreamCalls,
+        ...(cacheCheck ? { cacheCheck } : {}),
+        sampleMs,
+        durationS,
+      };
+    } finally {
+      await gateway.stop();
+    }
+  } finally {
+    await proxies.stop();
+  }
+}
