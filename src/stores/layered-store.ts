@@ -7,12 +7,34 @@
  * Shared answers have no local tier here (the process's answer cache is one); while the shared store is down they
  * are neither read nor written — a miss costs one upstream call. Counters count locally too, so a replica cut off
  * from the others still counts what it sees.
+ *
+ * Outbox transactions go to both, and a put waits for Redis's acknowledgement (one command deadline at most) so that,
+ * while Redis is up, a transaction survives this replica. When Redis refuses or is down the put still resolves: the
+ * local copy is what this replica works from, and Redis gets the entry when it is back (the same backlog and catch-up
+ * as last-known-good values).
  */
 import type { Logger } from "../core/ports.ts";
-import { checkAnswer, type LastKnownGood, lastKnownGoodId, type Store } from "../core/store.ts";
+import {
+  checkAnswer,
+  checkOutboxAddress,
+  checkOutboxEntry,
+  checkOutboxList,
+  comparePendingOutbox,
+  isFinalOutboxStatus,
+  type LastKnownGood,
+  lastKnownGoodId,
+  type OutboxEntry,
+  outboxId,
+  type Store,
+} from "../core/store.ts";
 
 /** Writes kept for the shared store while it is unreachable; beyond it the oldest are dropped (they stay local). */
 export const SHARED_BACKLOG_MAX = 10_000;
+/**
+ * Outbox entries kept for the shared store while it is unreachable; beyond it the oldest writes are dropped (they
+ * stay in the local store, which this replica keeps broadcasting from).
+ */
+export const SHARED_OUTBOX_BACKLOG_MAX = 10_000;
 
 export interface LayeredStore extends Store {
   /** The shared store is reachable (as far as the last operation on it showed). */
@@ -24,12 +46,14 @@ export interface LayeredStore extends Store {
 export function createLayeredStore(local: Store, shared: Store, logger: Logger): LayeredStore {
   let up = true;
   const backlog = new Map<string, LastKnownGood>();
+  const outboxBacklog = new Map<string, OutboxEntry>();
+  const backlogSize = () => backlog.size + outboxBacklog.size;
   const markDown = (error: unknown) => {
     if (up) logger.warn({ err: (error as Error).message }, "shared store unreachable: serving from local state");
     up = false;
   };
   const markUp = () => {
-    if (!up) logger.info({ backlog: backlog.size }, "shared store reachable again: catching up");
+    if (!up) logger.info({ backlog: backlogSize() }, "shared store reachable again: catching up");
     up = true;
   };
   const keep = (entry: LastKnownGood) => {
@@ -38,11 +62,22 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
     backlog.set(id, entry);
     if (backlog.size > SHARED_BACKLOG_MAX) backlog.delete(backlog.keys().next().value!);
   };
+  const keepOutbox = (entry: OutboxEntry) => {
+    const id = outboxId(entry.chainId, entry.hash);
+    outboxBacklog.delete(id);
+    outboxBacklog.set(id, entry);
+    if (outboxBacklog.size > SHARED_OUTBOX_BACKLOG_MAX) outboxBacklog.delete(outboxBacklog.keys().next().value!);
+  };
   let catching: Promise<void> | undefined;
 
   async function catchUp(): Promise<void> {
     catching ??= (async () => {
       try {
+        // Transactions first: they are what must not be lost.
+        for (const [id, entry] of outboxBacklog) {
+          await shared.putOutbox(entry);
+          outboxBacklog.delete(id);
+        }
         for (const [id, entry] of backlog) {
           await shared.putLastKnownGood(entry);
           backlog.delete(id);
@@ -65,7 +100,7 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       shared.putLastKnownGood(entry).then(
         () => {
           markUp();
-          if (backlog.size > 0) void catchUp();
+          if (backlogSize() > 0) void catchUp();
         },
         (error: unknown) => {
           keep(entry);
@@ -132,8 +167,85 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
         return mine;
       }
     },
+    async putOutbox(entry) {
+      // Validated once here, so bad input rejects and never reads as Redis being down.
+      const e = checkOutboxEntry(entry);
+      await local.putOutbox(e);
+      const id = outboxId(e.chainId, e.hash);
+      try {
+        await shared.putOutbox(e);
+        // Redis has this write; an older one waiting in the backlog must not follow it.
+        outboxBacklog.delete(id);
+        markUp();
+        if (backlogSize() > 0) void catchUp();
+      } catch (error) {
+        keepOutbox(e);
+        markDown(error);
+      }
+    },
+    async getOutbox(chainId, hash) {
+      const h = checkOutboxAddress(chainId, hash);
+      const mine = await local.getOutbox(chainId, h);
+      let theirs: OutboxEntry | undefined;
+      try {
+        theirs = await shared.getOutbox(chainId, h);
+        markUp();
+      } catch (error) {
+        markDown(error);
+        return mine;
+      }
+      return furthest(theirs, mine);
+    },
+    async listPendingOutbox(chainId, limit) {
+      checkOutboxList(chainId, limit);
+      const mine = await local.listPendingOutbox(chainId, limit);
+      let theirs: OutboxEntry[];
+      try {
+        theirs = await shared.listPendingOutbox(chainId, limit);
+        markUp();
+      } catch (error) {
+        markDown(error);
+        return mine;
+      }
+      const merged = new Map<string, OutboxEntry>();
+      for (const e of theirs) {
+        // Final here while Redis missed it (it is in the backlog): this replica knows better.
+        const known = await local.getOutbox(chainId, e.hash);
+        if (!known || !isFinalOutboxStatus(known.status)) merged.set(e.hash, e);
+      }
+      let reachable = true;
+      const lastOfTheirs = theirs.length === limit ? theirs.at(-1) : undefined;
+      for (const e of mine) {
+        if (merged.has(e.hash)) continue;
+        // Pending here but not in Redis's list: another replica may have seen it final. Ask, and learn it locally so
+        // the next list does not ask again — unless Redis's list was cut before it (then it is simply further down).
+        const beyond = lastOfTheirs !== undefined && comparePendingOutbox(e, lastOfTheirs) > 0;
+        if (reachable && !beyond) {
+          try {
+            const known = await shared.getOutbox(chainId, e.hash);
+            if (known && isFinalOutboxStatus(known.status)) {
+              await local.putOutbox(known);
+              continue;
+            }
+          } catch (error) {
+            markDown(error);
+            reachable = false;
+          }
+        }
+        merged.set(e.hash, e);
+      }
+      return [...merged.values()].sort(comparePendingOutbox).slice(0, limit);
+    },
     async close() {
       await Promise.allSettled([local.close(), shared.close()]);
     },
   };
+}
+
+/** Of two copies of one transaction, the one further along: a final status over pending, then the later update. */
+function furthest(theirs: OutboxEntry | undefined, mine: OutboxEntry | undefined): OutboxEntry | undefined {
+  if (!theirs || !mine) return theirs ?? mine;
+  const rank = (e: OutboxEntry) => (isFinalOutboxStatus(e.status) ? 1 : 0);
+  if (rank(theirs) !== rank(mine)) return rank(theirs) > rank(mine) ? theirs : mine;
+  return mine.updatedAt > theirs.updatedAt ? mine : theirs;
 }

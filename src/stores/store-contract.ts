@@ -11,6 +11,9 @@ import {
   type LastKnownGood,
   LKG_MAX_KEY_CHARS,
   LKG_MAX_VALUE_BYTES,
+  OUTBOX_MAX_ERROR_CHARS,
+  OUTBOX_MAX_RAW_HEX_CHARS,
+  type OutboxEntry,
   type Store,
   StoreError,
   type StoreLimits,
@@ -43,6 +46,22 @@ export function lastKnownGoodFixture(over: Partial<LastKnownGood> = {}): LastKno
     blockHash: HASH_A,
     evidence: { method: "proof", domains: ["aws/us-east-1", "hetzner/eu-central"] },
     recordedAt: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+/** A pending transaction with sensible fields; `over` replaces any of them. `n` makes hash and nonce distinct. */
+export function outboxFixture(n = 1, over: Partial<OutboxEntry> = {}): OutboxEntry {
+  return {
+    chainId: 31337,
+    hash: `0x${n.toString(16).padStart(64, "0")}`,
+    raw: `0x02f8${n.toString(16).padStart(8, "0")}${"ab".repeat(100)}`,
+    from: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+    nonce: n,
+    status: "pending",
+    firstSeenAt: 1_700_000_000_000 + n,
+    updatedAt: 1_700_000_000_000 + n,
+    broadcasts: 0,
     ...over,
   };
 }
@@ -383,8 +402,32 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       await assert.rejects(store.addToCounter("n", 1, 1_000, 0), closed);
     });
 
+    describeOutboxContract(open, settle);
+
     const peer = subject.peer;
     if (peer) {
+      test("outbox: what one replica records another sees, and its final status holds for both", async () => {
+        const store = await open();
+        const other = await peer(store);
+        opened.push(other);
+        const tx = outboxFixture(1);
+        await store.putOutbox(tx);
+        assert.deepEqual(await other.getOutbox(tx.chainId, tx.hash), tx);
+        assert.deepEqual(await other.listPendingOutbox(tx.chainId, 10), [tx]);
+        const included = {
+          ...tx,
+          status: "included" as const,
+          blockNumber: 5,
+          blockHash: HASH_A,
+          updatedAt: tx.updatedAt + 1,
+        };
+        await other.putOutbox(included);
+        // The first replica, not yet knowing, records another broadcast round: the final status stays.
+        await store.putOutbox({ ...tx, broadcasts: 3, updatedAt: tx.updatedAt + 2 });
+        assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), included);
+        assert.deepEqual(await store.listPendingOutbox(tx.chainId, 10), []);
+      });
+
       test("shared: what one replica keeps and counts, another sees", async () => {
         const store = await open();
         const other = await peer(store);
@@ -410,6 +453,37 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
         const again = await reopen(store);
         opened.push(again);
         assert.equal(await again.getAnswer(1, "final"), "42");
+      });
+
+      test("outbox: transactions survive a restart, with their status rule, order and bound", async () => {
+        const store = await open({ maxOutboxEntries: 4 });
+        const a = outboxFixture(1, { firstSeenAt: 300 });
+        const b = outboxFixture(2, { firstSeenAt: 100, chainId: 8453 });
+        const c = outboxFixture(3, { firstSeenAt: 200 });
+        const d = outboxFixture(4, { firstSeenAt: 50 });
+        for (const e of [a, b, c, d]) await store.putOutbox(e);
+        const cIncluded = { ...c, status: "included" as const, blockNumber: 7, blockHash: HASH_B };
+        await store.putOutbox(cIncluded);
+        await store.close();
+
+        const again = await reopen(store);
+        opened.push(again);
+        assert.deepEqual(await again.getOutbox(a.chainId, a.hash), a);
+        assert.deepEqual(await again.getOutbox(c.chainId, c.hash), cIncluded);
+        assert.deepEqual(await again.listPendingOutbox(31337, 10), [d, a]);
+        assert.deepEqual(await again.listPendingOutbox(8453, 10), [b]);
+        await again.putOutbox({ ...c, broadcasts: 9 });
+        assert.deepEqual(await again.getOutbox(c.chainId, c.hash), cIncluded, "a final entry went back to pending");
+        // A fourth transaction: the final one goes, every pending one stays.
+        const e = outboxFixture(5, { firstSeenAt: 400 });
+        await again.putOutbox(e);
+        assert.equal(await again.getOutbox(c.chainId, c.hash), undefined);
+        await again.close();
+
+        const third = await reopen(again);
+        opened.push(third);
+        assert.deepEqual(await third.listPendingOutbox(31337, 10), [d, a, e]);
+        assert.deepEqual(await third.listPendingOutbox(8453, 10), [b]);
       });
 
       test("entries survive a restart (put, close, reopen, get), and the block rule still holds", async () => {
@@ -438,5 +512,233 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
         assert.deepEqual(await third.getLastKnownGood(c.chainId, c.key), c);
       });
     }
+  });
+}
+
+function describeOutboxContract(
+  open: (limits?: Partial<StoreLimits>) => Promise<Store>,
+  settle: (store: Store) => Promise<void>,
+): void {
+  test("outbox: a put is returned by get, deep-equal and unshared; unknown is undefined; hashes in any case", async () => {
+    const store = await open();
+    const tx = outboxFixture(1);
+    await store.putOutbox(tx);
+    assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), tx);
+    const got = (await store.getOutbox(tx.chainId, tx.hash))!;
+    got.broadcasts = 99;
+    assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), tx, "a returned entry is the store's own object");
+    assert.equal(await store.getOutbox(tx.chainId, outboxFixture(2).hash), undefined);
+    assert.equal(await store.getOutbox(1, tx.hash), undefined, "chains are separate");
+
+    // Every field, at the edges of what it may hold; hex in upper case is kept lower-case.
+    const full: OutboxEntry = {
+      chainId: 0,
+      hash: `0x${"AB".repeat(32)}`,
+      raw: `0x${"CD".repeat(64)}`,
+      from: "0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266",
+      nonce: Number.MAX_SAFE_INTEGER,
+      status: "pending",
+      firstSeenAt: 1_700_000_000_123.5,
+      updatedAt: 1_700_000_000_456,
+      broadcasts: 4,
+      lastBroadcastAt: 1_700_000_000_400,
+      blockNumber: 0,
+      blockHash: `0x${"EF".repeat(32)}`,
+      replacedBy: `0x${"0A".repeat(32)}`,
+      lastError: "upstream said: ü€😀",
+    };
+    await store.putOutbox(full);
+    const lower = {
+      ...full,
+      hash: full.hash.toLowerCase() as `0x${string}`,
+      raw: full.raw.toLowerCase() as `0x${string}`,
+      from: full.from.toLowerCase() as `0x${string}`,
+      blockHash: full.blockHash!.toLowerCase() as `0x${string}`,
+      replacedBy: full.replacedBy!.toLowerCase() as `0x${string}`,
+    };
+    assert.deepEqual(await store.getOutbox(0, full.hash), lower);
+    assert.deepEqual(await store.getOutbox(0, lower.hash), lower);
+    await settle(store);
+    assert.deepEqual(await store.getOutbox(0, full.hash), lower);
+    // Fields outside the entry's shape are not kept.
+    await store.putOutbox({ ...outboxFixture(3), extra: "x" } as OutboxEntry);
+    assert.deepEqual(await store.getOutbox(31337, outboxFixture(3).hash), outboxFixture(3));
+  });
+
+  test("outbox: pending updates; a final status is frozen and never goes back to pending", async () => {
+    const store = await open();
+    const tx = outboxFixture(1, { firstSeenAt: 1_000, updatedAt: 1_000 });
+    await store.putOutbox(tx);
+    // A broadcast round: counters and error change; the first firstSeenAt stays.
+    const round = {
+      ...tx,
+      firstSeenAt: 5_000,
+      updatedAt: 2_000,
+      broadcasts: 1,
+      lastBroadcastAt: 2_000,
+      lastError: "timeout",
+    };
+    await store.putOutbox(round);
+    assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), { ...round, firstSeenAt: 1_000 });
+    // A later round that succeeded carries no lastError: it is gone.
+    const ok = { ...tx, updatedAt: 3_000, broadcasts: 2, lastBroadcastAt: 3_000 };
+    await store.putOutbox(ok);
+    assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), ok);
+
+    const included = { ...ok, status: "included" as const, updatedAt: 4_000, blockNumber: 12, blockHash: HASH_A };
+    await store.putOutbox(included);
+    assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), included);
+    await store.putOutbox({ ...ok, updatedAt: 5_000, broadcasts: 3 });
+    await store.putOutbox({ ...included, status: "replaced", replacedBy: HASH_B, updatedAt: 6_000 });
+    await store.putOutbox({ ...included, status: "expired", updatedAt: 7_000 });
+    await store.putOutbox({ ...included, blockNumber: 13, updatedAt: 8_000 });
+    await settle(store);
+    assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), included, "a final entry changed");
+    assert.deepEqual(await store.listPendingOutbox(tx.chainId, 10), []);
+
+    // A transaction first recorded as final (learned from a block) is kept as such.
+    for (const [n, status] of [
+      [2, "replaced"],
+      [3, "expired"],
+    ] as const) {
+      const final = outboxFixture(n, { status, ...(status === "replaced" ? { replacedBy: HASH_B } : {}) });
+      await store.putOutbox(final);
+      await store.putOutbox({ ...final, status: "pending" });
+      assert.deepEqual(await store.getOutbox(final.chainId, final.hash), final);
+    }
+    assert.deepEqual(await store.listPendingOutbox(31337, 10), []);
+  });
+
+  test("outbox: pending listed oldest first (ties by hash), at most limit, finals left out, chains separate", async () => {
+    const store = await open();
+    const at = (n: number, firstSeenAt: number, chainId = 31337) => outboxFixture(n, { firstSeenAt, chainId });
+    const entries = [at(1, 500), at(2, 100), at(3, 300), at(5, 200), at(4, 200), at(6, 50, 1), at(7, 400)];
+    for (const e of entries) await store.putOutbox(e);
+    await store.putOutbox({ ...at(7, 400), status: "expired" });
+    await settle(store);
+    const hashes = (list: OutboxEntry[]) => list.map((e) => Number(BigInt(e.hash)));
+    assert.deepEqual(hashes(await store.listPendingOutbox(31337, 100)), [2, 4, 5, 3, 1]);
+    assert.deepEqual(await store.listPendingOutbox(31337, 100), [
+      at(2, 100),
+      at(4, 200),
+      at(5, 200),
+      at(3, 300),
+      at(1, 500),
+    ]);
+    assert.deepEqual(hashes(await store.listPendingOutbox(31337, 2)), [2, 4]);
+    assert.deepEqual(await store.listPendingOutbox(31337, 0), []);
+    assert.deepEqual(await store.listPendingOutbox(1, 100), [at(6, 50, 1)]);
+    assert.deepEqual(await store.listPendingOutbox(10, 100), []);
+    // An update of a pending entry keeps its place.
+    await store.putOutbox({ ...at(2, 100), firstSeenAt: 900, broadcasts: 5 });
+    assert.deepEqual(hashes(await store.listPendingOutbox(31337, 2)), [2, 4]);
+    await store.putOutbox({ ...at(2, 100), status: "included", blockNumber: 1, blockHash: HASH_A });
+    assert.deepEqual(hashes(await store.listPendingOutbox(31337, 2)), [4, 5]);
+  });
+
+  test("outbox: beyond maxOutboxEntries the entries that became final longest ago go, pending only when all are", async () => {
+    await assert.rejects(open({ maxOutboxEntries: 0 }), RangeError);
+    await assert.rejects(open({ maxOutboxEntries: 2.5 }), RangeError);
+    const store = await open({ maxOutboxEntries: 4 });
+    const has = async (ns: number[]) => {
+      const found: number[] = [];
+      for (const n of ns) if (await store.getOutbox(31337, outboxFixture(n).hash)) found.push(n);
+      return found;
+    };
+    const finalize = (n: number) =>
+      store.putOutbox(outboxFixture(n, { status: "included", blockNumber: n, blockHash: HASH_A }));
+    for (const n of [1, 2, 3, 4]) await store.putOutbox(outboxFixture(n));
+    // Final in the order 3, 1.
+    await finalize(3);
+    await finalize(1);
+    await store.putOutbox(outboxFixture(5));
+    assert.deepEqual(await has([1, 2, 3, 4, 5]), [1, 2, 4, 5], "the first to become final goes first");
+    await store.putOutbox(outboxFixture(6));
+    assert.deepEqual(await has([1, 2, 4, 5, 6]), [2, 4, 5, 6]);
+    // Every entry pending: the oldest firstSeenAt goes (2 was first seen before 4, 5, 6).
+    await store.putOutbox(outboxFixture(7));
+    assert.deepEqual(await has([2, 4, 5, 6, 7]), [4, 5, 6, 7]);
+    // A new final entry in a store full of pending ones is the one that goes.
+    await finalize(8);
+    assert.deepEqual(await has([4, 5, 6, 7, 8]), [4, 5, 6, 7]);
+    // The bound counts every chain.
+    await store.putOutbox(outboxFixture(9, { chainId: 1 }));
+    assert.deepEqual(await has([4, 5, 6, 7]), [5, 6, 7]);
+    assert.equal((await store.listPendingOutbox(1, 10)).length, 1);
+    assert.equal((await store.listPendingOutbox(31337, 10)).length, 3);
+    // Many at once never fail; the newest stay.
+    for (let n = 10; n < 40; n++) await store.putOutbox(outboxFixture(n));
+    await settle(store);
+    assert.deepEqual(
+      (await store.listPendingOutbox(31337, 10)).map((e) => e.nonce),
+      [36, 37, 38, 39],
+    );
+    assert.deepEqual(await store.listPendingOutbox(1, 10), []);
+  });
+
+  test("outbox: malformed entries are a TypeError, an oversize raw a RangeError; nothing is left behind", async () => {
+    const store = await open();
+    const longest = outboxFixture(1, { raw: `0x${"ab".repeat((OUTBOX_MAX_RAW_HEX_CHARS - 2) / 2)}` });
+    await store.putOutbox(longest);
+    assert.equal((await store.getOutbox(31337, longest.hash))?.raw.length, OUTBOX_MAX_RAW_HEX_CHARS);
+    const tooLong = outboxFixture(2, { raw: `0x${"ab".repeat((OUTBOX_MAX_RAW_HEX_CHARS - 2) / 2 + 1)}` });
+    await assert.rejects(store.putOutbox(tooLong), {
+      name: "RangeError",
+      message: /raw is 262148 characters, at most 262146/,
+    });
+    // An oversize update of a known entry keeps what was there.
+    await assert.rejects(store.putOutbox({ ...tooLong, hash: longest.hash }), RangeError);
+
+    const malformed: Partial<OutboxEntry>[] = [
+      { chainId: -1 },
+      { chainId: 1.5 },
+      { hash: "0x1234" as `0x${string}` },
+      { hash: `0x${"zz".repeat(32)}` as `0x${string}` },
+      { raw: "0x" as `0x${string}` },
+      { raw: "0xabc" as `0x${string}` },
+      { raw: "abcd" as `0x${string}` },
+      { raw: 1 as unknown as `0x${string}` },
+      { from: "0x1234" as `0x${string}` },
+      { nonce: -1 },
+      { nonce: 1.5 },
+      { nonce: 2 ** 53 },
+      { status: "mined" as "pending" },
+      { firstSeenAt: Number.NaN },
+      { updatedAt: -1 },
+      { broadcasts: -1 },
+      { lastBroadcastAt: Number.POSITIVE_INFINITY },
+      { blockNumber: -1 },
+      { blockHash: "0x12" as `0x${string}` },
+      { replacedBy: "0x12" as `0x${string}` },
+    ];
+    const target = outboxFixture(3);
+    for (const over of malformed) {
+      await assert.rejects(store.putOutbox({ ...target, ...over }), TypeError, JSON.stringify(over));
+    }
+    await assert.rejects(store.putOutbox(null as unknown as OutboxEntry), TypeError);
+    await settle(store);
+    assert.equal(await store.getOutbox(31337, target.hash), undefined);
+    assert.deepEqual(await store.getOutbox(31337, longest.hash), longest);
+
+    // A reason is cut, never a reason to refuse the transaction.
+    const chatty = outboxFixture(4, { lastError: "e".repeat(OUTBOX_MAX_ERROR_CHARS + 100) });
+    await store.putOutbox(chatty);
+    assert.equal((await store.getOutbox(31337, chatty.hash))?.lastError, "e".repeat(OUTBOX_MAX_ERROR_CHARS));
+
+    await assert.rejects(store.getOutbox(31337, "0x1234"), TypeError);
+    await assert.rejects(store.getOutbox(-1, target.hash), TypeError);
+    await assert.rejects(store.listPendingOutbox(31337, -1), RangeError);
+    await assert.rejects(store.listPendingOutbox(31337, 1.5), RangeError);
+    await assert.rejects(store.listPendingOutbox(Number.NaN, 1), TypeError);
+  });
+
+  test("outbox: rejects with StoreError 'closed' once closed", async () => {
+    const store = await open();
+    await store.putOutbox(outboxFixture(1));
+    await store.close();
+    const closed = (error: unknown) => error instanceof StoreError && error.kind === "closed";
+    await assert.rejects(store.putOutbox(outboxFixture(2)), closed);
+    await assert.rejects(store.getOutbox(31337, outboxFixture(1).hash), closed);
+    await assert.rejects(store.listPendingOutbox(31337, 10), closed);
   });
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { STORE_MAX_ENTRIES } from "../../core/store.ts";
-import { describeStoreContract, lastKnownGoodFixture } from "../store-contract.ts";
+import { OUTBOX_MAX_ENTRIES, STORE_MAX_ENTRIES } from "../../core/store.ts";
+import { describeStoreContract, lastKnownGoodFixture, outboxFixture } from "../store-contract.ts";
 import { createMemoryStore } from "./memory-store.ts";
 
 describeStoreContract("memory", { open: async (limits) => createMemoryStore(limits) });
@@ -18,5 +18,16 @@ test("memory store: the default bound is STORE_MAX_ENTRIES, and eviction stays c
   assert.ok(await store.getLastKnownGood(31337, `k${STORE_MAX_ENTRIES}`));
   // A linear eviction scan would make this quadratic (minutes); constant-time eviction keeps it well under this.
   assert.ok(elapsedMs < 10_000, `100k puts took ${elapsedMs.toFixed(0)} ms`);
+  await store.close();
+});
+
+test("memory store: the outbox bound defaults to OUTBOX_MAX_ENTRIES; with every entry pending the oldest goes", async () => {
+  const store = createMemoryStore();
+  for (let n = 1; n <= OUTBOX_MAX_ENTRIES + 1; n++) await store.putOutbox(outboxFixture(n));
+  assert.equal(await store.getOutbox(31337, outboxFixture(1).hash), undefined);
+  assert.deepEqual(await store.getOutbox(31337, outboxFixture(2).hash), outboxFixture(2));
+  const pending = await store.listPendingOutbox(31337, OUTBOX_MAX_ENTRIES + 10);
+  assert.equal(pending.length, OUTBOX_MAX_ENTRIES);
+  assert.equal(pending[0]?.nonce, 2);
   await store.close();
 });

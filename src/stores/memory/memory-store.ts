@@ -1,6 +1,6 @@
 /**
  * The in-process store: for tests, the embedded library, and as the local fallback when a shared store is down.
- * Nothing survives the process.
+ * Nothing survives the process, outbox transactions included.
  */
 import {
   checkAnswer,
@@ -18,15 +18,17 @@ import {
   StoreError,
   type StoreLimits,
 } from "../../core/store.ts";
+import { createOutboxBook } from "./outbox-book.ts";
 
 export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
-  const { maxEntries, maxAnswerBytes } = resolveStoreLimits(limits);
+  const { maxEntries, maxAnswerBytes, maxOutboxEntries } = resolveStoreLimits(limits);
   // A Map iterates in insertion order; re-inserting on every accepted put keeps the least recently recorded first,
   // so eviction is one delete of the first key.
   const entries = new Map<string, HeldLastKnownGood>();
   const cordons = createCordonBook();
   const answers = createAnswerLru(maxAnswerBytes);
   const counters = createLocalCounters();
+  const outbox = createOutboxBook(maxOutboxEntries);
   let closed = false;
 
   const ensureOpen = () => {
@@ -71,8 +73,24 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
       return counters.add(name, amount, checkCounter(name, amount, windowMs, now));
     },
 
+    async putOutbox(entry) {
+      ensureOpen();
+      outbox.put(entry);
+    },
+
+    async getOutbox(chainId, hash) {
+      ensureOpen();
+      return outbox.get(chainId, hash);
+    },
+
+    async listPendingOutbox(chainId, limit) {
+      ensureOpen();
+      return outbox.listPending(chainId, limit);
+    },
+
     async close() {
       closed = true;
+      outbox.clear();
       entries.clear();
       answers.clear();
       counters.clear();

@@ -1,7 +1,8 @@
 /**
  * The shared store: Redis (or Valkey), so gateway replicas in different clouds share what they proved. Keep-the-newest
  * and the size bound run in one Lua script, atomic across replicas. Every command has a short deadline: a Redis that
- * is gone costs a request nothing but that deadline (see `layered-store.ts` for serving on without it).
+ * is gone costs a request nothing but that deadline (see `layered-store.ts` for serving on without it). An outbox
+ * put resolves once Redis acknowledged it; how durable that is then is Redis's own persistence setting.
  */
 import { Redis } from "ioredis";
 import {
@@ -9,10 +10,14 @@ import {
   checkCordon,
   checkCounter,
   checkLastKnownGoodAddress,
+  checkOutboxAddress,
+  checkOutboxEntry,
+  checkOutboxList,
   fromHeld,
   type HeldLastKnownGood,
   lastKnownGoodId,
   MAX_CORDONS_PER_CHAIN,
+  type OutboxEntry,
   resolveStoreLimits,
   type SharedCordon,
   type Store,
@@ -69,6 +74,65 @@ end
 return 1
 `;
 
+/**
+ * KEYS: entry hash, the chain's pending index, every chain's pending index, final index, sequence.
+ * ARGV: entry JSON, status, firstSeenAt, global member ("hash:chainId"), hash, bound, key prefix.
+ * A final entry is frozen; a pending one keeps its first firstSeenAt (field 'f', which overrides the JSON's, so the
+ * script never re-encodes JSON: cjson would round large numbers). Beyond the bound the entries that became final
+ * longest ago go first, pending ones (oldest firstSeenAt, then member) only when every entry is pending.
+ */
+const PUT_OUTBOX = `
+local current = redis.call('HGET', KEYS[1], 's')
+if current and current ~= 'pending' then return 0 end
+if current then
+  redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', ARGV[2], 'f', ARGV[3])
+end
+if ARGV[2] == 'pending' then
+  if not current then
+    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
+    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+  end
+else
+  redis.call('ZREM', KEYS[2], ARGV[5])
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[4])
+end
+local over = redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[6])
+while over > 0 do
+  local index = KEYS[4]
+  local victim = redis.call('ZRANGE', index, 0, 0)[1]
+  if not victim then
+    index = KEYS[3]
+    victim = redis.call('ZRANGE', index, 0, 0)[1]
+  end
+  if not victim then break end
+  local hash = string.sub(victim, 1, 66)
+  local chain = string.sub(victim, 68)
+  redis.call('DEL', ARGV[7] .. 'ob:' .. chain .. ':' .. hash)
+  redis.call('ZREM', index, victim)
+  if index == KEYS[3] then redis.call('ZREM', ARGV[7] .. 'ob-pending:' .. chain, hash) end
+  over = over - 1
+end
+return 1
+`;
+
+/** KEYS: the chain's pending index. ARGV: limit, key prefix, chain id. One snapshot: index and entries together. */
+const LIST_PENDING_OUTBOX = `
+local out = {}
+local limit = tonumber(ARGV[1])
+if limit == 0 then return out end
+for _, hash in ipairs(redis.call('ZRANGE', KEYS[1], 0, limit - 1)) do
+  local fields = redis.call('HMGET', ARGV[2] .. 'ob:' .. ARGV[3] .. ':' .. hash, 'e', 'f')
+  if fields[1] then
+    table.insert(out, fields[1])
+    table.insert(out, fields[2])
+  end
+end
+return out
+`;
+
 /** KEYS: the counter's window. ARGV: amount, window ms. The window's key outlives the window once, then goes. */
 const ADD_TO_COUNTER = `
 local total = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -92,7 +156,7 @@ export interface RedisStore extends Store {
 }
 
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
-  const { maxEntries, maxAnswerBytes } = resolveStoreLimits(options);
+  const { maxEntries, maxAnswerBytes, maxOutboxEntries } = resolveStoreLimits(options);
   const prefix = options.keyPrefix ?? "multihome:";
   const redis = new Redis(options.url, {
     lazyConnect: false,
@@ -116,6 +180,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   redis.on("error", () => {});
   let closed = false;
   const entryKey = (chainId: number, key: string) => `${prefix}lkg:${lastKnownGoodId(chainId, key)}`;
+  const outboxKey = (chainId: number, hash: string) => `${prefix}ob:${chainId}:${hash}`;
+  const pendingKey = (chainId: number) => `${prefix}ob-pending:${chainId}`;
   const ensureOpen = () => {
     if (closed) throw new StoreError("closed", "the redis store is closed");
   };
@@ -205,6 +271,44 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const id = checkAnswer(chainId, key);
       return (await run("read_failed", () => redis.get(`${prefix}ans:${id}`))) ?? undefined;
     },
+    async putOutbox(entry) {
+      ensureOpen();
+      const e = checkOutboxEntry(entry);
+      await run("write_failed", () =>
+        redis.eval(
+          PUT_OUTBOX,
+          5,
+          outboxKey(e.chainId, e.hash),
+          pendingKey(e.chainId),
+          `${prefix}ob-pending`,
+          `${prefix}ob-final`,
+          `${prefix}ob-seq`,
+          JSON.stringify(e),
+          e.status,
+          String(e.firstSeenAt),
+          `${e.hash}:${e.chainId}`,
+          e.hash,
+          String(maxOutboxEntries),
+          prefix,
+        ),
+      );
+    },
+    async getOutbox(chainId, hash) {
+      ensureOpen();
+      const h = checkOutboxAddress(chainId, hash);
+      const [json, firstSeenAt] = await run("read_failed", () => redis.hmget(outboxKey(chainId, h), "e", "f"));
+      return json ? fromStoredOutbox(json, firstSeenAt) : undefined;
+    },
+    async listPendingOutbox(chainId, limit) {
+      ensureOpen();
+      checkOutboxList(chainId, limit);
+      const flat = (await run("read_failed", () =>
+        redis.eval(LIST_PENDING_OUTBOX, 1, pendingKey(chainId), String(limit), prefix, String(chainId)),
+      )) as string[];
+      const entries: OutboxEntry[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) entries.push(fromStoredOutbox(flat[i]!, flat[i + 1]));
+      return entries;
+    },
     async addToCounter(name, amount, windowMs, now) {
       ensureOpen();
       const window = checkCounter(name, amount, windowMs, now);
@@ -223,4 +327,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
     },
   };
+}
+
+/** An entry as kept: its JSON, with the first `firstSeenAt` (kept apart so the script never rewrites the JSON). */
+function fromStoredOutbox(json: string, firstSeenAt: string | null | undefined): OutboxEntry {
+  const entry = JSON.parse(json) as OutboxEntry;
+  if (firstSeenAt) entry.firstSeenAt = Number(firstSeenAt);
+  return entry;
 }

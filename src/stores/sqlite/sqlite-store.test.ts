@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { createFakeClock, type FakeClock } from "../../../test/harness/fake-clock.ts";
 import type { Logger } from "../../core/ports.ts";
 import { type Store, StoreError, type StoreLimits } from "../../core/store.ts";
-import { describeStoreContract, lastKnownGoodFixture } from "../store-contract.ts";
+import { describeStoreContract, lastKnownGoodFixture, outboxFixture } from "../store-contract.ts";
 import { openSqliteStore, SQLITE_FLUSH_INTERVAL_MS, SQLITE_SCHEMA_VERSION } from "./sqlite-store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "multihome-sqlite-store-"));
@@ -206,7 +208,7 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
   });
 });
 
-test("sqlite store: a version 1 file gains the answers table and keeps its entries", async () => {
+test("sqlite store: a version 1 file gains the answers and outbox tables and keeps its entries", async () => {
   const path = freshPath();
   mkdirSync(dirname(path), { recursive: true });
   const v1 = new DatabaseSync(path);
@@ -240,7 +242,111 @@ test("sqlite store: a version 1 file gains the answers table and keeps its entri
   assert.deepEqual(version, [SQLITE_SCHEMA_VERSION]);
   const again = await openAt(path);
   assert.equal(await again.getAnswer(1, "final"), "42");
+  await again.putOutbox(outboxFixture(1));
+  assert.deepEqual(await again.getOutbox(31337, outboxFixture(1).hash), outboxFixture(1));
   await again.close();
+});
+
+test("sqlite store: a version 2 file gains the outbox table and keeps its entries and answers", async () => {
+  const path = freshPath();
+  const v2store = await openAt(path);
+  const entry = lastKnownGoodFixture();
+  await v2store.putLastKnownGood(entry);
+  await v2store.putAnswer(1, "final", "42");
+  await v2store.close();
+  // What version 2 wrote: the same tables less the outbox.
+  const v2 = new DatabaseSync(path);
+  v2.exec("DROP TABLE outbox; UPDATE multihome_schema SET version = 2");
+  v2.close();
+
+  const store = await openAt(path);
+  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+  assert.equal(await store.getAnswer(1, "final"), "42");
+  const tx = outboxFixture(1);
+  await store.putOutbox(tx);
+  await store.close();
+  const version = inspect(path, (db) =>
+    (db.prepare("SELECT version FROM multihome_schema").all() as { version: number }[]).map((r) => r.version),
+  );
+  assert.deepEqual(version, [3]);
+  const again = await openAt(path);
+  assert.deepEqual(await again.getOutbox(tx.chainId, tx.hash), tx);
+  assert.deepEqual(await again.listPendingOutbox(tx.chainId, 10), [tx]);
+  await again.close();
+});
+
+test("sqlite store: an outbox put is in the file when it resolves, with no flush (it survives kill -9)", async () => {
+  const path = freshPath();
+  const tx = outboxFixture(7, { lastError: "first round failed" });
+  // A separate process that records the transaction, says so, and then waits to be killed: nothing after the put
+  // (no timer, no close) gets a chance to write.
+  const script = join(dirname(path), "record.mjs");
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(
+    script,
+    [
+      `import { openSqliteStore } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, "sqlite-store.ts")).href)};`,
+      "const clock = { now: () => Date.now(), setTimer: () => () => {} };",
+      `const store = await openSqliteStore({ path: ${JSON.stringify(path)}, clock });`,
+      `await store.putOutbox(${JSON.stringify(tx)});`,
+      'process.stdout.write("recorded\\n");',
+      "setInterval(() => {}, 60_000);",
+    ].join("\n"),
+  );
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error("the child did not record the transaction in 10 s")), 10_000);
+      child.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("recorded")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the child exited with ${code} before recording`));
+      });
+    });
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+  assert.equal(child.signalCode, "SIGKILL");
+  const store = await openAt(path);
+  assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), tx);
+  assert.deepEqual(await store.listPendingOutbox(tx.chainId, 10), [tx]);
+  await store.close();
+});
+
+test("sqlite store: an outbox put the file refuses rejects with write_failed, naming the file, and records nothing", async () => {
+  const path = freshPath();
+  const clock = createFakeClock();
+  const store = await openSqliteStore({ path, clock });
+  const blocker = new DatabaseSync(path);
+  blocker.exec("BEGIN IMMEDIATE");
+  const tx = outboxFixture(1);
+  try {
+    await assert.rejects(
+      store.putOutbox(tx),
+      (e: unknown) => e instanceof StoreError && e.kind === "write_failed" && e.message.includes(path),
+    );
+  } finally {
+    blocker.exec("ROLLBACK");
+    blocker.close();
+  }
+  assert.equal(await store.getOutbox(tx.chainId, tx.hash), undefined);
+  assert.equal(clock.pending(), 0, "an outbox put never arms the flush timer");
+  await store.putOutbox(tx);
+  assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), tx);
+  const synchronous = inspect(path, (db) => db.prepare("SELECT count(*) AS n FROM outbox").get() as { n: number });
+  assert.equal(synchronous.n, 1);
+  await store.close();
 });
 
 test("sqlite store: nonsensical options are refused", async () => {

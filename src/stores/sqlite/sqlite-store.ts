@@ -2,7 +2,8 @@
  * The embedded durable store: one SQLite file through `node:sqlite` (no native addon). node:sqlite is synchronous and
  * puts happen on the request path, so puts only touch memory; one transaction writes them every `flushIntervalMs`, and
  * reads look at that buffer before the file. A crash loses at most one interval of last-known-good values: they are a
- * cache of verified facts, and the next verified read records them again.
+ * cache of verified facts, and the next verified read records them again. Outbox transactions are the exception: a
+ * signed transaction cannot be recorded again, so each put commits to the file (synced) before it resolves.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -12,6 +13,9 @@ import {
   checkAnswer,
   checkCounter,
   checkLastKnownGoodAddress,
+  checkOutboxAddress,
+  checkOutboxEntry,
+  checkOutboxList,
   createCordonBook,
   createLocalCounters,
   fromHeld,
@@ -19,6 +23,8 @@ import {
   holdNewest,
   type LastKnownGood,
   lastKnownGoodId,
+  type OutboxEntry,
+  type OutboxStatus,
   resolveStoreLimits,
   type Store,
   StoreError,
@@ -28,7 +34,7 @@ import {
 /** How long accepted puts wait in memory before they are written, ms. */
 export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
 /** The schema this build reads and writes; a file with a higher version was written by a newer Multihome. */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. */
@@ -37,6 +43,8 @@ export interface SqliteStoreOptions {
   maxEntries?: number;
   /** Most bytes of shared answers kept in the file (keys and JSON); enforced when buffered puts are written. @default 64 MiB */
   maxAnswerBytes?: number;
+  /** Most outbox transactions kept in the file (see the Store port for which go first). @default 10_000 */
+  maxOutboxEntries?: number;
   /** How long accepted puts wait in memory before one transaction writes them, ms. @default 1_000 */
   flushIntervalMs?: number;
   /** Schedules the writes. */
@@ -76,6 +84,50 @@ CREATE TABLE answers (
 );
 `;
 
+/**
+ * Version 3: signed transactions the gateway took responsibility for. `seq` is the order of writes (a final row is
+ * never written again, so among final rows it is the order they became final, which is the eviction order).
+ */
+const SCHEMA_OUTBOX = `
+CREATE TABLE outbox (
+  chain_id INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  nonce INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  first_seen_at REAL NOT NULL,
+  updated_at REAL NOT NULL,
+  broadcasts INTEGER NOT NULL,
+  last_broadcast_at REAL,
+  block_number INTEGER,
+  block_hash TEXT,
+  replaced_by TEXT,
+  last_error TEXT,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (chain_id, hash)
+);
+CREATE INDEX outbox_pending_by_chain ON outbox (chain_id, first_seen_at, hash) WHERE status = 'pending';
+CREATE INDEX outbox_pending_by_age ON outbox (first_seen_at, hash, chain_id) WHERE status = 'pending';
+CREATE INDEX outbox_final_by_seq ON outbox (seq) WHERE status <> 'pending';
+`;
+
+// A final row is frozen (the WHERE), and a pending row keeps its first first_seen_at (not in the SET).
+const UPSERT_OUTBOX = `
+INSERT INTO outbox (chain_id, hash, raw, sender, nonce, status, first_seen_at, updated_at, broadcasts,
+  last_broadcast_at, block_number, block_hash, replaced_by, last_error, seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM outbox))
+ON CONFLICT (chain_id, hash) DO UPDATE SET
+  raw = excluded.raw, sender = excluded.sender, nonce = excluded.nonce, status = excluded.status,
+  updated_at = excluded.updated_at, broadcasts = excluded.broadcasts, last_broadcast_at = excluded.last_broadcast_at,
+  block_number = excluded.block_number, block_hash = excluded.block_hash, replaced_by = excluded.replaced_by,
+  last_error = excluded.last_error, seq = excluded.seq
+WHERE outbox.status = 'pending'`;
+
+const OUTBOX_COLUMNS =
+  "chain_id, hash, raw, sender, nonce, status, first_seen_at, updated_at, broadcasts, last_broadcast_at, " +
+  "block_number, block_hash, replaced_by, last_error";
+
 // The WHERE keeps a row at a higher block; seq orders rows by when they were last recorded, for eviction.
 const UPSERT = `
 INSERT INTO last_known_good (chain_id, key, value, block_number, block_hash, method, domains, recorded_at, seq)
@@ -95,9 +147,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   if (!Number.isFinite(flushIntervalMs) || flushIntervalMs <= 0) {
     throw new RangeError(`store flushIntervalMs must be a positive number of ms, got ${String(flushIntervalMs)}`);
   }
-  const { maxEntries, maxAnswerBytes } = resolveStoreLimits({
+  const { maxEntries, maxAnswerBytes, maxOutboxEntries } = resolveStoreLimits({
     maxEntries: options.maxEntries,
     maxAnswerBytes: options.maxAnswerBytes,
+    maxOutboxEntries: options.maxOutboxEntries,
   });
 
   let db: DatabaseSync;
@@ -209,6 +262,55 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (!cancelFlush && !closed) cancelFlush = clock.setTimer(flushIntervalMs, onFlushTimer);
   };
 
+  /**
+   * Writes one outbox entry in its own transaction, synced to disk before it returns (FULL for this commit only:
+   * the buffered last-known-good writes stay at NORMAL), then trims the table to its bound in the same transaction.
+   */
+  const writeOutbox = (e: OutboxEntry) => {
+    try {
+      db.exec("PRAGMA synchronous = FULL");
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          const { changes } = statements.upsertOutbox.run(
+            e.chainId,
+            e.hash,
+            e.raw,
+            e.from,
+            e.nonce,
+            e.status,
+            e.firstSeenAt,
+            e.updatedAt,
+            e.broadcasts,
+            e.lastBroadcastAt ?? null,
+            e.blockNumber ?? null,
+            e.blockHash ?? null,
+            e.replacedBy ?? null,
+            e.lastError ?? null,
+          );
+          if (Number(changes) > 0) {
+            let over = Number((statements.outboxCount.get() as { n: number }).n) - maxOutboxEntries;
+            if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
+            if (over > 0) statements.evictOldestPending.run(over);
+          }
+          db.exec("COMMIT");
+        } catch (error) {
+          if (db.isTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      } finally {
+        db.exec("PRAGMA synchronous = NORMAL");
+      }
+    } catch (cause) {
+      throw new StoreError("write_failed", `cannot write the Multihome store at ${path}: ${messageOf(cause)}`, {
+        cause,
+      });
+    }
+  };
+
+  const readFailed = (cause: unknown) =>
+    new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
+
   // Cordons and counters only matter to replicas sharing a store; one process keeps its own in memory (cordons last
   // minutes, counter windows less).
   const cordons = createCordonBook();
@@ -252,6 +354,30 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     async getCordons(chainId, now) {
       ensureOpen();
       return cordons.get(chainId, now);
+    },
+    async putOutbox(entry) {
+      ensureOpen();
+      writeOutbox(checkOutboxEntry(entry));
+    },
+    async getOutbox(chainId, hash) {
+      ensureOpen();
+      const h = checkOutboxAddress(chainId, hash);
+      let row: OutboxRow | undefined;
+      try {
+        row = statements.selectOutbox.get(chainId, h) as OutboxRow | undefined;
+      } catch (cause) {
+        throw readFailed(cause);
+      }
+      return row && fromOutboxRow(row);
+    },
+    async listPendingOutbox(chainId, limit) {
+      ensureOpen();
+      checkOutboxList(chainId, limit);
+      try {
+        return (statements.listPendingOutbox.all(chainId, limit) as unknown as OutboxRow[]).map(fromOutboxRow);
+      } catch (cause) {
+        throw readFailed(cause);
+      }
     },
     async putLastKnownGood(entry) {
       ensureOpen();
@@ -319,6 +445,43 @@ function fromRow(row: Row): LastKnownGood {
   };
 }
 
+interface OutboxRow {
+  chain_id: number;
+  hash: `0x${string}`;
+  raw: `0x${string}`;
+  sender: `0x${string}`;
+  nonce: number;
+  status: OutboxStatus;
+  first_seen_at: number;
+  updated_at: number;
+  broadcasts: number;
+  last_broadcast_at: number | null;
+  block_number: number | null;
+  block_hash: `0x${string}` | null;
+  replaced_by: `0x${string}` | null;
+  last_error: string | null;
+}
+
+function fromOutboxRow(row: OutboxRow): OutboxEntry {
+  const entry: OutboxEntry = {
+    chainId: row.chain_id,
+    hash: row.hash,
+    raw: row.raw,
+    from: row.sender,
+    nonce: row.nonce,
+    status: row.status,
+    firstSeenAt: row.first_seen_at,
+    updatedAt: row.updated_at,
+    broadcasts: row.broadcasts,
+  };
+  if (row.last_broadcast_at !== null) entry.lastBroadcastAt = row.last_broadcast_at;
+  if (row.block_number !== null) entry.blockNumber = row.block_number;
+  if (row.block_hash !== null) entry.blockHash = row.block_hash;
+  if (row.replaced_by !== null) entry.replacedBy = row.replaced_by;
+  if (row.last_error !== null) entry.lastError = row.last_error;
+  return entry;
+}
+
 /** WAL so readers never wait for the flush; a version table so a future schema change is recognised, not guessed. */
 function migrate(db: DatabaseSync, path: string): void {
   db.exec("PRAGMA journal_mode = WAL");
@@ -333,10 +496,12 @@ function migrate(db: DatabaseSync, path: string): void {
     if (version === null) {
       db.exec(SCHEMA);
       db.exec(SCHEMA_ANSWERS);
+      db.exec(SCHEMA_OUTBOX);
       db.prepare("INSERT INTO multihome_schema (version) VALUES (?)").run(SQLITE_SCHEMA_VERSION);
     } else if (version < SQLITE_SCHEMA_VERSION) {
-      // Version 1 had no answers table; everything it holds stays as it is.
-      db.exec(SCHEMA_ANSWERS);
+      // Each version only added tables; everything an older file holds stays as it is.
+      if (version < 2) db.exec(SCHEMA_ANSWERS);
+      if (version < 3) db.exec(SCHEMA_OUTBOX);
       db.prepare("UPDATE multihome_schema SET version = ?").run(SQLITE_SCHEMA_VERSION);
     } else if (version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError(
@@ -361,7 +526,13 @@ type Statement =
   | "insertAnswer"
   | "selectAnswer"
   | "answerBytes"
-  | "evictOldestAnswer";
+  | "evictOldestAnswer"
+  | "upsertOutbox"
+  | "selectOutbox"
+  | "listPendingOutbox"
+  | "outboxCount"
+  | "evictOldestFinal"
+  | "evictOldestPending";
 
 function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
   return {
@@ -370,6 +541,21 @@ function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
     selectAnswer: db.prepare("SELECT json FROM answers WHERE chain_id = ? AND key = ?"),
     answerBytes: db.prepare("SELECT coalesce(sum(bytes), 0) AS bytes FROM answers"),
     evictOldestAnswer: db.prepare("DELETE FROM answers WHERE seq = (SELECT min(seq) FROM answers) RETURNING bytes"),
+    upsertOutbox: db.prepare(UPSERT_OUTBOX),
+    selectOutbox: db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE chain_id = ? AND hash = ?`),
+    listPendingOutbox: db.prepare(
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE chain_id = ? AND status = 'pending' ` +
+        "ORDER BY first_seen_at, hash LIMIT ?",
+    ),
+    outboxCount: db.prepare("SELECT count(*) AS n FROM outbox"),
+    evictOldestFinal: db.prepare(
+      "DELETE FROM outbox WHERE rowid IN " +
+        "(SELECT rowid FROM outbox WHERE status <> 'pending' ORDER BY seq LIMIT ?)",
+    ),
+    evictOldestPending: db.prepare(
+      "DELETE FROM outbox WHERE rowid IN " +
+        "(SELECT rowid FROM outbox WHERE status = 'pending' ORDER BY first_seen_at, hash, chain_id LIMIT ?)",
+    ),
     upsert: db.prepare(UPSERT),
     select: db.prepare(
       "SELECT chain_id, key, value, block_number, block_hash, method, domains, recorded_at FROM last_known_good " +

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { type RedisServer, startRedis } from "../../test/harness/redis.ts";
+import { waitFor } from "../../test/harness/wait.ts";
+import type { Logger } from "../core/ports.ts";
+import type { OutboxEntry, Store } from "../core/store.ts";
+import { createLayeredStore } from "./layered-store.ts";
+import { createMemoryStore } from "./memory/memory-store.ts";
+import { createRedisStore, type RedisStore } from "./redis/redis-store.ts";
+import { outboxFixture } from "./store-contract.ts";
+
+let redis: RedisServer;
+before(async () => {
+  redis = await startRedis();
+});
+after(() => redis?.stop());
+
+const logged: string[] = [];
+const logger: Logger = {
+  debug: () => {},
+  info: (_, msg) => logged.push(`info ${msg}`),
+  warn: (_, msg) => logged.push(`warn ${msg}`),
+  error: (_, msg) => logged.push(`error ${msg}`),
+  child: () => logger,
+};
+
+const toClose: Store[] = [];
+after(() => Promise.allSettled(toClose.map((s) => s.close())));
+let next = 0;
+
+async function redisStore(keyPrefix: string): Promise<RedisStore> {
+  const store = createRedisStore({ url: redis.url, keyPrefix });
+  toClose.push(store);
+  assert.ok(await store.waitConnected(5_000), "redis did not connect in 5 s");
+  return store;
+}
+
+/** One replica: its own memory store under the shared Redis, and a second connection standing for another replica. */
+async function replica() {
+  const keyPrefix = `layered${next++}:`;
+  const local = createMemoryStore();
+  const shared = await redisStore(keyPrefix);
+  const layered = createLayeredStore(local, shared, logger);
+  toClose.push(layered);
+  return { keyPrefix, local, shared, layered, other: await redisStore(keyPrefix) };
+}
+
+const included = (tx: OutboxEntry): OutboxEntry => ({
+  ...tx,
+  status: "included",
+  blockNumber: 3,
+  blockHash: `0x${"cc".repeat(32)}`,
+  updatedAt: tx.updatedAt + 10,
+});
+
+test("layered outbox: a put is in both tiers when it resolves; the list merges Redis's with the local one", async () => {
+  const { local, layered, other } = await replica();
+  const [mine, theirs, missed] = [outboxFixture(1), outboxFixture(2), outboxFixture(3)];
+  await layered.putOutbox(mine);
+  assert.deepEqual(await local.getOutbox(mine.chainId, mine.hash), mine);
+  assert.deepEqual(await other.getOutbox(mine.chainId, mine.hash), mine, "Redis did not have it when the put resolved");
+
+  await other.putOutbox(theirs);
+  await local.putOutbox(missed);
+  assert.deepEqual(await layered.listPendingOutbox(31337, 10), [mine, theirs, missed]);
+  assert.deepEqual(await layered.listPendingOutbox(31337, 2), [mine, theirs]);
+
+  // Another replica saw "mine" and "missed" mined: this one stops listing them and learns it locally.
+  await other.putOutbox(included(mine));
+  await other.putOutbox(included(missed));
+  assert.deepEqual(await layered.listPendingOutbox(31337, 10), [theirs]);
+  assert.deepEqual(await local.getOutbox(missed.chainId, missed.hash), included(missed));
+  assert.deepEqual(await layered.getOutbox(mine.chainId, mine.hash), included(mine));
+
+  await assert.rejects(layered.putOutbox({ ...mine, hash: "0x12" }), TypeError);
+  assert.equal(layered.sharedUp(), true, "bad input read as Redis being down");
+});
+
+test("layered outbox: with Redis down puts resolve and lists come from local; Redis gets them when it is back", async () => {
+  const { keyPrefix, local, shared, layered } = await replica();
+  const [early, during] = [outboxFixture(1), outboxFixture(2)];
+  await layered.putOutbox(early);
+
+  await redis.kill();
+  await waitFor(() => !shared.connected(), { timeoutMs: 5_000, what: "the client to see Redis gone" });
+  await layered.putOutbox(during);
+  assert.equal(layered.sharedUp(), false);
+  assert.ok(logged.includes("warn shared store unreachable: serving from local state"));
+  assert.deepEqual(await layered.listPendingOutbox(31337, 10), [early, during]);
+  await layered.putOutbox(included(early));
+  assert.deepEqual(await layered.listPendingOutbox(31337, 10), [during]);
+  assert.deepEqual(await layered.getOutbox(early.chainId, early.hash), included(early));
+  assert.deepEqual(await local.getOutbox(during.chainId, during.hash), during);
+
+  // This Redis keeps nothing across a restart: what it holds afterwards came from the catch-up.
+  await redis.start();
+  assert.ok(await shared.waitConnected(5_000));
+  await layered.catchUp();
+  assert.equal(layered.sharedUp(), true);
+  const other = await redisStore(keyPrefix);
+  assert.deepEqual(await other.getOutbox(during.chainId, during.hash), during);
+  assert.deepEqual(await other.getOutbox(early.chainId, early.hash), included(early));
+  assert.deepEqual(await other.listPendingOutbox(31337, 10), [during]);
+  assert.deepEqual(await layered.listPendingOutbox(31337, 10), [during]);
+});
