@@ -35,7 +35,10 @@ test("balance bodies: ids in order, every address distinct, funded accounts spre
   assert.equal(cases[225]!.expect, '"result":"0x1"');
   assert.equal(parsed[225]!.params[0], funded[1]!.address);
   assert.equal(cases.filter((c) => c.expect === '"result":"0x0"').length, 298);
-  assert.equal(cases[0]!.body, `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["${freshAddress(0)}","0x1"]}`);
+  assert.equal(
+    cases[0]!.body,
+    `{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["${freshAddress(0)}","0x1"]}`,
+  );
   assert.throws(() => balanceBodies({ count: 1, block: "0x1", funded }), RangeError);
   assert.throws(() => balanceBodies({ count: 0, block: "0x1" }), RangeError);
 });

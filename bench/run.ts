@@ -58,6 +58,8 @@ const MEMORY_CACHE_BYTES = 4 * 2 ** 20;
 const MEMORY_FINALITY_DEPTH = 1;
 /** The memory scenario's expected answers are checked against the node for one body in this many (and the funded). */
 const MEMORY_CHECK_STEP = 1_000;
+/** Deadline of one batch checking expected answers against the node, ms. */
+const CHECK_TIMEOUT_MS = 30_000;
 /** The block every distinct body reads at: block 1, mined and never changed. */
 const BODIES_BLOCK = "0x1";
 
@@ -442,11 +444,7 @@ async function measure(def: ScenarioDef, defaultLoad: Load): Promise<{ outcome: 
     key: def.key,
     title: def.title,
     path: def.path,
-    ...(def.bodies
-      ? { bodies: def.bodies.description }
-      : load.body !== defaultLoad.body
-        ? { body: load.body }
-        : {}),
+    ...(def.bodies ? { bodies: def.bodies.description } : load.body !== defaultLoad.body ? { body: load.body } : {}),
     ...(def.baselineKey ? { baselineKey: def.baselineKey } : {}),
   };
   log(`— ${def.title}`);
@@ -463,9 +461,7 @@ async function measure(def: ScenarioDef, defaultLoad: Load): Promise<{ outcome: 
   }
   try {
     // A set of bodies: its first and every funded account's, whose answers are not "0x0".
-    const checked = def.bodies
-      ? def.bodies.cases.filter((c, i) => i === 0 || !c.expect.endsWith('"0x0"'))
-      : [load];
+    const checked = def.bodies ? def.bodies.cases.filter((c, i) => i === 0 || !c.expect.endsWith('"0x0"')) : [load];
     for (const c of checked) {
       const wrong = await answerIs(target.url, c, def.verified);
       if (wrong) throw new Error(`unexpected answer before the run: ${wrong}`);
@@ -568,7 +564,12 @@ async function writeCheckedBodies(file: string, cases: BodyCase[], nodeUrl: stri
   const checked = sampleStep === 1 ? cases : sampleCases(cases, sampleStep);
   const funded = cases.filter((c) => !c.expect.endsWith('"0x0"') && !checked.includes(c));
   const wrong = await wrongCases([...checked, ...funded], async (batch) => {
-    const res = await fetch(nodeUrl, { method: "POST", headers: { "content-type": "application/json" }, body: batch });
+    const res = await fetch(nodeUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: batch,
+      signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+    });
     return res.text();
   });
   if (wrong.length > 0) throw new Error(`the node does not give the expected answers: ${wrong.slice(0, 3).join("; ")}`);
