@@ -98,7 +98,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);
   let server: RunningServer;
   try {
-    server = await startHttpServer(gateway, config.server, logger, () => ({
+    server = await startHttpServer(gateway, { ...config.server, websocket: config.websocket }, logger, () => ({
       store: storeStatus(config.store.kind, store),
     }));
   } catch (error) {

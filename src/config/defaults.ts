@@ -23,6 +23,17 @@ export const DEFAULTS = {
     /** On shutdown, how long in-flight requests may take to finish, ms. */
     shutdownGraceMs: 10_000,
   },
+  /** JSON-RPC over WebSocket on the public listener (`GET /rpc/{chainId}` with `Upgrade: websocket`). */
+  websocket: {
+    /** Open WebSocket connections on the listener; more are refused with HTTP 503 before the upgrade. */
+    maxConnections: 1_000,
+    /** Open `eth_subscribe` subscriptions on one connection; more are refused (-32005). */
+    maxSubscriptionsPerConnection: 64,
+    /** Bytes of answers and notifications waiting to be sent on one connection; beyond it the connection is closed (1008). */
+    maxBufferedBytes: 8_388_608,
+    /** How often each connection is pinged, ms; a connection that has not answered the previous ping is terminated. */
+    pingIntervalMs: 30_000,
+  },
   admin: { host: "127.0.0.1", port: 8546 },
   /** `keyPrefix` applies to `kind: redis` only; the default kind is SQLite. */
   store: {
@@ -39,6 +50,16 @@ export const DEFAULTS = {
     chunkBlocks: 2_000,
     /** Chunks of one request in flight at once. */
     chunkConcurrency: 4,
+  },
+  transactions: {
+    /** Accept legacy transactions signed without a chain id (no EIP-155 replay protection). */
+    allowUnprotected: false,
+    /** A send goes to one upstream in each of this many failure domains at once. */
+    broadcastDomains: 3,
+    /** Pending transactions are checked this often, and rebroadcast while unmined, ms. */
+    rebroadcastIntervalMs: 3_000,
+    /** A transaction neither mined nor replaced this long after it was first sent is given up, ms (3 hours). */
+    expiryMs: 10_800_000,
   },
   cache: {
     /** Answers are cached (finalized data until evicted, the rest briefly); false: every read goes upstream. */

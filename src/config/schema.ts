@@ -67,6 +67,19 @@ export const configSchema = z
         shutdownGraceMs: ms(0).default(D.server.shutdownGraceMs),
       })
       .prefault({}),
+    websocket: z
+      .strictObject({
+        maxConnections: z.number().int().min(1).max(1_000_000).default(D.websocket.maxConnections),
+        maxSubscriptionsPerConnection: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(D.websocket.maxSubscriptionsPerConnection),
+        maxBufferedBytes: z.number().int().min(1024).max(1_073_741_824).default(D.websocket.maxBufferedBytes),
+        pingIntervalMs: ms(100).default(D.websocket.pingIntervalMs),
+      })
+      .prefault({}),
     admin: z
       .strictObject({
         host: z.string().default(D.admin.host),
@@ -137,6 +150,14 @@ export const configSchema = z
         maxBlockRange: z.number().int().min(1).max(10_000_000).default(D.logs.maxBlockRange),
         chunkBlocks: z.number().int().min(1).max(10_000_000).default(D.logs.chunkBlocks),
         chunkConcurrency: z.number().int().min(1).max(64).default(D.logs.chunkConcurrency),
+      })
+      .prefault({}),
+    transactions: z
+      .strictObject({
+        allowUnprotected: z.boolean().default(D.transactions.allowUnprotected),
+        broadcastDomains: z.number().int().min(1).max(16).default(D.transactions.broadcastDomains),
+        rebroadcastIntervalMs: ms(100).default(D.transactions.rebroadcastIntervalMs),
+        expiryMs: ms(1_000).default(D.transactions.expiryMs),
       })
       .prefault({}),
     cache: z

@@ -31,6 +31,8 @@ import { createLastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts"
 import { executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
 import { PROVEN_METHODS, readProven } from "./state-reads.ts";
+import { createStreams, type SubscribeResult } from "./streams.ts";
+import { createTransactions, type TransactionStatus } from "./transactions.ts";
 
 export type { CallAnswer, CallOptions, Evidence, Verification } from "./answer.ts";
 
@@ -57,7 +59,11 @@ export interface Chain {
   start(): void;
   ready(timeoutMs: number): Promise<void>;
   call(call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
+  /** What became of a transaction sent through this chain (or found mined on it). */
+  transaction(hash: string): Promise<TransactionStatus | undefined>;
   status(): ChainStatus;
+  /** eth_subscribe on the anchored chain (see streams.ts). */
+  subscribe(params: unknown, deliver: (result: unknown) => void): SubscribeResult;
   stop(): Promise<void>;
 }
 
@@ -83,7 +89,7 @@ export interface CachedAnswer {
 }
 
 /** What an entry costs beyond its key and serialized result (the objects around them), for the byte bound. */
-export const CACHE_ENTRY_OVERHEAD_BYTES = 128;
+export const CACHE_ENTRY_OVERHEAD_BYTES = 256;
 /** Block hashes tracked for reorg eviction; beyond it the oldest are evicted from the cache at once. */
 export const MAX_WATCHED_BLOCKS = 65_536;
 
@@ -155,7 +161,10 @@ export function createChain(
     chainCheckIntervalMs: health.chainCheckIntervalMs,
     attemptTimeoutMs: routing.attemptTimeoutMs,
     defaultBackoffMs: routing.defaultBackoffMs,
-    onHead: (head) => ctx.logger.debug({ chainId, head: head.number }, "agreed head"),
+    onHead: (head) => {
+      ctx.logger.debug({ chainId, head: head.number }, "agreed head");
+      streams.wake();
+    },
     onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
     onReorg: () => onReorg(),
@@ -329,15 +338,6 @@ export function createChain(
       };
     if (rpc.method === "eth_chainId") return { ok: true, result: toHex(chainId), evidence: none };
     if (rpc.method === "net_version") return { ok: true, result: String(chainId), evidence: none };
-    if (!head) {
-      const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");
-      // After a restart during an outage nothing is live, but what was proven before still is what it was.
-      if (PROVEN_METHODS.has(rpc.method) && Array.isArray(rpc.params) && asksForLatest(spec, rpc.params)) {
-        return lastKnownGood.answer(lastKnownGoodKey(rpc.method, rpc.params), error, options.maxStalenessSeconds, none);
-      }
-      return { ok: false, error, evidence: none };
-    }
-    if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
     if (spec.kind === "write") {
       const raw = Array.isArray(rpc.params) ? rpc.params[0] : undefined;
       if (
@@ -355,7 +355,28 @@ export function createChain(
           evidence: none,
         };
       }
+      // Even with no agreed head: the transaction is recorded and goes out through whatever upstream is up.
+      return transactions.send(raw);
     }
+    if (
+      rpc.method === "eth_getTransactionCount" &&
+      Array.isArray(rpc.params) &&
+      rpc.params.length === 2 &&
+      rpc.params[1] === "pending" &&
+      typeof rpc.params[0] === "string" &&
+      /^0x[0-9a-fA-F]{40}$/.test(rpc.params[0])
+    )
+      // The highest any domain reports, so a wallet never reuses a nonce one domain's pool already holds.
+      return transactions.pendingNonce(rpc.params[0]);
+    if (!head) {
+      const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");
+      // After a restart during an outage nothing is live, but what was proven before still is what it was.
+      if (PROVEN_METHODS.has(rpc.method) && Array.isArray(rpc.params) && asksForLatest(spec, rpc.params)) {
+        return lastKnownGood.answer(lastKnownGoodKey(rpc.method, rpc.params), error, options.maxStalenessSeconds, none);
+      }
+      return { ok: false, error, evidence: none };
+    }
+    if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
     const pin = pinBlock(spec, rpc.params, head.number);
     if (!pin.ok)
       return {
@@ -619,21 +640,47 @@ export function createChain(
     if (!stopped) cancelCordonSync = clock.setTimer(CORDON_SYNC_INTERVAL_MS, () => void syncCordons());
   }
 
+  const transactions = createTransactions(ctx, {
+    chainId,
+    target,
+    settings: settings.transactions,
+    call: (rpc) => call(rpc),
+    headNumber: () => headBook.current()?.number,
+  });
+
+  const streams = createStreams(
+    ctx,
+    {
+      head: () => headBook.current(),
+      hashAt: async (n) => anchors.hashAt(n) ?? (await anchors.anchor(n))?.hash,
+      call: (method, params) => call({ id: 0, method, params, notification: false }),
+    },
+    {
+      logsFromReceipts: settings.verification.methods.eth_getBlockReceipts === "proof",
+      retryMs: health.headPollIntervalMs,
+    },
+  );
+
   return {
     chainId,
     start: () => {
       tracker.start();
       void syncCordons();
+      transactions.start();
     },
+    transaction: (hash) => transactions.status(hash),
     async ready(timeoutMs) {
       await tracker.waitForHead(timeoutMs);
     },
     call,
+    subscribe: (params, deliver) => streams.subscribe(params, deliver),
     status,
     async stop() {
       stopped = true;
       cancelCordonSync?.();
+      transactions.stop();
       tracker.stop();
+      streams.stop();
       await Promise.all(upstreams.map((u) => u.close()));
     },
   };

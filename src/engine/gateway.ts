@@ -16,10 +16,13 @@ import {
   createChain,
 } from "./chain.ts";
 import type { EngineContext } from "./context.ts";
+import type { SubscribeResult } from "./streams.ts";
+import type { TransactionStatus } from "./transactions.ts";
 
 export type { AccountAnswer, AccountView } from "./account-view.ts";
 export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
+export type { SubscribeResult } from "./streams.ts";
 
 export interface Readiness {
   ready: boolean;
@@ -35,6 +38,13 @@ export interface Gateway {
   call(chainId: number, call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
   /** The wallet's view of one account; see account-view.ts. */
   account(chainId: number, address: string): Promise<AccountAnswer | undefined>;
+  /** What became of a transaction; `undefined` for an unknown chain or a transaction nobody knows. */
+  transaction(chainId: number, hash: string): Promise<TransactionStatus | undefined>;
+  /**
+   * eth_subscribe (`newHeads`, `logs`) on a chain's anchored blocks: `deliver` gets each notification's result, every
+   * block once and in order; see streams.ts.
+   */
+  subscribe(chainId: number, params: unknown, deliver: (result: unknown) => void): SubscribeResult;
   readiness(): Readiness;
   stop(): Promise<void>;
 }
@@ -54,6 +64,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           routing: config.routing,
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
+          transactions: config.transactions,
           verification: config.verification,
           logs: config.logs,
           cache: {
@@ -97,6 +108,15 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       return accountView(chainId, address, (method, params, options) =>
         chain.call({ id: ++id, method, params, notification: false }, options),
       );
+    },
+    async transaction(chainId, hash) {
+      return chains.get(chainId)?.transaction(hash);
+    },
+    subscribe(chainId, params, deliver) {
+      const chain = chains.get(chainId);
+      if (!chain)
+        return { ok: false, error: new MultihomeError("unknown_chain", `chain ${chainId} is not served here`) };
+      return chain.subscribe(params, deliver);
     },
     readiness,
     async stop() {

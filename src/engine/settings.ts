@@ -1,6 +1,7 @@
 import type { FailureDomain } from "../core/domain.ts";
 import type { VerificationPolicy } from "../core/methods.ts";
 import type { ExecuteTarget } from "./execute.ts";
+import type { TransactionSettings } from "./transactions.ts";
 
 /** What the engine needs to run one chain (the app derives it from the validated config). */
 export interface ChainSettings {
@@ -22,6 +23,7 @@ export interface ChainSettings {
     domainDownMs: number;
   };
   maxResponseBytes: number;
+  transactions: TransactionSettings;
   logs: { maxBlockRange: number; chunkBlocks: number; chunkConcurrency: number };
   cache: {
     enabled: boolean;

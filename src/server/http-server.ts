@@ -1,14 +1,16 @@
 /**
- * The public listener: JSON-RPC over HTTP, health and readiness. Bodies are read with a hard byte cap (a declared
+ * The public listener: JSON-RPC over HTTP and WebSocket (ws-server.ts), health and readiness. Bodies are read with a hard byte cap (a declared
  * Content-Length over the cap is refused before a byte of the body is read, and the connection is closed).
  */
 import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { MultihomeError } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import { createRequestIds, handleRpcBody, wholeBodyError } from "./rpc-handler.ts";
+import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
   host: string;
@@ -21,12 +23,19 @@ export interface HttpServerOptions {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   shutdownGraceMs: number;
+  /** JSON-RPC over WebSocket (`websocket` in the config); messages are limited to `maxBodyBytes`. */
+  websocket: Omit<WsServerOptions, "maxPayload" | "limits">;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
-  /** Stop accepting, let in-flight requests finish (up to the grace period), then close every socket. */
+  /** WebSocket connections open now. */
+  webSocketConnections(): number;
+  /**
+   * Stop accepting, close WebSocket connections (1001), let in-flight requests finish (up to the grace period), then
+   * close every socket.
+   */
   close(): Promise<void>;
 }
 
@@ -34,6 +43,8 @@ const RPC_PATH = /^\/rpc\/(\d{1,16})\/?$/;
 
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
+const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
 /** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
 export const MAX_STALENESS_SECONDS = 2_592_000;
@@ -162,6 +173,24 @@ export async function startHttpServer(
       if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
       return sendJson(res, 200, answer.view);
     }
+    const transaction = TRANSACTION_PATH.exec(path);
+    if (transaction) {
+      if (req.method !== "GET") {
+        res.setHeader("allow", "GET");
+        return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
+      }
+      const [, chain, hash] = transaction;
+      if (!gateway.chainIds().includes(Number(chain)))
+        return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
+      if (!TX_HASH.test(hash!))
+        return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 32-byte hex hash" } });
+      const status = await gateway.transaction(Number(chain), hash!);
+      if (!status)
+        return sendJson(res, 404, {
+          error: { code: "not_found", message: "no such transaction in the outbox, and none mined with this hash" },
+        });
+      return sendJson(res, 200, status);
+    }
     const match = RPC_PATH.exec(path);
     const chains = gateway.chainIds();
     const chainId = match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
@@ -195,26 +224,57 @@ export async function startHttpServer(
         });
     },
   );
+  const websockets = createWsServer(
+    gateway,
+    { ...options.websocket, maxPayload: options.maxBodyBytes, limits },
+    logger,
+    newRequestId,
+  );
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    const match = RPC_PATH.exec(path);
+    const chains = gateway.chainIds();
+    const chainId = match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
+    if (req.method !== "GET" || String(req.headers.upgrade).toLowerCase() !== "websocket") {
+      return refuseUpgrade(socket, 400, "Bad Request", {
+        error: { code: "bad_upgrade", message: "only GET with Upgrade: websocket is accepted" },
+      });
+    }
+    if (chainId === undefined || !chains.includes(chainId)) {
+      return refuseUpgrade(socket, 404, "Not Found", {
+        error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
+      });
+    }
+    websockets.upgrade(req, socket, head, chainId);
+  });
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     else socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await websockets.close(0);
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
+    webSocketConnections: () => websockets.connections(),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await websockets.close(options.shutdownGraceMs);
       server.closeIdleConnections();
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {

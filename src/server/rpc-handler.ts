@@ -1,6 +1,7 @@
 /**
- * JSON-RPC over HTTP: body → calls → engine → one response. Whole-body failures get 400/413 without any upstream
- * call; a well-formed call always gets HTTP 200 with a JSON-RPC error object, except rate limits (429).
+ * JSON-RPC over HTTP and WebSocket: body → calls → engine → one response. Whole-body failures get 400/413 without any
+ * upstream call; a well-formed call always gets HTTP 200 with a JSON-RPC error object, except rate limits (429).
+ * Over WebSocket the same text is sent as one message (the status and headers have no equivalent there).
  */
 import { randomBytes } from "node:crypto";
 import { MultihomeError, toRpcError } from "../core/errors.ts";
@@ -8,6 +9,7 @@ import {
   type ParsedItem,
   type ParseLimits,
   parseRequestBody,
+  type RpcCall,
   type RpcId,
   serializeError,
   serializeResult,
@@ -42,6 +44,23 @@ function internalError(requestId: string): MultihomeError {
   return new MultihomeError("internal", "internal error", { data: { requestId } });
 }
 
+/** Methods that only make sense on a connection that stays open. */
+export const SUBSCRIPTION_METHODS = new Set(["eth_subscribe", "eth_unsubscribe"]);
+
+const NO_EVIDENCE = { blockNumber: undefined, verified: "none" as const };
+
+/** The answer to eth_subscribe and eth_unsubscribe over plain HTTP. */
+function needsWebSocket(call: RpcCall): CallAnswer {
+  return {
+    ok: false,
+    error: new MultihomeError(
+      "method_not_found",
+      `${call.method} needs a WebSocket connection: GET /rpc/{chainId} with Upgrade: websocket`,
+    ),
+    evidence: NO_EVIDENCE,
+  };
+}
+
 function answerToJson(id: RpcId, answer: CallAnswer): string {
   if (answer.ok) return serializeResult(id, answer.result);
   if ("rpcError" in answer) return serializeError(id, answer.rpcError);
@@ -58,6 +77,8 @@ export async function handleRpcBody(
     requestId: string;
     signal?: AbortSignal;
     maxStalenessSeconds?: number;
+    /** Answers eth_subscribe and eth_unsubscribe (a WebSocket connection's own state); absent over HTTP. */
+    subscriptions?: (call: RpcCall) => CallAnswer;
   },
 ): Promise<RpcHttpResponse> {
   const { requestId, logger } = options;
@@ -74,6 +95,8 @@ export async function handleRpcBody(
     item: ParsedItem,
   ): Promise<{ id: RpcId; answer: CallAnswer } | { id: RpcId; error: MultihomeError }> => {
     if (!item.ok) return { id: item.id, error: item.error };
+    if (SUBSCRIPTION_METHODS.has(item.call.method))
+      return { id: item.call.id, answer: (options.subscriptions ?? needsWebSocket)(item.call) };
     try {
       return {
         id: item.call.id,

@@ -1,0 +1,400 @@
+/**
+ * Getting a signed transaction onto the chain exactly once, through whatever domains are up.
+ *
+ * A send is decoded locally (its hash is Multihome's own), recorded in the store's outbox *before* any upstream sees
+ * it, then broadcast concurrently to one upstream in each of up to `broadcastDomains` failure domains. "Already known"
+ * counts as accepted; "nonce too low" is accepted when the transaction is found; an upstream answering another hash
+ * is disputed. When no upstream accepted, the hash is looked up before a failure is reported. Identical concurrent
+ * sends share one broadcast. A background loop rebroadcasts pending transactions — after an outage, after a restart —
+ * until they are included, replaced (their nonce used by another transaction) or expired.
+ */
+import { MultihomeError } from "../core/errors.ts";
+import type { Hex } from "../core/hex.ts";
+import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
+import { expectedCostMs, unusableReason } from "../core/select.ts";
+import type { OutboxEntry } from "../core/store.ts";
+import { decodeRawTransaction, sendVerdict } from "../core/tx.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { CallAnswer, Evidence } from "./answer.ts";
+import type { EngineContext } from "./context.ts";
+import type { ExecuteTarget } from "./execute.ts";
+
+export interface TransactionSettings {
+  /** Accept legacy transactions without EIP-155 replay protection. */
+  allowUnprotected: boolean;
+  /** A send goes to one upstream in each of at most this many failure domains, concurrently. */
+  broadcastDomains: number;
+  /** How often pending transactions are checked, and rebroadcast when still unmined, ms. */
+  rebroadcastIntervalMs: number;
+  /** A transaction neither included nor replaced this long after it was first sent is given up, ms. */
+  expiryMs: number;
+}
+
+/** Pending transactions checked per round; more wait for the next round (oldest first). */
+export const REBROADCAST_BATCH = 256;
+/** Longest upstream error text kept with an outbox entry. */
+export const TX_ERROR_MAX_CHARS = 512;
+
+export interface TransactionStatus {
+  chainId: number;
+  hash: Hex;
+  status: OutboxEntry["status"];
+  from?: Hex;
+  nonce?: number;
+  firstSeenAt?: number;
+  broadcasts?: number;
+  lastBroadcastAt?: number;
+  block?: { number: number; hash: Hex };
+  replacedBy?: Hex;
+  lastError?: string;
+}
+
+export interface Transactions {
+  send(raw: string): Promise<CallAnswer>;
+  /** What became of a transaction: from the outbox, or from the chain for one sent elsewhere. */
+  status(hash: string): Promise<TransactionStatus | undefined>;
+  /** The next nonce of `address` counting pending transactions: the highest any domain reports. */
+  pendingNonce(address: string): Promise<CallAnswer>;
+  start(): void;
+  stop(): void;
+}
+
+export interface TransactionDeps {
+  chainId: number;
+  target: ExecuteTarget;
+  settings: TransactionSettings;
+  /** The chain's own pipeline (verified reads), for receipts and nonces. */
+  call(call: RpcCall): Promise<CallAnswer>;
+  headNumber(): number | undefined;
+}
+
+type Broadcast =
+  | { accepted: true; upstreams: string[] }
+  | { accepted: false; rejection?: RpcErrorObject; unknown: boolean; nonceUsed: boolean; reasons: string[] };
+
+export function createTransactions(ctx: EngineContext, deps: TransactionDeps): Transactions {
+  const { clock, logger, store } = ctx;
+  const { chainId, target, settings } = deps;
+  const flights = new Map<string, Promise<CallAnswer>>();
+  const none = (): Evidence => ({ blockNumber: deps.headNumber(), verified: "none" });
+
+  /**
+   * One upstream per failure domain, up to `broadcastDomains`: the cheapest usable one of each domain first; then, if
+   * that is too few domains, admitted upstreams whose breaker is open or whose domain is judged down. A send is rare,
+   * idempotent and must get out: trying an upstream that failed lately costs one attempt, missing a domain that works
+   * may cost the transaction.
+   */
+  function broadcastTargets(): Upstream[] {
+    const now = clock.now();
+    const options = { now, random: ctx.random, exclude: new Set<string>(), avoidDomains: new Set<string>() };
+    const views = target.views(now).sort((a, b) => expectedCostMs(a) - expectedCostMs(b));
+    const byDomain = new Map<string, Upstream>();
+    const take = (usableOnly: boolean) => {
+      for (const v of views) {
+        if (byDomain.size >= settings.broadcastDomains) return;
+        if (byDomain.has(v.domain) || v.cordoned) continue;
+        const reason = unusableReason(v, options);
+        if (usableOnly ? reason !== undefined : reason === "excluded") continue;
+        const u = target.upstreams.find((x) => x.id === v.id);
+        if (u && u.admission === "admitted") byDomain.set(v.domain, u);
+      }
+    };
+    take(true);
+    take(false);
+    return [...byDomain.values()];
+  }
+
+  /**
+   * One call to one upstream, past its breaker (see broadcastTargets); what it shows still feeds the breaker.
+   * Returns the result, the chain's error, or undefined when it gave no answer (timeout, refused, 5xx…).
+   */
+  async function attemptOn(
+    u: Upstream,
+    method: string,
+    params: unknown[],
+  ): Promise<{ ok: true; result: unknown } | { ok: false; rpcError: RpcErrorObject } | undefined> {
+    const { outcome } = await u.attempt(method, params, { timeoutMs: target.routing.attemptTimeoutMs });
+    const now = clock.now();
+    if (outcome.decision === "answer") {
+      u.breaker.onSuccess(now);
+      u.lastSuccessAt = now;
+      return outcome.kind === "result" ? { ok: true, result: outcome.result } : { ok: false, rpcError: outcome.error };
+    }
+    if (outcome.kind !== "capacity" && outcome.kind !== "too_large") u.breaker.onFailure(now);
+    return undefined;
+  }
+
+  /** Whether one of `upstreams` knows the transaction (in its pool or mined). */
+  async function known(hash: Hex, upstreams: Upstream[]): Promise<boolean> {
+    const answers = await Promise.all(upstreams.map((u) => attemptOn(u, "eth_getTransactionByHash", [hash])));
+    return answers.some((a) => a?.ok && (a.result as { hash?: unknown } | null)?.hash === hash);
+  }
+
+  /**
+   * Sends to one upstream per domain at once. Resolves at the first acceptance (the others finish in the background:
+   * a domain that is slow or cut costs the client nothing once another took it), else when all have answered.
+   */
+  function broadcast(entry: OutboxEntry): Promise<Broadcast> {
+    const targets = broadcastTargets();
+    const reasons: string[] = targets.length === 0 ? ["no usable upstream"] : [];
+    let rejection: RpcErrorObject | undefined;
+    let unknown = targets.length === 0;
+    let nonceUsed = false;
+    const settle = async (): Promise<Broadcast> => {
+      // Nobody said yes: an upstream that timed out after taking it, or a "nonce too low" for a transaction already
+      // mined, still means it is out there.
+      if ((unknown || nonceUsed) && (await known(entry.hash, broadcastTargets())))
+        return { accepted: true, upstreams: [] };
+      return { accepted: false, ...(rejection ? { rejection } : {}), unknown, nonceUsed, reasons };
+    };
+    if (targets.length === 0) return settle();
+    return new Promise((resolve) => {
+      let left = targets.length;
+      let done = false;
+      for (const u of targets) {
+        void attemptOn(u, "eth_sendRawTransaction", [entry.raw]).then((result) => {
+          left--;
+          if (!result) {
+            unknown = true;
+            reasons.push("no_answer");
+          } else {
+            const verdict = sendVerdict(
+              entry.hash,
+              result.ok ? { ok: true, result: result.result } : { ok: false, message: result.rpcError.message },
+            );
+            if (verdict === "accepted" && !done) {
+              done = true;
+              resolve({ accepted: true, upstreams: [u.id] });
+            } else if (verdict === "wrong_hash") {
+              reasons.push("wrong_hash");
+              target.onDispute?.(u, `answered another hash for transaction ${entry.hash}`);
+            } else if (verdict === "nonce_used") nonceUsed = true;
+            if (!result.ok && verdict !== "accepted") rejection ??= result.rpcError;
+          }
+          if (left === 0 && !done) {
+            done = true;
+            resolve(settle());
+          }
+        });
+      }
+    });
+  }
+
+  async function record(entry: OutboxEntry): Promise<void> {
+    try {
+      await store.putOutbox(entry);
+    } catch (error) {
+      // Serving never depends on the store; a transaction that is not recorded is still broadcast now.
+      logger.error(
+        { chainId, hash: entry.hash, err: (error as Error).message },
+        "transaction not recorded in the outbox",
+      );
+    }
+  }
+
+  async function sendOnce(raw: string, hash: Hex, from: Hex, nonce: number): Promise<CallAnswer> {
+    const now = clock.now();
+    const existing = await store.getOutbox(chainId, hash).catch(() => undefined);
+    const entry: OutboxEntry = existing ?? {
+      chainId,
+      hash,
+      raw: raw as Hex,
+      from,
+      nonce,
+      status: "pending",
+      firstSeenAt: now,
+      updatedAt: now,
+      broadcasts: 0,
+    };
+    // Already out there: included, or broadcast moments ago (the outbox rebroadcasts it when due).
+    const recent = entry.lastBroadcastAt !== undefined && now - entry.lastBroadcastAt < settings.rebroadcastIntervalMs;
+    if (entry.status === "included" || (entry.status === "pending" && recent && entry.lastError === undefined))
+      return { ok: true, result: hash, evidence: none() };
+    if (!existing) await record(entry);
+    const outcome = await broadcast(entry);
+    const after = clock.now();
+    const next: OutboxEntry = { ...entry, broadcasts: entry.broadcasts + 1, lastBroadcastAt: after, updatedAt: after };
+    if (outcome.accepted) {
+      await record(next);
+      return { ok: true, result: hash, evidence: none() };
+    }
+    const lastError = (outcome.rejection?.message ?? outcome.reasons.join(", ")).slice(0, TX_ERROR_MAX_CHARS);
+    if (outcome.rejection && !outcome.unknown) {
+      // Every upstream that answered refused it, and none may have it: a definitive answer of the chain.
+      await record({ ...next, status: outcome.nonceUsed ? "replaced" : "expired", lastError });
+      return { ok: false, rpcError: outcome.rejection, evidence: none() };
+    }
+    await record({ ...next, lastError });
+    if (outcome.rejection) return { ok: false, rpcError: outcome.rejection, evidence: none() };
+    return {
+      ok: false,
+      error: new MultihomeError(
+        "unavailable",
+        "no upstream took the transaction yet; it is kept and rebroadcast until it is mined or expires",
+        { data: { transactionHash: hash, status: "pending", reasons: outcome.reasons } },
+      ),
+      evidence: none(),
+    };
+  }
+
+  async function decodeAndSend(raw: string): Promise<CallAnswer> {
+    const decoded = await decodeRawTransaction(raw, chainId, { allowUnprotected: settings.allowUnprotected });
+    if (!decoded.ok) return { ok: false, error: new MultihomeError(decoded.code, decoded.message), evidence: none() };
+    const { hash, from, nonce } = decoded.tx;
+    return sendOnce(raw, hash, from, nonce);
+  }
+
+  function send(raw: string): Promise<CallAnswer> {
+    // Identical concurrent sends share one decode and one broadcast, and get the same answer.
+    const key = raw.toLowerCase();
+    let flight = flights.get(key);
+    if (!flight) {
+      flight = decodeAndSend(key);
+      flights.set(key, flight);
+      const settled = flight;
+      void settled.finally(() => flights.get(key) === settled && flights.delete(key));
+    }
+    return flight;
+  }
+
+  /** A verified receipt for `hash`, when it is mined. */
+  async function receipt(hash: string): Promise<{ blockNumber: number; blockHash: Hex } | undefined> {
+    const answer = await deps.call({ id: 0, method: "eth_getTransactionReceipt", params: [hash] } as RpcCall);
+    if (!answer.ok || answer.result === null || typeof answer.result !== "object") return undefined;
+    const r = answer.result as { blockNumber?: string; blockHash?: Hex };
+    if (typeof r.blockNumber !== "string" || typeof r.blockHash !== "string") return undefined;
+    return { blockNumber: Number(BigInt(r.blockNumber)), blockHash: r.blockHash };
+  }
+
+  /** The account's mined nonce (verified), or undefined when it cannot be known now. */
+  async function minedNonce(address: string): Promise<number | undefined> {
+    const answer = await deps.call({
+      id: 0,
+      method: "eth_getTransactionCount",
+      params: [address, "latest"],
+    } as RpcCall);
+    return answer.ok && typeof answer.result === "string" ? Number(BigInt(answer.result)) : undefined;
+  }
+
+  /** One check of a pending transaction: included, replaced, expired, or rebroadcast when due. */
+  async function check(entry: OutboxEntry): Promise<void> {
+    const now = clock.now();
+    // The nonce first: if it is used and the receipt is still not ours afterwards, another transaction took it.
+    const nonce = await minedNonce(entry.from);
+    const mined = await receipt(entry.hash);
+    if (mined) {
+      await record({
+        ...entry,
+        status: "included",
+        blockNumber: mined.blockNumber,
+        blockHash: mined.blockHash,
+        updatedAt: now,
+      });
+      logger.info({ chainId, hash: entry.hash, block: mined.blockNumber }, "transaction included");
+      return;
+    }
+    if (nonce !== undefined && nonce > entry.nonce) {
+      await record({ ...entry, status: "replaced", updatedAt: now });
+      logger.warn(
+        { chainId, hash: entry.hash, nonce: entry.nonce },
+        "transaction replaced: its nonce was used by another",
+      );
+      return;
+    }
+    if (now - entry.firstSeenAt > settings.expiryMs) {
+      await record({ ...entry, status: "expired", updatedAt: now, lastError: "expired: not mined in time" });
+      logger.warn({ chainId, hash: entry.hash }, "transaction expired in the outbox");
+      return;
+    }
+    if (entry.lastBroadcastAt !== undefined && now - entry.lastBroadcastAt < settings.rebroadcastIntervalMs) return;
+    const outcome = await broadcast(entry);
+    const after = clock.now();
+    await record({
+      ...entry,
+      broadcasts: entry.broadcasts + 1,
+      lastBroadcastAt: after,
+      updatedAt: after,
+      ...(outcome.accepted
+        ? {}
+        : { lastError: (outcome.rejection?.message ?? outcome.reasons.join(", ")).slice(0, TX_ERROR_MAX_CHARS) }),
+    });
+    if (outcome.accepted)
+      logger.info({ chainId, hash: entry.hash, upstreams: outcome.upstreams }, "transaction rebroadcast");
+  }
+
+  let cancel: (() => void) | undefined;
+  let stopped = false;
+  async function round(): Promise<void> {
+    try {
+      if (deps.headNumber() !== undefined) {
+        const pending = await store.listPendingOutbox(chainId, REBROADCAST_BATCH);
+        for (const entry of pending) {
+          if (stopped) return;
+          if (flights.has(entry.raw)) continue;
+          await check(entry);
+        }
+      }
+    } catch (error) {
+      logger.warn({ chainId, err: (error as Error).message }, "outbox round failed");
+    }
+    if (!stopped) cancel = clock.setTimer(settings.rebroadcastIntervalMs, () => void round());
+  }
+
+  return {
+    send,
+    async status(hash) {
+      const h = hash.toLowerCase() as Hex;
+      const entry = await store.getOutbox(chainId, h).catch(() => undefined);
+      if (!entry) {
+        const mined = await receipt(h);
+        return mined
+          ? { chainId, hash: h, status: "included", block: { number: mined.blockNumber, hash: mined.blockHash } }
+          : undefined;
+      }
+      return {
+        chainId,
+        hash: entry.hash,
+        status: entry.status,
+        from: entry.from,
+        nonce: entry.nonce,
+        firstSeenAt: entry.firstSeenAt,
+        broadcasts: entry.broadcasts,
+        ...(entry.lastBroadcastAt !== undefined ? { lastBroadcastAt: entry.lastBroadcastAt } : {}),
+        ...(entry.blockNumber !== undefined && entry.blockHash
+          ? { block: { number: entry.blockNumber, hash: entry.blockHash } }
+          : {}),
+        ...(entry.replacedBy ? { replacedBy: entry.replacedBy } : {}),
+        ...(entry.lastError ? { lastError: entry.lastError } : {}),
+      };
+    },
+    async pendingNonce(address) {
+      const targets = broadcastTargets();
+      const answers = await Promise.all(
+        targets.map((u) => attemptOn(u, "eth_getTransactionCount", [address, "pending"])),
+      );
+      let highest: bigint | undefined;
+      const domains: string[] = [];
+      for (const [i, a] of answers.entries()) {
+        if (!a?.ok || typeof a.result !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(a.result)) continue;
+        const n = BigInt(a.result);
+        if (highest === undefined || n > highest) highest = n;
+        domains.push(targets[i]!.domainLabel);
+      }
+      if (highest === undefined)
+        return {
+          ok: false,
+          error: new MultihomeError("unavailable", "no upstream could tell the pending nonce"),
+          evidence: none(),
+        };
+      return { ok: true, result: `0x${highest.toString(16)}`, evidence: { ...none(), verified: "single", domains } };
+    },
+    start() {
+      stopped = false;
+      void round();
+    },
+    stop() {
+      stopped = true;
+      cancel?.();
+    },
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * JSON-RPC over WebSocket on the public listener: `GET /rpc/{chainId}` with `Upgrade: websocket`. Each text message is
+ * a single call or a batch, answered through the same pipeline as HTTP (rpc-handler.ts); `eth_subscribe` and
+ * `eth_unsubscribe` are the connection's own. Every connection is bounded: subscriptions, bytes waiting to be sent (a
+ * client that reads too slowly is disconnected, 1008), message size (1009), calls in flight (reading pauses), and a
+ * ping that must be answered.
+ */
+import { isUtf8 } from "node:buffer";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type ServerOptions, type WebSocket, WebSocketServer } from "ws";
+import { MultihomeError } from "../core/errors.ts";
+import type { ParseLimits, RpcCall } from "../core/jsonrpc.ts";
+import type { Logger } from "../core/ports.ts";
+import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+import { handleRpcBody, wholeBodyError } from "./rpc-handler.ts";
+
+/** Calls of one connection in flight at once; beyond it the connection's messages wait unread. */
+export const WS_MAX_IN_FLIGHT_PER_CONNECTION = 64;
+/** How long a closing connection may take to answer the close frame before its socket is destroyed, ms. */
+export const WS_SERVER_CLOSE_TIMEOUT_MS = 5_000;
+
+/** Close codes (RFC 6455 §7.4.1). */
+const GOING_AWAY = 1001;
+const POLICY_VIOLATION = 1008;
+
+export interface WsServerOptions {
+  maxConnections: number;
+  maxSubscriptionsPerConnection: number;
+  maxBufferedBytes: number;
+  pingIntervalMs: number;
+  /** Largest message, bytes (`server.maxBodyBytes`). */
+  maxPayload: number;
+  limits: ParseLimits;
+}
+
+export interface WsServer {
+  /** Takes over an upgrade request already routed to a served chain. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, chainId: number): void;
+  connections(): number;
+  /** Closes every connection with 1001, waits for them up to `graceMs`, then destroys what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+const NONE = { blockNumber: undefined, verified: "none" as const };
+
+/** Writes a plain HTTP answer on a socket that was not upgraded. */
+export function refuseUpgrade(socket: Duplex, status: number, reason: string, body: unknown): void {
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+export function createWsServer(
+  gateway: Gateway,
+  options: WsServerOptions,
+  logger: Logger,
+  newRequestId: () => string,
+): WsServer {
+  const serverOptions: ServerOptions & { closeTimeout: number } = {
+    noServer: true,
+    maxPayload: options.maxPayload,
+    // ws 8.18+ reads it; its type definitions do not list it yet.
+    closeTimeout: WS_SERVER_CLOSE_TIMEOUT_MS,
+    // Compression costs memory and CPU per connection, and compressed frames hide their size until inflated.
+    perMessageDeflate: false,
+  };
+  const wss = new WebSocketServer(serverOptions);
+  const open = new Set<WebSocket>();
+  let closing = false;
+  const alive = new WeakMap<WebSocket, boolean>();
+  const pinger = setInterval(() => {
+    for (const ws of open) {
+      if (alive.get(ws) === false) {
+        logger.info({}, "websocket terminated: no pong to the last ping");
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, options.pingIntervalMs);
+  pinger.unref();
+
+  function serve(ws: WebSocket, chainId: number) {
+    open.add(ws);
+    alive.set(ws, true);
+    const gone = new AbortController();
+    const subscriptions = new Map<string, { unsubscribe(): void; announced: boolean; held: string[] }>();
+    let heldBytes = 0;
+    let inFlight = 0;
+
+    const dropSubscriptions = () => {
+      for (const s of subscriptions.values()) s.unsubscribe();
+      subscriptions.clear();
+    };
+
+    function policyClose(reason: string) {
+      if (ws.readyState !== ws.OPEN) return;
+      logger.warn({ chainId, reason }, "websocket closed: policy");
+      dropSubscriptions();
+      ws.close(POLICY_VIOLATION, reason);
+    }
+
+    function send(text: string) {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(text);
+      if (ws.bufferedAmount > options.maxBufferedBytes)
+        policyClose(`slow consumer: more than ${options.maxBufferedBytes} bytes waiting to be sent`);
+    }
+
+    /** eth_subscribe / eth_unsubscribe for this connection; new ids are announced by the caller once answered. */
+    function subscriptionsOf(created: string[]) {
+      return (call: RpcCall): CallAnswer => {
+        const params = Array.isArray(call.params) ? call.params : [];
+        if (call.method === "eth_unsubscribe") {
+          const id = params[0];
+          const entry = typeof id === "string" ? subscriptions.get(id) : undefined;
+          if (entry) {
+            entry.unsubscribe();
+            subscriptions.delete(id as string);
+          }
+          return { ok: true, result: entry !== undefined, evidence: NONE };
+        }
+        if (subscriptions.size >= options.maxSubscriptionsPerConnection) {
+          const limit = options.maxSubscriptionsPerConnection;
+          return {
+            ok: false,
+            error: new MultihomeError("limit_exceeded", `too many subscriptions on this connection (limit ${limit})`, {
+              data: { reason: "too many subscriptions", limit },
+            }),
+            evidence: NONE,
+          };
+        }
+        let id = "";
+        const entry = { unsubscribe: () => {}, announced: false, held: [] as string[] };
+        const made = gateway.subscribe(chainId, params, (result) => {
+          const text = JSON.stringify({
+            jsonrpc: "2.0",
+            method: "eth_subscription",
+            params: { subscription: id, result },
+          });
+          if (entry.announced) return send(text);
+          // A notification never overtakes the answer that tells the client its subscription id.
+          entry.held.push(text);
+          heldBytes += text.length;
+          if (heldBytes > options.maxBufferedBytes)
+            policyClose(`slow consumer: more than ${options.maxBufferedBytes} bytes waiting to be sent`);
+        });
+        if (!made.ok) return { ok: false, error: made.error, evidence: NONE };
+        id = made.id;
+        entry.unsubscribe = made.unsubscribe;
+        subscriptions.set(id, entry);
+        created.push(id);
+        return { ok: true, result: id, evidence: NONE };
+      };
+    }
+
+    async function answer(text: string) {
+      const created: string[] = [];
+      const r = await handleRpcBody(gateway, chainId, text, {
+        limits: options.limits,
+        logger,
+        requestId: newRequestId(),
+        signal: gone.signal,
+        subscriptions: subscriptionsOf(created),
+      });
+      if (r.body !== "") send(r.body);
+      for (const id of created) {
+        const entry = subscriptions.get(id);
+        if (!entry) continue;
+        entry.announced = true;
+        for (const held of entry.held.splice(0)) {
+          heldBytes -= held.length;
+          send(held);
+        }
+      }
+    }
+
+    ws.on("pong", () => alive.set(ws, true));
+    ws.on("message", (data, isBinary) => {
+      if (ws.readyState !== ws.OPEN) return;
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      // Text frames are checked by ws (invalid UTF-8 closes with 1007); a binary frame is read as text when it is text.
+      if (isBinary && !isUtf8(bytes)) {
+        const error = new MultihomeError("parse_error", "parse error: message is not valid UTF-8");
+        return send(wholeBodyError(error, newRequestId()).body);
+      }
+      const text = bytes.toString("utf8");
+      if (++inFlight >= WS_MAX_IN_FLIGHT_PER_CONNECTION) ws.pause();
+      answer(text)
+        .catch((error: unknown) => logger.error({ err: (error as Error).message }, "websocket message failed"))
+        .finally(() => {
+          if (--inFlight < WS_MAX_IN_FLIGHT_PER_CONNECTION && ws.isPaused) ws.resume();
+        });
+    });
+    ws.on("error", (error) => logger.debug({ chainId, err: error.message }, "websocket error"));
+    ws.on("close", () => {
+      open.delete(ws);
+      gone.abort();
+      dropSubscriptions();
+    });
+  }
+
+  return {
+    upgrade(req, socket, head, chainId) {
+      if (closing) return refuseUpgrade(socket, 503, "Service Unavailable", { error: { code: "shutting_down" } });
+      if (open.size >= options.maxConnections) {
+        return refuseUpgrade(socket, 503, "Service Unavailable", {
+          error: {
+            code: "limit_exceeded",
+            message: `too many WebSocket connections (limit ${options.maxConnections})`,
+          },
+        });
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, chainId));
+    },
+    connections: () => open.size,
+    async close(graceMs) {
+      closing = true;
+      clearInterval(pinger);
+      const closed = [...open].map((ws) => new Promise<void>((resolve) => ws.once("close", () => resolve())));
+      for (const ws of open) ws.close(GOING_AWAY, "server shutting down");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(closed),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, Math.min(graceMs, WS_SERVER_CLOSE_TIMEOUT_MS));
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const ws of open) ws.terminate();
+      await Promise.all(closed);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
