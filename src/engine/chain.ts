@@ -18,7 +18,7 @@ import {
   type VerificationPolicy,
 } from "../core/methods.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
-import { answerFits } from "../core/store.ts";
+import { answerFits, OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { createAnchors } from "./anchors.ts";
@@ -78,8 +78,6 @@ export const CORDON_SYNC_INTERVAL_MS = 1_000;
 /** An upstream silent for this many head-poll intervals does not count towards readiness. */
 export const READY_SILENCE_POLLS = 3;
 
-/** Largest raw transaction accepted, bytes of hex text. */
-export const MAX_RAW_TX_HEX_CHARS = 2 + 2 * 131_072;
 const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
 
 /** A cached answer and the evidence it was served with. */
@@ -342,7 +340,7 @@ export function createChain(
       const raw = Array.isArray(rpc.params) ? rpc.params[0] : undefined;
       if (
         typeof raw !== "string" ||
-        raw.length > MAX_RAW_TX_HEX_CHARS ||
+        raw.length > OUTBOX_MAX_RAW_HEX_CHARS ||
         !HEX_DATA.test(raw) ||
         rpc.params.length !== 1
       ) {
