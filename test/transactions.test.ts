@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Hex, keccak256, parseEther, parseGwei } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { CANARY, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
 let net: TestNetwork;
@@ -126,6 +126,26 @@ test("a transaction the chain refuses gets the chain's error, and the outbox say
   const after = await status(keccak256(raw));
   assert.equal(after.body.status, "expired");
   assert.match(String(after.body.lastError), /insufficient funds|funds/i);
+});
+
+test("a refusal that echoes an upstream's key reaches neither the client nor the outbox with the key", async () => {
+  const from = net.devnet.accounts[1]!.address;
+  const raw = await transfer(1, await nonceOf(from));
+  for (const p of net.proxies.values())
+    await p.setFault({
+      fault: { kind: "rpcError", code: -32000, message: `insufficient funds (node /v3/${CANARY})` },
+      methods: ["eth_sendRawTransaction"],
+    });
+  try {
+    const reply = await net.rpc("eth_sendRawTransaction", [raw]);
+    assert.ok(reply.body.error, JSON.stringify(reply.body));
+    assert.equal(JSON.stringify(reply.body).includes(CANARY), false, JSON.stringify(reply.body));
+    const after = await status(keccak256(raw));
+    assert.equal(after.body.status, "expired");
+    assert.equal(JSON.stringify(after.body).includes(CANARY), false, JSON.stringify(after.body));
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
 });
 
 test("100 identical concurrent sends: one broadcast round, one hash, no errors", async () => {

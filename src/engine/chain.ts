@@ -644,6 +644,7 @@ export function createChain(
     settings: settings.transactions,
     call: (rpc) => call(rpc),
     headNumber: () => headBook.current()?.number,
+    redactRpcError,
   });
 
   const streams = createStreams(

@@ -66,6 +66,8 @@ export interface TransactionDeps {
   /** The chain's own pipeline (verified reads), for receipts and nonces. */
   call(call: RpcCall): Promise<CallAnswer>;
   headNumber(): number | undefined;
+  /** Strips configured upstream URLs and keys from a node's error (it may echo them back). */
+  redactRpcError(error: RpcErrorObject): RpcErrorObject;
 }
 
 type Broadcast =
@@ -169,7 +171,8 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
               reasons.push("wrong_hash");
               target.onDispute?.(u, `answered another hash for transaction ${entry.hash}`);
             } else if (verdict === "nonce_used") nonceUsed = true;
-            if (!result.ok && verdict !== "accepted") rejection ??= result.rpcError;
+            // A node's error reaches the client and the outbox, never a configured URL or key it echoed.
+            if (!result.ok && verdict !== "accepted") rejection ??= deps.redactRpcError(result.rpcError);
           }
           if (left === 0 && !done) {
             done = true;
