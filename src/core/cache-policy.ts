@@ -6,6 +6,8 @@
  * policy asks for. Answers about final data are `shared`: they can never change, so other replicas (and this one
  * after a restart) may serve them from the store. No I/O.
  */
+
+import { HASH_HEX } from "./hex.ts";
 import type { MethodSpec, PinnedCall } from "./methods.ts";
 import { parseBlockNumber } from "./methods.ts";
 
@@ -42,14 +44,12 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
-
 /** A block hash named in the params (a hash argument, an EIP-1898 object, a log filter's `blockHash`). */
 function hashInParams(params: unknown[]): string | undefined {
   for (const p of params) {
-    if (typeof p === "string" && BLOCK_HASH.test(p)) return p.toLowerCase();
+    if (typeof p === "string" && HASH_HEX.test(p)) return p.toLowerCase();
     const h = (p as { blockHash?: unknown } | null)?.blockHash;
-    if (typeof h === "string" && BLOCK_HASH.test(h)) return h.toLowerCase();
+    if (typeof h === "string" && HASH_HEX.test(h)) return h.toLowerCase();
   }
   return undefined;
 }
@@ -112,7 +112,7 @@ export function keepAnswer(
   // A transaction or receipt: valid while the block holding it is on the chain; a pending one is not kept.
   const { blockHash, blockNumber } = result as { blockHash?: unknown; blockNumber?: unknown };
   const number = parseBlockNumber(blockNumber);
-  if (typeof blockHash !== "string" || !BLOCK_HASH.test(blockHash) || number === undefined) return undefined;
+  if (typeof blockHash !== "string" || !HASH_HEX.test(blockHash) || number === undefined) return undefined;
   return {
     key: slot.key,
     tags: [blockHash.toLowerCase()],

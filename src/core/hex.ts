@@ -13,6 +13,10 @@ export class HexFormatError extends Error {
 }
 
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/;
+/** A 20-byte address, any case. */
+export const ADDRESS_HEX = /^0x[0-9a-fA-F]{40}$/;
+/** A 32-byte hash (block, transaction, topic), any case. */
+export const HASH_HEX = /^0x[0-9a-fA-F]{64}$/;
 /** Quantities may carry leading zeros (some nodes pad them); their numeric value is what counts. */
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 

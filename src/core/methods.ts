@@ -2,6 +2,7 @@
  * Per-method knowledge of the Ethereum JSON-RPC API: which methods are served, where the block parameter sits,
  * which are writes. Methods not listed here are refused with -32601 before any upstream is asked.
  */
+import { HASH_HEX } from "./hex.ts";
 
 export type MethodKind =
   /** Reads chain data; may be hedged and retried. */
@@ -140,8 +141,6 @@ function withBlock(params: unknown[], index: number, n: number): PinnedCall {
 
 type Resolved = { ok: true; number?: number; rewrite: boolean; byHash?: boolean } | { ok: false; message: string };
 
-const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
-
 function resolveBlockParam(value: unknown, head: number): Resolved {
   if (typeof value === "string") {
     switch (value) {
@@ -154,7 +153,7 @@ function resolveBlockParam(value: unknown, head: number): Resolved {
       case "finalized":
         return { ok: true, rewrite: false };
     }
-    if (BLOCK_HASH.test(value)) return { ok: true, rewrite: false, byHash: true };
+    if (HASH_HEX.test(value)) return { ok: true, rewrite: false, byHash: true };
     const n = parseBlockNumber(value);
     if (n === undefined) return { ok: false, message: `invalid block parameter: ${value.slice(0, 80)}` };
     return { ok: true, number: n, rewrite: false };

@@ -3,6 +3,7 @@
  * the one validation every implementation shares; no I/O here. Implementations live in `stores/`, and each passes the
  * contract suite in `stores/store-contract.ts`.
  */
+import { ADDRESS_HEX, HASH_HEX } from "./hex.ts";
 
 /** How a served value was checked: a Merkle proof, agreement across domains, or one upstream's word. */
 export type Verification = "proof" | "quorum" | "single";
@@ -288,7 +289,6 @@ export function checkLastKnownGoodAddress(chainId: unknown, key: unknown): void 
   }
 }
 
-const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
 const VERIFICATIONS: ReadonlySet<string> = new Set<Verification>(["proof", "quorum", "single"]);
 
 /**
@@ -304,7 +304,7 @@ export function serializeLastKnownGood(entry: LastKnownGood): {
   if (!Number.isSafeInteger(entry.blockNumber) || entry.blockNumber < 0) {
     throw new TypeError(`last-known-good blockNumber must be a non-negative integer, got ${String(entry.blockNumber)}`);
   }
-  if (typeof entry.blockHash !== "string" || !BLOCK_HASH.test(entry.blockHash)) {
+  if (typeof entry.blockHash !== "string" || !HASH_HEX.test(entry.blockHash)) {
     throw new TypeError(`last-known-good blockHash must be 0x and 64 hex digits, got ${String(entry.blockHash)}`);
   }
   if (typeof entry.recordedAt !== "number" || !Number.isFinite(entry.recordedAt) || entry.recordedAt < 0) {
@@ -448,8 +448,7 @@ export const OUTBOX_MAX_ENTRIES = 10_000;
 export const OUTBOX_MAX_ERROR_CHARS = 512;
 
 const OUTBOX_STATUSES: ReadonlySet<string> = new Set<OutboxStatus>(["pending", "included", "replaced", "expired"]);
-const TX_HASH = BLOCK_HASH;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const TX_HASH = HASH_HEX;
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})+$/;
 
 /** Whether a status is final: an entry holding one is never changed again. */
@@ -506,7 +505,7 @@ export function checkOutboxEntry(entry: OutboxEntry): OutboxEntry {
     throw new RangeError(`outbox raw is ${raw.length} characters, at most ${OUTBOX_MAX_RAW_HEX_CHARS}`);
   }
   if (!HEX_BYTES.test(raw)) throw new TypeError("outbox raw must be 0x and an even number of hex digits");
-  if (typeof entry.from !== "string" || !ADDRESS.test(entry.from)) {
+  if (typeof entry.from !== "string" || !ADDRESS_HEX.test(entry.from)) {
     throw new TypeError(`outbox from must be 0x and 40 hex digits, got ${String(entry.from).slice(0, 80)}`);
   }
   if (!isCount(entry.nonce)) throw new TypeError(`outbox nonce must be a non-negative integer, got ${entry.nonce}`);
@@ -536,7 +535,7 @@ export function checkOutboxEntry(entry: OutboxEntry): OutboxEntry {
     kept.blockNumber = entry.blockNumber;
   }
   if (entry.blockHash !== undefined) {
-    if (typeof entry.blockHash !== "string" || !BLOCK_HASH.test(entry.blockHash)) {
+    if (typeof entry.blockHash !== "string" || !HASH_HEX.test(entry.blockHash)) {
       throw new TypeError("outbox blockHash must be 0x and 64 hex digits");
     }
     kept.blockHash = entry.blockHash.toLowerCase() as `0x${string}`;

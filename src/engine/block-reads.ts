@@ -9,7 +9,7 @@
  */
 import { MultihomeError } from "../core/errors.ts";
 import { verifyHeaderHash } from "../core/header.ts";
-import type { Hex } from "../core/hex.ts";
+import { HASH_HEX, type Hex } from "../core/hex.ts";
 import { type PinnedCall, parseBlockNumber } from "../core/methods.ts";
 import { checkBlockBody, checkBlockReceipts, checkTransactionHash } from "../core/roots.ts";
 import { createdAddress, recoverSender, sameAddress } from "../core/sender.ts";
@@ -48,8 +48,6 @@ interface VerifiedBody {
   /** False when a transaction is of a type Multihome cannot encode (the header is still proven). */
   bodyProven: boolean;
 }
-
-const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
 /** A tiny insertion-ordered cache of settled lookups (shared while pending); failures are not kept. */
 function boundedCache<V>(max: number) {
@@ -214,7 +212,7 @@ export function createBlockReads(io: BlockReadIo) {
       return anchoredBody(pinned.blockNumber, head);
     }
     const hash = typeof param === "string" ? param : (param as { blockHash?: unknown } | null)?.blockHash;
-    if (typeof hash !== "string" || !TX_HASH.test(hash)) return { ok: "pass" };
+    if (typeof hash !== "string" || !HASH_HEX.test(hash)) return { ok: "pass" };
     const fetched = await body(hash as Hex, head, false);
     if (!fetched.ok || !fetched.value) return fetched as Fetched<null>;
     const number = parseBlockNumber(fetched.value.block.number)!;
@@ -430,7 +428,7 @@ export function createBlockReads(io: BlockReadIo) {
         case "eth_getTransactionByHash":
         case "eth_getTransactionReceipt": {
           const hash = params[0];
-          if (typeof hash !== "string" || !TX_HASH.test(hash) || params.length !== 1)
+          if (typeof hash !== "string" || !HASH_HEX.test(hash) || params.length !== 1)
             return Promise.resolve({
               ok: false,
               error: new MultihomeError("invalid_params", "invalid params: expected one 32-byte transaction hash"),

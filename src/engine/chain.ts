@@ -5,6 +5,7 @@ import { createDisputes } from "../core/disputes.ts";
 import { createDomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
+import { ADDRESS_HEX } from "../core/hex.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
 import type { ByteLru } from "../core/lru.ts";
@@ -362,7 +363,7 @@ export function createChain(
       rpc.params.length === 2 &&
       rpc.params[1] === "pending" &&
       typeof rpc.params[0] === "string" &&
-      /^0x[0-9a-fA-F]{40}$/.test(rpc.params[0])
+      ADDRESS_HEX.test(rpc.params[0])
     )
       // The highest any domain reports, so a wallet never reuses a nonce one domain's pool already holds.
       return transactions.pendingNonce(rpc.params[0]);

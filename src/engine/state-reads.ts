@@ -5,6 +5,7 @@
  * the only kind of zero Multihome serves.
  */
 import { MultihomeError } from "../core/errors.ts";
+import { ADDRESS_HEX } from "../core/hex.ts";
 import { toHex } from "../core/methods.ts";
 import { EMPTY_CODE_HASH, verifyAccountProof, verifyCode, verifyStorageProof } from "../core/proof.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
@@ -39,7 +40,6 @@ export type ProvenRead =
   | { ok: true; value: `0x${string}`; anchor: AnchoredBlock }
   | { ok: false; error: MultihomeError; anchor?: AnchoredBlock };
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
 
 function pad32(value: bigint): `0x${string}` {
@@ -54,7 +54,7 @@ export async function readProven(
   blockNumber: number,
 ): Promise<ProvenRead> {
   const address = params[0];
-  if (typeof address !== "string" || !ADDRESS.test(address)) {
+  if (typeof address !== "string" || !ADDRESS_HEX.test(address)) {
     return { ok: false, error: new MultihomeError("invalid_params", "invalid params: expected a 20-byte hex address") };
   }
   let slot: `0x${string}` | undefined;

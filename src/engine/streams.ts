@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { hexToBytes, keccak256 } from "viem";
 import { MultihomeError } from "../core/errors.ts";
 import { verifyHeaderHash } from "../core/header.ts";
+import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import type { CallAnswer } from "./answer.ts";
 import type { EngineContext } from "./context.ts";
@@ -65,9 +66,6 @@ export interface Streams {
   stop(): void;
 }
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const TOPIC = /^0x[0-9a-fA-F]{64}$/;
-
 const invalid = (message: string) => ({
   ok: false as const,
   error: new MultihomeError("invalid_params", `invalid params: ${message}`),
@@ -102,7 +100,7 @@ export function parseSubscription(params: unknown): { ok: true; value: Subscript
   let count = 0;
   const raw = filter.address;
   const addresses = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
-  for (const a of addresses) if (typeof a !== "string" || !ADDRESS.test(a)) return invalid("address: 20-byte hex");
+  for (const a of addresses) if (typeof a !== "string" || !ADDRESS_HEX.test(a)) return invalid("address: 20-byte hex");
   count += addresses.length;
   const rawTopics = filter.topics ?? [];
   if (!Array.isArray(rawTopics) || rawTopics.length > 4) return invalid("topics: at most 4 positions");
@@ -110,7 +108,8 @@ export function parseSubscription(params: unknown): { ok: true; value: Subscript
   for (const t of rawTopics) {
     const alternatives = t === null ? null : Array.isArray(t) ? t : [t];
     if (alternatives !== null) {
-      for (const x of alternatives) if (typeof x !== "string" || !TOPIC.test(x)) return invalid("topics: 32-byte hex");
+      for (const x of alternatives)
+        if (typeof x !== "string" || !HASH_HEX.test(x)) return invalid("topics: 32-byte hex");
       count += alternatives.length;
     }
     // An empty list of alternatives matches anything, as on Ethereum nodes.

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { MultihomeError } from "../core/errors.ts";
+import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import { createRequestIds, handleRpcBody, wholeBodyError } from "./rpc-handler.ts";
@@ -42,9 +43,7 @@ export interface RunningServer {
 const RPC_PATH = /^\/rpc\/(\d{1,16})\/?$/;
 
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
-const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
 /** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
 export const MAX_STALENESS_SECONDS = 2_592_000;
@@ -164,7 +163,7 @@ export async function startHttpServer(
         return sendJson(res, 405, { error: { code: "method_not_allowed", message: "the account view uses GET" } });
       }
       const [, chain, address] = account;
-      if (!ADDRESS.test(address!)) {
+      if (!ADDRESS_HEX.test(address!)) {
         return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 20-byte hex address" } });
       }
       const answer = await gateway.account(Number(chain), address!);
@@ -182,7 +181,7 @@ export async function startHttpServer(
       const [, chain, hash] = transaction;
       if (!gateway.chainIds().includes(Number(chain)))
         return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
-      if (!TX_HASH.test(hash!))
+      if (!HASH_HEX.test(hash!))
         return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 32-byte hex hash" } });
       const status = await gateway.transaction(Number(chain), hash!);
       if (!status)
