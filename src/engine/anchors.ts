@@ -83,7 +83,6 @@ export function createAnchors(
     const header = await execute(ctx, target, {
       method: "eth_getBlockByHash",
       params: [agreed.hash, false],
-      kind: "read",
       heavy: false,
       minBlock: number,
       verify: (block) => {
@@ -109,7 +108,6 @@ export function createAnchors(
       {
         method: "eth_getBlockByNumber",
         params: [toHex(number), false],
-        kind: "read",
         heavy: false,
         minBlock: number,
         verify: (block): Verdict => {

@@ -95,7 +95,6 @@ export function createBlockReads(io: BlockReadIo) {
         const fetched = await io.execute({
           method: "eth_getBlockByHash",
           params: [hash, true],
-          kind: "read",
           heavy: true,
           minBlock,
           verify: (block): Verdict => {
@@ -136,7 +135,6 @@ export function createBlockReads(io: BlockReadIo) {
         const fetched = await io.execute({
           method: "eth_getBlockReceipts",
           params: [hash],
-          kind: "read",
           heavy: true,
           minBlock: number,
           verify: (receipts): Verdict => {
@@ -261,7 +259,6 @@ export function createBlockReads(io: BlockReadIo) {
         ...(avoid ? { avoid: (u: { id: string }) => u.id === avoid } : {}),
         method,
         params: [txHash],
-        kind: "read",
         heavy: false,
         minBlock: head,
         verify: (answer): Verdict => {

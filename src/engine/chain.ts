@@ -474,7 +474,6 @@ export function createChain(
         {
           method: rpc.method,
           params: pinned.params,
-          kind: spec.kind,
           heavy: spec.heavy ?? false,
           minBlock: pinned.minBlock,
         },
@@ -506,7 +505,6 @@ export function createChain(
       {
         method: rpc.method,
         params: pinned.params,
-        kind: spec.kind,
         heavy: spec.heavy ?? false,
         minBlock: pinned.minBlock,
         ...(blockCheck ? { verify: blockCheck.verify } : {}),
@@ -643,7 +641,7 @@ export function createChain(
     chainId,
     target,
     settings: settings.transactions,
-    call: (rpc) => call(rpc),
+    read: (method, params) => call({ id: 0, method, params, notification: false }),
     headNumber: () => headBook.current()?.number,
     redactRpcError,
   });

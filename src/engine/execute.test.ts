@@ -31,7 +31,6 @@ const ok = (result: unknown): Promise<TransportResponse> =>
 const never: Script = (_b, signal) =>
   new Promise((_r, reject) => signal.addEventListener("abort", () => reject(new TransportError("aborted", "aborted"))));
 const refused: Script = () => Promise.reject(new TransportError("connect", "connection refused"));
-const reset: Script = () => Promise.reject(new TransportError("reset", "socket reset"));
 
 const domains: Record<string, FailureDomain> = {
   a: { operator: "a", hosting: "aws", region: "us-east-1" },
@@ -96,16 +95,8 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
 const read: CallPlan = {
   method: "eth_getBalance",
   params: ["0x00", "0x64"],
-  kind: "read",
   heavy: false,
   minBlock: 100,
-};
-const write: CallPlan = {
-  method: "eth_sendRawTransaction",
-  params: ["0x02"],
-  kind: "write",
-  heavy: false,
-  minBlock: undefined,
 };
 
 describe("execute", () => {
@@ -149,22 +140,6 @@ describe("execute", () => {
     assert.equal(r.ok, false);
     assert.ok("rpcError" in r && r.rpcError.code === 3);
     assert.equal(transports.a!.calls.length + transports.b!.calls.length, 1);
-  });
-
-  test("a write that may have been sent is never sent again", async () => {
-    const { ctx, target, transports } = setup({ a: reset, b: reset });
-    const r = await execute(ctx, target, write);
-    assert.ok(!r.ok && "error" in r && r.error.code === "unavailable");
-    assert.match((r as { error: Error }).error.message, /outcome unknown/);
-    assert.equal(transports.a!.calls.length + transports.b!.calls.length, 1);
-  });
-
-  test("a write refused before sending is retried elsewhere", async () => {
-    const { ctx, target, transports } = setup({ a: refused, b: refused, c: () => ok("0xhash") });
-    target.upstreams[2]!.latency.record(5_000, ctx.clock.now());
-    const r = await execute(ctx, target, write);
-    assert.deepEqual(r, { ok: true, result: "0xhash", upstream: "c" });
-    assert.equal(transports.c!.calls.length, 1);
   });
 
   test("when every upstream is rate limited the call fails at once with rate_limited and a retry-after", async () => {

@@ -10,7 +10,6 @@ import { MultihomeError } from "../core/errors.ts";
 import { decideHedge } from "../core/hedge.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { hedgeDelayMs, type LatencyWindow } from "../core/latency.ts";
-import type { MethodKind } from "../core/methods.ts";
 import type { RetryBudget } from "../core/retry-budget.ts";
 import {
   candidatePool,
@@ -57,7 +56,6 @@ export const MAX_HEAD_REFRESHES_PER_CALL = 2;
 export interface CallPlan {
   method: string;
   params: unknown;
-  kind: MethodKind;
   heavy: boolean;
   minBlock: number | undefined;
   /**
@@ -65,7 +63,7 @@ export interface CallPlan {
    * dispute: the attempt counts as failed and the call moves on to another domain.
    */
   verify?: (result: unknown) => Verdict;
-  /** Send a second attempt when the first is slow (reads only). @default true */
+  /** Send a second attempt when the first is slow. @default true */
   hedge?: boolean;
   /** Upstreams this call must not use (e.g. not independent of a quorum's other witnesses). */
   avoid?: (upstream: Upstream) => boolean;
@@ -95,7 +93,6 @@ export async function execute(
 ): Promise<ExecuteResult> {
   const { clock, random } = ctx;
   const { routing } = target;
-  const isWrite = plan.kind === "write";
   const attemptTimeoutMs = plan.heavy ? routing.heavyAttemptTimeoutMs : routing.attemptTimeoutMs;
   const start = clock.now();
   target.budget.onRequest(start);
@@ -173,37 +170,8 @@ export async function execute(
       return true;
     };
 
-    const record = (u: Upstream, outcome: Outcome, elapsedMs: number) => {
-      const now = clock.now();
-      if (outcome.kind === "transport" && outcome.failure === "aborted") {
-        // Lost a hedge race: only a lower bound on its latency, worth keeping when it says "slow".
-        if (elapsedMs > (u.latency.ewma() ?? 0)) u.latency.record(elapsedMs, now);
-        u.breaker.release(now);
-        return;
-      }
-      if (outcome.decision === "answer" || outcome.kind === "unsupported") {
-        u.latency.record(elapsedMs, now);
-        target.latency.record(elapsedMs, now);
-        u.breaker.onSuccess(now);
-        u.lastSuccessAt = now;
-        target.domainHealth.onSuccess(u.domainLabel, u.id, now);
-        return;
-      }
-      if (outcome.kind === "capacity") {
-        u.backoffUntil = now + (outcome.backoffMs ?? routing.defaultBackoffMs);
-        u.breaker.release(now);
-        return;
-      }
-      if (outcome.kind === "too_large") {
-        u.breaker.release(now);
-        return;
-      }
-      if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, now);
-      u.breaker.onFailure(now);
-      // Refused, reset, timed out or 5xx: what a region going dark looks like, so it counts towards the domain too.
-      if (outcome.kind === "transport" || outcome.kind === "server")
-        target.domainHealth.onFailure(u.domainLabel, u.id, now);
-    };
+    const record = (u: Upstream, outcome: Outcome, elapsedMs: number) =>
+      recordOutcome(target, u, outcome, elapsedMs, clock.now());
 
     const onOutcome = (u: Upstream, answered: Outcome, elapsedMs: number) => {
       let outcome = answered;
@@ -233,16 +201,6 @@ export async function execute(
       }
       failures.push(outcome);
       if (inFlight > 0) return; // a hedge is still running: let it answer
-      if (isWrite && !(outcome.kind === "transport" && outcome.failure === "connect") && outcome.kind !== "capacity") {
-        // The transaction may have reached the node: sending it again elsewhere could broadcast it twice.
-        return finish({
-          ok: false,
-          error: new MultihomeError(
-            "unavailable",
-            "transaction outcome unknown: the upstream failed after it was sent",
-          ),
-        });
-      }
       if (attempts >= routing.maxAttempts || !target.budget.tryAcquire(clock.now())) return finish(failureResult());
       void launchOrRefresh().then((launched) => {
         if (!launched && inFlight === 0) finish(failureResult());
@@ -318,7 +276,7 @@ export async function execute(
     void launchOrRefresh().then((launched) => {
       if (settled) return;
       if (launched) {
-        if (!isWrite && plan.hedge !== false) scheduleHedge();
+        if (plan.hedge !== false) scheduleHedge();
         return;
       }
       const now = clock.now();
@@ -353,6 +311,47 @@ export async function execute(
       cancelTimers.push(clock.setTimer(currentHedgeDelay(target, clock.now()), considerHedge));
     };
   });
+}
+
+/**
+ * What one attempt's outcome teaches about its upstream: latency, breaker, rate-limit backoff, domain health. Every
+ * path that sends to an upstream records through here, so they all learn the same way.
+ */
+export function recordOutcome(
+  target: ExecuteTarget,
+  u: Upstream,
+  outcome: Outcome,
+  elapsedMs: number,
+  now: number,
+): void {
+  if (outcome.kind === "transport" && outcome.failure === "aborted") {
+    // Lost a hedge race: only a lower bound on its latency, worth keeping when it says "slow".
+    if (elapsedMs > (u.latency.ewma() ?? 0)) u.latency.record(elapsedMs, now);
+    u.breaker.release(now);
+    return;
+  }
+  if (outcome.decision === "answer" || outcome.kind === "unsupported") {
+    u.latency.record(elapsedMs, now);
+    target.latency.record(elapsedMs, now);
+    u.breaker.onSuccess(now);
+    u.lastSuccessAt = now;
+    target.domainHealth.onSuccess(u.domainLabel, u.id, now);
+    return;
+  }
+  if (outcome.kind === "capacity") {
+    u.backoffUntil = now + (outcome.backoffMs ?? target.routing.defaultBackoffMs);
+    u.breaker.release(now);
+    return;
+  }
+  if (outcome.kind === "too_large") {
+    u.breaker.release(now);
+    return;
+  }
+  if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, now);
+  u.breaker.onFailure(now);
+  // Refused, reset, timed out or 5xx: what a region going dark looks like, so it counts towards the domain too.
+  if (outcome.kind === "transport" || outcome.kind === "server")
+    target.domainHealth.onFailure(u.domainLabel, u.id, now);
 }
 
 /** The hedge delay is a quantile over recent latencies; recomputing it per call would cost more than it tells. */

@@ -102,7 +102,6 @@ export async function readProven(
     io.execute({
       method: "eth_getProof",
       params: [address, slot ? [slot] : [], block],
-      kind: "read",
       heavy: false,
       minBlock: blockNumber,
       verify: proofVerdict(against.stateRoot),
@@ -129,7 +128,6 @@ export async function readProven(
   const code = await io.execute({
     method: "eth_getCode",
     params: [address, block],
-    kind: "read",
     heavy: false,
     minBlock: blockNumber,
     verify: (result) =>

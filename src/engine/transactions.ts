@@ -10,14 +10,15 @@
  */
 import { MultihomeError } from "../core/errors.ts";
 import type { Hex } from "../core/hex.ts";
-import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
+import type { RpcErrorObject } from "../core/jsonrpc.ts";
+import { parseBlockNumber } from "../core/methods.ts";
 import { expectedCostMs, unusableReason } from "../core/select.ts";
 import type { OutboxEntry } from "../core/store.ts";
 import { decodeRawTransaction, sendVerdict } from "../core/tx.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { CallAnswer, Evidence } from "./answer.ts";
 import type { EngineContext } from "./context.ts";
-import type { ExecuteTarget } from "./execute.ts";
+import { type ExecuteTarget, recordOutcome } from "./execute.ts";
 
 export interface TransactionSettings {
   /** Accept legacy transactions without EIP-155 replay protection. */
@@ -32,8 +33,6 @@ export interface TransactionSettings {
 
 /** Pending transactions checked per round; more wait for the next round (oldest first). */
 export const REBROADCAST_BATCH = 256;
-/** Longest upstream error text kept with an outbox entry. */
-export const TX_ERROR_MAX_CHARS = 512;
 
 export interface TransactionStatus {
   chainId: number;
@@ -63,8 +62,8 @@ export interface TransactionDeps {
   chainId: number;
   target: ExecuteTarget;
   settings: TransactionSettings;
-  /** The chain's own pipeline (verified reads), for receipts and nonces. */
-  call(call: RpcCall): Promise<CallAnswer>;
+  /** A read through the chain's own pipeline (verified as its policy says), for receipts and nonces. */
+  read(method: string, params: unknown[]): Promise<CallAnswer>;
   headNumber(): number | undefined;
   /** Strips configured upstream URLs and keys from a node's error (it may echo them back). */
   redactRpcError(error: RpcErrorObject): RpcErrorObject;
@@ -115,15 +114,10 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     method: string,
     params: unknown[],
   ): Promise<{ ok: true; result: unknown } | { ok: false; rpcError: RpcErrorObject } | undefined> {
-    const { outcome } = await u.attempt(method, params, { timeoutMs: target.routing.attemptTimeoutMs });
-    const now = clock.now();
-    if (outcome.decision === "answer") {
-      u.breaker.onSuccess(now);
-      u.lastSuccessAt = now;
-      return outcome.kind === "result" ? { ok: true, result: outcome.result } : { ok: false, rpcError: outcome.error };
-    }
-    if (outcome.kind !== "capacity" && outcome.kind !== "too_large") u.breaker.onFailure(now);
-    return undefined;
+    const { outcome, elapsedMs } = await u.attempt(method, params, { timeoutMs: target.routing.attemptTimeoutMs });
+    recordOutcome(target, u, outcome, elapsedMs, clock.now());
+    if (outcome.decision !== "answer") return undefined;
+    return outcome.kind === "result" ? { ok: true, result: outcome.result } : { ok: false, rpcError: outcome.error };
   }
 
   /** Whether one of `upstreams` knows the transaction (in its pool or mined). */
@@ -221,7 +215,7 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       await record(next);
       return { ok: true, result: hash, evidence: none() };
     }
-    const lastError = (outcome.rejection?.message ?? outcome.reasons.join(", ")).slice(0, TX_ERROR_MAX_CHARS);
+    const lastError = outcome.rejection?.message ?? outcome.reasons.join(", ");
     if (outcome.rejection && !outcome.unknown) {
       // Every upstream that answered refused it, and none may have it: a definitive answer of the chain.
       await record({ ...next, status: outcome.nonceUsed ? "replaced" : "expired", lastError });
@@ -262,21 +256,18 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
 
   /** A verified receipt for `hash`, when it is mined. */
   async function receipt(hash: string): Promise<{ blockNumber: number; blockHash: Hex } | undefined> {
-    const answer = await deps.call({ id: 0, method: "eth_getTransactionReceipt", params: [hash] } as RpcCall);
+    const answer = await deps.read("eth_getTransactionReceipt", [hash]);
     if (!answer.ok || answer.result === null || typeof answer.result !== "object") return undefined;
-    const r = answer.result as { blockNumber?: string; blockHash?: Hex };
-    if (typeof r.blockNumber !== "string" || typeof r.blockHash !== "string") return undefined;
-    return { blockNumber: Number(BigInt(r.blockNumber)), blockHash: r.blockHash };
+    const r = answer.result as { blockNumber?: unknown; blockHash?: unknown };
+    const blockNumber = parseBlockNumber(r.blockNumber);
+    if (blockNumber === undefined || typeof r.blockHash !== "string") return undefined;
+    return { blockNumber, blockHash: r.blockHash as Hex };
   }
 
   /** The account's mined nonce (verified), or undefined when it cannot be known now. */
   async function minedNonce(address: string): Promise<number | undefined> {
-    const answer = await deps.call({
-      id: 0,
-      method: "eth_getTransactionCount",
-      params: [address, "latest"],
-    } as RpcCall);
-    return answer.ok && typeof answer.result === "string" ? Number(BigInt(answer.result)) : undefined;
+    const answer = await deps.read("eth_getTransactionCount", [address, "latest"]);
+    return answer.ok ? parseBlockNumber(answer.result) : undefined;
   }
 
   /** One check of a pending transaction: included, replaced, expired, or rebroadcast when due. */
@@ -317,9 +308,7 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       broadcasts: entry.broadcasts + 1,
       lastBroadcastAt: after,
       updatedAt: after,
-      ...(outcome.accepted
-        ? {}
-        : { lastError: (outcome.rejection?.message ?? outcome.reasons.join(", ")).slice(0, TX_ERROR_MAX_CHARS) }),
+      ...(outcome.accepted ? {} : { lastError: outcome.rejection?.message ?? outcome.reasons.join(", ") }),
     });
     if (outcome.accepted)
       logger.info({ chainId, hash: entry.hash, upstreams: outcome.upstreams }, "transaction rebroadcast");
