@@ -67,7 +67,10 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   const proxies = new Map<string, FaultProxy>();
   let app: App | undefined;
   try {
-    for (const n of devnet.nodes) proxies.set(n.id, await startFaultProxy({ target: n.url }));
+    // Each proxy draws its own faults: with one seed, a ratio fault set on every proxy would strike all upstreams on
+    // the same requests, and "30 % of each upstream's answers" would silently become "30 % of requests everywhere".
+    for (const [i, n] of devnet.nodes.entries())
+      proxies.set(n.id, await startFaultProxy({ target: n.url, seed: i + 1 }));
     const logs: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, cb) {
