@@ -70,11 +70,22 @@ function setup() {
   const calls: string[] = [];
   let failNext = 0;
   const timers: (() => void)[] = [];
+  const errors: string[] = [];
+  /** Awaited by the next call when set (a fetch still in flight). */
+  let gate: Promise<void> | undefined;
+  /** Runs inside every call, before it answers. */
+  let during: (() => void) | undefined;
   const io = {
     head: () => ({ number: chain.canonical.length - 1, hash: chain.canonical.at(-1)! }),
     hashAt: async (n: number) => chain.canonical[n],
     async call(method: string, params: unknown[]): Promise<CallAnswer> {
       calls.push(method);
+      during?.();
+      if (gate) {
+        const g = gate;
+        gate = undefined;
+        await g;
+      }
       const none = { blockNumber: undefined, verified: "none" as const };
       if (failNext > 0) {
         failNext--;
@@ -95,14 +106,32 @@ function setup() {
       };
     },
   };
-  const logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => logger } as never;
-  let ids = 0;
+  const logger = {
+    debug() {},
+    info() {},
+    warn() {},
+    error: (_o: unknown, msg: string) => errors.push(msg),
+    child: () => logger,
+  } as never;
   const streams = createStreams({ clock, logger }, io, {
     logsFromReceipts: false,
     retryMs: 100,
-    newId: () => `0x${(++ids).toString(16).padStart(32, "0")}`,
   });
-  return { chain, streams, calls, timers, fail: (n: number) => (failNext = n) };
+  return {
+    chain,
+    streams,
+    calls,
+    timers,
+    errors,
+    fail: (n: number) => (failNext = n),
+    /** Holds the next call until the returned function is called. */
+    hold(): () => void {
+      let release!: () => void;
+      gate = new Promise((resolve) => (release = resolve));
+      return release;
+    },
+    onCall: (fn: (() => void) | undefined) => (during = fn),
+  };
 }
 
 /** Lets the delivery loop run to where it waits (every fake call resolves at once). */
@@ -224,4 +253,47 @@ test("a gap wider than the window is crossed one anchored block at a time", asyn
   sub.unsubscribe();
   assert.equal(streams.size(), 0);
   streams.stop();
+});
+
+test("the last subscriber leaving while a block is being fetched: no error, nothing scheduled, a fresh start next time", async () => {
+  const { chain, streams, timers, errors, hold } = setup();
+  const heads: number[] = [];
+  const first = streams.subscribe(["newHeads"], (h) => heads.push(Number((h as Json).number)));
+  await settle();
+  chain.build(4, 2, 0, () => false);
+  const release = hold();
+  streams.wake();
+  await settle();
+  assert.ok(first.ok);
+  first.unsubscribe();
+  release();
+  await settle();
+  assert.deepEqual(errors, []);
+  assert.deepEqual(heads, [], "nothing delivered to nobody");
+  assert.equal(timers.length, 0);
+  // The next subscriber starts from the head of its own time.
+  const later: number[] = [];
+  streams.subscribe(["newHeads"], (h) => later.push(Number((h as Json).number)));
+  await settle();
+  chain.build(6, 1, 0, () => false);
+  streams.wake();
+  await settle();
+  assert.deepEqual(later, [6]);
+  streams.stop();
+});
+
+test("wakes while fetches keep failing leave one retry scheduled, and stop cancels it", async () => {
+  const { chain, streams, timers, fail, onCall } = setup();
+  streams.subscribe(["newHeads"], () => {});
+  await settle();
+  chain.build(4, 3, 0, () => false);
+  fail(3);
+  // A head poll arriving during each failing fetch.
+  onCall(() => streams.wake());
+  streams.wake();
+  await settle();
+  onCall(undefined);
+  assert.equal(timers.length, 1, "one retry scheduled at a time");
+  streams.stop();
+  assert.equal(timers.length, 0);
 });

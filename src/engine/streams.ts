@@ -11,7 +11,6 @@
  * Subscription ids are Multihome's own, so no upstream failover can change them. One delivery loop per chain runs
  * while anyone is subscribed; it remembers the last STREAM_WINDOW_BLOCKS delivered blocks, nothing more.
  */
-import { randomBytes } from "node:crypto";
 import { hexToBytes, keccak256 } from "viem";
 import { MultihomeError } from "../core/errors.ts";
 import { verifyHeaderHash } from "../core/header.ts";
@@ -52,8 +51,6 @@ export interface StreamOptions {
   logsFromReceipts: boolean;
   /** After a failed fetch, try again after this long, ms. */
   retryMs: number;
-  /** @default 0x + 32 random hex digits */
-  newId?: () => string;
 }
 
 export interface Streams {
@@ -176,7 +173,10 @@ export function createStreams(
   options: StreamOptions,
 ): Streams {
   const { clock, logger } = ctx;
-  const newId = options.newId ?? (() => `0x${randomBytes(16).toString("hex")}`);
+  // Ids only need to be unique on this chain (the server keys subscriptions per connection, so nobody can address
+  // another client's); a counter keeps the engine free of its own randomness.
+  let lastId = 0;
+  const newId = () => `0x${(++lastId).toString(16).padStart(32, "0")}`;
   const subscribers = new Map<string, Subscriber>();
   /** Delivered blocks, oldest first, consecutive numbers. */
   let window: Delivered[] = [];
@@ -242,6 +242,9 @@ export function createStreams(
     if (window.length > STREAM_WINDOW_BLOCKS) window = window.slice(window.length - STREAM_WINDOW_BLOCKS);
   }
 
+  /** Nobody to deliver to any more (after an await: the last subscriber may have left meanwhile). */
+  const idle = () => stopped || subscribers.size === 0;
+
   /** One step towards the agreed head. Returns "done", "progress", or "retry" (something could not be fetched). */
   async function step(): Promise<"done" | "progress" | "retry"> {
     const head = io.head();
@@ -251,6 +254,7 @@ export function createStreams(
     if (!tip) {
       // Subscribers see blocks after the head they subscribed at.
       const block = await blockByHash(headHash);
+      if (idle()) return "done";
       if (!block) return "retry";
       window = [{ number: head.number, hash: headHash, logs: [] }];
       return "progress";
@@ -261,6 +265,7 @@ export function createStreams(
     let target = headHash;
     if (head.number - tip.number > STREAM_WINDOW_BLOCKS) {
       const hash = await io.hashAt(tip.number + 1);
+      if (idle()) return "done";
       if (!hash) return "retry";
       target = hash.toLowerCase();
     }
@@ -268,17 +273,15 @@ export function createStreams(
     let fork: number | undefined;
     for (let hash = target; fork === undefined; ) {
       const block = await blockByHash(hash);
+      if (idle()) return "done";
       const number = parseBlockNumber(block?.number);
       if (!block || number === undefined) return "retry";
-      if (at(number)?.hash === hash) {
-        fork = number;
-        break;
-      }
       branch.push({ block, number });
       const parent = String(block.parentHash).toLowerCase();
       if (at(number - 1)?.hash === parent) fork = number - 1;
-      // Deeper than what is remembered: everything remembered is withdrawn.
-      else if (number - 1 < window[0]!.number || branch.length > 2 * STREAM_WINDOW_BLOCKS) fork = number - 1;
+      // Deeper than what is remembered (the walk goes down one block a step, so it ends here at the latest): everything
+      // remembered is withdrawn.
+      else if (number - 1 < window[0]!.number) fork = number - 1;
       else hash = parent;
     }
     const orphaned = window.filter((b) => b.number > fork);
@@ -293,14 +296,14 @@ export function createStreams(
     for (const { block, number } of branch.toReversed()) {
       const filters = [...subscribers.values()].flatMap((s) => (s.sub.kind === "logs" ? [s.sub.filter] : []));
       const logs = await logsOf(block, filters);
-      if (logs === undefined || stopped) return "retry";
-      // Blocks must stay consecutive: a deep branch starts a fresh window.
-      if (window.length > 0 && window.at(-1)!.number !== number - 1) window = [];
+      if (idle()) return "done";
+      if (logs === undefined) return "retry";
       deliver(block, logs, number);
     }
     return "progress";
   }
 
+  /** The one place the window changes outside a step: so a step never finds it emptied under its feet. */
   async function run() {
     if (running) {
       again = true;
@@ -309,22 +312,26 @@ export function createStreams(
     running = true;
     cancelRetry?.();
     cancelRetry = undefined;
+    let retry = false;
     try {
       for (;;) {
         again = false;
-        if (stopped || subscribers.size === 0) break;
+        if (idle()) break;
         const outcome = await step();
         if (outcome === "progress") continue;
-        if (outcome === "retry" && !stopped && subscribers.size > 0)
-          cancelRetry = clock.setTimer(options.retryMs, () => void run());
-        if (!again) break;
+        // A failed fetch waits for the retry timer (or the next wake), even if heads arrived meanwhile: no busy loop.
+        retry = outcome === "retry";
+        if (retry || !again) break;
       }
     } catch (error) {
       logger.error({ err: (error as Error).message }, "subscription delivery failed unexpectedly");
-      if (!stopped) cancelRetry = clock.setTimer(options.retryMs, () => void run());
+      retry = true;
     } finally {
       running = false;
     }
+    // Nobody listening: nothing is fetched, and the next subscriber starts from the head of its time.
+    if (idle()) window = [];
+    else if (retry) cancelRetry = clock.setTimer(options.retryMs, () => void run());
   }
 
   return {
@@ -341,12 +348,11 @@ export function createStreams(
         id,
         unsubscribe() {
           subscribers.delete(id);
-          // Nobody listening: nothing is fetched, and the next subscriber starts from the head of its time.
-          if (subscribers.size === 0) {
-            window = [];
-            cancelRetry?.();
-            cancelRetry = undefined;
-          }
+          if (subscribers.size > 0) return;
+          cancelRetry?.();
+          cancelRetry = undefined;
+          // A step in flight sees it after its await; with none, the window is dropped now.
+          if (!running) window = [];
         },
       };
     },
@@ -359,7 +365,7 @@ export function createStreams(
       cancelRetry?.();
       cancelRetry = undefined;
       subscribers.clear();
-      window = [];
+      if (!running) window = [];
     },
   };
 }
