@@ -13,7 +13,8 @@ const doc = readFileSync(join(import.meta.dirname, "../../docs/errors.md"), "utf
 /** Rows of the codes table: first cell is a backticked Multihome code. */
 function codeRows(): Map<string, string[]> {
   const rows = new Map<string, string[]>();
-  for (const line of doc.split("\n")) {
+  const codes = doc.split("\n## Codes")[1]?.split("\n## ")[0] ?? "";
+  for (const line of codes.split("\n")) {
     const cells = line
       .split("|")
       .slice(1, -1)
@@ -51,4 +52,17 @@ test("docs/errors.md states the pass-through rule and the multihomeCode field", 
   assert.match(doc, /\*\*not retried\s+elsewhere\*\*/);
   assert.match(doc, /error\.data\.multihomeCode/);
   assert.match(doc, /data\.lastKnownGood/);
+});
+
+test("every error code the REST endpoints and WebSocket upgrades answer is documented in docs/errors.md", () => {
+  const section = doc.split("## Errors of the REST endpoints and WebSocket upgrades")[1]?.split("\n## ")[0] ?? "";
+  const server = join(import.meta.dirname, "../server");
+  const missing: string[] = [];
+  for (const file of ["http-server.ts", "ws-server.ts"]) {
+    const source = readFileSync(join(server, file), "utf8");
+    for (const [, code] of source.matchAll(/code: "([a-z_]+)"/g)) {
+      if (!section.includes(`| \`${code}\` |`)) missing.push(`${code} (${file})`);
+    }
+  }
+  assert.deepEqual(missing, []);
 });

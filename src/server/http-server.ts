@@ -68,6 +68,12 @@ export async function startHttpServer(
     maxMethodLength: options.maxMethodLength,
   };
   const newRequestId = createRequestIds();
+  /** The chain a JSON-RPC path names: `/rpc/{chainId}`, or `/` when exactly one chain is served. */
+  const chainIdFor = (path: string): number | undefined => {
+    const match = RPC_PATH.exec(path);
+    const chains = gateway.chainIds();
+    return match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
+  };
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
@@ -190,9 +196,7 @@ export async function startHttpServer(
         });
       return sendJson(res, 200, status);
     }
-    const match = RPC_PATH.exec(path);
-    const chains = gateway.chainIds();
-    const chainId = match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
+    const chainId = chainIdFor(path);
     if (chainId === undefined) {
       return sendJson(res, 404, {
         error: { code: "not_found", message: "no such endpoint; JSON-RPC is served at POST /rpc/{chainId}" },
@@ -231,16 +235,13 @@ export async function startHttpServer(
   );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    const path = (req.url ?? "/").split("?", 1)[0]!;
-    const match = RPC_PATH.exec(path);
-    const chains = gateway.chainIds();
-    const chainId = match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
+    const chainId = chainIdFor((req.url ?? "/").split("?", 1)[0]!);
     if (req.method !== "GET" || String(req.headers.upgrade).toLowerCase() !== "websocket") {
       return refuseUpgrade(socket, 400, "Bad Request", {
-        error: { code: "bad_upgrade", message: "only GET with Upgrade: websocket is accepted" },
+        error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
       });
     }
-    if (chainId === undefined || !chains.includes(chainId)) {
+    if (chainId === undefined || !gateway.chainIds().includes(chainId)) {
       return refuseUpgrade(socket, 404, "Not Found", {
         error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
       });
@@ -273,7 +274,8 @@ export async function startHttpServer(
     webSocketConnections: () => websockets.connections(),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await websockets.close(options.shutdownGraceMs);
+      // WebSockets close while HTTP requests drain: both within the one grace period, not one after the other.
+      const websocketsClosed = websockets.close(options.shutdownGraceMs);
       server.closeIdleConnections();
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {
@@ -285,7 +287,7 @@ export async function startHttpServer(
         });
       }
       server.closeAllConnections();
-      await closed;
+      await Promise.all([closed, websocketsClosed]);
     },
   };
 }

@@ -45,9 +45,10 @@ function internalError(requestId: string): MultihomeError {
 }
 
 /** Methods that only make sense on a connection that stays open. */
-export const SUBSCRIPTION_METHODS = new Set(["eth_subscribe", "eth_unsubscribe"]);
+const SUBSCRIPTION_METHODS = new Set(["eth_subscribe", "eth_unsubscribe"]);
 
-const NO_EVIDENCE = { blockNumber: undefined, verified: "none" as const };
+/** The evidence of an answer Multihome gives itself (no upstream, no block). */
+export const NO_EVIDENCE = { blockNumber: undefined, verified: "none" as const };
 
 /** The answer to eth_subscribe and eth_unsubscribe over plain HTTP. */
 function needsWebSocket(call: RpcCall): CallAnswer {

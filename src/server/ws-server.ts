@@ -13,7 +13,7 @@ import { MultihomeError } from "../core/errors.ts";
 import type { ParseLimits, RpcCall } from "../core/jsonrpc.ts";
 import type { Logger } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
-import { handleRpcBody, wholeBodyError } from "./rpc-handler.ts";
+import { handleRpcBody, NO_EVIDENCE, wholeBodyError } from "./rpc-handler.ts";
 
 /** Calls of one connection in flight at once; beyond it the connection's messages wait unread. */
 export const WS_MAX_IN_FLIGHT_PER_CONNECTION = 64;
@@ -41,8 +41,6 @@ export interface WsServer {
   /** Closes every connection with 1001, waits for them up to `graceMs`, then destroys what is left. */
   close(graceMs: number): Promise<void>;
 }
-
-const NONE = { blockNumber: undefined, verified: "none" as const };
 
 /** Writes a plain HTTP answer on a socket that was not upgraded. */
 export function refuseUpgrade(socket: Duplex, status: number, reason: string, body: unknown): void {
@@ -73,6 +71,9 @@ export function createWsServer(
   const alive = new WeakMap<WebSocket, boolean>();
   const pinger = setInterval(() => {
     for (const ws of open) {
+      // A connection paused at its in-flight cap is not read, so its pongs wait too: that is Multihome's doing, not
+      // a dead peer.
+      if (ws.isPaused) continue;
       if (alive.get(ws) === false) {
         logger.info({}, "websocket terminated: no pong to the last ping");
         ws.terminate();
@@ -122,7 +123,7 @@ export function createWsServer(
             entry.unsubscribe();
             subscriptions.delete(id as string);
           }
-          return { ok: true, result: entry !== undefined, evidence: NONE };
+          return { ok: true, result: entry !== undefined, evidence: NO_EVIDENCE };
         }
         if (subscriptions.size >= options.maxSubscriptionsPerConnection) {
           const limit = options.maxSubscriptionsPerConnection;
@@ -131,7 +132,7 @@ export function createWsServer(
             error: new MultihomeError("limit_exceeded", `too many subscriptions on this connection (limit ${limit})`, {
               data: { reason: "too many subscriptions", limit },
             }),
-            evidence: NONE,
+            evidence: NO_EVIDENCE,
           };
         }
         let id = "";
@@ -149,12 +150,12 @@ export function createWsServer(
           if (heldBytes > options.maxBufferedBytes)
             policyClose(`slow consumer: more than ${options.maxBufferedBytes} bytes waiting to be sent`);
         });
-        if (!made.ok) return { ok: false, error: made.error, evidence: NONE };
+        if (!made.ok) return { ok: false, error: made.error, evidence: NO_EVIDENCE };
         id = made.id;
         entry.unsubscribe = made.unsubscribe;
         subscriptions.set(id, entry);
         created.push(id);
-        return { ok: true, result: id, evidence: NONE };
+        return { ok: true, result: id, evidence: NO_EVIDENCE };
       };
     }
 
@@ -182,7 +183,8 @@ export function createWsServer(
     ws.on("pong", () => alive.set(ws, true));
     ws.on("message", (data, isBinary) => {
       if (ws.readyState !== ws.OPEN) return;
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+      // ws hands a Buffer (its default binaryType): no copy of up to maxPayload bytes per message.
+      const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]);
       // Text frames are checked by ws (invalid UTF-8 closes with 1007); a binary frame is read as text when it is text.
       if (isBinary && !isUtf8(bytes)) {
         const error = new MultihomeError("parse_error", "parse error: message is not valid UTF-8");
@@ -206,7 +208,10 @@ export function createWsServer(
 
   return {
     upgrade(req, socket, head, chainId) {
-      if (closing) return refuseUpgrade(socket, 503, "Service Unavailable", { error: { code: "shutting_down" } });
+      if (closing)
+        return refuseUpgrade(socket, 503, "Service Unavailable", {
+          error: { code: "unavailable", message: "the server is shutting down" },
+        });
       if (open.size >= options.maxConnections) {
         return refuseUpgrade(socket, 503, "Service Unavailable", {
           error: {
