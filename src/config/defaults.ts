@@ -2,6 +2,8 @@
  * Every default of Multihome, with its unit, in one place. The config schema applies these; docs/config.md lists
  * them (a test keeps the two in step).
  */
+import { SHARED_KEY_PREFIX_DEFAULT, STORE_MAX_ANSWER_BYTES } from "../core/store.ts";
+
 export const DEFAULTS = {
   server: {
     host: "127.0.0.1",
@@ -39,8 +41,8 @@ export const DEFAULTS = {
   store: {
     kind: "sqlite" as const,
     path: "./.multihome/state.db",
-    maxAnswerBytes: 64 * 1024 * 1024,
-    keyPrefix: "multihome:",
+    maxAnswerBytes: STORE_MAX_ANSWER_BYTES,
+    keyPrefix: SHARED_KEY_PREFIX_DEFAULT,
   },
   log: { level: "info" as const },
   logs: {

@@ -84,7 +84,7 @@ export interface Store {
   /**
    * Keep a verified answer about final data (content that can no longer change) under (chainId, key), as the JSON
    * text served. Answers are immutable, so a second put of a key is a no-op. The store evicts the least recently
-   * kept beyond its byte bound (Redis: its own `maxmemory` policy, after a TTL). Rejects with `RangeError` for a key
+   * kept beyond its byte bound (Redis: in the same Lua script, atomic across replicas; no TTL). Rejects with `RangeError` for a key
    * or answer beyond the bounds below.
    */
   putAnswer(chainId: number, key: string, json: string): Promise<void>;
@@ -146,6 +146,7 @@ export type StoreFailureKind =
   | "read_failed"
   /** Buffered entries could not be written to the backing storage. */
   | "write_failed";
+// Redis: every failed read is `read_failed` and every failed write `write_failed` (unreachable, timed out).
 
 /** The one error type stores throw for their own failures (bad input is a `RangeError` or `TypeError`). */
 export class StoreError extends Error {
@@ -157,6 +158,8 @@ export class StoreError extends Error {
   }
 }
 
+/** Prefix of every key a shared store (Redis) writes, unless configured: one deployment per prefix. */
+export const SHARED_KEY_PREFIX_DEFAULT = "multihome:";
 /** Default bound on the bytes of shared answers per store. */
 export const STORE_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** Longest shared-answer key, characters (a longer one is not shared). */
@@ -207,8 +210,11 @@ export function checkAnswer(chainId: unknown, key: unknown, json?: unknown): str
   return `${chainId}:${key}`;
 }
 
-/** Checks a counter addition; returns the window index `now` falls in. */
-export function checkCounter(name: unknown, amount: unknown, windowMs: unknown, now: unknown): number {
+/**
+ * Checks a counter addition; returns the key of the window `now` falls in. The window's length is part of it: one
+ * name counted over two window lengths is two counters.
+ */
+export function checkCounter(name: unknown, amount: unknown, windowMs: unknown, now: unknown): string {
   if (typeof name !== "string" || name.length === 0 || name.length > COUNTER_MAX_NAME_CHARS) {
     throw new RangeError(`counter name must be a string of 1 to ${COUNTER_MAX_NAME_CHARS} characters`);
   }
@@ -221,7 +227,7 @@ export function checkCounter(name: unknown, amount: unknown, windowMs: unknown, 
   if (typeof now !== "number" || !Number.isFinite(now) || now < 0) {
     throw new TypeError(`counter now must be ms since the epoch, got ${String(now)}`);
   }
-  return Math.floor(now / (windowMs as number));
+  return `${name}|${windowMs}|${Math.floor(now / (windowMs as number))}`;
 }
 
 /** Shared answers held in a process (the memory store): least recently used first out, bounded in bytes. */
@@ -259,13 +265,13 @@ export function createAnswerLru(maxBytes: number) {
 
 /** Counters held in a process (memory and SQLite stores: a single process has nobody to share them with). */
 export function createLocalCounters() {
-  const counters = new Map<string, { window: number; total: number }>();
+  // Keyed by window (see checkCounter); a past window is never counted again and goes out with the oldest.
+  const counters = new Map<string, number>();
   return {
-    add(name: string, amount: number, window: number): number {
-      const current = counters.get(name);
-      const total = (current && current.window === window ? current.total : 0) + amount;
-      counters.delete(name);
-      counters.set(name, { window, total });
+    add(windowKey: string, amount: number): number {
+      const total = (counters.get(windowKey) ?? 0) + amount;
+      counters.delete(windowKey);
+      counters.set(windowKey, total);
       if (counters.size > MAX_LOCAL_COUNTERS) counters.delete(counters.keys().next().value!);
       return total;
     },

@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import { type RedisServer, startRedis } from "../../test/harness/redis.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import type { Logger } from "../core/ports.ts";
-import type { OutboxEntry, Store } from "../core/store.ts";
+import { type OutboxEntry, type Store, StoreError } from "../core/store.ts";
 import { createLayeredStore } from "./layered-store.ts";
 import { createMemoryStore } from "./memory/memory-store.ts";
 import { createRedisStore, type RedisStore } from "./redis/redis-store.ts";
@@ -102,4 +102,54 @@ test("layered outbox: with Redis down puts resolve and lists come from local; Re
   assert.deepEqual(await other.getOutbox(early.chainId, early.hash), included(early));
   assert.deepEqual(await other.listPendingOutbox(31337, 10), [during]);
   assert.deepEqual(await layered.listPendingOutbox(31337, 10), [during]);
+});
+
+test("catch-up: a write queued again while its older copy is being sent is not lost", async () => {
+  const keyPrefix = `layered${next++}:`;
+  const redisSide = await redisStore(keyPrefix);
+  let failing = false;
+  let gate: Promise<void> | undefined;
+  // The real Redis store, with its writes failed or held on demand (an outage, a slow link).
+  const shared: Store = {
+    ...redisSide,
+    async putOutbox(entry) {
+      if (failing) throw new Error("redis down");
+      if (gate) await gate;
+      return redisSide.putOutbox(entry);
+    },
+    close: () => redisSide.close(),
+  };
+  const layered = createLayeredStore(createMemoryStore(), shared, logger);
+  toClose.push(layered);
+  const v1 = outboxFixture(7);
+  failing = true;
+  await layered.putOutbox(v1);
+  failing = false;
+  let release!: () => void;
+  gate = new Promise((resolve) => (release = resolve));
+  const first = layered.catchUp();
+  // While v1 is on its way, the transaction is included and that write fails too.
+  failing = true;
+  await layered.putOutbox(included(v1));
+  failing = false;
+  gate = undefined;
+  release();
+  await first;
+  await layered.catchUp();
+  const other = await redisStore(keyPrefix);
+  assert.equal((await other.getOutbox(v1.chainId, v1.hash))?.status, "included");
+});
+
+test("a closed layered store refuses every call and does not report the shared store as down", async () => {
+  const { layered } = await replica();
+  logged.length = 0;
+  await layered.close();
+  const closed = (e: unknown) => e instanceof StoreError && e.kind === "closed";
+  await assert.rejects(layered.getAnswer(1, "k"), closed);
+  await assert.rejects(layered.putAnswer(1, "k", "1"), closed);
+  await assert.rejects(layered.addToCounter("n", 1, 1_000, 0), closed);
+  assert.deepEqual(
+    logged.filter((l) => l.includes("unreachable")),
+    [],
+  );
 });

@@ -17,7 +17,6 @@ import type { Logger } from "../core/ports.ts";
 import {
   checkAnswer,
   checkOutboxAddress,
-  checkOutboxEntry,
   checkOutboxList,
   comparePendingOutbox,
   isFinalOutboxStatus,
@@ -26,6 +25,7 @@ import {
   type OutboxEntry,
   outboxId,
   type Store,
+  StoreError,
 } from "../core/store.ts";
 
 /** Writes kept for the shared store while it is unreachable; beyond it the oldest are dropped (they stay local). */
@@ -48,7 +48,13 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
   const backlog = new Map<string, LastKnownGood>();
   const outboxBacklog = new Map<string, OutboxEntry>();
   const backlogSize = () => backlog.size + outboxBacklog.size;
+  let closed = false;
+  const ensureOpen = () => {
+    if (closed) throw new StoreError("closed", "the layered store is closed");
+  };
   const markDown = (error: unknown) => {
+    // Closing the shared store fails what is in flight: that is shutdown, not an outage.
+    if (closed) return;
     if (up) logger.warn({ err: (error as Error).message }, "shared store unreachable: serving from local state");
     up = false;
   };
@@ -56,32 +62,27 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
     if (!up) logger.info({ backlog: backlogSize() }, "shared store reachable again: catching up");
     up = true;
   };
-  const keep = (entry: LastKnownGood) => {
-    const id = lastKnownGoodId(entry.chainId, entry.key);
-    backlog.delete(id);
-    backlog.set(id, entry);
-    if (backlog.size > SHARED_BACKLOG_MAX) backlog.delete(backlog.keys().next().value!);
-  };
-  const keepOutbox = (entry: OutboxEntry) => {
-    const id = outboxId(entry.chainId, entry.hash);
-    outboxBacklog.delete(id);
-    outboxBacklog.set(id, entry);
-    if (outboxBacklog.size > SHARED_OUTBOX_BACKLOG_MAX) outboxBacklog.delete(outboxBacklog.keys().next().value!);
-  };
+  /** Queues the newest write of `id` for the shared store; beyond `max` the oldest queued go (they stay local). */
+  function queue<T>(map: Map<string, T>, id: string, value: T, max: number): void {
+    map.delete(id);
+    map.set(id, value);
+    if (map.size > max) map.delete(map.keys().next().value!);
+  }
+  /** Copies what `map` queued; a write queued again while its older copy was being sent stays queued. */
+  async function drain<T>(map: Map<string, T>, put: (value: T) => Promise<void>): Promise<void> {
+    for (const [id, value] of map) {
+      await put(value);
+      if (map.get(id) === value) map.delete(id);
+    }
+  }
   let catching: Promise<void> | undefined;
 
   async function catchUp(): Promise<void> {
     catching ??= (async () => {
       try {
         // Transactions first: they are what must not be lost.
-        for (const [id, entry] of outboxBacklog) {
-          await shared.putOutbox(entry);
-          outboxBacklog.delete(id);
-        }
-        for (const [id, entry] of backlog) {
-          await shared.putLastKnownGood(entry);
-          backlog.delete(id);
-        }
+        await drain(outboxBacklog, (e) => shared.putOutbox(e));
+        await drain(backlog, (e) => shared.putLastKnownGood(e));
         markUp();
       } catch (error) {
         markDown(error);
@@ -103,7 +104,7 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
           if (backlogSize() > 0) void catchUp();
         },
         (error: unknown) => {
-          keep(entry);
+          queue(backlog, lastKnownGoodId(entry.chainId, entry.key), structuredClone(entry), SHARED_BACKLOG_MAX);
           markDown(error);
         },
       );
@@ -138,12 +139,14 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       }
     },
     async putAnswer(chainId, key, json) {
+      ensureOpen();
       // Bad input is the caller's error, never a sign the shared store is down.
       checkAnswer(chainId, key, json);
       if (!up) return;
       shared.putAnswer(chainId, key, json).then(markUp, markDown);
     },
     async getAnswer(chainId, key) {
+      ensureOpen();
       checkAnswer(chainId, key);
       if (!up) return undefined;
       try {
@@ -168,10 +171,10 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       }
     },
     async putOutbox(entry) {
-      // Validated once here, so bad input rejects and never reads as Redis being down.
-      const e = checkOutboxEntry(entry);
-      await local.putOutbox(e);
-      const id = outboxId(e.chainId, e.hash);
+      // The local store validates first: bad input rejects there and never reads as Redis being down.
+      await local.putOutbox(entry);
+      const e = structuredClone(entry);
+      const id = outboxId(e.chainId, checkOutboxAddress(e.chainId, e.hash));
       try {
         await shared.putOutbox(e);
         // Redis has this write; an older one waiting in the backlog must not follow it.
@@ -179,7 +182,7 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
         markUp();
         if (backlogSize() > 0) void catchUp();
       } catch (error) {
-        keepOutbox(e);
+        queue(outboxBacklog, id, e, SHARED_OUTBOX_BACKLOG_MAX);
         markDown(error);
       }
     },
@@ -237,6 +240,7 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       return [...merged.values()].sort(comparePendingOutbox).slice(0, limit);
     },
     async close() {
+      closed = true;
       await Promise.allSettled([local.close(), shared.close()]);
     },
   };

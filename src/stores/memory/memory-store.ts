@@ -70,7 +70,7 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
 
     async addToCounter(name, amount, windowMs, now) {
       ensureOpen();
-      return counters.add(name, amount, checkCounter(name, amount, windowMs, now));
+      return counters.add(checkCounter(name, amount, windowMs, now), amount);
     },
 
     async putOutbox(entry) {

@@ -19,6 +19,7 @@ import {
   MAX_CORDONS_PER_CHAIN,
   type OutboxEntry,
   resolveStoreLimits,
+  SHARED_KEY_PREFIX_DEFAULT,
   type SharedCordon,
   type Store,
   StoreError,
@@ -142,7 +143,7 @@ return total
 
 export interface RedisStoreOptions extends Partial<StoreLimits> {
   url: string;
-  /** Prefix of every key, so several deployments (or tests) share one Redis. @default "multihome:" */
+  /** Prefix of every key, so several deployments (or tests) share one Redis. @default SHARED_KEY_PREFIX_DEFAULT ("multihome:") */
   keyPrefix?: string;
   /** Told when the connection to Redis is lost or back (static stability is reported, not silent). */
   onConnection?: (up: boolean) => void;
@@ -157,7 +158,7 @@ export interface RedisStore extends Store {
 
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const { maxEntries, maxAnswerBytes, maxOutboxEntries } = resolveStoreLimits(options);
-  const prefix = options.keyPrefix ?? "multihome:";
+  const prefix = options.keyPrefix ?? SHARED_KEY_PREFIX_DEFAULT;
   const redis = new Redis(options.url, {
     lazyConnect: false,
     enableOfflineQueue: false,
@@ -237,10 +238,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       ensureOpen();
       const all = await run("read_failed", () => redis.hgetall(`${prefix}cordons:${chainId}`));
       const live: SharedCordon[] = [];
-      for (const raw of Object.values(all)) {
+      const expired: string[] = [];
+      for (const [upstreamId, raw] of Object.entries(all)) {
         const c = JSON.parse(raw) as SharedCordon;
         if (c.until > now) live.push(c);
+        else expired.push(upstreamId);
       }
+      // Nothing else removes a cordon: the one who reads an expired one drops it (a later put wins anyway).
+      if (expired.length > 0) redis.hdel(`${prefix}cordons:${chainId}`, ...expired).catch(() => {});
       return live.slice(0, MAX_CORDONS_PER_CHAIN);
     },
     async getLastKnownGood(chainId, key) {
@@ -311,9 +316,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
     async addToCounter(name, amount, windowMs, now) {
       ensureOpen();
-      const window = checkCounter(name, amount, windowMs, now);
+      const windowKey = checkCounter(name, amount, windowMs, now);
       const total = await run("write_failed", () =>
-        redis.eval(ADD_TO_COUNTER, 1, `${prefix}ctr:${name}:${window}`, String(amount), String(windowMs)),
+        redis.eval(ADD_TO_COUNTER, 1, `${prefix}ctr:${windowKey}`, String(amount), String(windowMs)),
       );
       return Number(total);
     },

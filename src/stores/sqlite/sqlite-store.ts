@@ -345,7 +345,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     },
     async addToCounter(name, amount, windowMs, now) {
       ensureOpen();
-      return counters.add(name, amount, checkCounter(name, amount, windowMs, now));
+      return counters.add(checkCounter(name, amount, windowMs, now), amount);
     },
     async putCordon(cordon) {
       ensureOpen();
