@@ -230,37 +230,9 @@ export function checkCounter(name: unknown, amount: unknown, windowMs: unknown, 
   return `${name}|${windowMs}|${Math.floor(now / (windowMs as number))}`;
 }
 
-/** Shared answers held in a process (the memory store): least recently used first out, bounded in bytes. */
-export function createAnswerLru(maxBytes: number) {
-  // A Map iterates in insertion order; a hit is re-inserted, so the first key is the least recently used.
-  const answers = new Map<string, string>();
-  let bytes = 0;
-  const sizeOf = (id: string, json: string) => id.length + json.length;
-  return {
-    put(id: string, json: string): void {
-      if (answers.has(id)) return;
-      answers.set(id, json);
-      bytes += sizeOf(id, json);
-      while (bytes > maxBytes) {
-        const [oldId, oldJson] = answers.entries().next().value!;
-        answers.delete(oldId);
-        bytes -= sizeOf(oldId, oldJson);
-      }
-    },
-    get(id: string): string | undefined {
-      const json = answers.get(id);
-      if (json !== undefined) {
-        answers.delete(id);
-        answers.set(id, json);
-      }
-      return json;
-    },
-    bytes: () => bytes,
-    clear() {
-      answers.clear();
-      bytes = 0;
-    },
-  };
+/** What a shared answer costs against `maxAnswerBytes`, the same in every store: its key and its JSON. */
+export function answerCost(key: string, json: string): number {
+  return key.length + json.length;
 }
 
 /** Counters held in a process (memory and SQLite stores: a single process has nobody to share them with). */

@@ -7,6 +7,7 @@ import { afterEach, describe, test } from "node:test";
 import {
   ANSWER_MAX_BYTES,
   ANSWER_MAX_KEY_CHARS,
+  answerCost,
   COUNTER_MAX_NAME_CHARS,
   type LastKnownGood,
   LKG_MAX_KEY_CHARS,
@@ -349,8 +350,14 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       await settle(store);
       const held: number[] = [];
       for (let i = 0; i < 100; i++) if ((await store.getAnswer(1, `a${i}`)) !== undefined) held.push(i);
-      // Each is about 0.9 KB: about 20 fit, and they are the newest ones.
-      assert.ok(held.length >= 10 && held.length <= 22, `kept ${held.length}`);
+      // Every store counts the same cost (answerCost): exactly the newest that fit in the bound are kept.
+      let fit = 0;
+      for (let i = 99, total = 0; i >= 0; i--) {
+        total += answerCost(`a${i}`, answer(i));
+        if (total > 20_000) break;
+        fit++;
+      }
+      assert.equal(held.length, fit, `kept ${held.length}, ${fit} fit`);
       assert.deepEqual(
         held,
         Array.from({ length: held.length }, (_, k) => 100 - held.length + k),

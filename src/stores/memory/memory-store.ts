@@ -2,11 +2,13 @@
  * The in-process store: for tests, the embedded library, and as the local fallback when a shared store is down.
  * Nothing survives the process, outbox transactions included.
  */
+
+import { createByteLru } from "../../core/lru.ts";
 import {
+  answerCost,
   checkAnswer,
   checkCounter,
   checkLastKnownGoodAddress,
-  createAnswerLru,
   createCordonBook,
   createLocalCounters,
   fromHeld,
@@ -26,7 +28,7 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
   // so eviction is one delete of the first key.
   const entries = new Map<string, HeldLastKnownGood>();
   const cordons = createCordonBook();
-  const answers = createAnswerLru(maxAnswerBytes);
+  const answers = createByteLru<string>(maxAnswerBytes);
   const counters = createLocalCounters();
   const outbox = createOutboxBook(maxOutboxEntries);
   let closed = false;
@@ -60,12 +62,14 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
 
     async putAnswer(chainId, key, json) {
       ensureOpen();
-      answers.put(checkAnswer(chainId, key, json), json);
+      const id = checkAnswer(chainId, key, json);
+      // Answers are immutable: one already held stays as it is.
+      if (answers.get(id, 0) === undefined) answers.set(id, json, { bytes: answerCost(key, json) });
     },
 
     async getAnswer(chainId, key) {
       ensureOpen();
-      return answers.get(checkAnswer(chainId, key));
+      return answers.get(checkAnswer(chainId, key), 0);
     },
 
     async addToCounter(name, amount, windowMs, now) {
@@ -92,7 +96,6 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
       closed = true;
       outbox.clear();
       entries.clear();
-      answers.clear();
       counters.clear();
     },
   };

@@ -6,6 +6,7 @@
  */
 import { Redis } from "ioredis";
 import {
+  answerCost,
   checkAnswer,
   checkCordon,
   checkCounter,
@@ -57,20 +58,23 @@ return 1
 `;
 
 /**
- * KEYS: answer, keeping-order index, sequence, byte total. ARGV: answer JSON, byte bound. Answers are immutable (a
- * kept key is left alone); beyond the bound the least recently kept go, in the same script, so replicas never race.
+ * KEYS: answer, keeping-order index, sequence, byte total, cost per answer. ARGV: answer JSON, byte bound, its cost
+ * (`answerCost`, as every store counts it). Answers are immutable (a kept key is left alone); beyond the bound the
+ * least recently kept go, in the same script, so replicas never race.
  */
 const PUT_ANSWER = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), KEYS[1])
-local total = redis.call('INCRBY', KEYS[4], string.len(KEYS[1]) + string.len(ARGV[1]))
+redis.call('HSET', KEYS[5], KEYS[1], ARGV[3])
+local total = redis.call('INCRBY', KEYS[4], tonumber(ARGV[3]))
 while total > tonumber(ARGV[2]) do
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
   if not oldest then break end
-  total = redis.call('DECRBY', KEYS[4], string.len(oldest) + redis.call('STRLEN', oldest))
+  total = redis.call('DECRBY', KEYS[4], tonumber(redis.call('HGET', KEYS[5], oldest) or '0'))
   redis.call('DEL', oldest)
   redis.call('ZREM', KEYS[2], oldest)
+  redis.call('HDEL', KEYS[5], oldest)
 end
 return 1
 `;
@@ -261,13 +265,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       await run("write_failed", () =>
         redis.eval(
           PUT_ANSWER,
-          4,
+          5,
           `${prefix}ans:${id}`,
           `${prefix}ans-order`,
           `${prefix}ans-seq`,
           `${prefix}ans-bytes`,
+          `${prefix}ans-cost`,
           json,
           String(maxAnswerBytes),
+          String(answerCost(key, json)),
         ),
       );
     },

@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Clock, Logger } from "../../core/ports.ts";
 import {
+  answerCost,
   checkAnswer,
   checkCounter,
   checkLastKnownGoodAddress,
@@ -183,7 +184,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   // Answers waiting to be written, by "chainId:key"; bounded like the file (the oldest pending go first).
   const pendingAnswers = new Map<string, { chainId: number; key: string; json: string }>();
   let pendingAnswerBytes = 0;
-  const answerSize = (key: string, json: string) => key.length + json.length;
   let cancelFlush: (() => void) | undefined;
   let failing = false;
   let closed = false;
@@ -220,8 +220,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
         if (rows > maxEntries) statements.evictOldest.run(rows - maxEntries);
         let bytes = answerBytes;
         for (const a of pendingAnswers.values()) {
-          const { changes } = statements.insertAnswer.run(a.chainId, a.key, a.json, answerSize(a.key, a.json));
-          if (Number(changes) > 0) bytes += answerSize(a.key, a.json);
+          const { changes } = statements.insertAnswer.run(a.chainId, a.key, a.json, answerCost(a.key, a.json));
+          if (Number(changes) > 0) bytes += answerCost(a.key, a.json);
         }
         while (bytes > maxAnswerBytes) {
           const oldest = statements.evictOldestAnswer.get() as { bytes: number } | undefined;
@@ -322,11 +322,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       const id = checkAnswer(chainId, key, json);
       if (pendingAnswers.has(id)) return;
       pendingAnswers.set(id, { chainId, key, json });
-      pendingAnswerBytes += answerSize(key, json);
+      pendingAnswerBytes += answerCost(key, json);
       while (pendingAnswerBytes > maxAnswerBytes) {
         const [oldId, old] = pendingAnswers.entries().next().value!;
         pendingAnswers.delete(oldId);
-        pendingAnswerBytes -= answerSize(old.key, old.json);
+        pendingAnswerBytes -= answerCost(old.key, old.json);
       }
       armFlush();
     },
