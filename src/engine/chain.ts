@@ -89,6 +89,10 @@ export interface CachedAnswer {
 
 /** What an entry costs beyond its key and serialized result (the objects around them), for the byte bound. */
 export const CACHE_ENTRY_OVERHEAD_BYTES = 256;
+/** What a cached answer counts against `cache.maxBytes`: its key, its `{ result, evidence }` JSON, and the overhead. */
+export function cachedAnswerBytes(key: string, json: string): number {
+  return key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES;
+}
 /** Block hashes tracked for reorg eviction; beyond it the oldest are evicted from the cache at once. */
 export const MAX_WATCHED_BLOCKS = 65_536;
 
@@ -270,7 +274,7 @@ export function createChain(
         .catch((error: unknown) => ctx.logger.debug({ err: (error as Error).message }, "answer not shared"));
     }
     answers.set(key, cached, {
-      bytes: key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES,
+      bytes: cachedAnswerBytes(key, json),
       ...(keep.ttlMs !== undefined ? { expiresAt: now + keep.ttlMs } : {}),
       tags: keep.tags.map((t) => `${chainId}|${t}`),
     });
@@ -302,7 +306,7 @@ export function createChain(
     if (json === undefined) return undefined;
     const cached = JSON.parse(json) as CachedAnswer;
     const key = `${chainId}|${slot.key}`;
-    answers.set(key, cached, { bytes: key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES, tags: [] });
+    answers.set(key, cached, { bytes: cachedAnswerBytes(key, json), tags: [] });
     return { ok: true, result: cached.result, evidence: cached.evidence };
   }
 

@@ -46,6 +46,8 @@ export interface Gateway {
    */
   subscribe(chainId: number, params: unknown, deliver: (result: unknown) => void): SubscribeResult;
   readiness(): Readiness;
+  /** The process's answer cache: bytes counted against `cache.maxBytes`, and entries. */
+  cacheStats(): { bytes: number; entries: number };
   stop(): Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       return chain.subscribe(params, deliver);
     },
     readiness,
+    cacheStats: () => ({ bytes: answers.bytes(), entries: answers.size() }),
     async stop() {
       await Promise.all([...chains.values()].map((c) => c.stop()));
     },
