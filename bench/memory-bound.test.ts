@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/chain.ts";
-import { balanceBodies } from "./bodies.ts";
+import { cacheOf, MiB, memoryRun, usage } from "./fixtures.ts";
 import {
-  answerEntryBytes,
+  bytesPerEntry,
+  cachePeak,
   checkPlan,
   keysAt,
   type MemoryBoundResult,
@@ -13,64 +13,13 @@ import {
   retainedGrowth,
 } from "./memory-bound.ts";
 
-const MiB = 2 ** 20;
-const usage = (heapMiB: number, rssMiB = 100) => ({
-  rss: rssMiB * MiB,
-  heapUsed: heapMiB * MiB,
-  heapTotal: 2 * heapMiB * MiB,
-  external: 0,
-  arrayBuffers: 0,
-});
-const at = (atMs: number, heapMiB: number): MemorySample => ({ atMs, ...usage(heapMiB) });
-
-function result(over: Partial<MemoryBoundResult> = {}): MemoryBoundResult {
-  return {
-    cache: true,
-    cacheMaxBytes: 4 * MiB,
-    finalityDepth: 1,
-    distinctBodies: 200_000,
-    entryBytes: 206,
-    entriesBound: 20_360,
-    keysTouched: 90_000,
-    idle: usage(28),
-    samples: [at(250, 60), at(500, 90), at(750, 40)],
-    retained: [at(5_000, 36.5), at(10_000, 36.8)],
-    end: usage(36.2),
-    wrk: {
-      requests: 90_000,
-      durationUs: 15_000_000,
-      bytes: 0,
-      connectErrors: 0,
-      readErrors: 0,
-      writeErrors: 0,
-      non2xx: 0,
-      timeouts: 0,
-      wrong: 0,
-      wrongSample: "",
-      p50Us: 1,
-      p90Us: 1,
-      p99Us: 1,
-      meanUs: 1,
-      maxUs: 1,
-      rps: 6_000,
-    },
-    upstreamCalls: 90_000,
-    cacheCheck: { recent: 64, recentUpstreamCalls: 0, evicted: 64, evictedUpstreamCalls: 64 },
-    sampleMs: 250,
-    durationS: 15,
-    ...over,
-  };
-}
-
-test("an answer costs its key, its serialized result and the fixed overhead against the bound", () => {
-  const [c] = balanceBodies({ count: 1, block: "0x1" });
-  const key = `31337|eth_getBalance|["${JSON.parse(c!.body).params[0]}","0x1"]`;
-  assert.equal(answerEntryBytes(31337, c!.body, "0x0"), key.length + '"0x0"'.length + CACHE_ENTRY_OVERHEAD_BYTES);
-});
+/** A retained sample with the cache holding 10,000 answers, as the fixture's does once full. */
+const at = (atMs: number, heapMiB: number): MemorySample => ({ atMs, ...usage(heapMiB), cache: cacheOf(10_000) });
+const result = (over: Partial<MemoryBoundResult> = {}) => memoryRun(true, [36.5, 36.8], 36.2, over);
 
 test("peaks, retained growth and the keys asked for by a point of the load", () => {
   const r = result();
-  assert.deepEqual(peakOf(r.samples), { rss: 100 * MiB, heapUsed: 90 * MiB });
+  assert.deepEqual(peakOf(r.samples), { rss: 270 * MiB, heapUsed: 86 * MiB });
   assert.deepEqual(peakOf([]), { rss: 0, heapUsed: 0 });
   assert.ok(Math.abs(retainedGrowth(r) - 8.8 * MiB) < 1);
   assert.equal(retainedGrowth({ ...r, retained: [], end: usage(20) }), 0);
@@ -81,7 +30,7 @@ test("peaks, retained growth and the keys asked for by a point of the load", () 
 });
 
 test("the verdict: flat once full, and the cache's heap against its bound", () => {
-  const control = result({ cache: false, retained: [at(5_000, 31), at(10_000, 30.6)], end: usage(30) });
+  const control = memoryRun(false, [31, 30.6], 30);
   const v = memoryVerdict(result(), control);
   assert.ok(Math.abs(v.growth - 8.8 * MiB) < 1);
   assert.ok(Math.abs(v.fixedOverhead - 3 * MiB) < 1);
@@ -91,6 +40,8 @@ test("the verdict: flat once full, and the cache's heap against its bound", () =
   assert.ok(Math.abs(v.riseAfterFull! - 0.3 * MiB) < 1);
   assert.equal(v.flat, true);
   assert.equal(v.withinBound, false);
+  assert.deepEqual(v.cachePeak, cacheOf(10_000));
+  assert.equal(v.countWithinBound, true);
 
   // Still rising by more than a quarter of the bound after the cache filled: not flat.
   assert.equal(memoryVerdict(result({ end: usage(37.6) }), control).flat, false);
@@ -99,6 +50,12 @@ test("the verdict: flat once full, and the cache's heap against its bound", () =
   assert.equal(midRise.flat, false);
   // Within the bound when the cache's heap is.
   assert.equal(memoryVerdict(result({ retained: [at(5_000, 33)], end: usage(32) }), control).withinBound, true);
+  // The cache is full once more keys were asked for than it then held: at 5 s ≈30,000 keys, but 40,000 held.
+  const roomy = memoryVerdict(
+    result({ retained: [{ ...at(5_000, 36.5), cache: cacheOf(40_000) }, at(10_000, 36.8)] }),
+    control,
+  );
+  assert.equal(roomy.full?.atMs, 10_000);
   // The first sample taken before the cache could be full is not the reference.
   const early = memoryVerdict(result({ retained: [at(1_000, 30), at(10_000, 36.8)] }), control);
   assert.equal(early.full?.atMs, 10_000);
@@ -122,4 +79,26 @@ test("the cache check asks again for bodies sent just before the end and long be
   // Too few requests for any to have been evicted, or a set so small that evicted bodies came back since.
   assert.equal(checkPlan(50_000, 200_000, 20_000, 64), undefined);
   assert.equal(checkPlan(100_000, 60_000, 20_000, 64), undefined);
+});
+
+test("the cache's own count: its peak over every sample, during and after the load, and bytes per answer held", () => {
+  const r = result();
+  assert.deepEqual(cachePeak(r), cacheOf(10_000));
+  assert.equal(bytesPerEntry(r), 419);
+  // A sample during the load as it is counts as much as a retained one or the end.
+  const spike = result();
+  spike.samples[0] = { ...spike.samples[0]!, cache: { entries: 12_000, bytes: 4 * MiB + 100 } };
+  assert.deepEqual(cachePeak(spike), { entries: 12_000, bytes: 4 * MiB + 100 });
+  assert.equal(memoryVerdict(spike, memoryRun(false, [31], 30)).countWithinBound, false);
+  // No count at all (a server that does not report one): nothing to tell.
+  const none = result({
+    idle: usage(28),
+    samples: [{ atMs: 250, ...usage(60) }],
+    retained: [{ atMs: 5_000, ...usage(36) }],
+    end: usage(36),
+  });
+  assert.equal(cachePeak(none), undefined);
+  assert.equal(bytesPerEntry(none), undefined);
+  assert.equal(memoryVerdict(none, memoryRun(false, [31], 30)).countWithinBound, undefined);
+  assert.equal(bytesPerEntry(result({ end: { ...usage(36), cache: cacheOf(0) } })), undefined);
 });

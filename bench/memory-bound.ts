@@ -3,18 +3,18 @@
  * below the head) behind a fault proxy that counts the calls reaching the node, under wrk sending `eth_getBalance`
  * of far more distinct addresses at a final block than the cache can hold. Every answer is cacheable and none is
  * asked again before it is evicted, so the cache fills, then churns: each answer stored evicts the oldest. The
- * gateway's memory is sampled over IPC throughout; the claim is that it stays flat once the cache is full.
+ * gateway's memory and its cache's own count (entries, and the bytes it charges against the bound) are sampled over
+ * IPC throughout; the claim is that the count stays within the bound and the retained heap flat once the cache is full.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { canonicalJson } from "../src/core/cache-policy.ts";
 import type { FailureDomain } from "../src/core/domain.ts";
 import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/chain.ts";
 import type { BodyCase } from "./bodies.ts";
-import type { MemoryUsage, ServeSpec } from "./serve.ts";
+import type { CacheStats, MemoryReport, MemoryUsage, ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
 
-export interface MemorySample extends MemoryUsage {
+export interface MemorySample extends MemoryReport {
   /** ms since the load started. */
   atMs: number;
 }
@@ -37,20 +37,21 @@ export interface MemoryBoundResult {
   finalityDepth: number;
   /** Distinct bodies (and so distinct cache keys) in the set wrk sends in turn. */
   distinctBodies: number;
-  /** What one `"0x0"` answer costs against the bound, as Multihome counts it (key, result and a fixed overhead). */
-  entryBytes: number;
-  /** Answers the cache can hold at once: the bound divided by `entryBytes`. */
-  entriesBound: number;
+  /**
+   * `CACHE_ENTRY_OVERHEAD_BYTES` of src/engine/chain.ts when the run was made: the fixed per-entry estimate inside
+   * every byte count the cache reports, kept with the run so a later rendering never pairs it with another run.
+   */
+  entryOverheadBytes: number;
   /** Distinct keys asked for during the load: every request up to the size of the set. */
   keysTouched: number;
   /** After a full garbage collection, with Multihome ready and before any load. */
-  idle: MemoryUsage;
+  idle: MemoryReport;
   /** Every `sampleMs` during the load, without forcing a collection: what the process really holds, garbage included. */
   samples: MemorySample[];
   /** After a full garbage collection, at fixed points during the load: what is retained. */
   retained: MemorySample[];
   /** After a full garbage collection, once the load has ended. */
-  end: MemoryUsage;
+  end: MemoryReport;
   wrk: Omit<WrkResult, "text">;
   /** `eth_getBalance` calls that reached the node during the load. */
   upstreamCalls: number;
@@ -91,11 +92,23 @@ export const RECENT_BACK = 1_000;
 /** How far back, in cache capacities, the "evicted" check bodies were sent: far outside the cache. */
 export const EVICTED_BACK_CAPACITIES = 3;
 
-/** What one answer costs against `cache.maxBytes`: the rule in src/engine/chain.ts, on the key cache-policy makes. */
-export function answerEntryBytes(chainId: number, body: string, result: unknown): number {
-  const { method, params } = JSON.parse(body) as { method: string; params: unknown[] };
-  const key = `${chainId}|${method}|${canonicalJson(params)}`;
-  return key.length + JSON.stringify(result).length + CACHE_ENTRY_OVERHEAD_BYTES;
+/** Every sample of a run, during the load (as it is and retained) and after it, in time order. */
+export function allSamples(r: Pick<MemoryBoundResult, "idle" | "samples" | "retained" | "end">): MemoryReport[] {
+  const during = [...r.samples, ...r.retained].sort((a, b) => a.atMs - b.atMs);
+  return [r.idle, ...during, r.end];
+}
+
+/** The highest byte count and the most entries the cache reported in any sample; undefined when none carried them. */
+export function cachePeak(r: Pick<MemoryBoundResult, "idle" | "samples" | "retained" | "end">): CacheStats | undefined {
+  const stats = allSamples(r).flatMap((s) => (s.cache ? [s.cache] : []));
+  if (stats.length === 0) return undefined;
+  return { bytes: Math.max(...stats.map((c) => c.bytes)), entries: Math.max(...stats.map((c) => c.entries)) };
+}
+
+/** Bytes the cache charges per answer held, from its own count at the end of the load. */
+export function bytesPerEntry(r: Pick<MemoryBoundResult, "end">): number | undefined {
+  const c = r.end.cache;
+  return c && c.entries > 0 ? c.bytes / c.entries : undefined;
 }
 
 /** How much the retained heap (after a full collection) rose above idle, during the load or after it. */
@@ -119,7 +132,7 @@ export interface MemoryVerdict {
   fixedOverhead: number;
   /** `growth - fixedOverhead`: the heap the cache's contents take. */
   cacheHeap: number;
-  /** The first retained sample taken once more distinct keys had been asked for than the cache holds. */
+  /** The first retained sample taken once more distinct keys had been asked for than the cache then held (it had evicted). */
   full?: MemorySample;
   /** The highest retained heap after `full` (later samples and the end) minus at `full`: growth once the cache was full. */
   riseAfterFull?: number;
@@ -127,6 +140,10 @@ export interface MemoryVerdict {
   flat: boolean | undefined;
   /** The heap the cache takes is within `cache.maxBytes`. */
   withinBound: boolean;
+  /** The cache's own count at its highest, in any sample during or after the load; undefined when none reported it. */
+  cachePeak?: CacheStats;
+  /** The cache's own byte count stayed ≤ `cache.maxBytes` in every sample. */
+  countWithinBound: boolean | undefined;
 }
 
 /**
@@ -137,11 +154,14 @@ export function memoryVerdict(withCache: MemoryBoundResult, control: MemoryBound
   const growth = retainedGrowth(withCache);
   const fixedOverhead = retainedGrowth(control);
   const cacheHeap = growth - fixedOverhead;
-  const fullAt = withCache.retained.findIndex((s) => keysAt(withCache, s.atMs) > withCache.entriesBound);
+  const fullAt = withCache.retained.findIndex(
+    (s) => s.cache !== undefined && keysAt(withCache, s.atMs) > s.cache.entries,
+  );
   const full = fullAt === -1 ? undefined : withCache.retained[fullAt];
   // Every later retained sample counts, not only the end: during the load the heap also holds requests in flight.
   const later = [...withCache.retained.slice(fullAt + 1), withCache.end].map((s) => s.heapUsed);
   const riseAfterFull = full ? Math.max(...later) - full.heapUsed : undefined;
+  const peak = cachePeak(withCache);
   return {
     growth,
     fixedOverhead,
@@ -150,6 +170,8 @@ export function memoryVerdict(withCache: MemoryBoundResult, control: MemoryBound
     ...(riseAfterFull !== undefined ? { riseAfterFull } : {}),
     flat: riseAfterFull === undefined ? undefined : riseAfterFull <= FLAT_TOLERANCE * withCache.cacheMaxBytes,
     withinBound: cacheHeap <= withCache.cacheMaxBytes,
+    ...(peak ? { cachePeak: peak } : {}),
+    countWithinBound: peak === undefined ? undefined : peak.bytes <= withCache.cacheMaxBytes,
   };
 }
 
@@ -163,17 +185,18 @@ export function peakOf(samples: readonly MemoryUsage[]): { rss: number; heapUsed
 
 /**
  * Which bodies to ask again after the load: those sent `RECENT_BACK` requests before the end (still cached) and
- * those sent `EVICTED_BACK_CAPACITIES` cache capacities before it (evicted, and not sent again since). Bodies are
+ * those sent `EVICTED_BACK_CAPACITIES` times the entries the cache held at the end before it (evicted, and not sent
+ * again since). Bodies are
  * sent in turn from the first, so the `p`th request sent carries case `(p - 1) mod count`. Undefined when the run
  * was too short, or the set too small, for such evicted bodies to exist.
  */
 export function checkPlan(
   sent: number,
   count: number,
-  entriesBound: number,
+  entriesHeld: number,
   checkCount: number,
 ): { recent: number[]; evicted: number[] } | undefined {
-  const evictedBack = EVICTED_BACK_CAPACITIES * entriesBound;
+  const evictedBack = EVICTED_BACK_CAPACITIES * entriesHeld;
   const evictedFirst = sent - evictedBack - checkCount;
   if (evictedFirst < 1 || count <= evictedBack + checkCount || sent - RECENT_BACK < 1) return undefined;
   const caseAt = (position: number) => (position - 1) % count;
@@ -181,8 +204,8 @@ export function checkPlan(
   return { recent: range(sent - RECENT_BACK), evicted: range(evictedFirst) };
 }
 
-async function memoryOf(server: ServerProcess, gc: boolean): Promise<MemoryUsage> {
-  return (await server.command({ type: "memory", gc })) as MemoryUsage;
+async function memoryOf(server: ServerProcess, gc: boolean): Promise<MemoryReport> {
+  return (await server.command({ type: "memory", gc })) as MemoryReport;
 }
 
 async function post(url: string, c: BodyCase): Promise<void> {
@@ -214,10 +237,7 @@ export async function measureMemoryBound(options: MemoryBoundOptions): Promise<M
     sampleMs = 250,
     checkCount = 64,
   } = options;
-  const first = cases[0];
-  if (!first) throw new Error("no bodies");
-  const entryBytes = answerEntryBytes(chainId, first.body, "0x0");
-  const entriesBound = Math.floor(cacheMaxBytes / entryBytes);
+  if (cases.length === 0) throw new Error("no bodies");
   const proxies = await track(startServerProcess({ kind: "fault-proxies", targets: [upstream.url] }));
   try {
     const spec: ServeSpec = {
@@ -264,7 +284,9 @@ export async function measureMemoryBound(options: MemoryBoundOptions): Promise<M
       const end = await memoryOf(gateway, true);
 
       let cacheCheck: CacheCheck | undefined;
-      const plan = cache && threads === 1 ? checkPlan(wrk.requests, cases.length, entriesBound, checkCount) : undefined;
+      const held = end.cache?.entries;
+      if (cache && held === undefined) throw new Error("Multihome did not report its cache's count");
+      const plan = cache && held && threads === 1 ? checkPlan(wrk.requests, cases.length, held, checkCount) : undefined;
       if (plan) {
         for (const i of plan.recent) await post(url, cases[i]!);
         const recentUpstreamCalls = await takeCalls();
@@ -277,8 +299,7 @@ export async function measureMemoryBound(options: MemoryBoundOptions): Promise<M
         cacheMaxBytes,
         finalityDepth,
         distinctBodies: cases.length,
-        entryBytes,
-        entriesBound,
+        entryOverheadBytes: CACHE_ENTRY_OVERHEAD_BYTES,
         keysTouched: Math.min(wrk.requests, cases.length),
         idle,
         samples,

@@ -1,27 +1,19 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { MiB, memoryRun, wrkResult } from "./fixtures.ts";
 import type { MemoryBoundResult } from "./memory-bound.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
-import { type BenchReport, checkTargets, type MemoryOutcome, renderReport, type ScenarioOutcome } from "./report.ts";
+import {
+  type BenchReport,
+  checkTargets,
+  MAX_ADDED_P50_MS,
+  type MemoryOutcome,
+  MIN_CACHED_RATIO,
+  MIN_DISTINCT_RATIO,
+  MIN_PASS_THROUGH_RATIO,
+  renderReport,
+} from "./report.ts";
 
-const wrk = (rps: number): NonNullable<ScenarioOutcome["wrk"]> => ({
-  requests: rps * 10,
-  durationUs: 10_000_000,
-  bytes: 0,
-  connectErrors: 0,
-  readErrors: 0,
-  writeErrors: 0,
-  non2xx: 0,
-  timeouts: 0,
-  wrong: 0,
-  wrongSample: "",
-  p50Us: 1000,
-  p90Us: 1500,
-  p99Us: 3000,
-  meanUs: 1100,
-  maxUs: 9000,
-  rps,
-});
 const loop = (p50Ms: number, p99Ms: number): OpenLoopResult => ({
   sent: 10_000,
   ok: 10_000,
@@ -84,17 +76,17 @@ function report(
     },
     directKey: "direct",
     scenarios: [
-      { key: "bare", title: "bare", path: "p", status: "measured", wrk: wrk(20_000) },
-      { key: "pass-through", title: "pass", path: "p", status: "measured", wrk: wrk(passRps) },
-      { key: "three", title: "4. three", path: "p", status: "measured", wrk: wrk(18_000) },
-      { key: "three-proof", title: "4p. three, proven", path: "p", status: "measured", wrk: wrk(provenRps) },
+      { key: "bare", title: "bare", path: "p", status: "measured", wrk: wrkResult(20_000) },
+      { key: "pass-through", title: "pass", path: "p", status: "measured", wrk: wrkResult(passRps) },
+      { key: "three", title: "4. three", path: "p", status: "measured", wrk: wrkResult(18_000) },
+      { key: "three-proof", title: "4p. three, proven", path: "p", status: "measured", wrk: wrkResult(provenRps) },
       {
         key: "three-receipts",
         title: "4r. three, receipts",
         path: "p",
         body: '{"method":"eth_getTransactionReceipt"}',
         status: "measured",
-        wrk: wrk(12_000),
+        wrk: wrkResult(12_000),
       },
       {
         key: "three-receipts-proof",
@@ -102,7 +94,7 @@ function report(
         path: "p",
         body: '{"method":"eth_getTransactionReceipt"}',
         status: "measured",
-        wrk: wrk(receiptsProvenRps),
+        wrk: wrkResult(receiptsProvenRps),
       },
       { key: "nginx", title: "nginx", path: "p", status: "not installed" },
     ],
@@ -126,6 +118,7 @@ test("targets: throughput ratio to the bare proxy and added open-loop p50", () =
       ["—", undefined],
       ["—", undefined],
       ["—", undefined],
+      ["—", undefined],
     ],
   );
   assert.deepEqual(
@@ -137,6 +130,7 @@ test("targets: throughput ratio to the bare proxy and added open-loop p50", () =
       ["0.30×", true],
       ["0.30×", true],
       ["1000.0 µs", true],
+      ["—", undefined],
       ["—", undefined],
       ["—", undefined],
       ["—", undefined],
@@ -161,10 +155,10 @@ test("the cached-workload target compares Multihome with its cache on against ng
       },
     ],
   };
-  const target = checkTargets(withNginx).at(-3)!;
+  const target = checkTargets(withNginx).at(-4)!;
   assert.match(target.target, /≥ 1\.0× nginx proxy_pass/);
   assert.deepEqual([target.measured, target.met], ["2.00×", true]);
-  assert.deepEqual([checkTargets(r).at(-3)!.measured, checkTargets(r).at(-3)!.met], ["—", undefined]);
+  assert.deepEqual([checkTargets(r).at(-4)!.measured, checkTargets(r).at(-4)!.met], ["—", undefined]);
 });
 
 test("the proven-read target names the two scenarios it compares, and is unmeasured when one failed", () => {
@@ -244,7 +238,7 @@ test("pass-through vs the bare proxy is shown twice: one body repeated, and dist
     distinctPassThroughKey: "pass-d",
     scenarios: [
       ...r.scenarios,
-      { key: "bare-d", title: "2d. bare, distinct", path: "p", bodies, status: "measured", wrk: wrk(19_000) },
+      { key: "bare-d", title: "2d. bare, distinct", path: "p", bodies, status: "measured", wrk: wrkResult(19_000) },
       {
         key: "pass-d",
         title: "3d. pass, distinct",
@@ -252,7 +246,7 @@ test("pass-through vs the bare proxy is shown twice: one body repeated, and dist
         bodies,
         baselineKey: "bare-d",
         status: "measured",
-        wrk: wrk(14_250),
+        wrk: wrkResult(14_250),
       },
     ],
   };
@@ -283,73 +277,55 @@ test("pass-through vs the bare proxy is shown twice: one body repeated, and dist
   assert.deepEqual([checkTargets(r)[1]!.measured, checkTargets(r)[1]!.met], ["—", undefined]);
 });
 
-const MiB = 2 ** 20;
-const usage = (heapMiB: number, rssMiB: number) => ({
-  rss: rssMiB * MiB,
-  heapUsed: heapMiB * MiB,
-  heapTotal: 2 * heapMiB * MiB,
-  external: 0,
-  arrayBuffers: 0,
-});
-
-function memoryRun(cache: boolean, retainedMiB: number[], endMiB: number, over: Partial<MemoryBoundResult> = {}) {
-  const run: MemoryBoundResult = {
-    cache,
-    cacheMaxBytes: 4 * MiB,
-    finalityDepth: 1,
-    distinctBodies: 200_000,
-    entryBytes: 206,
-    entriesBound: 20_360,
-    keysTouched: 90_000,
-    idle: usage(28, 150),
-    samples: [
-      { atMs: 250, ...usage(60, 200) },
-      { atMs: 500, ...usage(86, 270) },
-    ],
-    retained: retainedMiB.map((heap, i) => ({ atMs: (i + 1) * 5_000, ...usage(heap, 260) })),
-    end: usage(endMiB, 265),
-    wrk: { ...wrk(6_000), requests: 90_000, durationUs: 15_000_000 },
-    upstreamCalls: 90_000,
-    ...(cache ? { cacheCheck: { recent: 64, recentUpstreamCalls: 0, evicted: 64, evictedUpstreamCalls: 64 } } : {}),
-    sampleMs: 250,
-    durationS: 15,
-    ...over,
-  };
-  return run;
-}
-
-test("the memory targets: flat once the cache is full, and the cache's heap against its bound", () => {
+test("the memory targets: the cache's own count within its bound, flat once full, and the cache's heap against its bound", () => {
   const measured = (withCache: MemoryBoundResult): BenchReport => ({
     ...report(20_000, 0.1),
     memory: { status: "measured", withCache, control: memoryRun(false, [31, 30.6], 30) },
   });
   const targetsOf = (r: BenchReport) =>
     checkTargets(r)
-      .slice(-2)
+      .slice(-3)
       .map((t) => [t.measured, t.met]);
+  const counted =
+    "at most 4,190,000 bytes (1.00× the bound), 10,000 entries held at the end, 90,000 keys asked for (9.0×)";
   assert.deepEqual(targetsOf(measured(memoryRun(true, [36.5, 36.8], 36.2))), [
+    [counted, true],
     ["36.5 MiB at ≈30,000 keys, at most 36.8 MiB after, up to 90,000 keys (+0.3 MiB)", true],
     ["5.8 MiB (8.8 − 3.0), 1.45× the bound", false],
   ]);
   assert.deepEqual(targetsOf(measured(memoryRun(true, [33, 32.5], 32))), [
+    [counted, true],
     ["33.0 MiB at ≈30,000 keys, at most 32.5 MiB after, up to 90,000 keys (−0.5 MiB)", true],
     ["2.0 MiB (5.0 − 3.0), 0.50× the bound", true],
   ]);
+  // A count over the bound in any sample (here one taken during the load), or too few keys for the cache to churn.
+  const over = memoryRun(true, [33, 32.5], 32);
+  over.samples[1] = { ...over.samples[1]!, cache: { entries: 10_000, bytes: 4 * MiB + 1 } };
+  assert.deepEqual(targetsOf(measured(over))[0], [
+    "at most 4,194,305 bytes (1.00× the bound), 10,000 entries held at the end, 90,000 keys asked for (9.0×)",
+    false,
+  ]);
+  assert.equal(targetsOf(measured(memoryRun(true, [33, 32.5], 32, { keysTouched: 15_000 })))[0]![1], false);
+  // No count reported: not measured.
+  const uncounted = memoryRun(true, [33, 32.5], 32);
+  delete uncounted.end.cache;
+  assert.deepEqual(targetsOf(measured(uncounted))[0], ["—", undefined]);
   // Growing after the cache was full, a wrong answer, or a cache that never answered: not met.
-  assert.equal(targetsOf(measured(memoryRun(true, [33, 35], 37)))[0]![1], false);
+  assert.equal(targetsOf(measured(memoryRun(true, [33, 35], 37)))[1]![1], false);
   const wrong = memoryRun(true, [33, 32.5], 32);
   wrong.wrk = { ...wrong.wrk, wrong: 1 };
-  assert.equal(targetsOf(measured(wrong))[0]![1], false);
+  assert.equal(targetsOf(measured(wrong))[1]![1], false);
   const uncached = memoryRun(true, [33, 32.5], 32, {
     cacheCheck: { recent: 64, recentUpstreamCalls: 64, evicted: 64, evictedUpstreamCalls: 64 },
   });
-  assert.equal(targetsOf(measured(uncached))[0]![1], false);
+  assert.equal(targetsOf(measured(uncached))[1]![1], false);
   const unchecked = memoryRun(true, [33, 32.5], 32);
   delete unchecked.cacheCheck;
-  assert.equal(targetsOf(measured(unchecked))[0]![1], false);
+  assert.equal(targetsOf(measured(unchecked))[1]![1], false);
   // Not measured, or failed: no figure.
   const failed: MemoryOutcome = { status: "failed", note: "did not start" };
   assert.deepEqual(targetsOf({ ...report(20_000, 0.1), memory: failed }), [
+    ["—", undefined],
     ["—", undefined],
     ["—", undefined],
   ]);
@@ -371,23 +347,82 @@ test("the memory section shows the bound, memory at each point for both runs, th
   });
   const section = page.slice(page.indexOf("## Memory under load"), page.indexOf("## Open loop"));
   assert.match(section, /`cache\.maxBytes` 4,194,304 \(4\.0 MiB\) and `cache\.finalityDepth` 1/);
-  assert.match(section, /\| idle, before the load \(retained\) \| 0 \| 150\.0 \| 28\.0 \| 150\.0 \| 28\.0 \|/);
-  assert.match(section, /\| retained at 5\.0 s \| ≈30,000 \| 260\.0 \| 36\.5 \| 260\.0 \| 31\.0 \|/);
-  assert.match(section, /\| retained at 10\.0 s \| ≈60,000 \| 260\.0 \| 36\.8 \| 260\.0 \| 30\.6 \|/);
-  assert.match(section, /\| end, after the load \(retained\) \| 90,000 \| 265\.0 \| 36\.2 \| 265\.0 \| 30\.0 \|/);
+  assert.match(section, /wrk \(1 thread, as in the/);
   assert.match(
     section,
-    /\| peak during the load \(2 samples, garbage included\) \| {2}\| 270\.0 \| 86\.0 \| 270\.0 \| 86\.0 \|/,
+    /\| idle, before the load \(retained\) \| 0 \| 1 \/ 419 \| 150\.0 \| 28\.0 \| 150\.0 \| 28\.0 \|/,
+  );
+  assert.match(
+    section,
+    /\| retained at 5\.0 s \| ≈30,000 \| 10,000 \/ 4,190,000 \| 260\.0 \| 36\.5 \| 260\.0 \| 31\.0 \|/,
+  );
+  assert.match(
+    section,
+    /\| retained at 10\.0 s \| ≈60,000 \| 10,000 \/ 4,190,000 \| 260\.0 \| 36\.8 \| 260\.0 \| 30\.6 \|/,
+  );
+  assert.match(
+    section,
+    /\| end, after the load \(retained\) \| 90,000 \| 10,000 \/ 4,190,000 \| 265\.0 \| 36\.2 \| 265\.0 \| 30\.0 \|/,
+  );
+  assert.match(
+    section,
+    /\| peak during the load \(2 samples, garbage included\) \| \| 10,000 \/ 4,190,000 \| 270\.0 \| 86\.0 \| 270\.0 \| 86\.0 \|/,
   );
   assert.match(section, /\| distinct keys asked for \| 90,000 \| 95,000 \|/);
   assert.match(section, /\| answers other than the expected result \| 0 \| 0 \|/);
   assert.match(section, /\| retained heap growth \(highest retained − idle\) \| 8\.8 MiB \| 3\.0 MiB \|/);
-  assert.match(section, /the cache holds at most 20,360 answers; the run asked for 90,000 distinct ones,\n4\.4× that/);
-  assert.match(section, /0 calls reached the node \(answered from the cache\); 64 sent about 61,080 requests/);
+  assert.match(
+    section,
+    /At the end the cache held 10,000 answers and counted 4,190,000 bytes against the bound, about\n419 per answer .* estimate of 256\nbytes\); its count peaked at 4,190,000 bytes, 1\.00× `cache\.maxBytes`\. The run asked\nfor 90,000 distinct answers, 9\.0× the answers held\./,
+  );
+  // The estimate printed is the run's own, not the constant of the code rendering the page.
+  assert.match(
+    renderReport({
+      ...report(20_000, 0.1),
+      memory: {
+        status: "measured",
+        withCache: memoryRun(true, [33], 32, { entryOverheadBytes: 99 }),
+        control: memoryRun(false, [31], 30),
+      },
+    }),
+    /fixed per-entry estimate of 99\n/,
+  );
+  assert.match(section, /0 calls reached the node \(answered from the cache\); 64 sent about 30,000 requests/);
   assert.match(section, /stopped growing once the cache was full/);
   assert.match(
     section,
-    /1\.45× `cache\.maxBytes`: about\n299 bytes of heap for each answer held, which the bound counts as 206/,
+    /1\.45× `cache\.maxBytes`: about\n608 bytes of heap for each answer held, which the bound counts as 419/,
   );
   assert.match(section, /by that multiple of\n`cache\.maxBytes`, not by `cache\.maxBytes` itself/);
+});
+
+test("the prose takes its figures from the run: connections, threads, cores, added p50 and the profile's µs", () => {
+  const r = report(20_000, 0.25);
+  r.machine.cores = 8;
+  r.settings = { ...r.settings, connections: 48, threads: 2 };
+  r.distinctBaselineKey = "bare";
+  r.distinctPassThroughKey = "pass-through";
+  const page = renderReport(r);
+  assert.match(page, /With one body repeated by\n48 connections/);
+  assert.match(page, /- Closed loop: wrk, 2 threads, 48 connections/);
+  assert.match(page, /With 8 cores, the load/);
+  assert.match(page, /With 8 cores shared/);
+  assert.match(page, /\(added p50 0\.25 ms, within the 0\.3 ms target\)/);
+  assert.doesNotMatch(page, /next measurement to add/);
+  // Not profiled: no CPU figures. Profiled: this run's.
+  assert.doesNotMatch(page, /µs of CPU per request/);
+  assert.match(page, /this run was not profiled/);
+  const profiled = renderReport({ ...r, profile: { bareUsPerRequest: 21.04, passThroughUsPerRequest: 30.96 } });
+  assert.match(profiled, /about 31\.0 µs of CPU per request against the bare proxy's 21\.0 µs/);
+  assert.match(renderReport(report(20_000, 0.4)), /\(added p50 0\.40 ms, \*\*over\*\* the 0\.3 ms target\)/);
+});
+
+test("each target's text and check use one threshold", () => {
+  const targets = checkTargets(report(20_000, 0.3));
+  assert.match(targets[0]!.target, new RegExp(`≥ ${MIN_PASS_THROUGH_RATIO.toFixed(1)}× the bare Node proxy`));
+  assert.match(targets[1]!.target, new RegExp(`\\(≥ ${MIN_DISTINCT_RATIO.toFixed(1)}×\\), \\*\\*distinct bodies`));
+  assert.match(targets[2]!.target, new RegExp(`≤ ${MAX_ADDED_P50_MS} ms$`));
+  assert.match(targets[6]!.target, new RegExp(`≥ ${MIN_CACHED_RATIO.toFixed(1)}× nginx`));
+  // Exactly at a threshold meets it.
+  assert.deepEqual([targets[0]!.measured, targets[0]!.met], ["1.00×", true]);
 });

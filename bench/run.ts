@@ -4,7 +4,7 @@
  * distinct bodies); memory under load with a small cache; then open-loop fixed-rate latency, direct vs through
  * Multihome. Writes docs/benchmarks.md (the committed record) and raw results to bench/results/.
  *
- * Options: --duration=S (10) --warmup=S (2) --connections=N (32) --rate=N (1000) --open-loop-duration=S (10)
+ * Options: --duration=S (10) --warmup=S (2) --connections=N (32, below the distinct bodies per wrk thread) --rate=N (1000) --open-loop-duration=S (10)
  * --memory-duration=S (15, each of the two memory runs) --out=FILE (docs/benchmarks.md) --profile (also
  * CPU-profile the bare proxy and Multihome pass-through under wrk; summaries in bench/results/profile.txt, not in
  * the page).
@@ -16,7 +16,7 @@ import { join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { DEFAULTS } from "../src/config/defaults.ts";
-import type { FailureDomain } from "../src/core/domain.ts";
+import type { VerificationPolicy } from "../src/core/methods.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { anvilBinaryPath } from "../src/devnet/anvil.ts";
 import type { Readiness } from "../src/engine/gateway.ts";
@@ -32,10 +32,11 @@ import {
   checkTargets,
   type MemoryOutcome,
   type OpenLoopOutcome,
+  type ProfileOutcome,
   renderReport,
   type ScenarioOutcome,
 } from "./report.ts";
-import type { ServeSpec } from "./serve.ts";
+import type { MultihomeSpec, ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { ensureWrk, runWrk } from "./wrk.ts";
 
@@ -87,6 +88,13 @@ const rate = positive("rate", opts.rate);
 const openLoopDurationS = positive("open-loop-duration", opts["open-loop-duration"]);
 const memoryDurationS = positive("memory-duration", opts["memory-duration"]);
 const upstreamConnections = DEFAULTS.upstream.connections;
+// Each wrk thread cycles through its share of the distinct bodies: only with more of them than connections are no
+// two requests in flight alike, which is what the distinct-body scenarios claim.
+if (ROUTING_BODIES / THREADS <= connections) {
+  throw new Error(
+    `--connections must stay below ${ROUTING_BODIES / THREADS} (distinct bodies per wrk thread), got ${connections}`,
+  );
+}
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 /** Files of distinct bodies, removed when the run ends (or is interrupted). */
@@ -145,7 +153,7 @@ interface ScenarioDef {
   /** The scenario its throughput is compared with. @default the bare Node proxy with the repeated body */
   baselineKey?: string;
   /** The `multihome-verified` header every answer must carry (Multihome scenarios only). */
-  verified?: Verification;
+  verified?: VerificationPolicy;
   start(): Promise<Target | { unavailable: string }>;
 }
 
@@ -153,20 +161,37 @@ function serverTarget(server: ServerProcess): Target {
   return { url: server.urls[0]!, stop: server.stop };
 }
 
-type Balances = "proof" | "single";
-/** How the scenario's method is verified: the mode it states and the `multihome-verified` header it must get. */
-type Verification = "proof" | "single";
-
-function multihomeSpec(
-  chainId: number,
-  upstreams: { id: string; url: string; domain: FailureDomain }[],
-  balances: Balances,
-  methods?: Record<string, Verification>,
-): ServeSpec {
-  return { kind: "multihome", chainId, upstreams, balances, ...(methods ? { methods } : {}) };
+/** The bare Node proxy in front of alpha. */
+function bareSpec(nodes: BenchNodes): ServeSpec {
+  return { kind: "bare", target: nodeById(nodes, "alpha").url, connections: upstreamConnections };
 }
 
-async function answerIs(url: string, load: Load, verified: Verification | undefined): Promise<string | undefined> {
+/** Multihome with alpha as its one upstream, each balance the upstream's word, cache off. */
+function passThroughSpec(nodes: BenchNodes): MultihomeSpec {
+  const { id, url, domain } = nodeById(nodes, "alpha");
+  return { kind: "multihome", chainId: nodes.devnet.chainId, upstreams: [{ id, url, domain }], balances: "single" };
+}
+
+/** Multihome over {@link threeDomains}, cache off. */
+function threeDomainsSpec(
+  nodes: BenchNodes,
+  balances: VerificationPolicy,
+  methods?: Record<string, VerificationPolicy>,
+): MultihomeSpec {
+  return {
+    kind: "multihome",
+    chainId: nodes.devnet.chainId,
+    upstreams: threeDomains(nodes).map(({ id, url, domain }) => ({ id, url, domain })),
+    balances,
+    ...(methods ? { methods } : {}),
+  };
+}
+
+async function answerIs(
+  url: string,
+  load: Load,
+  verified: VerificationPolicy | undefined,
+): Promise<string | undefined> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: load.body });
   const text = await res.text();
   if (res.status !== 200 || !text.includes(load.expect)) return `HTTP ${res.status}: ${text.slice(0, 200)}`;
@@ -213,13 +238,12 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
     const proxies = await track(startServerProcess({ kind: "fault-proxies", targets: devnet.nodes.map((n) => n.url) }));
     try {
       const gateway = await track(
-        startServerProcess(
-          multihomeSpec(
-            devnet.chainId,
-            devnet.nodes.map((n, i) => ({ id: n.id, url: proxies.urls[i]!, domain: n.domain })),
-            "single",
-          ),
-        ),
+        startServerProcess({
+          kind: "multihome",
+          chainId: devnet.chainId,
+          upstreams: devnet.nodes.map((n, i) => ({ id: n.id, url: proxies.urls[i]!, domain: n.domain })),
+          balances: "single",
+        }),
       );
       const awsIndexes = devnet.nodes.flatMap((n, i) => (n.domain.hosting === "aws" ? [i] : []));
       return {
@@ -256,13 +280,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
     const proxy = await track(start(binary, alpha.url, RESULTS, load.body));
     return { url: proxy.url, stop: proxy.stop };
   };
-  const threeDomainsSpec = (balances: Balances, methods?: Record<string, Verification>) =>
-    multihomeSpec(
-      devnet.chainId,
-      threeDomains(nodes).map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
-      balances,
-      methods,
-    );
+  const serve = async (spec: ServeSpec) => serverTarget(await track(startServerProcess(spec)));
   return [
     {
       key: "direct",
@@ -274,10 +292,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
       key: "bare",
       title: "2. bare Node proxy",
       path: "wrk → `bench/bare-proxy.ts` (node:http + undici Pool, forwards the body untouched) → anvil. The baseline.",
-      start: async () =>
-        serverTarget(
-          await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections })),
-        ),
+      start: () => serve(bareSpec(nodes)),
     },
     {
       key: "pass-through",
@@ -286,14 +301,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         'wrk → Multihome with one upstream → anvil. `verification.methods.eth_getBalance: "single"`: this measures routing, ' +
         "each balance is the upstream's word.",
       verified: "single",
-      start: async () =>
-        serverTarget(
-          await track(
-            startServerProcess(
-              multihomeSpec(devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
-            ),
-          ),
-        ),
+      start: () => serve(passThroughSpec(nodes)),
     },
     {
       key: "bare-distinct",
@@ -302,10 +310,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         "As 2, but wrk sends distinct bodies in turn (`bench/cycle.lua`), so no two requests in flight are alike. " +
         "The baseline for 3d; against 2, what the changing bodies cost the driver and the node.",
       bodies: routing,
-      start: async () =>
-        serverTarget(
-          await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections })),
-        ),
+      start: () => serve(bareSpec(nodes)),
     },
     {
       key: "pass-through-distinct",
@@ -317,14 +322,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
       bodies: routing,
       baselineKey: "bare-distinct",
       verified: "single",
-      start: async () =>
-        serverTarget(
-          await track(
-            startServerProcess(
-              multihomeSpec(devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
-            ),
-          ),
-        ),
+      start: () => serve(passThroughSpec(nodes)),
     },
     {
       key: "three-domains",
@@ -333,7 +331,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         "wrk → Multihome over three anvil nodes in aws/us-east-1, gcp/europe-west1 and hetzner/eu-central. " +
         '`verification.methods.eth_getBalance: "single"`: this measures routing over domains; 4p is the same with proofs.',
       verified: "single",
-      start: async () => serverTarget(await track(startServerProcess(threeDomainsSpec("single")))),
+      start: () => serve(threeDomainsSpec(nodes, "single")),
     },
     {
       key: "three-domains-proof",
@@ -343,7 +341,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         "`eth_getBalance` and verifies the account proof against the state root of block 1, whose hash the three " +
         "domains agree on. Against 4, this is what verification costs.",
       verified: "proof",
-      start: async () => serverTarget(await track(startServerProcess(threeDomainsSpec("proof")))),
+      start: () => serve(threeDomainsSpec(nodes, "proof")),
     },
     {
       key: "three-domains-receipts",
@@ -354,10 +352,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         "upstream's word. The control for 4rp.",
       load: receiptLoad,
       verified: "single",
-      start: async () =>
-        serverTarget(
-          await track(startServerProcess(threeDomainsSpec("single", { eth_getTransactionReceipt: "single" }))),
-        ),
+      start: () => serve(threeDomainsSpec(nodes, "single", { eth_getTransactionReceipt: "single" })),
     },
     {
       key: "three-domains-receipts-proof",
@@ -371,10 +366,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         "list. Against 4r, this is what proven receipts cost once the block is verified.",
       load: receiptLoad,
       verified: "proof",
-      start: async () =>
-        serverTarget(
-          await track(startServerProcess(threeDomainsSpec("single", { eth_getTransactionReceipt: "proof" }))),
-        ),
+      start: () => serve(threeDomainsSpec(nodes, "single", { eth_getTransactionReceipt: "proof" })),
     },
     {
       key: "demo-all-up",
@@ -416,8 +408,7 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
         "balance at an explicit block is proven once, then answered from memory until it expires or is evicted. " +
         "Compare with 6 (nginx in front of one upstream, every request forwarded).",
       verified: "proof",
-      start: async () =>
-        serverTarget(await track(startServerProcess({ ...threeDomainsSpec("proof"), cache: true } as ServeSpec))),
+      start: () => serve({ ...threeDomainsSpec(nodes, "proof"), cache: true }),
     },
   ];
 }
@@ -520,16 +511,13 @@ async function openLoop(key: string, title: string, target: Target, load: Load):
  * CPU profiles of the bare proxy and of Multihome pass-through under the same wrk load, with the CPU time each
  * spends per request: the difference is what Multihome itself costs.
  */
-async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
-  const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
+async function profileServers(nodes: BenchNodes, load: Load): Promise<ProfileOutcome> {
   const specs: [string, ServeSpec][] = [
-    ["bare", { kind: "bare", target: alpha.url, connections: upstreamConnections }],
-    [
-      "pass-through",
-      multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
-    ],
+    ["bare", bareSpec(nodes)],
+    ["pass-through", passThroughSpec(nodes)],
   ];
   const texts: string[] = [];
+  const usPerRequest: number[] = [];
   for (const [name, spec] of specs) {
     const dir = join(RESULTS, "profile", name);
     rmSync(dir, { recursive: true, force: true });
@@ -547,6 +535,7 @@ async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
     if (!file) throw new Error(`no .cpuprofile written to ${dir}`);
     const summary = summarizeProfile(join(dir, file), ROOT, 25);
     const busyUsPerRequest = (summary.totalMs * (1 - summary.idleShare) * 1000) / requests;
+    usPerRequest.push(busyUsPerRequest);
     texts.push(
       `== ${name} (${relative(ROOT, join(dir, file))}): ${int(requests)} requests, ` +
         `${busyUsPerRequest.toFixed(1)} µs of CPU per request\n${formatProfile(summary)}`,
@@ -555,6 +544,7 @@ async function profileServers(nodes: BenchNodes, load: Load): Promise<void> {
   const text = texts.join("\n");
   writeFileSync(join(RESULTS, "profile.txt"), text);
   log(`— CPU profiles under wrk:\n${text}`);
+  return { bareUsPerRequest: usPerRequest[0]!, passThroughUsPerRequest: usPerRequest[1]! };
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -682,7 +672,7 @@ async function main(): Promise<void> {
   );
   const nodes = await track(startBenchNodes());
   try {
-    const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
+    const alpha = nodeById(nodes, "alpha");
     const account = DEV_ACCOUNTS[0]!.address;
     const balance = await rpc(alpha.url, "eth_getBalance", [account, "0x1"]);
     if (typeof balance !== "string" || BigInt(balance) === 0n) throw new Error(`unexpected balance ${balance}`);
@@ -723,24 +713,11 @@ async function main(): Promise<void> {
 
     const loops: OpenLoopOutcome[] = [];
     loops.push(await openLoop("direct", "direct to anvil", { url: alpha.url, stop: async () => {} }, load));
-    const bare = await track(startServerProcess({ kind: "bare", target: alpha.url, connections: upstreamConnections }));
+    const bare = await track(startServerProcess(bareSpec(nodes)));
     loops.push(await openLoop("bare", "bare Node proxy", serverTarget(bare), load));
-    const gateway = await track(
-      startServerProcess(
-        multihomeSpec(nodes.devnet.chainId, [{ id: alpha.id, url: alpha.url, domain: alpha.domain }], "single"),
-      ),
-    );
+    const gateway = await track(startServerProcess(passThroughSpec(nodes)));
     loops.push(await openLoop("pass-through", "Multihome pass-through", serverTarget(gateway), load));
-    const proven = await track(
-      startServerProcess(
-        multihomeSpec(
-          nodes.devnet.chainId,
-          threeDomains(nodes).map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
-          "proof",
-        ),
-      ),
-    );
-    const provenTarget = serverTarget(proven);
+    const provenTarget = serverTarget(await track(startServerProcess(threeDomainsSpec(nodes, "proof"))));
     const wrongProven = await answerIs(provenTarget.url, load, "proof");
     if (wrongProven) {
       await provenTarget.stop();
@@ -748,7 +725,7 @@ async function main(): Promise<void> {
     }
     loops.push(await openLoop("three-domains-proof", "Multihome, three domains, proven reads", provenTarget, load));
 
-    if (opts.profile) await profileServers(nodes, load);
+    const profile = opts.profile ? await profileServers(nodes, load) : undefined;
 
     const report: BenchReport = {
       date: new Date().toISOString().slice(0, 10),
@@ -789,6 +766,7 @@ async function main(): Promise<void> {
       distinctBaselineKey: "bare-distinct",
       distinctPassThroughKey: "pass-through-distinct",
       memory,
+      ...(profile ? { profile } : {}),
     };
     writeFileSync(join(RESULTS, "wrk.txt"), raw.join("\n"));
     writeFileSync(join(RESULTS, "results.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -5,28 +5,31 @@
  * parent goes away.
  */
 import type { FailureDomain } from "../src/core/domain.ts";
+import type { VerificationPolicy } from "../src/core/methods.ts";
 import type { Fault } from "../test/harness/fault-proxy.ts";
+
+export type MultihomeSpec = {
+  kind: "multihome";
+  chainId: number;
+  upstreams: { id: string; url: string; domain: FailureDomain }[];
+  /** `verification.methods.eth_getBalance`: stated by every scenario, so none silently measures another mode. */
+  balances: VerificationPolicy;
+  /** More of `verification.methods` (e.g. `eth_getTransactionReceipt`); `balances` wins for `eth_getBalance`. */
+  methods?: Record<string, VerificationPolicy>;
+  /**
+   * `cache.enabled`. Off unless a scenario says so: the same body repeated would otherwise measure cache hits, not
+   * routing and verification.
+   */
+  cache?: boolean;
+  /** `cache.maxBytes`. @default the product default */
+  cacheMaxBytes?: number;
+  /** `cache.finalityDepth`, in blocks: how far below the head a block is final (cached until evicted). @default the product default */
+  finalityDepth?: number;
+};
 
 export type ServeSpec =
   | { kind: "bare"; target: string; connections: number }
-  | {
-      kind: "multihome";
-      chainId: number;
-      upstreams: { id: string; url: string; domain: FailureDomain }[];
-      /** `verification.methods.eth_getBalance`: stated by every scenario, so none silently measures the other mode. */
-      balances: "proof" | "single";
-      /** More of `verification.methods` (e.g. `eth_getTransactionReceipt`); `balances` wins for `eth_getBalance`. */
-      methods?: Record<string, "proof" | "quorum" | "single">;
-      /**
-       * `cache.enabled`. Off unless a scenario says so: the same body repeated would otherwise measure cache hits, not
-       * routing and verification.
-       */
-      cache?: boolean;
-      /** `cache.maxBytes`. @default the product default */
-      cacheMaxBytes?: number;
-      /** `cache.finalityDepth`, in blocks: how far below the head a block is final (cached until evicted). @default the product default */
-      finalityDepth?: number;
-    }
+  | MultihomeSpec
   | { kind: "fault-proxies"; targets: string[] };
 
 export type ServeCommand =
@@ -39,7 +42,8 @@ export type ServeCommand =
   | { id: number; type: "takeCounts"; method?: string }
   /**
    * Any server: `process.memoryUsage()` of its process, after a full garbage collection when `gc` is set (the process
-   * must then run with `--expose-gc`), so the heap counted is what is retained.
+   * must then run with `--expose-gc`), so the heap counted is what is retained; Multihome adds its answer cache's own
+   * count (`Gateway.cacheStats()`) as `cache`. Replies with a {@link MemoryReport}.
    */
   | { id: number; type: "memory"; gc?: boolean }
   | { id: number; type: "stop" };
@@ -57,6 +61,17 @@ export interface MemoryUsage {
   arrayBuffers: number;
 }
 
+/** The answer cache as Multihome counts it: the bytes it charges against `cache.maxBytes`, and its entries. */
+export interface CacheStats {
+  bytes: number;
+  entries: number;
+}
+
+/** What the `memory` command replies: `cache` only from Multihome. */
+export interface MemoryReport extends MemoryUsage {
+  cache?: CacheStats;
+}
+
 function memoryUsage(gc: boolean | undefined): MemoryUsage {
   if (gc) {
     const collect = (globalThis as { gc?: () => void }).gc;
@@ -67,9 +82,17 @@ function memoryUsage(gc: boolean | undefined): MemoryUsage {
   return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }
 
+function memoryReport(running: Running, gc: boolean | undefined): MemoryReport {
+  const usage = memoryUsage(gc);
+  // Read after the collection, like the heap: both describe the same moment.
+  return running.cacheStats ? { ...usage, cache: running.cacheStats() } : usage;
+}
+
 interface Running {
   urls: string[];
   command(c: ServeCommand): Promise<unknown>;
+  /** Multihome only. */
+  cacheStats?(): CacheStats;
   stop(): Promise<void>;
 }
 
@@ -137,6 +160,7 @@ async function start(spec: ServeSpec): Promise<Running> {
     async command(c) {
       return c.type === "readiness" ? app.gateway.readiness() : undefined;
     },
+    cacheStats: () => app.gateway.cacheStats(),
     stop: app.stop,
   };
 }
@@ -168,7 +192,7 @@ async function main(): Promise<void> {
       void stop();
       return;
     }
-    const answer = c.type === "memory" ? Promise.resolve().then(() => memoryUsage(c.gc)) : running.command(c);
+    const answer = c.type === "memory" ? Promise.resolve().then(() => memoryReport(running, c.gc)) : running.command(c);
     answer.then(
       (value) => send({ type: "reply", id: c.id, value }),
       (error: unknown) => send({ type: "reply", id: c.id, error: (error as Error).message }),
