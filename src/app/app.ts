@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { Logger, Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createGateway, type Gateway } from "../engine/gateway.ts";
+import { createAccess } from "../server/access.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { createLayeredStore, type LayeredStore } from "../stores/layered-store.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
@@ -14,6 +15,7 @@ import { openSqliteStore } from "../stores/sqlite/sqlite-store.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { createHttpTransport } from "../upstream/http-transport.ts";
 import { createWsTransport } from "../upstream/ws-transport.ts";
+import { type KeyRing, openKeyRing } from "./keys.ts";
 import { systemClock, systemRandom } from "./system.ts";
 
 export interface App {
@@ -97,11 +99,33 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   gateway.start();
   if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);
   let server: RunningServer;
+  let keyRing: KeyRing | undefined;
   try {
-    server = await startHttpServer(gateway, { ...config.server, websocket: config.websocket }, logger, () => ({
-      store: storeStatus(config.store.kind, store),
-    }));
+    keyRing = await openKeyRing({
+      keys: config.auth.keys,
+      keysFile: config.auth.keysFile,
+      reloadIntervalMs: config.auth.keysReloadIntervalMs,
+      logger,
+    });
+    const ring = keyRing;
+    const access = createAccess({
+      anonymous: config.auth.anonymous,
+      anonymousRateLimit: config.auth.anonymousRateLimit,
+      keys: () => ring.keys(),
+      trustedProxies: config.server.trustedProxies,
+      corsOrigins: config.server.corsOrigins,
+      addToCounter: (name, amount, windowMs, now) => store.addToCounter(name, amount, windowMs, now),
+      now: () => systemClock.now(),
+      logger,
+    });
+    server = await startHttpServer(
+      gateway,
+      { ...config.server, websocket: config.websocket, access, methodCosts: config.auth.methodCosts },
+      logger,
+      () => ({ store: storeStatus(config.store.kind, store) }),
+    );
   } catch (error) {
+    keyRing?.stop();
     await gateway.stop();
     await store.close();
     throw error;
@@ -115,6 +139,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     stop() {
       stopping ??= (async () => {
         await server.close();
+        keyRing?.stop();
         await gateway.stop();
         await store.close();
       })();

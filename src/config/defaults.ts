@@ -24,6 +24,14 @@ export const DEFAULTS = {
     keepAliveTimeoutMs: 5_000,
     /** On shutdown, how long in-flight requests may take to finish, ms. */
     shutdownGraceMs: 10_000,
+    /** Open connections (HTTP and WebSocket) on the public listener; more are closed as they arrive. */
+    maxConnections: 10_000,
+    /** Open connections from one client address (an IPv6 client counts by its /64); more are closed as they arrive. */
+    maxConnectionsPerClient: 256,
+    /** Peers (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; from anyone else it is ignored. */
+    trustedProxies: [] as string[],
+    /** Browser origins (exact `scheme://host[:port]`, or "*" for any origin on requests without an API key) allowed to call. */
+    corsOrigins: [] as string[],
   },
   /** JSON-RPC over WebSocket on the public listener (`GET /rpc/{chainId}` with `Upgrade: websocket`). */
   websocket: {
@@ -35,6 +43,24 @@ export const DEFAULTS = {
     maxBufferedBytes: 8_388_608,
     /** How often each connection is pinged, ms; a connection that has not answered the previous ping is terminated. */
     pingIntervalMs: 30_000,
+    /** Open WebSocket connections from one client address; more are refused with HTTP 429 before the upgrade. */
+    maxConnectionsPerClient: 64,
+  },
+  auth: {
+    /** Requests without an API key are served (each client address limited by `anonymousRateLimit` when set). */
+    anonymous: true,
+    /** Cost units each client address may spend per window without a key; absent: unlimited. */
+    anonymousRateLimit: undefined as { units: number; windowSeconds: number } | undefined,
+    /** How often `keysFile` is checked for changes (a revoked key stops working within this), ms. */
+    keysReloadIntervalMs: 10_000,
+  },
+  /** Methods served beyond (`allow`) or removed from (`deny`) Multihome's own set; per chain too. */
+  methods: { allow: [] as string[], deny: [] as string[] },
+  calls: {
+    /** eth_call, eth_estimateGas and eth_createAccessList run with at most this much gas (more is capped). */
+    maxGas: 50_000_000,
+    /** Largest `data`/`input` of such a call, bytes. */
+    maxDataBytes: 262_144,
   },
   admin: { host: "127.0.0.1", port: 8546 },
   /** `keyPrefix` applies to `kind: redis` only; the default kind is SQLite. */
@@ -52,6 +78,10 @@ export const DEFAULTS = {
     chunkBlocks: 2_000,
     /** Chunks of one request in flight at once. */
     chunkConcurrency: 4,
+    /** Most addresses in one `eth_getLogs` filter. */
+    maxAddresses: 1_000,
+    /** Most topic values (all alternatives of all positions) in one `eth_getLogs` filter. */
+    maxTopicValues: 256,
   },
   transactions: {
     /** Accept legacy transactions signed without a chain id (no EIP-155 replay protection). */

@@ -2,7 +2,9 @@
  * The configuration schema. Unknown keys are errors (a typo must not silently become a default); every default
  * comes from defaults.ts.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
+import { API_KEYS_MAX, KEY_HASH } from "../core/access.ts";
 import { methodSpec } from "../core/methods.ts";
 import { DEFAULTS } from "./defaults.ts";
 
@@ -16,6 +18,49 @@ const label = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'");
+
+const methodName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "a JSON-RPC method name");
+const methodRules = z.strictObject({
+  allow: z.array(methodName).max(256).default([]),
+  deny: z.array(methodName).max(256).default([]),
+});
+const rateLimit = z.strictObject({
+  units: z.number().int().min(1).max(1_000_000_000),
+  windowSeconds: z.number().int().min(1).max(86_400).default(1),
+});
+/** An IPv4/IPv6 address or CIDR range. */
+const addressRange = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split("/");
+  const version = isIP(address ?? "");
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (version === 4 ? 32 : 128);
+}, "an IP address or CIDR range");
+const origin = z.string().refine((value) => {
+  if (value === "*") return true;
+  try {
+    const u = new URL(value);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.origin === value;
+  } catch {
+    return false;
+  }
+}, 'an origin (scheme://host[:port], no path) or "*"');
+
+export const apiKeySchema = z.strictObject({
+  id: label,
+  /** `sha256:<hex>` of the key (`multihome keys new` prints both); the key itself is never stored. */
+  hash: z.string().regex(KEY_HASH, "sha256:<64 hex digits> (multihome keys new prints it)"),
+  chains: z.array(z.number().int().min(1)).max(256).optional(),
+  methods: z.array(methodName).max(256).optional(),
+  rateLimit: rateLimit.optional(),
+  origins: z
+    .array(origin.refine((o) => o !== "*", "an exact origin"))
+    .max(256)
+    .optional(),
+  revoked: z.boolean().optional(),
+});
+export const apiKeysSchema = z.array(apiKeySchema).max(API_KEYS_MAX);
 
 const upstreamUrl = z.string().refine((value) => {
   try {
@@ -41,6 +86,8 @@ export const chainSchema = z
     upstreams: z.array(upstreamSchema).min(1).max(64),
     /** Overrides `cache.finalityDepth` for this chain. */
     finalityDepth: z.number().int().min(1).max(100_000).optional(),
+    /** Added to the top-level `methods` rules for this chain. */
+    methods: methodRules.optional(),
   })
   .superRefine((chain, ctx) => {
     const seen = new Set<string>();
@@ -65,6 +112,10 @@ export const configSchema = z
         requestTimeoutMs: ms().default(D.server.requestTimeoutMs),
         keepAliveTimeoutMs: ms().default(D.server.keepAliveTimeoutMs),
         shutdownGraceMs: ms(0).default(D.server.shutdownGraceMs),
+        maxConnections: z.number().int().min(1).max(1_000_000).default(D.server.maxConnections),
+        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.server.maxConnectionsPerClient),
+        trustedProxies: z.array(addressRange).max(256).default(D.server.trustedProxies),
+        corsOrigins: z.array(origin).max(256).default(D.server.corsOrigins),
       })
       .prefault({}),
     websocket: z
@@ -78,15 +129,36 @@ export const configSchema = z
           .default(D.websocket.maxSubscriptionsPerConnection),
         maxBufferedBytes: z.number().int().min(1024).max(1_073_741_824).default(D.websocket.maxBufferedBytes),
         pingIntervalMs: ms(100).default(D.websocket.pingIntervalMs),
+        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.websocket.maxConnectionsPerClient),
       })
       .prefault({}),
     admin: z
       .strictObject({
         host: z.string().default(D.admin.host),
         port: port.default(D.admin.port),
-        token: z.string().min(16, "at least 16 characters").optional(),
+        /** Every admin request carries `Authorization: Bearer <token>`; there is no admin listener without one. */
+        token: z.string().min(16, "at least 16 characters").max(1024),
       })
       .optional(),
+    auth: z
+      .strictObject({
+        anonymous: z.boolean().default(D.auth.anonymous),
+        anonymousRateLimit: rateLimit.optional(),
+        keys: apiKeysSchema.default([]),
+        /** A JSON or YAML file holding more keys (a list shaped like `keys`), re-read when it changes. */
+        keysFile: z.string().min(1).optional(),
+        keysReloadIntervalMs: ms(100).default(D.auth.keysReloadIntervalMs),
+        /** Rate-limit units per method, over the built-in table. */
+        methodCosts: z.record(methodName, z.number().int().min(0).max(1_000_000)).default({}),
+      })
+      .prefault({}),
+    methods: methodRules.prefault({}),
+    calls: z
+      .strictObject({
+        maxGas: z.number().int().min(21_000).max(Number.MAX_SAFE_INTEGER).default(D.calls.maxGas),
+        maxDataBytes: z.number().int().min(1024).max(104_857_600).default(D.calls.maxDataBytes),
+      })
+      .prefault({}),
     store: z
       .discriminatedUnion("kind", [
         z.strictObject({ kind: z.literal("memory") }),
@@ -150,6 +222,8 @@ export const configSchema = z
         maxBlockRange: z.number().int().min(1).max(10_000_000).default(D.logs.maxBlockRange),
         chunkBlocks: z.number().int().min(1).max(10_000_000).default(D.logs.chunkBlocks),
         chunkConcurrency: z.number().int().min(1).max(64).default(D.logs.chunkConcurrency),
+        maxAddresses: z.number().int().min(1).max(100_000).default(D.logs.maxAddresses),
+        maxTopicValues: z.number().int().min(4).max(100_000).default(D.logs.maxTopicValues),
       })
       .prefault({}),
     transactions: z

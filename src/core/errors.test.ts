@@ -23,6 +23,8 @@ test("the contract's codes and statuses", () => {
     rate_limited: [-32005, 429],
     unknown_chain: [-32602, 404],
     timeout: [-32002, 200],
+    unauthorized: [-32090, 401],
+    forbidden: [-32091, 403],
   };
   assert.deepEqual(Object.fromEntries(Object.entries(ERRORS).map(([k, v]) => [k, [v.rpc, v.http]])), expected);
 });

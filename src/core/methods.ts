@@ -37,6 +37,11 @@ export interface MethodSpec {
    * params; `tx` — of a transaction hash (valid while the block holding it stays on the chain).
    */
   cache?: "block" | "hash" | "tx";
+  /**
+   * Not one of Multihome's own methods: a config allowed it (`methods.allow`). Forwarded as sent (re-serialized),
+   * answered by one upstream, never hedged, never cached.
+   */
+  passThrough?: boolean;
 }
 
 /** How a method's answers are checked: proven, agreed by independent upstreams, or one upstream's word. */

@@ -1,6 +1,8 @@
 /** Everything Multihome keeps for one chain, and answering one call on it. */
 
+import { createMethodPolicy } from "../core/access.ts";
 import { type CacheSlot, type CacheView, cacheSlot, canonicalJson, keepAnswer } from "../core/cache-policy.ts";
+import { limitCall } from "../core/call-limits.ts";
 import { createDisputes } from "../core/disputes.ts";
 import { createDomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
@@ -11,7 +13,6 @@ import { createLatencyWindow } from "../core/latency.ts";
 import type { ByteLru } from "../core/lru.ts";
 import {
   type MethodSpec,
-  methodSpec,
   type PinnedCall,
   parseBlockNumber,
   pinBlock,
@@ -122,6 +123,7 @@ export function createChain(
 ): Chain {
   const { clock } = ctx;
   const { chainId, routing, health } = settings;
+  const serves = createMethodPolicy(settings.methods);
   const upstreams: Upstream[] = settings.upstreams.map((u) =>
     createUpstream(u, {
       clock,
@@ -332,13 +334,16 @@ export function createChain(
     const { signal } = options;
     const head = headBook.current();
     const none: Evidence = { blockNumber: head?.number, verified: "none" };
-    const spec = methodSpec(rpc.method);
+    const spec = serves(rpc.method);
     if (!spec)
       return {
         ok: false,
         error: new MultihomeError("method_not_found", `method ${rpc.method} is not available`),
         evidence: none,
       };
+    const limited = limitCall(rpc.method, rpc.params, settings.calls);
+    if (!limited.ok) return { ok: false, error: limited.error, evidence: none };
+    if (limited.params !== rpc.params) rpc = { ...rpc, params: limited.params };
     if (rpc.method === "eth_chainId") return { ok: true, result: toHex(chainId), evidence: none };
     if (rpc.method === "net_version") return { ok: true, result: String(chainId), evidence: none };
     if (spec.kind === "write") {
@@ -512,6 +517,7 @@ export function createChain(
         heavy: spec.heavy ?? false,
         minBlock: pinned.minBlock,
         ...(blockCheck ? { verify: blockCheck.verify } : {}),
+        ...(spec.passThrough ? { hedge: false } : {}),
       },
       signal,
     );

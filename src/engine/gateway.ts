@@ -66,6 +66,16 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           routing: config.routing,
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
+          methods: {
+            allow: [...config.methods.allow, ...(chain.methods?.allow ?? [])],
+            deny: [...config.methods.deny, ...(chain.methods?.deny ?? [])],
+          },
+          calls: {
+            maxGas: config.calls.maxGas,
+            maxDataBytes: config.calls.maxDataBytes,
+            maxLogAddresses: config.logs.maxAddresses,
+            maxLogTopicValues: config.logs.maxTopicValues,
+          },
           transactions: config.transactions,
           verification: config.verification,
           logs: config.logs,

@@ -1,3 +1,5 @@
+import type { MethodRules } from "../core/access.ts";
+import type { CallLimits } from "../core/call-limits.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import type { VerificationPolicy } from "../core/methods.ts";
 import type { ExecuteTarget } from "./execute.ts";
@@ -23,6 +25,10 @@ export interface ChainSettings {
     domainDownMs: number;
   };
   maxResponseBytes: number;
+  /** Which methods the chain serves beyond or instead of Multihome's own set. */
+  methods: MethodRules;
+  /** Limits on one call's params (gas, data, log filter sizes). */
+  calls: CallLimits;
   transactions: TransactionSettings;
   logs: { maxBlockRange: number; chunkBlocks: number; chunkConcurrency: number };
   cache: {

@@ -6,11 +6,14 @@ import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { type Caller, callerMayCall, clientAddressKey } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
-import { createRequestIds, handleRpcBody, wholeBodyError } from "./rpc-handler.ts";
+import type { Access } from "./access.ts";
+import { rateLimited } from "./access.ts";
+import { createRequestIds, handleRpcBody, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
@@ -24,8 +27,15 @@ export interface HttpServerOptions {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   shutdownGraceMs: number;
+  /** Open connections on the listener, and from one client address. */
+  maxConnections: number;
+  maxConnectionsPerClient: number;
   /** JSON-RPC over WebSocket (`websocket` in the config); messages are limited to `maxBodyBytes`. */
-  websocket: Omit<WsServerOptions, "maxPayload" | "limits">;
+  websocket: Omit<WsServerOptions, "maxPayload" | "limits" | "access">;
+  /** Keys, client addresses, CORS and rate limits. */
+  access: Access;
+  /** Rate-limit units per method, over the built-in table. */
+  methodCosts: Readonly<Record<string, number>>;
 }
 
 export interface RunningServer {
@@ -40,7 +50,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const RPC_PATH = /^\/rpc\/(\d{1,16})\/?$/;
+/** `/rpc/{chainId}`, optionally followed by an API key for clients that can only be given a URL (wallets). */
+const RPC_PATH = /^\/rpc\/(\d{1,16})(?:\/([A-Za-z0-9_-]{1,128}))?\/?$/;
+
+/** How often the listener checks header and request deadlines, ms (at most the headers deadline). */
+export const SERVER_TIMEOUT_CHECK_MS = 1_000;
+
+/** Units the REST views cost: the proven reads behind them. */
+const ACCOUNT_VIEW_COST = 4;
+const TRANSACTION_VIEW_COST = 4;
 
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
@@ -69,10 +87,37 @@ export async function startHttpServer(
   };
   const newRequestId = createRequestIds();
   /** The chain a JSON-RPC path names: `/rpc/{chainId}`, or `/` when exactly one chain is served. */
-  const chainIdFor = (path: string): number | undefined => {
+  const rpcTarget = (path: string): { chainId: number; pathKey: string | undefined } | undefined => {
     const match = RPC_PATH.exec(path);
+    if (match) return { chainId: Number(match[1]), pathKey: match[2] };
     const chains = gateway.chainIds();
-    return match ? Number(match[1]) : path === "/" && chains.length === 1 ? chains[0] : undefined;
+    return path === "/" && chains.length === 1 ? { chainId: chains[0]!, pathKey: undefined } : undefined;
+  };
+  const { access } = options;
+  const gateFor = (caller: Caller): RpcGate => ({
+    mayCall: (method) => callerMayCall(caller, method),
+    costs: options.methodCosts,
+    charge: (units) => access.charge(caller, units),
+  });
+  /**
+   * Who may make this request: the key it presents (or its address, anonymously), its browser origin, and whether
+   * it is over its limit already — all decided before a byte of the body is read. Undefined: refused and answered.
+   */
+  const admit = (req: IncomingMessage, res: ServerResponse, chainId: number, pathKey: string | undefined) => {
+    const caller = access.authenticate(req, chainId, pathKey);
+    const refuse = (error: MultihomeError) => {
+      const r = wholeBodyError(error, newRequestId());
+      send(res, r.status, r.headers, r.body);
+      return undefined;
+    };
+    if (caller instanceof MultihomeError) return refuse(caller);
+    const cors = access.cors(req, caller);
+    for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
+    if (!cors.allowed)
+      return refuse(new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint"));
+    const retryAfter = access.blocked(caller);
+    if (retryAfter !== undefined) return refuse(rateLimited(retryAfter));
+    return caller;
   };
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -117,7 +162,7 @@ export async function startHttpServer(
     send(res, r.status, { ...r.headers, connection: "close" }, r.body);
   };
 
-  async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number) {
+  async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number, caller: Caller) {
     const requestId = newRequestId();
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > options.maxBodyBytes) return tooLarge(res, requestId);
@@ -145,9 +190,31 @@ export async function startHttpServer(
       limits,
       logger,
       requestId,
+      gate: gateFor(caller),
       ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
     });
     send(res, r.status, r.headers, r.body);
+  }
+
+  /** A CORS preflight: allowed origins get the headers (no credentials, ever), others a 403. */
+  function preflight(req: IncomingMessage, res: ServerResponse) {
+    const cors = access.cors(req, undefined);
+    if (req.headers.origin === undefined || !cors.allowed) {
+      return sendJson(res, 403, { error: { code: "forbidden", message: "this origin may not call this endpoint" } });
+    }
+    res.writeHead(204, { ...cors.headers, "content-length": 0 });
+    res.end();
+  }
+
+  /** The REST views pay like the JSON-RPC calls behind them; false when refused (and answered). */
+  async function admitView(req: IncomingMessage, res: ServerResponse, chainId: number, cost: number) {
+    const caller = admit(req, res, chainId, undefined);
+    if (!caller) return false;
+    const refused = await access.charge(caller, cost);
+    if (!refused) return true;
+    const r = wholeBodyError(refused, newRequestId());
+    send(res, r.status, r.headers, r.body);
+    return false;
   }
 
   async function route(req: IncomingMessage, res: ServerResponse) {
@@ -169,6 +236,7 @@ export async function startHttpServer(
         return sendJson(res, 405, { error: { code: "method_not_allowed", message: "the account view uses GET" } });
       }
       const [, chain, address] = account;
+      if (!(await admitView(req, res, Number(chain), ACCOUNT_VIEW_COST))) return;
       if (!ADDRESS_HEX.test(address!)) {
         return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 20-byte hex address" } });
       }
@@ -185,6 +253,7 @@ export async function startHttpServer(
         return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
       }
       const [, chain, hash] = transaction;
+      if (!(await admitView(req, res, Number(chain), TRANSACTION_VIEW_COST))) return;
       if (!gateway.chainIds().includes(Number(chain)))
         return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
       if (!HASH_HEX.test(hash!))
@@ -196,23 +265,27 @@ export async function startHttpServer(
         });
       return sendJson(res, 200, status);
     }
-    const chainId = chainIdFor(path);
-    if (chainId === undefined) {
+    const target = rpcTarget(path);
+    if (target === undefined) {
       return sendJson(res, 404, {
         error: { code: "not_found", message: "no such endpoint; JSON-RPC is served at POST /rpc/{chainId}" },
       });
     }
+    if (req.method === "OPTIONS") return preflight(req, res);
     if (req.method !== "POST") {
-      res.setHeader("allow", "POST");
+      res.setHeader("allow", "POST, OPTIONS");
       return sendJson(res, 405, { error: { code: "method_not_allowed", message: "JSON-RPC requests use POST" } });
     }
-    return handleRpc(req, res, chainId);
+    const caller = admit(req, res, target.chainId, target.pathKey);
+    if (caller) return handleRpc(req, res, target.chainId, caller);
   }
 
   const server: Server = createServer(
     {
       headersTimeout: options.headersTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
+      // Node checks both deadlines on this timer (30 s by default): a slowloris client would outlive them.
+      connectionsCheckingInterval: Math.min(SERVER_TIMEOUT_CHECK_MS, options.headersTimeoutMs),
       keepAliveTimeout: options.keepAliveTimeoutMs,
     },
     (req, res) => {
@@ -235,7 +308,8 @@ export async function startHttpServer(
   );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    const chainId = chainIdFor((req.url ?? "/").split("?", 1)[0]!);
+    const target = rpcTarget((req.url ?? "/").split("?", 1)[0]!);
+    const chainId = target?.chainId;
     if (req.method !== "GET" || String(req.headers.upgrade).toLowerCase() !== "websocket") {
       return refuseUpgrade(socket, 400, "Bad Request", {
         error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
@@ -246,11 +320,51 @@ export async function startHttpServer(
         error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
       });
     }
-    websockets.upgrade(req, socket, head, chainId);
+    const caller = access.authenticate(req, chainId, target?.pathKey);
+    if (caller instanceof MultihomeError) {
+      const [status, reason] = caller.httpStatus === 403 ? [403, "Forbidden"] : [401, "Unauthorized"];
+      return refuseUpgrade(socket, status as number, reason as string, {
+        error: { code: caller.code, message: caller.message },
+      });
+    }
+    // Browsers send Origin on WebSocket upgrades and do not preflight them: the origin check is the only guard.
+    if (!access.cors(req, caller).allowed) {
+      return refuseUpgrade(socket, 403, "Forbidden", {
+        error: { code: "forbidden", message: "this origin may not call this endpoint" },
+      });
+    }
+    websockets.upgrade(req, socket, head, chainId, { client: access.clientOf(req), gate: gateFor(caller) });
   });
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    else socket.destroy();
+  server.maxConnections = options.maxConnections;
+  const perClient = new Map<string, number>();
+  server.on("connection", (socket) => {
+    // Counted by peer address: behind a trusted proxy every client shares the proxy's connections, so those are
+    // not capped per client (the proxy's own limits apply).
+    const peer = socket.remoteAddress;
+    if (peer === undefined || access.isTrustedProxy(peer)) return;
+    const client = clientAddressKey(peer);
+    const open = perClient.get(client) ?? 0;
+    if (open >= options.maxConnectionsPerClient) {
+      socket.destroy();
+      return;
+    }
+    perClient.set(client, open + 1);
+    socket.once("close", () => {
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
+  });
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    // Headers or a body too slow (slowloris) is 408, headers too large 431; anything else unparseable is 400.
+    const status =
+      err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "408 Request Timeout"
+        : err.code === "HPE_HEADER_OVERFLOW"
+          ? "431 Request Header Fields Too Large"
+          : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   try {

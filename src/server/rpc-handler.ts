@@ -4,6 +4,7 @@
  * Over WebSocket the same text is sent as one message (the status and headers have no equivalent there).
  */
 import { randomBytes } from "node:crypto";
+import { bodyCost, callCost } from "../core/access.ts";
 import { MultihomeError, toRpcError } from "../core/errors.ts";
 import {
   type ParsedItem,
@@ -16,6 +17,14 @@ import {
 } from "../core/jsonrpc.ts";
 import type { Logger } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+
+/** What a caller may do: the methods its key allows, and the units its calls cost against its limit. */
+export interface RpcGate {
+  mayCall(method: string): boolean;
+  costs: Readonly<Record<string, number>>;
+  /** Debit the body's cost; an error (rate_limited) refuses the whole body. */
+  charge(units: number): Promise<MultihomeError | undefined>;
+}
 
 export interface RpcHttpResponse {
   status: number;
@@ -80,6 +89,8 @@ export async function handleRpcBody(
     maxStalenessSeconds?: number;
     /** Answers eth_subscribe and eth_unsubscribe (a WebSocket connection's own state); absent over HTTP. */
     subscriptions?: (call: RpcCall) => CallAnswer;
+    /** The caller's key scope and rate limit; absent: every served method, no limit. */
+    gate?: RpcGate;
   },
 ): Promise<RpcHttpResponse> {
   const { requestId, logger } = options;
@@ -87,15 +98,37 @@ export async function handleRpcBody(
   try {
     parsed = parseRequestBody(text, options.limits);
   } catch (error) {
-    if (error instanceof MultihomeError) return wholeBodyError(error, requestId);
+    if (error instanceof MultihomeError) {
+      // Junk is paid for too, so a client sending it runs into its limit and is then refused before being read.
+      const refused = await options.gate?.charge(callCost(undefined, options.gate.costs));
+      return wholeBodyError(refused ?? error, requestId);
+    }
     logger.error({ requestId, err: (error as Error).message }, "request parsing failed unexpectedly");
     return wholeBodyError(internalError(requestId), requestId);
+  }
+
+  const gate = options.gate;
+  if (gate) {
+    const items = parsed.batch ? parsed.items : [parsed.item];
+    // Every item is paid for, valid or not, before any runs: a batch of 100 costs 100 calls, not one request.
+    const refused = await gate.charge(
+      bodyCost(
+        items.map((i) => (i.ok ? i.call : undefined)),
+        gate.costs,
+      ),
+    );
+    if (refused) return wholeBodyError(refused, requestId);
   }
 
   const run = async (
     item: ParsedItem,
   ): Promise<{ id: RpcId; answer: CallAnswer } | { id: RpcId; error: MultihomeError }> => {
     if (!item.ok) return { id: item.id, error: item.error };
+    if (gate && !gate.mayCall(item.call.method))
+      return {
+        id: item.call.id,
+        error: new MultihomeError("method_not_found", `method ${item.call.method} is not allowed for this API key`),
+      };
     if (SUBSCRIPTION_METHODS.has(item.call.method))
       return { id: item.call.id, answer: (options.subscriptions ?? needsWebSocket)(item.call) };
     try {

@@ -13,7 +13,7 @@ import { MultihomeError } from "../core/errors.ts";
 import type { ParseLimits, RpcCall } from "../core/jsonrpc.ts";
 import type { Logger } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
-import { handleRpcBody, NO_EVIDENCE, wholeBodyError } from "./rpc-handler.ts";
+import { handleRpcBody, NO_EVIDENCE, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 
 /** Calls of one connection in flight at once; beyond it the connection's messages wait unread. */
 export const WS_MAX_IN_FLIGHT_PER_CONNECTION = 64;
@@ -26,6 +26,8 @@ const POLICY_VIOLATION = 1008;
 
 export interface WsServerOptions {
   maxConnections: number;
+  /** Open connections from one client address (as the access rules name it). */
+  maxConnectionsPerClient: number;
   maxSubscriptionsPerConnection: number;
   maxBufferedBytes: number;
   pingIntervalMs: number;
@@ -36,10 +38,16 @@ export interface WsServerOptions {
 
 export interface WsServer {
   /** Takes over an upgrade request already routed to a served chain. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, chainId: number): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, chainId: number, admitted: Admitted): void;
   connections(): number;
   /** Closes every connection with 1001, waits for them up to `graceMs`, then destroys what is left. */
   close(graceMs: number): Promise<void>;
+}
+
+/** Who the connection is from, and what its calls may do and cost (checked once, at the upgrade). */
+export interface Admitted {
+  client: string;
+  gate?: RpcGate;
 }
 
 /** Writes a plain HTTP answer on a socket that was not upgraded. */
@@ -67,6 +75,7 @@ export function createWsServer(
   };
   const wss = new WebSocketServer(serverOptions);
   const open = new Set<WebSocket>();
+  const perClient = new Map<string, number>();
   let closing = false;
   const alive = new WeakMap<WebSocket, boolean>();
   const pinger = setInterval(() => {
@@ -85,8 +94,9 @@ export function createWsServer(
   }, options.pingIntervalMs);
   pinger.unref();
 
-  function serve(ws: WebSocket, chainId: number) {
+  function serve(ws: WebSocket, chainId: number, admitted: Admitted) {
     open.add(ws);
+    perClient.set(admitted.client, (perClient.get(admitted.client) ?? 0) + 1);
     alive.set(ws, true);
     const gone = new AbortController();
     const subscriptions = new Map<string, { unsubscribe(): void; announced: boolean; held: string[] }>();
@@ -167,6 +177,7 @@ export function createWsServer(
         requestId: newRequestId(),
         signal: gone.signal,
         subscriptions: subscriptionsOf(created),
+        ...(admitted.gate ? { gate: admitted.gate } : {}),
       });
       if (r.body !== "") send(r.body);
       for (const id of created) {
@@ -201,13 +212,16 @@ export function createWsServer(
     ws.on("error", (error) => logger.debug({ chainId, err: error.message }, "websocket error"));
     ws.on("close", () => {
       open.delete(ws);
+      const left = (perClient.get(admitted.client) ?? 1) - 1;
+      if (left > 0) perClient.set(admitted.client, left);
+      else perClient.delete(admitted.client);
       gone.abort();
       dropSubscriptions();
     });
   }
 
   return {
-    upgrade(req, socket, head, chainId) {
+    upgrade(req, socket, head, chainId, admitted) {
       if (closing)
         return refuseUpgrade(socket, 503, "Service Unavailable", {
           error: { code: "unavailable", message: "the server is shutting down" },
@@ -220,7 +234,15 @@ export function createWsServer(
           },
         });
       }
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, chainId));
+      const mine = perClient.get(admitted.client) ?? 0;
+      if (mine >= options.maxConnectionsPerClient) {
+        const limit = options.maxConnectionsPerClient;
+        return refuseUpgrade(socket, 429, "Too Many Requests", {
+          error: { code: "rate_limited", message: `too many WebSocket connections from one client (limit ${limit})` },
+        });
+      }
+      // Counted once upgraded (ws completes a valid handshake synchronously; a refused one never reaches serve).
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, chainId, admitted));
     },
     connections: () => open.size,
     async close(graceMs) {

@@ -1,0 +1,185 @@
+/**
+ * The public listener's front gate: who the client is (its address, through trusted proxies only), which key it
+ * presents, whether its browser origin may call, and whether it has units left. Rate limits count in the store's
+ * counters, so replicas sharing Redis share them; a client over its limit is remembered locally until its window
+ * ends, so a flood is refused before its bodies are read and without a store round trip each.
+ */
+import type { IncomingMessage } from "node:http";
+import { BlockList, isIP } from "node:net";
+import {
+  type ApiKey,
+  authenticate,
+  type Caller,
+  callerRateLimit,
+  clientAddressKey,
+  type RateLimit,
+} from "../core/access.ts";
+import { MultihomeError } from "../core/errors.ts";
+import type { Logger } from "../core/ports.ts";
+
+/** Clients remembered as over their limit (the oldest forgotten first beyond it). */
+export const MAX_BLOCKED_CLIENTS = 100_000;
+
+export interface AccessOptions {
+  anonymous: boolean;
+  anonymousRateLimit: RateLimit | undefined;
+  /** The keys in force now, by digest (reloaded from a keys file by the app). */
+  keys: () => ReadonlyMap<string, ApiKey>;
+  trustedProxies: readonly string[];
+  corsOrigins: readonly string[];
+  /** The store's fixed-window counter: adds `amount` and returns the window's total. */
+  addToCounter: (name: string, amount: number, windowMs: number, now: number) => Promise<number>;
+  now: () => number;
+  logger: Logger;
+}
+
+export interface Access {
+  /** The client's address as rate limits and connection caps count it (an IPv6 client by its /64). */
+  clientOf(req: IncomingMessage): string;
+  /** Whether connections from this peer are capped per client (a trusted proxy carries many clients). */
+  isTrustedProxy(address: string | undefined): boolean;
+  /** The key a request presents: `Authorization: Bearer`, `x-api-key`, or the path's last segment. */
+  presentedKey(req: IncomingMessage, pathKey: string | undefined): string | undefined;
+  authenticate(req: IncomingMessage, chainId: number, pathKey: string | undefined): Caller | MultihomeError;
+  /**
+   * CORS: whether a browser origin may call at all, and the headers to answer with (never a wildcard, never
+   * credentials). A request without `Origin` (not from a browser) is always let through.
+   */
+  cors(req: IncomingMessage, caller: Caller | undefined): { allowed: boolean; headers: Record<string, string> };
+  /** Seconds until a client remembered as over its limit may call again; undefined when it may call now. */
+  blocked(caller: Caller): number | undefined;
+  /** Debit `units`; a rate_limited error when that takes the client over its limit. */
+  charge(caller: Caller, units: number): Promise<MultihomeError | undefined>;
+}
+
+function rangeList(ranges: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const [address, bits] = range.split("/");
+    const type = isIP(address!) === 6 ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(address!, type);
+    else list.addSubnet(address!, Number(bits), type);
+  }
+  return list;
+}
+
+function contains(list: BlockList, address: string): boolean {
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (list.check(address, version === 6 ? "ipv6" : "ipv4")) return true;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? list.check(mapped[1]!, "ipv4") : false;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const CORS_ALLOW_HEADERS = "content-type, authorization, x-api-key, multihome-max-staleness";
+const CORS_EXPOSE_HEADERS = "multihome-block, multihome-verified, multihome-stale, x-request-id, retry-after";
+
+export function createAccess(options: AccessOptions): Access {
+  const proxies = rangeList(options.trustedProxies);
+  const anyOrigin = options.corsOrigins.includes("*");
+  const origins = new Set(options.corsOrigins.filter((o) => o !== "*"));
+  /** Limit name → when its window ends (ms). */
+  const blockedUntil = new Map<string, number>();
+  const trusted = (address: string | undefined) =>
+    address !== undefined && options.trustedProxies.length > 0 && contains(proxies, address);
+
+  function clientOf(req: IncomingMessage): string {
+    const peer = req.socket.remoteAddress ?? "unknown";
+    if (!trusted(peer)) return clientAddressKey(peer);
+    // Walk X-Forwarded-For from the nearest hop: the first address that is not a trusted proxy is the client. Hops
+    // further left were written by the client itself and prove nothing.
+    const header = req.headers["x-forwarded-for"];
+    const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",");
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i]!.trim();
+      if (isIP(hop) === 0) break;
+      if (!trusted(hop)) return clientAddressKey(hop);
+    }
+    return clientAddressKey(peer);
+  }
+
+  function presentedKey(req: IncomingMessage, pathKey: string | undefined): string | undefined {
+    if (pathKey !== undefined) return pathKey;
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) return BEARER.exec(authorization)?.[1] ?? authorization;
+    const header = req.headers["x-api-key"];
+    return Array.isArray(header) ? header[0] : header;
+  }
+
+  return {
+    clientOf,
+    isTrustedProxy: trusted,
+    presentedKey,
+    authenticate(req, chainId, pathKey) {
+      return authenticate(
+        {
+          keys: options.keys(),
+          anonymous: { allowed: options.anonymous, rateLimit: options.anonymousRateLimit },
+        },
+        presentedKey(req, pathKey),
+        clientOf(req),
+        chainId,
+      );
+    },
+    cors(req, caller) {
+      const origin = req.headers.origin;
+      if (origin === undefined) return { allowed: true, headers: {} };
+      // A keyed caller's origins are its key's, or the listed ones; "*" never covers a key (a key usable from any
+      // page is a key anyone can spend). `null` (sandboxed pages, files) is never an allowed origin.
+      const keyOrigins = caller?.kind === "key" ? caller.key.origins : undefined;
+      const allowed =
+        origin !== "null" &&
+        (keyOrigins ? keyOrigins.has(origin) : origins.has(origin) || (anyOrigin && caller?.kind !== "key"));
+      if (!allowed) return { allowed: false, headers: { vary: "Origin" } };
+      const headers: Record<string, string> = {
+        vary: "Origin",
+        "access-control-allow-origin": origin,
+        "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+      };
+      if (req.method === "OPTIONS") {
+        headers["access-control-allow-methods"] = "POST, GET, OPTIONS";
+        headers["access-control-allow-headers"] = CORS_ALLOW_HEADERS;
+        headers["access-control-max-age"] = "600";
+      }
+      return { allowed: true, headers };
+    },
+    blocked(caller) {
+      const until = blockedUntil.get(caller.limitName);
+      if (until === undefined) return undefined;
+      const now = options.now();
+      if (until <= now) {
+        blockedUntil.delete(caller.limitName);
+        return undefined;
+      }
+      return Math.max(1, Math.ceil((until - now) / 1000));
+    },
+    async charge(caller, units) {
+      const limit = callerRateLimit(caller);
+      if (!limit || units === 0) return undefined;
+      const windowMs = limit.windowSeconds * 1000;
+      const now = options.now();
+      let total: number;
+      try {
+        total = await options.addToCounter(`rate:${caller.limitName}`, units, windowMs, now);
+      } catch (error) {
+        // A store that cannot count does not take the gateway down with it: the request is served.
+        options.logger.warn({ err: (error as Error).message }, "rate limit not counted");
+        return undefined;
+      }
+      if (total <= limit.units) return undefined;
+      const until = (Math.floor(now / windowMs) + 1) * windowMs;
+      blockedUntil.delete(caller.limitName);
+      blockedUntil.set(caller.limitName, until);
+      if (blockedUntil.size > MAX_BLOCKED_CLIENTS) blockedUntil.delete(blockedUntil.keys().next().value!);
+      return rateLimited(Math.max(1, Math.ceil((until - now) / 1000)), limit);
+    },
+  };
+}
+
+export function rateLimited(retryAfterSeconds: number, limit?: RateLimit): MultihomeError {
+  return new MultihomeError("rate_limited", "rate limited: too many cost units in this window", {
+    retryAfterSeconds,
+    ...(limit ? { data: { limit: limit.units, windowSeconds: limit.windowSeconds } } : {}),
+  });
+}

@@ -1,0 +1,742 @@
+/**
+ * FAULTS.md part B, case by case, against a gateway in front of real anvil nodes: every hostile or broken request
+ * gets the documented HTTP status and JSON-RPC code, and a refused request makes zero upstream calls. The API keys
+ * used here carry the canary secret, so the suite-wide canary guard proves none of them is ever echoed.
+ */
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { Agent } from "undici";
+import { parseGwei } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import WebSocket from "ws";
+import { startApp } from "../src/app/app.ts";
+import { validateConfig } from "../src/config/load.ts";
+import { hashApiKey } from "../src/core/access.ts";
+import { silentLogger } from "../src/telemetry/logger.ts";
+import { CANARY, startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { within } from "./harness/transport-kit.ts";
+
+/** Methods the gateway itself sends in the background (head polls, chain checks). */
+const BACKGROUND = new Set(["eth_getBlockByNumber", "eth_chainId"]);
+
+const KEYS = {
+  full: `mh_${CANARY}_full`,
+  metered: `mh_${CANARY}_metered`,
+  revoked: `mh_${CANARY}_revoked`,
+  otherChain: `mh_${CANARY}_other_chain`,
+  chainIdOnly: `mh_${CANARY}_chain_id_only`,
+  walletPage: `mh_${CANARY}_wallet_page`,
+};
+/** The peer whose `X-Forwarded-For` is believed. */
+const TRUSTED_PROXY = "127.0.0.4";
+const LOOP_CONTRACT = "0x00000000000000000000000000000000000000aa";
+
+let net: TestNetwork;
+let other: Awaited<ReturnType<typeof startApp>> | undefined;
+
+function clientCalls(): number {
+  let total = 0;
+  for (const p of net.proxies.values()) {
+    for (const [method, n] of Object.entries(p.stats().byMethod)) if (!BACKGROUND.has(method)) total += n;
+  }
+  return total;
+}
+
+const agents = new Map<string, Agent>();
+/** Requests from another loopback address: each is a distinct client to the gateway. */
+function from(address: string): Agent {
+  let agent = agents.get(address);
+  if (!agent) {
+    agent = new Agent({ connect: { localAddress: address } });
+    agents.set(address, agent);
+  }
+  return agent;
+}
+
+interface Request {
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  path?: string;
+  method?: string;
+  /** The client's own address (127.0.0.x). */
+  address?: string;
+  base?: string;
+}
+
+/** One request; a header given as "" is left out (to drop the default key). */
+async function send(request: Request) {
+  const headers = Object.fromEntries(
+    Object.entries({ "content-type": "application/json", ...request.headers }).filter(([, v]) => v !== ""),
+  );
+  const res = await fetch(`${request.base ?? net.baseUrl}${request.path ?? `/rpc/${net.chainId}`}`, {
+    method: request.method ?? "POST",
+    headers,
+    ...(request.body !== undefined ? { body: request.body } : {}),
+    ...(request.address ? { dispatcher: from(request.address) } : {}),
+  } as RequestInit);
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: json as any };
+}
+
+const call = (method: string, params: unknown[] = [], id: unknown = 1) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method, params });
+const keyed = (key: string) => ({ authorization: `Bearer ${key}` });
+
+before(async () => {
+  net = await startTestNetwork({
+    config: {
+      server: {
+        host: "127.0.0.1",
+        port: 0,
+        maxConnectionsPerClient: 24,
+        trustedProxies: [TRUSTED_PROXY],
+        corsOrigins: ["https://app.example"],
+        headersTimeoutMs: 1_000,
+        requestTimeoutMs: 2_000,
+      },
+      websocket: { maxConnectionsPerClient: 4, maxSubscriptionsPerConnection: 8 },
+      logs: { maxBlockRange: 2 },
+      calls: { maxGas: 1_000_000 },
+      auth: {
+        anonymous: true,
+        // An hour-long window: a test's requests never straddle two windows.
+        anonymousRateLimit: { units: 10, windowSeconds: 3_600 },
+        keys: [
+          { id: "full", hash: hashApiKey(KEYS.full) },
+          { id: "metered", hash: hashApiKey(KEYS.metered), rateLimit: { units: 150, windowSeconds: 3_600 } },
+          { id: "revoked", hash: hashApiKey(KEYS.revoked), revoked: true },
+          { id: "other-chain", hash: hashApiKey(KEYS.otherChain), chains: [1] },
+          { id: "chain-id-only", hash: hashApiKey(KEYS.chainIdOnly), methods: ["eth_chainId"] },
+          { id: "wallet-page", hash: hashApiKey(KEYS.walletPage), origins: ["https://wallet.example"] },
+        ],
+      },
+    },
+  });
+  await net.devnet.mine(5);
+  await net.synced();
+  for (let i = 0; i < net.devnet.nodes.length; i++) {
+    // An infinite loop (JUMPDEST, PUSH1 0, JUMP) at the same address on every node.
+    await net.direct("anvil_setCode", [LOOP_CONTRACT, "0x5b600056"], i);
+  }
+});
+after(async () => {
+  await other?.stop();
+  for (const agent of agents.values()) await agent.close();
+  await net?.stop();
+});
+
+async function signed(options: { chainId?: number; unprotected?: boolean }): Promise<string> {
+  const account = privateKeyToAccount(net.devnet.accounts[3]!.privateKey);
+  if (options.unprotected)
+    return account.signTransaction({ nonce: 0, to: account.address, gas: 21_000n, gasPrice: 1n, type: "legacy" });
+  return account.signTransaction({
+    chainId: options.chainId ?? net.chainId,
+    nonce: 0,
+    to: account.address,
+    value: 1n,
+    gas: 21_000n,
+    maxFeePerGas: parseGwei("20"),
+    maxPriorityFeePerGas: parseGwei("1"),
+  });
+}
+
+interface Case {
+  id: string;
+  name: string;
+  request: () => Promise<Request> | Request;
+  status: number;
+  /** The JSON-RPC error code of a single answer; undefined: no JSON-RPC error expected. */
+  code?: number;
+  check?: (r: Awaited<ReturnType<typeof send>>) => void;
+  /** Upstream calls the request may make (0 unless it is served). */
+  upstreamCalls?: number;
+}
+
+const batchOf = (n: number, method = "eth_chainId") =>
+  JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i, method, params: [] })));
+
+const CASES: Case[] = [
+  { id: "B1", name: "not JSON", request: () => ({ body: "this ain't an RPC call" }), status: 400, code: -32700 },
+  {
+    id: "B1",
+    name: "invalid UTF-8",
+    request: () => ({ body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }),
+    status: 400,
+    code: -32700,
+  },
+  { id: "B2", name: "empty body", request: () => ({ body: "" }), status: 400, code: -32700 },
+  { id: "B2", name: "whitespace only", request: () => ({ body: "  \n\t " }), status: 400, code: -32700 },
+  { id: "B3", name: "a number", request: () => ({ body: "123" }), status: 400, code: -32600 },
+  { id: "B3", name: "a string", request: () => ({ body: '"x"' }), status: 400, code: -32600 },
+  { id: "B3", name: "null", request: () => ({ body: "null" }), status: 400, code: -32600 },
+  {
+    id: "B4",
+    name: "jsonrpc missing",
+    request: () => ({ body: '{"id":1,"method":"eth_chainId"}' }),
+    status: 400,
+    code: -32600,
+  },
+  {
+    id: "B4",
+    name: 'jsonrpc "1.0"',
+    request: () => ({ body: '{"jsonrpc":"1.0","id":1,"method":"eth_chainId"}' }),
+    status: 400,
+    code: -32600,
+    check: (r) => assert.match(r.json.error.message, /invalid JSON-RPC version/),
+  },
+  {
+    id: "B5",
+    name: "method missing",
+    request: () => ({ body: '{"jsonrpc":"2.0","id":1}' }),
+    status: 400,
+    code: -32600,
+  },
+  {
+    id: "B5",
+    name: "method not a string",
+    request: () => ({ body: '{"jsonrpc":"2.0","id":1,"method":42}' }),
+    status: 400,
+    code: -32600,
+  },
+  {
+    id: "B5",
+    name: "method empty",
+    request: () => ({ body: '{"jsonrpc":"2.0","id":1,"method":""}' }),
+    status: 400,
+    code: -32600,
+  },
+  {
+    id: "B5",
+    name: "method over 64 characters",
+    request: () => ({ body: call(`eth_${"x".repeat(80)}`) }),
+    status: 400,
+    code: -32600,
+  },
+  ...["9007199254740993", "1755648000000000123", '"abc"'].map(
+    (id): Case => ({
+      id: "B7",
+      name: `id ${id} echoed byte-exact`,
+      request: () => ({ body: `{"jsonrpc":"2.0","id":${id},"method":"eth_chainId","params":[]}` }),
+      status: 200,
+      check: (r) => assert.ok(r.text.includes(`"id":${id}`), r.text),
+    }),
+  ),
+  ...["-0", "1.5"].map(
+    (id): Case => ({
+      id: "B7",
+      name: `id ${id} rejected`,
+      request: () => ({ body: `{"jsonrpc":"2.0","id":${id},"method":"eth_chainId","params":[]}` }),
+      status: 400,
+      code: -32600,
+      check: (r) => assert.equal(r.json.id, null),
+    }),
+  ),
+  ...[
+    "admin_addPeer",
+    "debug_traceTransaction",
+    "personal_unlockAccount",
+    "eth_sign",
+    "eth_signTypedData_v4",
+    "eth_sendTransaction",
+    "miner_start",
+    "txpool_content",
+    "engine_newPayloadV3",
+    "erpc_taxonomy",
+    "anvil_setBalance",
+  ].map(
+    (method): Case => ({
+      id: "B9",
+      name: `disallowed ${method}`,
+      request: () => ({ body: call(method, ["0x00"]) }),
+      status: 200,
+      code: -32601,
+      check: (r) => assert.equal(/https?:|127\.0\.0\.1|\/v3\//.test(r.text), false, r.text),
+    }),
+  ),
+  {
+    id: "B12",
+    name: "depth 10,000",
+    request: () => ({ body: `${"[".repeat(10_000)}${"]".repeat(10_000)}` }),
+    status: 400,
+    code: -32600,
+  },
+  {
+    id: "B12",
+    name: "depth 1,000,000 in params",
+    request: () => ({ body: `{"jsonrpc":"2.0","id":1,"method":"eth_call","params":${"[".repeat(1_000_000)}` }),
+    status: 400,
+    code: -32600,
+  },
+  {
+    id: "B13",
+    name: "a 6 MiB body",
+    request: () => ({ body: Buffer.alloc(6 * 1024 * 1024, 0x20) }),
+    status: 413,
+    code: -32005,
+    check: (r) => assert.equal(r.json.error.data.reason, "request body too large"),
+  },
+  {
+    id: "B16",
+    name: "a batch of 10,000",
+    request: () => ({ body: batchOf(10_000) }),
+    status: 413,
+    code: -32005,
+    check: (r) => assert.equal(r.json.error.data.reason, "too many calls in batch"),
+  },
+  {
+    id: "B17",
+    name: "an empty batch",
+    request: () => ({ body: "[]" }),
+    status: 400,
+    code: -32600,
+    check: (r) => assert.equal(Array.isArray(r.json), false),
+  },
+  {
+    id: "B18",
+    name: "a batch of valid, disallowed and malformed items",
+    request: () => ({
+      body: `[{"jsonrpc":"2.0","id":1,"method":"subtract","params":[42,23]},{"jsonrpc":"2.0","id":2,"method":"eth_gasPrice","params":[]},123]`,
+    }),
+    status: 200,
+    upstreamCalls: 1,
+    check: (r) => {
+      assert.equal(r.json[0].id, 1);
+      assert.equal(r.json[0].error.code, -32601);
+      assert.equal(r.json[1].id, 2);
+      assert.match(r.json[1].result, /^0x[0-9a-f]+$/);
+      assert.equal(r.json[2].error.code, -32600);
+    },
+  },
+  {
+    id: "B21",
+    name: "eth_getLogs from 0x0 to latest over the range cap",
+    request: () => ({ body: call("eth_getLogs", [{ fromBlock: "0x0", toBlock: "latest" }]) }),
+    status: 200,
+    code: -32602,
+  },
+  {
+    id: "B21",
+    name: "eth_getLogs with more addresses than allowed",
+    request: () => ({
+      body: call("eth_getLogs", [
+        {
+          fromBlock: "latest",
+          address: Array.from({ length: 1_001 }, (_, i) => `0x${i.toString(16).padStart(40, "0")}`),
+        },
+      ]),
+    }),
+    status: 200,
+    code: -32602,
+  },
+  {
+    id: "B24",
+    name: "eth_call of an infinite loop with gas 2^64-1 runs out of the capped gas",
+    request: () => ({ body: call("eth_call", [{ to: LOOP_CONTRACT, gas: "0xffffffffffffffff" }, "latest"]) }),
+    status: 200,
+    upstreamCalls: 1,
+    check: (r) => assert.match(r.json.error.message, /out ?of ?gas/i),
+  },
+  {
+    id: "B26",
+    name: "raw transaction not hex",
+    request: () => ({ body: call("eth_sendRawTransaction", ["0xzz"]) }),
+    status: 200,
+    code: -32602,
+  },
+  {
+    id: "B26",
+    name: "raw transaction of odd length",
+    request: () => ({ body: call("eth_sendRawTransaction", ["0x02f"]) }),
+    status: 200,
+    code: -32602,
+  },
+  {
+    id: "B26",
+    name: "raw transaction over 128 KiB",
+    request: () => ({ body: call("eth_sendRawTransaction", [`0x${"ab".repeat(140 * 1024)}`]) }),
+    status: 200,
+    code: -32602,
+  },
+  {
+    id: "B26",
+    name: "raw transaction of an unsupported type",
+    request: () => ({ body: call("eth_sendRawTransaction", ["0x7ff86c827a6980843b9aca00"]) }),
+    status: 200,
+    code: -32602,
+  },
+  {
+    id: "B27",
+    name: "signed for another chain",
+    request: async () => ({ body: call("eth_sendRawTransaction", [await signed({ chainId: 1 })]) }),
+    status: 200,
+    code: -32003,
+  },
+  {
+    id: "B27",
+    name: "pre-EIP-155 unprotected",
+    request: async () => ({ body: call("eth_sendRawTransaction", [await signed({ unprotected: true })]) }),
+    status: 200,
+    code: -32003,
+  },
+  {
+    id: "B32",
+    name: "unknown key",
+    request: () => ({ body: call("eth_chainId"), headers: keyed(`mh_${CANARY}_unknown`) }),
+    status: 401,
+    code: -32090,
+  },
+  {
+    id: "B32",
+    name: "revoked key, same message as unknown",
+    request: () => ({ body: call("eth_chainId"), headers: keyed(KEYS.revoked) }),
+    status: 401,
+    code: -32090,
+    check: (r) => assert.equal(r.json.error.message, "unauthorized: unknown or revoked API key"),
+  },
+  {
+    id: "B32",
+    name: "unknown key in the URL path",
+    request: () => ({ body: call("eth_chainId"), path: `/rpc/${net.chainId}/mh_${CANARY}_unknown` }),
+    status: 401,
+    code: -32090,
+  },
+  {
+    id: "B32",
+    name: "key for another chain",
+    request: () => ({ body: call("eth_chainId"), headers: keyed(KEYS.otherChain) }),
+    status: 403,
+    code: -32091,
+  },
+  {
+    id: "B32",
+    name: "key not allowed this method",
+    request: () => ({
+      body: call("eth_getBalance", [net.devnet.accounts[0]!.address]),
+      headers: keyed(KEYS.chainIdOnly),
+    }),
+    status: 200,
+    code: -32601,
+  },
+  {
+    id: "B35",
+    name: "Origin https://evil.example",
+    request: () => ({ body: call("eth_blockNumber"), headers: { origin: "https://evil.example" } }),
+    status: 403,
+    code: -32091,
+    check: (r) => assert.equal(r.headers.get("access-control-allow-origin"), null),
+  },
+  {
+    id: "B35",
+    name: "Origin null",
+    request: () => ({ body: call("eth_blockNumber"), headers: { origin: "null" } }),
+    status: 403,
+    code: -32091,
+  },
+  {
+    id: "B35",
+    name: "preflight from an origin not allowed",
+    request: () => ({
+      method: "OPTIONS",
+      headers: {
+        origin: "https://evil.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    }),
+    status: 403,
+    check: (r) => assert.equal(r.headers.get("access-control-allow-origin"), null),
+  },
+  {
+    id: "B35",
+    name: "text/plain POST from a foreign page on a keyed route",
+    request: () => ({
+      body: call("eth_getBalance", [net.devnet.accounts[0]!.address]),
+      headers: { "content-type": "text/plain", origin: "https://evil.example", ...keyed(KEYS.full) },
+    }),
+    status: 403,
+    code: -32091,
+  },
+  {
+    id: "B35",
+    name: "a key limited to its wallet's page, used from another allowed page",
+    request: () => ({
+      body: call("eth_chainId"),
+      headers: { origin: "https://app.example", ...keyed(KEYS.walletPage) },
+    }),
+    status: 403,
+    code: -32091,
+  },
+  ...["/metrics", "/status", "/health", "/admin/api/status"].map(
+    (path): Case => ({
+      id: "B38",
+      name: `probe ${path} on the public listener`,
+      request: () => ({ path, method: "GET" }),
+      status: 404,
+      check: (r) => assert.equal(r.text.includes(CANARY), false),
+    }),
+  ),
+];
+
+describe("FAULTS.md B: each refused request, its status and code, and zero upstream calls", () => {
+  for (const c of CASES) {
+    test(`${c.id}: ${c.name}`, async () => {
+      const request = await c.request();
+      net.resetStats();
+      const r = await send({ ...request, headers: { ...keyed(KEYS.full), ...request.headers } });
+      assert.equal(r.status, c.status, r.text.slice(0, 300));
+      if (c.code !== undefined) {
+        assert.ok(r.json && !Array.isArray(r.json) && r.json.error, r.text.slice(0, 300));
+        assert.equal(r.json.error.code, c.code, r.text.slice(0, 300));
+      }
+      c.check?.(r);
+      assert.equal(clientCalls(), c.upstreamCalls ?? 0);
+      assert.equal(r.text.includes(CANARY), false);
+    });
+  }
+});
+
+describe("B20, B32, B34: keys and rate limits", () => {
+  test("B20: a key limited to 150 units is debited per batch item: a second batch of 100 is refused whole", async () => {
+    const headers = keyed(KEYS.metered);
+    const first = await send({ body: batchOf(100), headers });
+    assert.equal(first.status, 200);
+    net.resetStats();
+    const second = await send({ body: batchOf(100, "eth_getBalance"), headers });
+    assert.equal(second.status, 429, second.text);
+    assert.equal(second.json.error.code, -32005);
+    assert.ok(Number(second.headers.get("retry-after")) >= 1);
+    // Refused before it was read: the next call of the key is refused too, without an upstream call.
+    const third = await send({ body: call("eth_chainId"), headers });
+    assert.equal(third.status, 429);
+    assert.equal(clientCalls(), 0);
+  });
+
+  test("B32: no key on a gateway that takes only keys is 401; an invalid key is never served anonymously", async () => {
+    other = await startApp(
+      validateConfig({
+        ...net.config,
+        server: { ...net.config.server, port: 0 },
+        auth: { ...net.config.auth, anonymous: false },
+      }),
+      { logger: silentLogger, readyTimeoutMs: 10_000 },
+    );
+    const base = other.server.url;
+    const none = await send({ base, body: call("eth_chainId") });
+    assert.equal(none.status, 401);
+    assert.equal(none.json.error.code, -32090);
+    const good = await send({ base, body: call("eth_chainId"), headers: keyed(KEYS.full) });
+    assert.equal(good.status, 200);
+    const inPath = await send({ base, body: call("eth_chainId"), path: `/rpc/${net.chainId}/${KEYS.full}` });
+    assert.equal(inPath.status, 200);
+    // On the anonymous-friendly gateway too, a wrong key is refused rather than served as anonymous.
+    const wrong = await send({ body: call("eth_chainId"), headers: keyed(`${KEYS.full}x`) });
+    assert.equal(wrong.status, 401);
+  });
+
+  test("B34: anonymous per-address limit; spoofed X-Forwarded-For from an untrusted peer does not reset it", async () => {
+    const spoofer = "127.0.0.2";
+    let refused: Awaited<ReturnType<typeof send>> | undefined;
+    for (let i = 0; i < 12 && !refused; i++) {
+      const r = await send({
+        address: spoofer,
+        body: call("eth_chainId"),
+        headers: { authorization: "", "x-forwarded-for": `203.0.113.${i}` },
+      });
+      if (r.status === 429) refused = r;
+      else assert.equal(r.status, 200, r.text);
+    }
+    assert.ok(refused, "the spoofing client was never limited");
+    assert.equal(refused.json.error.code, -32005);
+    assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+    // Another client is not affected.
+    const neighbour = await send({ address: "127.0.0.3", body: call("eth_chainId"), headers: { authorization: "" } });
+    assert.equal(neighbour.status, 200);
+  });
+
+  test("B34: behind a trusted proxy, IPv6 clients rotating within one /64 share one limit", async () => {
+    let refusedAt: number | undefined;
+    for (let i = 0; i < 12 && refusedAt === undefined; i++) {
+      const r = await send({
+        address: TRUSTED_PROXY,
+        body: call("eth_chainId"),
+        headers: { authorization: "", "x-forwarded-for": `2001:db8:1:2::${(i + 1).toString(16)}, 198.51.100.7` },
+      });
+      // The proxy appended the real client; the right-most untrusted hop is it: 198.51.100.7, same for all.
+      if (r.status === 429) refusedAt = i;
+    }
+    assert.equal(refusedAt, 10);
+    let ipv6RefusedAt: number | undefined;
+    for (let i = 0; i < 12 && ipv6RefusedAt === undefined; i++) {
+      const r = await send({
+        address: TRUSTED_PROXY,
+        body: call("eth_chainId"),
+        headers: { authorization: "", "x-forwarded-for": `2001:db8:1:2:${(i + 1).toString(16)}::1` },
+      });
+      if (r.status === 429) ipv6RefusedAt = i;
+    }
+    assert.equal(ipv6RefusedAt, 10, "addresses within one /64 count as one client");
+  });
+});
+
+describe("B35: CORS for allowed origins", () => {
+  test("an allowed origin gets its own origin back, never * and never credentials", async () => {
+    const pre = await send({
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.equal(pre.headers.get("access-control-allow-credentials"), null);
+    const r = await send({ body: call("eth_chainId"), headers: { origin: "https://app.example", authorization: "" } });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example");
+    const wallet = await send({
+      body: call("eth_chainId"),
+      headers: { origin: "https://wallet.example", ...keyed(KEYS.walletPage) },
+    });
+    assert.equal(wallet.status, 200);
+    assert.equal(wallet.headers.get("access-control-allow-origin"), "https://wallet.example");
+  });
+});
+
+function wsUrl(path = `/rpc/${net.chainId}`): string {
+  return `${net.baseUrl.replace("http", "ws")}${path}`;
+}
+
+function opened(ws: WebSocket): Promise<number | "open"> {
+  return new Promise((resolve) => {
+    ws.once("open", () => resolve("open"));
+    ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once("error", () => resolve(0));
+  });
+}
+
+describe("B39: WebSocket abuse", () => {
+  test("connections from one client beyond the cap are refused with 429; others still connect", async () => {
+    const sockets: WebSocket[] = [];
+    try {
+      const results: (number | "open")[] = [];
+      for (let i = 0; i < 6; i++) {
+        const ws = new WebSocket(wsUrl(), { localAddress: "127.0.0.5", headers: keyed(KEYS.full) });
+        sockets.push(ws);
+        results.push(await opened(ws));
+      }
+      assert.deepEqual(results, ["open", "open", "open", "open", 429, 429]);
+      const neighbour = new WebSocket(wsUrl(), { localAddress: "127.0.0.6", headers: keyed(KEYS.full) });
+      sockets.push(neighbour);
+      assert.equal(await opened(neighbour), "open");
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+  });
+
+  test("eth_subscribe sent as one batch never exceeds the subscription cap: 1,000 refused whole, 100 get 8", async () => {
+    const ws = new WebSocket(wsUrl(), { localAddress: "127.0.0.7", headers: keyed(KEYS.full) });
+    try {
+      assert.equal(await opened(ws), "open");
+      const next = () => new Promise<any>((resolve) => ws.once("message", (data) => resolve(JSON.parse(String(data)))));
+      const subscribes = (n: number) => batchOf(n, "eth_subscribe").replaceAll('"params":[]', '"params":["newHeads"]');
+      let reply = next();
+      ws.send(subscribes(1_000));
+      assert.equal((await reply).error.code, -32005);
+      reply = next();
+      ws.send(subscribes(100));
+      const items: any[] = await reply;
+      assert.equal(items.filter((i) => typeof i.result === "string").length, 8);
+      assert.ok(items.filter((i) => i.error).every((i) => i.error.code === -32005));
+    } finally {
+      ws.terminate();
+    }
+  });
+
+  test("a frame over the message limit closes with 1009; an upgrade with 2,000 headers or a 32k protocol header is refused", async () => {
+    const ws = new WebSocket(wsUrl(), { localAddress: "127.0.0.8", headers: keyed(KEYS.full) });
+    assert.equal(await opened(ws), "open");
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    ws.send(Buffer.alloc(2 * 1024 * 1024, 0x20));
+    assert.equal(await closed, 1009);
+
+    const many = Array.from({ length: 2_000 }, (_, i) => `x-h${i}: v`).join("\r\n");
+    assert.match(await rawUpgrade(`${many}\r\n`), /^HTTP\/1\.1 (400|431) /);
+    assert.match(await rawUpgrade(`Sec-WebSocket-Protocol: a${" ".repeat(32_768)}b\r\n`), /^HTTP\/1\.1 (400|431) /);
+    const alive = await send({ body: call("eth_chainId") });
+    assert.equal(alive.status, 200);
+  });
+});
+
+/** A raw upgrade request with extra header lines; resolves with whatever the server answered before closing. */
+function rawUpgrade(extra: string): Promise<string> {
+  const url = new URL(net.baseUrl);
+  return new Promise((resolve) => {
+    const socket = connect({ port: Number(url.port), host: url.hostname, localAddress: "127.0.0.9" });
+    let response = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      response += d;
+    });
+    socket.on("error", () => {});
+    socket.once("close", () => resolve(response));
+    socket.write(
+      `GET /rpc/${net.chainId} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`,
+    );
+  });
+}
+
+describe("B40: slowloris", () => {
+  function slowSocket(address: string): Promise<Socket> {
+    const url = new URL(net.baseUrl);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port: Number(url.port), host: url.hostname, localAddress: address }, () =>
+        resolve(socket),
+      );
+      socket.once("error", reject);
+    });
+  }
+
+  test("headers trickling in are cut at server.headersTimeoutMs; a body trickling in at server.requestTimeoutMs", async () => {
+    const headers = await slowSocket("127.0.0.10");
+    let headersAnswer = "";
+    headers.setEncoding("utf8");
+    headers.on("data", (d: string) => {
+      headersAnswer += d;
+    });
+    headers.write("POST /rpc/");
+    const body = await slowSocket("127.0.0.10");
+    let bodyAnswer = "";
+    body.setEncoding("utf8");
+    body.on("data", (d: string) => {
+      bodyAnswer += d;
+    });
+    body.write(
+      `POST /rpc/${net.chainId} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+    );
+    const closed = (s: Socket) => new Promise<void>((resolve) => s.once("close", () => resolve()));
+    await within(closed(headers), 5_000, "the header trickle to be cut");
+    await within(closed(body), 5_000, "the body trickle to be cut");
+    assert.match(headersAnswer, /^HTTP\/1\.1 408 /);
+    assert.match(bodyAnswer, /^HTTP\/1\.1 408 /);
+  });
+
+  test("idle connections beyond the per-client cap are closed as they arrive; other clients are unaffected", async () => {
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 24; i++) sockets.push(await slowSocket("127.0.0.11"));
+      const extra = await slowSocket("127.0.0.11");
+      sockets.push(extra);
+      await new Promise<void>((resolve) => extra.once("close", () => resolve()));
+      assert.equal(sockets.slice(0, 24).filter((s) => s.destroyed).length, 0);
+      const neighbour = await send({ body: call("eth_chainId") });
+      assert.equal(neighbour.status, 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  });
+});
