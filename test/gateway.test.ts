@@ -1,7 +1,7 @@
 /**
  * The gateway end to end on real anvil nodes: the contract of DESIGN.md (endpoints, headers, errors), real clients
- * (viem, plain fetch), batches and id fidelity, and the bad-input cases of FAULTS.md B1–B5, B13, B16–B18 — each with
- * zero upstream calls.
+ * (viem, plain fetch), batches and id fidelity, and how body limits (FAULTS.md B13, B16) cut a connection; the whole
+ * B table is security.test.ts.
  */
 import assert from "node:assert/strict";
 import { connect } from "node:net";
@@ -169,74 +169,8 @@ describe("batches and ids", () => {
   });
 });
 
-describe("bad input: clear errors, zero upstream calls", () => {
-  const cases: { name: string; body: string | Buffer; status: number; code: number }[] = [
-    { name: "B1 not JSON", body: "this ain't an RPC call", status: 400, code: -32700 },
-    { name: "B1 invalid UTF-8", body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), status: 400, code: -32700 },
-    { name: "B2 empty body", body: "", status: 400, code: -32700 },
-    { name: "B2 whitespace", body: "   \n\t ", status: 400, code: -32700 },
-    { name: "B3 number", body: "123", status: 400, code: -32600 },
-    { name: "B3 string", body: '"x"', status: 400, code: -32600 },
-    { name: "B3 null", body: "null", status: 400, code: -32600 },
-    { name: "B4 jsonrpc missing", body: '{"id":1,"method":"eth_chainId"}', status: 400, code: -32600 },
-    { name: "B4 jsonrpc 1.0", body: '{"jsonrpc":"1.0","id":1,"method":"eth_chainId"}', status: 400, code: -32600 },
-    { name: "B5 method missing", body: '{"jsonrpc":"2.0","id":1}', status: 400, code: -32600 },
-    { name: "B5 method not a string", body: '{"jsonrpc":"2.0","id":1,"method":42}', status: 400, code: -32600 },
-    { name: "B5 method empty", body: '{"jsonrpc":"2.0","id":1,"method":""}', status: 400, code: -32600 },
-    {
-      name: "B5 method too long",
-      body: `{"jsonrpc":"2.0","id":1,"method":"eth_${"x".repeat(80)}"}`,
-      status: 400,
-      code: -32600,
-    },
-    {
-      name: "B9 disallowed method",
-      body: '{"jsonrpc":"2.0","id":1,"method":"admin_addPeer","params":["enode://x"]}',
-      status: 200,
-      code: -32601,
-    },
-    {
-      name: "B9 eth_sendTransaction",
-      body: '{"jsonrpc":"2.0","id":1,"method":"eth_sendTransaction","params":[{}]}',
-      status: 200,
-      code: -32601,
-    },
-    { name: "B12 depth 10,000", body: `${"[".repeat(10_000)}${"]".repeat(10_000)}`, status: 400, code: -32600 },
-    { name: "B12 depth 1,000,000", body: "[".repeat(1_000_000), status: 400, code: -32600 },
-    {
-      name: "B16 batch of 10,000",
-      body: JSON.stringify(
-        Array.from({ length: 10_000 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "eth_chainId" })),
-      ),
-      status: 413,
-      code: -32005,
-    },
-    { name: "B17 empty batch", body: "[]", status: 400, code: -32600 },
-    {
-      name: "B26 raw tx not hex",
-      body: '{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xzz"]}',
-      status: 200,
-      code: -32602,
-    },
-    {
-      name: "bad block parameter",
-      body: '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x0000000000000000000000000000000000000000","tomorrow"]}',
-      status: 200,
-      code: -32602,
-    },
-  ];
-  for (const c of cases) {
-    test(c.name, async () => {
-      net.resetStats();
-      const r = await post(c.body);
-      assert.equal(r.status, c.status, r.text.slice(0, 200));
-      const error = Array.isArray(r.json) ? undefined : r.json.error;
-      assert.ok(error, r.text.slice(0, 200));
-      assert.equal(error.code, c.code);
-      assert.equal(clientCalls(), 0);
-    });
-  }
-
+// Every FAULTS.md B case as a table is in security.test.ts; these check how the body limits cut the connection.
+describe("bad input: body limits", () => {
   test("B16: batch over the limit says why", async () => {
     const r = await post(
       JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "eth_chainId" }))),

@@ -48,6 +48,13 @@ test("-32000 execution reverted and other chain execution errors are answers, no
   }
 });
 
+test("anvil's EVM errors (-32603 \"EVM error OutOfGas\") are the chain's answers, not a failing node", () => {
+  for (const message of ["EVM error OutOfGas", "EVM error InvalidJump", "EVM error OpcodeNotFound"]) {
+    const outcome = respond(200, rpcError(-32603, message));
+    assert.equal(outcome.kind, "execution", message);
+  }
+});
+
 test("a revert whose reason mentions rate limits is still a revert", () => {
   const outcome = respond(200, rpcError(3, "execution reverted: rate limit exceeded"));
   assert.equal(outcome.kind, "execution");

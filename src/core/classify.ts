@@ -29,7 +29,7 @@ export type Outcome =
   | { kind: "dispute"; decision: "failover"; reason: string };
 
 const EXECUTION_MESSAGE =
-  /revert|out of gas|gas required exceeds|intrinsic gas|invalid opcode|stack (underflow|overflow)|insufficient funds|nonce too (low|high)|already known|known transaction|replacement transaction underpriced|transaction underpriced|exceeds block gas limit|max fee per gas less than block base fee|invalid (sender|signature|transaction)|tx fee .* exceeds|invalid jump|static call|precompile|max initcode size exceeded|contract creation code storage out of gas/i;
+  /revert|out ?of ?gas|EVM error |gas required exceeds|intrinsic gas|invalid opcode|stack (underflow|overflow)|insufficient funds|nonce too (low|high)|already known|known transaction|replacement transaction underpriced|transaction underpriced|exceeds block gas limit|max fee per gas less than block base fee|invalid (sender|signature|transaction)|tx fee .* exceeds|invalid jump|static call|precompile|max initcode size exceeded|contract creation code storage out of gas/i;
 const CAPACITY_MESSAGE =
   /rate.?limit|too many requests|request limit|exceeded (the|your)? ?(capacity|quota|throughput)|compute units|credits|throughput|capacity exceeded|daily request count exceeded/i;
 const UNSUPPORTED_MESSAGE =
