@@ -12,6 +12,8 @@ const MINIMAL = {
   ],
 };
 
+const TOKEN = "an-admin-token-of-some-length";
+
 /** The default store's own fields (`keyPrefix` belongs to a Redis store). */
 const { keyPrefix: _redisOnly, ...sqliteStore } = DEFAULTS.store;
 
@@ -27,14 +29,25 @@ test("a minimal config gets every default from DEFAULTS", () => {
   assert.equal(config.chains[0]!.upstreams[0]!.connections, connections);
   // The admin listener has no default section: it is configured on purpose or not at all.
   assert.equal(config.admin, undefined);
-  assert.deepEqual(configSchema.parse({ ...MINIMAL, admin: {} }).admin, DEFAULTS.admin);
+  assert.deepEqual(configSchema.parse({ ...MINIMAL, admin: { token: TOKEN } }).admin, { ...DEFAULTS.admin, token: TOKEN });
+  // There is no admin listener without a token.
+  assert.throws(() => configSchema.parse({ ...MINIMAL, admin: {} }));
+  assert.deepEqual(config.websocket, DEFAULTS.websocket);
+  const { anonymousRateLimit: _none, ...auth } = config.auth;
+  assert.deepEqual(auth, { ...DEFAULTS.auth, keys: [], methodCosts: {} });
+  assert.deepEqual(config.methods, DEFAULTS.methods);
+  assert.deepEqual(config.calls, DEFAULTS.calls);
 });
 
 test("writing every default out explicitly is a valid config that changes nothing", () => {
   const { connections, ...upstream } = DEFAULTS.upstream;
   const explicit = {
     server: DEFAULTS.server,
-    admin: DEFAULTS.admin,
+    admin: { ...DEFAULTS.admin, token: TOKEN },
+    websocket: DEFAULTS.websocket,
+    auth: DEFAULTS.auth,
+    methods: DEFAULTS.methods,
+    calls: DEFAULTS.calls,
     store: sqliteStore,
     log: DEFAULTS.log,
     routing: DEFAULTS.routing,
@@ -42,5 +55,5 @@ test("writing every default out explicitly is a valid config that changes nothin
     upstream,
     chains: [{ chainId: 1, upstreams: [{ ...MINIMAL.chains[0]!.upstreams[0]!, connections }] }],
   };
-  assert.deepEqual(configSchema.parse(explicit), configSchema.parse({ ...MINIMAL, admin: {} }));
+  assert.deepEqual(configSchema.parse(explicit), configSchema.parse({ ...MINIMAL, admin: { token: TOKEN } }));
 });

@@ -49,8 +49,6 @@ export const DEFAULTS = {
   auth: {
     /** Requests without an API key are served (each client address limited by `anonymousRateLimit` when set). */
     anonymous: true,
-    /** Cost units each client address may spend per window without a key; absent: unlimited. */
-    anonymousRateLimit: undefined as { units: number; windowSeconds: number } | undefined,
     /** How often `keysFile` is checked for changes (a revoked key stops working within this), ms. */
     keysReloadIntervalMs: 10_000,
   },
