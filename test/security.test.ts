@@ -28,6 +28,7 @@ const KEYS = {
   chainIdOnly: `mh_${CANARY}_chain_id_only`,
   walletPage: `mh_${CANARY}_wallet_page`,
 };
+const ADMIN_TOKEN = `admin-${CANARY}-token`;
 /** The peer whose `X-Forwarded-For` is believed. */
 const TRUSTED_PROXY = "127.0.0.4";
 const LOOP_CONTRACT = "0x00000000000000000000000000000000000000aa";
@@ -112,6 +113,7 @@ before(async () => {
         headersTimeoutMs: 1_000,
         requestTimeoutMs: 2_000,
       },
+      admin: { host: "127.0.0.1", port: 0, token: ADMIN_TOKEN },
       websocket: { maxConnectionsPerClient: 4, maxSubscriptionsPerConnection: 8 },
       logs: { maxBlockRange: 2 },
       calls: { maxGas: 1_000_000 },
@@ -592,6 +594,27 @@ describe("B20, B32, B34: keys and rate limits", () => {
       if (r.status === 429) ipv6RefusedAt = i;
     }
     assert.equal(ipv6RefusedAt, 10, "addresses within one /64 count as one client");
+  });
+});
+
+describe("the admin listener", () => {
+  test("is a port of its own, and every request needs the admin token; its answers carry no upstream URL", async () => {
+    const base = net.app.admin!.url;
+    assert.notEqual(base, net.baseUrl);
+    const none = await send({ base, path: "/admin/api/status", method: "GET", headers: { authorization: "" } });
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get("www-authenticate") ?? "", /^Bearer/);
+    const wrong = await send({ base, path: "/admin/api/status", method: "GET", headers: keyed(`${ADMIN_TOKEN}x`) });
+    assert.equal(wrong.status, 401);
+    const key = await send({ base, path: "/admin/api/status", method: "GET", headers: keyed(KEYS.full) });
+    assert.equal(key.status, 401, "a client API key is not an admin token");
+    const ok = await send({ base, path: "/admin/api/status", method: "GET", headers: keyed(ADMIN_TOKEN) });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.chains[0].upstreams.length, 3);
+    assert.equal(ok.text.includes(CANARY), false);
+    assert.equal(/https?:\/\//.test(ok.text), false, ok.text);
+    const missing = await send({ base, path: "/admin/api/nope", method: "GET", headers: keyed(ADMIN_TOKEN) });
+    assert.equal(missing.status, 404);
   });
 });
 

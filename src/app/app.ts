@@ -7,6 +7,7 @@ import type { Logger, Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { createAccess } from "../server/access.ts";
+import { type RunningAdminServer, startAdminServer } from "../server/admin-server.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { createLayeredStore, type LayeredStore } from "../stores/layered-store.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
@@ -21,6 +22,8 @@ import { systemClock, systemRandom } from "./system.ts";
 export interface App {
   gateway: Gateway;
   server: RunningServer;
+  /** The admin listener, when `admin` is configured. */
+  admin: RunningAdminServer | undefined;
   logger: Logger;
   /** Graceful stop: drain the server, then stop every background loop and close upstream pools. */
   stop(): Promise<void>;
@@ -98,7 +101,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
   gateway.start();
   if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);
-  let server: RunningServer;
+  let server: RunningServer | undefined;
+  let admin: RunningAdminServer | undefined;
   let keyRing: KeyRing | undefined;
   try {
     keyRing = await openKeyRing({
@@ -124,21 +128,35 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
       () => ({ store: storeStatus(config.store.kind, store) }),
     );
+    if (config.admin) {
+      admin = await startAdminServer(
+        gateway,
+        {
+          ...config.admin,
+          headersTimeoutMs: config.server.headersTimeoutMs,
+          requestTimeoutMs: config.server.requestTimeoutMs,
+        },
+        logger,
+      );
+    }
   } catch (error) {
+    await server?.close();
     keyRing?.stop();
     await gateway.stop();
     await store.close();
     throw error;
   }
-  logger.info({ listen: server.url, chains: gateway.chainIds() }, "multihome listening");
+  const listening = server;
+  logger.info({ listen: listening.url, admin: admin?.url, chains: gateway.chainIds() }, "multihome listening");
   let stopping: Promise<void> | undefined;
   return {
     gateway,
-    server,
+    server: listening,
+    admin,
     logger,
     stop() {
       stopping ??= (async () => {
-        await server.close();
+        await Promise.all([listening.close(), admin?.close()]);
         keyRing?.stop();
         await gateway.stop();
         await store.close();
