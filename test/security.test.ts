@@ -240,7 +240,7 @@ const CASES: Case[] = [
       check: (r) => assert.ok(r.text.includes(`"id":${id}`), r.text),
     }),
   ),
-  ...["-0", "1.5"].map(
+  ...["-0", "1.5", "1.0", "0e0"].map(
     (id): Case => ({
       id: "B7",
       name: `id ${id} rejected`,

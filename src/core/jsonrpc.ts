@@ -59,14 +59,29 @@ export function nestingDepthExceeds(text: string, maxDepth: number): boolean {
   return false;
 }
 
-function preciseReviver(_key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value === "number" && context?.source !== undefined && !Number.isSafeInteger(value)) {
-    return /^-?\d+$/.test(context.source) && context.source !== "-0" ? JSON.rawJSON(context.source) : value;
-  }
-  return value;
+/** A JSON integer literal: the only number an id may be written as (`1.0`, `1e0` and `-0` are refused). */
+const INTEGER_LITERAL = /^-?(0|[1-9]\d*)$/;
+
+/**
+ * The source text of each numeric `id` member, by the object holding it: parseItem checks it, so `0e0` or `1.0` is
+ * refused rather than echoed as `0` or `1`, and integers beyond 2^53 keep their digits.
+ */
+type IdSources = WeakMap<object, string>;
+
+function parsePrecise(text: string): { value: unknown; idSources: IdSources } {
+  const idSources: IdSources = new WeakMap();
+  const value = JSON.parse(text, function (this: object, key, raw: unknown, context?: { source?: string }) {
+    if (typeof raw !== "number" || context?.source === undefined) return raw;
+    if (key === "id") idSources.set(this, context.source);
+    return !Number.isSafeInteger(raw) && INTEGER_LITERAL.test(context.source) && context.source !== "-0"
+      ? JSON.rawJSON(context.source)
+      : raw;
+  });
+  return { value, idSources };
 }
 
-function needsPreciseParse(value: unknown): boolean {
+/** Some id is a number that may not be written as a plain safe integer: only then is the body parsed with sources. */
+function needsPreciseParse(value: unknown, text: string): boolean {
   const ids = Array.isArray(value) ? value : [value];
   for (const item of ids) {
     if (item && typeof item === "object" && "id" in item) {
@@ -74,7 +89,8 @@ function needsPreciseParse(value: unknown): boolean {
       if (typeof id === "number" && (!Number.isSafeInteger(id) || Object.is(id, -0))) return true;
     }
   }
-  return false;
+  // A fraction or exponent written as an id (`"id":1.0`, `"id":0e0`) parses to a safe integer: only the text shows it.
+  return /"id"\s*:\s*-?\d+[.eE]/.test(text);
 }
 
 /** Parse a whole request body. Throws `MultihomeError` for whole-body failures; per-item failures are returned. */
@@ -83,9 +99,10 @@ export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody 
     throw new MultihomeError("invalid_request", `invalid request: nesting deeper than ${limits.maxDepth}`);
   }
   let value: unknown;
+  let idSources: IdSources | undefined;
   try {
     value = JSON.parse(text);
-    if (needsPreciseParse(value)) value = JSON.parse(text, preciseReviver);
+    if (needsPreciseParse(value, text)) ({ value, idSources } = parsePrecise(text));
   } catch {
     const empty = /^\s*$/.test(text);
     throw new MultihomeError("parse_error", empty ? "parse error: empty body" : "parse error: body is not valid JSON");
@@ -97,9 +114,9 @@ export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody 
         data: { reason: "too many calls in batch", limit: limits.maxBatchItems },
       });
     }
-    return { batch: true, items: value.map((item) => parseItem(item, limits)) };
+    return { batch: true, items: value.map((item) => parseItem(item, limits, idSources)) };
   }
-  const item = parseItem(value, limits);
+  const item = parseItem(value, limits, idSources);
   if (!item.ok) throw item.error;
   return { batch: false, item };
 }
@@ -108,22 +125,23 @@ function invalid(id: RpcId, message: string): ParsedItem {
   return { ok: false, id, error: new MultihomeError("invalid_request", `invalid request: ${message}`) };
 }
 
-function parseId(raw: unknown): { ok: true; id: RpcId } | { ok: false } {
+function parseId(raw: unknown, source: string | undefined): { ok: true; id: RpcId } | { ok: false } {
   if (raw === null || typeof raw === "string") return { ok: true, id: raw };
   if (typeof raw === "number") {
+    if (source !== undefined && !INTEGER_LITERAL.test(source)) return { ok: false };
     return Number.isSafeInteger(raw) && !Object.is(raw, -0) ? { ok: true, id: raw } : { ok: false };
   }
   if (typeof raw === "object" && JSON.isRawJSON(raw)) return { ok: true, id: raw };
   return { ok: false };
 }
 
-function parseItem(value: unknown, limits: ParseLimits): ParsedItem {
+function parseItem(value: unknown, limits: ParseLimits, idSources: IdSources | undefined): ParsedItem {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return invalid(null, "expected a JSON-RPC request object");
   }
   const obj = value as Record<string, unknown>;
   const hasId = "id" in obj;
-  const parsedId = hasId ? parseId(obj.id) : { ok: true as const, id: null };
+  const parsedId = hasId ? parseId(obj.id, idSources?.get(obj)) : { ok: true as const, id: null };
   if (!parsedId.ok) return invalid(null, "id must be a string, an integer or null");
   const id = parsedId.id;
   if (obj.jsonrpc !== "2.0") return invalid(id, 'invalid JSON-RPC version (expected "2.0")');

@@ -33,8 +33,16 @@ function positiveIntegerFromEnv(name: string): number | undefined {
   return n;
 }
 
+function seedFromEnv(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new Error(`${name} must be an integer (a seed fast-check printed), got ${text}`);
+  return n;
+}
+
 const RUNS_OVERRIDE = positiveIntegerFromEnv("MULTIHOME_FUZZ_RUNS");
-const SEED = process.env.MULTIHOME_FUZZ_SEED ? Number(process.env.MULTIHOME_FUZZ_SEED) : undefined;
+const SEED = seedFromEnv("MULTIHOME_FUZZ_SEED");
 
 /** fast-check parameters: `defaultRuns` keeps the CI run within a few seconds; the environment overrides it. */
 function runs<T>(defaultRuns: number): fc.Parameters<T> {
@@ -386,14 +394,9 @@ test("in a batch every item's id is echoed byte-exact, valid items and invalid o
   );
 });
 
-// KNOWN BUG (reported, not yet fixed): jsonrpc.ts states that fractional ids are rejected, but a number literal whose
-// double value is a safe integer is accepted and echoed in its normalized form. Minimal counterexample:
-// `{"jsonrpc":"2.0","id":0.0,"method":"a"}` is answered with `"id":0`; likewise `1.0` → 1, `1e2` → 100, and
-// `9007199254740991.4` → 9007199254740991 (a different value for any client that reads numbers exactly).
-// Marked `todo` so it runs and reports without failing CI; drop the `todo` once parseId sees the source text.
-test("a numeric id literal is either echoed byte-exact or refused", {
-  todo: "fractional and exponent id literals with integral values are accepted and normalized",
-}, () => {
+// Regression: `{"jsonrpc":"2.0","id":0e0,...}` was answered with `"id":0` (and `1.0` → 1, `9007199254740991.4` →
+// 9007199254740991): a literal whose value is a safe integer was never checked against its text.
+test("a numeric id literal is either echoed byte-exact or refused", () => {
   fc.assert(
     fc.property(numberLiteralArb, (literal) => {
       let parsed: ParsedBody | undefined;
