@@ -78,14 +78,18 @@ export function upstreamSecrets(config: Config): string[] {
 }
 
 export function createTransportFor(config: Config) {
-  return (upstream: { url: string; connections: number }): Transport =>
-    upstream.url.startsWith("ws")
-      ? createWsTransport({ url: upstream.url, connectTimeoutMs: config.upstream.connectTimeoutMs })
+  return (upstream: { url: string; connections: number; allowPrivateNetwork?: boolean }): Transport => {
+    // URLs from the config file: loopback allowed (the operator's own node), private ranges only when allowed.
+    const addressPolicy = { mode: "config" as const, allowPrivate: upstream.allowPrivateNetwork ?? false };
+    return upstream.url.startsWith("ws")
+      ? createWsTransport({ url: upstream.url, connectTimeoutMs: config.upstream.connectTimeoutMs, addressPolicy })
       : createHttpTransport({
           url: upstream.url,
           connections: upstream.connections,
           connectTimeoutMs: config.upstream.connectTimeoutMs,
+          addressPolicy,
         });
+  };
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {

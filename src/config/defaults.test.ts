@@ -24,12 +24,16 @@ test("a minimal config gets every default from DEFAULTS", () => {
   assert.deepEqual(config.log, DEFAULTS.log);
   assert.deepEqual(config.routing, DEFAULTS.routing);
   assert.deepEqual(config.health, DEFAULTS.health);
-  const { connections, ...upstream } = DEFAULTS.upstream;
+  const { connections, allowPrivateNetwork, ...upstream } = DEFAULTS.upstream;
   assert.deepEqual(config.upstream, upstream);
+  assert.equal(config.chains[0]!.upstreams[0]!.allowPrivateNetwork, allowPrivateNetwork);
   assert.equal(config.chains[0]!.upstreams[0]!.connections, connections);
   // The admin listener has no default section: it is configured on purpose or not at all.
   assert.equal(config.admin, undefined);
-  assert.deepEqual(configSchema.parse({ ...MINIMAL, admin: { token: TOKEN } }).admin, { ...DEFAULTS.admin, token: TOKEN });
+  assert.deepEqual(configSchema.parse({ ...MINIMAL, admin: { token: TOKEN } }).admin, {
+    ...DEFAULTS.admin,
+    token: TOKEN,
+  });
   // There is no admin listener without a token.
   assert.throws(() => configSchema.parse({ ...MINIMAL, admin: {} }));
   assert.deepEqual(config.websocket, DEFAULTS.websocket);
@@ -40,7 +44,7 @@ test("a minimal config gets every default from DEFAULTS", () => {
 });
 
 test("writing every default out explicitly is a valid config that changes nothing", () => {
-  const { connections, ...upstream } = DEFAULTS.upstream;
+  const { connections, allowPrivateNetwork, ...upstream } = DEFAULTS.upstream;
   const explicit = {
     server: DEFAULTS.server,
     admin: { ...DEFAULTS.admin, token: TOKEN },
@@ -53,7 +57,7 @@ test("writing every default out explicitly is a valid config that changes nothin
     routing: DEFAULTS.routing,
     health: DEFAULTS.health,
     upstream,
-    chains: [{ chainId: 1, upstreams: [{ ...MINIMAL.chains[0]!.upstreams[0]!, connections }] }],
+    chains: [{ chainId: 1, upstreams: [{ ...MINIMAL.chains[0]!.upstreams[0]!, connections, allowPrivateNetwork }] }],
   };
   assert.deepEqual(configSchema.parse(explicit), configSchema.parse({ ...MINIMAL, admin: { token: TOKEN } }));
 });

@@ -175,6 +175,8 @@ export const DEFAULTS = {
   upstream: {
     /** Connections per upstream pool. */
     connections: 32,
+    /** Upstreams may not sit in private address ranges unless each says `allowPrivateNetwork: true`. */
+    allowPrivateNetwork: false,
     /** Largest upstream response accepted, bytes. */
     maxResponseBytes: 33_554_432,
     connectTimeoutMs: 2_000,

@@ -184,3 +184,25 @@ test("several problems are all reported at once", () => {
 test("a config that is not an object is rejected", () => {
   for (const raw of [[], "chains", 42]) assert.ok(issuesOf(raw).length > 0);
 });
+
+test("SSRF: a metadata, link-local or private literal address is refused at load; private only when allowed", () => {
+  const withUrl = (url: string, allowPrivateNetwork?: boolean) => {
+    const raw = base();
+    const chain = raw.chains[0] as { upstreams: Record<string, unknown>[] };
+    chain.upstreams[0] = { ...chain.upstreams[0], url, ...(allowPrivateNetwork ? { allowPrivateNetwork } : {}) };
+    try {
+      validateConfig(raw, {});
+      return [];
+    } catch {
+      return issuesOf(raw);
+    }
+  };
+  for (const url of ["http://169.254.169.254/latest", "http://[fd00:ec2::254]/", "http://169.254.1.1/"]) {
+    assert.equal(withUrl(url, true).length, 1, url);
+    assert.equal(withUrl(url, true)[0]!.includes("169.254"), false, "the reason names a class, not the address");
+  }
+  assert.equal(withUrl("http://10.0.0.5:8545").length, 1);
+  assert.deepEqual(withUrl("http://10.0.0.5:8545", true), []);
+  assert.deepEqual(withUrl("http://127.0.0.1:8545"), []);
+  assert.deepEqual(withUrl("https://node.example/v3/key"), []);
+});

@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { API_KEYS_MAX, KEY_HASH } from "../core/access.ts";
+import { hostnameVerdict } from "../core/address-policy.ts";
 import { methodSpec } from "../core/methods.ts";
 import { DEFAULTS } from "./defaults.ts";
 
@@ -71,13 +72,23 @@ const upstreamUrl = z.string().refine((value) => {
   }
 }, "an http://, https://, ws:// or wss:// URL");
 
-export const upstreamSchema = z.strictObject({
-  id: label,
-  url: upstreamUrl,
-  domain: z.strictObject({ operator: label, hosting: label, region: label }),
-  /** Connections in this upstream's pool. */
-  connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
-});
+export const upstreamSchema = z
+  .strictObject({
+    id: label,
+    url: upstreamUrl,
+    domain: z.strictObject({ operator: label, hosting: label, region: label }),
+    /** Connections in this upstream's pool. */
+    connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
+    /** This upstream may sit in a private range (10/8, 172.16/12, 192.168/16, fc00::/7…); loopback always may. */
+    allowPrivateNetwork: z.boolean().default(D.upstream.allowPrivateNetwork),
+  })
+  .superRefine((upstream, ctx) => {
+    // A literal address is decided here, so the error names the field; a host name is checked at every connect.
+    if (!URL.canParse(upstream.url)) return;
+    const verdict = hostnameVerdict(new URL(upstream.url).hostname, "config", upstream.allowPrivateNetwork);
+    if (verdict !== "needs-dns" && !verdict.ok)
+      ctx.addIssue({ code: "custom", path: ["url"], message: verdict.reason });
+  });
 
 export const chainSchema = z
   .strictObject({

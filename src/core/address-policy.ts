@@ -30,7 +30,7 @@ export interface AddressPolicy {
 }
 
 /** A URL from the config file, private ranges refused: what a transport enforces when told nothing. */
-export const ADDRESS_POLICY_DEFAULT: AddressPolicy = { mode: "config", allowPrivate: false };
+export const ADDRESS_POLICY_DEFAULT: Readonly<AddressPolicy> = Object.freeze({ mode: "config", allowPrivate: false });
 
 export type AddressVerdict = { ok: true } | { ok: false; reason: string };
 

@@ -7,7 +7,7 @@ export interface EngineContext {
   random: Random;
   logger: Logger;
   /** Builds the transport for an upstream URL; the app wires HTTP or WebSocket. */
-  createTransport(upstream: { id: string; url: string; connections: number }): Transport;
+  createTransport(upstream: { id: string; url: string; connections: number; allowPrivateNetwork?: boolean }): Transport;
   /** Where last-known-good values live (memory, SQLite, Redis): an accelerator, never needed to serve. */
   store: Store;
   /**

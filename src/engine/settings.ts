@@ -8,7 +8,7 @@ import type { TransactionSettings } from "./transactions.ts";
 /** What the engine needs to run one chain (the app derives it from the validated config). */
 export interface ChainSettings {
   chainId: number;
-  upstreams: { id: string; url: string; domain: FailureDomain; connections: number }[];
+  upstreams: { id: string; url: string; domain: FailureDomain; connections: number; allowPrivateNetwork?: boolean }[];
   routing: ExecuteTarget["routing"] & { retryBudgetRatio: number; retryBudgetMinPerSecond: number };
   health: {
     headPollIntervalMs: number;

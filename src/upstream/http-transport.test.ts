@@ -4,8 +4,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { test } from "node:test";
 import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
-import type { TransportFailureKind } from "../core/ports.ts";
+import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
+import { classifyResponse } from "../core/classify.ts";
+import type { Transport, TransportFailureKind } from "../core/ports.ts";
 import { classifyHttpFailure, createHttpTransport } from "./http-transport.ts";
+import { AddressBlockedError, type ResolveHostname } from "./safe-lookup.ts";
 
 const CANARY = "c4nary-s3cret-9d1f";
 const { secretUrl, expectFailure } = transportKit(CANARY, "http");
@@ -149,21 +152,173 @@ test("returns non-2xx status, Retry-After and non-JSON bodies as they are", asyn
   }
 });
 
-test("does not follow redirects", async () => {
-  const elsewhere = await startHttpServer((_req, res) => res.end("{}"));
-  const server = await startHttpServer((_req, res) => {
-    res.writeHead(307, { location: `http://127.0.0.1:${elsewhere.port}/` });
+test("does not follow redirects: a 3xx comes back as it is, is a failover, and its Location gets nothing", async () => {
+  const elsewhere = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
+  const server = await startHttpServer((req, res) => {
+    res.writeHead(Number(req.url?.slice(1)), { location: `http://127.0.0.1:${elsewhere.port}/` });
     res.end();
   });
-  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}` });
+  const transports: Transport[] = [];
   try {
-    const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
-    assert.equal(answer.status, 307);
+    for (const status of [301, 302, 303, 307, 308]) {
+      const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}/${status}` });
+      transports.push(transport);
+      const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+      assert.deepEqual(answer, { status, retryAfter: undefined, body: "" });
+      assert.equal(classifyResponse(answer, 0).decision, "failover", String(status));
+    }
+    assert.equal(server.requests.length, 5);
     assert.equal(elsewhere.requests.length, 0);
+    assert.equal(elsewhere.connections.length, 0);
   } finally {
-    await transport.close();
+    for (const transport of transports) await transport.close();
     await stopHttpServer(server);
     await stopHttpServer(elsewhere);
+  }
+});
+
+// --- address policy ---------------------------------------------------------------------------------------------
+
+/** A resolver over a fixed table that records the names asked; unknown names fail as getaddrinfo does. */
+function tableResolver(table: Record<string, string[]>): { resolve: ResolveHostname; asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async resolve(hostname) {
+      asked.push(hostname);
+      const addresses = table[hostname];
+      if (addresses === undefined) throw Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" });
+      return addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+    },
+  };
+}
+
+/** `secretUrl` with a host name in place of 127.0.0.1. */
+function namedUrl(hostname: string, port: number): string {
+  return secretUrl(port).replace("@127.0.0.1:", `@${hostname}:`);
+}
+
+test("literal metadata, link-local, reserved and private addresses are refused when the transport is created", () => {
+  const refused = [
+    [`http://169.254.169.254/latest/${CANARY}`, ADDRESS_REFUSALS.metadata],
+    [`http://[fd00:ec2::254]/${CANARY}`, ADDRESS_REFUSALS.metadata],
+    [`http://[::ffff:169.254.169.254]/${CANARY}`, ADDRESS_REFUSALS.metadata],
+    [`https://0xa9fea9fe/${CANARY}`, ADDRESS_REFUSALS.metadata],
+    [`http://metadata.google.internal/${CANARY}`, ADDRESS_REFUSALS.metadataHostname],
+    [`http://169.254.1.1/${CANARY}`, ADDRESS_REFUSALS["link-local"]],
+    [`http://[fe80::1]/${CANARY}`, ADDRESS_REFUSALS["link-local"]],
+    [`http://0.0.0.0:8545/${CANARY}`, ADDRESS_REFUSALS.unspecified],
+    [`http://10.0.0.1:8545/${CANARY}`, ADDRESS_REFUSALS.private],
+    [`http://user:${CANARY}@192.168.1.20:8545/`, ADDRESS_REFUSALS.private],
+  ] as const;
+  for (const [url, reason] of refused) {
+    assert.throws(
+      () => createHttpTransport({ url }),
+      (error: Error) =>
+        error instanceof AddressBlockedError &&
+        error.code === "EADDRBLOCKED" &&
+        error.reason === reason &&
+        !error.message.includes(CANARY) &&
+        !/[0-9]\.[0-9]|::|google/.test(error.message),
+      url,
+    );
+  }
+  // The strict mode refuses loopback and private addresses even when private networks are allowed.
+  for (const url of [`http://127.0.0.1:8545/${CANARY}`, `http://10.0.0.1/${CANARY}`]) {
+    assert.throws(
+      () => createHttpTransport({ url, addressPolicy: { mode: "api", allowPrivate: true } }),
+      AddressBlockedError,
+    );
+  }
+});
+
+test("a private literal address is accepted when private networks are allowed (nothing is sent)", async () => {
+  const transport = createHttpTransport({
+    url: "http://10.0.0.1:8545/",
+    addressPolicy: { mode: "config", allowPrivate: true },
+  });
+  await transport.close();
+});
+
+test("a name resolving to a refused address fails with `connect` (EADDRBLOCKED) and connects nowhere", async () => {
+  const server = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
+  const { resolve, asked } = tableResolver({
+    "imds.test": ["169.254.169.254"],
+    "lan.test": ["10.0.0.1"],
+    // Loopback first: a check of the first address only would let the connection through to the test server.
+    "rebind.test": ["127.0.0.1", "169.254.169.254"],
+    "here.test": ["127.0.0.1"],
+  });
+  const cases = [
+    ["imds.test", ADDRESS_REFUSALS.metadata],
+    ["lan.test", ADDRESS_REFUSALS.private],
+    ["rebind.test", ADDRESS_REFUSALS.metadata],
+  ] as const;
+  try {
+    for (const [hostname, reason] of cases) {
+      const transport = createHttpTransport({ url: namedUrl(hostname, server.port), resolve });
+      try {
+        const started = performance.now();
+        const error = await expectFailure(
+          transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+          "connect",
+        );
+        assert.ok(performance.now() - started < 1_000, "a refusal is immediate");
+        assert.equal(error.message, `could not connect to the upstream (EADDRBLOCKED: ${reason})`);
+        assert.ok(!error.message.includes(hostname));
+      } finally {
+        await transport.close();
+      }
+    }
+    // TLS connects through the same lookup.
+    const tls = createHttpTransport({ url: namedUrl("imds.test", server.port).replace("http:", "https:"), resolve });
+    try {
+      const error = await expectFailure(
+        tls.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+        "connect",
+      );
+      assert.equal(error.message, `could not connect to the upstream (EADDRBLOCKED: ${ADDRESS_REFUSALS.metadata})`);
+    } finally {
+      await tls.close();
+    }
+    assert.deepEqual(asked, ["imds.test", "lan.test", "rebind.test", "imds.test"]);
+    assert.equal(server.connections.length, 0);
+    // The same resolver, a name with only loopback addresses: it is what the connection uses.
+    const transport = createHttpTransport({ url: namedUrl("here.test", server.port), resolve });
+    try {
+      const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+      assert.equal(answer.status, 200);
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await transport.close();
+    }
+  } finally {
+    await stopHttpServer(server);
+  }
+});
+
+test("localhost (the operator's own node) works from the config and is refused from an API", async () => {
+  const server = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
+  const fromConfig = createHttpTransport({ url: namedUrl("localhost", server.port) });
+  const fromApi = createHttpTransport({
+    url: namedUrl("localhost", server.port),
+    addressPolicy: { mode: "api", allowPrivate: true },
+  });
+  try {
+    const answer = await fromConfig.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    assert.equal(answer.status, 200);
+    const connections = server.connections.length;
+    const error = await expectFailure(
+      fromApi.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
+      "connect",
+    );
+    assert.equal(error.message, `could not connect to the upstream (EADDRBLOCKED: ${ADDRESS_REFUSALS.loopbackApi})`);
+    assert.equal(server.connections.length, connections);
+    assert.equal(server.requests.length, 1);
+  } finally {
+    await fromConfig.close();
+    await fromApi.close();
+    await stopHttpServer(server);
   }
 });
 
@@ -380,6 +535,7 @@ test("classifies undici and socket failures that loopback cannot easily produce"
   const coded = (code: string): Error => Object.assign(new Error("x"), { code });
   assert.equal(kind(coded("UND_ERR_CONNECT_TIMEOUT")), "connect");
   assert.equal(kind(coded("ENOTFOUND")), "connect");
+  assert.equal(kind(coded("EADDRBLOCKED")), "connect");
   assert.equal(kind(coded("ERR_TLS_CERT_ALTNAME_INVALID")), "connect");
   assert.equal(kind(new AggregateError([coded("ECONNREFUSED"), coded("ECONNREFUSED")])), "connect");
   for (const code of [

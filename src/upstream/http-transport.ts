@@ -1,4 +1,5 @@
 import { type Dispatcher, Pool } from "undici";
+import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import {
   type SendOptions,
   type Transport,
@@ -7,6 +8,13 @@ import {
   type TransportResponse,
 } from "../core/ports.ts";
 import { redactError } from "./redact.ts";
+import {
+  ADDRESS_BLOCKED_CODE,
+  AddressBlockedError,
+  addressBlockedReason,
+  createSafeLookup,
+  type ResolveHostname,
+} from "./safe-lookup.ts";
 
 /** Connections per upstream origin. */
 export const HTTP_CONNECTIONS_DEFAULT = 32;
@@ -33,6 +41,15 @@ export interface HttpTransportOptions {
   connectTimeoutMs?: number;
   /** Extra request headers (for example a vendor's API key header). Their values are treated as secrets. */
   headers?: Record<string, string>;
+  /**
+   * Which addresses the upstream may be at: checked on the URL's literal address when the transport is created
+   * (an `AddressBlockedError` is thrown) and on every resolved address before each connect (the send fails with kind
+   * `connect`, code `EADDRBLOCKED`). Use mode `api` for a URL that did not come from the config file.
+   * @default { mode: "config", allowPrivate: false }
+   */
+  addressPolicy?: AddressPolicy;
+  /** Host name resolver behind the address check. @default dns.lookup, every address */
+  resolve?: ResolveHostname;
 }
 
 interface UpstreamTarget {
@@ -73,6 +90,7 @@ function parseUpstreamUrl(url: string): UpstreamTarget {
 
 /** Error codes meaning the connection was never established, so the request was not sent. */
 const CONNECT_CODES = new Set([
+  ADDRESS_BLOCKED_CODE,
   "ECONNREFUSED",
   "ENOTFOUND",
   "EAI_AGAIN",
@@ -177,8 +195,13 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     keepAliveTimeoutMs = HTTP_KEEP_ALIVE_TIMEOUT_MS_DEFAULT,
     connectTimeoutMs = HTTP_CONNECT_TIMEOUT_MS_DEFAULT,
     headers = {},
+    addressPolicy = ADDRESS_POLICY_DEFAULT,
+    resolve,
   } = options;
   const target = parseUpstreamUrl(url);
+  // A literal address never goes through a lookup, so it is judged here, once.
+  const literal = hostnameVerdict(target.hostname, addressPolicy.mode, addressPolicy.allowPrivate);
+  if (literal !== "needs-dns" && !literal.ok) throw new AddressBlockedError(literal.reason);
   const secrets = [url, target.hostname, ...Object.values(headers)];
   const requestHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) requestHeaders[name.toLowerCase()] = value;
@@ -192,7 +215,12 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     // One request per socket at a time: a slow response never holds up another one queued behind it.
     pipelining: 1,
     keepAliveTimeout: keepAliveTimeoutMs,
-    connect: { timeout: connectTimeoutMs },
+    // Redirects are not followed: undici's Pool never does (no redirect interceptor is composed), so a 3xx comes
+    // back as a status and is never a way to reach an address the policy refuses.
+    connect: {
+      timeout: connectTimeoutMs,
+      lookup: createSafeLookup({ mode: addressPolicy.mode, allowPrivate: addressPolicy.allowPrivate, resolve }),
+    },
   });
   let closed = false;
 
@@ -200,7 +228,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     if (error instanceof TransportError) return error;
     const { kind, code } =
       closed && !signal.aborted ? { kind: "aborted" as const, code: "closed" } : classifyHttpFailure(error, signal);
-    const message = code === undefined ? MESSAGES[kind] : `${MESSAGES[kind]} (${code})`;
+    const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
+    const detail = code === undefined ? "" : ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
+    const message = `${MESSAGES[kind]}${detail}`;
     // Undici's own messages and stacks name the host and sometimes more; only a redacted copy is kept.
     return new TransportError(kind, message, { cause: redactError(error, secrets) });
   }

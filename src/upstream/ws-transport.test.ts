@@ -6,6 +6,8 @@ import { test } from "node:test";
 import { keccak256, toHex } from "viem";
 import WebSocket, { WebSocketServer } from "ws";
 import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
+import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
+import { AddressBlockedError, type ResolveHostname } from "./safe-lookup.ts";
 import { createWsTransport, WS_RECONNECT_DELAY_MIN_MS } from "./ws-transport.ts";
 
 const CANARY = "c4nary-s3cret-ws-77e2";
@@ -343,6 +345,119 @@ test("close() rejects pending sends as `aborted`, closes the socket and refuses 
     await expectFailure(transport.send(call("echo"), opts()), "aborted");
   } finally {
     await transport.close();
+    await upstream.stop();
+  }
+});
+
+test("does not follow a redirect on the upgrade: `connect`, and the Location gets nothing", async () => {
+  const target = await startFakeUpstream();
+  const redirector = createServer((_req, res) => res.writeHead(404).end());
+  const redirected: string[] = [];
+  redirector.on("upgrade", (req: IncomingMessage, socket) => {
+    redirected.push(req.url ?? "");
+    socket.end(`HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${target.port}/\r\nContent-Length: 0\r\n\r\n`);
+  });
+  redirector.listen(0, "127.0.0.1");
+  await once(redirector, "listening");
+  const transport = createWsTransport({ url: secretUrl((redirector.address() as { port: number }).port) });
+  try {
+    const error = await expectFailure(transport.send(call("echo"), opts()), "connect");
+    assert.match(error.message, /could not connect to the upstream/);
+    assert.equal(redirected.length, 1);
+    assert.equal(target.upgrades.length, 0);
+  } finally {
+    await transport.close();
+    redirector.closeAllConnections();
+    redirector.close();
+    await target.stop();
+  }
+});
+
+/** `secretUrl` with a host name in place of 127.0.0.1. */
+function namedUrl(hostname: string, port: number, scheme = "ws"): string {
+  return secretUrl(port, scheme).replace("@127.0.0.1:", `@${hostname}:`);
+}
+
+test("literal metadata, link-local and private addresses are refused when the transport is created", () => {
+  const refused = [
+    [`ws://169.254.169.254/${CANARY}`, ADDRESS_REFUSALS.metadata],
+    [`wss://[::ffff:a9fe:a9fe]/${CANARY}`, ADDRESS_REFUSALS.metadata],
+    [`ws://metadata.goog/${CANARY}`, ADDRESS_REFUSALS.metadataHostname],
+    [`ws://[fe80::1]:8546/${CANARY}`, ADDRESS_REFUSALS["link-local"]],
+    [`ws://10.0.0.1:8546/${CANARY}`, ADDRESS_REFUSALS.private],
+  ] as const;
+  for (const [url, reason] of refused) {
+    assert.throws(
+      () => createWsTransport({ url }),
+      (error: Error) =>
+        error instanceof AddressBlockedError && error.reason === reason && !error.message.includes(CANARY),
+      url,
+    );
+  }
+  assert.throws(
+    () => createWsTransport({ url: "ws://127.0.0.1:8546/", addressPolicy: { mode: "api", allowPrivate: true } }),
+    AddressBlockedError,
+  );
+});
+
+test("a name resolving to a refused address fails with `connect` (EADDRBLOCKED) and reaches nothing", async () => {
+  const upstream = await startFakeUpstream();
+  const asked: string[] = [];
+  const resolve: ResolveHostname = async (hostname) => {
+    asked.push(hostname);
+    const address = hostname === "here.test" ? "127.0.0.1" : "169.254.169.254";
+    // Loopback first: a check of the first address only would let the upgrade through to the fake upstream.
+    return hostname === "rebind.test"
+      ? [
+          { address: "127.0.0.1", family: 4 },
+          { address, family: 4 },
+        ]
+      : [{ address, family: 4 }];
+  };
+  try {
+    for (const [scheme, hostname] of [
+      ["ws", "imds.test"],
+      ["ws", "rebind.test"],
+      ["wss", "imds.test"],
+    ] as const) {
+      const transport = createWsTransport({ url: namedUrl(hostname, upstream.port, scheme), resolve });
+      try {
+        const error = await expectFailure(transport.send(call("echo"), opts()), "connect");
+        assert.equal(error.message, `could not connect to the upstream (EADDRBLOCKED: ${ADDRESS_REFUSALS.metadata})`);
+      } finally {
+        await transport.close();
+      }
+    }
+    assert.deepEqual(asked, ["imds.test", "rebind.test", "imds.test"]);
+    assert.equal(upstream.upgrades.length, 0);
+    const transport = createWsTransport({ url: namedUrl("here.test", upstream.port), resolve });
+    try {
+      const answer = await transport.send(call("echo", ["through the resolver"]), opts());
+      assert.equal(answer.body, '{"jsonrpc":"2.0","id":1,"result":"through the resolver"}');
+    } finally {
+      await transport.close();
+    }
+  } finally {
+    await upstream.stop();
+  }
+});
+
+test("localhost works from the config and is refused from an API before any upgrade", async () => {
+  const upstream = await startFakeUpstream();
+  const fromConfig = createWsTransport({ url: namedUrl("localhost", upstream.port) });
+  const fromApi = createWsTransport({
+    url: namedUrl("localhost", upstream.port),
+    addressPolicy: { mode: "api", allowPrivate: false },
+  });
+  try {
+    const answer = await fromConfig.send(call("echo", ["home"]), opts());
+    assert.equal(answer.body, '{"jsonrpc":"2.0","id":1,"result":"home"}');
+    const error = await expectFailure(fromApi.send(call("echo"), opts()), "connect");
+    assert.equal(error.message, `could not connect to the upstream (EADDRBLOCKED: ${ADDRESS_REFUSALS.loopbackApi})`);
+    assert.equal(upstream.upgrades.length, 1);
+  } finally {
+    await fromConfig.close();
+    await fromApi.close();
     await upstream.stop();
   }
 });

@@ -1,7 +1,15 @@
 import WebSocket from "ws";
+import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import type { Clock, SendOptions, Transport, TransportResponse } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
 import { redactError } from "./redact.ts";
+import {
+  ADDRESS_BLOCKED_CODE,
+  AddressBlockedError,
+  addressBlockedReason,
+  createSafeLookup,
+  type ResolveHostname,
+} from "./safe-lookup.ts";
 
 /** Deadline for TCP, TLS and the upgrade handshake together, in milliseconds. */
 export const WS_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
@@ -29,6 +37,15 @@ export interface WsTransportOptions {
   onNotification?: (message: unknown) => void;
   /** Time source for the reconnect backoff. @default Date.now */
   clock?: Pick<Clock, "now">;
+  /**
+   * Which addresses the upstream may be at: checked on the URL's literal address when the transport is created
+   * (an `AddressBlockedError` is thrown) and on every resolved address before each connect (the send fails with kind
+   * `connect`, code `EADDRBLOCKED`). Use mode `api` for a URL that did not come from the config file.
+   * @default { mode: "config", allowPrivate: false }
+   */
+  addressPolicy?: AddressPolicy;
+  /** Host name resolver behind the address check. @default dns.lookup, every address */
+  resolve?: ResolveHostname;
 }
 
 // --- JSON-RPC envelope scanning -------------------------------------------------------------------------------
@@ -200,6 +217,8 @@ export function createWsTransport(options: WsTransportOptions): Transport {
     pingIntervalMs = WS_PING_INTERVAL_MS_DEFAULT,
     onNotification,
     clock = { now: Date.now },
+    addressPolicy = ADDRESS_POLICY_DEFAULT,
+    resolve,
   } = options;
   let hostname: string;
   try {
@@ -213,6 +232,10 @@ export function createWsTransport(options: WsTransportOptions): Transport {
       ? error
       : new TypeError("upstream URL is not a valid URL");
   }
+  // A literal address never goes through a lookup, so it is judged here, once.
+  const literal = hostnameVerdict(hostname, addressPolicy.mode, addressPolicy.allowPrivate);
+  if (literal !== "needs-dns" && !literal.ok) throw new AddressBlockedError(literal.reason);
+  const lookup = createSafeLookup({ mode: addressPolicy.mode, allowPrivate: addressPolicy.allowPrivate, resolve });
   const secrets = [url, hostname];
 
   let closed = false;
@@ -330,7 +353,8 @@ export function createWsTransport(options: WsTransportOptions): Transport {
 
   function open(): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { maxPayload: maxPayloadBytes, followRedirects: false });
+      // Not following redirects keeps a 3xx from leading the connection to an address nobody checked.
+      const socket = new WebSocket(url, { maxPayload: maxPayloadBytes, followRedirects: false, lookup });
       current = socket;
       let settled = false;
       const fail = (error: TransportError): void => {
@@ -350,7 +374,9 @@ export function createWsTransport(options: WsTransportOptions): Transport {
       );
       socket.on("error", (error) => {
         const code = safeCode(error);
-        const message = `could not connect to the upstream${code === undefined ? "" : ` (${code})`}`;
+        const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
+        const detail = code === undefined ? "" : ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
+        const message = `could not connect to the upstream${detail}`;
         fail(new TransportError("connect", message, { cause: redactError(error, secrets) }));
       });
       socket.once("close", () => fail(new TransportError("connect", "upstream closed during the handshake")));
