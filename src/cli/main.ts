@@ -2,6 +2,7 @@
 /** The `multihome` command line. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config. */
 import { Command } from "commander";
 import { startApp } from "../app/app.ts";
+import { newApiKey } from "../app/keys.ts";
 import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { runDemo } from "./demo.ts";
 
@@ -33,6 +34,20 @@ program
       blockTimeMs: Number(opts.blockTime),
     });
     onSignals(() => demo.stop());
+  });
+
+program
+  .command("keys")
+  .description("API keys for clients")
+  .command("new")
+  .description("create a key: prints the key once (give it to the client) and the entry to put in auth.keys")
+  .requiredOption("--id <id>", "the key's name in logs, counters and metrics")
+  .action((opts: { id: string }) => {
+    const { key, hash } = newApiKey();
+    process.stdout.write(
+      `key (shown once, give it to the client): ${key}\n` +
+        `entry for auth.keys or auth.keysFile:\n  - { id: ${JSON.stringify(opts.id)}, hash: "${hash}" }\n`,
+    );
   });
 
 function onSignals(stop: () => Promise<void>): void {
