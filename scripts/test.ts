@@ -2,12 +2,16 @@
  * `npm test`: every test file under src/, test/ and bench/, one file at a time (integration tests start real anvil nodes
  * and measure latency: running them side by side on a 2-core machine would measure the neighbours).
  * `npm test -- <path>…` runs only the files under those paths.
+ * Every test file's process loads the canary guard (test/harness/canary-guard.ts): `node --test` hands `--import` on
+ * to each file's process, and a file whose process served or logged the canary secret fails.
  */
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const root = join(import.meta.dirname, "..");
+const canaryGuard = pathToFileURL(join(root, "test", "harness", "canary-guard.ts")).href;
 
 function collect(path: string, out: string[]): void {
   const stat = statSync(path);
@@ -31,7 +35,15 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ["--test", "--test-concurrency=1", "--test-timeout=600000", "--test-reporter=spec", ...files],
+  [
+    "--import",
+    canaryGuard,
+    "--test",
+    "--test-concurrency=1",
+    "--test-timeout=600000",
+    "--test-reporter=spec",
+    ...files,
+  ],
   { cwd: root, stdio: "inherit" },
 );
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
