@@ -177,6 +177,18 @@ describe("laggards and liars", () => {
       )
         wrong++;
     }
+    const cordon = () => net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!.cordonReason;
+    // Which upstream a read goes to is the router's choice: keep reading fresh blocks (a bounded number) until the
+    // liar has been asked often enough to be cordoned.
+    for (let i = 0; i < 48 && !cordon(); i++) {
+      const hash = await send(6, { to: net.devnet.accounts[8]!.address, value: BigInt(100 + i), type: "eip1559" });
+      await net.devnet.mine();
+      await net.synced();
+      const r = await net.rpc("eth_getTransactionReceipt", [hash]);
+      if (r.body.error) failed++;
+      else if (JSON.stringify(r.body.result) !== JSON.stringify(await net.direct("eth_getTransactionReceipt", [hash])))
+        wrong++;
+    }
     const u2 = net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!;
     t.diagnostic(
       `rewriting upstream: ${lies} lies, ${wrong} wrong answers, ${failed} failed reads, cordon: ${u2.cordonReason}`,
