@@ -19,6 +19,10 @@ export interface OpenLoopOptions {
   connections?: number;
   /** Per-request deadline, ms. @default 5_000 */
   timeoutMs?: number;
+  /** The driver's own loopback address (127.0.0.x): to the server, each address is another client. */
+  localAddress?: string;
+  /** More request headers (an API key). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -54,7 +58,11 @@ const TICK_MS = 1;
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const { url, body, expect, rate, durationMs, connections = 64, timeoutMs = 5_000, signal } = options;
   const target = new URL(url);
-  const pool = new Pool(target.origin, { connections });
+  const pool = new Pool(target.origin, {
+    connections,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+  });
+  const headers = { "content-type": "application/json", ...options.headers };
   const path = `${target.pathname}${target.search}`;
   const total = Math.floor((rate * durationMs) / 1000);
   const intervalMs = 1000 / rate;
@@ -73,7 +81,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       .request({
         method: "POST",
         path,
-        headers: { "content-type": "application/json" },
+        headers,
         body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,

@@ -25,6 +25,8 @@ export type MultihomeSpec = {
   cacheMaxBytes?: number;
   /** `cache.finalityDepth`, in blocks: how far below the head a block is final (cached until evicted). @default the product default */
   finalityDepth?: number;
+  /** More of the config (`server` limits, `auth`), merged over the rest (a `server` given here must name host and port). */
+  config?: Record<string, unknown>;
 };
 
 export type ServeSpec =
@@ -148,6 +150,7 @@ async function start(spec: ServeSpec): Promise<Running> {
       ...(spec.finalityDepth !== undefined ? { finalityDepth: spec.finalityDepth } : {}),
     },
     chains: [{ chainId: spec.chainId, upstreams: spec.upstreams }],
+    ...spec.config,
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });
   const readiness = app.gateway.readiness();
