@@ -111,7 +111,7 @@ export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody 
     if (value.length === 0) throw new MultihomeError("invalid_request", "invalid request: empty batch");
     if (value.length > limits.maxBatchItems) {
       throw new MultihomeError("limit_exceeded", `too many calls in batch (limit ${limits.maxBatchItems})`, {
-        data: { reason: "too many calls in batch", limit: limits.maxBatchItems },
+        data: { reason: "too many calls in batch", limit: limits.maxBatchItems, items: value.length },
       });
     }
     return { batch: true, items: value.map((item) => parseItem(item, limits, idSources)) };

@@ -19,6 +19,12 @@ import type { Logger } from "../core/ports.ts";
 
 /** Clients remembered as over their limit (the oldest forgotten first beyond it). */
 export const MAX_BLOCKED_CLIENTS = 100_000;
+/**
+ * How long the refusal of a client already over its limit is held back, at most (until its window ends if sooner),
+ * ms: a client that keeps sending gets one answer per connection per hold, so a flood costs the event loop next to
+ * nothing instead of one immediate 429 per request.
+ */
+export const RATE_LIMIT_HOLD_MS = 1_000;
 
 export interface AccessOptions {
   anonymous: boolean;
@@ -46,7 +52,7 @@ export interface Access {
    * credentials). A request without `Origin` (not from a browser) is always let through.
    */
   cors(req: IncomingMessage, caller: Caller | undefined): { allowed: boolean; headers: Record<string, string> };
-  /** Seconds until a client remembered as over its limit may call again; undefined when it may call now. */
+  /** Milliseconds until a client remembered as over its limit may call again; undefined when it may call now. */
   blocked(caller: Caller): number | undefined;
   /** Debit `units`; a rate_limited error when that takes the client over its limit. */
   charge(caller: Caller, units: number): Promise<MultihomeError | undefined>;
@@ -152,7 +158,7 @@ export function createAccess(options: AccessOptions): Access {
         blockedUntil.delete(caller.limitName);
         return undefined;
       }
-      return Math.max(1, Math.ceil((until - now) / 1000));
+      return until - now;
     },
     async charge(caller, units) {
       const limit = callerRateLimit(caller);

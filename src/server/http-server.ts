@@ -12,7 +12,7 @@ import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import type { Access } from "./access.ts";
-import { rateLimited } from "./access.ts";
+import { RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import { createRequestIds, handleRpcBody, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
@@ -115,9 +115,14 @@ export async function startHttpServer(
     for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
     if (!cors.allowed)
       return refuse(new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint"));
-    const retryAfter = access.blocked(caller);
-    if (retryAfter !== undefined) return refuse(rateLimited(retryAfter));
-    return caller;
+    const blockedMs = access.blocked(caller);
+    if (blockedMs === undefined) return caller;
+    // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
+    // answered once per connection per hold, not as fast as it can ask.
+    const holdMs = Math.min(RATE_LIMIT_HOLD_MS, blockedMs);
+    const timer = setTimeout(() => refuse(rateLimited(Math.max(1, Math.ceil((blockedMs - holdMs) / 1000)))), holdMs);
+    res.once("close", () => clearTimeout(timer));
+    return undefined;
   };
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -345,7 +350,11 @@ export async function startHttpServer(
     const client = clientAddressKey(peer);
     const open = perClient.get(client) ?? 0;
     if (open >= options.maxConnectionsPerClient) {
-      socket.destroy();
+      // Not read, and closed a moment later rather than at once: a client that reconnects as soon as it is cut
+      // would otherwise make the refusal itself the load.
+      socket.pause();
+      const timer = setTimeout(() => socket.destroy(), RATE_LIMIT_HOLD_MS);
+      socket.once("close", () => clearTimeout(timer));
       return;
     }
     perClient.set(client, open + 1);

@@ -99,8 +99,10 @@ export async function handleRpcBody(
     parsed = parseRequestBody(text, options.limits);
   } catch (error) {
     if (error instanceof MultihomeError) {
-      // Junk is paid for too, so a client sending it runs into its limit and is then refused before being read.
-      const refused = await options.gate?.charge(callCost(undefined, options.gate.costs));
+      // Junk is paid for too, so a client sending it runs into its limit and is then refused before being read; an
+      // oversized batch costs every item it holds.
+      const items = typeof error.data?.items === "number" ? error.data.items : 1;
+      const refused = await options.gate?.charge(items * callCost(undefined, options.gate.costs));
       return wholeBodyError(refused ?? error, requestId);
     }
     logger.error({ requestId, err: (error as Error).message }, "request parsing failed unexpectedly");
