@@ -4,27 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { EMITTER_INIT } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { devSender } from "./harness/sender.ts";
 import { waitFor } from "./harness/wait.ts";
 
 let net: TestNetwork;
-let nonce = 0;
-
-/** A transfer (or, with `data`, a contract creation) from dev account 7, submitted to every node. */
-async function transfer(data?: Hex): Promise<Hex> {
-  const raw = await privateKeyToAccount(net.devnet.accounts[7]!.privateKey).signTransaction({
-    chainId: net.chainId,
-    type: "eip1559",
-    nonce: nonce++,
-    ...(data ? { data, gas: 100_000n } : { to: net.devnet.accounts[8]!.address, value: 1n, gas: 21_000n }),
-    maxFeePerGas: 10n ** 11n,
-    maxPriorityFeePerGas: 1n,
-  });
-  return await net.devnet.sendRawTransaction(raw);
-}
+let transfer: ReturnType<typeof devSender>;
 
 before(async () => {
   // Finality 8 blocks deep (deeper than the deepest reorg here), so tests can put data on both sides of it.
@@ -35,6 +21,8 @@ before(async () => {
       logs: { chunkBlocks: 3, maxBlockRange: 40, chunkConcurrency: 2 },
     },
   });
+  // Dev account 7: no other test of this file signs with it.
+  transfer = devSender(net, 7);
   await net.devnet.mine(10);
   await net.synced();
 });
@@ -132,7 +120,7 @@ describe("cache", () => {
   test("a wide log range is split into chunks, merged in order; one failed chunk fails it all; too wide is refused", async () => {
     const from = net.devnet.head() + 1;
     for (let i = 0; i < 8; i++) {
-      await transfer(EMITTER_INIT);
+      await transfer({ data: EMITTER_INIT });
       await net.devnet.mine();
     }
     await net.synced();

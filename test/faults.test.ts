@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { privateKeyToAccount } from "viem/accounts";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { startAnvil } from "../src/devnet/anvil.ts";
@@ -14,6 +13,7 @@ import { EMITTER_INIT } from "./harness/contracts.ts";
 import { formatReport, type LoadReport, runLoad } from "./harness/load.ts";
 import { startTestNetwork, type TestNetwork, type TestNetworkOptions } from "./harness/network.ts";
 import { balanceReader, type ReadChecker, truthBalances } from "./harness/reads.ts";
+import { devSender } from "./harness/sender.ts";
 import { waitFor } from "./harness/wait.ts";
 
 const CONCURRENCY = 8;
@@ -204,20 +204,10 @@ test("A8: a lagging upstream never answers for blocks it does not have", async (
   const lagging = "u2";
   net.devnet.pause(lagging);
   // Twenty blocks the lagging node does not have, each with a transaction that emits a log.
-  const sender = privateKeyToAccount(net.devnet.accounts[6]!.privateKey);
-  let nonce = 0;
+  const send = devSender(net, 6);
   const mined: { hash: string; block: number }[] = [];
   for (let i = 0; i < 20; i++) {
-    const raw = await sender.signTransaction({
-      chainId: net.chainId,
-      type: "eip1559",
-      nonce: nonce++,
-      gas: 100_000n,
-      maxFeePerGas: 10n ** 11n,
-      maxPriorityFeePerGas: 1n,
-      data: EMITTER_INIT,
-    });
-    const hash = await net.devnet.sendRawTransaction(raw);
+    const hash = await send({ data: EMITTER_INIT });
     mined.push({ hash, block: await net.devnet.mine() });
   }
   const laggingHead = net.devnet.head() - 20;

@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { WebSocketProvider } from "ethers";
 import { createPublicClient, type Hex, webSocket } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import WebSocket from "ws";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { FOUR_NODES_TWO_ON_AWS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { devSender } from "./harness/sender.ts";
 import { waitFor } from "./harness/wait.ts";
 
 type Json = Record<string, unknown>;
@@ -192,20 +192,7 @@ async function streamThrough(
 describe("websocket on three domains", () => {
   let net: TestNetwork;
   let wsUrl: string;
-  let nonce = 0;
-
-  async function emit(): Promise<Hex> {
-    const raw = await privateKeyToAccount(net.devnet.accounts[5]!.privateKey).signTransaction({
-      chainId: net.chainId,
-      type: "eip1559",
-      nonce: nonce++,
-      data: EMITTER_INIT,
-      gas: 100_000n,
-      maxFeePerGas: 10n ** 11n,
-      maxPriorityFeePerGas: 1n,
-    });
-    return await net.devnet.sendRawTransaction(raw);
-  }
+  let emit: () => Promise<Hex>;
 
   before(async () => {
     net = await startTestNetwork({
@@ -214,6 +201,8 @@ describe("websocket on three domains", () => {
         websocket: { maxSubscriptionsPerConnection: 4, maxBufferedBytes: 65_536 },
       },
     });
+    const send = devSender(net, 5);
+    emit = () => send({ data: EMITTER_INIT });
     await net.devnet.mine(3);
     await net.synced();
     wsUrl = net.rpcUrl.replace(/^http/, "ws");
