@@ -14,7 +14,10 @@ import { createLogger } from "../../src/telemetry/logger.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { waitFor } from "./wait.ts";
 
-export const CANARY = "canary-secret-7f3a9c1e";
+/** The secret in every upstream URL: the canary guard (loaded into every test process) fails a test that serves it. */
+export { CANARY } from "./canary-guard.ts";
+
+import { CANARY } from "./canary-guard.ts";
 
 export const THREE_DOMAINS: { id: string; domain: FailureDomain }[] = [
   { id: "u1", domain: { operator: "op-one", hosting: "aws", region: "us-east-1" } },
