@@ -11,8 +11,8 @@ import { redactError } from "./redact.ts";
 import {
   ADDRESS_BLOCKED_CODE,
   AddressBlockedError,
-  addressBlockedReason,
   createSafeLookup,
+  failureDetail,
   type ResolveHostname,
 } from "./safe-lookup.ts";
 
@@ -228,9 +228,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     if (error instanceof TransportError) return error;
     const { kind, code } =
       closed && !signal.aborted ? { kind: "aborted" as const, code: "closed" } : classifyHttpFailure(error, signal);
-    const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
-    const detail = code === undefined ? "" : ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
-    const message = `${MESSAGES[kind]}${detail}`;
+    const message = `${MESSAGES[kind]}${failureDetail(error, code)}`;
     // Undici's own messages and stacks name the host and sometimes more; only a redacted copy is kept.
     return new TransportError(kind, message, { cause: redactError(error, secrets) });
   }

@@ -139,3 +139,9 @@ export function redactError(error: unknown, secrets: readonly string[], depth = 
   }
   return copy;
 }
+
+/** An error's `code` when it is a plain constant (`ECONNREFUSED`, `EADDRBLOCKED`): safe to show, it cannot carry a URL. */
+export function errorCodeOf(error: unknown): string | undefined {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
+}

@@ -17,6 +17,7 @@ import {
   hostnameVerdict,
   isIpAddress,
 } from "../core/address-policy.ts";
+import { errorCodeOf } from "./redact.ts";
 
 /** The `code` of an `AddressBlockedError`: stable, safe to log and to match on. */
 export const ADDRESS_BLOCKED_CODE = "EADDRBLOCKED";
@@ -129,11 +130,6 @@ export function addressBlockedReason(error: unknown, depth = 0): string | undefi
 
 const URL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:"]);
 
-function safeCode(error: unknown): string | undefined {
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === "string" && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
-}
-
 /** Rejects with the signal's reason as soon as it aborts; getaddrinfo itself cannot be cancelled. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted();
@@ -175,9 +171,16 @@ export async function checkUrl(url: string, options: CheckUrlOptions): Promise<A
     addresses = await untilAborted(resolve(parsed.hostname, { family: 0, hints: 0 }), signal);
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    const code = safeCode(error);
+    const code = errorCodeOf(error);
     return { ok: false, reason: `the host name could not be resolved${code === undefined ? "" : ` (${code})`}` };
   }
   if (addresses.length === 0) return { ok: false, reason: "the host name resolved to no address" };
   return verdictOnAll(addresses, { mode, allowPrivate });
+}
+
+/** What a transport error message may say of a failure: ` (CODE)`, ` (EADDRBLOCKED: <reason>)`, or nothing. */
+export function failureDetail(error: unknown, code: string | undefined): string {
+  if (code === undefined) return "";
+  const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
+  return ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
 }

@@ -2,14 +2,8 @@ import WebSocket from "ws";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import type { Clock, SendOptions, Transport, TransportResponse } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
-import { redactError } from "./redact.ts";
-import {
-  ADDRESS_BLOCKED_CODE,
-  AddressBlockedError,
-  addressBlockedReason,
-  createSafeLookup,
-  type ResolveHostname,
-} from "./safe-lookup.ts";
+import { errorCodeOf, redactError } from "./redact.ts";
+import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
 
 /** Deadline for TCP, TLS and the upgrade handshake together, in milliseconds. */
 export const WS_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
@@ -197,11 +191,6 @@ function abortedError(signal: AbortSignal): TransportError {
     : new TransportError("aborted", "upstream attempt aborted");
 }
 
-function safeCode(error: unknown): string | undefined {
-  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === "string" && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
-}
-
 function toBuffer(data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -341,7 +330,7 @@ export function createWsTransport(options: WsTransportOptions): Transport {
     socket.once("close", (code: number) => {
       clearInterval(heartbeat);
       if (current === socket) current = undefined;
-      const reason = safeCode(lastError);
+      const reason = errorCodeOf(lastError);
       const message = `upstream WebSocket closed (code ${code}${reason === undefined ? "" : `, ${reason}`})`;
       for (const entry of [...pending]) {
         if (entry.socket !== socket) continue;
@@ -373,10 +362,7 @@ export function createWsTransport(options: WsTransportOptions): Transport {
         connectTimeoutMs,
       );
       socket.on("error", (error) => {
-        const code = safeCode(error);
-        const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
-        const detail = code === undefined ? "" : ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
-        const message = `could not connect to the upstream${detail}`;
+        const message = `could not connect to the upstream${failureDetail(error, errorCodeOf(error))}`;
         fail(new TransportError("connect", message, { cause: redactError(error, secrets) }));
       });
       socket.once("close", () => fail(new TransportError("connect", "upstream closed during the handshake")));
