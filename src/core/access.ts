@@ -6,6 +6,7 @@
  * is nothing to brute-force, and a lookup costs one digest whether the key is unknown, revoked or valid.
  */
 import { createHash } from "node:crypto";
+import { parseIp } from "./address-policy.ts";
 import { MultihomeError } from "./errors.ts";
 import type { RpcCall } from "./jsonrpc.ts";
 import { type MethodSpec, methodSpec } from "./methods.ts";
@@ -20,13 +21,6 @@ export const KEY_HASH = /^sha256:[0-9a-f]{64}$/;
 export function hashApiKey(key: string): string {
   return `sha256:${createHash("sha256").update(key).digest("hex")}`;
 }
-
-/**
- * Method families that act on an upstream's own accounts, peers or consensus, or expose its internals. They are
- * never served unless a config lists the method itself in `methods.allow` — a prefix is not enough.
- */
-export const DANGEROUS_METHOD =
-  /^(admin_|debug_|personal_|miner_|engine_|txpool_|clique_|parity_|erigon_|eth_sign|eth_sendTransaction$|eth_accounts$|eth_coinbase$|eth_mining$|eth_hashrate$|eth_submit|trace_)/;
 
 /**
  * A method a config allows beyond Multihome's own set: forwarded as the client sent it (re-serialized), answered by
@@ -172,24 +166,12 @@ export function callerRateLimit(caller: Caller): RateLimit | undefined {
  * a whole /64, so rotating within it must not reset the limit). IPv4-mapped IPv6 counts as the IPv4 address.
  */
 export function clientAddressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!address.includes(":")) return address;
-  const groups = expandIpv6(address.split("%", 1)[0]!);
-  return groups ? `${groups.slice(0, 4).join(":")}::/64` : address;
-}
-
-function expandIpv6(address: string): string[] | undefined {
-  const halves = address.toLowerCase().split("::");
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(":") : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
-  if (tail.length > 0 && tail[tail.length - 1]!.includes(".")) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
-  const groups = [...head, ...Array<string>(missing).fill("0"), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
-  return groups.map((g) => g.replace(/^0+(?=.)/, ""));
+  const ip = parseIp(address);
+  if (ip === undefined || ip.version === 4) return address;
+  const b = ip.bytes;
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return b.slice(12).join(".");
+  const groups = [0, 2, 4, 6].map((i) => ((b[i]! << 8) | b[i + 1]!).toString(16));
+  return `${groups.join(":")}::/64`;
 }
 
 /** The cost of a parsed body: every item, valid or not. */

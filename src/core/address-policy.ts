@@ -118,9 +118,10 @@ function parseIPv6(input: string): number[] | undefined {
   return [...head, ...new Array<number>(16 - head.length - tail.length).fill(0), ...tail];
 }
 
-type ParsedIp = { version: 4; bytes: number[] } | { version: 6; bytes: number[] };
+export type ParsedIp = { version: 4; bytes: number[] } | { version: 6; bytes: number[] };
 
-function parseIp(text: string): ParsedIp | undefined {
+/** An IPv4 (dotted quad) or IPv6 literal as its bytes; undefined for anything else. */
+export function parseIp(text: string): ParsedIp | undefined {
   const v4 = parseIPv4(text);
   if (v4 !== undefined) return { version: 4, bytes: v4 };
   const v6 = parseIPv6(text);
