@@ -4,8 +4,11 @@
  * used here carry the canary secret, so the suite-wide canary guard proves none of them is ever echoed.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseGwei } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -16,6 +19,7 @@ import { hashApiKey } from "../src/core/access.ts";
 import { silentLogger } from "../src/telemetry/logger.ts";
 import { CANARY, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { within } from "./harness/transport-kit.ts";
+import { waitFor } from "./harness/wait.ts";
 
 /** Methods the gateway itself sends in the background (head polls, chain checks). */
 const BACKGROUND = new Set(["eth_getBlockByNumber", "eth_chainId"]);
@@ -27,7 +31,13 @@ const KEYS = {
   otherChain: `mh_${CANARY}_other_chain`,
   chainIdOnly: `mh_${CANARY}_chain_id_only`,
   walletPage: `mh_${CANARY}_wallet_page`,
+  wsMetered: `mh_${CANARY}_ws_metered`,
+  revocable: `mh_${CANARY}_revocable`,
 };
+const keysDir = mkdtempSync(join(tmpdir(), "multihome-security-keys-"));
+const KEYS_FILE = join(keysDir, "keys.yaml");
+const writeKeysFile = (revoked: boolean) =>
+  writeFileSync(KEYS_FILE, `- { id: revocable, hash: "${hashApiKey(KEYS.revocable)}", revoked: ${revoked} }\n`);
 const ADMIN_TOKEN = `admin-${CANARY}-token`;
 /** The peer whose `X-Forwarded-For` is believed. */
 const TRUSTED_PROXY = "127.0.0.4";
@@ -102,6 +112,7 @@ const call = (method: string, params: unknown[] = [], id: unknown = 1) =>
 const keyed = (key: string) => ({ authorization: `Bearer ${key}` });
 
 before(async () => {
+  writeKeysFile(false);
   net = await startTestNetwork({
     config: {
       server: {
@@ -128,7 +139,10 @@ before(async () => {
           { id: "other-chain", hash: hashApiKey(KEYS.otherChain), chains: [1] },
           { id: "chain-id-only", hash: hashApiKey(KEYS.chainIdOnly), methods: ["eth_chainId"] },
           { id: "wallet-page", hash: hashApiKey(KEYS.walletPage), origins: ["https://wallet.example"] },
+          { id: "ws-metered", hash: hashApiKey(KEYS.wsMetered), rateLimit: { units: 5, windowSeconds: 3_600 } },
         ],
+        keysFile: KEYS_FILE,
+        keysReloadIntervalMs: 100,
       },
     },
   });
@@ -140,6 +154,7 @@ before(async () => {
   }
 });
 after(async () => {
+  rmSync(keysDir, { recursive: true, force: true });
   await other?.stop();
   await net?.stop();
 });
@@ -771,5 +786,82 @@ describe("B40: slowloris", () => {
     } finally {
       for (const s of sockets) s.destroy();
     }
+  });
+});
+
+describe("one gate for every path: WebSocket messages, REST views and refused bodies pay and are refused alike", () => {
+  /** One JSON-RPC exchange on an open WebSocket. */
+  function exchange(ws: WebSocket, body: string): Promise<any> {
+    return new Promise((resolve) => {
+      ws.once("message", (data) => resolve(JSON.parse(String(data))));
+      ws.send(body);
+    });
+  }
+
+  test("over WebSocket a key is debited per item; once over, its messages and new upgrades are refused", async () => {
+    const ws = new WebSocket(wsUrl(), { localAddress: "127.0.0.12", headers: keyed(KEYS.wsMetered) });
+    try {
+      assert.equal(await opened(ws), "open");
+      assert.match((await exchange(ws, call("eth_chainId"))).result, /^0x/);
+      net.resetStats();
+      assert.equal((await exchange(ws, batchOf(10))).error.code, -32005, "10 more units than the 5 allowed");
+      const next = await exchange(ws, call("eth_gasPrice"));
+      assert.equal(next.error.code, -32005);
+      assert.equal(clientCalls(), 0);
+      const again = new WebSocket(wsUrl(), { localAddress: "127.0.0.12", headers: keyed(KEYS.wsMetered) });
+      assert.equal(await opened(again), 429);
+    } finally {
+      ws.terminate();
+    }
+  });
+
+  test("a key revoked in the keys file stops working on a WebSocket already open", async () => {
+    const ws = new WebSocket(wsUrl(), { localAddress: "127.0.0.13", headers: keyed(KEYS.revocable) });
+    try {
+      assert.equal(await opened(ws), "open");
+      assert.match((await exchange(ws, call("eth_chainId"))).result, /^0x/);
+      writeKeysFile(true);
+      const refused = await waitFor(
+        async () => {
+          const reply = await exchange(ws, call("eth_chainId"));
+          return reply.error?.code === -32090 ? reply : undefined;
+        },
+        { timeoutMs: 5_000, what: "the revocation to reach the open connection" },
+      );
+      assert.equal(refused.error.message, "unauthorized: unknown or revoked API key");
+    } finally {
+      ws.terminate();
+      writeKeysFile(false);
+    }
+  });
+
+  test("the REST views pay too, and a refusal is a REST error body with Retry-After", async () => {
+    const path = `/v1/chains/${net.chainId}/accounts/${net.devnet.accounts[0]!.address}`;
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof send>> | undefined;
+    for (let i = 0; i < 4 && !refused; i++) {
+      const r = await send({ path, method: "GET", address: "127.0.0.14", headers: { authorization: "" } });
+      statuses.push(r.status);
+      if (r.status === 429) refused = r;
+    }
+    // Whether the view itself can answer (200, or 503 without a proven balance) does not matter: it was paid for.
+    assert.deepEqual(
+      statuses.map((status) => status === 429),
+      [false, false, true],
+      `4 units each against an anonymous limit of 10: ${statuses}`,
+    );
+    assert.deepEqual(refused!.json.error.code, "rate_limited");
+    assert.ok(Number(refused!.headers.get("retry-after")) >= 1);
+  });
+
+  test("bodies refused whole (too large, not UTF-8) are debited like any other", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const body = i % 2 === 0 ? Buffer.alloc(2 * 1024 * 1024, 0x20) : Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+      const r = await send({ body, address: "127.0.0.15", headers: { authorization: "" } });
+      statuses.push(r.status);
+    }
+    // 2 units each against an anonymous limit of 10: the 6th is over it.
+    assert.deepEqual(statuses, [413, 400, 413, 400, 413, 429]);
   });
 });

@@ -122,16 +122,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       keys: () => ring.keys(),
       trustedProxies: config.server.trustedProxies,
       corsOrigins: config.server.corsOrigins,
+      methodCosts: config.auth.methodCosts,
       addToCounter: (name, amount, windowMs, now) => store.addToCounter(name, amount, windowMs, now),
       now: () => systemClock.now(),
       logger,
     });
-    server = await startHttpServer(
-      gateway,
-      { ...config.server, websocket: config.websocket, access, methodCosts: config.auth.methodCosts },
-      logger,
-      () => ({ store: storeStatus(config.store.kind, store) }),
-    );
+    server = await startHttpServer(gateway, { ...config.server, websocket: config.websocket, access }, logger, () => ({
+      store: storeStatus(config.store.kind, store),
+    }));
     if (config.admin) {
       admin = await startAdminServer(
         gateway,

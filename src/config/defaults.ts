@@ -24,9 +24,12 @@ export const DEFAULTS = {
     keepAliveTimeoutMs: 5_000,
     /** On shutdown, how long in-flight requests may take to finish, ms. */
     shutdownGraceMs: 10_000,
-    /** Open connections (HTTP and WebSocket) on the public listener; more are closed as they arrive. */
+    /** Open connections (HTTP and WebSocket) on the public listener; more are closed as they arrive (by Node). */
     maxConnections: 10_000,
-    /** Open connections from one client address (an IPv6 client counts by its /64); more are closed as they arrive. */
+    /**
+     * Open connections from one client address (an IPv6 client counts by its /64); more are left unread and closed
+     * after a second (as many again at most; beyond that at once).
+     */
     maxConnectionsPerClient: 256,
     /** Peers (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; from anyone else it is ignored. */
     trustedProxies: [] as string[],

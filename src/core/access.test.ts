@@ -22,26 +22,26 @@ const settings = (allowed: boolean) => ({ keys, anonymous: { allowed, rateLimit:
 
 test("keys are kept as sha256 digests; unknown and revoked keys get the same refusal, never anonymous access", () => {
   assert.match(hashApiKey("mh_a"), /^sha256:[0-9a-f]{64}$/);
-  const unknown = authenticate(settings(true), "mh_x", "1.2.3.4", 1);
-  const revoked = authenticate(settings(true), "mh_r", "1.2.3.4", 1);
+  const unknown = authenticate(settings(true), "mh_x", () => "1.2.3.4", 1);
+  const revoked = authenticate(settings(true), "mh_r", () => "1.2.3.4", 1);
   assert.ok(unknown instanceof Error && revoked instanceof Error);
   assert.equal(unknown.message, revoked.message);
   assert.equal(unknown.httpStatus, 401);
-  const tooLong = authenticate(settings(true), "x".repeat(10_000), "1.2.3.4", 1);
+  const tooLong = authenticate(settings(true), "x".repeat(10_000), () => "1.2.3.4", 1);
   assert.ok(tooLong instanceof Error && tooLong.httpStatus === 401);
 });
 
 test("scopes: another chain is 403; the key's methods bound what it may call; anonymous only when allowed", () => {
-  const other = authenticate(settings(true), "mh_a", "1.2.3.4", 5);
+  const other = authenticate(settings(true), "mh_a", () => "1.2.3.4", 5);
   assert.ok(other instanceof Error && other.httpStatus === 403);
-  const caller = authenticate(settings(true), "mh_a", "1.2.3.4", 1);
+  const caller = authenticate(settings(true), "mh_a", () => "1.2.3.4", 1);
   assert.ok(!(caller instanceof Error) && caller.kind === "key");
   assert.equal(callerMayCall(caller, "eth_chainId"), true);
   assert.equal(callerMayCall(caller, "eth_call"), false);
-  const anonymous = authenticate(settings(true), undefined, "1.2.3.4", 1);
+  const anonymous = authenticate(settings(true), undefined, () => "1.2.3.4", 1);
   assert.ok(!(anonymous instanceof Error) && anonymous.kind === "anonymous");
   assert.equal(anonymous.limitName, "ip:1.2.3.4");
-  const refused = authenticate(settings(false), undefined, "1.2.3.4", 1);
+  const refused = authenticate(settings(false), undefined, () => "1.2.3.4", 1);
   assert.ok(refused instanceof Error && refused.httpStatus === 401);
 });
 

@@ -121,7 +121,8 @@ export function indexApiKeys(keys: readonly ApiKeyConfig[]): Map<string, ApiKey>
 
 /** Who a request is from, after authentication. */
 export type Caller =
-  | { kind: "key"; key: ApiKey; limitName: string }
+  /** `hash`: the key's digest, to look it up again (a key revoked while a WebSocket is open stops working). */
+  | { kind: "key"; key: ApiKey; hash: string; limitName: string }
   | { kind: "anonymous"; limitName: string; rateLimit: RateLimit | undefined };
 
 export interface AuthSettings {
@@ -137,19 +138,31 @@ export interface AuthSettings {
 export function authenticate(
   settings: AuthSettings,
   presented: string | undefined,
-  clientId: string,
+  /** The client's address: asked only of anonymous callers. */
+  clientId: () => string,
   chainId: number,
 ): Caller | MultihomeError {
   if (presented === undefined) {
     if (!settings.anonymous.allowed)
       return new MultihomeError("unauthorized", "unauthorized: an API key is required (Authorization: Bearer <key>)");
-    return { kind: "anonymous", limitName: `ip:${clientId}`, rateLimit: settings.anonymous.rateLimit };
+    return { kind: "anonymous", limitName: `ip:${clientId()}`, rateLimit: settings.anonymous.rateLimit };
   }
-  const key = presented.length <= API_KEY_MAX_CHARS ? settings.keys.get(hashApiKey(presented)) : undefined;
-  if (!key || key.revoked) return new MultihomeError("unauthorized", "unauthorized: unknown or revoked API key");
+  if (presented.length > API_KEY_MAX_CHARS) return unknownKey();
+  return keyCaller(settings.keys, hashApiKey(presented), chainId);
+}
+
+const unknownKey = () => new MultihomeError("unauthorized", "unauthorized: unknown or revoked API key");
+
+/**
+ * The caller a key digest names now, on this chain: the same checks at every use, so a key revoked or re-scoped in
+ * the keys file stops working for a connection that is already open too.
+ */
+export function keyCaller(keys: ReadonlyMap<string, ApiKey>, hash: string, chainId: number): Caller | MultihomeError {
+  const key = keys.get(hash);
+  if (!key || key.revoked) return unknownKey();
   if (key.chains && !key.chains.has(chainId))
     return new MultihomeError("forbidden", `forbidden: this API key is not allowed on chain ${chainId}`);
-  return { kind: "key", key, limitName: `key:${key.id}` };
+  return { kind: "key", key, hash, limitName: `key:${key.id}` };
 }
 
 /** Whether the caller's key lets it call this method (the chain's method policy applies on top). */

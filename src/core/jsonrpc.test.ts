@@ -161,6 +161,15 @@ test("B7: -0 and fractional ids are invalid requests, answered with id null", ()
   }
 });
 
+test("B7: an integral value written as a fraction or exponent is refused, whatever the key's spelling", () => {
+  for (const body of [
+    '{"jsonrpc":"2.0","id":1.0,"method":"eth_chainId"}',
+    '{"jsonrpc":"2.0","id":0e0,"method":"eth_chainId"}',
+    '{"jsonrpc":"2.0","\\u0069d":1.0,"method":"eth_chainId"}',
+  ])
+    assert.match(rejects(body, "invalid_request").message, /id must be/, body);
+});
+
 test("ids that are objects, arrays or booleans are invalid requests", () => {
   for (const id of [{}, [1], true]) rejects(call({ id }), "invalid_request");
 });

@@ -82,15 +82,19 @@ function parsePrecise(text: string): { value: unknown; idSources: IdSources } {
 
 /** Some id is a number that may not be written as a plain safe integer: only then is the body parsed with sources. */
 function needsPreciseParse(value: unknown, text: string): boolean {
-  const ids = Array.isArray(value) ? value : [value];
-  for (const item of ids) {
+  let numericId = false;
+  const items = Array.isArray(value) ? value : [value];
+  for (const item of items) {
     if (item && typeof item === "object" && "id" in item) {
       const id = (item as { id: unknown }).id;
-      if (typeof id === "number" && (!Number.isSafeInteger(id) || Object.is(id, -0))) return true;
+      if (typeof id !== "number") continue;
+      if (!Number.isSafeInteger(id) || Object.is(id, -0)) return true;
+      numericId = true;
     }
   }
-  // A fraction or exponent written as an id (`"id":1.0`, `"id":0e0`) parses to a safe integer: only the text shows it.
-  return /"id"\s*:\s*-?\d+[.eE]/.test(text);
+  // A fraction or exponent written as an id (`"id":1.0`, `"id":0e0`) parses to a safe integer: only the text shows
+  // it, and the key may be spelled with escapes (`"\u0069d"`). String ids never pay for the scan.
+  return numericId && (/"id"\s*:\s*-?\d+[.eE]/.test(text) || text.includes("\\u"));
 }
 
 /** Parse a whole request body. Throws `MultihomeError` for whole-body failures; per-item failures are returned. */

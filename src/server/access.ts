@@ -10,13 +10,18 @@ import {
   type ApiKey,
   authenticate,
   type Caller,
+  callerMayCall,
   callerRateLimit,
   clientAddressKey,
+  keyCaller,
   type RateLimit,
 } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
+import type { RpcGate } from "./rpc-handler.ts";
 
+/** How long a browser may keep a CORS preflight's answer, seconds. */
+export const CORS_MAX_AGE_SECONDS = 600;
 /** Clients remembered as over their limit (the oldest forgotten first beyond it). */
 export const MAX_BLOCKED_CLIENTS = 100_000;
 /**
@@ -33,6 +38,8 @@ export interface AccessOptions {
   keys: () => ReadonlyMap<string, ApiKey>;
   trustedProxies: readonly string[];
   corsOrigins: readonly string[];
+  /** Rate-limit units per method, over the built-in table. */
+  methodCosts: Readonly<Record<string, number>>;
   /** The store's fixed-window counter: adds `amount` and returns the window's total. */
   addToCounter: (name: string, amount: number, windowMs: number, now: number) => Promise<number>;
   now: () => number;
@@ -44,8 +51,6 @@ export interface Access {
   clientOf(req: IncomingMessage): string;
   /** Whether connections from this peer are capped per client (a trusted proxy carries many clients). */
   isTrustedProxy(address: string | undefined): boolean;
-  /** The key a request presents: `Authorization: Bearer`, `x-api-key`, or the path's last segment. */
-  presentedKey(req: IncomingMessage, pathKey: string | undefined): string | undefined;
   authenticate(req: IncomingMessage, chainId: number, pathKey: string | undefined): Caller | MultihomeError;
   /**
    * CORS: whether a browser origin may call at all, and the headers to answer with (never a wildcard, never
@@ -54,8 +59,12 @@ export interface Access {
   cors(req: IncomingMessage, caller: Caller | undefined): { allowed: boolean; headers: Record<string, string> };
   /** Milliseconds until a client remembered as over its limit may call again; undefined when it may call now. */
   blocked(caller: Caller): number | undefined;
-  /** Debit `units`; a rate_limited error when that takes the client over its limit. */
-  charge(caller: Caller, units: number): Promise<MultihomeError | undefined>;
+  /**
+   * What a caller's calls may do and cost, checked at every use: the key again (revoked or re-scoped since: refused),
+   * a client already over its limit (refused without asking the store), then the units debited. HTTP, WebSocket
+   * messages and the REST views all pay through this one gate.
+   */
+  gate(caller: Caller, chainId: number): RpcGate;
 }
 
 function rangeList(ranges: readonly string[]): BlockList {
@@ -77,7 +86,26 @@ function contains(list: BlockList, address: string): boolean {
   return mapped ? list.check(mapped[1]!, "ipv4") : false;
 }
 
-const BEARER = /^Bearer\s+(\S+)\s*$/i;
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+}
+
+/** Open connections per client, for the caps of the HTTP and WebSocket listeners. */
+export function createClientCounts() {
+  const open = new Map<string, number>();
+  return {
+    count: (client: string) => open.get(client) ?? 0,
+    add(client: string) {
+      open.set(client, (open.get(client) ?? 0) + 1);
+    },
+    remove(client: string) {
+      const left = (open.get(client) ?? 1) - 1;
+      if (left > 0) open.set(client, left);
+      else open.delete(client);
+    },
+  };
+}
 const CORS_ALLOW_HEADERS = "content-type, authorization, x-api-key, multihome-max-staleness";
 const CORS_EXPOSE_HEADERS = "multihome-block, multihome-verified, multihome-stale, x-request-id, retry-after";
 
@@ -108,15 +136,46 @@ export function createAccess(options: AccessOptions): Access {
   function presentedKey(req: IncomingMessage, pathKey: string | undefined): string | undefined {
     if (pathKey !== undefined) return pathKey;
     const authorization = req.headers.authorization;
-    if (authorization !== undefined) return BEARER.exec(authorization)?.[1] ?? authorization;
+    if (authorization !== undefined) return bearerToken(authorization) ?? authorization;
     const header = req.headers["x-api-key"];
     return Array.isArray(header) ? header[0] : header;
+  }
+
+  function blocked(caller: Caller): number | undefined {
+    const until = blockedUntil.get(caller.limitName);
+    if (until === undefined) return undefined;
+    const now = options.now();
+    if (until <= now) {
+      blockedUntil.delete(caller.limitName);
+      return undefined;
+    }
+    return until - now;
+  }
+
+  async function charge(caller: Caller, units: number): Promise<MultihomeError | undefined> {
+    const limit = callerRateLimit(caller);
+    if (!limit || units === 0) return undefined;
+    const windowMs = limit.windowSeconds * 1000;
+    const now = options.now();
+    let total: number;
+    try {
+      total = await options.addToCounter(`rate:${caller.limitName}`, units, windowMs, now);
+    } catch (error) {
+      // A store that cannot count does not take the gateway down with it: the request is served.
+      options.logger.warn({ err: (error as Error).message }, "rate limit not counted");
+      return undefined;
+    }
+    if (total <= limit.units) return undefined;
+    const until = (Math.floor(now / windowMs) + 1) * windowMs;
+    blockedUntil.delete(caller.limitName);
+    blockedUntil.set(caller.limitName, until);
+    if (blockedUntil.size > MAX_BLOCKED_CLIENTS) blockedUntil.delete(blockedUntil.keys().next().value!);
+    return rateLimited(Math.max(1, Math.ceil((until - now) / 1000)), limit);
   }
 
   return {
     clientOf,
     isTrustedProxy: trusted,
-    presentedKey,
     authenticate(req, chainId, pathKey) {
       return authenticate(
         {
@@ -124,7 +183,7 @@ export function createAccess(options: AccessOptions): Access {
           anonymous: { allowed: options.anonymous, rateLimit: options.anonymousRateLimit },
         },
         presentedKey(req, pathKey),
-        clientOf(req),
+        () => clientOf(req),
         chainId,
       );
     },
@@ -146,39 +205,27 @@ export function createAccess(options: AccessOptions): Access {
       if (req.method === "OPTIONS") {
         headers["access-control-allow-methods"] = "POST, GET, OPTIONS";
         headers["access-control-allow-headers"] = CORS_ALLOW_HEADERS;
-        headers["access-control-max-age"] = "600";
+        headers["access-control-max-age"] = String(CORS_MAX_AGE_SECONDS);
       }
       return { allowed: true, headers };
     },
-    blocked(caller) {
-      const until = blockedUntil.get(caller.limitName);
-      if (until === undefined) return undefined;
-      const now = options.now();
-      if (until <= now) {
-        blockedUntil.delete(caller.limitName);
-        return undefined;
-      }
-      return until - now;
-    },
-    async charge(caller, units) {
-      const limit = callerRateLimit(caller);
-      if (!limit || units === 0) return undefined;
-      const windowMs = limit.windowSeconds * 1000;
-      const now = options.now();
-      let total: number;
-      try {
-        total = await options.addToCounter(`rate:${caller.limitName}`, units, windowMs, now);
-      } catch (error) {
-        // A store that cannot count does not take the gateway down with it: the request is served.
-        options.logger.warn({ err: (error as Error).message }, "rate limit not counted");
-        return undefined;
-      }
-      if (total <= limit.units) return undefined;
-      const until = (Math.floor(now / windowMs) + 1) * windowMs;
-      blockedUntil.delete(caller.limitName);
-      blockedUntil.set(caller.limitName, until);
-      if (blockedUntil.size > MAX_BLOCKED_CLIENTS) blockedUntil.delete(blockedUntil.keys().next().value!);
-      return rateLimited(Math.max(1, Math.ceil((until - now) / 1000)), limit);
+    blocked,
+    gate(caller, chainId) {
+      const current = () => (caller.kind === "key" ? keyCaller(options.keys(), caller.hash, chainId) : caller);
+      return {
+        costs: options.methodCosts,
+        mayCall(method) {
+          const now = current();
+          return !(now instanceof MultihomeError) && callerMayCall(now, method);
+        },
+        async charge(units) {
+          const now = current();
+          if (now instanceof MultihomeError) return now;
+          const blockedMs = blocked(now);
+          if (blockedMs !== undefined) return rateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
+          return charge(now, units);
+        },
+      };
     },
   };
 }

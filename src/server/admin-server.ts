@@ -8,9 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
-
-/** Largest admin request body, bytes. */
-export const ADMIN_MAX_BODY_BYTES = 65_536;
+import { bearerToken } from "./access.ts";
 
 export interface AdminServerOptions {
   host: string;
@@ -20,13 +18,6 @@ export interface AdminServerOptions {
   requestTimeoutMs: number;
 }
 
-/** An admin route: answers with a status and a JSON value, or undefined to fall through to 404. */
-export type AdminRoute = (
-  req: IncomingMessage,
-  path: string,
-  body: () => Promise<unknown>,
-) => Promise<{ status: number; body: unknown } | undefined>;
-
 export interface RunningAdminServer {
   url: string;
   close(): Promise<void>;
@@ -35,45 +26,14 @@ export interface RunningAdminServer {
 const digest = (text: string) => createHash("sha256").update(text).digest();
 
 /** Constant-time comparison of the presented token with the configured one (digests: equal lengths always). */
-export function tokenMatches(presented: string | undefined, token: string): boolean {
-  if (presented === undefined) return false;
-  return timingSafeEqual(digest(presented), digest(token));
-}
-
-function bearer(req: IncomingMessage): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  return match?.[1];
-}
-
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > ADMIN_MAX_BODY_BYTES) {
-        req.destroy();
-        reject(new RangeError(`admin request body over ${ADMIN_MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once("end", () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      } catch {
-        reject(new SyntaxError("admin request body is not JSON"));
-      }
-    });
-    req.once("error", reject);
-  });
+function tokenMatches(presented: string | undefined, token: string): boolean {
+  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
 }
 
 export async function startAdminServer(
   gateway: Gateway,
   options: AdminServerOptions,
   logger: Logger,
-  routes: AdminRoute[] = [],
 ): Promise<RunningAdminServer> {
   const send = (res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
     const bytes = Buffer.from(JSON.stringify(value));
@@ -86,14 +46,9 @@ export async function startAdminServer(
     res.end(bytes);
   };
 
-  const builtIn: AdminRoute = async (req, path) => {
-    if (req.method === "GET" && path === "/admin/api/status") return { status: 200, body: gateway.readiness() };
-    return undefined;
-  };
-
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? "/").split("?", 1)[0]!;
-    if (!tokenMatches(bearer(req), options.token)) {
+    if (!tokenMatches(bearerToken(req.headers.authorization), options.token)) {
       return send(
         res,
         401,
@@ -101,17 +56,7 @@ export async function startAdminServer(
         { "www-authenticate": 'Bearer realm="multihome-admin"' },
       );
     }
-    for (const route of [builtIn, ...routes]) {
-      let answer: Awaited<ReturnType<AdminRoute>>;
-      try {
-        answer = await route(req, path, () => readJson(req));
-      } catch (error) {
-        if (error instanceof RangeError || error instanceof SyntaxError)
-          return send(res, 400, { error: { code: "invalid_request", message: error.message } });
-        throw error;
-      }
-      if (answer) return send(res, answer.status, answer.body);
-    }
+    if (req.method === "GET" && path === "/admin/api/status") return send(res, 200, gateway.readiness());
     send(res, 404, { error: { code: "not_found", message: "no such admin endpoint" } });
   }
 

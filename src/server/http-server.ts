@@ -6,13 +6,12 @@ import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { type Caller, callerMayCall, clientAddressKey } from "../core/access.ts";
+import { callCost, clientAddressKey } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
-import type { Access } from "./access.ts";
-import { RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
+import { type Access, createClientCounts, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import { createRequestIds, handleRpcBody, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
@@ -34,8 +33,6 @@ export interface HttpServerOptions {
   websocket: Omit<WsServerOptions, "maxPayload" | "limits" | "access">;
   /** Keys, client addresses, CORS and rate limits. */
   access: Access;
-  /** Rate-limit units per method, over the built-in table. */
-  methodCosts: Readonly<Record<string, number>>;
 }
 
 export interface RunningServer {
@@ -57,8 +54,8 @@ const RPC_PATH = /^\/rpc\/(\d{1,16})(?:\/([A-Za-z0-9_-]{1,128}))?\/?$/;
 export const SERVER_TIMEOUT_CHECK_MS = 1_000;
 
 /** Units the REST views cost: the proven reads behind them. */
-const ACCOUNT_VIEW_COST = 4;
-const TRANSACTION_VIEW_COST = 4;
+export const ACCOUNT_VIEW_COST = 4;
+export const TRANSACTION_VIEW_COST = 4;
 
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
@@ -94,29 +91,36 @@ export async function startHttpServer(
     return path === "/" && chains.length === 1 ? { chainId: chains[0]!, pathKey: undefined } : undefined;
   };
   const { access } = options;
-  const gateFor = (caller: Caller): RpcGate => ({
-    mayCall: (method) => callerMayCall(caller, method),
-    costs: options.methodCosts,
-    charge: (units) => access.charge(caller, units),
-  });
+  /** A refusal as the JSON-RPC routes answer it: a JSON-RPC error object, id null. */
+  const refuseRpc = (res: ServerResponse) => (error: MultihomeError) => {
+    const r = wholeBodyError(error, newRequestId());
+    send(res, r.status, r.headers, r.body);
+  };
+  /** A refusal as the REST views answer it: `{ error: { code, message } }`. */
+  const refuseRest = (res: ServerResponse) => (error: MultihomeError) => {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+    send(res, error.httpStatus, headers, JSON.stringify({ error: { code: error.code, message: error.message } }));
+  };
   /**
    * Who may make this request: the key it presents (or its address, anonymously), its browser origin, and whether
    * it is over its limit already — all decided before a byte of the body is read. Undefined: refused and answered.
    */
-  const admit = (req: IncomingMessage, res: ServerResponse, chainId: number, pathKey: string | undefined) => {
+  const admit = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    chainId: number,
+    pathKey: string | undefined,
+    refuse: (error: MultihomeError) => void,
+  ): RpcGate | undefined => {
     const caller = access.authenticate(req, chainId, pathKey);
-    const refuse = (error: MultihomeError) => {
-      const r = wholeBodyError(error, newRequestId());
-      send(res, r.status, r.headers, r.body);
-      return undefined;
-    };
-    if (caller instanceof MultihomeError) return refuse(caller);
+    if (caller instanceof MultihomeError) return void refuse(caller);
     const cors = access.cors(req, caller);
     for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
     if (!cors.allowed)
-      return refuse(new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint"));
+      return void refuse(new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint"));
     const blockedMs = access.blocked(caller);
-    if (blockedMs === undefined) return caller;
+    if (blockedMs === undefined) return access.gate(caller, chainId);
     // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
     // answered once per connection per hold, not as fast as it can ask.
     const holdMs = Math.min(RATE_LIMIT_HOLD_MS, blockedMs);
@@ -167,27 +171,31 @@ export async function startHttpServer(
     send(res, r.status, { ...r.headers, connection: "close" }, r.body);
   };
 
-  async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number, caller: Caller) {
+  async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number, gate: RpcGate) {
     const requestId = newRequestId();
+    /** A request refused as a whole is paid for too, so sending junk runs into the limit like anything else. */
+    const refuse = async (error: MultihomeError) => {
+      const refused = await gate.charge(callCost(undefined, gate.costs));
+      const r = wholeBodyError(refused ?? error, requestId);
+      send(res, r.status, r.headers, r.body);
+    };
     const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > options.maxBodyBytes) return tooLarge(res, requestId);
-    const body = await readBody(req);
-    if (body === "too_large") return tooLarge(res, requestId);
-    if (!isUtf8(body)) {
-      const r = wholeBodyError(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"), requestId);
-      return send(res, r.status, r.headers, r.body);
+    const body = Number.isFinite(declared) && declared > options.maxBodyBytes ? "too_large" : await readBody(req);
+    if (body === "too_large") {
+      // The 413 stands even over the limit (the connection is closed either way), but the units are debited.
+      await gate.charge(callCost(undefined, gate.costs));
+      return tooLarge(res, requestId);
     }
+    if (!isUtf8(body)) return refuse(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"));
     const text = body.toString("utf8");
     const staleness = parseMaxStaleness(req.headers["multihome-max-staleness"]);
     if (staleness === "invalid") {
-      const r = wholeBodyError(
+      return refuse(
         new MultihomeError(
           "invalid_request",
           `invalid request: multihome-max-staleness must be whole seconds from 0 to ${MAX_STALENESS_SECONDS}`,
         ),
-        requestId,
       );
-      return send(res, r.status, r.headers, r.body);
     }
     // A client that disconnects does not cancel its call: every call is bounded by routing.requestTimeoutMs anyway,
     // and not tracking disconnects keeps the hot path free of per-request listeners.
@@ -195,7 +203,7 @@ export async function startHttpServer(
       limits,
       logger,
       requestId,
-      gate: gateFor(caller),
+      gate,
       ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
     });
     send(res, r.status, r.headers, r.body);
@@ -213,13 +221,12 @@ export async function startHttpServer(
 
   /** The REST views pay like the JSON-RPC calls behind them; false when refused (and answered). */
   async function admitView(req: IncomingMessage, res: ServerResponse, chainId: number, cost: number) {
-    const caller = admit(req, res, chainId, undefined);
-    if (!caller) return false;
-    const refused = await access.charge(caller, cost);
-    if (!refused) return true;
-    const r = wholeBodyError(refused, newRequestId());
-    send(res, r.status, r.headers, r.body);
-    return false;
+    const refuse = refuseRest(res);
+    const gate = admit(req, res, chainId, undefined, refuse);
+    if (!gate) return false;
+    const refused = await gate.charge(cost);
+    if (refused) refuse(refused);
+    return refused === undefined;
   }
 
   async function route(req: IncomingMessage, res: ServerResponse) {
@@ -281,8 +288,8 @@ export async function startHttpServer(
       res.setHeader("allow", "POST, OPTIONS");
       return sendJson(res, 405, { error: { code: "method_not_allowed", message: "JSON-RPC requests use POST" } });
     }
-    const caller = admit(req, res, target.chainId, target.pathKey);
-    if (caller) return handleRpc(req, res, target.chainId, caller);
+    const gate = admit(req, res, target.chainId, target.pathKey, refuseRpc(res));
+    if (gate) return handleRpc(req, res, target.chainId, gate);
   }
 
   const server: Server = createServer(
@@ -338,30 +345,41 @@ export async function startHttpServer(
         error: { code: "forbidden", message: "this origin may not call this endpoint" },
       });
     }
-    websockets.upgrade(req, socket, head, chainId, { client: access.clientOf(req), gate: gateFor(caller) });
+    if (access.blocked(caller) !== undefined) {
+      return refuseUpgrade(socket, 429, "Too Many Requests", {
+        error: { code: "rate_limited", message: "rate limited: too many cost units in this window" },
+      });
+    }
+    websockets.upgrade(req, socket, head, chainId, {
+      client: access.clientOf(req),
+      gate: access.gate(caller, chainId),
+    });
   });
   server.maxConnections = options.maxConnections;
-  const perClient = new Map<string, number>();
+  const perClient = createClientCounts();
+  /** Connections over the cap, held unread for a moment (at most as many again as the cap, per client). */
+  const held = createClientCounts();
   server.on("connection", (socket) => {
     // Counted by peer address: behind a trusted proxy every client shares the proxy's connections, so those are
     // not capped per client (the proxy's own limits apply).
     const peer = socket.remoteAddress;
     if (peer === undefined || access.isTrustedProxy(peer)) return;
     const client = clientAddressKey(peer);
-    const open = perClient.get(client) ?? 0;
-    if (open >= options.maxConnectionsPerClient) {
-      // Not read, and closed a moment later rather than at once: a client that reconnects as soon as it is cut
-      // would otherwise make the refusal itself the load.
-      socket.pause();
-      const timer = setTimeout(() => socket.destroy(), RATE_LIMIT_HOLD_MS);
-      socket.once("close", () => clearTimeout(timer));
+    if (perClient.count(client) < options.maxConnectionsPerClient) {
+      perClient.add(client);
+      socket.once("close", () => perClient.remove(client));
       return;
     }
-    perClient.set(client, open + 1);
+    // Over the cap: not read, and closed a moment later rather than at once — a client that reconnects as soon as
+    // it is cut would otherwise make the refusal itself the load. Held ones are capped too, so no client can fill
+    // server.maxConnections with them.
+    if (held.count(client) >= options.maxConnectionsPerClient) return void socket.destroy();
+    held.add(client);
+    socket.pause();
+    const timer = setTimeout(() => socket.destroy(), RATE_LIMIT_HOLD_MS);
     socket.once("close", () => {
-      const left = (perClient.get(client) ?? 1) - 1;
-      if (left > 0) perClient.set(client, left);
-      else perClient.delete(client);
+      clearTimeout(timer);
+      held.remove(client);
     });
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {

@@ -9,10 +9,12 @@ import { isUtf8 } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ServerOptions, type WebSocket, WebSocketServer } from "ws";
+import { callCost } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { ParseLimits, RpcCall } from "../core/jsonrpc.ts";
 import type { Logger } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+import { createClientCounts } from "./access.ts";
 import { handleRpcBody, NO_EVIDENCE, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 
 /** Calls of one connection in flight at once; beyond it the connection's messages wait unread. */
@@ -75,7 +77,7 @@ export function createWsServer(
   };
   const wss = new WebSocketServer(serverOptions);
   const open = new Set<WebSocket>();
-  const perClient = new Map<string, number>();
+  const perClient = createClientCounts();
   let closing = false;
   const alive = new WeakMap<WebSocket, boolean>();
   const pinger = setInterval(() => {
@@ -96,7 +98,7 @@ export function createWsServer(
 
   function serve(ws: WebSocket, chainId: number, admitted: Admitted) {
     open.add(ws);
-    perClient.set(admitted.client, (perClient.get(admitted.client) ?? 0) + 1);
+    perClient.add(admitted.client);
     alive.set(ws, true);
     const gone = new AbortController();
     const subscriptions = new Map<string, { unsubscribe(): void; announced: boolean; held: string[] }>();
@@ -199,7 +201,10 @@ export function createWsServer(
       // Text frames are checked by ws (invalid UTF-8 closes with 1007); a binary frame is read as text when it is text.
       if (isBinary && !isUtf8(bytes)) {
         const error = new MultihomeError("parse_error", "parse error: message is not valid UTF-8");
-        return send(wholeBodyError(error, newRequestId()).body);
+        // Paid for like any refused message, so junk runs into the limit too.
+        const refused = admitted.gate?.charge(callCost(undefined, admitted.gate.costs)) ?? Promise.resolve(undefined);
+        void refused.then((limited) => send(wholeBodyError(limited ?? error, newRequestId()).body));
+        return;
       }
       const text = bytes.toString("utf8");
       if (++inFlight >= WS_MAX_IN_FLIGHT_PER_CONNECTION) ws.pause();
@@ -212,9 +217,7 @@ export function createWsServer(
     ws.on("error", (error) => logger.debug({ chainId, err: error.message }, "websocket error"));
     ws.on("close", () => {
       open.delete(ws);
-      const left = (perClient.get(admitted.client) ?? 1) - 1;
-      if (left > 0) perClient.set(admitted.client, left);
-      else perClient.delete(admitted.client);
+      perClient.remove(admitted.client);
       gone.abort();
       dropSubscriptions();
     });
@@ -234,8 +237,7 @@ export function createWsServer(
           },
         });
       }
-      const mine = perClient.get(admitted.client) ?? 0;
-      if (mine >= options.maxConnectionsPerClient) {
+      if (perClient.count(admitted.client) >= options.maxConnectionsPerClient) {
         const limit = options.maxConnectionsPerClient;
         return refuseUpgrade(socket, 429, "Too Many Requests", {
           error: { code: "rate_limited", message: `too many WebSocket connections from one client (limit ${limit})` },
