@@ -28,7 +28,7 @@ export const DEFAULTS = {
     maxConnections: 10_000,
     /**
      * Open connections from one client address (an IPv6 client counts by its /64); more are left unread and closed
-     * after a second (as many again at most; beyond that at once).
+     * after a second (at most a quarter of maxConnections held; beyond that at once).
      */
     maxConnectionsPerClient: 256,
     /** Peers (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; from anyone else it is ignored. */

@@ -53,6 +53,9 @@ const RPC_PATH = /^\/rpc\/(\d{1,16})(?:\/([A-Za-z0-9_-]{1,128}))?\/?$/;
 /** How often the listener checks header and request deadlines, ms (at most the headers deadline). */
 export const SERVER_TIMEOUT_CHECK_MS = 1_000;
 
+/** Connections over a client's cap are held (unread) only up to `server.maxConnections` divided by this. */
+export const HELD_CONNECTIONS_DIVISOR = 4;
+
 /** Units the REST views cost: the proven reads behind them. */
 export const ACCOUNT_VIEW_COST = 4;
 export const TRANSACTION_VIEW_COST = 4;
@@ -357,8 +360,9 @@ export async function startHttpServer(
   });
   server.maxConnections = options.maxConnections;
   const perClient = createClientCounts();
-  /** Connections over the cap, held unread for a moment (at most as many again as the cap, per client). */
-  const held = createClientCounts();
+  /** Connections over a client's cap held unread for a moment: at most a quarter of server.maxConnections in all. */
+  let held = 0;
+  const maxHeld = Math.floor(options.maxConnections / HELD_CONNECTIONS_DIVISOR);
   server.on("connection", (socket) => {
     // Counted by peer address: behind a trusted proxy every client shares the proxy's connections, so those are
     // not capped per client (the proxy's own limits apply).
@@ -371,15 +375,15 @@ export async function startHttpServer(
       return;
     }
     // Over the cap: not read, and closed a moment later rather than at once — a client that reconnects as soon as
-    // it is cut would otherwise make the refusal itself the load. Held ones are capped too, so no client can fill
-    // server.maxConnections with them.
-    if (held.count(client) >= options.maxConnectionsPerClient) return void socket.destroy();
-    held.add(client);
+    // it is cut would otherwise make the refusal itself the load. Held ones are bounded too, so they can never fill
+    // server.maxConnections and lock everyone else out.
+    if (held >= maxHeld) return void socket.destroy();
+    held++;
     socket.pause();
     const timer = setTimeout(() => socket.destroy(), RATE_LIMIT_HOLD_MS);
     socket.once("close", () => {
       clearTimeout(timer);
-      held.remove(client);
+      held--;
     });
   });
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
