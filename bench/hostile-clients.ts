@@ -1,7 +1,7 @@
 /**
  * Hostile clients for the hostile-mix bench, in a process of their own (so they never share the event loop of the
  * client being measured): oversized batches sent back to back, and a slowloris holding sockets open with headers
- * trickled a byte a second. Argument: JSON `{ url, durationMs, batchAddress, slowAddress, slowSockets }`. Prints one
+ * trickled a byte a second. Argument: JSON `{ url, durationMs, batchSenders, batchAddress, slowAddress, slowSockets }`. Prints one
  * line `HOSTILE {json}` with what each got back, then exits.
  */
 import { request } from "node:http";
@@ -10,6 +10,8 @@ import { connect } from "node:net";
 const spec = JSON.parse(process.argv[2] ?? "{}") as {
   url: string;
   durationMs: number;
+  /** Senders of oversized batches, each posting back to back. */
+  batchSenders: number;
   batchAddress: string;
   slowAddress: string;
   slowSockets: number;
@@ -75,6 +77,7 @@ function slowSocket(): void {
 }
 
 for (let i = 0; i < spec.slowSockets; i++) slowSocket();
-await Promise.all([batches(), batches()]);
+const senders = Array.from({ length: spec.batchSenders }, () => batches());
+await Promise.all([...senders, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
 process.stdout.write(`HOSTILE ${JSON.stringify({ batchStatuses, slowOpened, slowCut })}\n`);
 process.exit(0);

@@ -44,6 +44,8 @@ export interface OpenLoopResult {
   maxMs: number;
   /** How late the 99th-percentile request left against its schedule, ms. */
   lagP99Ms: number;
+  /** Every request's latency, ascending, ms. */
+  latenciesMs: Float64Array;
 }
 
 /** Nearest-rank quantile of an ascending array. */
@@ -140,6 +142,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       p999Ms: quantile(sorted, 0.999),
       maxMs: sorted[sorted.length - 1] ?? Number.NaN,
       lagP99Ms: quantile(sortedLags, 0.99),
+      latenciesMs: sorted,
     };
   } finally {
     await pool.destroy();

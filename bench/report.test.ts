@@ -26,6 +26,7 @@ const loop = (p50Ms: number, p99Ms: number): OpenLoopResult => ({
   p999Ms: p99Ms,
   maxMs: p99Ms,
   lagP99Ms: 1,
+  latenciesMs: new Float64Array([p50Ms, p99Ms]),
 });
 
 function report(

@@ -16,6 +16,8 @@ import WebSocket from "ws";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { hashApiKey } from "../src/core/access.ts";
+import { RATE_LIMIT_MAX_DEBT_WINDOWS } from "../src/server/access.ts";
+import { MAX_DRAINED_BODY_BYTES } from "../src/server/http-server.ts";
 import { silentLogger } from "../src/telemetry/logger.ts";
 import { CANARY, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { within } from "./harness/transport-kit.ts";
@@ -33,6 +35,7 @@ const KEYS = {
   walletPage: `mh_${CANARY}_wallet_page`,
   wsMetered: `mh_${CANARY}_ws_metered`,
   revocable: `mh_${CANARY}_revocable`,
+  overdrawn: `mh_${CANARY}_overdrawn`,
 };
 const keysDir = mkdtempSync(join(tmpdir(), "multihome-security-keys-"));
 const KEYS_FILE = join(keysDir, "keys.yaml");
@@ -119,6 +122,7 @@ before(async () => {
         host: "127.0.0.1",
         port: 0,
         maxConnectionsPerClient: 24,
+        overCapHoldMs: 200,
         trustedProxies: [TRUSTED_PROXY],
         corsOrigins: ["https://app.example"],
         headersTimeoutMs: 1_000,
@@ -140,6 +144,7 @@ before(async () => {
           { id: "chain-id-only", hash: hashApiKey(KEYS.chainIdOnly), methods: ["eth_chainId"] },
           { id: "wallet-page", hash: hashApiKey(KEYS.walletPage), origins: ["https://wallet.example"] },
           { id: "ws-metered", hash: hashApiKey(KEYS.wsMetered), rateLimit: { units: 5, windowSeconds: 3_600 } },
+          { id: "overdrawn", hash: hashApiKey(KEYS.overdrawn), rateLimit: { units: 10, windowSeconds: 1 } },
         ],
         keysFile: KEYS_FILE,
         keysReloadIntervalMs: 100,
@@ -542,6 +547,27 @@ describe("B20, B32, B34: keys and rate limits", () => {
     // Refused before it was read: the next call of the key is refused too, without an upstream call.
     const third = await send({ body: call("eth_chainId"), headers });
     assert.equal(third.status, 429);
+    assert.equal(clientCalls(), 0);
+  });
+
+  test("an overdraft is paid off in later windows; a refused big body is not drained, its connection is closed", async () => {
+    const headers = keyed(KEYS.overdrawn);
+    // 100 items, a unit or more each, against 10 units a second: at least 9 windows overdrawn, refused ~10 s or more.
+    const batch = await send({ body: batchOf(100), headers });
+    assert.equal(batch.status, 429, batch.text);
+    const owed = Number(batch.headers.get("retry-after"));
+    assert.ok(owed >= 9 && owed <= RATE_LIMIT_MAX_DEBT_WINDOWS + 1, `Retry-After ${owed}`);
+    net.resetStats();
+    // Still refused, before its body is read. A small body is drained and the connection kept...
+    const small = await send({ body: call("eth_chainId"), headers: { ...headers, connection: "keep-alive" } });
+    assert.equal(small.status, 429);
+    assert.ok(Number(small.headers.get("retry-after")) >= 8);
+    assert.equal(small.headers.get("connection"), "keep-alive");
+    // ...a big one is left unread and the connection closed, rather than read and dropped.
+    const big = call("eth_call", [{ to: LOOP_CONTRACT, data: `0x${"00".repeat(MAX_DRAINED_BODY_BYTES)}` }, "latest"]);
+    const refused = await send({ body: big, headers: { ...headers, connection: "keep-alive" } });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("connection"), "close");
     assert.equal(clientCalls(), 0);
   });
 

@@ -28,9 +28,15 @@ export const DEFAULTS = {
     maxConnections: 10_000,
     /**
      * Open connections from one client address (an IPv6 client counts by its /64); more are left unread and closed
-     * after a second (at most a quarter of maxConnections held; beyond that at once).
+     * after overCapHoldMs (at most a quarter of maxConnections held; beyond that at once).
      */
     maxConnectionsPerClient: 256,
+    /**
+     * A connection over maxConnectionsPerClient is held unread for between this and twice this, ms, then closed: a
+     * client that reconnects as soon as it is cut would make the refusal itself the load, and the spread keeps a
+     * crowd of held connections from all coming back at once.
+     */
+    overCapHoldMs: 10_000,
     /** Peers (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; from anyone else it is ignored. */
     trustedProxies: [] as string[],
     /** Browser origins (exact `scheme://host[:port]`, or "*" for any origin on requests without an API key) allowed to call. */

@@ -125,6 +125,7 @@ export const configSchema = z
         shutdownGraceMs: ms(0).default(D.server.shutdownGraceMs),
         maxConnections: z.number().int().min(1).max(1_000_000).default(D.server.maxConnections),
         maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.server.maxConnectionsPerClient),
+        overCapHoldMs: ms(0).default(D.server.overCapHoldMs),
         trustedProxies: z.array(addressRange).max(256).default(D.server.trustedProxies),
         corsOrigins: z.array(origin).max(256).default(D.server.corsOrigins),
       })

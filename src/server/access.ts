@@ -30,6 +30,8 @@ export const MAX_BLOCKED_CLIENTS = 100_000;
  * nothing instead of one immediate 429 per request.
  */
 export const RATE_LIMIT_HOLD_MS = 1_000;
+/** At most this many whole windows of overdraft keep a client refused after the window it overspent in. */
+export const RATE_LIMIT_MAX_DEBT_WINDOWS = 60;
 
 export interface AccessOptions {
   anonymous: boolean;
@@ -166,7 +168,11 @@ export function createAccess(options: AccessOptions): Access {
       return undefined;
     }
     if (total <= limit.units) return undefined;
-    const until = (Math.floor(now / windowMs) + 1) * windowMs;
+    // An overdraft is paid off in the windows after this one: a client that spends many windows' worth at once
+    // (an oversized batch costs every item) stays refused that many windows, up to RATE_LIMIT_MAX_DEBT_WINDOWS, so a
+    // huge body is read and parsed once per debt rather than once per window.
+    const debtWindows = Math.min(RATE_LIMIT_MAX_DEBT_WINDOWS, Math.floor((total - limit.units) / limit.units));
+    const until = (Math.floor(now / windowMs) + 1 + debtWindows) * windowMs;
     blockedUntil.delete(caller.limitName);
     blockedUntil.set(caller.limitName, until);
     if (blockedUntil.size > MAX_BLOCKED_CLIENTS) blockedUntil.delete(blockedUntil.keys().next().value!);

@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   /** Open connections on the listener, and from one client address. */
   maxConnections: number;
   maxConnectionsPerClient: number;
+  /** A connection over the per-client cap is held unread for between this and twice this, ms, then closed. */
+  overCapHoldMs: number;
   /** JSON-RPC over WebSocket (`websocket` in the config); messages are limited to `maxBodyBytes`. */
   websocket: Omit<WsServerOptions, "maxPayload" | "limits" | "access">;
   /** Keys, client addresses, CORS and rate limits. */
@@ -55,6 +57,12 @@ export const SERVER_TIMEOUT_CHECK_MS = 1_000;
 
 /** Connections over a client's cap are held (unread) only up to `server.maxConnections` divided by this. */
 export const HELD_CONNECTIONS_DIVISOR = 4;
+
+/**
+ * A refused request's unread body up to this many bytes is read and dropped, keeping the connection alive; a bigger
+ * one (or one of unknown length) closes the connection instead.
+ */
+export const MAX_DRAINED_BODY_BYTES = 65_536;
 
 /** Units the REST views cost: the proven reads behind them. */
 export const ACCOUNT_VIEW_COST = 4;
@@ -125,8 +133,16 @@ export async function startHttpServer(
     const blockedMs = access.blocked(caller);
     if (blockedMs === undefined) return access.gate(caller, chainId);
     // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
-    // answered once per connection per hold, not as fast as it can ask.
-    const holdMs = Math.min(RATE_LIMIT_HOLD_MS, blockedMs);
+    // answered once per connection per hold, not as fast as it can ask. Each hold is a different length, so a flood's
+    // connections come back spread out, not all at the window's turn (where they would be served as one burst).
+    const holdMs = RATE_LIMIT_HOLD_MS * (0.5 + Math.random() / 2);
+    // A body too big to drain cheaply closes the connection instead: Node would read and drop all of it to keep the
+    // connection alive, and the garbage of a big body sent over and over makes the collector stall everyone.
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (!(declared <= MAX_DRAINED_BODY_BYTES)) {
+      res.shouldKeepAlive = false;
+      res.setHeader("connection", "close");
+    }
     const timer = setTimeout(() => refuse(rateLimited(Math.max(1, Math.ceil((blockedMs - holdMs) / 1000)))), holdMs);
     res.once("close", () => clearTimeout(timer));
     return undefined;
@@ -360,7 +376,7 @@ export async function startHttpServer(
   });
   server.maxConnections = options.maxConnections;
   const perClient = createClientCounts();
-  /** Connections over a client's cap held unread for a moment: at most a quarter of server.maxConnections in all. */
+  /** Connections over a client's cap held unread for a while: at most a quarter of server.maxConnections in all. */
   let held = 0;
   const maxHeld = Math.floor(options.maxConnections / HELD_CONNECTIONS_DIVISOR);
   server.on("connection", (socket) => {
@@ -374,13 +390,14 @@ export async function startHttpServer(
       socket.once("close", () => perClient.remove(client));
       return;
     }
-    // Over the cap: not read, and closed a moment later rather than at once — a client that reconnects as soon as
-    // it is cut would otherwise make the refusal itself the load. Held ones are bounded too, so they can never fill
-    // server.maxConnections and lock everyone else out.
+    // Over the cap: not read, and closed after a while rather than at once — a client that reconnects as soon as it
+    // is cut would otherwise make the refusal itself the load; each is held a different time, so a crowd of them
+    // does not come back as one burst. Held ones are bounded too, so they can never fill server.maxConnections and
+    // lock everyone else out.
     if (held >= maxHeld) return void socket.destroy();
     held++;
     socket.pause();
-    const timer = setTimeout(() => socket.destroy(), RATE_LIMIT_HOLD_MS);
+    const timer = setTimeout(() => socket.destroy(), options.overCapHoldMs * (1 + Math.random()));
     socket.once("close", () => {
       clearTimeout(timer);
       held--;
