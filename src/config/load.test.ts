@@ -208,3 +208,40 @@ test("the process environment is the default", async () => {
     delete process.env[name];
   }
 });
+
+test("a missing domain: the gateway refuses it and points at multihome doctor; the doctor's lenient load accepts it", async () => {
+  const file = write(
+    ".yaml",
+    `
+chains:
+  - chainId: 1
+    upstreams:
+      - { id: declared, url: http://127.0.0.1:1, domain: { operator: o, hosting: h, region: r } }
+      - { id: bare, url: http://127.0.0.1:2 }
+`,
+  );
+  const error = await loadFails(file);
+  assert.deepEqual(error.issues, [
+    "chains.0.upstreams.1.domain: required: who runs this upstream and where, { operator, hosting, region }; " +
+      "`multihome doctor --config <file>` infers it for you to review and paste",
+  ]);
+  const draft = await loadConfigFile(file, {}, { requireDomains: false });
+  const [declared, bare] = draft.chains[0]!.upstreams;
+  assert.deepEqual(declared?.domain, { operator: "o", hosting: "h", region: "r" });
+  assert.equal(bare?.id, "bare");
+  assert.ok(!("domain" in bare!), "no placeholder domain is left behind");
+  assert.equal(bare?.connections, 32, "defaults still apply");
+});
+
+test("the lenient load still checks everything else, a present domain included", () => {
+  const base = { id: "a", url: "http://127.0.0.1:1" };
+  const fails = (upstream: object, pattern: RegExp) =>
+    assert.throws(
+      () => validateConfig({ chains: [{ chainId: 1, upstreams: [upstream] }] }, {}, { requireDomains: false }),
+      (e: unknown) => e instanceof ConfigError && e.issues.some((i) => pattern.test(i)),
+    );
+  fails({ ...base, domain: { operator: "o", hosting: "h" } }, /^chains\.0\.upstreams\.0\.domain\.region: /);
+  fails({ ...base, domain: null }, /^chains\.0\.upstreams\.0\.domain: /);
+  fails({ ...base, url: "ftp://127.0.0.1" }, /^chains\.0\.upstreams\.0\.url: /);
+  fails({ ...base, extra: 1 }, /^chains\.0\.upstreams\.0\.extra: unknown key/);
+});

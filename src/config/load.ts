@@ -8,7 +8,7 @@ import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { type Config, type ConfigInput, configSchema } from "./schema.ts";
+import { type ChainConfig, type Config, type ConfigInput, configSchema, type UpstreamConfig } from "./schema.ts";
 
 export class ConfigError extends Error {
   readonly issues: string[];
@@ -78,15 +78,67 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   return [`${path}: ${issue.message}`];
 }
 
-/** Validate an already-parsed config object. */
-export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): Config {
-  const substituted = substituteEnv(raw, env);
-  const result = configSchema.safeParse(substituted);
-  if (!result.success) throw new ConfigError("invalid config", result.error.issues.flatMap(describeIssue));
-  return result.data;
+/** An upstream as `multihome doctor` reads it: `domain` may be left out (the doctor infers one). */
+export type DraftUpstreamConfig = Omit<UpstreamConfig, "domain"> & { domain?: UpstreamConfig["domain"] };
+export type DraftChainConfig = Omit<ChainConfig, "upstreams"> & { upstreams: DraftUpstreamConfig[] };
+/** A config whose upstreams may lack `domain`: for `multihome doctor` only, never for the gateway. */
+export type DraftConfig = Omit<Config, "chains"> & { chains: DraftChainConfig[] };
+
+export interface ValidateOptions {
+  /** `false`: upstreams may leave out `domain` (`multihome doctor`); everything else is checked as usual. @default true */
+  requireDomains?: boolean;
 }
 
-export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+/** Stands in for a missing `domain` while the rest is validated; removed again before the config is returned. */
+const UNDECLARED_DOMAIN = { operator: "undeclared", hosting: "undeclared", region: "undeclared" } as const;
+
+/** Where the raw (substituted) config has upstream objects without a `domain`: [chain index, upstream index]. */
+function upstreamsWithoutDomain(raw: unknown): [number, number][] {
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isRecord(raw) || !Array.isArray(raw["chains"])) return [];
+  return raw["chains"].flatMap((chain: unknown, c) =>
+    isRecord(chain) && Array.isArray(chain["upstreams"])
+      ? chain["upstreams"].flatMap((u: unknown, i): [number, number][] =>
+          isRecord(u) && u["domain"] === undefined ? [[c, i]] : [],
+        )
+      : [],
+  );
+}
+
+/** Validate an already-parsed config object. */
+export function validateConfig(raw: unknown, env?: NodeJS.ProcessEnv, options?: { requireDomains?: true }): Config;
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv | undefined, options: ValidateOptions): DraftConfig;
+export function validateConfig(
+  raw: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ValidateOptions = {},
+): Config | DraftConfig {
+  const substituted = substituteEnv(raw, env) as { chains: { upstreams: Record<string, unknown>[] }[] };
+  const undeclared = options.requireDomains === false ? upstreamsWithoutDomain(substituted) : [];
+  for (const [c, i] of undeclared) substituted.chains[c]!.upstreams[i]!["domain"] = { ...UNDECLARED_DOMAIN };
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) throw new ConfigError("invalid config", result.error.issues.flatMap(describeIssue));
+  const draft: DraftConfig = result.data;
+  for (const [c, i] of undeclared) delete draft.chains[c]!.upstreams[i]!.domain;
+  return draft;
+}
+
+export async function loadConfigFile(
+  file: string,
+  env?: NodeJS.ProcessEnv,
+  options?: { requireDomains?: true },
+): Promise<Config>;
+export async function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv | undefined,
+  options: ValidateOptions,
+): Promise<DraftConfig>;
+export async function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ValidateOptions = {},
+): Promise<Config | DraftConfig> {
   const path = resolve(file);
   const ext = extname(path).toLowerCase();
   let raw: unknown;
@@ -103,5 +155,5 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
     throw new ConfigError(`cannot read config ${file}: ${(error as Error).message}`);
   }
   if (raw === undefined || raw === null) throw new ConfigError(`config ${file} is empty`);
-  return validateConfig(raw, env);
+  return validateConfig(raw, env, options);
 }

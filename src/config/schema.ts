@@ -72,11 +72,22 @@ const upstreamUrl = z.string().refine((value) => {
   }
 }, "an http://, https://, ws:// or wss:// URL");
 
+/**
+ * The gateway never guesses an upstream's failure domain (anchoring rests on it); `multihome doctor` infers one for
+ * the operator to review and paste.
+ */
+export const DOMAIN_REQUIRED =
+  "required: who runs this upstream and where, { operator, hosting, region }; " +
+  "`multihome doctor --config <file>` infers it for you to review and paste";
+
 export const upstreamSchema = z
   .strictObject({
     id: label,
     url: upstreamUrl,
-    domain: z.strictObject({ operator: label, hosting: label, region: label }),
+    domain: z.strictObject(
+      { operator: label, hosting: label, region: label },
+      { error: (issue) => (issue.input === undefined ? DOMAIN_REQUIRED : undefined) },
+    ),
     /** Connections in this upstream's pool. */
     connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
     /** This upstream may sit in a private range (10/8, 172.16/12, 192.168/16, fc00::/7…); loopback always may. */
