@@ -14,6 +14,7 @@ import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { createRedisStore } from "../stores/redis/redis-store.ts";
 import { openSqliteStore } from "../stores/sqlite/sqlite-store.ts";
 import { createLogger } from "../telemetry/logger.ts";
+import { createMetrics, type PrometheusMetrics } from "../telemetry/metrics.ts";
 import { createHttpTransport } from "../upstream/http-transport.ts";
 import { createWsTransport } from "../upstream/ws-transport.ts";
 import { type KeyRing, openKeyRing } from "./keys.ts";
@@ -25,6 +26,8 @@ export interface App {
   /** The admin listener, when `admin` is configured. */
   admin: RunningAdminServer | undefined;
   logger: Logger;
+  /** This gateway's metrics (its own registry), served at the admin listener's `/metrics`. */
+  metrics: PrometheusMetrics;
   /** Graceful stop: drain the server, then stop every background loop and close upstream pools. */
   stop(): Promise<void>;
 }
@@ -95,7 +98,9 @@ export function createTransportFor(config: Config) {
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level, secrets: upstreamSecrets(config) });
   const store = await openStore(config, logger);
+  const metrics = createMetrics({ chainIds: config.chains.map((c) => c.chainId) });
   const gateway = createGateway(config, {
+    metrics,
     clock: systemClock,
     random: systemRandom,
     logger,
@@ -103,6 +108,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     store,
     storeAnswers: config.store.kind !== "memory",
   });
+  metrics.watch(gateway);
   gateway.start();
   if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);
   let server: RunningServer | undefined;
@@ -127,9 +133,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       now: () => systemClock.now(),
       logger,
     });
-    server = await startHttpServer(gateway, { ...config.server, websocket: config.websocket, access }, logger, () => ({
-      store: storeStatus(config.store.kind, store),
-    }));
+    server = await startHttpServer(
+      gateway,
+      { ...config.server, websocket: config.websocket, access, metrics },
+      logger,
+      () => ({
+        store: storeStatus(config.store.kind, store),
+      }),
+    );
     if (config.admin) {
       admin = await startAdminServer(
         gateway,
@@ -137,6 +148,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           ...config.admin,
           headersTimeoutMs: config.server.headersTimeoutMs,
           requestTimeoutMs: config.server.requestTimeoutMs,
+          registry: metrics.registry,
         },
         logger,
       );
@@ -156,6 +168,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     server: listening,
     admin,
     logger,
+    metrics,
     stop() {
       stopping ??= (async () => {
         await Promise.all([listening.close(), admin?.close()]);

@@ -2,6 +2,7 @@
  * The demo: a local network of anvil nodes in four failure domains — two of them on the same cloud region, to show
  * why domains matter — kept on identical blocks, with the gateway in front.
  */
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { validateConfig } from "../config/load.ts";
 import type { ConfigInput } from "../config/schema.ts";
@@ -20,6 +21,8 @@ export interface Demo {
   devnet: Devnet;
   app: App;
   rpcUrl: string;
+  /** The admin listener (metrics, dashboard, drills) and its token. */
+  admin: { url: string; token: string };
   stop(): Promise<void>;
 }
 
@@ -43,8 +46,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs: options.blockTimeMs ?? 2_000 });
   try {
     const port = options.port ?? ((await portIsFree(8545)) ? 8545 : 0);
+    const adminPort = (await portIsFree(8546)) ? 8546 : 0;
+    // The demo's own admin token, new each run unless the operator set one.
+    const adminToken = process.env.MULTIHOME_ADMIN_TOKEN ?? `demo-${randomBytes(16).toString("base64url")}`;
     const input: ConfigInput = {
       server: { host: "127.0.0.1", port },
+      admin: { host: "127.0.0.1", port: adminPort, token: adminToken },
       store: { kind: "sqlite", path: options.storePath ?? "./.multihome/demo.db" },
       log: { level: options.logLevel ?? "warn" },
       chains: [
@@ -60,6 +67,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       devnet,
       app,
       rpcUrl: `${app.server.url}/rpc/${devnet.chainId}`,
+      admin: { url: app.admin!.url, token: adminToken },
       async stop() {
         await app.stop();
         await devnet.stop();

@@ -4,7 +4,7 @@ import { startDemo } from "../app/demo.ts";
 export async function runDemo(options: { port?: number; blockTimeMs: number }) {
   process.stdout.write("Starting anvil nodes in four failure domains…\n");
   const demo = await startDemo(options);
-  const { devnet, rpcUrl, app } = demo;
+  const { devnet, rpcUrl, app, admin } = demo;
   const account = devnet.accounts[0]!;
   const lines = [
     "",
@@ -16,7 +16,7 @@ export async function runDemo(options: { port?: number; blockTimeMs: number }) {
     "  Upstreams (failure domain = hosting/region, operator):",
     ...devnet.nodes.map(
       (n) =>
-        `    ${n.id.padEnd(6)} ${`${n.domain.hosting}/${n.domain.region}`.padEnd(22)} ${n.domain.operator.padEnd(12)} ${n.url}`,
+        `    ${n.id.padEnd(6)} ${`${n.domain.hosting}/${n.domain.region}`.padEnd(22)} ${n.domain.operator.padEnd(12)} ${n.url}  pid ${n.pid}`,
     ),
     "  alpha and beta are different vendors on the same cloud region: one outage takes both.",
     "",
@@ -31,12 +31,12 @@ export async function runDemo(options: { port?: number; blockTimeMs: number }) {
     "",
     `  Funded dev account: ${account.address} (anvil's well-known test key; never use it on a real network)`,
     "",
-    "  Outage drill: stop every upstream on aws/us-east-1 and keep querying — answers keep coming from",
-    `  gcp and hetzner. In another terminal: kill ${devnet.nodes
-      .filter((n) => n.domain.hosting === "aws")
-      .map((n) => n.pid)
-      .join(" ")}`,
-    "  (the pids of alpha and beta), then watch  curl -s " + `${app.server.url}/readyz`,
+    `  Dashboard  ${admin.url}/dashboard?token=${admin.token}`,
+    `  Metrics    curl -s -H 'authorization: Bearer ${admin.token}' ${admin.url}/metrics`,
+    "",
+    "  Outage drill: treat everything on aws as down for 60 s while clients keep querying; the report says how",
+    "  many client requests failed, their p50/p99 and which domains served them. In another terminal:",
+    `    npm run drill -- --domain hosting=aws --duration 60s --admin ${admin.url} --token ${admin.token}`,
     "",
     "Press Ctrl-C to stop the gateway and every anvil node.",
     "",

@@ -5,6 +5,7 @@ import { startApp } from "../app/app.ts";
 import { newApiKey } from "../app/keys.ts";
 import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { runDemo } from "./demo.ts";
+import { DrillUsageError, runDrill } from "./drill.ts";
 
 const program = new Command()
   .name("multihome")
@@ -48,6 +49,46 @@ program
       `key (shown once, give it to the client): ${key}\n` +
         `entry for auth.keys or auth.keysFile:\n  - { id: ${JSON.stringify(opts.id)}, hash: "${hash}" }\n`,
     );
+  });
+
+program
+  .command("doctor")
+  .description("probe every upstream and show where dependence is concentrated (exit 1 on a critical finding)")
+  .requiredOption("-c, --config <file>", "config file (.yaml, .json or .ts); upstreams may leave out domain")
+  .option("--json", "print only the JSON report on stdout")
+  .option("--timeout <ms>", "deadline of each check in milliseconds (default 5000)")
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { config: string; json?: boolean; timeout?: string }) => {
+    // Loaded here, not at the top: the gateway's start never pays for the doctor or its IP-to-ASN table.
+    const { runDoctorCommand } = await import("./doctor.ts");
+    process.exitCode = await runDoctorCommand(opts);
+  });
+
+program
+  .command("drill")
+  .description("treat one failure domain as down on a running gateway and report what its clients saw")
+  .requiredOption("--domain <selector>", "hosting=aws, operator=alpha-rpc, region=us-east-1, or several joined by ','")
+  .option("--duration <time>", "how long: 60s, 2m, 500ms", "60s")
+  .option("--admin <url>", "the gateway's admin listener", "http://127.0.0.1:8546")
+  .option("--token <token>", "the admin token (default: $MULTIHOME_ADMIN_TOKEN)")
+  .option("--progress <ms>", "milliseconds between progress lines", "5000")
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { domain: string; duration: string; admin: string; token?: string; progress: string }) => {
+    try {
+      process.exitCode = await runDrill(
+        {
+          domain: opts.domain,
+          duration: opts.duration,
+          admin: opts.admin,
+          token: opts.token ?? process.env.MULTIHOME_ADMIN_TOKEN,
+          progressMs: Number(opts.progress),
+        },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+    } catch (error) {
+      process.stderr.write(`multihome drill: ${(error as Error).message}\n`);
+      process.exitCode = error instanceof DrillUsageError ? 2 : 1;
+    }
   });
 
 function onSignals(stop: () => Promise<void>): void {

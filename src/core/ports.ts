@@ -68,3 +68,100 @@ export interface Transport {
   send(body: string, options: SendOptions): Promise<TransportResponse>;
   close(): Promise<void>;
 }
+
+/** What names an upstream in metrics: its configured id and failure domain, never its URL. */
+export interface UpstreamIdentity {
+  id: string;
+  domain: { operator: string; hosting: string; region: string };
+}
+
+/**
+ * How an upstream attempt ended, as metrics count it: `ok` (a result, or the chain's own error such as a revert),
+ * or the kind of failure. An attempt cancelled because another won the race is not counted.
+ */
+export type UpstreamCallOutcome =
+  | "ok"
+  | "timeout"
+  | "connect"
+  | "reset"
+  | "rate_limited"
+  | "server_error"
+  | "malformed"
+  | "unsupported"
+  | "unknown_error"
+  | "too_large";
+
+/** How a client's answer was checked; `failed`: no verifiable answer could be had (-32002). */
+export type VerificationOutcome = "proof" | "quorum" | "single" | "none" | "failed";
+
+/** Why a request was turned away at the front door, before any call ran. */
+export type RefusalReason = "auth" | "cors" | "rate_limit" | "connection_cap" | "too_large" | "slow_consumer";
+
+/** Instruments bound to one upstream (labels fixed when the upstream is built: nothing is looked up per call). */
+export interface UpstreamMetrics {
+  /** One attempt's outcome and duration, seconds. */
+  call(outcome: UpstreamCallOutcome, seconds: number): void;
+  /** One of its answers failed verification. */
+  dispute(): void;
+  /** Cordoned: for failed verifications (`disputes`) or for being on another chain (`wrong_chain`). */
+  cordon(reason: "disputes" | "wrong_chain"): void;
+}
+
+/** Instruments bound to one chain. */
+export interface ChainMetrics {
+  /** The same upstream always gets the same bound instruments. */
+  upstream(upstream: UpstreamIdentity): UpstreamMetrics;
+  /** One answer given to a client call, by how it was checked. */
+  verification(outcome: VerificationOutcome): void;
+  /** A cacheable read found (or not) in the process cache. */
+  cache(hit: boolean): void;
+  /**
+   * No live verified answer: a last-known-good value was `served` (stale, by the client's opt-in), `attached` to the
+   * error, or there was none (`missing`).
+   */
+  lastKnownGood(result: "served" | "attached" | "missing"): void;
+  /** A transaction entered this outbox status through this process. */
+  outboxTransition(status: "pending" | "included" | "replaced" | "expired"): void;
+  /** Pending transactions the last outbox round found. */
+  outboxPending(count: number): void;
+}
+
+/**
+ * Counters, histograms and gauges, named by what happens in the domain. The engine and the servers depend on this port
+ * only; `telemetry/metrics.ts` implements it with prom-client, `noopMetrics` is the embedded library's default.
+ * Label values come from closed sets: a method Multihome does not know is `other`, a chain it does not serve `other`.
+ */
+export interface Metrics {
+  chain(chainId: number): ChainMetrics;
+  /**
+   * One client JSON-RPC call answered: `outcome` is `ok`, an error code name (`unavailable`, `rate_limited`…) or
+   * `execution_error` (the chain's own error, e.g. a revert). A body refused as a whole (no method read) counts once,
+   * with `method` undefined.
+   */
+  request(chainId: number, method: string | undefined, outcome: string, seconds: number): void;
+  /** A request, connection or message turned away at the front door. */
+  refused(reason: RefusalReason): void;
+  /** A WebSocket connection opened (+1) or closed (-1). */
+  webSocketConnections(delta: number): void;
+  /** WebSocket subscriptions opened (+n) or ended (-n). */
+  webSocketSubscriptions(delta: number): void;
+}
+
+const noopUpstream: UpstreamMetrics = { call() {}, dispute() {}, cordon() {} };
+const noopChain: ChainMetrics = {
+  upstream: () => noopUpstream,
+  verification() {},
+  cache() {},
+  lastKnownGood() {},
+  outboxTransition() {},
+  outboxPending() {},
+};
+
+/** Metrics that record nothing: the default when no implementation is given (the embedded library). */
+export const noopMetrics: Metrics = {
+  chain: () => noopChain,
+  request() {},
+  refused() {},
+  webSocketConnections() {},
+  webSocketSubscriptions() {},
+};

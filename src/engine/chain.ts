@@ -4,7 +4,7 @@ import { createMethodPolicy } from "../core/access.ts";
 import { type CacheSlot, type CacheView, cacheSlot, canonicalJson, keepAnswer } from "../core/cache-policy.ts";
 import { limitCall } from "../core/call-limits.ts";
 import { createDisputes } from "../core/disputes.ts";
-import { createDomainHealth } from "../core/domain-health.ts";
+import { createDomainHealth, type DomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
 import { ADDRESS_HEX } from "../core/hex.ts";
@@ -19,10 +19,12 @@ import {
   toHex,
   type VerificationPolicy,
 } from "../core/methods.ts";
+import { noopMetrics } from "../core/ports.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
 import { answerFits, OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
+import { type Activity, drillable } from "./activity.ts";
 import { createAnchors } from "./anchors.ts";
 import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import { createBlockReads } from "./block-reads.ts";
@@ -48,7 +50,13 @@ export interface ChainStatus {
     id: string;
     domain: string;
     operator: string;
+    hosting: string;
+    region: string;
     admission: string;
+    /** Cordoned: on the wrong chain, or for failed verifications. */
+    cordoned: boolean;
+    /** Taken down by a running drill. */
+    drilled: boolean;
     cordonReason?: string;
     breaker: string;
     head: number | undefined;
@@ -120,15 +128,19 @@ export function createChain(
   settings: ChainSettings,
   /** The process's answer cache, shared by all its chains (one byte bound). */
   answers: ByteLru<CachedAnswer>,
+  /** The gateway's record of events and drills. */
+  activity: Activity,
 ): Chain {
   const { clock } = ctx;
   const { chainId, routing, health } = settings;
   const serves = createMethodPolicy(settings.methods);
+  const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
   const upstreams: Upstream[] = settings.upstreams.map((u) =>
     createUpstream(u, {
       clock,
-      transport: ctx.createTransport(u),
+      transport: drillable(ctx.createTransport(u), () => activity.drilled(u.domain)),
       maxResponseBytes: settings.maxResponseBytes,
+      metrics: metrics.upstream(u),
       breaker: {
         failureThreshold: health.breakerFailureThreshold,
         failureRateThreshold: health.breakerFailureRate,
@@ -141,11 +153,15 @@ export function createChain(
     }),
   );
   const headBook = createHeadBook({ upstreams: settings.upstreams });
-  const domainHealth = createDomainHealth({
-    minFailedUpstreams: health.domainMinFailedUpstreams,
-    windowMs: health.domainWindowMs,
-    downMs: health.domainDownMs,
-  });
+  const domainHealth = withEvents(
+    createDomainHealth({
+      minFailedUpstreams: health.domainMinFailedUpstreams,
+      windowMs: health.domainWindowMs,
+      downMs: health.domainDownMs,
+    }),
+    chainId,
+    activity,
+  );
   const target: ExecuteTarget = {
     upstreams,
     views: (now) =>
@@ -191,10 +207,12 @@ export function createChain(
     if (u.cordonedUntil >= until) return;
     u.cordonedUntil = until;
     u.cordonReason = `failed verification ${settings.verification.disputesToCordon} times: ${reason}`;
+    metrics.upstream(u).cordon("disputes");
     ctx.logger.error(
       { chainId, upstream: u.id, until: new Date(until).toISOString() },
       "upstream cordoned for disputes",
     );
+    activity.record({ kind: "cordon", chainId, upstream: u.id, domain: u.domainLabel, message: u.cordonReason });
     // Every replica sharing the store avoids it too.
     ctx.store
       .putCordon({ chainId, upstreamId: u.id, until, reason: u.cordonReason })
@@ -203,6 +221,8 @@ export function createChain(
   target.onDispute = (u, reason) => {
     const now = clock.now();
     ctx.logger.warn({ chainId, upstream: u.id, domain: u.domainLabel, reason }, "answer failed verification");
+    metrics.upstream(u).dispute();
+    activity.record({ kind: "dispute", chainId, upstream: u.id, domain: u.domainLabel, message: reason });
     const until = disputes.record(u.id, now);
     if (until !== undefined) cordon(u, until, reason);
     // Replicas pool their disputes: a liar spreading its lies over several replicas is caught as soon as one would.
@@ -401,8 +421,9 @@ export function createChain(
       const hit = answers.get(`${chainId}|${slot.key}`, now);
       // Final data cannot go stale; an answer about a recent block is served from the cache only while upstreams
       // are heard from — in an outage the client gets the last-known-good contract, which says how old it is.
-      if (hit && (slot.ttlMs === undefined || hearingUpstreams(now)))
-        return { ok: true, result: hit.result, evidence: hit.evidence };
+      const served = hit !== undefined && (slot.ttlMs === undefined || hearingUpstreams(now));
+      metrics.cache(served);
+      if (served) return { ok: true, result: hit.result, evidence: hit.evidence };
     }
     // Identical concurrent reads share one resolution (and so one upstream call). It runs without any one client's
     // signal: a client that goes away stops waiting, not the others.
@@ -616,6 +637,10 @@ export function createChain(
         id: u.id,
         domain: u.domainLabel,
         operator: u.domain.operator,
+        hosting: u.domain.hosting,
+        region: u.domain.region,
+        cordoned: u.admission === "cordoned" || u.cordonedUntil > now,
+        drilled: activity.drilled(u.domain),
         admission: u.admission,
         ...(u.cordonReason ? { cordonReason: u.cordonReason } : {}),
         breaker: u.breaker.state(now),
@@ -690,6 +715,40 @@ export function createChain(
       tracker.stop();
       streams.stop();
       await Promise.all(upstreams.map((u) => u.close()));
+    },
+  };
+}
+
+/**
+ * Domain health that also tells the activity record when an upstream fails (its requests fail over to others) and
+ * when a whole domain goes down or comes back.
+ */
+function withEvents(health: DomainHealth, chainId: number, activity: Activity): DomainHealth {
+  return {
+    ...health,
+    onFailure(domain, upstreamId, now) {
+      const wasDown = health.isDown(domain, now);
+      health.onFailure(domain, upstreamId, now);
+      activity.record({
+        kind: "failover",
+        chainId,
+        upstream: upstreamId,
+        domain,
+        message: `${upstreamId} (${domain}) failed; its requests go to other upstreams`,
+      });
+      if (!wasDown && health.isDown(domain, now)) {
+        activity.record({
+          kind: "domain_down",
+          chainId,
+          domain,
+          message: `${domain}: several upstreams failed together`,
+        });
+      }
+    },
+    onSuccess(domain, upstreamId, now) {
+      const wasDown = health.isDown(domain, now);
+      health.onSuccess(domain, upstreamId, now);
+      if (wasDown) activity.record({ kind: "domain_up", chainId, domain, message: `${domain} answers again` });
     },
   };
 }

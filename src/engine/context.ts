@@ -1,4 +1,4 @@
-import type { Clock, Logger, Random, Transport } from "../core/ports.ts";
+import type { Clock, Logger, Metrics, Random, Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 
 /** Shared dependencies, passed explicitly (no process-global state). */
@@ -15,4 +15,6 @@ export interface EngineContext {
    * across restarts, Redis shares them with every replica. Off for the memory store, which the process cache already is.
    */
   storeAnswers?: boolean;
+  /** Where counters and histograms go. @default noopMetrics (records nothing) */
+  metrics?: Metrics;
 }

@@ -3,10 +3,13 @@
  * nothing of HTTP, stores or the CLI (those sit around it in server/ and app/).
  */
 import type { Config } from "../config/schema.ts";
+import { failureDomainOf } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
 import { createByteLru } from "../core/lru.ts";
+import { noopMetrics, type VerificationOutcome } from "../core/ports.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
+import { type Activity, createActivity, type Drill, type DrillRefusal, type DrillSelector } from "./activity.ts";
 import {
   type CachedAnswer,
   type CallAnswer,
@@ -20,6 +23,7 @@ import type { SubscribeResult } from "./streams.ts";
 import type { TransactionStatus } from "./transactions.ts";
 
 export type { AccountAnswer, AccountView } from "./account-view.ts";
+export type { ActivityEvent, Drill, DrillRefusal, DrillSelector, DrillStats } from "./activity.ts";
 export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
 export type { SubscribeResult } from "./streams.ts";
@@ -48,13 +52,29 @@ export interface Gateway {
   readiness(): Readiness;
   /** The process's answer cache: bytes counted against `cache.maxBytes`, and entries. */
   cacheStats(): { bytes: number; entries: number };
+  /** Recent events, the last minute's traffic per upstream, and drills (see activity.ts). */
+  activity: Pick<Activity, "events" | "traffic" | "drills" | "stopDrill">;
+  /** Treats every upstream in the selected domain, on every chain, as down for `durationMs`. */
+  startDrill(selector: DrillSelector, durationMs: number): Drill | DrillRefusal;
   stop(): Promise<void>;
 }
+
+/** How a client's answer was checked, as counted: `failed` when no verifiable answer could be had. */
+function verificationOf(answer: CallAnswer): VerificationOutcome {
+  if (answer.ok || !("error" in answer)) return answer.evidence.verified;
+  return answer.error.code === "unavailable" ? "failed" : "none";
+}
+
+/** Errors that mean the gateway failed the client, as opposed to the client's or the chain's own errors. */
+const GATEWAY_FAILURES = new Set(["unavailable", "timeout", "internal"]);
 
 export function createGateway(config: Config, ctx: EngineContext): Gateway {
   const chains = new Map<number, Chain>();
   // One bound for the whole process: every chain's answers share it.
   const answers = createByteLru<CachedAnswer>(config.cache.maxBytes);
+  const activity = createActivity(ctx.clock);
+  /** Upstream id → its outage domain label, per chain, to tell which domain served an answer. */
+  const domainLabels = new Map<number, Map<string, string>>();
   for (const chain of config.chains) {
     chains.set(
       chain.chainId,
@@ -86,8 +106,10 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           },
         },
         answers,
+        activity,
       ),
     );
+    domainLabels.set(chain.chainId, new Map(chain.upstreams.map((u) => [u.id, failureDomainOf(u.domain)])));
   }
   const readiness = (): Readiness => {
     const statuses = [...chains.values()].map((c) => c.status());
@@ -111,7 +133,19 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           evidence: { blockNumber: undefined, verified: "none" },
         };
       }
-      return chain.call(call, options);
+      const arrivedAt = ctx.clock.now();
+      const started = performance.now();
+      const answer = await chain.call(call, options);
+      (ctx.metrics ?? noopMetrics).chain(chainId).verification(verificationOf(answer));
+      const upstream = answer.evidence.upstream;
+      const domainLabel = upstream === undefined ? undefined : domainLabels.get(chainId)?.get(upstream);
+      activity.served({
+        ...(upstream !== undefined && domainLabel !== undefined ? { upstream: { id: upstream, domainLabel } } : {}),
+        failed: !answer.ok && "error" in answer && GATEWAY_FAILURES.has(answer.error.code),
+        latencyMs: performance.now() - started,
+        arrivedAt,
+      });
+      return answer;
     },
     async account(chainId, address) {
       const chain = chains.get(chainId);
@@ -132,6 +166,14 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
     },
     readiness,
     cacheStats: () => ({ bytes: answers.bytes(), entries: answers.size() }),
+    activity,
+    startDrill(selector, durationMs) {
+      return activity.startDrill(
+        selector,
+        durationMs,
+        config.chains.flatMap((c) => c.upstreams),
+      );
+    },
     async stop() {
       await Promise.all([...chains.values()].map((c) => c.stop()));
     },

@@ -7,6 +7,7 @@ import type { DomainHealth } from "../core/domain-health.ts";
 import { type AgreedHead, agreedValue, type HeadBook } from "../core/head.ts";
 import { verifyHeaderHash } from "../core/header.ts";
 import { parseBlockNumber } from "../core/methods.ts";
+import { noopMetrics } from "../core/ports.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
 
@@ -58,6 +59,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   const { clock, logger } = ctx;
   const { chainId, upstreams, headBook, domainHealth } = options;
   const log = logger.child({ chainId });
+  const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
   const stopped = new AbortController();
   const timers = new Map<string, () => void>();
   const lastChainCheck = new Map<string, number>();
@@ -72,7 +74,10 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   };
 
   function cordon(u: Upstream, reason: string): void {
-    if (u.admission !== "cordoned") log.error({ upstream: u.id, reason }, "upstream cordoned");
+    if (u.admission !== "cordoned") {
+      log.error({ upstream: u.id, reason }, "upstream cordoned");
+      metrics.upstream(u).cordon("wrong_chain");
+    }
     u.admission = "cordoned";
     u.cordonReason = reason;
     headBook.forget(u.id);

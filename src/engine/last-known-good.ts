@@ -3,6 +3,7 @@
  * proven the client hears the last verified value, its block and its age — never a made-up one.
  */
 import { MultihomeError } from "../core/errors.ts";
+import { noopMetrics } from "../core/ports.ts";
 import type { LastKnownGood } from "../core/store.ts";
 import type { CallAnswer, Evidence } from "./answer.ts";
 import type { EngineContext } from "./context.ts";
@@ -29,6 +30,7 @@ export interface LastKnownGoodBook {
 
 export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): LastKnownGoodBook {
   const { clock } = ctx;
+  const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
   function record(key: string, value: unknown, anchor: AnchoredBlock): void {
     const entry: LastKnownGood = {
       chainId,
@@ -60,9 +62,13 @@ export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): La
     } catch (cause) {
       ctx.logger.warn({ chainId, err: (cause as Error).message }, "could not read a last-known-good value");
     }
-    if (!lkg) return { ok: false, error, evidence: none };
+    if (!lkg) {
+      metrics.lastKnownGood("missing");
+      return { ok: false, error, evidence: none };
+    }
     const ageSeconds = Math.max(0, Math.floor((clock.now() - lkg.recordedAt) / 1000));
     if (maxStalenessSeconds !== undefined && ageSeconds <= maxStalenessSeconds) {
+      metrics.lastKnownGood("served");
       return {
         ok: true,
         result: lkg.value,
@@ -75,6 +81,7 @@ export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): La
         },
       };
     }
+    metrics.lastKnownGood("attached");
     const lastKnownGood = {
       value: lkg.value,
       blockNumber: lkg.blockNumber,

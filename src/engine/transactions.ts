@@ -12,6 +12,7 @@ import { MultihomeError } from "../core/errors.ts";
 import type { Hex } from "../core/hex.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { parseBlockNumber } from "../core/methods.ts";
+import { noopMetrics } from "../core/ports.ts";
 import { expectedCostMs, unusableReason } from "../core/select.ts";
 import type { OutboxEntry } from "../core/store.ts";
 import { decodeRawTransaction, sendVerdict } from "../core/tx.ts";
@@ -76,6 +77,7 @@ type Broadcast =
 export function createTransactions(ctx: EngineContext, deps: TransactionDeps): Transactions {
   const { clock, logger, store } = ctx;
   const { chainId, target, settings } = deps;
+  const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
   const flights = new Map<string, Promise<CallAnswer>>();
   const none = (): Evidence => ({ blockNumber: deps.headNumber(), verified: "none" });
 
@@ -207,7 +209,10 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     const recent = entry.lastBroadcastAt !== undefined && now - entry.lastBroadcastAt < settings.rebroadcastIntervalMs;
     if (entry.status === "included" || (entry.status === "pending" && recent && entry.lastError === undefined))
       return { ok: true, result: hash, evidence: none() };
-    if (!existing) await record(entry);
+    if (!existing) {
+      await record(entry);
+      metrics.outboxTransition("pending");
+    }
     const outcome = await broadcast(entry);
     const after = clock.now();
     const next: OutboxEntry = { ...entry, broadcasts: entry.broadcasts + 1, lastBroadcastAt: after, updatedAt: after };
@@ -218,7 +223,9 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     const lastError = outcome.rejection?.message ?? outcome.reasons.join(", ");
     if (outcome.rejection && !outcome.unknown) {
       // Every upstream that answered refused it, and none may have it: a definitive answer of the chain.
-      await record({ ...next, status: outcome.nonceUsed ? "replaced" : "expired", lastError });
+      const status = outcome.nonceUsed ? "replaced" : "expired";
+      await record({ ...next, status, lastError });
+      metrics.outboxTransition(status);
       return { ok: false, rpcError: outcome.rejection, evidence: none() };
     }
     await record({ ...next, lastError });
@@ -284,11 +291,13 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
         blockHash: mined.blockHash,
         updatedAt: now,
       });
+      metrics.outboxTransition("included");
       logger.info({ chainId, hash: entry.hash, block: mined.blockNumber }, "transaction included");
       return;
     }
     if (nonce !== undefined && nonce > entry.nonce) {
       await record({ ...entry, status: "replaced", updatedAt: now });
+      metrics.outboxTransition("replaced");
       logger.warn(
         { chainId, hash: entry.hash, nonce: entry.nonce },
         "transaction replaced: its nonce was used by another",
@@ -297,6 +306,7 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     }
     if (now - entry.firstSeenAt > settings.expiryMs) {
       await record({ ...entry, status: "expired", updatedAt: now, lastError: "expired: not mined in time" });
+      metrics.outboxTransition("expired");
       logger.warn({ chainId, hash: entry.hash }, "transaction expired in the outbox");
       return;
     }
@@ -320,6 +330,7 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     try {
       if (deps.headNumber() !== undefined) {
         const pending = await store.listPendingOutbox(chainId, REBROADCAST_BATCH);
+        metrics.outboxPending(pending.length);
         for (const entry of pending) {
           if (stopped) return;
           if (flights.has(entry.raw)) continue;

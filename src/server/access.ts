@@ -220,6 +220,7 @@ export function createAccess(options: AccessOptions): Access {
       const current = () => (caller.kind === "key" ? keyCaller(options.keys(), caller.hash, chainId) : caller);
       return {
         costs: options.methodCosts,
+        client: caller.kind === "key" ? caller.key.id : "anonymous",
         mayCall(method) {
           const now = current();
           return !(now instanceof MultihomeError) && callerMayCall(now, method);

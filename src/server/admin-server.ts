@@ -4,11 +4,13 @@
  * upstream on a client's behalf, and nothing it answers carries an upstream URL.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import { bearerToken } from "./access.ts";
+import { handleAdminApi } from "./admin-api.ts";
 
 export interface AdminServerOptions {
   host: string;
@@ -16,6 +18,8 @@ export interface AdminServerOptions {
   token: string;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Served as `GET /metrics` (Prometheus text): the gateway's own prom-client registry. */
+  registry?: { contentType: string; metrics(): Promise<string> };
 }
 
 export interface RunningAdminServer {
@@ -30,11 +34,35 @@ function tokenMatches(presented: string | undefined, token: string): boolean {
   return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
 }
 
+/** The dashboard's static files (src/dashboard/): they carry no data, so they are served without the token. */
+const DASHBOARD_FILES: Record<string, { file: string; type: string }> = {
+  "/dashboard": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/dashboard/dashboard.js": { file: "dashboard.js", type: "text/javascript; charset=utf-8" },
+  "/dashboard/dashboard.css": { file: "dashboard.css", type: "text/css; charset=utf-8" },
+  "/dashboard/favicon.svg": { file: "favicon.svg", type: "image/svg+xml" },
+};
+// The first URL carries the token: no referrer may repeat it, and nothing but the page's own files may run or load.
+const DASHBOARD_HEADERS = {
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+async function loadDashboard(): Promise<Map<string, { type: string; body: Buffer }>> {
+  const dir = new URL("../dashboard/", import.meta.url);
+  const entries = Object.entries(DASHBOARD_FILES).map(
+    async ([route, { file, type }]) => [route, { type, body: await readFile(new URL(file, dir)) }] as const,
+  );
+  return new Map(await Promise.all(entries));
+}
+
 export async function startAdminServer(
   gateway: Gateway,
   options: AdminServerOptions,
   logger: Logger,
 ): Promise<RunningAdminServer> {
+  const dashboard = await loadDashboard();
   const send = (res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
     const bytes = Buffer.from(JSON.stringify(value));
     res.writeHead(status, {
@@ -48,6 +76,11 @@ export async function startAdminServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? "/").split("?", 1)[0]!;
+    const asset = req.method === "GET" || req.method === "HEAD" ? dashboard.get(path) : undefined;
+    if (asset) {
+      res.writeHead(200, { ...DASHBOARD_HEADERS, "content-type": asset.type, "content-length": asset.body.length });
+      return void res.end(req.method === "HEAD" ? undefined : asset.body);
+    }
     if (!tokenMatches(bearerToken(req.headers.authorization), options.token)) {
       return send(
         res,
@@ -57,6 +90,16 @@ export async function startAdminServer(
       );
     }
     if (req.method === "GET" && path === "/admin/api/status") return send(res, 200, gateway.readiness());
+    if (req.method === "GET" && path === "/metrics" && options.registry) {
+      const text = Buffer.from(await options.registry.metrics());
+      res.writeHead(200, {
+        "content-type": options.registry.contentType,
+        "content-length": text.length,
+        "cache-control": "no-store",
+      });
+      return void res.end(text);
+    }
+    if (await handleAdminApi(gateway, req, res, path, send, Date.now)) return;
     send(res, 404, { error: { code: "not_found", message: "no such admin endpoint" } });
   }
 

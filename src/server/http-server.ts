@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { callCost, clientAddressKey } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
-import type { Logger } from "../core/ports.ts";
+import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import { type Access, createClientCounts, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import { createRequestIds, handleRpcBody, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
@@ -35,6 +35,8 @@ export interface HttpServerOptions {
   websocket: Omit<WsServerOptions, "maxPayload" | "limits" | "access">;
   /** Keys, client addresses, CORS and rate limits. */
   access: Access;
+  /** Requests and refusals are counted here. @default noopMetrics */
+  metrics?: Metrics;
 }
 
 export interface RunningServer {
@@ -102,6 +104,7 @@ export async function startHttpServer(
     return path === "/" && chains.length === 1 ? { chainId: chains[0]!, pathKey: undefined } : undefined;
   };
   const { access } = options;
+  const metrics = options.metrics ?? noopMetrics;
   /** A refusal as the JSON-RPC routes answer it: a JSON-RPC error object, id null. */
   const refuseRpc = (res: ServerResponse) => (error: MultihomeError) => {
     const r = wholeBodyError(error, newRequestId());
@@ -125,13 +128,19 @@ export async function startHttpServer(
     refuse: (error: MultihomeError) => void,
   ): RpcGate | undefined => {
     const caller = access.authenticate(req, chainId, pathKey);
-    if (caller instanceof MultihomeError) return void refuse(caller);
+    if (caller instanceof MultihomeError) {
+      metrics.refused("auth");
+      return void refuse(caller);
+    }
     const cors = access.cors(req, caller);
     for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
-    if (!cors.allowed)
+    if (!cors.allowed) {
+      metrics.refused("cors");
       return void refuse(new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint"));
+    }
     const blockedMs = access.blocked(caller);
     if (blockedMs === undefined) return access.gate(caller, chainId);
+    metrics.refused("rate_limit");
     // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
     // answered once per connection per hold, not as fast as it can ask. Each hold is a different length, so a flood's
     // connections come back spread out, not all at the window's turn (where they would be served as one burst).
@@ -192,10 +201,21 @@ export async function startHttpServer(
 
   async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number, gate: RpcGate) {
     const requestId = newRequestId();
+    const startedAt = performance.now();
+    /** A body refused before the JSON-RPC handler saw it: counted and logged like any other request. */
+    const note = (code: string, status: number) => {
+      metrics.request(chainId, undefined, code, (performance.now() - startedAt) / 1000);
+      logger.debug(
+        { requestId, chainId, method: "none", outcome: code, status, client: gate.client ?? "anonymous" },
+        "request",
+      );
+    };
     /** A request refused as a whole is paid for too, so sending junk runs into the limit like anything else. */
     const refuse = async (error: MultihomeError) => {
       const refused = await gate.charge(callCost(undefined, gate.costs));
+      if (refused?.code === "rate_limited") metrics.refused("rate_limit");
       const r = wholeBodyError(refused ?? error, requestId);
+      note((refused ?? error).code, r.status);
       send(res, r.status, r.headers, r.body);
     };
     const declared = Number(req.headers["content-length"]);
@@ -203,6 +223,8 @@ export async function startHttpServer(
     if (body === "too_large") {
       // The 413 stands even over the limit (the connection is closed either way), but the units are debited.
       await gate.charge(callCost(undefined, gate.costs));
+      metrics.refused("too_large");
+      note("limit_exceeded", 413);
       return tooLarge(res, requestId);
     }
     if (!isUtf8(body)) return refuse(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"));
@@ -223,6 +245,7 @@ export async function startHttpServer(
       logger,
       requestId,
       gate,
+      metrics,
       ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
     });
     send(res, r.status, r.headers, r.body);
@@ -333,7 +356,7 @@ export async function startHttpServer(
   );
   const websockets = createWsServer(
     gateway,
-    { ...options.websocket, maxPayload: options.maxBodyBytes, limits },
+    { ...options.websocket, maxPayload: options.maxBodyBytes, limits, metrics },
     logger,
     newRequestId,
   );
@@ -353,6 +376,7 @@ export async function startHttpServer(
     }
     const caller = access.authenticate(req, chainId, target?.pathKey);
     if (caller instanceof MultihomeError) {
+      metrics.refused("auth");
       const [status, reason] = caller.httpStatus === 403 ? [403, "Forbidden"] : [401, "Unauthorized"];
       return refuseUpgrade(socket, status as number, reason as string, {
         error: { code: caller.code, message: caller.message },
@@ -360,11 +384,13 @@ export async function startHttpServer(
     }
     // Browsers send Origin on WebSocket upgrades and do not preflight them: the origin check is the only guard.
     if (!access.cors(req, caller).allowed) {
+      metrics.refused("cors");
       return refuseUpgrade(socket, 403, "Forbidden", {
         error: { code: "forbidden", message: "this origin may not call this endpoint" },
       });
     }
     if (access.blocked(caller) !== undefined) {
+      metrics.refused("rate_limit");
       return refuseUpgrade(socket, 429, "Too Many Requests", {
         error: { code: "rate_limited", message: "rate limited: too many cost units in this window" },
       });
@@ -394,6 +420,7 @@ export async function startHttpServer(
     // is cut would otherwise make the refusal itself the load; each is held a different time, so a crowd of them
     // does not come back as one burst. Held ones are bounded too, so they can never fill server.maxConnections and
     // lock everyone else out.
+    metrics.refused("connection_cap");
     if (held >= maxHeld) return void socket.destroy();
     held++;
     socket.pause();

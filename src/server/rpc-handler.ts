@@ -15,8 +15,9 @@ import {
   serializeError,
   serializeResult,
 } from "../core/jsonrpc.ts";
-import type { Logger } from "../core/ports.ts";
+import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+import { methodLabel } from "../telemetry/metrics.ts";
 
 /** What a caller may do: the methods its key allows, and the units its calls cost against its limit. */
 export interface RpcGate {
@@ -24,6 +25,8 @@ export interface RpcGate {
   costs: Readonly<Record<string, number>>;
   /** Debit the body's cost; an error (rate_limited) refuses the whole body. */
   charge(units: number): Promise<MultihomeError | undefined>;
+  /** Who is calling, for logs: the API key's configured id, or `anonymous` (never the key itself). */
+  client?: string;
 }
 
 export interface RpcHttpResponse {
@@ -71,6 +74,62 @@ function needsWebSocket(call: RpcCall): CallAnswer {
   };
 }
 
+/** A call's outcome as metrics and logs name it. */
+function outcomeOf(answer: CallAnswer): string {
+  if (answer.ok) return "ok";
+  return "rpcError" in answer ? "execution_error" : answer.error.code;
+}
+
+/** What one request did, for its log line: each call's method (as labels name it) and outcome. */
+interface RequestTrace {
+  methods: string[];
+  outcomes: string[];
+}
+
+/**
+ * One debug line per request: its id (the `x-request-id` answered), chain, method(s), outcome(s), status, duration and
+ * who called (a key's id or `anonymous`). Methods are named as metrics name them, so a client cannot write into logs.
+ */
+function logRequest(
+  logger: Logger,
+  fields: { requestId: string; chainId: number; status: number; startedAt: number; client: string | undefined },
+  trace: RequestTrace,
+): void {
+  const { requestId, chainId, status, client } = fields;
+  const durationMs = Math.round((performance.now() - fields.startedAt) * 1000) / 1000;
+  const who = client ?? "anonymous";
+  if (trace.methods.length <= 1) {
+    logger.debug(
+      {
+        requestId,
+        chainId,
+        method: trace.methods[0] ?? "none",
+        outcome: trace.outcomes[0] ?? "ok",
+        status,
+        durationMs,
+        client: who,
+      },
+      "request",
+    );
+    return;
+  }
+  const outcomes: Record<string, number> = {};
+  for (const o of trace.outcomes) outcomes[o] = (outcomes[o] ?? 0) + 1;
+  logger.debug(
+    {
+      requestId,
+      chainId,
+      batch: trace.methods.length,
+      methods: [...new Set(trace.methods)],
+      outcomes,
+      status,
+      durationMs,
+      client: who,
+    },
+    "request",
+  );
+}
+
 function answerToJson(id: RpcId, answer: CallAnswer): string {
   if (answer.ok) return serializeResult(id, answer.result);
   if ("rpcError" in answer) return serializeError(id, answer.rpcError);
@@ -91,9 +150,42 @@ export async function handleRpcBody(
     subscriptions?: (call: RpcCall) => CallAnswer;
     /** The caller's key scope and rate limit; absent: every served method, no limit. */
     gate?: RpcGate;
+    metrics?: Metrics;
   },
 ): Promise<RpcHttpResponse> {
+  const startedAt = performance.now();
+  const trace: RequestTrace = { methods: [], outcomes: [] };
+  const response = await answerBody(gateway, chainId, text, options, startedAt, trace);
+  logRequest(
+    options.logger,
+    { requestId: options.requestId, chainId, status: response.status, startedAt, client: options.gate?.client },
+    trace,
+  );
+  return response;
+}
+
+async function answerBody(
+  gateway: Gateway,
+  chainId: number,
+  text: string,
+  options: Parameters<typeof handleRpcBody>[3],
+  startedAt: number,
+  trace: RequestTrace,
+): Promise<RpcHttpResponse> {
   const { requestId, logger } = options;
+  const metrics = options.metrics ?? noopMetrics;
+  /** Counts one call (or, with no method, a body refused as a whole) and remembers it for the log line. */
+  const count = (method: string | undefined, outcome: string) => {
+    metrics.request(chainId, method, outcome, (performance.now() - startedAt) / 1000);
+    trace.methods.push(method === undefined ? "none" : methodLabel(method));
+    trace.outcomes.push(outcome);
+  };
+  /** A body refused or failed as a whole. */
+  const wholeBody = (error: MultihomeError) => {
+    if (error.code === "rate_limited") metrics.refused("rate_limit");
+    count(undefined, error.code);
+    return wholeBodyError(error, requestId);
+  };
   let parsed: ReturnType<typeof parseRequestBody>;
   try {
     parsed = parseRequestBody(text, options.limits);
@@ -103,10 +195,10 @@ export async function handleRpcBody(
       // oversized batch costs every item it holds.
       const items = typeof error.data?.items === "number" ? error.data.items : 1;
       const refused = await options.gate?.charge(items * callCost(undefined, options.gate.costs));
-      return wholeBodyError(refused ?? error, requestId);
+      return wholeBody(refused ?? error);
     }
     logger.error({ requestId, err: (error as Error).message }, "request parsing failed unexpectedly");
-    return wholeBodyError(internalError(requestId), requestId);
+    return wholeBody(internalError(requestId));
   }
 
   const gate = options.gate;
@@ -119,10 +211,17 @@ export async function handleRpcBody(
         gate.costs,
       ),
     );
-    if (refused) return wholeBodyError(refused, requestId);
+    if (refused) return wholeBody(refused);
   }
 
   const run = async (
+    item: ParsedItem,
+  ): Promise<{ id: RpcId; answer: CallAnswer } | { id: RpcId; error: MultihomeError }> => {
+    const out = await runItem(item);
+    count(item.ok ? item.call.method : undefined, "error" in out ? out.error.code : outcomeOf(out.answer));
+    return out;
+  };
+  const runItem = async (
     item: ParsedItem,
   ): Promise<{ id: RpcId; answer: CallAnswer } | { id: RpcId; error: MultihomeError }> => {
     if (!item.ok) return { id: item.id, error: item.error };

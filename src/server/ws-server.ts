@@ -12,7 +12,7 @@ import { type ServerOptions, type WebSocket, WebSocketServer } from "ws";
 import { callCost } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { ParseLimits, RpcCall } from "../core/jsonrpc.ts";
-import type { Logger } from "../core/ports.ts";
+import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
 import { createClientCounts } from "./access.ts";
 import { handleRpcBody, NO_EVIDENCE, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
@@ -36,6 +36,8 @@ export interface WsServerOptions {
   /** Largest message, bytes (`server.maxBodyBytes`). */
   maxPayload: number;
   limits: ParseLimits;
+  /** Connections, subscriptions, calls and refusals are counted here. @default noopMetrics */
+  metrics?: Metrics;
 }
 
 export interface WsServer {
@@ -76,6 +78,7 @@ export function createWsServer(
     perMessageDeflate: false,
   };
   const wss = new WebSocketServer(serverOptions);
+  const metrics = options.metrics ?? noopMetrics;
   const open = new Set<WebSocket>();
   const perClient = createClientCounts();
   let closing = false;
@@ -98,6 +101,7 @@ export function createWsServer(
 
   function serve(ws: WebSocket, chainId: number, admitted: Admitted) {
     open.add(ws);
+    metrics.webSocketConnections(1);
     perClient.add(admitted.client);
     alive.set(ws, true);
     const gone = new AbortController();
@@ -107,12 +111,14 @@ export function createWsServer(
 
     const dropSubscriptions = () => {
       for (const s of subscriptions.values()) s.unsubscribe();
+      metrics.webSocketSubscriptions(-subscriptions.size);
       subscriptions.clear();
     };
 
     function policyClose(reason: string) {
       if (ws.readyState !== ws.OPEN) return;
       logger.warn({ chainId, reason }, "websocket closed: policy");
+      metrics.refused("slow_consumer");
       dropSubscriptions();
       ws.close(POLICY_VIOLATION, reason);
     }
@@ -134,6 +140,7 @@ export function createWsServer(
           if (entry) {
             entry.unsubscribe();
             subscriptions.delete(id as string);
+            metrics.webSocketSubscriptions(-1);
           }
           return { ok: true, result: entry !== undefined, evidence: NO_EVIDENCE };
         }
@@ -166,6 +173,7 @@ export function createWsServer(
         id = made.id;
         entry.unsubscribe = made.unsubscribe;
         subscriptions.set(id, entry);
+        metrics.webSocketSubscriptions(1);
         created.push(id);
         return { ok: true, result: id, evidence: NO_EVIDENCE };
       };
@@ -180,6 +188,7 @@ export function createWsServer(
         signal: gone.signal,
         subscriptions: subscriptionsOf(created),
         ...(admitted.gate ? { gate: admitted.gate } : {}),
+        metrics,
       });
       if (r.body !== "") send(r.body);
       for (const id of created) {
@@ -214,9 +223,14 @@ export function createWsServer(
           if (--inFlight < WS_MAX_IN_FLIGHT_PER_CONNECTION && ws.isPaused) ws.resume();
         });
     });
-    ws.on("error", (error) => logger.debug({ chainId, err: error.message }, "websocket error"));
+    ws.on("error", (error: Error & { code?: string }) => {
+      // ws closes a connection whose message is over maxPayload with 1009; that is a refusal like a 413.
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") metrics.refused("too_large");
+      logger.debug({ chainId, err: error.message }, "websocket error");
+    });
     ws.on("close", () => {
       open.delete(ws);
+      metrics.webSocketConnections(-1);
       perClient.remove(admitted.client);
       gone.abort();
       dropSubscriptions();
@@ -230,6 +244,7 @@ export function createWsServer(
           error: { code: "unavailable", message: "the server is shutting down" },
         });
       if (open.size >= options.maxConnections) {
+        metrics.refused("connection_cap");
         return refuseUpgrade(socket, 503, "Service Unavailable", {
           error: {
             code: "limit_exceeded",
@@ -238,6 +253,7 @@ export function createWsServer(
         });
       }
       if (perClient.count(admitted.client) >= options.maxConnectionsPerClient) {
+        metrics.refused("connection_cap");
         const limit = options.maxConnectionsPerClient;
         return refuseUpgrade(socket, 429, "Too Many Requests", {
           error: { code: "rate_limited", message: `too many WebSocket connections from one client (limit ${limit})` },

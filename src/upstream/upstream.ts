@@ -6,7 +6,7 @@ import { type Breaker, createBreaker } from "../core/breaker.ts";
 import { classifyResponse, classifyTransportFailure, type Outcome } from "../core/classify.ts";
 import { type FailureDomain, failureDomainOf } from "../core/domain.ts";
 import { createLatencyWindow, type LatencyWindow } from "../core/latency.ts";
-import type { Clock, Transport } from "../core/ports.ts";
+import type { Clock, Transport, UpstreamCallOutcome, UpstreamMetrics } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
 import type { UpstreamView } from "../core/select.ts";
 
@@ -59,6 +59,33 @@ export interface UpstreamDeps {
   transport: Transport;
   maxResponseBytes: number;
   breaker: Parameters<typeof createBreaker>[0];
+  /** Every attempt's outcome and duration are counted here. */
+  metrics?: UpstreamMetrics;
+}
+
+/** An attempt's outcome as metrics name it; undefined for one cancelled by its caller (a hedge that lost). */
+export function callOutcome(outcome: Outcome): UpstreamCallOutcome | undefined {
+  switch (outcome.kind) {
+    case "result":
+    case "execution":
+      return "ok";
+    case "transport":
+      return outcome.failure === "aborted"
+        ? undefined
+        : outcome.failure === "too_large"
+          ? "too_large"
+          : outcome.failure;
+    case "capacity":
+      return "rate_limited";
+    case "server":
+      return "server_error";
+    case "unknown":
+      return "unknown_error";
+    case "dispute":
+      return undefined;
+    default:
+      return outcome.kind;
+  }
 }
 
 export function createUpstream(config: { id: string; domain: FailureDomain }, deps: UpstreamDeps): Upstream {
@@ -97,7 +124,10 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
       cancelTimer();
       caller?.removeEventListener("abort", onCallerAbort);
     }
-    return { outcome, elapsedMs: clock.now() - started };
+    const elapsedMs = clock.now() - started;
+    const counted = callOutcome(outcome);
+    if (counted) deps.metrics?.call(counted, elapsedMs / 1000);
+    return { outcome, elapsedMs };
   }
 
   return {

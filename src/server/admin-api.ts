@@ -1,0 +1,201 @@
+/**
+ * The admin API behind the admin listener's token: the operator's overview (upstreams by failure domain with their
+ * health and share of traffic, concentration, recent events, drills) and starting and stopping drills. It reads the
+ * engine's public API only and answers nothing that carries an upstream URL.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { assessConcentration, type ConcentrationReport } from "../core/concentration.ts";
+import type { FailureDomain } from "../core/domain.ts";
+import type { ActivityEvent, ChainStatus, Drill, Gateway } from "../engine/gateway.ts";
+
+/** Request bodies of the admin API (a drill's selector and duration), bytes. */
+export const ADMIN_MAX_BODY_BYTES = 4_096;
+/** An upstream this many blocks behind the agreed head shows as degraded. */
+export const DEGRADED_LAG_BLOCKS = 2;
+/** A drill started without a duration lasts this long, ms. */
+export const DEFAULT_DRILL_MS = 60_000;
+
+export type UpstreamHealth = "healthy" | "degraded" | "down" | "cordoned" | "pending";
+
+export interface UpstreamOverview {
+  id: string;
+  hosting: string;
+  operator: string;
+  region: string;
+  domain: string;
+  health: UpstreamHealth;
+  breaker: string;
+  admission: string;
+  head: number | null;
+  lag: number | null;
+  latencyMs: number | null;
+  /** Of the calls upstreams answered over the last minute, the part this one answered (0..1). */
+  share: number;
+  served: number;
+}
+
+export interface Overview {
+  generatedAt: number;
+  chains: {
+    chainId: number;
+    ready: boolean;
+    reason?: string;
+    head: { number: number; hash: string } | null;
+    domainsDown: string[];
+    upstreams: UpstreamOverview[];
+  }[];
+  concentration: { upstreams: ConcentrationReport; traffic: ConcentrationReport };
+  events: ActivityEvent[];
+  drills: Drill[];
+}
+
+function healthOf(u: ChainStatus["upstreams"][number], lag: number | null, domainsDown: string[]): UpstreamHealth {
+  if (u.cordoned) return "cordoned";
+  if (u.admission === "pending") return "pending";
+  if (u.drilled || u.breaker === "open" || domainsDown.includes(u.domain)) return "down";
+  if (u.breaker === "half_open" || (lag !== null && lag > DEGRADED_LAG_BLOCKS)) return "degraded";
+  return "healthy";
+}
+
+export function overviewOf(gateway: Gateway, now: number): Overview {
+  const traffic = gateway.activity.traffic();
+  const chains = gateway.readiness().chains.map((c) => {
+    const served = c.upstreams.reduce((sum, u) => sum + (traffic.get(u.id) ?? 0), 0);
+    return {
+      chainId: c.chainId,
+      ready: c.ready,
+      ...(c.reason ? { reason: c.reason } : {}),
+      head: c.head ? { number: c.head.number, hash: c.head.hash } : null,
+      domainsDown: c.domainsDown,
+      upstreams: c.upstreams.map((u): UpstreamOverview => {
+        const lag = c.head && u.head !== undefined ? Math.max(0, c.head.number - u.head) : null;
+        const count = traffic.get(u.id) ?? 0;
+        return {
+          id: u.id,
+          hosting: u.hosting,
+          operator: u.operator,
+          region: u.region,
+          domain: u.domain,
+          health: healthOf(u, lag, c.domainsDown),
+          breaker: u.breaker,
+          admission: u.admission,
+          head: u.head ?? null,
+          lag,
+          latencyMs: u.latencyMs === undefined ? null : Math.round(u.latencyMs * 100) / 100,
+          share: served === 0 ? 0 : count / served,
+          served: count,
+        };
+      }),
+    };
+  });
+  const all = chains.flatMap((c) => c.upstreams);
+  const domainOf = (u: UpstreamOverview): FailureDomain => ({
+    hosting: u.hosting,
+    operator: u.operator,
+    region: u.region,
+  });
+  return {
+    generatedAt: now,
+    chains,
+    concentration: {
+      upstreams: assessConcentration(
+        all.map((u) => ({ domain: domainOf(u), weight: 1 })),
+        "upstreams",
+      ),
+      traffic: assessConcentration(
+        all.map((u) => ({ domain: domainOf(u), weight: u.served })),
+        "traffic",
+      ),
+    },
+    events: gateway.activity.events(),
+    drills: gateway.activity.drills(),
+  };
+}
+
+type Send = (res: ServerResponse, status: number, value: unknown) => void;
+
+const refuse = (send: Send, res: ServerResponse, status: number, code: string, message: string) =>
+  send(res, status, { error: { code, message } });
+
+async function readJson(req: IncomingMessage): Promise<unknown | "too_large" | "invalid"> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > ADMIN_MAX_BODY_BYTES) return "too_large";
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    return "invalid";
+  }
+}
+
+function selectorOf(value: unknown): { hosting?: string; operator?: string; region?: string } | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+  const selector: { hosting?: string; operator?: string; region?: string } = {};
+  for (const [k, v] of Object.entries(value)) {
+    if ((k !== "hosting" && k !== "operator" && k !== "region") || typeof v !== "string" || v.length > 64) return;
+    selector[k] = v;
+  }
+  return selector;
+}
+
+/**
+ * Answers an admin API request (already authenticated) when the path is one of the API's; false otherwise.
+ */
+export async function handleAdminApi(
+  gateway: Gateway,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  send: Send,
+  now: () => number,
+): Promise<boolean> {
+  if (path === "/admin/api/overview" && req.method === "GET") {
+    send(res, 200, overviewOf(gateway, now()));
+    return true;
+  }
+  if (path === "/admin/api/drills") {
+    if (req.method === "GET") {
+      send(res, 200, gateway.activity.drills());
+      return true;
+    }
+    if (req.method !== "POST") return false;
+    const body = await readJson(req);
+    if (body === "too_large") {
+      refuse(send, res, 413, "too_large", `admin requests are at most ${ADMIN_MAX_BODY_BYTES} bytes`);
+      return true;
+    }
+    const b = body as { selector?: unknown; durationMs?: unknown } | null;
+    const selector = selectorOf(b?.selector);
+    const durationMs = b?.durationMs ?? DEFAULT_DRILL_MS;
+    if (body === "invalid" || !selector || typeof durationMs !== "number") {
+      refuse(
+        send,
+        res,
+        400,
+        "invalid_drill",
+        'a drill is { "selector": { "hosting"?, "operator"?, "region"? }, "durationMs"? }',
+      );
+      return true;
+    }
+    const drill = gateway.startDrill(selector, durationMs);
+    if ("code" in drill) refuse(send, res, drill.code === "drill_running" ? 409 : 400, drill.code, drill.message);
+    else send(res, 201, drill);
+    return true;
+  }
+  const one = /^\/admin\/api\/drills\/([A-Za-z0-9-]{1,32})$/.exec(path);
+  if (one) {
+    if (req.method !== "GET" && req.method !== "DELETE") return false;
+    const drill =
+      req.method === "DELETE"
+        ? gateway.activity.stopDrill(one[1]!)
+        : gateway.activity.drills().find((d) => d.id === one[1]);
+    if (drill) send(res, 200, drill);
+    else refuse(send, res, 404, "not_found", "no such drill");
+    return true;
+  }
+  return false;
+}
