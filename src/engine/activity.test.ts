@@ -157,3 +157,18 @@ test("a drilled transport refuses to connect without sending; otherwise it passe
   await transport.send("{}", { signal: new AbortController().signal, maxResponseBytes: 1 });
   assert.equal(sent, 1);
 });
+
+test("a drill's end is an event as soon as events are read, and drill events are never coalesced", () => {
+  const clock = createFakeClock();
+  const activity = createActivity(clock);
+  const first = activity.startDrill({ hosting: "aws" }, 1_000, UPSTREAMS) as Drill;
+  clock.advance(1_000);
+  assert.equal(activity.events()[0]!.kind, "drill_ended", "without asking for the drills first");
+  assert.equal(activity.events()[0]!.at, first.endsAt);
+  activity.startDrill({ hosting: "aws" }, 1_000, UPSTREAMS);
+  clock.advance(1_000);
+  assert.deepEqual(
+    activity.events().map((e) => e.kind),
+    ["drill_ended", "drill_started", "drill_ended", "drill_started"],
+  );
+});

@@ -202,11 +202,15 @@ export function createActivity(clock: Clock): Activity {
   const slots = new Map<string, { second: Int32Array; count: Uint32Array }>();
   const drills: DrillRecord[] = [];
   let nextDrill = 1;
+  /** No drill runs from this time on (the latest end of any drill started). */
+  let drillsRunUntil = 0;
 
   function record(event: Omit<ActivityEvent, "at">, now = clock.now()) {
     const key = `${event.kind}\u0000${event.chainId ?? ""}\u0000${event.upstream ?? event.domain ?? ""}`;
     const last = lastEventAt.get(key);
-    if (last !== undefined && now - last < EVENT_COALESCE_MS && event.kind !== "drill_started") return;
+    // Drills are the operator's own acts: each start and end is shown, however close together.
+    const drillEvent = event.kind === "drill_started" || event.kind === "drill_ended";
+    if (last !== undefined && now - last < EVENT_COALESCE_MS && !drillEvent) return;
     lastEventAt.set(key, now);
     // Keys of coalescing outlive their events only briefly: forget the stale ones when the map grows.
     if (lastEventAt.size > MAX_EVENTS * 4) {
@@ -243,7 +247,10 @@ export function createActivity(clock: Clock): Activity {
 
   return {
     record,
-    events: () => events.map((e) => ({ ...e })),
+    events() {
+      settle(clock.now());
+      return events.map((e) => ({ ...e }));
+    },
     served(r) {
       const now = clock.now();
       if (r.upstream) {
@@ -304,6 +311,7 @@ export function createActivity(clock: Clock): Activity {
         after: createStats(),
       };
       drills.push(d);
+      drillsRunUntil = Math.max(drillsRunUntil, d.endsAt);
       // Forget the oldest finished drills beyond the bound; running ones are never forgotten (at most one per label).
       for (let i = 0; drills.length > MAX_DRILLS && i < drills.length; ) {
         if (now >= drills[i]!.afterEndsAt) drills.splice(i, 1);
@@ -334,7 +342,9 @@ export function createActivity(clock: Clock): Activity {
       return drills.map((d) => view(d, now));
     },
     drilled(domain) {
+      // Asked on every upstream send: one comparison unless some drill may still run.
       const now = clock.now();
+      if (now >= drillsRunUntil) return false;
       for (const d of drills) if (now >= d.startedAt && now < d.endsAt && matches(d.selector, domain)) return true;
       return false;
     },
