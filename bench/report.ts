@@ -659,6 +659,13 @@ function whereTheTimeGoes(report: BenchReport): string[] {
     "with one body repeated, in-flight sharing saves more upstream work than this costs. Answering repeated reads from the",
     "finality-aware cache removes the upstream round trip, and with it this comparison's premise.",
     "",
+    "## Measured elsewhere",
+    "",
+    "Figures from their own commands, kept with what they measure (this page is rewritten by every `npm run bench`):",
+    "a well-behaved client under a hostile mix (`npm run bench:hostile`) in",
+    "[security.md](security.md#under-a-hostile-client-mix), and what recording a metric costs",
+    "(`node bench/metrics-cost.ts`) in [metrics.md](metrics.md#recording-cost).",
+    "",
   ];
 }
 

@@ -212,9 +212,10 @@ describe("metrics on a running gateway", () => {
   test("the counters moved with the traffic, under bounded labels", async () => {
     const s = await scraped();
     const chain = String(net.chainId);
-    assert.ok((value(s, "multihome_requests_total", { chain, method: "eth_getBalance", outcome: "ok" }) ?? 0) >= 1);
-    assert.ok(
-      (value(s, "multihome_request_duration_seconds_count", { chain, method: "eth_getBalance" }) ?? 0) >= 1,
+    assert.equal(value(s, "multihome_requests_total", { chain, method: "eth_getBalance", outcome: "ok" }), 1);
+    assert.equal(
+      value(s, "multihome_request_duration_seconds_count", { chain, method: "eth_getBalance" }),
+      1,
       "the request's latency was observed",
     );
     assert.equal(
@@ -228,11 +229,14 @@ describe("metrics on a running gateway", () => {
       "the request over the key's limit is counted",
     );
     assert.equal(value(s, "multihome_requests_total", { chain, method: "eth_chainId", outcome: "ok" }), METERED_UNITS);
-    assert.ok((value(s, "multihome_refused_total", { reason: "rate_limit" }) ?? 0) >= 1);
-    assert.ok((value(s, "multihome_verifications_total", { chain, outcome: "proof" }) ?? 0) >= 1);
-    assert.ok(
-      (value(s, "multihome_cache_requests_total", { chain, result: "hit" }) ?? 0) >= 1,
-      "the second block read hit",
+    assert.equal(value(s, "multihome_refused_total", { reason: "rate_limit" }), 1);
+    // Every call that reached the engine, once: the balance, two block reads, the unknown method, three eth_chainId.
+    assert.equal(total(s, "multihome_verifications_total", { chain }), 7);
+    assert.equal(value(s, "multihome_cache_requests_total", { chain, result: "hit" }), 1, "the second block read hit");
+    assert.equal(
+      value(s, "multihome_cache_requests_total", { chain, result: "miss" }),
+      2,
+      "the balance, the first block",
     );
     assert.ok((value(s, "multihome_cache_entries", {}) ?? 0) >= 1);
     // Per upstream and failure domain: every upstream was polled and answered.
@@ -254,6 +258,36 @@ describe("metrics on a running gateway", () => {
     assert.equal(total(s, "multihome_domain_down", { chain }), 0);
   });
 
+  test("one call moves each of its counters by exactly one", async () => {
+    const chain = String(net.chainId);
+    // An account no other test read: its first read misses the cache, the second hits.
+    const params = [net.devnet.accounts[1]!.address, "latest"];
+    const deltas = (before: Scrape, after: Scrape) => {
+      const moved = (name: string, labels: Record<string, string>) =>
+        total(after, name, labels) - total(before, name, labels);
+      return {
+        requests: moved("multihome_requests_total", { chain }),
+        balanceOk: moved("multihome_requests_total", { chain, method: "eth_getBalance", outcome: "ok" }),
+        timed: moved("multihome_request_duration_seconds_count", { chain }),
+        verifications: moved("multihome_verifications_total", { chain }),
+        proof: moved("multihome_verifications_total", { chain, outcome: "proof" }),
+        hit: moved("multihome_cache_requests_total", { chain, result: "hit" }),
+        miss: moved("multihome_cache_requests_total", { chain, result: "miss" }),
+      };
+    };
+    const one = { requests: 1, balanceOk: 1, timed: 1, verifications: 1, proof: 1 };
+    const s0 = await scraped();
+    const first = await net.rpc("eth_getBalance", params);
+    assert.equal(first.headers.get("multihome-verified"), "proof");
+    requestIds.miss = first.headers.get("x-request-id")!;
+    const s1 = await scraped();
+    assert.deepEqual(deltas(s0, s1), { ...one, hit: 0, miss: 1 }, "the first read");
+    const second = await net.rpc("eth_getBalance", params);
+    assert.equal(second.body.result, first.body.result);
+    requestIds.hit = second.headers.get("x-request-id")!;
+    assert.deepEqual(deltas(s1, await scraped()), { ...one, hit: 1, miss: 0 }, "the second read");
+  });
+
   test("no label value carries a URL, the canary, an API key or a client's method name", async () => {
     const res = await scrape();
     const text = await res.text();
@@ -268,6 +302,10 @@ describe("metrics on a running gateway", () => {
 
   test("one debug line per request: its id, chain, bounded method, outcome, status, duration and client", async () => {
     const lines = logLines().filter((l) => l.msg === "request");
+    for (const [what, id] of Object.entries(requestIds))
+      assert.equal(lines.filter((l) => l.requestId === id).length, 1, `one line for the ${what} request`);
+    const ids = lines.map((l) => l.requestId);
+    assert.equal(new Set(ids).size, ids.length, "no request is logged twice");
     const byId = (id: string | undefined) => lines.find((l) => l.requestId === id);
     const balance = byId(requestIds.balance);
     assert.ok(balance, "the balance request was logged under its x-request-id");

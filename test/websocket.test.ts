@@ -5,10 +5,17 @@
  * reorg, and the per-connection limits and close codes.
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocketProvider } from "ethers";
 import { createPublicClient, type Hex, webSocket } from "viem";
 import WebSocket from "ws";
+import type { MultihomeError } from "../src/core/errors.ts";
+import { type Metrics, noopMetrics } from "../src/core/ports.ts";
+import type { Gateway } from "../src/engine/gateway.ts";
+import { createWsServer } from "../src/server/ws-server.ts";
+import { silentLogger } from "../src/telemetry/logger.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { FOUR_NODES_TWO_ON_AWS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { devSender } from "./harness/sender.ts";
@@ -431,4 +438,84 @@ describe("websocket when a whole domain goes down", () => {
     const silent = await connect(net.rpcUrl.replace(/^http/, "ws"), { autoPong: false });
     assert.equal((await silent.closed).code, 1006, "terminated, without a close frame");
   });
+});
+
+test("a connection closed while its eth_subscribe is being paid for gets no subscription", async () => {
+  let subscribed = 0;
+  let unsubscribed = 0;
+  const gateway = {
+    subscribe: () => {
+      subscribed++;
+      return { ok: true, id: "0x1", unsubscribe: () => unsubscribed++ };
+    },
+  } as unknown as Gateway;
+  // The rate-limit store answers only when the test says so.
+  let charging!: () => void;
+  const charged = new Promise<void>((resolve) => {
+    charging = resolve;
+  });
+  let answerCharge!: (refused: MultihomeError | undefined) => void;
+  const gate = {
+    costs: {},
+    client: "c",
+    mayCall: () => true,
+    charge: () => {
+      charging();
+      return new Promise<MultihomeError | undefined>((resolve) => {
+        answerCharge = resolve;
+      });
+    },
+  };
+  let subscriptionsOpen = 0;
+  let serverClosed!: () => void;
+  const closedOnServer = new Promise<void>((resolve) => {
+    serverClosed = resolve;
+  });
+  let requestCounted!: (outcome: string) => void;
+  const counted = new Promise<string>((resolve) => {
+    requestCounted = resolve;
+  });
+  const metrics: Metrics = {
+    ...noopMetrics,
+    webSocketSubscriptions: (delta) => {
+      subscriptionsOpen += delta;
+    },
+    webSocketConnections: (delta) => {
+      if (delta < 0) serverClosed();
+    },
+    request: (_chainId, _method, outcome) => requestCounted(outcome),
+  };
+  const wss = createWsServer(
+    gateway,
+    {
+      maxConnections: 10,
+      maxConnectionsPerClient: 10,
+      maxSubscriptionsPerConnection: 4,
+      maxBufferedBytes: 65_536,
+      pingIntervalMs: 60_000,
+      maxPayload: 4_096,
+      limits: { maxBatchItems: 10, maxDepth: 16, maxMethodLength: 64 },
+      metrics,
+    },
+    silentLogger,
+    () => "r1",
+  );
+  const server = createServer();
+  server.on("upgrade", (req, socket, head) => wss.upgrade(req, socket, head, 1, { client: "c", gate }));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/1`);
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] }));
+    await charged;
+    ws.close();
+    await closedOnServer;
+    answerCharge(undefined);
+    assert.equal(await counted, "timeout", "the call is answered as cancelled");
+    assert.equal(subscribed - unsubscribed, 0, "no subscription is left behind");
+    assert.equal(subscriptionsOpen, 0, "the subscriptions gauge is back to 0");
+  } finally {
+    await wss.close(0);
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -90,6 +90,17 @@ export function methodSpec(method: string): MethodSpec | undefined {
   return Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
 }
 
+/** eth_subscribe and eth_unsubscribe: answered by a WebSocket connection itself, not by the engine. */
+export const SUBSCRIPTION_METHODS: ReadonlySet<string> = new Set(["eth_subscribe", "eth_unsubscribe"]);
+
+/**
+ * A method as metric labels and logs name it: one of Multihome's own (or a subscription call), else `other` — a
+ * client never creates a label value or writes into a log line.
+ */
+export function methodLabel(method: string): string {
+  return Object.hasOwn(METHODS, method) || SUBSCRIPTION_METHODS.has(method) ? method : "other";
+}
+
 const HEX_QUANTITY = /^0x(0|[1-9a-f][0-9a-f]*)$/i;
 
 /** A block number from a hex quantity, or undefined when the text is not one. */

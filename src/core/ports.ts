@@ -22,6 +22,8 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child(bindings: object): Logger;
+  /** Whether lines at `level` (`debug`, `info`…) are written: a caller skips building a line nobody will read. */
+  isLevelEnabled(level: string): boolean;
 }
 
 /** What a transport hands back: the raw HTTP-level answer of one attempt. */
@@ -113,7 +115,7 @@ export interface ChainMetrics {
   upstream(upstream: UpstreamIdentity): UpstreamMetrics;
   /** One answer given to a client call, by how it was checked. */
   verification(outcome: VerificationOutcome): void;
-  /** A cacheable read found (or not) in the process cache. */
+  /** A client's call of a cacheable read found (or not) in the process cache; the engine's own reads are not counted. */
   cache(hit: boolean): void;
   /**
    * No live verified answer: a last-known-good value was `served` (stale, by the client's opt-in), `attached` to the

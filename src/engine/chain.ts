@@ -68,7 +68,10 @@ export interface Chain {
   chainId: number;
   start(): void;
   ready(timeoutMs: number): Promise<void>;
+  /** A client's JSON-RPC call: its lookup in the answer cache is counted (once, however the call is served). */
   call(call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
+  /** A read Multihome makes for itself (the account view): answered like a call, its cache lookup not counted. */
+  read(call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
   /** What became of a transaction sent through this chain (or found mined on it). */
   transaction(hash: string): Promise<TransactionStatus | undefined>;
   status(): ChainStatus;
@@ -350,7 +353,11 @@ export function createChain(
       ctx.logger.info({ chainId, blocks: orphaned.size }, "reorg: answers about orphaned blocks evicted");
   }
 
-  async function call(rpc: RpcCall, options: CallOptions = {}): Promise<CallAnswer> {
+  /**
+   * `client`: the call is a client's own, so its cache lookup is counted; the engine's reads for itself (log chunks,
+   * the outbox, streams, the account view) are not, so hits and misses add up to client calls of cacheable reads.
+   */
+  async function call(rpc: RpcCall, options: CallOptions = {}, client = false): Promise<CallAnswer> {
     const { signal } = options;
     const head = headBook.current();
     const none: Evidence = { blockNumber: head?.number, verified: "none" };
@@ -422,7 +429,7 @@ export function createChain(
       // Final data cannot go stale; an answer about a recent block is served from the cache only while upstreams
       // are heard from — in an outage the client gets the last-known-good contract, which says how old it is.
       const served = hit !== undefined && (slot.ttlMs === undefined || hearingUpstreams(now));
-      metrics.cache(served);
+      if (client) metrics.cache(served);
       if (served) return { ok: true, result: hit.result, evidence: hit.evidence };
     }
     // Identical concurrent reads share one resolution (and so one upstream call). It runs without any one client's
@@ -705,7 +712,8 @@ export function createChain(
     async ready(timeoutMs) {
       await tracker.waitForHead(timeoutMs);
     },
-    call,
+    call: (rpc, options) => call(rpc, options, true),
+    read: (rpc, options) => call(rpc, options),
     subscribe: (params, deliver) => streams.subscribe(params, deliver),
     status,
     async stop() {

@@ -7,7 +7,7 @@ import { failureDomainOf } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
 import { createByteLru } from "../core/lru.ts";
-import { noopMetrics, type VerificationOutcome } from "../core/ports.ts";
+import { type ChainMetrics, noopMetrics, type VerificationOutcome } from "../core/ports.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
 import { type Activity, createActivity, type Drill, type DrillRefusal, type DrillSelector } from "./activity.ts";
 import {
@@ -70,6 +70,8 @@ const GATEWAY_FAILURES = new Set(["unavailable", "timeout", "internal"]);
 
 export function createGateway(config: Config, ctx: EngineContext): Gateway {
   const chains = new Map<number, Chain>();
+  /** Each chain's instruments, bound once. */
+  const chainMetrics = new Map<number, ChainMetrics>();
   // One bound for the whole process: every chain's answers share it.
   const answers = createByteLru<CachedAnswer>(config.cache.maxBytes);
   const activity = createActivity(ctx.clock);
@@ -109,6 +111,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
         activity,
       ),
     );
+    chainMetrics.set(chain.chainId, (ctx.metrics ?? noopMetrics).chain(chain.chainId));
     domainLabels.set(chain.chainId, new Map(chain.upstreams.map((u) => [u.id, failureDomainOf(u.domain)])));
   }
   const readiness = (): Readiness => {
@@ -136,7 +139,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       const arrivedAt = ctx.clock.now();
       const started = performance.now();
       const answer = await chain.call(call, options);
-      (ctx.metrics ?? noopMetrics).chain(chainId).verification(verificationOf(answer));
+      chainMetrics.get(chainId)?.verification(verificationOf(answer));
       const upstream = answer.evidence.upstream;
       const domainLabel = upstream === undefined ? undefined : domainLabels.get(chainId)?.get(upstream);
       activity.served({
@@ -152,7 +155,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       if (!chain) return undefined;
       let id = 0;
       return accountView(chainId, address, (method, params, options) =>
-        chain.call({ id: ++id, method, params, notification: false }, options),
+        chain.read({ id: ++id, method, params, notification: false }, options),
       );
     },
     async transaction(chainId, hash) {

@@ -18,8 +18,8 @@ export interface AdminServerOptions {
   token: string;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
-  /** Served as `GET /metrics` (Prometheus text): the gateway's own prom-client registry. */
-  registry?: { contentType: string; metrics(): Promise<string> };
+  /** Served as `GET /metrics` (Prometheus text): the gateway's own registry, scraped once per request. */
+  registry?: { contentType: string; scrape(): Promise<string> };
 }
 
 export interface RunningAdminServer {
@@ -91,7 +91,7 @@ export async function startAdminServer(
     }
     if (req.method === "GET" && path === "/admin/api/status") return send(res, 200, gateway.readiness());
     if (req.method === "GET" && path === "/metrics" && options.registry) {
-      const text = Buffer.from(await options.registry.metrics());
+      const text = Buffer.from(await options.registry.scrape());
       res.writeHead(200, {
         "content-type": options.registry.contentType,
         "content-length": text.length,

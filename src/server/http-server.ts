@@ -12,7 +12,7 @@ import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import { type Access, createClientCounts, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
-import { createRequestIds, handleRpcBody, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
+import { createRequestIds, handleRpcBody, type RpcGate, refuseBody, wholeBodyError } from "./rpc-handler.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
@@ -188,34 +188,13 @@ export async function startHttpServer(
     });
   }
 
-  const tooLarge = (res: ServerResponse, requestId: string) => {
-    const r = wholeBodyError(
-      new MultihomeError("limit_exceeded", `request body too large (limit ${options.maxBodyBytes} bytes)`, {
-        data: { reason: "request body too large", limit: options.maxBodyBytes },
-      }),
-      requestId,
-    );
-    res.shouldKeepAlive = false;
-    send(res, r.status, { ...r.headers, connection: "close" }, r.body);
-  };
-
   async function handleRpc(req: IncomingMessage, res: ServerResponse, chainId: number, gate: RpcGate) {
     const requestId = newRequestId();
-    const startedAt = performance.now();
-    /** A body refused before the JSON-RPC handler saw it: counted and logged like any other request. */
-    const note = (code: string, status: number) => {
-      metrics.request(chainId, undefined, code, (performance.now() - startedAt) / 1000);
-      logger.debug(
-        { requestId, chainId, method: "none", outcome: code, status, client: gate.client ?? "anonymous" },
-        "request",
-      );
-    };
+    const log = { logger, requestId, chainId, client: gate.client, startedAt: performance.now() };
     /** A request refused as a whole is paid for too, so sending junk runs into the limit like anything else. */
     const refuse = async (error: MultihomeError) => {
       const refused = await gate.charge(callCost(undefined, gate.costs));
-      if (refused?.code === "rate_limited") metrics.refused("rate_limit");
-      const r = wholeBodyError(refused ?? error, requestId);
-      note((refused ?? error).code, r.status);
+      const r = refuseBody(refused ?? error, log, metrics);
       send(res, r.status, r.headers, r.body);
     };
     const declared = Number(req.headers["content-length"]);
@@ -224,8 +203,16 @@ export async function startHttpServer(
       // The 413 stands even over the limit (the connection is closed either way), but the units are debited.
       await gate.charge(callCost(undefined, gate.costs));
       metrics.refused("too_large");
-      note("limit_exceeded", 413);
-      return tooLarge(res, requestId);
+      const limit = options.maxBodyBytes;
+      const r = refuseBody(
+        new MultihomeError("limit_exceeded", `request body too large (limit ${limit} bytes)`, {
+          data: { reason: "request body too large", limit },
+        }),
+        log,
+        metrics,
+      );
+      res.shouldKeepAlive = false;
+      return send(res, r.status, { ...r.headers, connection: "close" }, r.body);
     }
     if (!isUtf8(body)) return refuse(new MultihomeError("parse_error", "parse error: body is not valid UTF-8"));
     const text = body.toString("utf8");

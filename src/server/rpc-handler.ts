@@ -15,9 +15,9 @@ import {
   serializeError,
   serializeResult,
 } from "../core/jsonrpc.ts";
+import { methodLabel, SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import type { CallAnswer, Gateway } from "../engine/gateway.ts";
-import { methodLabel } from "../telemetry/metrics.ts";
 
 /** What a caller may do: the methods its key allows, and the units its calls cost against its limit. */
 export interface RpcGate {
@@ -26,7 +26,7 @@ export interface RpcGate {
   /** Debit the body's cost; an error (rate_limited) refuses the whole body. */
   charge(units: number): Promise<MultihomeError | undefined>;
   /** Who is calling, for logs: the API key's configured id, or `anonymous` (never the key itself). */
-  client?: string;
+  client: string;
 }
 
 export interface RpcHttpResponse {
@@ -56,9 +56,6 @@ function internalError(requestId: string): MultihomeError {
   return new MultihomeError("internal", "internal error", { data: { requestId } });
 }
 
-/** Methods that only make sense on a connection that stays open. */
-const SUBSCRIPTION_METHODS = new Set(["eth_subscribe", "eth_unsubscribe"]);
-
 /** The evidence of an answer Multihome gives itself (no upstream, no block). */
 export const NO_EVIDENCE = { blockNumber: undefined, verified: "none" as const };
 
@@ -86,18 +83,24 @@ interface RequestTrace {
   outcomes: string[];
 }
 
+/** Who made a request and when it began: what its log line says besides what it did. */
+export interface RequestLog {
+  logger: Logger;
+  requestId: string;
+  chainId: number;
+  /** A key's id or `anonymous`. */
+  client: string;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
+}
+
 /**
  * One debug line per request: its id (the `x-request-id` answered), chain, method(s), outcome(s), status, duration and
- * who called (a key's id or `anonymous`). Methods are named as metrics name them, so a client cannot write into logs.
+ * who called. Methods are named as metrics name them, so a client cannot write into logs.
  */
-function logRequest(
-  logger: Logger,
-  fields: { requestId: string; chainId: number; status: number; startedAt: number; client: string | undefined },
-  trace: RequestTrace,
-): void {
-  const { requestId, chainId, status, client } = fields;
-  const durationMs = Math.round((performance.now() - fields.startedAt) * 1000) / 1000;
-  const who = client ?? "anonymous";
+function logRequest(log: RequestLog, status: number, trace: RequestTrace): void {
+  const { logger, requestId, chainId, client } = log;
+  const durationMs = Math.round((performance.now() - log.startedAt) * 1000) / 1000;
   if (trace.methods.length <= 1) {
     logger.debug(
       {
@@ -107,7 +110,7 @@ function logRequest(
         outcome: trace.outcomes[0] ?? "ok",
         status,
         durationMs,
-        client: who,
+        client,
       },
       "request",
     );
@@ -124,10 +127,22 @@ function logRequest(
       outcomes,
       status,
       durationMs,
-      client: who,
+      client,
     },
     "request",
   );
+}
+
+/**
+ * A body refused as a whole before the JSON-RPC handler read it (too large, not UTF-8, a bad header, over the limit):
+ * counted and logged like any other request, and answered with a JSON-RPC error object, id null.
+ */
+export function refuseBody(error: MultihomeError, log: RequestLog, metrics: Metrics): RpcHttpResponse {
+  if (error.code === "rate_limited") metrics.refused("rate_limit");
+  metrics.request(log.chainId, undefined, error.code, (performance.now() - log.startedAt) / 1000);
+  const response = wholeBodyError(error, log.requestId);
+  if (log.logger.isLevelEnabled("debug")) logRequest(log, response.status, { methods: [], outcomes: [error.code] });
+  return response;
 }
 
 function answerToJson(id: RpcId, answer: CallAnswer): string {
@@ -154,13 +169,17 @@ export async function handleRpcBody(
   },
 ): Promise<RpcHttpResponse> {
   const startedAt = performance.now();
-  const trace: RequestTrace = { methods: [], outcomes: [] };
+  // The trace only exists for the debug line: at info and above a request builds nothing for its log.
+  const trace = options.logger.isLevelEnabled("debug") ? { methods: [], outcomes: [] } : undefined;
   const response = await answerBody(gateway, chainId, text, options, startedAt, trace);
-  logRequest(
-    options.logger,
-    { requestId: options.requestId, chainId, status: response.status, startedAt, client: options.gate?.client },
-    trace,
-  );
+  if (trace) {
+    const { logger, requestId } = options;
+    logRequest(
+      { logger, requestId, chainId, client: options.gate?.client ?? "anonymous", startedAt },
+      response.status,
+      trace,
+    );
+  }
   return response;
 }
 
@@ -170,13 +189,14 @@ async function answerBody(
   text: string,
   options: Parameters<typeof handleRpcBody>[3],
   startedAt: number,
-  trace: RequestTrace,
+  trace: RequestTrace | undefined,
 ): Promise<RpcHttpResponse> {
   const { requestId, logger } = options;
   const metrics = options.metrics ?? noopMetrics;
   /** Counts one call (or, with no method, a body refused as a whole) and remembers it for the log line. */
   const count = (method: string | undefined, outcome: string) => {
     metrics.request(chainId, method, outcome, (performance.now() - startedAt) / 1000);
+    if (!trace) return;
     trace.methods.push(method === undefined ? "none" : methodLabel(method));
     trace.outcomes.push(outcome);
   };

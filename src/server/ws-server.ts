@@ -144,6 +144,14 @@ export function createWsServer(
           }
           return { ok: true, result: entry !== undefined, evidence: NO_EVIDENCE };
         }
+        // The connection may have closed (or begun to) while the body was being paid for: its subscriptions are
+        // already dropped, and one made now would never be.
+        if (ws.readyState !== ws.OPEN)
+          return {
+            ok: false,
+            error: new MultihomeError("timeout", "request cancelled: the connection is closed"),
+            evidence: NO_EVIDENCE,
+          };
         if (subscriptions.size >= options.maxSubscriptionsPerConnection) {
           const limit = options.maxSubscriptionsPerConnection;
           return {

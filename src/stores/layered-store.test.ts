@@ -22,6 +22,7 @@ const logger: Logger = {
   warn: (_, msg) => logged.push(`warn ${msg}`),
   error: (_, msg) => logged.push(`error ${msg}`),
   child: () => logger,
+  isLevelEnabled: () => true,
 };
 
 const toClose: Store[] = [];

@@ -40,4 +40,5 @@ export const silentLogger: Logger = {
   child() {
     return silentLogger;
   },
+  isLevelEnabled: () => false,
 };

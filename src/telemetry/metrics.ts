@@ -4,13 +4,17 @@
  *
  * Label values come from closed sets only: configured chain ids, upstream ids and failure domains, Multihome's own
  * method names (anything else is `other`), error code names. Nothing a client sends can create a label value, and no
- * upstream URL is ever a label. Instruments on the hot path are bound once (per upstream at start, per chain, method
- * and outcome on first use), so recording is a map lookup and an add. Gauges that mirror state (breakers, head lag,
- * admission, cache size) are read from the gateway's status when scraped, not pushed from the hot path.
+ * upstream URL is ever a label.
+ *
+ * The hot path does not touch prom-client: a counter series is a plain number and a latency series an array of
+ * bucket counts, held in objects bound once (per upstream at start, per chain, method and outcome on first use), so
+ * recording is an add (prom-client hashes the labels on every `inc` and allocates on every `observe`, even on a bound
+ * child; bench/metrics-cost.ts measures both). The numbers are copied into prom-client when scraped. Gauges that mirror
+ * state (breakers, head lag, admission, cache size) are filled from one read of the gateway's status per scrape.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, type Metric, Registry } from "prom-client";
 import { ERRORS } from "../core/errors.ts";
-import { METHODS } from "../core/methods.ts";
+import { methodLabel } from "../core/methods.ts";
 import type {
   ChainMetrics,
   Metrics,
@@ -24,14 +28,6 @@ import type { Gateway } from "../engine/gateway.ts";
 
 /** Latency buckets, seconds: from a cache hit to the request deadline. */
 export const LATENCY_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/** Methods named in labels besides Multihome's own table: the WebSocket subscription calls. */
-const SUBSCRIPTION_METHODS = new Set(["eth_subscribe", "eth_unsubscribe"]);
-
-/** A method as labels and logs name it: one of Multihome's own, or `other` (a client never creates a label value). */
-export function methodLabel(method: string): string {
-  return Object.hasOwn(METHODS, method) || SUBSCRIPTION_METHODS.has(method) ? method : "other";
-}
 
 /** Request outcomes: `ok`, the chain's own error, the body-level `none` method's outcomes, and every error code. */
 const OUTCOMES = new Set<string>(["ok", "execution_error", ...Object.keys(ERRORS)]);
@@ -48,15 +44,30 @@ const UPSTREAM_ERROR_KINDS: readonly Exclude<UpstreamCallOutcome, "ok">[] = [
   "unknown_error",
   "too_large",
 ];
+const REFUSAL_REASONS: readonly RefusalReason[] = [
+  "auth",
+  "cors",
+  "rate_limit",
+  "connection_cap",
+  "too_large",
+  "slow_consumer",
+];
 const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 const ADMISSION_STATES = ["pending", "admitted", "cordoned"] as const;
 
-/** What scrape-time gauges read: the gateway's own status. */
+/** What the state gauges read when scraped: the gateway's own status. */
 export type StatusSource = Pick<Gateway, "readiness" | "cacheStats">;
 
+/** What the admin listener serves as `GET /metrics`. */
+export interface MetricsRegistry {
+  contentType: string;
+  /** Reads the gateway's status once, fills the state gauges, and returns every metric in the Prometheus text format. */
+  scrape(): Promise<string>;
+}
+
 export interface PrometheusMetrics extends Metrics {
-  /** This gateway's registry: `/metrics` serves `registry.metrics()` with `registry.contentType`. */
-  registry: Registry;
+  /** This gateway's registry (its own, never prom-client's global one). */
+  registry: MetricsRegistry;
   /** Where the state gauges read from when scraped (set once the gateway exists). */
   watch(source: StatusSource): void;
 }
@@ -66,10 +77,43 @@ export interface MetricsOptions {
   chainIds: readonly number[];
 }
 
-/** A series bound and shown at 0 from the start, so `rate()` and `increase()` see its first event. */
-function zeroed(series: Counter.Internal): Counter.Internal {
-  series.inc(0);
-  return series;
+type Labels = Record<string, string>;
+
+/** One counter series: a plain number on the hot path. */
+interface Count {
+  readonly labels: Labels;
+  value: number;
+}
+
+/** One latency series: observations per bucket of LATENCY_BUCKETS_SECONDS (not cumulative; the last is +Inf). */
+interface Timing {
+  readonly labels: Labels;
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+function observe(t: Timing, seconds: number): void {
+  let i = 0;
+  while (i < LATENCY_BUCKETS_SECONDS.length && seconds > LATENCY_BUCKETS_SECONDS[i]!) i++;
+  t.buckets[i]! += 1;
+  t.sum += seconds;
+  t.count += 1;
+}
+
+/** A latency series as the Prometheus text format has it: cumulative `_bucket`s with `le`, `_sum`, `_count`. */
+function exposed(name: string, t: Timing) {
+  let cumulative = 0;
+  const values = LATENCY_BUCKETS_SECONDS.map((le, i): { metricName: string; labels: Labels; value: number } => {
+    cumulative += t.buckets[i]!;
+    return { metricName: `${name}_bucket`, labels: { ...t.labels, le: String(le) }, value: cumulative };
+  });
+  values.push(
+    { metricName: `${name}_bucket`, labels: { ...t.labels, le: "+Inf" }, value: t.count },
+    { metricName: `${name}_sum`, labels: t.labels, value: t.sum },
+    { metricName: `${name}_count`, labels: t.labels, value: t.count },
+  );
+  return values;
 }
 
 export function createMetrics(options: MetricsOptions): PrometheusMetrics {
@@ -79,74 +123,94 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
   const chainLabel = (chainId: number) => served.get(chainId) ?? "other";
   let source: StatusSource | undefined;
 
-  const requests = new Counter({
-    name: "multihome_requests_total",
-    help: "Client JSON-RPC calls answered, by chain, method and outcome (ok, an error code name, execution_error).",
-    labelNames: ["chain", "method", "outcome"],
-    registers,
-  });
-  const requestDuration = new Histogram({
-    name: "multihome_request_duration_seconds",
-    help: "Time to answer a client JSON-RPC call, seconds.",
-    labelNames: ["chain", "method"],
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers,
-  });
-  const refused = new Counter({
-    name: "multihome_refused_total",
-    help: "Requests, connections and messages turned away at the front door, by reason.",
-    labelNames: ["reason"],
-    registers,
-  });
-  const upstreamDuration = new Histogram({
-    name: "multihome_upstream_call_duration_seconds",
-    help: "Duration of one attempt sent to an upstream (cancelled hedges excluded), seconds.",
-    labelNames: UPSTREAM_LABELS,
-    buckets: LATENCY_BUCKETS_SECONDS,
-    registers,
-  });
-  const upstreamErrors = new Counter({
-    name: "multihome_upstream_errors_total",
-    help: "Upstream attempts that failed, by kind of failure.",
-    labelNames: [...UPSTREAM_LABELS, "kind"],
-    registers,
-  });
-  const disputes = new Counter({
-    name: "multihome_upstream_disputes_total",
-    help: "Upstream answers that failed verification (proof, header hash, quorum).",
-    labelNames: UPSTREAM_LABELS,
-    registers,
-  });
-  const cordons = new Counter({
-    name: "multihome_upstream_cordons_total",
-    help: "Times an upstream was cordoned, by reason (disputes, wrong_chain).",
-    labelNames: [...UPSTREAM_LABELS, "reason"],
-    registers,
-  });
-  const verifications = new Counter({
-    name: "multihome_verifications_total",
-    help: "Answers to client calls by how they were checked (proof, quorum, single, none) or failed.",
-    labelNames: ["chain", "outcome"],
-    registers,
-  });
-  const cacheLookups = new Counter({
-    name: "multihome_cache_requests_total",
-    help: "Cacheable reads looked up in the process cache, by result (hit, miss).",
-    labelNames: ["chain", "result"],
-    registers,
-  });
-  const lastKnownGood = new Counter({
-    name: "multihome_last_known_good_total",
-    help: "Reads with no live verified answer, by what the last-known-good book had: served (stale), attached, missing.",
-    labelNames: ["chain", "result"],
-    registers,
-  });
-  const outboxTransitions = new Counter({
-    name: "multihome_outbox_transactions_total",
-    help: "Transactions that entered an outbox status through this process.",
-    labelNames: ["chain", "status"],
-    registers,
-  });
+  /** A counter family whose series are plain numbers; the function returned binds one, shown at 0 until it moves. */
+  const counter = (name: string, help: string, labelNames: readonly string[]) => {
+    const all: Count[] = [];
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of all) this.inc(s.labels, s.value);
+      },
+    });
+    return (labels: Labels): Count => {
+      const s = { labels, value: 0 };
+      all.push(s);
+      return s;
+    };
+  };
+  /** A latency histogram family over LATENCY_BUCKETS_SECONDS whose series are plain bucket counts. */
+  const histogram = (name: string, help: string) => {
+    const all: Timing[] = [];
+    const family = { name, help, type: "histogram", aggregator: "sum" } as const;
+    // prom-client cannot take counts it did not observe itself, so the family hands it finished values to format.
+    registry.registerMetric({
+      ...family,
+      get: async () => ({ ...family, values: all.flatMap((t) => exposed(name, t)) }),
+    } as unknown as Metric);
+    return (labels: Labels): Timing => {
+      const t = { labels, buckets: new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0), sum: 0, count: 0 };
+      all.push(t);
+      return t;
+    };
+  };
+
+  const requests = counter(
+    "multihome_requests_total",
+    "Client JSON-RPC calls answered, by chain, method and outcome (ok, an error code name, execution_error).",
+    ["chain", "method", "outcome"],
+  );
+  const requestDuration = histogram(
+    "multihome_request_duration_seconds",
+    "Time to answer a client JSON-RPC call, seconds.",
+  );
+  const refused = counter(
+    "multihome_refused_total",
+    "Requests, connections and messages turned away at the front door, by reason.",
+    ["reason"],
+  );
+  const upstreamDuration = histogram(
+    "multihome_upstream_call_duration_seconds",
+    "Duration of one attempt sent to an upstream (cancelled hedges excluded), seconds.",
+  );
+  const upstreamErrors = counter(
+    "multihome_upstream_errors_total",
+    "Upstream attempts that failed, by kind of failure.",
+    [...UPSTREAM_LABELS, "kind"],
+  );
+  const disputes = counter(
+    "multihome_upstream_disputes_total",
+    "Upstream answers that failed verification (proof, header hash, quorum).",
+    UPSTREAM_LABELS,
+  );
+  const cordons = counter(
+    "multihome_upstream_cordons_total",
+    "Times an upstream was cordoned, by reason (disputes, wrong_chain).",
+    [...UPSTREAM_LABELS, "reason"],
+  );
+  const verifications = counter(
+    "multihome_verifications_total",
+    "Answers to client calls by how they were checked (proof, quorum, single, none) or failed.",
+    ["chain", "outcome"],
+  );
+  const cacheLookups = counter(
+    "multihome_cache_requests_total",
+    "Client calls of cacheable reads looked up in the process cache, by result (hit, miss).",
+    ["chain", "result"],
+  );
+  const lastKnownGood = counter(
+    "multihome_last_known_good_total",
+    "Reads with no live verified answer, by what the last-known-good book had: served (stale), attached, missing.",
+    ["chain", "result"],
+  );
+  const outboxTransitions = counter(
+    "multihome_outbox_transactions_total",
+    "Transactions that entered an outbox status through this process.",
+    ["chain", "status"],
+  );
   const outboxPending = new Gauge({
     name: "multihome_outbox_pending_transactions",
     help: "Pending transactions the last outbox round found (at most one round's batch).",
@@ -164,111 +228,65 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
     registers,
   });
 
-  // State read when scraped: nothing on the hot path keeps these up to date.
-  const statusGauge = (
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    fill: (gauge: Gauge, status: ReturnType<StatusSource["readiness"]>) => void,
-  ) =>
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        if (source) fill(this, source.readiness());
-      },
-    });
-  const upstreamLabels = (chainId: number, u: { id: string; operator: string; hosting: string; region: string }) => ({
-    chain: chainLabel(chainId),
-    upstream: u.id,
-    operator: u.operator,
-    hosting: u.hosting,
-    region: u.region,
-  });
-  statusGauge(
-    "multihome_chain_ready",
-    "1 when the chain has an agreed head and a usable upstream.",
-    ["chain"],
-    (g, r) => {
-      for (const c of r.chains) g.set({ chain: chainLabel(c.chainId) }, c.ready ? 1 : 0);
-    },
-  );
-  statusGauge("multihome_chain_head_block", "The agreed head's block number.", ["chain"], (g, r) => {
-    for (const c of r.chains) if (c.head) g.set({ chain: chainLabel(c.chainId) }, c.head.number);
-  });
-  statusGauge(
+  // State filled by scrape() from one read of the gateway's status: nothing on the hot path keeps these up to date.
+  const stateGauge = (name: string, help: string, labelNames: readonly string[] = []) =>
+    new Gauge({ name, help, labelNames, registers });
+  const chainReady = stateGauge("multihome_chain_ready", "1 when the chain has an agreed head and a usable upstream.", [
+    "chain",
+  ]);
+  const chainHead = stateGauge("multihome_chain_head_block", "The agreed head's block number.", ["chain"]);
+  const headLag = stateGauge(
     "multihome_upstream_head_lag_blocks",
     "Blocks an upstream's last reported head is behind the agreed head.",
     UPSTREAM_LABELS,
-    (g, r) => {
-      for (const c of r.chains) {
-        if (!c.head) continue;
-        for (const u of c.upstreams)
-          if (u.head !== undefined) g.set(upstreamLabels(c.chainId, u), Math.max(0, c.head.number - u.head));
-      }
-    },
   );
-  statusGauge(
+  const breakerState = stateGauge(
     "multihome_upstream_breaker_state",
     "1 for the state an upstream's circuit breaker is in (closed, open, half_open), 0 for the others.",
     [...UPSTREAM_LABELS, "state"],
-    (g, r) => {
-      for (const c of r.chains)
-        for (const u of c.upstreams)
-          for (const state of BREAKER_STATES)
-            g.set({ ...upstreamLabels(c.chainId, u), state }, u.breaker === state ? 1 : 0);
-    },
   );
-  statusGauge(
+  const admission = stateGauge(
     "multihome_upstream_admission",
     "1 for an upstream's admission state (pending, admitted, cordoned for being on another chain), 0 for the others.",
     [...UPSTREAM_LABELS, "state"],
-    (g, r) => {
-      for (const c of r.chains)
-        for (const u of c.upstreams)
-          for (const state of ADMISSION_STATES)
-            g.set({ ...upstreamLabels(c.chainId, u), state }, u.admission === state ? 1 : 0);
-    },
   );
-  statusGauge(
+  const cordoned = stateGauge(
     "multihome_upstream_cordoned",
     "1 while an upstream is cordoned (wrong chain, or failed verifications), else 0.",
     UPSTREAM_LABELS,
-    (g, r) => {
-      for (const c of r.chains) for (const u of c.upstreams) g.set(upstreamLabels(c.chainId, u), u.cordoned ? 1 : 0);
-    },
   );
-  statusGauge(
+  const domainDown = stateGauge(
     "multihome_domain_down",
     "1 while a failure domain (hosting/region) is judged down on a chain, else 0.",
     ["chain", "hosting", "region"],
-    (g, r) => {
-      for (const c of r.chains) {
-        const down = new Set(c.domainsDown);
-        for (const u of c.upstreams)
-          g.set({ chain: chainLabel(c.chainId), hosting: u.hosting, region: u.region }, down.has(u.domain) ? 1 : 0);
-      }
-    },
   );
-  new Gauge({
-    name: "multihome_cache_bytes",
-    help: "Bytes the process answer cache counts against cache.maxBytes.",
-    registers,
-    collect() {
-      if (source) this.set(source.cacheStats().bytes);
-    },
-  });
-  new Gauge({
-    name: "multihome_cache_entries",
-    help: "Entries in the process answer cache.",
-    registers,
-    collect() {
-      if (source) this.set(source.cacheStats().entries);
-    },
-  });
+  const cacheBytes = stateGauge(
+    "multihome_cache_bytes",
+    "Bytes the process answer cache counts against cache.maxBytes.",
+  );
+  const cacheEntries = stateGauge("multihome_cache_entries", "Entries in the process answer cache.");
+  const stateGauges = [chainReady, chainHead, headLag, breakerState, admission, cordoned, domainDown];
+
+  function fillState(status: StatusSource): void {
+    for (const g of stateGauges) g.reset();
+    for (const c of status.readiness().chains) {
+      const chain = chainLabel(c.chainId);
+      chainReady.set({ chain }, c.ready ? 1 : 0);
+      if (c.head) chainHead.set({ chain }, c.head.number);
+      const down = new Set(c.domainsDown);
+      for (const u of c.upstreams) {
+        const labels = { chain, upstream: u.id, operator: u.operator, hosting: u.hosting, region: u.region };
+        if (c.head && u.head !== undefined) headLag.set(labels, Math.max(0, c.head.number - u.head));
+        for (const state of BREAKER_STATES) breakerState.set({ ...labels, state }, u.breaker === state ? 1 : 0);
+        for (const state of ADMISSION_STATES) admission.set({ ...labels, state }, u.admission === state ? 1 : 0);
+        cordoned.set(labels, u.cordoned ? 1 : 0);
+        domainDown.set({ chain, hosting: u.hosting, region: u.region }, down.has(u.domain) ? 1 : 0);
+      }
+    }
+    const cache = status.cacheStats();
+    cacheBytes.set(cache.bytes);
+    cacheEntries.set(cache.entries);
+  }
 
   const chains = new Map<number, ChainMetrics>();
   function chain(chainId: number): ChainMetrics {
@@ -276,24 +294,25 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
     if (bound) return bound;
     const label = chainLabel(chainId);
     const upstreams = new Map<string, UpstreamMetrics>();
-    const verified = Object.fromEntries(
-      (["proof", "quorum", "single", "none", "failed"] as const).map((o) => [
-        o,
-        zeroed(verifications.labels({ chain: label, outcome: o })),
-      ]),
-    ) as Record<VerificationOutcome, Counter.Internal>;
-    const hit = zeroed(cacheLookups.labels({ chain: label, result: "hit" }));
-    const miss = zeroed(cacheLookups.labels({ chain: label, result: "miss" }));
+    const verified = {
+      proof: verifications({ chain: label, outcome: "proof" }),
+      quorum: verifications({ chain: label, outcome: "quorum" }),
+      single: verifications({ chain: label, outcome: "single" }),
+      none: verifications({ chain: label, outcome: "none" }),
+      failed: verifications({ chain: label, outcome: "failed" }),
+    } satisfies Record<VerificationOutcome, Count>;
+    const hit = cacheLookups({ chain: label, result: "hit" });
+    const miss = cacheLookups({ chain: label, result: "miss" });
     const lkg = {
-      served: zeroed(lastKnownGood.labels({ chain: label, result: "served" })),
-      attached: zeroed(lastKnownGood.labels({ chain: label, result: "attached" })),
-      missing: zeroed(lastKnownGood.labels({ chain: label, result: "missing" })),
+      served: lastKnownGood({ chain: label, result: "served" }),
+      attached: lastKnownGood({ chain: label, result: "attached" }),
+      missing: lastKnownGood({ chain: label, result: "missing" }),
     };
     const outbox = {
-      pending: zeroed(outboxTransitions.labels({ chain: label, status: "pending" })),
-      included: zeroed(outboxTransitions.labels({ chain: label, status: "included" })),
-      replaced: zeroed(outboxTransitions.labels({ chain: label, status: "replaced" })),
-      expired: zeroed(outboxTransitions.labels({ chain: label, status: "expired" })),
+      pending: outboxTransitions({ chain: label, status: "pending" }),
+      included: outboxTransitions({ chain: label, status: "included" }),
+      replaced: outboxTransitions({ chain: label, status: "replaced" }),
+      expired: outboxTransitions({ chain: label, status: "expired" }),
     };
     const pending = outboxPending.labels({ chain: label });
     bound = {
@@ -307,78 +326,124 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
           hosting: u.domain.hosting,
           region: u.domain.region,
         };
-        const duration = upstreamDuration.labels(labels);
+        const duration = upstreamDuration(labels);
         const errors = Object.fromEntries(
-          UPSTREAM_ERROR_KINDS.map((kind) => [kind, zeroed(upstreamErrors.labels({ ...labels, kind }))]),
-        ) as Record<Exclude<UpstreamCallOutcome, "ok">, Counter.Internal>;
-        const disputed = zeroed(disputes.labels(labels));
-        const cordoned = {
-          disputes: zeroed(cordons.labels({ ...labels, reason: "disputes" })),
-          wrong_chain: zeroed(cordons.labels({ ...labels, reason: "wrong_chain" })),
+          UPSTREAM_ERROR_KINDS.map((kind) => [kind, upstreamErrors({ ...labels, kind })]),
+        ) as Record<Exclude<UpstreamCallOutcome, "ok">, Count>;
+        const disputed = disputes(labels);
+        const cordonedFor = {
+          disputes: cordons({ ...labels, reason: "disputes" }),
+          wrong_chain: cordons({ ...labels, reason: "wrong_chain" }),
         };
         m = {
           call(outcome, seconds) {
-            duration.observe(seconds);
-            if (outcome !== "ok") errors[outcome].inc();
+            observe(duration, seconds);
+            if (outcome !== "ok") errors[outcome].value += 1;
           },
-          dispute: () => disputed.inc(),
-          cordon: (reason) => cordoned[reason].inc(),
+          dispute() {
+            disputed.value += 1;
+          },
+          cordon(reason) {
+            cordonedFor[reason].value += 1;
+          },
         };
         upstreams.set(u.id, m);
         return m;
       },
-      verification: (outcome) => verified[outcome].inc(),
-      cache: (isHit) => (isHit ? hit : miss).inc(),
-      lastKnownGood: (result) => lkg[result].inc(),
-      outboxTransition: (status) => outbox[status].inc(),
+      verification(outcome) {
+        verified[outcome].value += 1;
+      },
+      cache(isHit) {
+        (isHit ? hit : miss).value += 1;
+      },
+      lastKnownGood(result) {
+        lkg[result].value += 1;
+      },
+      outboxTransition(status) {
+        outbox[status].value += 1;
+      },
       outboxPending: (count) => pending.set(count),
     };
     chains.set(chainId, bound);
     return bound;
   }
 
-  /** Request instruments by chain label, method label and outcome, bound on first use. */
-  const requestSeries = new Map<
-    string,
-    Map<string, { duration: Histogram.Internal<string>; outcomes: Map<string, Counter.Internal> }>
-  >();
-  function request(chainId: number, method: string | undefined, outcome: string, seconds: number): void {
-    const chain = chainLabel(chainId);
-    const name = method === undefined ? "none" : methodLabel(method);
-    let byMethod = requestSeries.get(chain);
-    if (!byMethod) {
-      byMethod = new Map();
-      requestSeries.set(chain, byMethod);
-    }
-    let series = byMethod.get(name);
+  /**
+   * Request series per chain, then per method label (a whole-body refusal, with no method, apart), then per outcome,
+   * bound on first use. Only labels are ever keys, so a method or outcome found is one already; anything else is
+   * named (`other` when Multihome does not know it) and looked up again — a client cannot grow these maps.
+   */
+  interface RequestSeries {
+    method: string;
+    duration: Timing;
+    outcomes: Map<string, Count>;
+  }
+  interface ChainRequests {
+    label: string;
+    methods: Map<string, RequestSeries>;
+    none?: RequestSeries;
+  }
+  const chainRequests = new Map<number, ChainRequests>();
+  for (const id of options.chainIds) chainRequests.set(id, { label: String(id), methods: new Map() });
+  const otherChainRequests: ChainRequests = { label: "other", methods: new Map() };
+  const requestSeries = (chain: ChainRequests, method: string): RequestSeries => ({
+    method,
+    duration: requestDuration({ chain: chain.label, method }),
+    outcomes: new Map(),
+  });
+  function methodSeries(chain: ChainRequests, method: string): RequestSeries {
+    const label = methodLabel(method);
+    let series = chain.methods.get(label);
     if (!series) {
-      series = { duration: requestDuration.labels({ chain, method: name }), outcomes: new Map() };
-      byMethod.set(name, series);
+      series = requestSeries(chain, label);
+      chain.methods.set(label, series);
     }
-    const result = OUTCOMES.has(outcome) ? outcome : "other";
-    let counter = series.outcomes.get(result);
-    if (!counter) {
-      counter = requests.labels({ chain, method: name, outcome: result });
-      series.outcomes.set(result, counter);
+    return series;
+  }
+  function outcomeCount(chain: ChainRequests, series: RequestSeries, outcome: string): Count {
+    const label = OUTCOMES.has(outcome) ? outcome : "other";
+    let count = series.outcomes.get(label);
+    if (!count) {
+      count = requests({ chain: chain.label, method: series.method, outcome: label });
+      series.outcomes.set(label, count);
     }
-    counter.inc();
-    series.duration.observe(seconds);
+    return count;
+  }
+  function request(chainId: number, method: string | undefined, outcome: string, seconds: number): void {
+    const chain = chainRequests.get(chainId) ?? otherChainRequests;
+    let series: RequestSeries;
+    if (method === undefined) {
+      chain.none ??= requestSeries(chain, "none");
+      series = chain.none;
+    } else series = chain.methods.get(method) ?? methodSeries(chain, method);
+    const count = series.outcomes.get(outcome) ?? outcomeCount(chain, series, outcome);
+    count.value += 1;
+    observe(series.duration, seconds);
   }
 
-  const refusals = new Map<RefusalReason, Counter.Internal>();
-  for (const reason of ["auth", "cors", "rate_limit", "connection_cap", "too_large", "slow_consumer"] as const)
-    refusals.set(reason, zeroed(refused.labels({ reason })));
+  const refusals = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, refused({ reason })])) as Record<
+    RefusalReason,
+    Count
+  >;
 
   for (const id of options.chainIds) chain(id);
 
   return {
-    registry,
+    registry: {
+      contentType: registry.contentType,
+      async scrape() {
+        if (source) fillState(source);
+        return registry.metrics();
+      },
+    },
     watch(s) {
       source = s;
     },
     chain,
     request,
-    refused: (reason) => refusals.get(reason)?.inc(),
+    refused(reason) {
+      refusals[reason].value += 1;
+    },
     webSocketConnections: (delta) => webSocketConnections.inc(delta),
     webSocketSubscriptions: (delta) => webSocketSubscriptions.inc(delta),
   };

@@ -70,22 +70,20 @@ export function callOutcome(outcome: Outcome): UpstreamCallOutcome | undefined {
     case "execution":
       return "ok";
     case "transport":
-      return outcome.failure === "aborted"
-        ? undefined
-        : outcome.failure === "too_large"
-          ? "too_large"
-          : outcome.failure;
+      return outcome.failure === "aborted" ? undefined : outcome.failure;
     case "capacity":
       return "rate_limited";
     case "server":
       return "server_error";
     case "unknown":
       return "unknown_error";
-    case "dispute":
-      return undefined;
-    default:
+    case "unsupported":
+    case "malformed":
+    case "too_large":
       return outcome.kind;
   }
+  // Left: a dispute, which no attempt ends in (verification decides it afterwards, and counts it with `dispute()`).
+  return undefined;
 }
 
 export function createUpstream(config: { id: string; domain: FailureDomain }, deps: UpstreamDeps): Upstream {

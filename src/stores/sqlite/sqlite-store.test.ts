@@ -26,6 +26,7 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string | und
     warn: (_: object, msg?: string) => lines.push({ level: "warn", msg }),
     error: (_: object, msg?: string) => lines.push({ level: "error", msg }),
     child: () => logger,
+    isLevelEnabled: () => true,
   };
   return logger;
 }
