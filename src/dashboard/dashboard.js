@@ -13,19 +13,22 @@
 const POLL_INTERVAL_MS = 1_000;
 /** An admin API call that has not answered by then is abandoned, ms. */
 const REQUEST_TIMEOUT_MS = 5_000;
-/** Drill duration when the field holds nothing usable, s (the admin API's own default is 60 s as well). */
-const DEFAULT_DRILL_SECONDS = 60;
 /** sessionStorage key of the admin token. */
 const TOKEN_KEY = "multihome.adminToken";
 /** HHI above this is "moderately concentrated", above the next "highly concentrated" (0..10000 scale). */
 const HHI_MODERATE = 1_500;
 const HHI_HIGH = 2_500;
-const SELECTOR_FIELDS = ["hosting", "operator", "region"];
+/** The fields of a failure domain, as the concentration reports index their HHI. */
+const DOMAIN_FIELDS = ["hosting", "operator", "region"];
+/** Health badge tone of the events that deserve one. */
+const EVENT_TONES = { domain_down: "down", cordon: "down", dispute: "down", domain_up: "healthy" };
 
 const token = takeToken();
 /** The last overview read, for click handlers that need the current drills. */
 let latest;
 let pollTimer;
+/** Counts the operator's changes as their answers arrive: a read begun before one may lack it, so it is not drawn. */
+let changes = 0;
 let stopped = false;
 /** Set once the listener refused the token: nothing reads again until the page is opened with a new one. */
 let refused = false;
@@ -162,12 +165,6 @@ function hhiLevel(hhi) {
   return { text: "spread", level: "low" };
 }
 
-function labelOf(selector) {
-  return SELECTOR_FIELDS.filter((f) => selector[f] !== undefined)
-    .map((f) => `${f}=${selector[f]}`)
-    .join(",");
-}
-
 function seconds(msValue) {
   return `${Math.max(0, Math.round(msValue / 1000))} s`;
 }
@@ -175,30 +172,36 @@ function seconds(msValue) {
 // ---------------------------------------------------------------------------------------------------------------
 // Drills
 
-function runningDrill(label) {
-  return latest?.drills.find((d) => d.label === label && d.state === "running");
+/** The running drill of exactly this domain (a selector of this one field and name), if any. */
+function runningDrill(field, name) {
+  return latest?.drills.find(
+    (d) => d.state === "running" && Object.keys(d.selector).length === 1 && d.selector[field] === name,
+  );
 }
 
+/** The duration in the field, s; undefined when it holds nothing usable, so the admin API's default applies. */
 function drillSeconds() {
   const value = Number(byId("drill-seconds").value);
-  return Number.isFinite(value) && value >= 1 ? Math.round(value) : DEFAULT_DRILL_SECONDS;
+  return Number.isFinite(value) && value >= 1 ? Math.round(value) : undefined;
 }
 
-/** Starts a drill of the selected domain, or stops the one running on it. */
-async function toggleDrill(selector, button) {
-  const running = runningDrill(labelOf(selector));
+/**
+ * Takes a drill the API returned into the last overview and redraws, so the next click decides from it even before
+ * the next read; a read already under way is not drawn over it.
+ */
+function merge(drill) {
+  changes += 1;
+  if (!latest) return;
+  latest = { ...latest, drills: [drill, ...latest.drills.filter((d) => d.id !== drill.id)] };
+  render(latest);
+}
+
+/** Runs a click's request with its button disabled; a failure shows as the notice; the page reads again after. */
+async function withBusy(button, action) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
-    if (running) await stopDrill(running.id);
-    else {
-      const { status, data } = await api("POST", "/admin/api/drills", {
-        selector,
-        durationMs: drillSeconds() * 1000,
-      });
-      if (status === 201) showNotice("");
-      else showNotice(`Drill not started: ${errorMessage(data, `HTTP ${status}`)}`);
-    }
+    await action();
   } catch (error) {
     showNotice(`Drill request failed: ${error.message}`);
   } finally {
@@ -208,26 +211,48 @@ async function toggleDrill(selector, button) {
   }
 }
 
-async function stopDrill(id) {
-  const { status, data } = await api("DELETE", `/admin/api/drills/${encodeURIComponent(id)}`);
-  if (status === 200) showNotice("");
-  else showNotice(`Drill not stopped: ${errorMessage(data, `HTTP ${status}`)}`);
+/** Starts a drill of the domain, or stops the one running on it. */
+function toggleDrill(field, name, button) {
+  const running = runningDrill(field, name);
+  return withBusy(button, async () => {
+    if (running) return stopDrill(running.id);
+    const durationS = drillSeconds();
+    const { status, data } = await api("POST", "/admin/api/drills", {
+      selector: { [field]: name },
+      ...(durationS === undefined ? {} : { durationMs: durationS * 1000 }),
+    });
+    if (status === 201) {
+      showNotice("");
+      merge(data);
+    } else showNotice(`Drill not started: ${errorMessage(data, `HTTP ${status}`)}`);
+  });
 }
 
-function drillButton(selector, name) {
+async function stopDrill(id) {
+  const { status, data } = await api("DELETE", `/admin/api/drills/${encodeURIComponent(id)}`);
+  if (status === 200) {
+    showNotice("");
+    merge(data);
+  } else showNotice(`Drill not stopped: ${errorMessage(data, `HTTP ${status}`)}`);
+}
+
+function drillButton(field, name) {
   const button = h("button", { type: "button", class: "drill" });
-  button.addEventListener("click", () => toggleDrill(selector, button));
-  button.dataset.name = name;
+  button.addEventListener("click", () => toggleDrill(field, name, button));
   return button;
 }
 
-/** Shows whether clicking starts or stops a drill of this domain. */
-function updateDrillButton(button, selector) {
-  const field = SELECTOR_FIELDS.find((f) => selector[f] !== undefined);
-  const running = runningDrill(labelOf(selector));
+/** A domain's header: its health summary, its share of traffic, and whether its button starts or stops a drill. */
+function updateDomainHeader(el, field, name, upstreams, trafficShare) {
+  const summary = healthSummary(upstreams);
+  el.querySelector(".summary").replaceChildren(h("span", { class: `badge health-${summary.state}` }, summary.text));
+  el.querySelector(".traffic").textContent = `traffic ${percent(trafficShare ?? 0)}`;
+  const button = el.querySelector("button.drill");
+  const running = runningDrill(field, name);
   button.textContent = running ? "Stop drill" : "Drill";
-  button.setAttribute("aria-label", `${running ? "Stop drill of" : "Drill"} ${field} ${button.dataset.name}`);
+  button.setAttribute("aria-label", `${running ? "Stop drill of" : "Drill"} ${field} ${name}`);
   button.classList.toggle("active", Boolean(running));
+  return summary;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -272,7 +297,7 @@ function renderReport(article, report, empty) {
   const hhi = h(
     "dl",
     { class: "hhi" },
-    SELECTOR_FIELDS.map((f) => {
+    DOMAIN_FIELDS.map((f) => {
       const level = hhiLevel(report.hhi[f]);
       return h(
         "div",
@@ -357,16 +382,15 @@ function healthSummary(upstreams) {
   const counts = new Map();
   for (const u of upstreams) counts.set(u.health, (counts.get(u.health) ?? 0) + 1);
   const order = ["down", "cordoned", "degraded", "pending", "healthy"];
-  const worst = order.find((s) => counts.has(s)) ?? "pending";
-  const all = counts.size === 1 ? worst : worst === "healthy" ? "healthy" : "degraded";
+  const worst = order.find((s) => counts.has(s));
   const text = order
     .filter((s) => counts.has(s))
     .map((s) => `${counts.get(s)} ${s}`)
     .join(", ");
-  return { state: counts.get("down") === upstreams.length ? "down" : all, text };
+  return { state: counts.size === 1 ? worst : "degraded", text };
 }
 
-function upstreamTable(upstreams, drilled, multiChain) {
+function upstreamTable(upstreams, multiChain) {
   const head = ["Upstream", ...(multiChain ? ["Chain"] : []), "Operator", "Health", "Head", "Lag", "Latency"];
   head.push("Share", "Served");
   return h(
@@ -395,7 +419,8 @@ function upstreamTable(upstreams, drilled, multiChain) {
             "td",
             { class: "health" },
             h("span", { class: `badge health-${u.health}`, title: `breaker ${u.breaker}, ${u.admission}` }, u.health),
-            drilled.has(u.id) ? h("span", { class: "badge drilled" }, "drill") : null,
+            u.drilled ? h("span", { class: "badge drilled" }, "drill") : null,
+            u.cordonReason ? h("small", { class: "reason" }, u.cordonReason) : null,
           ),
           h(
             "td",
@@ -413,7 +438,6 @@ function upstreamTable(upstreams, drilled, multiChain) {
 }
 
 function renderHostings(overview) {
-  const drilled = new Set(overview.drills.filter((d) => d.state === "running").flatMap((d) => d.upstreams));
   const multiChain = overview.chains.length > 1;
   const traffic = new Map(overview.concentration.traffic.byHosting.map((s) => [s.name, s.share]));
   syncKeyed(
@@ -428,19 +452,14 @@ function renderHostings(overview) {
         h("h3", {}, g.name),
         h("span", { class: "summary" }),
         h("span", { class: "traffic" }),
-        drillButton({ hosting: g.name }, g.name),
+        drillButton("hosting", g.name),
       );
       section.append(header, h("div", { class: "regions" }));
       return section;
     },
     (section, g) => {
-      const summary = healthSummary(g.upstreams);
+      const summary = updateDomainHeader(section, "hosting", g.name, g.upstreams, traffic.get(g.name));
       section.className = `hosting state-${summary.state}`;
-      section
-        .querySelector(".summary")
-        .replaceChildren(h("span", { class: `badge health-${summary.state}` }, summary.text));
-      section.querySelector(".traffic").textContent = `traffic ${percent(traffic.get(g.name) ?? 0)}`;
-      updateDrillButton(section.querySelector("button.drill"), { hosting: g.name });
       section
         .querySelector(".regions")
         .replaceChildren(
@@ -454,7 +473,7 @@ function renderHostings(overview) {
                 `${g.name}/${region}`,
                 group.down ? h("span", { class: "badge health-down" }, "domain down") : null,
               ),
-              upstreamTable(group.upstreams, drilled, multiChain),
+              upstreamTable(group.upstreams, multiChain),
             ),
           ),
         );
@@ -483,18 +502,15 @@ function renderOperators(overview) {
         h("span", { class: "name" }),
         h("span", { class: "summary" }),
         h("span", { class: "traffic" }),
-        drillButton({ operator: o.name }, o.name),
+        drillButton("operator", o.name),
       ),
     (li, o) => {
-      const summary = healthSummary(o.upstreams);
       li.querySelector(".name").replaceChildren(
         h("strong", {}, o.name),
         " ",
         h("span", { class: "domains" }, `on ${[...o.domains].sort().join(", ")}`),
       );
-      li.querySelector(".summary").replaceChildren(h("span", { class: `badge health-${summary.state}` }, summary.text));
-      li.querySelector(".traffic").textContent = `traffic ${percent(traffic.get(o.name) ?? 0)}`;
-      updateDrillButton(li.querySelector("button.drill"), { operator: o.name });
+      updateDomainHeader(li, "operator", o.name, o.upstreams, traffic.get(o.name));
     },
   );
 }
@@ -522,17 +538,7 @@ function renderDrills(overview) {
     (d) => d.id,
     (d) => {
       const stop = h("button", { type: "button", class: "stop", "aria-label": `Stop ${d.label}` }, "Stop");
-      stop.addEventListener("click", async () => {
-        stop.disabled = true;
-        try {
-          await stopDrill(d.id);
-        } catch (error) {
-          showNotice(`Drill request failed: ${error.message}`);
-        } finally {
-          stop.disabled = false;
-          pollNow();
-        }
-      });
+      stop.addEventListener("click", () => withBusy(stop, () => stopDrill(d.id)));
       return h(
         "li",
         { class: "drill-item", "data-drill": d.id },
@@ -578,9 +584,13 @@ function renderEvents(events) {
     ...events.map((e) =>
       h(
         "li",
-        { class: `event event-${e.kind}` },
+        { class: "event" },
         h("time", { datetime: new Date(e.at).toISOString() }, clockTime(e.at)),
-        h("span", { class: "badge kind" }, e.kind.replace("_", " ")),
+        h(
+          "span",
+          { class: `badge${EVENT_TONES[e.kind] ? ` health-${EVENT_TONES[e.kind]}` : ""}` },
+          e.kind.replace("_", " "),
+        ),
         h("span", { class: "message" }, e.message),
         e.domain || e.upstream
           ? h("span", { class: "where" }, [e.domain, e.upstream].filter(Boolean).join(" · "))
@@ -613,6 +623,7 @@ function setConnection(text, ok) {
 
 async function poll() {
   pollTimer = undefined;
+  const changesSeen = changes;
   try {
     const { status, data } = await api("GET", "/admin/api/overview");
     if (status === 401) {
@@ -624,12 +635,15 @@ async function poll() {
       return;
     }
     if (status !== 200 || !data) throw new Error(errorMessage(data, `HTTP ${status}`));
-    render(data);
-    setConnection(`Live · updated ${clockTime(data.generatedAt)}`, true);
+    // A read that began before the operator's last change may not hold it: it is dropped and read again at once.
+    if (changesSeen === changes) {
+      render(data);
+      setConnection(`Live · updated ${clockTime(data.generatedAt)}`, true);
+    }
   } catch (error) {
     setConnection(`Cannot reach the admin API (${error.name === "AbortError" ? "timed out" : error.message})`, false);
   }
-  schedule(POLL_INTERVAL_MS);
+  schedule(changesSeen === changes ? POLL_INTERVAL_MS : 0);
 }
 
 function schedule(delayMs) {
@@ -637,9 +651,10 @@ function schedule(delayMs) {
   pollTimer = setTimeout(poll, delayMs);
 }
 
-/** Reads again soon after a change the operator made, instead of waiting out the interval. */
+/** Reads again at once after a change the operator made, instead of waiting out the interval. */
 function pollNow() {
-  if (pollTimer === undefined) return; // a read is in flight; its result is drawn shortly
+  changes += 1;
+  if (pollTimer === undefined) return; // a read is in flight: seeing `changes` moved, it reads again when it ends
   clearTimeout(pollTimer);
   pollTimer = undefined;
   schedule(0);

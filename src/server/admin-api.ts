@@ -24,6 +24,10 @@ export interface UpstreamOverview {
   region: string;
   domain: string;
   health: UpstreamHealth;
+  /** Taken down by a running drill of its domain (on its own chain). */
+  drilled: boolean;
+  /** Why it is cordoned, when it is. */
+  cordonReason?: string;
   breaker: string;
   admission: string;
   head: number | null;
@@ -77,6 +81,8 @@ export function overviewOf(gateway: Gateway, now: number): Overview {
           region: u.region,
           domain: u.domain,
           health: healthOf(u, lag, c.domainsDown),
+          drilled: u.drilled,
+          ...(u.cordoned && u.cordonReason ? { cordonReason: u.cordonReason } : {}),
           breaker: u.breaker,
           admission: u.admission,
           head: u.head ?? null,

@@ -5,19 +5,19 @@
  */
 import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 
-export const CHROMIUM_PATH = "/usr/bin/chromium";
-export const CHROMIUM_INSTALL_COMMAND = "apt-get update && apt-get install -y chromium";
+const CHROMIUM_PATH = "/usr/bin/chromium";
+const CHROMIUM_INSTALL_COMMAND = "apt-get update && apt-get install -y chromium";
 /** Installing the package downloads about 100 MB: bounded, but generously, ms. */
 const INSTALL_TIMEOUT_MS = 600_000;
+/** Output of the install kept for its error message, bytes. */
+const INSTALL_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** Starting the browser, ms. */
+const LAUNCH_TIMEOUT_MS = 30_000;
 
-/** Headless, no sandbox (containers lack the namespaces), and nothing that reaches beyond the loopback. */
-export const CHROMIUM_ARGS = [
-  "--headless",
+/** No sandbox (containers lack the namespaces), and nothing that reaches beyond the loopback. */
+const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-quic",
@@ -37,7 +37,7 @@ function isExecutable(path: string): boolean {
 }
 
 /** The Chromium executable; installs the Debian package first when missing and running as root. */
-export async function findChromium(signal?: AbortSignal): Promise<string> {
+async function findChromium(): Promise<string> {
   if (isExecutable(CHROMIUM_PATH)) return CHROMIUM_PATH;
   if (process.getuid?.() !== 0) {
     throw new Error(
@@ -51,8 +51,7 @@ export async function findChromium(signal?: AbortSignal): Promise<string> {
       {
         env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
         timeout: INSTALL_TIMEOUT_MS,
-        maxBuffer: 64 * 1024 * 1024,
-        ...(signal ? { signal } : {}),
+        maxBuffer: INSTALL_MAX_OUTPUT_BYTES,
       },
       (error, _stdout, stderr) => {
         if (error) reject(new Error(`${CHROMIUM_INSTALL_COMMAND} failed: ${error.message}\n${stderr.slice(-2_000)}`));
@@ -67,31 +66,24 @@ export async function findChromium(signal?: AbortSignal): Promise<string> {
 }
 
 export interface RunningChromium {
-  /** One browser context on a fresh user-data-dir: no profile, cookies or storage from any earlier run. */
+  /** A fresh browser context: no cookies or storage from any earlier run. */
   context: BrowserContext;
   close(): Promise<void>;
 }
 
-export async function startChromium(options: { signal?: AbortSignal } = {}): Promise<RunningChromium> {
-  const executablePath = await findChromium(options.signal);
-  const userDataDir = await mkdtemp(join(tmpdir(), "multihome-chromium-"));
+export async function startChromium(): Promise<RunningChromium> {
+  const executablePath = await findChromium();
+  const browser = await chromium.launch({
+    executablePath,
+    args: CHROMIUM_ARGS,
+    headless: true,
+    timeout: LAUNCH_TIMEOUT_MS,
+  });
   try {
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-      timeout: 30_000,
-    });
-    return {
-      context,
-      async close() {
-        await context.close();
-        await rm(userDataDir, { recursive: true, force: true });
-      },
-    };
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    return { context, close: () => browser.close() };
   } catch (error) {
-    await rm(userDataDir, { recursive: true, force: true });
+    await browser.close();
     throw error;
   }
 }
