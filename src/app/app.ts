@@ -3,7 +3,7 @@
  * The only place that names concrete implementations.
  */
 import type { Config } from "../config/schema.ts";
-import type { Logger, Transport } from "../core/ports.ts";
+import type { Logger } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { createAccess } from "../server/access.ts";
@@ -15,8 +15,7 @@ import { createRedisStore } from "../stores/redis/redis-store.ts";
 import { openSqliteStore } from "../stores/sqlite/sqlite-store.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { createMetrics, type PrometheusMetrics } from "../telemetry/metrics.ts";
-import { createHttpTransport } from "../upstream/http-transport.ts";
-import { createWsTransport } from "../upstream/ws-transport.ts";
+import { createTransportFor } from "../upstream/transport-for.ts";
 import { type KeyRing, openKeyRing } from "./keys.ts";
 import { systemClock, systemRandom } from "./system.ts";
 
@@ -80,21 +79,6 @@ export function upstreamSecrets(config: Config): string[] {
   return config.store.kind === "redis" ? [...urls, config.store.url] : urls;
 }
 
-export function createTransportFor(config: Config) {
-  return (upstream: { url: string; connections: number; allowPrivateNetwork?: boolean }): Transport => {
-    // URLs from the config file: loopback allowed (the operator's own node), private ranges only when allowed.
-    const addressPolicy = { mode: "config" as const, allowPrivate: upstream.allowPrivateNetwork ?? false };
-    return upstream.url.startsWith("ws")
-      ? createWsTransport({ url: upstream.url, connectTimeoutMs: config.upstream.connectTimeoutMs, addressPolicy })
-      : createHttpTransport({
-          url: upstream.url,
-          connections: upstream.connections,
-          connectTimeoutMs: config.upstream.connectTimeoutMs,
-          addressPolicy,
-        });
-  };
-}
-
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level, secrets: upstreamSecrets(config) });
   const store = await openStore(config, logger);
@@ -104,7 +88,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     clock: systemClock,
     random: systemRandom,
     logger,
-    createTransport: createTransportFor(config),
+    createTransport: createTransportFor({ connectTimeoutMs: config.upstream.connectTimeoutMs }),
     store,
     storeAnswers: config.store.kind !== "memory",
   });

@@ -1,6 +1,7 @@
 /**
  * `multihome doctor` end to end: the real CLI as a child process against real anvil nodes (one devnet for the file),
- * plus `runDoctor` in process against small JSON-RPC servers that play a lagging, non-archive, proof-less upstream.
+ * plus `runDoctor` in process against anvil nodes at different heights (one pruned) and a small JSON-RPC server that
+ * plays what anvil cannot: no `eth_getProof`, and a rate limit.
  * Every upstream URL carries the canary secret; no output may contain it.
  */
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ import { CONCENTRATION_FINDINGS } from "../core/concentration.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { type AnvilProcess, startAnvil } from "../devnet/anvil.ts";
 import { type Devnet, startDevnet } from "../devnet/devnet.ts";
+import { createRpcClient } from "../devnet/rpc.ts";
 import { DEMO_NODES } from "./demo.ts";
 import { DOCTOR_FINDINGS, type DoctorReport, runDoctor } from "./doctor.ts";
 
@@ -132,13 +134,18 @@ test("(a) upstreams across hostings and operators: exit 0 and a correct JSON rep
     assert.equal(p.domainSource, "declared");
     assert.deepEqual(p.domain, node(p.id).domain);
   }
-  assert.deepEqual(report.concentration.byHosting, [
+  assert.deepEqual(
+    report.chains.map((c) => c.chainId),
+    [devnet.chainId],
+  );
+  const concentration = report.chains[0]!.concentration;
+  assert.deepEqual(concentration.byHosting, [
     { name: "aws", share: 0.5 },
     { name: "gcp", share: 0.25 },
     { name: "hetzner", share: 0.25 },
   ]);
-  assert.deepEqual(report.concentration.hhi, { hosting: 3_750, operator: 2_500, region: 3_750 });
-  assert.deepEqual(report.chains, [{ chainId: devnet.chainId, concentration: report.concentration }]);
+  assert.deepEqual(concentration.hhi, { hosting: 3_750, operator: 2_500, region: 3_750 });
+  assert.ok(!("concentration" in report), "the concentration is per chain only");
 });
 
 test("(b) every upstream on one hosting and one operator: exit 1 with single_hosting and single_operator", async () => {
@@ -193,7 +200,7 @@ test("(c) a wrong chain id and an unreachable upstream are reported, and no URL 
   assert.equal(byId.get("alpha")?.chainIdMatches, true);
   assert.deepEqual(codes(report), ["unreachable", "wrong_chain"]);
   assert.deepEqual(
-    report.concentration.byHosting.map((s) => s.name),
+    report.chains[0]?.concentration.byHosting.map((s) => s.name),
     ["aws", "gcp", "vultr"],
     "an upstream on another chain spreads nothing",
   );
@@ -279,69 +286,121 @@ test("bad usage or a bad config exits 2", async () => {
   assert.ok(!invalid.stderr.includes(CANARY));
 });
 
-// --- in process: upstreams that are behind, not archive, and without proofs -------------------------------------
+// --- in process: real nodes behind, pruned and rich; a fake one without proofs or rate limited -------------------
 
-interface FakeNode {
-  url: string;
-  server: Server;
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+/** 10^22 wei: more than 2^53, as the zero address holds on mainnet. */
+const RICH_BALANCE = `0x${(10n ** 22n).toString(16)}`;
+
+/** An anvil node at `head` whose zero address holds {@link RICH_BALANCE} from block 1 on. */
+async function startNodeAt(head: number, extraArgs: string[] = []): Promise<AnvilProcess> {
+  const anvil = await startAnvil({ extraArgs });
+  try {
+    const rpc = createRpcClient(anvil.url);
+    await rpc.call("anvil_setBalance", [ZERO_ADDRESS, RICH_BALANCE]);
+    await rpc.call("anvil_mine", [`0x${head.toString(16)}`]);
+    return anvil;
+  } catch (error) {
+    await anvil.stop();
+    throw error;
+  }
 }
 
-/** A JSON-RPC node at `head` that keeps state for the last 200 blocks only and has no eth_getProof. */
-async function startFakeNode(head: number, options: { refuseChainId?: boolean } = {}): Promise<FakeNode> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      let call: { id: number; method: string; params: unknown[] };
-      try {
-        call = JSON.parse(body) as typeof call;
-      } catch {
-        res.statusCode = 400;
-        return res.end();
-      }
-      const { id, method, params } = call;
-      const reply = (payload: object) => res.end(JSON.stringify({ jsonrpc: "2.0", id, ...payload }));
-      if (method === "eth_chainId" && !options.refuseChainId) return reply({ result: "0x7a69" });
-      if (method === "eth_blockNumber") return reply({ result: `0x${head.toString(16)}` });
-      if (method === "eth_getBalance") {
-        const block = Number.parseInt(String(params[1]), 16);
-        return head - block <= 200
-          ? reply({ result: "0x0" })
-          : reply({ error: { code: -32000, message: "missing trie node" } });
-      }
-      // Echoing the request line is what some vendors do: it must be redacted.
-      return reply({ error: { code: -32601, message: `method ${method} not found at ${req.url}` } });
-    });
-  });
-  exemptFromCanaryGuard(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/?key=${CANARY}`, server };
-}
-
-test("runDoctor: lag behind the highest head, a pruned node's depth, no proofs and no WebSocket", async (t) => {
-  const behind = await startFakeNode(150_000);
-  const ahead = await startFakeNode(150_020);
-  const refusing = await startFakeNode(1, { refuseChainId: true });
-  t.after(() => {
-    refusing.server.closeAllConnections();
-    refusing.server.close();
-    behind.server.closeAllConnections();
-    behind.server.close();
-    ahead.server.closeAllConnections();
-    ahead.server.close();
-  });
+test("runDoctor on anvil: lag behind the highest head, a balance over 2^53 counts, a pruned node is recent only", async (t) => {
+  // Below the highest head by more than DOCTOR_LAG_WARNING_BLOCKS, and deep enough for the 128-block check.
+  const [rich, pruned] = await Promise.all([startNodeAt(200), startNodeAt(300, ["--prune-history", "50"])]);
+  t.after(() => Promise.all([rich.stop(), pruned.stop()]));
   const config = validateConfig(
     {
       chains: [
         {
           chainId: 31337,
           upstreams: [
-            { id: "behind", url: behind.url, domain: { operator: "a", hosting: "aws", region: "r1" } },
-            { id: "ahead", url: ahead.url, domain: { operator: "b", hosting: "gcp", region: "r2" } },
-            { id: "refusing", url: refusing.url, domain: { operator: "c", hosting: "ovh", region: "r3" } },
+            { id: "rich", url: secretUrl(rich.url), domain: { operator: "a", hosting: "aws", region: "r1" } },
+            { id: "pruned", url: secretUrl(pruned.url), domain: { operator: "b", hosting: "gcp", region: "r2" } },
+          ],
+        },
+      ],
+    },
+    {},
+  );
+  const report = await runDoctor(config, { timeoutMs: 5_000 });
+  const [r, p] = report.upstreams;
+  assert.equal(r?.head, 200);
+  assert.equal(p?.head, 300);
+  assert.equal(r?.lagBlocks, 100);
+  assert.equal(p?.lagBlocks, 0);
+  assert.equal(r?.archive, "archive", "a balance of 10^22 wei at block 1 is served state");
+  // anvil answers BlockOutOfRangeError for state older than it keeps: the node answered, the state is gone.
+  assert.equal(p?.archive, "recent only");
+  assert.equal(r?.proof, true);
+  assert.equal(p?.proof, true);
+  assert.deepEqual(codes(report), ["lagging"]);
+  assert.ok(!JSON.stringify(report).includes(CANARY));
+});
+
+interface FakeNode {
+  url: string;
+  server: Server;
+}
+
+/**
+ * A JSON-RPC node at block 300 whose `eth_getProof` is `missing` (method not found, echoing the request line as
+ * some vendors do) or `rate-limited` (-32005); with `refuseChainId`, `eth_chainId` is not found either.
+ */
+async function startFakeNode(proof: "missing" | "rate-limited", options: { refuseChainId?: boolean } = {}) {
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      let call: { id: number; method: string };
+      try {
+        call = JSON.parse(body) as typeof call;
+      } catch {
+        res.statusCode = 400;
+        return res.end();
+      }
+      const { id, method } = call;
+      const reply = (payload: object) => res.end(JSON.stringify({ jsonrpc: "2.0", id, ...payload }));
+      if (method === "eth_chainId" && !options.refuseChainId) return reply({ result: "0x7a69" });
+      if (method === "eth_blockNumber") return reply({ result: "0x12c" });
+      if (method === "eth_getBalance") return reply({ result: RICH_BALANCE });
+      if (method === "eth_getProof" && proof === "rate-limited") {
+        return reply({ error: { code: -32005, message: "rate limit exceeded" } });
+      }
+      return reply({ error: { code: -32601, message: `method ${method} not found at ${req.url}` } });
+    });
+  });
+  exemptFromCanaryGuard(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/?key=${CANARY}`, server } satisfies FakeNode;
+}
+
+test("runDoctor: no eth_getProof is no_proof, a rate-limited one is unknown, and an upstream's words are redacted", async (t) => {
+  const nodes = await Promise.all([
+    startFakeNode("missing"),
+    startFakeNode("rate-limited"),
+    startFakeNode("missing", { refuseChainId: true }),
+  ]);
+  t.after(() => {
+    for (const { server } of nodes) {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+  const [missing, limited, refusing] = nodes;
+  const config = validateConfig(
+    {
+      chains: [
+        {
+          chainId: 31337,
+          upstreams: [
+            { id: "no-proof", url: missing!.url, domain: { operator: "a", hosting: "aws", region: "r1" } },
+            { id: "limited", url: limited!.url, domain: { operator: "b", hosting: "gcp", region: "r2" } },
+            { id: "refusing", url: refusing!.url, domain: { operator: "c", hosting: "ovh", region: "r3" } },
           ],
         },
       ],
@@ -350,18 +409,16 @@ test("runDoctor: lag behind the highest head, a pruned node's depth, no proofs a
   );
   const seen: string[] = [];
   const report = await runDoctor(config, { timeoutMs: 2_000, onProbe: (p) => seen.push(p.id) });
-  assert.deepEqual(seen.sort(), ["ahead", "behind", "refusing"]);
-  const [b, a, r] = report.upstreams;
-  assert.equal(b?.head, 150_000);
-  assert.equal(b?.lagBlocks, 20);
-  assert.equal(a?.lagBlocks, 0);
-  assert.equal(b?.proof, false);
-  assert.equal(b?.archive, "≥ 128 blocks");
-  assert.equal(b?.websocket, false);
-  // An upstream's own words are shown, but never with its URL in them.
+  assert.deepEqual(seen.sort(), ["limited", "no-proof", "refusing"]);
+  const [m, l, r] = report.upstreams;
+  assert.equal(m?.proof, false);
+  assert.equal(l?.proof, null, "a rate limit says nothing about eth_getProof");
+  assert.equal(m?.archive, "archive");
+  assert.equal(m?.websocket, false);
   assert.equal(r?.reachable, false);
   assert.equal(r?.error, "eth_chainId: method eth_chainId not found at /[redacted] (-32601)");
-  assert.deepEqual(codes(report), ["lagging", "no_proof", "no_proof", "unreachable"]);
+  assert.deepEqual(codes(report), ["no_proof", "unreachable"]);
+  assert.equal(report.findings.find((f) => f.code === "no_proof")?.upstream, "no-proof");
   assert.equal(report.critical, false);
   assert.ok(!JSON.stringify(report).includes(CANARY));
 });

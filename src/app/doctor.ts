@@ -7,18 +7,22 @@
  * comes from an upstream or a transport is redacted).
  */
 
+import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import type { DraftConfig, DraftUpstreamConfig } from "../config/load.ts";
+import type { Outcome } from "../core/classify.ts";
 import { assessConcentration, type ConcentrationReport, type Finding } from "../core/concentration.ts";
 import type { FailureDomain } from "../core/domain.ts";
+import { readQuantity } from "../core/hex.ts";
+import type { RpcErrorObject } from "../core/jsonrpc.ts";
+import { parseBlockNumber, toHex } from "../core/methods.ts";
 import type { Transport } from "../core/ports.ts";
-import { createHttpTransport } from "../upstream/http-transport.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
-import { createWsTransport } from "../upstream/ws-transport.ts";
+import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";
+import { sendCall } from "../upstream/upstream.ts";
 import { type AsnDatabase, createAsnDatabase, inferDomain } from "./hosting.ts";
+import { systemClock } from "./system.ts";
 
-/** Deadline of each check of a probe (one JSON-RPC call, or a WebSocket connect and subscribe), in milliseconds. */
-export const DOCTOR_CHECK_TIMEOUT_MS_DEFAULT = 5_000;
 /** An upstream more than this many blocks behind the highest head seen on its chain is reported as lagging. */
 export const DOCTOR_LAG_WARNING_BLOCKS = 8;
 /** How far back the archive check asks for state, deepest first after block 1, in blocks behind the head. */
@@ -71,14 +75,31 @@ export interface DoctorFinding extends Finding {
   upstream?: string;
 }
 
+export type DoctorFindingCode =
+  | "no_usable_upstream"
+  | "wrong_chain"
+  | "unreachable"
+  | "lagging"
+  | "no_proof"
+  | "domain_unknown";
+
+/** Every code `runDoctor` can report beyond the concentration ones, with its severity. */
+export const DOCTOR_FINDINGS: Readonly<Record<DoctorFindingCode, Finding["severity"]>> = {
+  no_usable_upstream: "critical",
+  wrong_chain: "critical",
+  unreachable: "warning",
+  lagging: "warning",
+  no_proof: "warning",
+  domain_unknown: "warning",
+};
+
 export interface DoctorReport {
   upstreams: UpstreamProbe[];
   /**
-   * Every upstream of the config, by count. Left out: upstreams whose domain is unknown, and upstreams serving another
-   * chain. Unreachable ones count (an outage today does not change where the config depends).
+   * Per chain (anchoring and failover happen within one chain), by upstream count. Left out: upstreams whose domain
+   * is unknown, and upstreams serving another chain. Unreachable ones count (an outage today does not change where the
+   * config depends).
    */
-  concentration: ConcentrationReport;
-  /** The same per chain: anchoring and failover happen within one chain. */
   chains: { chainId: number; concentration: ConcentrationReport }[];
   /** Critical first. */
   findings: DoctorFinding[];
@@ -99,75 +120,84 @@ export interface DoctorOptions {
   onProbe?: (probe: UpstreamProbe) => void;
 }
 
-type CallResult =
-  | { ok: true; result: unknown }
-  /** `rpc`: the upstream answered with a JSON-RPC error; `failed`: no answer (transport, HTTP status, garbage). */
-  | { ok: false; kind: "rpc" | "failed"; message: string };
+interface Answer {
+  /** Classified as the gateway classifies it (`classifyResponse`). */
+  outcome: Outcome;
+  /** Why the call failed, for the report: redacted and shortened; undefined for a result. */
+  error: string | undefined;
+}
 
 interface Caller {
-  call(method: string, params: unknown[]): Promise<CallResult>;
+  call(method: string, params: unknown[]): Promise<Answer>;
 }
 
 function shorten(text: string): string {
   return text.length > DOCTOR_MAX_ERROR_CHARS ? `${text.slice(0, DOCTOR_MAX_ERROR_CHARS)}…` : text;
 }
 
+/** The JSON-RPC error the upstream answered with, if it answered with one. */
+function rpcErrorOf(outcome: Outcome): RpcErrorObject | undefined {
+  return "error" in outcome ? outcome.error : undefined;
+}
+
+/** The upstream's own words (`message (code)`), the transport's, or what was wrong with the answer. */
+function describe(outcome: Outcome, thrown: unknown, redact: (text: string) => string): string | undefined {
+  if (outcome.kind === "result") return undefined;
+  const error = rpcErrorOf(outcome);
+  if (error !== undefined) return shorten(redact(`${error.message || "error"} (${error.code})`));
+  switch (outcome.kind) {
+    case "capacity":
+      return "rate limited";
+    case "server":
+      return `HTTP status ${outcome.status}`;
+    case "malformed":
+    case "dispute":
+      return outcome.reason;
+    default:
+      return shorten(redact(thrown instanceof Error ? thrown.message : String(thrown)));
+  }
+}
+
 /** One JSON-RPC call per check, each under its own deadline (cleared when it settles) and the run's signal. */
-function createCaller(
-  transport: Transport,
-  options: { timeoutMs: number; maxResponseBytes: number; signal: AbortSignal | undefined },
-  redact: (text: string) => string,
-): Caller {
+function createCaller(transport: Transport, context: ProbeContext, redact: (text: string) => string): Caller {
+  const deps = { clock: systemClock, transport, maxResponseBytes: context.maxResponseBytes };
   let nextId = 1;
   return {
     async call(method, params) {
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(new DOMException("check deadline passed", "TimeoutError")),
-        options.timeoutMs,
-      );
-      const onAbort = () => controller.abort(options.signal?.reason);
-      if (options.signal?.aborted) onAbort();
-      else options.signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params });
-        const response = await transport.send(body, {
-          signal: controller.signal,
-          maxResponseBytes: options.maxResponseBytes,
-        });
-        // The body of a refusal may echo the request line; only the status is shown.
-        if (response.status !== 200) return { ok: false, kind: "failed", message: `HTTP status ${response.status}` };
-        let parsed: { result?: unknown; error?: { message?: unknown; code?: unknown } };
-        try {
-          parsed = JSON.parse(response.body) as typeof parsed;
-        } catch {
-          return { ok: false, kind: "failed", message: "the answer is not JSON" };
-        }
-        if (parsed?.error !== undefined && parsed.error !== null) {
-          const code = typeof parsed.error.code === "number" ? ` (${parsed.error.code})` : "";
-          const text = typeof parsed.error.message === "string" ? parsed.error.message : "error";
-          return { ok: false, kind: "rpc", message: shorten(redact(`${text}${code}`)) };
-        }
-        if (parsed?.result === undefined) return { ok: false, kind: "failed", message: "the answer has no result" };
-        return { ok: true, result: parsed.result };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return { ok: false, kind: "failed", message: shorten(redact(message)) };
-      } finally {
-        clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-      }
+      const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params });
+      const { outcome, thrown } = await sendCall(deps, body, { timeoutMs: context.timeoutMs, signal: context.signal });
+      return { outcome, error: describe(outcome, thrown, redact) };
     },
   };
 }
 
-function quantity(value: unknown): number | null {
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(value)) return null;
-  const n = Number.parseInt(value, 16);
-  return Number.isSafeInteger(n) ? n : null;
+/** A balance: any hex quantity of up to 256 bits (the zero address holds more than 2^53 wei on mainnet). */
+function isQuantity(value: unknown): boolean {
+  try {
+    readQuantity(value, "balance");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-const hex = (n: number) => `0x${n.toString(16)}`;
+/**
+ * Whether an answer says the state is not served at that block: the node answered (a result that is no balance,
+ * the chain's error, missing state, an error of unknown shape). Busy, unreachable, not supported or garbled says
+ * nothing about depth.
+ */
+function saysNotServed(outcome: Outcome): boolean {
+  switch (outcome.kind) {
+    case "result":
+    case "execution":
+    case "unknown":
+      return true;
+    case "server":
+      return outcome.error !== undefined;
+    default:
+      return false;
+  }
+}
 
 async function archiveDepth(caller: Caller, head: number): Promise<ArchiveDepth> {
   if (head < 1) return "unknown";
@@ -180,20 +210,29 @@ async function archiveDepth(caller: Caller, head: number): Promise<ArchiveDepth>
   ];
   let answered = false;
   for (const { block, depth } of candidates) {
-    const outcome = await caller.call("eth_getBalance", [ZERO_ADDRESS, hex(block)]);
-    if (outcome.ok && quantity(outcome.result) !== null) return depth;
-    if (outcome.ok || outcome.kind === "rpc") answered = true;
+    const { outcome } = await caller.call("eth_getBalance", [ZERO_ADDRESS, toHex(block)]);
+    if (outcome.kind === "result" && isQuantity(outcome.result)) return depth;
+    if (saysNotServed(outcome)) answered = true;
   }
   return answered ? "recent only" : "unknown";
 }
 
+/**
+ * `true`: a proof came back; `false`: the node answered without one (not supported, or refused as the chain's or an
+ * unknown error); `null`: no telling (rate limited, unreachable, a server error, missing state at the head).
+ */
 async function proofSupport(caller: Caller, head: number): Promise<boolean | null> {
-  const outcome = await caller.call("eth_getProof", [ZERO_ADDRESS, [], hex(head)]);
-  if (outcome.ok) {
-    const proof = outcome.result as { accountProof?: unknown } | null;
-    return Array.isArray(proof?.accountProof);
+  const { outcome } = await caller.call("eth_getProof", [ZERO_ADDRESS, [], toHex(head)]);
+  switch (outcome.kind) {
+    case "result":
+      return Array.isArray((outcome.result as { accountProof?: unknown } | null)?.accountProof);
+    case "unsupported":
+    case "execution":
+    case "unknown":
+      return false;
+    default:
+      return null;
   }
-  return outcome.kind === "rpc" ? false : null;
 }
 
 function wsUrlOf(url: string): string {
@@ -205,16 +244,10 @@ function wsUrlOf(url: string): string {
 interface ProbeContext {
   timeoutMs: number;
   maxResponseBytes: number;
-  connectTimeoutMs: number;
+  /** The gateway's own transports, address policy included. */
+  createTransport: (upstream: ConfiguredUpstream) => Transport;
   signal: AbortSignal | undefined;
   resolve: ResolveHostname | undefined;
-}
-
-function transportFor(url: string, upstream: DraftUpstreamConfig, context: ProbeContext): Transport {
-  // URLs from the config file: loopback allowed (the operator's own node), private ranges only when allowed.
-  const addressPolicy = { mode: "config" as const, allowPrivate: upstream.allowPrivateNetwork };
-  const common = { url, connectTimeoutMs: context.connectTimeoutMs, addressPolicy, resolve: context.resolve };
-  return url.startsWith("ws") ? createWsTransport(common) : createHttpTransport({ ...common, connections: 4 });
 }
 
 /** `eth_subscribe newHeads` over WebSocket: the upstream's own socket, or a new one at its ws:// twin. */
@@ -227,10 +260,10 @@ async function websocketSupport(
   const isWs = upstream.url.startsWith("ws");
   let transport: Transport | undefined;
   try {
-    transport = isWs ? undefined : transportFor(wsUrlOf(upstream.url), upstream, context);
+    transport = isWs ? undefined : context.createTransport({ ...upstream, url: wsUrlOf(upstream.url) });
     const ws = transport === undefined ? caller : createCaller(transport, context, redact);
-    const outcome = await ws.call("eth_subscribe", ["newHeads"]);
-    if (!outcome.ok || typeof outcome.result !== "string") return false;
+    const { outcome } = await ws.call("eth_subscribe", ["newHeads"]);
+    if (outcome.kind !== "result" || typeof outcome.result !== "string") return false;
     await ws.call("eth_unsubscribe", [outcome.result]);
     return true;
   } catch {
@@ -264,7 +297,7 @@ async function probeUpstream(
   };
   let transport: Transport;
   try {
-    transport = transportFor(upstream.url, upstream, context);
+    transport = context.createTransport(upstream);
   } catch (error) {
     probe.error = shorten(redact(error instanceof Error ? error.message : String(error)));
     return probe;
@@ -272,16 +305,16 @@ async function probeUpstream(
   try {
     const caller = createCaller(transport, context, redact);
     const chain = await caller.call("eth_chainId", []);
-    if (!chain.ok) {
-      probe.error = chain.kind === "rpc" ? `eth_chainId: ${chain.message}` : chain.message;
+    if (chain.outcome.kind !== "result") {
+      probe.error = rpcErrorOf(chain.outcome) ? `eth_chainId: ${chain.error}` : (chain.error ?? null);
       return probe;
     }
     probe.reachable = true;
-    probe.reportedChainId = quantity(chain.result);
+    probe.reportedChainId = parseBlockNumber(chain.outcome.result) ?? null;
     probe.chainIdMatches = probe.reportedChainId === chainId;
     const block = await caller.call("eth_blockNumber", []);
-    if (block.ok) probe.head = quantity(block.result);
-    else probe.error = `eth_blockNumber: ${block.message}`;
+    if (block.outcome.kind === "result") probe.head = parseBlockNumber(block.outcome.result) ?? null;
+    else probe.error = `eth_blockNumber: ${block.error}`;
     if (!probe.chainIdMatches) return probe;
     const head = probe.head;
     const [proof, archive, websocket] = await Promise.all([
@@ -336,53 +369,48 @@ async function domainOf(
   }
 }
 
-function probeFindings(probes: readonly UpstreamProbe[], chainCount: number): DoctorFinding[] {
-  const findings: DoctorFinding[] = [];
+type AddFinding = (
+  code: keyof typeof DOCTOR_FINDINGS,
+  message: string,
+  about: Pick<DoctorFinding, "chainId" | "upstream">,
+) => void;
+
+function probeFindings(probes: readonly UpstreamProbe[], chainCount: number, add: AddFinding): void {
   const where = (p: UpstreamProbe) => (chainCount > 1 ? `Upstream ${p.id} (chain ${p.chainId})` : `Upstream ${p.id}`);
   for (const p of probes) {
     const about = { chainId: p.chainId, upstream: p.id };
     if (!p.reachable) {
-      findings.push({
-        ...about,
-        severity: "warning",
-        code: "unreachable",
-        message: `${where(p)} did not answer (${p.error ?? "no answer"}): it adds nothing until it does.`,
-      });
+      add(
+        "unreachable",
+        `${where(p)} did not answer (${p.error ?? "no answer"}): it adds nothing until it does.`,
+        about,
+      );
     } else if (p.chainIdMatches === false) {
-      findings.push({
-        ...about,
-        severity: "critical",
-        code: "wrong_chain",
-        message: `${where(p)} serves chain ${p.reportedChainId ?? "?"}, not ${p.chainId}: the gateway will never use it.`,
-      });
+      add(
+        "wrong_chain",
+        `${where(p)} serves chain ${p.reportedChainId ?? "?"}, not ${p.chainId}: the gateway will never use it.`,
+        about,
+      );
     } else {
       if (p.lagBlocks !== null && p.lagBlocks > DOCTOR_LAG_WARNING_BLOCKS) {
-        findings.push({
-          ...about,
-          severity: "warning",
-          code: "lagging",
-          message: `${where(p)} is ${p.lagBlocks} blocks behind the others.`,
-        });
+        add("lagging", `${where(p)} is ${p.lagBlocks} blocks behind the others.`, about);
       }
       if (p.proof === false) {
-        findings.push({
-          ...about,
-          severity: "warning",
-          code: "no_proof",
-          message: `${where(p)} does not serve eth_getProof: state it returns cannot be checked against a proof.`,
-        });
+        add(
+          "no_proof",
+          `${where(p)} does not serve eth_getProof: state it returns cannot be checked against a proof.`,
+          about,
+        );
       }
     }
     if (p.domainSource === "unknown") {
-      findings.push({
-        ...about,
-        severity: "warning",
-        code: "domain_unknown",
-        message: `${where(p)} has no declared domain and none could be inferred (${p.domainNote}): it is left out of the concentration assessment.`,
-      });
+      add(
+        "domain_unknown",
+        `${where(p)} has no declared domain and none could be inferred (${p.domainNote}): it is left out of the concentration assessment.`,
+        about,
+      );
     }
   }
-  return findings;
 }
 
 /** Probes every upstream of `config` concurrently and assesses the whole. Never throws for an upstream's failure. */
@@ -391,7 +419,10 @@ export async function runDoctor(config: DraftConfig, options: DoctorOptions = {}
   const context: ProbeContext = {
     timeoutMs,
     maxResponseBytes: config.upstream.maxResponseBytes,
-    connectTimeoutMs: Math.min(config.upstream.connectTimeoutMs, timeoutMs),
+    createTransport: createTransportFor({
+      connectTimeoutMs: Math.min(config.upstream.connectTimeoutMs, timeoutMs),
+      resolve,
+    }),
     signal,
     resolve,
   };
@@ -430,6 +461,8 @@ export async function runDoctor(config: DraftConfig, options: DoctorOptions = {}
     concentration: assessConcentration(weighted(probes.filter((p) => p.chainId === chain.chainId))),
   }));
   const findings: DoctorFinding[] = [];
+  const add: AddFinding = (code, message, about) =>
+    findings.push({ ...about, severity: DOCTOR_FINDINGS[code], code, message });
   for (const { chainId, concentration } of chains) {
     for (const finding of concentration.findings) {
       const message = chains.length > 1 ? `Chain ${chainId}: ${finding.message}` : finding.message;
@@ -437,31 +470,19 @@ export async function runDoctor(config: DraftConfig, options: DoctorOptions = {}
     }
     const usable = probes.some((p) => p.chainId === chainId && p.chainIdMatches === true);
     if (!usable) {
-      findings.push({
-        chainId,
-        severity: "critical",
-        code: "no_usable_upstream",
-        message: `No upstream of chain ${chainId} answered on the right chain: the gateway cannot serve it.`,
-      });
+      add(
+        "no_usable_upstream",
+        `No upstream of chain ${chainId} answered on the right chain: the gateway cannot serve it.`,
+        { chainId },
+      );
     }
   }
-  findings.push(...probeFindings(probes, config.chains.length));
+  probeFindings(probes, config.chains.length, add);
   findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "critical" ? -1 : 1));
   return {
     upstreams: probes,
-    concentration: assessConcentration(weighted(probes)),
     chains,
     findings,
     critical: findings.some((f) => f.severity === "critical"),
   };
 }
-
-/** Every code `runDoctor` can report beyond the concentration ones, with its severity. */
-export const DOCTOR_FINDINGS: Readonly<Record<string, Finding["severity"]>> = {
-  no_usable_upstream: "critical",
-  wrong_chain: "critical",
-  unreachable: "warning",
-  lagging: "warning",
-  no_proof: "warning",
-  domain_unknown: "warning",
-};

@@ -3,6 +3,7 @@ import type { LookupAddress } from "node:dns";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
+import { UNKNOWN_REGION } from "../core/concentration.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import {
   AsnDatabaseUnavailableError,
@@ -14,7 +15,6 @@ import {
   inferDomain,
   inferHosting,
   operatorOfHostname,
-  UNKNOWN_REGION,
 } from "./hosting.ts";
 
 // 1.0.0.0/24 → 13335, 8.8.8.0/24 → 15169, 203.0.113.0/24 skipped (no route), 198.51.100.0/24 → 64500.
@@ -67,7 +67,7 @@ test("ASN → hosting: the clouds by name, every other ASN as as<N>", () => {
   for (const name of CLOUD_ASNS.values()) assert.match(name, /^[a-z][a-z0-9-]*$/);
 });
 
-test("the table: inclusive ranges, gaps, IPv6, IPv4-mapped IPv6; each family read once and only when needed", async () => {
+test("the table: inclusive ranges, gaps, IPv6, IPv4-mapped and NAT64 IPv6; each family read once and only when needed", async () => {
   const tables = countingTables();
   const db = createAsnDatabase(tables);
   assert.equal(await db.lookup("1.0.0.0"), 13335);
@@ -79,6 +79,8 @@ test("the table: inclusive ranges, gaps, IPv6, IPv4-mapped IPv6; each family rea
   assert.equal(await db.lookup("255.255.255.255"), undefined);
   assert.deepEqual(tables.reads, { ipv4: 1, ipv6: 0 });
   assert.equal(await db.lookup("::ffff:8.8.8.8"), 15169);
+  // The well-known NAT64 prefix reaches the IPv4 host it carries, as the address policy classifies it.
+  assert.equal(await db.lookup("64:ff9b::808:808"), 15169);
   assert.equal(await db.lookup("[2606:4700:4700::1111]"), 13335);
   assert.equal(await db.lookup("2001:db8::1"), undefined);
   assert.equal(await db.lookup("not an address"), undefined);

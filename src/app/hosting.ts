@@ -10,10 +10,11 @@
 import type { LookupAddress } from "node:dns";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { classifyAddress, isIpAddress, normalizeHostname, parseIp } from "../core/address-policy.ts";
+import { classifyAddress, ipv4Of, isIpAddress, normalizeHostname, parseIp } from "../core/address-policy.ts";
+import { UNKNOWN_REGION } from "../core/concentration.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { errorCodeOf } from "../upstream/redact.ts";
-import { type ResolveHostname, systemResolve } from "../upstream/safe-lookup.ts";
+import { type ResolveHostname, resolveAddresses, untilAborted } from "../upstream/safe-lookup.ts";
 
 /** The npm package holding the IP-to-ASN table (CC BY 4.0: RouteViews, the five RIRs via NRO, DB-IP). */
 export const ASN_DATABASE_PACKAGE = "@ip-location-db/asn";
@@ -142,17 +143,6 @@ function findAsn<N extends number | bigint>(table: RangeTable<N>, value: N): num
   return table.asns[found];
 }
 
-/** Waits for `promise` until `signal` aborts (getaddrinfo and a shared file read cannot be cancelled; the wait can). */
-function wait<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 /**
  * An ASN table read from `tables` on first use, per family, and kept by the returned object only (no process-wide
  * cache: whoever holds it decides how long the memory stays taken).
@@ -164,27 +154,27 @@ export function createAsnDatabase(tables: AsnTables = packageAsnTables): AsnData
     async lookup(address, signal) {
       const parsed = parseIp(normalizeHostname(address));
       if (parsed === undefined) return undefined;
-      const { bytes } = parsed;
-      const mapped = parsed.version === 6 && bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff;
-      if (parsed.version === 4 || (mapped && bytes[11] === 0xff)) {
-        const [a = 0, b = 0, c = 0, d = 0] = bytes.slice(-4);
+      // An IPv4-mapped or NAT64 address reaches an IPv4 host: that host's route is the one that counts.
+      const ipv4 = ipv4Of(parsed);
+      if (ipv4 !== undefined) {
+        const [a = 0, b = 0, c = 0, d = 0] = ipv4;
         // A failed read is not remembered: the next lookup tries again.
         // Shared by concurrent lookups, so one caller's signal must not cancel the read: it only stops the wait.
         v4 ??= tables.ipv4().then((text) => parseTable(text, Number));
-        const table = await wait(v4, signal).catch((error: unknown) => {
+        const table = await untilAborted(v4, signal).catch((error: unknown) => {
           if (!signal?.aborted) v4 = undefined;
           throw error;
         });
         return findAsn(table, ((a << 24) | (b << 16) | (c << 8) | d) >>> 0);
       }
       v6 ??= tables.ipv6().then((text) => parseTable(text, BigInt));
-      const table = await wait(v6, signal).catch((error: unknown) => {
+      const table = await untilAborted(v6, signal).catch((error: unknown) => {
         if (!signal?.aborted) v6 = undefined;
         throw error;
       });
       return findAsn(
         table,
-        bytes.reduce((n, byte) => (n << 8n) | BigInt(byte), 0n),
+        parsed.bytes.reduce((n, byte) => (n << 8n) | BigInt(byte), 0n),
       );
     },
   };
@@ -248,7 +238,7 @@ export interface InferHostingOptions {
 
 /** Where the upstream at `url` is hosted, from every address its host name resolves to now. */
 export async function inferHosting(url: string, options: InferHostingOptions): Promise<HostingInference> {
-  const { signal, resolve = systemResolve, database } = options;
+  const { signal, resolve, database } = options;
   signal.throwIfAborted();
   let hostname: string;
   try {
@@ -260,14 +250,9 @@ export async function inferHosting(url: string, options: InferHostingOptions): P
   if (isIpAddress(hostname)) {
     addresses = [{ address: hostname, family: hostname.includes(":") ? 6 : 4 }];
   } else {
-    try {
-      addresses = await wait(resolve(hostname, { family: 0, hints: 0 }), signal);
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      const code = errorCodeOf(error);
-      const reason = `the host name could not be resolved${code === undefined ? "" : ` (${code})`}`;
-      return { hosting: undefined, hostings: [], asns: [], reason };
-    }
+    const resolved = await resolveAddresses(hostname, { signal, resolve });
+    if (!resolved.ok) return { hosting: undefined, hostings: [], asns: [], reason: resolved.reason };
+    addresses = resolved.addresses;
   }
   const counts = new Map<string, number>();
   const asns = new Set<number>();
@@ -287,8 +272,6 @@ export async function inferHosting(url: string, options: InferHostingOptions): P
 // --- a whole failure domain ------------------------------------------------------------------------------------
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** Region of an upstream whose region cannot be known offline: the operator fills it in. */
-export const UNKNOWN_REGION = "unknown";
 
 /**
  * A guess at the operator from the host name: the label left of the public suffix (`eth.rpc.example.com` →
@@ -317,7 +300,8 @@ export interface DomainInference extends HostingInference {
  * A failure domain for an upstream that declares none. `self` hosting (loopback) is the operator's own node:
  * operator `self`, region `local`; a private network is also run by the operator (region `private`). For a public
  * host the operator is guessed from its name (else the upstream id) and the region is {@link UNKNOWN_REGION}: the
- * table holds no locations, so the operator fills it in before pasting.
+ * table holds no locations, so the operator fills it in before pasting (until then the concentration assessment
+ * leaves the region out).
  */
 export async function inferDomain(
   upstream: { id: string; url: string },

@@ -5,7 +5,8 @@
  * Exit codes: 0 no critical finding, 1 critical findings, 2 bad usage or config.
  */
 import { stringify as toYaml } from "yaml";
-import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT, type DoctorReport, runDoctor, type UpstreamProbe } from "../app/doctor.ts";
+import { type DoctorReport, runDoctor, type UpstreamProbe } from "../app/doctor.ts";
+import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import { loadConfigFile } from "../config/load.ts";
 import type { Share } from "../core/concentration.ts";
 

@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { startApp } from "../app/app.ts";
 import { newApiKey } from "../app/keys.ts";
+import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { runDemo } from "./demo.ts";
 import { DrillUsageError, runDrill } from "./drill.ts";
@@ -56,7 +57,7 @@ program
   .description("probe every upstream and show where dependence is concentrated (exit 1 on a critical finding)")
   .requiredOption("-c, --config <file>", "config file (.yaml, .json or .ts); upstreams may leave out domain")
   .option("--json", "print only the JSON report on stdout")
-  .option("--timeout <ms>", "deadline of each check in milliseconds (default 5000)")
+  .option("--timeout <ms>", `deadline of each check in milliseconds (default ${DOCTOR_CHECK_TIMEOUT_MS_DEFAULT})`)
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .action(async (opts: { config: string; json?: boolean; timeout?: string }) => {
     // Loaded here, not at the top: the gateway's start never pays for the doctor or its IP-to-ASN table.

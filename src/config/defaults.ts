@@ -4,6 +4,12 @@
  */
 import { SHARED_KEY_PREFIX_DEFAULT, STORE_MAX_ANSWER_BYTES } from "../core/store.ts";
 
+/**
+ * Deadline of each `multihome doctor` check when `--timeout` is not given, in milliseconds. Not a config key: it lives
+ * here so the command line's help can name it without loading the doctor.
+ */
+export const DOCTOR_CHECK_TIMEOUT_MS_DEFAULT = 5_000;
+
 export const DEFAULTS = {
   server: {
     host: "127.0.0.1",

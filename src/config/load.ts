@@ -8,7 +8,7 @@ import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { type ChainConfig, type Config, type ConfigInput, configSchema, type UpstreamConfig } from "./schema.ts";
+import { type ChainConfig, type Config, type ConfigInput, configSchemaOf, type UpstreamConfig } from "./schema.ts";
 
 export class ConfigError extends Error {
   readonly issues: string[];
@@ -89,23 +89,6 @@ export interface ValidateOptions {
   requireDomains?: boolean;
 }
 
-/** Stands in for a missing `domain` while the rest is validated; removed again before the config is returned. */
-const UNDECLARED_DOMAIN = { operator: "undeclared", hosting: "undeclared", region: "undeclared" } as const;
-
-/** Where the raw (substituted) config has upstream objects without a `domain`: [chain index, upstream index]. */
-function upstreamsWithoutDomain(raw: unknown): [number, number][] {
-  const isRecord = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
-  if (!isRecord(raw) || !Array.isArray(raw["chains"])) return [];
-  return raw["chains"].flatMap((chain: unknown, c) =>
-    isRecord(chain) && Array.isArray(chain["upstreams"])
-      ? chain["upstreams"].flatMap((u: unknown, i): [number, number][] =>
-          isRecord(u) && u["domain"] === undefined ? [[c, i]] : [],
-        )
-      : [],
-  );
-}
-
 /** Validate an already-parsed config object. */
 export function validateConfig(raw: unknown, env?: NodeJS.ProcessEnv, options?: { requireDomains?: true }): Config;
 export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv | undefined, options: ValidateOptions): DraftConfig;
@@ -114,14 +97,10 @@ export function validateConfig(
   env: NodeJS.ProcessEnv = process.env,
   options: ValidateOptions = {},
 ): Config | DraftConfig {
-  const substituted = substituteEnv(raw, env) as { chains: { upstreams: Record<string, unknown>[] }[] };
-  const undeclared = options.requireDomains === false ? upstreamsWithoutDomain(substituted) : [];
-  for (const [c, i] of undeclared) substituted.chains[c]!.upstreams[i]!["domain"] = { ...UNDECLARED_DOMAIN };
-  const result = configSchema.safeParse(substituted);
+  const schema = configSchemaOf({ requireDomains: options.requireDomains !== false });
+  const result = schema.safeParse(substituteEnv(raw, env));
   if (!result.success) throw new ConfigError("invalid config", result.error.issues.flatMap(describeIssue));
-  const draft: DraftConfig = result.data;
-  for (const [c, i] of undeclared) delete draft.chains[c]!.upstreams[i]!.domain;
-  return draft;
+  return result.data;
 }
 
 export async function loadConfigFile(

@@ -80,232 +80,238 @@ export const DOMAIN_REQUIRED =
   "required: who runs this upstream and where, { operator, hosting, region }; " +
   "`multihome doctor --config <file>` infers it for you to review and paste";
 
-export const upstreamSchema = z
-  .strictObject({
-    id: label,
-    url: upstreamUrl,
-    domain: z.strictObject(
-      { operator: label, hosting: label, region: label },
-      { error: (issue) => (issue.input === undefined ? DOMAIN_REQUIRED : undefined) },
-    ),
-    /** Connections in this upstream's pool. */
-    connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
-    /** This upstream may sit in a private range (10/8, 172.16/12, 192.168/16, fc00::/7…); loopback always may. */
-    allowPrivateNetwork: z.boolean().default(D.upstream.allowPrivateNetwork),
-  })
-  .superRefine((upstream, ctx) => {
-    // A literal address is decided here, so the error names the field; a host name is checked at every connect.
-    if (!URL.canParse(upstream.url)) return;
-    const verdict = hostnameVerdict(new URL(upstream.url).hostname, "config", upstream.allowPrivateNetwork);
-    if (verdict !== "needs-dns" && !verdict.ok)
-      ctx.addIssue({ code: "custom", path: ["url"], message: verdict.reason });
-  });
+const domainSchema = z.strictObject(
+  { operator: label, hosting: label, region: label },
+  { error: (issue) => (issue.input === undefined ? DOMAIN_REQUIRED : undefined) },
+);
 
-export const chainSchema = z
-  .strictObject({
-    chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    name: z.string().max(64).optional(),
-    upstreams: z.array(upstreamSchema).min(1).max(64),
-    /** Overrides `cache.finalityDepth` for this chain. */
-    finalityDepth: z.number().int().min(1).max(100_000).optional(),
-    /** Added to the top-level `methods` rules for this chain. */
-    methods: methodRules.optional(),
-  })
-  .superRefine((chain, ctx) => {
-    const seen = new Set<string>();
-    chain.upstreams.forEach((u, i) => {
-      if (seen.has(u.id))
-        ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
-      seen.add(u.id);
+/** An upstream whose `domain` is validated by `domain`: required for the gateway, optional in a draft. */
+const upstreamSchemaWith = <D extends z.ZodType>(domain: D) =>
+  z
+    .strictObject({
+      id: label,
+      url: upstreamUrl,
+      domain,
+      /** Connections in this upstream's pool. */
+      connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
+      /** This upstream may sit in a private range (10/8, 172.16/12, 192.168/16, fc00::/7…); loopback always may. */
+      allowPrivateNetwork: z.boolean().default(D.upstream.allowPrivateNetwork),
+    })
+    .superRefine((upstream, ctx) => {
+      // A literal address is decided here, so the error names the field; a host name is checked at every connect.
+      if (!URL.canParse(upstream.url)) return;
+      const verdict = hostnameVerdict(new URL(upstream.url).hostname, "config", upstream.allowPrivateNetwork);
+      if (verdict !== "needs-dns" && !verdict.ok)
+        ctx.addIssue({ code: "custom", path: ["url"], message: verdict.reason });
     });
-  });
 
-export const configSchema = z
-  .strictObject({
-    server: z
-      .strictObject({
-        host: z.string().default(D.server.host),
-        port: port.default(D.server.port),
-        maxBodyBytes: z.number().int().min(1024).max(104_857_600).default(D.server.maxBodyBytes),
-        maxBatchItems: z.number().int().min(1).max(10_000).default(D.server.maxBatchItems),
-        maxJsonDepth: z.number().int().min(4).max(1_000).default(D.server.maxJsonDepth),
-        maxMethodLength: z.number().int().min(8).max(256).default(D.server.maxMethodLength),
-        headersTimeoutMs: ms().default(D.server.headersTimeoutMs),
-        requestTimeoutMs: ms().default(D.server.requestTimeoutMs),
-        keepAliveTimeoutMs: ms().default(D.server.keepAliveTimeoutMs),
-        shutdownGraceMs: ms(0).default(D.server.shutdownGraceMs),
-        maxConnections: z.number().int().min(1).max(1_000_000).default(D.server.maxConnections),
-        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.server.maxConnectionsPerClient),
-        overCapHoldMs: ms(0).default(D.server.overCapHoldMs),
-        trustedProxies: z.array(addressRange).max(256).default(D.server.trustedProxies),
-        corsOrigins: z.array(origin).max(256).default(D.server.corsOrigins),
-      })
-      .prefault({}),
-    websocket: z
-      .strictObject({
-        maxConnections: z.number().int().min(1).max(1_000_000).default(D.websocket.maxConnections),
-        maxSubscriptionsPerConnection: z
-          .number()
-          .int()
-          .min(1)
-          .max(10_000)
-          .default(D.websocket.maxSubscriptionsPerConnection),
-        maxBufferedBytes: z.number().int().min(1024).max(1_073_741_824).default(D.websocket.maxBufferedBytes),
-        pingIntervalMs: ms(100).default(D.websocket.pingIntervalMs),
-        maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.websocket.maxConnectionsPerClient),
-      })
-      .prefault({}),
-    admin: z
-      .strictObject({
-        host: z.string().default(D.admin.host),
-        port: port.default(D.admin.port),
-        /** Every admin request carries `Authorization: Bearer <token>`; there is no admin listener without one. */
-        token: z.string().min(16, "at least 16 characters").max(1024),
-      })
-      .optional(),
-    auth: z
-      .strictObject({
-        anonymous: z.boolean().default(D.auth.anonymous),
-        anonymousRateLimit: rateLimit.optional(),
-        keys: apiKeysSchema.default([]),
-        /** A JSON or YAML file holding more keys (a list shaped like `keys`), re-read when it changes. */
-        keysFile: z.string().min(1).optional(),
-        keysReloadIntervalMs: ms(100).default(D.auth.keysReloadIntervalMs),
-        /** Rate-limit units per method, over the built-in table. */
-        methodCosts: z.record(methodName, z.number().int().min(0).max(1_000_000)).default({}),
-      })
-      .prefault({}),
-    methods: methodRules.prefault({}),
-    calls: z
-      .strictObject({
-        maxGas: z.number().int().min(21_000).max(Number.MAX_SAFE_INTEGER).default(D.calls.maxGas),
-        maxDataBytes: z.number().int().min(1024).max(104_857_600).default(D.calls.maxDataBytes),
-      })
-      .prefault({}),
-    store: z
-      .discriminatedUnion("kind", [
-        z.strictObject({ kind: z.literal("memory") }),
-        z.strictObject({
-          kind: z.literal("sqlite"),
-          path: z.string().min(1).default(D.store.path),
-          maxAnswerBytes: answerBytes,
-        }),
-        z.strictObject({
-          kind: z.literal("redis"),
-          url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
-          keyPrefix: z
-            .string()
-            .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "1 to 64 letters, digits or _ . : -")
-            .default(D.store.keyPrefix),
-          maxAnswerBytes: answerBytes,
-        }),
-      ])
-      .prefault({ kind: D.store.kind }),
-    log: z
-      .strictObject({
-        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(D.log.level),
-      })
-      .prefault({}),
-    routing: z
-      .strictObject({
-        requestTimeoutMs: ms(10).default(D.routing.requestTimeoutMs),
-        attemptTimeoutMs: ms(10).default(D.routing.attemptTimeoutMs),
-        heavyAttemptTimeoutMs: ms(10).default(D.routing.heavyAttemptTimeoutMs),
-        maxAttempts: z.number().int().min(1).max(10).default(D.routing.maxAttempts),
-        hedgeQuantile: z.number().min(0.5).max(0.999).default(D.routing.hedgeQuantile),
-        hedgeMinDelayMs: ms(0).default(D.routing.hedgeMinDelayMs),
-        hedgeMaxDelayMs: ms(0).default(D.routing.hedgeMaxDelayMs),
-        retryBudgetRatio: z.number().min(0).max(1).default(D.routing.retryBudgetRatio),
-        retryBudgetMinPerSecond: z.number().min(0).max(10_000).default(D.routing.retryBudgetMinPerSecond),
-        defaultBackoffMs: ms().default(D.routing.defaultBackoffMs),
-      })
-      .prefault({})
-      .refine((r) => r.hedgeMinDelayMs <= r.hedgeMaxDelayMs, { message: "hedgeMinDelayMs must be ≤ hedgeMaxDelayMs" })
-      .refine((r) => r.attemptTimeoutMs <= r.requestTimeoutMs, {
-        message: "attemptTimeoutMs must be ≤ requestTimeoutMs",
+const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
+  z
+    .strictObject({
+      chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      name: z.string().max(64).optional(),
+      upstreams: z.array(upstreamSchemaWith(domain)).min(1).max(64),
+      /** Overrides `cache.finalityDepth` for this chain. */
+      finalityDepth: z.number().int().min(1).max(100_000).optional(),
+      /** Added to the top-level `methods` rules for this chain. */
+      methods: methodRules.optional(),
+    })
+    .superRefine((chain, ctx) => {
+      const seen = new Set<string>();
+      chain.upstreams.forEach((u, i) => {
+        if (seen.has(u.id))
+          ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
+        seen.add(u.id);
+      });
+    });
+
+/** Everything but `chains`, unrefined: each schema below extends it with its own chains (a refined schema cannot). */
+const settingsSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default(D.server.host),
+      port: port.default(D.server.port),
+      maxBodyBytes: z.number().int().min(1024).max(104_857_600).default(D.server.maxBodyBytes),
+      maxBatchItems: z.number().int().min(1).max(10_000).default(D.server.maxBatchItems),
+      maxJsonDepth: z.number().int().min(4).max(1_000).default(D.server.maxJsonDepth),
+      maxMethodLength: z.number().int().min(8).max(256).default(D.server.maxMethodLength),
+      headersTimeoutMs: ms().default(D.server.headersTimeoutMs),
+      requestTimeoutMs: ms().default(D.server.requestTimeoutMs),
+      keepAliveTimeoutMs: ms().default(D.server.keepAliveTimeoutMs),
+      shutdownGraceMs: ms(0).default(D.server.shutdownGraceMs),
+      maxConnections: z.number().int().min(1).max(1_000_000).default(D.server.maxConnections),
+      maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.server.maxConnectionsPerClient),
+      overCapHoldMs: ms(0).default(D.server.overCapHoldMs),
+      trustedProxies: z.array(addressRange).max(256).default(D.server.trustedProxies),
+      corsOrigins: z.array(origin).max(256).default(D.server.corsOrigins),
+    })
+    .prefault({}),
+  websocket: z
+    .strictObject({
+      maxConnections: z.number().int().min(1).max(1_000_000).default(D.websocket.maxConnections),
+      maxSubscriptionsPerConnection: z
+        .number()
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(D.websocket.maxSubscriptionsPerConnection),
+      maxBufferedBytes: z.number().int().min(1024).max(1_073_741_824).default(D.websocket.maxBufferedBytes),
+      pingIntervalMs: ms(100).default(D.websocket.pingIntervalMs),
+      maxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(D.websocket.maxConnectionsPerClient),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      host: z.string().default(D.admin.host),
+      port: port.default(D.admin.port),
+      /** Every admin request carries `Authorization: Bearer <token>`; there is no admin listener without one. */
+      token: z.string().min(16, "at least 16 characters").max(1024),
+    })
+    .optional(),
+  auth: z
+    .strictObject({
+      anonymous: z.boolean().default(D.auth.anonymous),
+      anonymousRateLimit: rateLimit.optional(),
+      keys: apiKeysSchema.default([]),
+      /** A JSON or YAML file holding more keys (a list shaped like `keys`), re-read when it changes. */
+      keysFile: z.string().min(1).optional(),
+      keysReloadIntervalMs: ms(100).default(D.auth.keysReloadIntervalMs),
+      /** Rate-limit units per method, over the built-in table. */
+      methodCosts: z.record(methodName, z.number().int().min(0).max(1_000_000)).default({}),
+    })
+    .prefault({}),
+  methods: methodRules.prefault({}),
+  calls: z
+    .strictObject({
+      maxGas: z.number().int().min(21_000).max(Number.MAX_SAFE_INTEGER).default(D.calls.maxGas),
+      maxDataBytes: z.number().int().min(1024).max(104_857_600).default(D.calls.maxDataBytes),
+    })
+    .prefault({}),
+  store: z
+    .discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("memory") }),
+      z.strictObject({
+        kind: z.literal("sqlite"),
+        path: z.string().min(1).default(D.store.path),
+        maxAnswerBytes: answerBytes,
       }),
-    health: z
-      .strictObject({
-        headPollIntervalMs: ms(50).default(D.health.headPollIntervalMs),
-        chainCheckIntervalMs: ms(100).default(D.health.chainCheckIntervalMs),
-        breakerFailureThreshold: z.number().int().min(1).max(1_000).default(D.health.breakerFailureThreshold),
-        breakerFailureRate: z.number().gt(0).max(1).default(D.health.breakerFailureRate),
-        breakerWindowMs: ms(100).default(D.health.breakerWindowMs),
-        breakerMinRequests: z.number().int().min(1).default(D.health.breakerMinRequests),
-        breakerOpenMs: ms(10).default(D.health.breakerOpenMs),
-        breakerMaxOpenMs: ms(10).default(D.health.breakerMaxOpenMs),
-        slowStartMs: ms(0).default(D.health.slowStartMs),
-        domainMinFailedUpstreams: z.number().int().min(1).max(64).default(D.health.domainMinFailedUpstreams),
-        domainWindowMs: ms(10).default(D.health.domainWindowMs),
-        domainDownMs: ms(10).default(D.health.domainDownMs),
-      })
-      .prefault({}),
-    logs: z
-      .strictObject({
-        maxBlockRange: z.number().int().min(1).max(10_000_000).default(D.logs.maxBlockRange),
-        chunkBlocks: z.number().int().min(1).max(10_000_000).default(D.logs.chunkBlocks),
-        chunkConcurrency: z.number().int().min(1).max(64).default(D.logs.chunkConcurrency),
-        maxAddresses: z.number().int().min(1).max(100_000).default(D.logs.maxAddresses),
-        maxTopicValues: z.number().int().min(4).max(100_000).default(D.logs.maxTopicValues),
-      })
-      .prefault({}),
-    transactions: z
-      .strictObject({
-        allowUnprotected: z.boolean().default(D.transactions.allowUnprotected),
-        broadcastDomains: z.number().int().min(1).max(16).default(D.transactions.broadcastDomains),
-        rebroadcastIntervalMs: ms(100).default(D.transactions.rebroadcastIntervalMs),
-        expiryMs: ms(1_000).default(D.transactions.expiryMs),
-      })
-      .prefault({}),
-    cache: z
-      .strictObject({
-        enabled: z.boolean().default(D.cache.enabled),
-        maxBytes: z.number().int().min(1024).max(68_719_476_736).default(D.cache.maxBytes),
-        unfinalizedTtlMs: ms(0).default(D.cache.unfinalizedTtlMs),
-        finalityDepth: z.number().int().min(1).max(100_000).default(D.cache.finalityDepth),
-      })
-      .prefault({}),
-    verification: z
-      .strictObject({
-        methods: z
-          .record(z.string(), z.enum(["proof", "quorum", "single"]))
-          .superRefine((methods, ctx) => {
-            for (const [method, policy] of Object.entries(methods)) {
-              const spec = methodSpec(method);
-              if (spec?.kind !== "read")
-                ctx.addIssue({
-                  code: "custom",
-                  path: [method],
-                  message: "a read method Multihome serves (not a write or a local one)",
-                });
-              else if (policy === "proof" && !spec.proof)
-                ctx.addIssue({
-                  code: "custom",
-                  path: [method],
-                  message: `${method} has no proof: use quorum or single`,
-                });
-            }
-            if (Object.keys(methods).length > 64) ctx.addIssue({ code: "custom", message: "at most 64 methods" });
-          })
-          .default({})
-          .transform((methods) => ({ ...D.verification.methods, ...methods })),
-        anchorMinDomains: z.number().int().min(1).max(16).default(D.verification.anchorMinDomains),
-        anchorMinUpstreams: z.number().int().min(1).max(64).default(D.verification.anchorMinUpstreams),
-        disputesToCordon: z.number().int().min(1).max(1_000).default(D.verification.disputesToCordon),
-        disputeWindowMs: ms(1_000).default(D.verification.disputeWindowMs),
-        cordonMs: ms(1_000).default(D.verification.cordonMs),
-        quorumSize: z.number().int().min(2).max(16).default(D.verification.quorumSize),
-      })
-      .prefault({}),
-    upstream: z
-      .strictObject({
-        maxResponseBytes: z.number().int().min(1024).max(1_073_741_824).default(D.upstream.maxResponseBytes),
-        connectTimeoutMs: ms(10).default(D.upstream.connectTimeoutMs),
-      })
-      .prefault({}),
-    chains: z.array(chainSchema).min(1),
-  })
-  .superRefine((config, ctx) => {
+      z.strictObject({
+        kind: z.literal("redis"),
+        url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,64}$/, "1 to 64 letters, digits or _ . : -")
+          .default(D.store.keyPrefix),
+        maxAnswerBytes: answerBytes,
+      }),
+    ])
+    .prefault({ kind: D.store.kind }),
+  log: z
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default(D.log.level),
+    })
+    .prefault({}),
+  routing: z
+    .strictObject({
+      requestTimeoutMs: ms(10).default(D.routing.requestTimeoutMs),
+      attemptTimeoutMs: ms(10).default(D.routing.attemptTimeoutMs),
+      heavyAttemptTimeoutMs: ms(10).default(D.routing.heavyAttemptTimeoutMs),
+      maxAttempts: z.number().int().min(1).max(10).default(D.routing.maxAttempts),
+      hedgeQuantile: z.number().min(0.5).max(0.999).default(D.routing.hedgeQuantile),
+      hedgeMinDelayMs: ms(0).default(D.routing.hedgeMinDelayMs),
+      hedgeMaxDelayMs: ms(0).default(D.routing.hedgeMaxDelayMs),
+      retryBudgetRatio: z.number().min(0).max(1).default(D.routing.retryBudgetRatio),
+      retryBudgetMinPerSecond: z.number().min(0).max(10_000).default(D.routing.retryBudgetMinPerSecond),
+      defaultBackoffMs: ms().default(D.routing.defaultBackoffMs),
+    })
+    .prefault({})
+    .refine((r) => r.hedgeMinDelayMs <= r.hedgeMaxDelayMs, { message: "hedgeMinDelayMs must be ≤ hedgeMaxDelayMs" })
+    .refine((r) => r.attemptTimeoutMs <= r.requestTimeoutMs, {
+      message: "attemptTimeoutMs must be ≤ requestTimeoutMs",
+    }),
+  health: z
+    .strictObject({
+      headPollIntervalMs: ms(50).default(D.health.headPollIntervalMs),
+      chainCheckIntervalMs: ms(100).default(D.health.chainCheckIntervalMs),
+      breakerFailureThreshold: z.number().int().min(1).max(1_000).default(D.health.breakerFailureThreshold),
+      breakerFailureRate: z.number().gt(0).max(1).default(D.health.breakerFailureRate),
+      breakerWindowMs: ms(100).default(D.health.breakerWindowMs),
+      breakerMinRequests: z.number().int().min(1).default(D.health.breakerMinRequests),
+      breakerOpenMs: ms(10).default(D.health.breakerOpenMs),
+      breakerMaxOpenMs: ms(10).default(D.health.breakerMaxOpenMs),
+      slowStartMs: ms(0).default(D.health.slowStartMs),
+      domainMinFailedUpstreams: z.number().int().min(1).max(64).default(D.health.domainMinFailedUpstreams),
+      domainWindowMs: ms(10).default(D.health.domainWindowMs),
+      domainDownMs: ms(10).default(D.health.domainDownMs),
+    })
+    .prefault({}),
+  logs: z
+    .strictObject({
+      maxBlockRange: z.number().int().min(1).max(10_000_000).default(D.logs.maxBlockRange),
+      chunkBlocks: z.number().int().min(1).max(10_000_000).default(D.logs.chunkBlocks),
+      chunkConcurrency: z.number().int().min(1).max(64).default(D.logs.chunkConcurrency),
+      maxAddresses: z.number().int().min(1).max(100_000).default(D.logs.maxAddresses),
+      maxTopicValues: z.number().int().min(4).max(100_000).default(D.logs.maxTopicValues),
+    })
+    .prefault({}),
+  transactions: z
+    .strictObject({
+      allowUnprotected: z.boolean().default(D.transactions.allowUnprotected),
+      broadcastDomains: z.number().int().min(1).max(16).default(D.transactions.broadcastDomains),
+      rebroadcastIntervalMs: ms(100).default(D.transactions.rebroadcastIntervalMs),
+      expiryMs: ms(1_000).default(D.transactions.expiryMs),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      enabled: z.boolean().default(D.cache.enabled),
+      maxBytes: z.number().int().min(1024).max(68_719_476_736).default(D.cache.maxBytes),
+      unfinalizedTtlMs: ms(0).default(D.cache.unfinalizedTtlMs),
+      finalityDepth: z.number().int().min(1).max(100_000).default(D.cache.finalityDepth),
+    })
+    .prefault({}),
+  verification: z
+    .strictObject({
+      methods: z
+        .record(z.string(), z.enum(["proof", "quorum", "single"]))
+        .superRefine((methods, ctx) => {
+          for (const [method, policy] of Object.entries(methods)) {
+            const spec = methodSpec(method);
+            if (spec?.kind !== "read")
+              ctx.addIssue({
+                code: "custom",
+                path: [method],
+                message: "a read method Multihome serves (not a write or a local one)",
+              });
+            else if (policy === "proof" && !spec.proof)
+              ctx.addIssue({
+                code: "custom",
+                path: [method],
+                message: `${method} has no proof: use quorum or single`,
+              });
+          }
+          if (Object.keys(methods).length > 64) ctx.addIssue({ code: "custom", message: "at most 64 methods" });
+        })
+        .default({})
+        .transform((methods) => ({ ...D.verification.methods, ...methods })),
+      anchorMinDomains: z.number().int().min(1).max(16).default(D.verification.anchorMinDomains),
+      anchorMinUpstreams: z.number().int().min(1).max(64).default(D.verification.anchorMinUpstreams),
+      disputesToCordon: z.number().int().min(1).max(1_000).default(D.verification.disputesToCordon),
+      disputeWindowMs: ms(1_000).default(D.verification.disputeWindowMs),
+      cordonMs: ms(1_000).default(D.verification.cordonMs),
+      quorumSize: z.number().int().min(2).max(16).default(D.verification.quorumSize),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      maxResponseBytes: z.number().int().min(1024).max(1_073_741_824).default(D.upstream.maxResponseBytes),
+      connectTimeoutMs: ms(10).default(D.upstream.connectTimeoutMs),
+    })
+    .prefault({}),
+});
+
+const configSchemaWith = <D extends z.ZodType>(domain: D) =>
+  settingsSchema.extend({ chains: z.array(chainSchemaWith(domain)).min(1) }).superRefine((config, ctx) => {
     const ids = new Set<number>();
     config.chains.forEach((c, i) => {
       if (ids.has(c.chainId))
@@ -313,6 +319,16 @@ export const configSchema = z
       ids.add(c.chainId);
     });
   });
+
+/** The gateway's config: every upstream declares its `domain`. */
+export const configSchema = configSchemaWith(domainSchema);
+/** A draft for `multihome doctor`: upstreams may leave out `domain` (the doctor infers one); all else as above. */
+const draftConfigSchema = configSchemaWith(domainSchema.optional());
+
+/** The gateway's config schema, or with `requireDomains: false` the draft one (never for the gateway). */
+export function configSchemaOf(options: { requireDomains: boolean }): typeof configSchema | typeof draftConfigSchema {
+  return options.requireDomains ? configSchema : draftConfigSchema;
+}
 
 /** What a config file may say (defaults optional). */
 export type ConfigInput = z.input<typeof configSchema>;

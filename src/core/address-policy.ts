@@ -211,6 +211,16 @@ function classifyIPv4(bytes: readonly number[]): AddressClass {
 }
 
 /**
+ * The IPv4 address a connection to `ip` reaches, as four bytes: an IPv4 address itself, or the one an IPv4-mapped
+ * IPv6 address or the well-known NAT64 prefix carries; undefined for any other IPv6 address.
+ */
+export function ipv4Of(ip: ParsedIp): number[] | undefined {
+  if (ip.version === 4) return ip.bytes;
+  if (matches(ip.bytes, IPV4_MAPPED) || matches(ip.bytes, NAT64_WELL_KNOWN)) return ip.bytes.slice(12);
+  return undefined;
+}
+
+/**
  * The class of a literal IPv4 or IPv6 address (no brackets; a zone id is allowed). IPv4-mapped IPv6 addresses
  * (`::ffff:169.254.169.254`, `::ffff:a9fe:a9fe`) and the well-known NAT64 prefix take the class of the IPv4 address
  * they carry. IPv6 outside 2000::/3 and the listed ranges is `reserved`. Throws a TypeError for anything that is not
@@ -219,10 +229,8 @@ function classifyIPv4(bytes: readonly number[]): AddressClass {
 export function classifyAddress(ip: string): AddressClass {
   const parsed = parseIp(ip);
   if (parsed === undefined) throw new TypeError("not a literal IP address");
-  if (parsed.version === 4) return classifyIPv4(parsed.bytes);
-  if (matches(parsed.bytes, IPV4_MAPPED) || matches(parsed.bytes, NAT64_WELL_KNOWN)) {
-    return classifyIPv4(parsed.bytes.slice(12));
-  }
+  const ipv4 = ipv4Of(parsed);
+  if (ipv4 !== undefined) return classifyIPv4(ipv4);
   return IPV6_RULES.find((r) => matches(parsed.bytes, r))?.cls ?? "reserved";
 }
 

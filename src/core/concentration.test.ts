@@ -6,6 +6,7 @@ import {
   CONCENTRATION_FINDINGS,
   HHI_MAX,
   hhi,
+  UNKNOWN_REGION,
 } from "./concentration.ts";
 import type { FailureDomain } from "./domain.ts";
 
@@ -124,4 +125,23 @@ test("no weight at all: no division by zero; no traffic is nothing to judge, no 
   assert.deepEqual(codes(empty), ["no_anchor", "single_hosting", "single_operator"]);
   assert.ok(empty.findings.every((f) => f.severity === "critical"));
   assert.throws(() => assessConcentration([{ domain: d("a", "b", "c"), weight: -1 }]), RangeError);
+});
+
+test("an unknown region is no region: out of the region shares and single_region, and no independence on one hosting", () => {
+  // Two inferred public upstreams: two operators, two hostings, both regions unknown.
+  const inferred = assessConcentration(count(d("a", "aws", UNKNOWN_REGION), d("b", "gcp", UNKNOWN_REGION)));
+  assert.deepEqual(codes(inferred), []);
+  assert.deepEqual(inferred.byRegion, []);
+  assert.equal(inferred.hhi.region, 0);
+
+  // One region known, the other not: the shares are of the known weight, and one region is not everything.
+  const mixed = assessConcentration(count(d("a", "aws", "us-east-1"), d("b", "gcp", UNKNOWN_REGION)));
+  assert.deepEqual(mixed.byRegion, [{ name: "us-east-1", share: 1 }]);
+  assert.deepEqual(codes(mixed), []);
+
+  // aws/unknown may be aws/us-east-1: two operators on one hosting with an unknown region cannot anchor.
+  const oneCloud = assessConcentration(count(d("a", "aws", "us-east-1"), d("b", "aws", UNKNOWN_REGION)));
+  assert.deepEqual(codes(oneCloud), ["no_anchor", "single_hosting"]);
+  const bothUnknown = assessConcentration(count(d("a", "aws", UNKNOWN_REGION), d("b", "aws", UNKNOWN_REGION)));
+  assert.deepEqual(codes(bothUnknown), ["no_anchor", "single_hosting"]);
 });

@@ -9,11 +9,18 @@
  * - `single_operator` (critical): fewer than two operators, so one operator's outage or one operator's lie reaches
  *   everything, and no block can be anchored by independent witnesses.
  * - `no_anchor` (critical): no two items are independent (`areIndependent`), so no block can be anchored.
- * - `single_region` (warning): everything sits in one region.
+ * - `single_region` (warning): everything sits in one region (every region known).
  * - `dominant_hosting` / `dominant_operator` (warning): one provider / operator carries more than
  *   {@link CONCENTRATION_DOMINANT_SHARE} of the weight.
+ *
+ * A region of {@link UNKNOWN_REGION} says nothing about where an upstream is: it is left out of the region shares, its
+ * HHI and `single_region`, and it never makes two upstreams on one hosting provider independent (they may well share
+ * a region).
  */
 import { areIndependent, type FailureDomain } from "./domain.ts";
+
+/** The region of an upstream whose region is not known (an inferred domain, before the operator fills it in). */
+export const UNKNOWN_REGION = "unknown";
 
 export interface Finding {
   severity: "critical" | "warning";
@@ -32,6 +39,7 @@ export interface ConcentrationReport {
   /** Descending by share (ties by name). */
   byHosting: Share[];
   byOperator: Share[];
+  /** Of the weight whose region is known: {@link UNKNOWN_REGION} is left out. */
   byRegion: Share[];
   /** Herfindahl–Hirschman index of each dimension, 0..10000 (10000: everything in one place), rounded. */
   hhi: { hosting: number; operator: number; region: number };
@@ -102,15 +110,17 @@ export function assessConcentration(
   what: "upstreams" | "traffic" = "upstreams",
 ): ConcentrationReport {
   for (const item of items) checkWeight(item.weight);
-  const total = items.reduce((sum, item) => sum + item.weight, 0);
-  const dimension = (pick: (d: FailureDomain) => string) =>
+  const weightOf = (list: typeof items) => list.reduce((sum, item) => sum + item.weight, 0);
+  const total = weightOf(items);
+  const dimension = (pick: (d: FailureDomain) => string, list = items) =>
     sharesBy(
-      items.map((item) => ({ key: pick(item.domain), weight: item.weight })),
-      total,
+      list.map((item) => ({ key: pick(item.domain), weight: item.weight })),
+      weightOf(list),
     );
   const byHosting = dimension((d) => d.hosting);
   const byOperator = dimension((d) => d.operator);
-  const byRegion = dimension((d) => d.region);
+  const regionKnown = items.filter((item) => item.domain.region !== UNKNOWN_REGION);
+  const byRegion = dimension((d) => d.region, regionKnown);
   const report: ConcentrationReport = {
     byHosting,
     byOperator,
@@ -129,6 +139,14 @@ export function assessConcentration(
     what,
   );
   return report;
+}
+
+/** `areIndependent`, except that an unknown region may be the other's: then only a different hosting separates them. */
+function independent(a: FailureDomain, b: FailureDomain): boolean {
+  if (a.region === UNKNOWN_REGION || b.region === UNKNOWN_REGION) {
+    return a.operator !== b.operator && a.hosting !== b.hosting;
+  }
+  return areIndependent(a, b);
 }
 
 function findingsOf(
@@ -167,7 +185,7 @@ function findingsOf(
         "everything, and no block can be confirmed by an independent second witness.",
     );
   }
-  if (!carrying.some((a, i) => carrying.slice(i + 1).some((b) => areIndependent(a, b)))) {
+  if (!carrying.some((a, i) => carrying.slice(i + 1).some((b) => independent(a, b)))) {
     add(
       "no_anchor",
       "No two upstreams are independent (a different operator and a different hosting/region): no block can be " +
@@ -175,7 +193,8 @@ function findingsOf(
     );
   }
   const [topRegion] = regions;
-  if (regions.length === 1 && topRegion !== undefined) {
+  const everyRegionKnown = carrying.every((d) => d.region !== UNKNOWN_REGION);
+  if (regions.length === 1 && topRegion !== undefined && everyRegionKnown) {
     add(
       "single_region",
       `All ${subject} are in one region (${topRegion.name}): a regional outage takes everything down.`,

@@ -130,14 +130,39 @@ export function addressBlockedReason(error: unknown, depth = 0): string | undefi
 
 const URL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:"]);
 
-/** Rejects with the signal's reason as soon as it aborts; getaddrinfo itself cannot be cancelled. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * Waits for `promise` until `signal` aborts, then rejects with the signal's reason (getaddrinfo and a shared file
+ * read cannot be cancelled; the wait can). Without a signal it is `promise` itself.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
+}
+
+/**
+ * Every address `hostname` resolves to now, or why there is none (`the host name could not be resolved (ENOTFOUND)`;
+ * the reason never names the host). Rejects only with the signal's reason, as soon as it aborts.
+ */
+export async function resolveAddresses(
+  hostname: string,
+  options: { signal: AbortSignal; resolve?: ResolveHostname },
+): Promise<{ ok: true; addresses: LookupAddress[] } | { ok: false; reason: string }> {
+  const { signal, resolve = systemResolve } = options;
+  let addresses: LookupAddress[];
+  try {
+    addresses = await untilAborted(resolve(hostname, { family: 0, hints: 0 }), signal);
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    const code = errorCodeOf(error);
+    return { ok: false, reason: `the host name could not be resolved${code === undefined ? "" : ` (${code})`}` };
+  }
+  if (addresses.length === 0) return { ok: false, reason: "the host name resolved to no address" };
+  return { ok: true, addresses };
 }
 
 export interface CheckUrlOptions extends AddressPolicy {
@@ -155,7 +180,7 @@ export interface CheckUrlOptions extends AddressPolicy {
  * may resolve differently by the time they are opened.
  */
 export async function checkUrl(url: string, options: CheckUrlOptions): Promise<AddressVerdict> {
-  const { mode, allowPrivate, signal, resolve = systemResolve } = options;
+  const { mode, allowPrivate, signal, resolve } = options;
   signal.throwIfAborted();
   let parsed: URL;
   try {
@@ -166,16 +191,8 @@ export async function checkUrl(url: string, options: CheckUrlOptions): Promise<A
   if (!URL_SCHEMES.has(parsed.protocol)) return { ok: false, reason: "the scheme must be http, https, ws or wss" };
   const named = hostnameVerdict(parsed.hostname, mode, allowPrivate);
   if (named !== "needs-dns") return named;
-  let addresses: LookupAddress[];
-  try {
-    addresses = await untilAborted(resolve(parsed.hostname, { family: 0, hints: 0 }), signal);
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    const code = errorCodeOf(error);
-    return { ok: false, reason: `the host name could not be resolved${code === undefined ? "" : ` (${code})`}` };
-  }
-  if (addresses.length === 0) return { ok: false, reason: "the host name resolved to no address" };
-  return verdictOnAll(addresses, { mode, allowPrivate });
+  const resolved = await resolveAddresses(parsed.hostname, { signal, resolve });
+  return resolved.ok ? verdictOnAll(resolved.addresses, { mode, allowPrivate }) : resolved;
 }
 
 /** What a transport error message may say of a failure: ` (CODE)`, ` (EADDRBLOCKED: <reason>)`, or nothing. */

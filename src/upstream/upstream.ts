@@ -86,42 +86,60 @@ export function callOutcome(outcome: Outcome): UpstreamCallOutcome | undefined {
   return undefined;
 }
 
-export function createUpstream(config: { id: string; domain: FailureDomain }, deps: UpstreamDeps): Upstream {
+/** The outcome of one call, and what the transport threw when it failed (a `TransportError` never holds the URL). */
+export interface SentCall {
+  outcome: Outcome;
+  thrown?: unknown;
+}
+
+/**
+ * Sends one JSON-RPC request `body` under the attempt's own deadline and the caller's signal, and classifies the
+ * answer. Never throws. `Upstream.attempt` is this plus metrics; `multihome doctor` calls it directly.
+ */
+export async function sendCall(
+  deps: Pick<UpstreamDeps, "clock" | "transport" | "maxResponseBytes">,
+  body: string,
+  options: AttemptOptions,
+): Promise<SentCall> {
   const { clock, transport, maxResponseBytes } = deps;
+  // One controller and one cleared timer per attempt (AbortSignal.timeout/any would leave a timer behind for every
+  // request, firing long after the answer came back). A caller that owns the controller saves the linking.
+  const controller = options.controller ?? new AbortController();
+  let timedOut = false;
+  const cancelTimer = clock.setTimer(options.timeoutMs, () => {
+    timedOut = true;
+    controller.abort(new DOMException("attempt deadline exceeded", "TimeoutError"));
+  });
+  const caller = options.signal;
+  const onCallerAbort = () => controller.abort(caller?.reason);
+  if (caller?.aborted) onCallerAbort();
+  else caller?.addEventListener("abort", onCallerAbort, { once: true });
+  try {
+    const response = await transport.send(body, { signal: controller.signal, maxResponseBytes });
+    return { outcome: classifyResponse(response, clock.now()) };
+  } catch (error) {
+    const kind = timedOut
+      ? "timeout"
+      : error instanceof TransportError
+        ? error.kind
+        : controller.signal.aborted
+          ? "aborted"
+          : "reset";
+    return { outcome: classifyTransportFailure(kind), thrown: error };
+  } finally {
+    cancelTimer();
+    caller?.removeEventListener("abort", onCallerAbort);
+  }
+}
+
+export function createUpstream(config: { id: string; domain: FailureDomain }, deps: UpstreamDeps): Upstream {
+  const { clock, transport } = deps;
   let nextId = 1;
 
   async function attempt(method: string, params: unknown, options: AttemptOptions) {
     const started = clock.now();
-    // One controller and one cleared timer per attempt (AbortSignal.timeout/any would leave a timer behind for every
-    // request, firing long after the answer came back). A caller that owns the controller saves the linking.
-    const controller = options.controller ?? new AbortController();
-    let timedOut = false;
-    const cancelTimer = clock.setTimer(options.timeoutMs, () => {
-      timedOut = true;
-      controller.abort(new DOMException("attempt deadline exceeded", "TimeoutError"));
-    });
-    const caller = options.signal;
-    const onCallerAbort = () => controller.abort(caller?.reason);
-    if (caller?.aborted) onCallerAbort();
-    else caller?.addEventListener("abort", onCallerAbort, { once: true });
     const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params });
-    let outcome: Outcome;
-    try {
-      const response = await transport.send(body, { signal: controller.signal, maxResponseBytes });
-      outcome = classifyResponse(response, clock.now());
-    } catch (error) {
-      const kind = timedOut
-        ? "timeout"
-        : error instanceof TransportError
-          ? error.kind
-          : controller.signal.aborted
-            ? "aborted"
-            : "reset";
-      outcome = classifyTransportFailure(kind);
-    } finally {
-      cancelTimer();
-      caller?.removeEventListener("abort", onCallerAbort);
-    }
+    const { outcome } = await sendCall(deps, body, options);
     const elapsedMs = clock.now() - started;
     const counted = callOutcome(outcome);
     if (counted) deps.metrics?.call(counted, elapsedMs / 1000);
