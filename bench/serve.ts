@@ -138,7 +138,7 @@ async function start(spec: ServeSpec): Promise<Running> {
   }
   const { startApp } = await import("../src/app/app.ts");
   const { validateConfig } = await import("../src/config/load.ts");
-  const { silentLogger } = await import("../src/telemetry/logger.ts");
+  const { silentLogger } = await import("../src/core/ports.ts");
   const config = validateConfig({
     server: { host: "127.0.0.1", port: 0 },
     store: { kind: "memory" },

@@ -8,7 +8,7 @@ import { type TestContext, test } from "node:test";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { startAnvil } from "../src/devnet/anvil.ts";
-import { silentLogger } from "../src/telemetry/logger.ts";
+import { silentLogger } from "../src/core/ports.ts";
 import { EMITTER_INIT } from "./harness/contracts.ts";
 import { formatReport, type LoadReport, runLoad } from "./harness/load.ts";
 import { startTestNetwork, type TestNetwork, type TestNetworkOptions } from "./harness/network.ts";

@@ -15,7 +15,7 @@ import type { MultihomeError } from "../src/core/errors.ts";
 import { type Metrics, noopMetrics } from "../src/core/ports.ts";
 import type { Gateway } from "../src/engine/gateway.ts";
 import { createWsServer } from "../src/server/ws-server.ts";
-import { silentLogger } from "../src/telemetry/logger.ts";
+import { silentLogger } from "../src/core/ports.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { FOUR_NODES_TWO_ON_AWS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { devSender } from "./harness/sender.ts";

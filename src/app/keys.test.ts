@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { hashApiKey } from "../core/access.ts";
 import type { Logger } from "../core/ports.ts";
-import { silentLogger } from "../telemetry/logger.ts";
+import { silentLogger } from "../core/ports.ts";
+import { hashApiKey } from "../server/access.ts";
 import { newApiKey, openKeyRing } from "./keys.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "multihome-keys-"));

@@ -7,17 +7,10 @@ import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
 import { type ChainConfig, type Config, type ConfigInput, configSchemaOf, type UpstreamConfig } from "./schema.ts";
+import { ConfigError, parseWith } from "./validate.ts";
 
-export class ConfigError extends Error {
-  readonly issues: string[];
-  constructor(message: string, issues: string[] = []) {
-    super(issues.length ? `${message}\n${issues.map((i) => `  - ${i}`).join("\n")}` : message);
-    this.name = "ConfigError";
-    this.issues = issues;
-  }
-}
+export { ConfigError };
 
 /** Identity with types: lets a `.ts` config file be checked by the editor. */
 export function defineConfig(config: ConfigInput): ConfigInput {
@@ -69,15 +62,6 @@ function parseYamlWithEnvRefs(text: string): unknown {
   return restore(parseYaml(shielded));
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  // An unknown key is named by its own path (`server.prot`), not its parent's, so a typo can be found directly.
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${[...issue.path, key].map(String).join(".")}: unknown key`);
-  }
-  const path = issue.path.length ? issue.path.map(String).join(".") : "<root>";
-  return [`${path}: ${issue.message}`];
-}
-
 /** An upstream as `multihome doctor` reads it: `domain` may be left out (the doctor infers one). */
 export type DraftUpstreamConfig = Omit<UpstreamConfig, "domain"> & { domain?: UpstreamConfig["domain"] };
 export type DraftChainConfig = Omit<ChainConfig, "upstreams"> & { upstreams: DraftUpstreamConfig[] };
@@ -98,9 +82,7 @@ export function validateConfig(
   options: ValidateOptions = {},
 ): Config | DraftConfig {
   const schema = configSchemaOf({ requireDomains: options.requireDomains !== false });
-  const result = schema.safeParse(substituteEnv(raw, env));
-  if (!result.success) throw new ConfigError("invalid config", result.error.issues.flatMap(describeIssue));
-  return result.data;
+  return parseWith(schema, substituteEnv(raw, env));
 }
 
 export async function loadConfigFile(

@@ -2,10 +2,9 @@
  * The configuration schema. Unknown keys are errors (a typo must not silently become a default); every default
  * comes from defaults.ts.
  */
-import { isIP } from "node:net";
-import { z } from "zod";
+import * as z from "zod";
 import { API_KEYS_MAX, KEY_HASH } from "../core/access.ts";
-import { hostnameVerdict } from "../core/address-policy.ts";
+import { hostnameVerdict, parseIp } from "../core/address-policy.ts";
 import { methodSpec } from "../core/methods.ts";
 import { DEFAULTS } from "./defaults.ts";
 
@@ -32,8 +31,8 @@ const rateLimit = z.strictObject({
 /** An IPv4/IPv6 address or CIDR range. */
 const addressRange = z.string().refine((value) => {
   const [address, bits, ...rest] = value.split("/");
-  const version = isIP(address ?? "");
-  if (version === 0 || rest.length > 0) return false;
+  const version = parseIp(address ?? "")?.version;
+  if (version === undefined || rest.length > 0) return false;
   if (bits === undefined) return true;
   const n = Number(bits);
   return /^\d{1,3}$/.test(bits) && n <= (version === 4 ? 32 : 128);

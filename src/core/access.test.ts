@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { hashApiKey } from "../server/access.ts";
 import {
   authenticate,
   bodyCost,
@@ -8,7 +9,6 @@ import {
   clientAddressKey,
   createMethodPolicy,
   DEFAULT_METHOD_COST,
-  hashApiKey,
   indexApiKeys,
   PASS_THROUGH_METHOD_COST,
 } from "./access.ts";
@@ -18,7 +18,11 @@ const keys = indexApiKeys([
   { id: "a", hash: hashApiKey("mh_a"), chains: [1], methods: ["eth_chainId"] },
   { id: "r", hash: hashApiKey("mh_r"), revoked: true },
 ]);
-const settings = (allowed: boolean) => ({ keys, anonymous: { allowed, rateLimit: { units: 5, windowSeconds: 1 } } });
+const settings = (allowed: boolean) => ({
+  keys,
+  digest: hashApiKey,
+  anonymous: { allowed, rateLimit: { units: 5, windowSeconds: 1 } },
+});
 
 test("keys are kept as sha256 digests; unknown and revoked keys get the same refusal, never anonymous access", () => {
   assert.match(hashApiKey("mh_a"), /^sha256:[0-9a-f]{64}$/);

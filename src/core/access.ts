@@ -5,7 +5,6 @@
  * API keys are stored as SHA-256 digests (`sha256:<hex>`). Keys are 32 random bytes, so a fast hash is enough: there
  * is nothing to brute-force, and a lookup costs one digest whether the key is unknown, revoked or valid.
  */
-import { createHash } from "node:crypto";
 import { parseIp } from "./address-policy.ts";
 import { MultihomeError } from "./errors.ts";
 import type { RpcCall } from "./jsonrpc.ts";
@@ -17,10 +16,6 @@ export const API_KEY_MAX_CHARS = 128;
 export const API_KEYS_MAX = 100_000;
 
 export const KEY_HASH = /^sha256:[0-9a-f]{64}$/;
-
-export function hashApiKey(key: string): string {
-  return `sha256:${createHash("sha256").update(key).digest("hex")}`;
-}
 
 /**
  * A method a config allows beyond Multihome's own set: forwarded as the client sent it (re-serialized), answered by
@@ -127,6 +122,8 @@ export type Caller =
 
 export interface AuthSettings {
   keys: ReadonlyMap<string, ApiKey>;
+  /** A presented key's digest (`sha256:<hex>`), computed by the platform (node:crypto on the server). */
+  digest: (key: string) => string;
   anonymous: { allowed: boolean; rateLimit: RateLimit | undefined };
 }
 
@@ -148,7 +145,7 @@ export function authenticate(
     return { kind: "anonymous", limitName: `ip:${clientId()}`, rateLimit: settings.anonymous.rateLimit };
   }
   if (presented.length > API_KEY_MAX_CHARS) return unknownKey();
-  return keyCaller(settings.keys, hashApiKey(presented), chainId);
+  return keyCaller(settings.keys, settings.digest(presented), chainId);
 }
 
 const unknownKey = () => new MultihomeError("unauthorized", "unauthorized: unknown or revoked API key");

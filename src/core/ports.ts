@@ -26,6 +26,18 @@ export interface Logger {
   isLevelEnabled(level: string): boolean;
 }
 
+/** A logger that writes nothing: the embedded library's default. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+  isLevelEnabled: () => false,
+};
+
 /** What a transport hands back: the raw HTTP-level answer of one attempt. */
 export interface TransportResponse {
   /** HTTP status (a WebSocket transport reports 200). */

@@ -4,6 +4,7 @@
  * counters, so replicas sharing Redis share them; a client over its limit is remembered locally until its window
  * ends, so a flood is refused before its bodies are read and without a store round trip each.
  */
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { BlockList, isIP } from "node:net";
 import {
@@ -19,6 +20,11 @@ import {
 import { MultihomeError } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import type { RpcGate } from "./rpc-handler.ts";
+
+/** An API key's digest as the config stores it (`sha256:<hex>`). */
+export function hashApiKey(key: string): string {
+  return `sha256:${createHash("sha256").update(key).digest("hex")}`;
+}
 
 /** How long a browser may keep a CORS preflight's answer, seconds. */
 export const CORS_MAX_AGE_SECONDS = 600;
@@ -186,6 +192,7 @@ export function createAccess(options: AccessOptions): Access {
       return authenticate(
         {
           keys: options.keys(),
+          digest: hashApiKey,
           anonymous: { allowed: options.anonymous, rateLimit: options.anonymousRateLimit },
         },
         presentedKey(req, pathKey),

@@ -31,14 +31,3 @@ export function createLogger(options: LoggerOptions): Logger {
     stream,
   ) as unknown as Logger;
 }
-
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger;
-  },
-  isLevelEnabled: () => false,
-};

@@ -7,7 +7,8 @@ import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../tes
 import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
 import { classifyResponse } from "../core/classify.ts";
 import type { Transport, TransportFailureKind } from "../core/ports.ts";
-import { classifyHttpFailure, createHttpTransport } from "./http-transport.ts";
+import { classifyHttpFailure } from "./failures.ts";
+import { createHttpTransport } from "./http-transport.ts";
 import { AddressBlockedError, type ResolveHostname } from "./safe-lookup.ts";
 
 const CANARY = "c4nary-s3cret-9d1f";

@@ -1,20 +1,9 @@
 import { type Dispatcher, Pool } from "undici";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
-import {
-  type SendOptions,
-  type Transport,
-  TransportError,
-  type TransportFailureKind,
-  type TransportResponse,
-} from "../core/ports.ts";
+import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
+import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES as MESSAGES } from "./failures.ts";
 import { redactError } from "./redact.ts";
-import {
-  ADDRESS_BLOCKED_CODE,
-  AddressBlockedError,
-  createSafeLookup,
-  failureDetail,
-  type ResolveHostname,
-} from "./safe-lookup.ts";
+import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
 
 /** Connections per upstream origin. */
 export const HTTP_CONNECTIONS_DEFAULT = 32;
@@ -86,81 +75,6 @@ function parseUpstreamUrl(url: string): UpstreamTarget {
     hostname: parsed.hostname,
     authorization: hasUserinfo ? `Basic ${Buffer.from(credentials).toString("base64")}` : undefined,
   };
-}
-
-/** Error codes meaning the connection was never established, so the request was not sent. */
-const CONNECT_CODES = new Set([
-  ADDRESS_BLOCKED_CODE,
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EAI_NONAME",
-  "EADDRNOTAVAIL",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "CERT_HAS_EXPIRED",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-]);
-
-const TIMEOUT_CODES = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
-
-/** The pool was closed or destroyed under the request: only `close()` does that. */
-const CLOSED_CODES = new Set(["UND_ERR_DESTROYED", "UND_ERR_CLOSED"]);
-
-const TOO_LARGE_CODES = new Set(["UND_ERR_RES_EXCEEDED_MAX_SIZE"]);
-
-/** Error codes found on `error`, its `cause` chain and an `AggregateError`'s `errors` (happy eyeballs). */
-function errorCodes(error: unknown, depth = 0): string[] {
-  if (typeof error !== "object" || error === null || depth > 4) return [];
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  const codes = typeof code === "string" ? [code] : [];
-  codes.push(...errorCodes(cause, depth + 1));
-  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
-  return codes;
-}
-
-function isTimeoutReason(reason: unknown): boolean {
-  return typeof reason === "object" && reason !== null && (reason as { name?: unknown }).name === "TimeoutError";
-}
-
-/** The kind of a failed attempt, and the code it was decided on (safe to show: codes never carry the URL). */
-export function classifyHttpFailure(
-  error: unknown,
-  signal: AbortSignal,
-): { kind: TransportFailureKind; code: string | undefined } {
-  // The caller's signal wins over whatever undici reports for the torn-down socket.
-  if (signal.aborted) return { kind: isTimeoutReason(signal.reason) ? "timeout" : "aborted", code: undefined };
-  const codes = errorCodes(error);
-  const first = (set: Set<string>): string | undefined => codes.find((code) => set.has(code));
-  const tls = codes.find((code) => code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_"));
-  const connect = first(CONNECT_CODES) ?? tls;
-  if (connect !== undefined) return { kind: "connect", code: connect };
-  const timeout = first(TIMEOUT_CODES);
-  if (timeout !== undefined) return { kind: "timeout", code: timeout };
-  const tooLarge = first(TOO_LARGE_CODES);
-  if (tooLarge !== undefined) return { kind: "too_large", code: tooLarge };
-  const closed = first(CLOSED_CODES);
-  if (closed !== undefined) return { kind: "aborted", code: closed };
-  // ECONNRESET, EPIPE, UND_ERR_SOCKET, premature close, content-length mismatches, parser errors, and anything
-  // unknown: the request may have been sent, so never claim it was not.
-  return { kind: "reset", code: codes.find((code) => /^[A-Z0-9_]{1,64}$/.test(code)) };
-}
-
-const MESSAGES: Record<TransportFailureKind, string> = {
-  connect: "could not connect to the upstream",
-  reset: "upstream connection closed before the response was complete",
-  timeout: "upstream attempt deadline passed",
-  too_large: "upstream response is too large",
-  aborted: "upstream attempt aborted",
-};
-
-function abortedError(signal: AbortSignal): TransportError {
-  const kind = isTimeoutReason(signal.reason) ? "timeout" : "aborted";
-  return new TransportError(kind, MESSAGES[kind]);
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

@@ -17,10 +17,10 @@ import {
   hostnameVerdict,
   isIpAddress,
 } from "../core/address-policy.ts";
+import { ADDRESS_BLOCKED_CODE } from "./failures.ts";
 import { errorCodeOf } from "./redact.ts";
 
-/** The `code` of an `AddressBlockedError`: stable, safe to log and to match on. */
-export const ADDRESS_BLOCKED_CODE = "EADDRBLOCKED";
+export { ADDRESS_BLOCKED_CODE };
 
 /** A connection refused by the address policy before anything was sent. The message names a class, never a host. */
 export class AddressBlockedError extends Error {

@@ -2,6 +2,7 @@ import WebSocket from "ws";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import type { Clock, SendOptions, Transport, TransportResponse } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
+import { abortedError } from "./failures.ts";
 import { errorCodeOf, redactError } from "./redact.ts";
 import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
 
@@ -179,16 +180,6 @@ interface PendingSend {
   ids: Map<number, string>;
   maxResponseBytes: number;
   settle(outcome: { body: string } | { error: TransportError }): void;
-}
-
-function isTimeoutReason(reason: unknown): boolean {
-  return typeof reason === "object" && reason !== null && (reason as { name?: unknown }).name === "TimeoutError";
-}
-
-function abortedError(signal: AbortSignal): TransportError {
-  return isTimeoutReason(signal.reason)
-    ? new TransportError("timeout", "upstream attempt deadline passed")
-    : new TransportError("aborted", "upstream attempt aborted");
 }
 
 function toBuffer(data: WebSocket.RawData): Buffer {

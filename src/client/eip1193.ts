@@ -1,0 +1,76 @@
+/**
+ * An EIP-1193 provider over an embedded Multihome: what ethers' `BrowserProvider` and wallet code take. It is a
+ * read-and-broadcast provider: it holds no accounts (`eth_accounts` is empty) and signs nothing, so signed
+ * transactions go out with `eth_sendRawTransaction` (ethers: a `Wallet` connected to it).
+ */
+import type { Multihome, RequestArguments } from "./multihome.ts";
+
+/** EIP-1193: the provider does not support the requested method. */
+export const EIP1193_UNSUPPORTED_METHOD = 4200;
+/** EIP-1193: the user has not authorized the requested account or method. */
+export const EIP1193_UNAUTHORIZED = 4100;
+
+/** Account and wallet methods a provider without accounts answers itself. */
+const NO_ACCOUNTS: Readonly<Record<string, () => unknown>> = {
+  eth_accounts: () => [],
+};
+
+/** Methods that ask a wallet to act: not this provider's job. */
+const WALLET_ONLY = /^(eth_requestAccounts|eth_sendTransaction|eth_sign.*|personal_.*|wallet_.*)$/;
+
+export class ProviderRpcError extends Error {
+  readonly code: number;
+  readonly data: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = "ProviderRpcError";
+    this.code = code;
+    this.data = data;
+  }
+}
+
+type Listener = (...args: unknown[]) => void;
+
+export interface Eip1193Provider {
+  request(args: RequestArguments): Promise<unknown>;
+  on(event: string, listener: Listener): Eip1193Provider;
+  removeListener(event: string, listener: Listener): Eip1193Provider;
+  /** The engine behind it: its `call` gives each answer's evidence, `account` the wallet view. */
+  readonly multihome: Multihome;
+}
+
+export function createEip1193Provider(multihome: Multihome): Eip1193Provider {
+  const listeners = new Map<string, Set<Listener>>();
+  const emit = (event: string, ...args: unknown[]) => {
+    for (const listener of listeners.get(event) ?? []) listener(...args);
+  };
+  const chainIdHex = `0x${multihome.chainId.toString(16)}`;
+  // EIP-1193 `connect` once the engine has an agreed head, so a wallet UI can tell "connecting" from "connected".
+  void multihome.ready().then(({ ready }) => {
+    if (ready) emit("connect", { chainId: chainIdHex });
+  });
+
+  const provider: Eip1193Provider = {
+    multihome,
+    async request(args) {
+      const local = NO_ACCOUNTS[args?.method];
+      if (local) return local();
+      if (typeof args?.method === "string" && WALLET_ONLY.test(args.method)) {
+        const code = args.method === "eth_requestAccounts" ? EIP1193_UNAUTHORIZED : EIP1193_UNSUPPORTED_METHOD;
+        throw new ProviderRpcError(code, `${args.method}: this provider holds no accounts and signs nothing`);
+      }
+      return multihome.request(args);
+    },
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(listener);
+      return provider;
+    },
+    removeListener(event, listener) {
+      listeners.get(event)?.delete(listener);
+      return provider;
+    },
+  };
+  return provider;
+}

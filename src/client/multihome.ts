@@ -1,0 +1,243 @@
+/**
+ * createMultihome: the gateway's engine embedded in a wallet or an app, in Node or in a browser. The same pipeline
+ * (agreed heads across failure domains, proofs, quorum, hedging, breakers, last-known-good) runs in the caller's
+ * process over the upstreams it lists: direct providers and Multihome gateways alike, each in its own domain, every
+ * answer verified here. State is in memory unless a store is given; nothing here touches a Node-only module.
+ */
+import { systemClock, systemRandom } from "../app/system.ts";
+import { type ConfigInput, configSchema } from "../config/schema.ts";
+import { parseWith } from "../config/validate.ts";
+import type { FailureDomain } from "../core/domain.ts";
+import { ERRORS, MultihomeError, toRpcError } from "../core/errors.ts";
+import type { RpcCall } from "../core/jsonrpc.ts";
+import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
+import type { Store } from "../core/store.ts";
+import {
+  type AccountAnswer,
+  type CallAnswer,
+  type ChainStatus,
+  createGateway,
+  type Evidence,
+} from "../engine/gateway.ts";
+import { createMemoryStore } from "../stores/memory/memory-store.ts";
+import { createFetchTransport } from "../upstream/fetch-transport.ts";
+
+export type { AccountAnswer, AccountView, ChainStatus, Evidence, Verification } from "../engine/gateway.ts";
+
+/** The answer cache of an embedded engine, bytes: a page or an app needs far less than a gateway. */
+export const CLIENT_CACHE_MAX_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** How long `ready()` waits for an agreed head by default, ms. */
+export const CLIENT_READY_TIMEOUT_MS_DEFAULT = 10_000;
+
+export interface ClientUpstream {
+  /** Names the upstream in evidence and status. @default its operator (numbered when two share one) */
+  id?: string;
+  /** `http(s)://…`; may carry an API key (it never appears in an error). A Multihome gateway is `…/rpc/{chainId}`. */
+  url: string;
+  /** Who runs it and where: a gateway's domain is where that gateway runs. */
+  domain: FailureDomain;
+  /** Extra request headers (an API key header, a gateway's `Authorization`); treated as secrets. */
+  headers?: Record<string, string>;
+}
+
+/** The gateway config's policy sections, with the same names, defaults and limits (see docs/config.md). */
+export type ClientSettings = Pick<
+  ConfigInput,
+  "routing" | "health" | "verification" | "cache" | "transactions" | "logs" | "calls" | "methods" | "upstream"
+>;
+
+export interface MultihomeOptions {
+  chainId: number;
+  upstreams: ClientUpstream[];
+  settings?: ClientSettings;
+  /** Where last-known-good values and the outbox live. @default a memory store */
+  store?: Store;
+  /** @default silent */
+  logger?: Logger;
+  /** How an upstream is reached. @default fetch */
+  transport?: (upstream: ClientUpstream) => Transport;
+  /** For tests. @default the system clock */
+  clock?: Clock;
+  /** For tests. @default Math.random */
+  random?: Random;
+}
+
+export interface RequestArguments {
+  method: string;
+  params?: readonly unknown[] | Record<string, unknown>;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /**
+   * Accept the last verified value up to this old (seconds) when nothing live can be verified: it is then the result,
+   * marked by `evidence.staleSeconds`. Without it such a call fails with `unavailable`, carrying that value in
+   * `error.data.lastKnownGood`.
+   */
+  maxStalenessSeconds?: number;
+}
+
+/** A JSON-RPC error as a client sees it: the chain's own (reverts) or Multihome's (`data.multihomeCode`). */
+export interface RpcErrorBody {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** Every answer with how it was established: a wallet shows "verified", "as of block N, 3 minutes ago" or why not. */
+export type Answer =
+  | { ok: true; result: unknown; evidence: Evidence }
+  | { ok: false; error: RpcErrorBody; evidence: Evidence };
+
+/** What a rejected `request` throws: EIP-1193's shape (`code`, `data`), plus the evidence. */
+export class MultihomeRpcError extends Error {
+  readonly code: number;
+  readonly data: unknown;
+  readonly evidence: Evidence;
+  constructor(error: RpcErrorBody, evidence: Evidence) {
+    super(error.message);
+    this.name = "MultihomeRpcError";
+    this.code = error.code;
+    this.data = error.data;
+    this.evidence = evidence;
+  }
+}
+
+export interface EvidenceEvent {
+  method: string;
+  params: readonly unknown[] | Record<string, unknown>;
+  answer: Answer;
+}
+
+export interface Multihome {
+  readonly chainId: number;
+  /** The result, or a thrown `MultihomeRpcError`: what EIP-1193 providers and viem transports need. */
+  request(args: RequestArguments, options?: RequestOptions): Promise<unknown>;
+  /** The result or error together with its evidence; never throws for an answer. */
+  call(args: RequestArguments, options?: RequestOptions): Promise<Answer>;
+  /** A wallet's view of an account: balance and nonce proven together, or the last verified ones marked stale. */
+  account(address: string): Promise<AccountAnswer>;
+  /** Resolves once a head is agreed across domains, or after `timeoutMs`; `ready` says which. */
+  ready(timeoutMs?: number): Promise<{ ready: boolean; status: ChainStatus }>;
+  status(): ChainStatus;
+  /** Told of every answer `request` gives (adapters hand callers only the result); returns the unsubscribe. */
+  onAnswer(listener: (event: EvidenceEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** Upstream ids: given ones kept, missing ones from the operator, numbered on collision. */
+function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
+  const taken = new Set(upstreams.flatMap((u) => (u.id === undefined ? [] : [u.id])));
+  return upstreams.map((u) => {
+    if (u.id !== undefined) return u.id;
+    let id = u.domain.operator;
+    for (let n = 2; taken.has(id); n++) id = `${u.domain.operator}-${n}`;
+    taken.add(id);
+    return id;
+  });
+}
+
+function toAnswer(answer: CallAnswer): Answer {
+  if (answer.ok) return answer;
+  const error = "error" in answer ? toRpcError(answer.error) : answer.rpcError;
+  return { ok: false, error, evidence: answer.evidence };
+}
+
+export function createMultihome(options: MultihomeOptions): Multihome {
+  const { chainId } = options;
+  const ids = upstreamIds(options.upstreams);
+  const byId = new Map(options.upstreams.map((u, i) => [ids[i]!, u]));
+  const settings = options.settings ?? {};
+  const config = parseWith(configSchema, {
+    ...settings,
+    cache: { maxBytes: CLIENT_CACHE_MAX_BYTES_DEFAULT, ...settings.cache },
+    store: { kind: "memory" },
+    chains: [
+      {
+        chainId,
+        upstreams: options.upstreams.map((u, i) => ({ id: ids[i], url: u.url, domain: u.domain })),
+      },
+    ],
+  });
+  const transportOf = options.transport ?? ((u: ClientUpstream) => createFetchTransport(u));
+  const gateway = createGateway(config, {
+    clock: options.clock ?? systemClock,
+    random: options.random ?? systemRandom,
+    logger: options.logger ?? silentLogger,
+    createTransport: (upstream) => transportOf(byId.get(upstream.id)!),
+    store: options.store ?? createMemoryStore(),
+  });
+  gateway.start();
+  const listeners = new Set<(event: EvidenceEvent) => void>();
+  let nextId = 1;
+  let closed = false;
+  const status = (): ChainStatus => gateway.readiness().chains[0]!;
+
+  async function call(args: RequestArguments, requestOptions: RequestOptions = {}): Promise<Answer> {
+    const none: Evidence = { blockNumber: undefined, verified: "none" };
+    const refuse = (code: "invalid_request" | "invalid_params", message: string): Answer => ({
+      ok: false,
+      error: toRpcError(new MultihomeError(code, message)),
+      evidence: none,
+    });
+    if (closed) {
+      return {
+        ok: false,
+        error: toRpcError(new MultihomeError("unavailable", "this Multihome is closed")),
+        evidence: none,
+      };
+    }
+    if (typeof args?.method !== "string" || !METHOD_NAME.test(args.method))
+      return refuse("invalid_request", `${ERRORS.invalid_request.message}: method must be a JSON-RPC method name`);
+    const params = args.params ?? [];
+    if (typeof params !== "object" || params === null)
+      return refuse("invalid_params", `${ERRORS.invalid_params.message}: params must be an array or an object`);
+    const rpc: RpcCall = {
+      id: nextId++,
+      method: args.method,
+      // The engine re-serializes every call: what it holds must be plain JSON (a bigint would not survive).
+      params: params as RpcCall["params"],
+      notification: false,
+    };
+    const answer = toAnswer(
+      await gateway.call(chainId, rpc, {
+        ...(requestOptions.signal !== undefined ? { signal: requestOptions.signal } : {}),
+        ...(requestOptions.maxStalenessSeconds !== undefined
+          ? { maxStalenessSeconds: requestOptions.maxStalenessSeconds }
+          : {}),
+      }),
+    );
+    for (const listener of listeners) listener({ method: args.method, params, answer });
+    return answer;
+  }
+
+  return {
+    chainId,
+    call,
+    async request(args, requestOptions) {
+      const answer = await call(args, requestOptions);
+      if (!answer.ok) throw new MultihomeRpcError(answer.error, answer.evidence);
+      return answer.result;
+    },
+    async account(address) {
+      return (await gateway.account(chainId, address)) ?? { ok: false, message: "unknown chain" };
+    },
+    async ready(timeoutMs = CLIENT_READY_TIMEOUT_MS_DEFAULT) {
+      const readiness = await gateway.ready(timeoutMs);
+      return { ready: readiness.ready, status: readiness.chains[0]! };
+    },
+    status,
+    onAnswer(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      await gateway.stop();
+    },
+  };
+}

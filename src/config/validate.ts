@@ -1,0 +1,30 @@
+/**
+ * Checking a config object against a schema, with errors a person can act on. Free of Node modules: the embedded
+ * library (browser included) validates its options with it too.
+ */
+import type { z } from "zod";
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = []) {
+    super(issues.length ? `${message}\n${issues.map((i) => `  - ${i}`).join("\n")}` : message);
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  // An unknown key is named by its own path (`server.prot`), not its parent's, so a typo can be found directly.
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${[...issue.path, key].map(String).join(".")}: unknown key`);
+  }
+  const path = issue.path.length ? issue.path.map(String).join(".") : "<root>";
+  return [`${path}: ${issue.message}`];
+}
+
+/** The schema's output for `raw`, or a `ConfigError` listing every problem by its path. */
+export function parseWith<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError("invalid config", result.error.issues.flatMap(describeIssue));
+  return result.data;
+}
