@@ -83,3 +83,20 @@ test("no import cycles", () => {
   for (const f of graph.keys()) visit(f, []);
   assert.deepEqual(cycles, []);
 });
+
+test("the library entry (src/client/index.ts) reaches no Node-only module, so it runs in a browser", () => {
+  const nodeOnly = /^(node:|undici$|ws$|pino$|ioredis$|prom-client$|yaml$|commander$)/;
+  const offences: string[] = [];
+  const seen = new Set<string>();
+  const visit = (f: string, path: string[]) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const s of imports.get(f) ?? []) {
+      if (s.startsWith(".")) visit(resolve(dirname(f), s), [...path, relative(src, f)]);
+      else if (nodeOnly.test(s)) offences.push(`${[...path, relative(src, f)].join(" → ")} imports ${s}`);
+    }
+  };
+  visit(join(src, "client", "index.ts"), []);
+  assert.ok(seen.size > 20, "the walk reached the engine");
+  assert.deepEqual(offences, []);
+});

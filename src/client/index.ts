@@ -3,6 +3,7 @@
  * as well as in Node (a test bundles it for the browser and fails on any Node-only module).
  */
 
+export { ConfigError } from "../config/validate.ts";
 export type { Store } from "../core/store.ts";
 export { createMemoryStore } from "../stores/memory/memory-store.ts";
 export { createFetchTransport, type FetchTransportOptions } from "../upstream/fetch-transport.ts";

@@ -5,8 +5,8 @@
  * answer verified here. State is in memory unless a store is given; nothing here touches a Node-only module.
  */
 import { systemClock, systemRandom } from "../app/system.ts";
-import { type ConfigInput, configSchema } from "../config/schema.ts";
-import { parseWith } from "../config/validate.ts";
+import { type Config, type ConfigInput, configSchema } from "../config/schema.ts";
+import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { ERRORS, MultihomeError, toRpcError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
@@ -132,8 +132,10 @@ function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
   const taken = new Set(upstreams.flatMap((u) => (u.id === undefined ? [] : [u.id])));
   return upstreams.map((u) => {
     if (u.id !== undefined) return u.id;
-    let id = u.domain.operator;
-    for (let n = 2; taken.has(id); n++) id = `${u.domain.operator}-${n}`;
+    // A missing domain is reported by the schema; the id only has to be something until then.
+    const base = u.domain?.operator ?? "upstream";
+    let id = base;
+    for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
     taken.add(id);
     return id;
   });
@@ -145,22 +147,39 @@ function toAnswer(answer: CallAnswer): Answer {
   return { ok: false, error, evidence: answer.evidence };
 }
 
+/** The gateway's config for these options, checked by the same schema; problems are named by the options' paths. */
+function clientConfig(options: MultihomeOptions, ids: string[]): Config {
+  const settings = options.settings ?? {};
+  const httpOnly = options.upstreams.flatMap((u, i) =>
+    /^https?:\/\//i.test(String(u.url))
+      ? []
+      : [`upstreams.${i}.url: must be http(s)://; the embedded client has no WebSocket upstreams`],
+  );
+  if (httpOnly.length > 0) throw new ConfigError("invalid Multihome options", httpOnly);
+  try {
+    return parseWith(configSchema, {
+      ...settings,
+      cache: { maxBytes: CLIENT_CACHE_MAX_BYTES_DEFAULT, ...settings.cache },
+      store: { kind: "memory" },
+      chains: [
+        {
+          chainId: options.chainId,
+          upstreams: options.upstreams.map((u, i) => ({ id: ids[i], url: u.url, domain: u.domain })),
+        },
+      ],
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const issues = error.issues.map((issue) => issue.replace(/^chains\.0\./, ""));
+    throw new ConfigError("invalid Multihome options", issues);
+  }
+}
+
 export function createMultihome(options: MultihomeOptions): Multihome {
   const { chainId } = options;
   const ids = upstreamIds(options.upstreams);
   const byId = new Map(options.upstreams.map((u, i) => [ids[i]!, u]));
-  const settings = options.settings ?? {};
-  const config = parseWith(configSchema, {
-    ...settings,
-    cache: { maxBytes: CLIENT_CACHE_MAX_BYTES_DEFAULT, ...settings.cache },
-    store: { kind: "memory" },
-    chains: [
-      {
-        chainId,
-        upstreams: options.upstreams.map((u, i) => ({ id: ids[i], url: u.url, domain: u.domain })),
-      },
-    ],
-  });
+  const config = clientConfig(options, ids);
   const transportOf = options.transport ?? ((u: ClientUpstream) => createFetchTransport(u));
   const gateway = createGateway(config, {
     clock: options.clock ?? systemClock,
