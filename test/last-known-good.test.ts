@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
-import type { AccountView } from "../src/engine/gateway.ts";
 import { silentLogger } from "../src/core/ports.ts";
+import type { AccountView } from "../src/engine/gateway.ts";
 import { startTestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 

@@ -4,8 +4,8 @@ import { test } from "node:test";
 import { createPublicClient, http } from "viem";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
-import { startDevnet } from "../src/devnet/devnet.ts";
 import { silentLogger } from "../src/core/ports.ts";
+import { startDevnet } from "../src/devnet/devnet.ts";
 import { THREE_DOMAINS } from "./harness/network.ts";
 
 test("a chain whose upstreams are WebSocket URLs agrees on a head and answers reads", async (t) => {
