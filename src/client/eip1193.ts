@@ -62,9 +62,8 @@ export function createEip1193Provider(multihome: Multihome): Eip1193Provider {
       return multihome.request(args);
     },
     on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener);
+      const set = listeners.get(event) ?? new Set<Listener>();
+      listeners.set(event, set.add(listener));
       return provider;
     },
     removeListener(event, listener) {
