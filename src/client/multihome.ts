@@ -10,6 +10,7 @@ import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { ERRORS, MultihomeError, toRpcError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
+import { SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import {
@@ -210,6 +211,11 @@ export function createMultihome(options: MultihomeOptions): Multihome {
     }
     if (typeof args?.method !== "string" || !METHOD_NAME.test(args.method))
       return refuse("invalid_request", `${ERRORS.invalid_request.message}: method must be a JSON-RPC method name`);
+    if (SUBSCRIPTION_METHODS.has(args.method)) {
+      // viem and ethers poll over HTTP transports; the embedded engine has no socket to push notifications on.
+      const message = `${args.method} is not offered by the embedded client: poll for new blocks and logs instead`;
+      return { ok: false, error: toRpcError(new MultihomeError("method_not_found", message)), evidence: none };
+    }
     const params = args.params ?? [];
     if (typeof params !== "object" || params === null)
       return refuse("invalid_params", `${ERRORS.invalid_params.message}: params must be an array or an object`);
