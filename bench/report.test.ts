@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { ClientLatency, ClientMeasurement } from "./client.ts";
 import { MiB, memoryRun, wrkResult } from "./fixtures.ts";
 import type { MemoryBoundResult } from "./memory-bound.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
 import {
   type BenchReport,
   checkTargets,
+  clientSection,
   MAX_ADDED_P50_MS,
   type MemoryOutcome,
   MIN_CACHED_RATIO,
@@ -426,4 +428,104 @@ test("each target's text and check use one threshold", () => {
   assert.match(targets[6]!.target, new RegExp(`≥ ${MIN_CACHED_RATIO.toFixed(1)}× nginx`));
   // Exactly at a threshold meets it.
   assert.deepEqual([targets[0]!.measured, targets[0]!.met], ["1.00×", true]);
+});
+
+const latency = (
+  client: ClientLatency["client"],
+  method: string,
+  concurrency: number,
+  p50Us: number,
+  meanUs: number,
+  cpuUsPerRequest: number,
+  upstreamCallsByMethod: Record<string, number> = {},
+): ClientLatency => ({
+  method,
+  concurrency,
+  client,
+  requests: 2_000,
+  p50Us,
+  p99Us: p50Us * 3,
+  meanUs,
+  cpuUsPerRequest,
+  upstreamCallsPerRequest: Object.values(upstreamCallsByMethod).reduce((a, b) => a + b, 0),
+  upstreamCallsByMethod,
+  wrong: 0,
+});
+
+const clientRun = (gzipBytes: number, verifierInside = true): ClientMeasurement => ({
+  bundle: {
+    bytes: 327_959,
+    gzipBytes,
+    budgetGzipBytes: 122_880,
+    verifierInside,
+    files: 149,
+    contributors: [
+      { name: "zod", bytes: 98_406, files: 20 },
+      { name: "src/core", bytes: 56_115, files: 26 },
+    ],
+  },
+  requests: 2_000,
+  warmup: 200,
+  rounds: 4,
+  distinctTargets: 64,
+  block: 2,
+  rows: [
+    latency("baseline", "eth_getBalance", 1, 400, 500, 300, { eth_getBalance: 1 }),
+    latency("one", "eth_getBalance", 1, 600, 700, 450, { eth_getProof: 1 }),
+    latency("three", "eth_getBalance", 1, 800, 1_000, 600, { eth_getProof: 1.05, eth_getBlockByNumber: 0.012 }),
+    latency("baseline", "eth_call", 1, 300, 300, 250, { eth_call: 1 }),
+    latency("three", "eth_call", 1, 330, 360, 300, { eth_call: 1, eth_getBlockByNumber: 0.004 }),
+    latency("baseline", "eth_chainId", 16, 3_000, 3_500, 400, { eth_chainId: 1 }),
+    latency("three", "eth_chainId", 16, 30, 35, 4),
+  ],
+});
+
+test("the embedded client section: bundle against its budget, the verifier, contributors and ratios to http()", () => {
+  const r = report(20_000, 0.1);
+  assert.doesNotMatch(renderReport(r), /## Embedded client/);
+  const page = renderReport({ ...r, client: { status: "measured", ...clientRun(105_054) } });
+  const section = clientSection({ status: "measured", ...clientRun(105_054) }).join("\n");
+  // The page holds the section as `node bench/client.ts` prints it, before the account of where the time goes.
+  assert.ok(page.includes(section));
+  assert.ok(page.indexOf("## Embedded client") < page.indexOf("## Where Multihome's extra time goes"));
+  assert.match(section, /\*\*320\.3 KiB minified, 102\.6 KiB gzip\*\* \(327,959 and 105,054 bytes/);
+  assert.match(section, /of 120\.0 KiB gzip \(`CLIENT_BUNDLE_BUDGET_GZIP_BYTES`.*\): within it\./);
+  assert.match(section, /is inside\. 149 source files/);
+  assert.match(section, /\| zod \| 96\.1 \| 30\.0 % \| 20 \|/);
+  assert.match(section, /then 2,000 measured, in\n {2}4 slices/);
+  assert.match(
+    section,
+    /\| `eth_getBalance` \| 1 \| viem `http\(\)`, direct \| 400 \| 1,200 \| 500 \| 300 \| 1\.00 \| — \| — \| — \| 0 \|/,
+  );
+  assert.match(
+    section,
+    /\| `eth_getBalance` \| 1 \| Multihome, one upstream \| 600 .* \| 1\.50× \| 1\.40× \| 1\.50× \| 0 \|/,
+  );
+  assert.match(
+    section,
+    /\| `eth_getBalance` \| 1 \| Multihome, three domains \| 800 .* \| 1\.06 \| 2\.00× \| 2\.00× \| 2\.00× \| 0 \|/,
+  );
+  // Each row against the baseline of its own method and concurrency.
+  assert.match(
+    section,
+    /\| `eth_chainId` \| 16 \| Multihome, three domains \| 30 .* \| 0\.00 \| 0\.01× \| 0\.01× \| 0\.01× \| 0 \|/,
+  );
+  assert.match(
+    section,
+    /- `eth_getBalance`, concurrency 1, Multihome, three domains: eth_getProof 1\.050, eth_getBlockByNumber 0\.012/,
+  );
+  assert.match(section, /- `eth_getBalance`, concurrency 1, Multihome, one upstream: eth_getProof 1\.000\n/);
+  // Only head polls besides the method asked: no breakdown.
+  assert.doesNotMatch(section, /- `eth_call`, concurrency 1/);
+  assert.doesNotMatch(section, /- `eth_chainId`, concurrency 16/);
+
+  const over = clientSection({ status: "measured", ...clientRun(130_000, false) }).join("\n");
+  assert.match(over, /: \*\*over it\*\*\./);
+  assert.match(over, /is \*\*missing\*\*\./);
+  assert.deepEqual(clientSection({ status: "failed", note: "anvil did not start" }), [
+    "## Embedded client",
+    "",
+    "**failed**: anvil did not start",
+    "",
+  ]);
 });

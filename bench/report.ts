@@ -2,6 +2,7 @@
  * docs/benchmarks.md from one run's results: machine, method, one table per scenario, targets, routing with and
  * without sharing, memory under load, open-loop latency.
  */
+import type { ClientKey, ClientLatency, ClientMeasurement } from "./client.ts";
 import {
   bytesPerEntry,
   EVICTED_BACK_CAPACITIES,
@@ -52,6 +53,9 @@ export type MemoryOutcome =
     }
   | { status: "failed"; note: string };
 
+/** The embedded client's bundle and per-request overhead (`bench/client.ts`). */
+export type ClientOutcome = ({ status: "measured" } & ClientMeasurement) | { status: "failed"; note: string };
+
 export interface BenchReport {
   date: string;
   machine: {
@@ -101,6 +105,8 @@ export interface BenchReport {
   memory?: MemoryOutcome;
   /** CPU per request under wrk of the bare proxy and of Multihome pass-through (`--profile`); absent when not profiled. */
   profile?: ProfileOutcome;
+  /** The embedded client's bundle and per-request overhead; absent when not measured. */
+  client?: ClientOutcome;
 }
 
 export interface ProfileOutcome {
@@ -623,6 +629,7 @@ export function renderReport(report: BenchReport): string {
       "",
     );
   }
+  out.push(...clientSection(report.client));
   out.push(...whereTheTimeGoes(report));
   return out.join("\n");
 }
@@ -673,4 +680,108 @@ function whereTheTimeGoes(report: BenchReport): string[] {
 function distinctPair(report: BenchReport): string {
   const { distinctPassThroughKey: pass, distinctBaselineKey: bare } = report;
   return pass && bare ? `${titleOf(report, pass)} against ${titleOf(report, bare)}` : "distinct bodies";
+}
+
+const CLIENT_TITLES: Record<ClientKey, string> = {
+  baseline: "viem `http()`, direct",
+  one: "Multihome, one upstream",
+  three: "Multihome, three domains",
+};
+/** Upstream calls of another method per request from which a row of the client table is broken down by method. */
+const CLIENT_BREAKDOWN_MIN_CALLS = 0.01;
+const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+const x = (own: number, base: number | undefined) => ratio(base === undefined || base === 0 ? undefined : own / base);
+
+/**
+ * The embedded client: its browser bundle against the budget, and each request's latency and CPU through the
+ * embedded engine as ratios to viem's `http()` on the same requests in the same run. `node bench/client.ts` prints
+ * exactly this.
+ */
+export function clientSection(client: ClientOutcome | undefined): string[] {
+  if (client === undefined) return [];
+  const head = ["## Embedded client", ""];
+  if (client.status !== "measured") return [...head, `**failed**: ${client.note}`, ""];
+  const { bundle: b, rows } = client;
+  const within = b.gzipBytes <= b.budgetGzipBytes;
+  const baselineOf = (r: ClientLatency) =>
+    rows.find((o) => o.client === "baseline" && o.method === r.method && o.concurrency === r.concurrency);
+  // Head polls reach every row a little; a row is broken down when something else stands in for the method asked.
+  const breakdown = rows.filter(
+    (r) =>
+      r.client !== "baseline" &&
+      Object.entries(r.upstreamCallsByMethod).some(([m, n]) => m !== r.method && n >= CLIENT_BREAKDOWN_MIN_CALLS),
+  );
+  return [
+    ...head,
+    'The library entry (`src/client/index.ts`, `import { createMultihome } from "multihome"`) as a browser bundle, and',
+    "what a request through the embedded engine costs against viem's own `http()` transport, from `bench/client.ts`",
+    "(`node bench/client.ts` prints this section on its own).",
+    "",
+    "### Browser bundle",
+    "",
+    "`buildBrowserBundle` (`scripts/build.ts`: esbuild, browser platform, one minified ES module):",
+    `**${kib(b.bytes)} KiB minified, ${kib(b.gzipBytes)} KiB gzip** (${int(b.bytes)} and ${int(b.gzipBytes)} bytes, gzip level 9), against a budget`,
+    `of ${kib(b.budgetGzipBytes)} KiB gzip (\`CLIENT_BUNDLE_BUDGET_GZIP_BYTES\`, held by \`test/client-bundle.test.ts\`): ${within ? "within it" : "**over it**"}.`,
+    `The proof verifier (\`src/core/proof.ts\`, \`header.ts\`, \`roots.ts\`) is ${b.verifierInside ? "inside" : "**missing**"}. ${int(b.files)} source files,`,
+    "grouped by npm package or source folder (minified bytes each adds, before gzip):",
+    "",
+    "| contributor | KiB | share | files |",
+    "|---|---|---|---|",
+    ...b.contributors.map(
+      (c) => `| ${c.name} | ${kib(c.bytes)} | ${((100 * c.bytes) / b.bytes).toFixed(1)} % | ${int(c.files)} |`,
+    ),
+    "",
+    "### Per-request overhead",
+    "",
+    "- Three anvil nodes, one in each of aws/us-east-1, gcp/europe-west1 and hetzner/eu-central; block 2 holds",
+    `  ${client.distinctTargets} transfers to fresh accounts and a contract whose every call reads one storage slot. The nodes mine`,
+    `  nothing during the run, so every read is answered at block ${client.block}.`,
+    "- Three viem public clients in the bench process, each sent the same requests with `client.request` (no viem",
+    "  action cache or request sharing: `eth_blockNumber` is as `getBlockNumber({ cacheTime: 0 })`): viem `http()`",
+    "  straight to the aws node (the baseline); `multihome({ upstreams })` with that node alone (one domain, so it",
+    "  is allowed to anchor blocks alone: `anchorMinDomains: 1`, `anchorMinUpstreams: 1`); and `multihome({ upstreams })`",
+    "  over the three domains (the defaults). Both Multihome engines run with the answer cache off, and the reads cycle",
+    `  through ${client.distinctTargets} accounts (and as many calldata) so no two requests in flight are alike: every request`,
+    "  reaches a node, none is shared.",
+    "- `eth_blockNumber` and `eth_chainId` are answered by the engine from its agreed head and its configuration, with",
+    "  no upstream call (so their rows set a round trip against none; the head is as fresh as the last head poll,",
+    "  `health.headPollIntervalMs` apart). `eth_getBalance` at `latest` is proven: one `eth_getProof`, checked against",
+    "  the state root of the agreed head, whose header the head polls already hold. `eth_call` is one upstream's word",
+    "  (`single`, the default). Those two rows are the engine's overhead.",
+    `- Closed loop at each concurrency: ${int(client.warmup)} warm-up requests per client (discarded), then ${int(client.requests)} measured, in`,
+    `  ${client.rounds} slices with the clients taking turns in rotated order. Latency is from the call to its result in this`,
+    "  process. CPU is `process.cpuUsage()` (user + system) of the bench process over the measured requests, divided",
+    "  by them: the nodes run in their own processes, so it is the client side's work alone. Upstream calls are the",
+    "  HTTP requests that reached the nodes, divided by the requests (the engines' head polls included). Wrong answers",
+    "  differ from the baseline's answer to the same request. No threshold applies: the ratios are the figures.",
+    "- The proven `eth_getBalance` rows include the node's own extra work: `http()` asks it for a plain `eth_getBalance`,",
+    "  the engine for `eth_getProof` (a larger answer, walked and hashed on both sides).",
+    "",
+    "| request | concurrency | client | p50 µs | p99 µs | mean µs | CPU µs/request | upstream calls/request | p50 vs http() | mean vs http() | CPU vs http() | wrong |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => {
+      const base = baselineOf(r);
+      const vs = (pick: (o: ClientLatency) => number) =>
+        r.client === "baseline" ? "—" : x(pick(r), base && pick(base));
+      return `| \`${r.method}\` | ${r.concurrency} | ${CLIENT_TITLES[r.client]} | ${int(r.p50Us)} | ${int(r.p99Us)} | ${int(r.meanUs)} | ${int(r.cpuUsPerRequest)} | ${r.upstreamCallsPerRequest.toFixed(2)} | ${vs((o) => o.p50Us)} | ${vs((o) => o.meanUs)} | ${vs((o) => o.cpuUsPerRequest)} | ${int(r.wrong)} |`;
+    }),
+    "",
+    ...(breakdown.length > 0
+      ? [
+          "Upstream JSON-RPC calls per request, by method, where another method stands in for the one asked",
+          "(`eth_getBlockByNumber` is the head polls):",
+          "",
+          ...breakdown.map(
+            (r) =>
+              `- \`${r.method}\`, concurrency ${r.concurrency}, ${CLIENT_TITLES[r.client]}: ${Object.entries(
+                r.upstreamCallsByMethod,
+              )
+                .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+                .map(([m, n]) => `${m} ${n.toFixed(3)}`)
+                .join(", ")}`,
+          ),
+          "",
+        ]
+      : []),
+  ];
 }

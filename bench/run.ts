@@ -2,7 +2,7 @@
  * `npm run bench`: closed-loop throughput and latency (wrk) of Multihome against a direct anvil and a bare Node
  * proxy, in one run on the same nodes with the same body (and, for the routing cost without in-flight sharing, with
  * distinct bodies); memory under load with a small cache; then open-loop fixed-rate latency, direct vs through
- * Multihome. Writes docs/benchmarks.md (the committed record) and raw results to bench/results/.
+ * Multihome; the embedded client's browser bundle and per-request overhead (`bench/client.ts`). Writes docs/benchmarks.md (the committed record) and raw results to bench/results/.
  *
  * Options: --duration=S (10) --warmup=S (2) --connections=N (32, below the distinct bodies per wrk thread) --rate=N (1000) --open-loop-duration=S (10)
  * --memory-duration=S (15, each of the two memory runs) --out=FILE (docs/benchmarks.md) --profile (also
@@ -21,6 +21,7 @@ import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { anvilBinaryPath } from "../src/devnet/anvil.ts";
 import type { Readiness } from "../src/engine/gateway.ts";
 import { type BodyCase, balanceBodies, bodiesFileText, type FundedAccount, sampleCases, wrongCases } from "./bodies.ts";
+import { measureClient } from "./client.ts";
 import { findBinary, startHaproxy, startNginx } from "./external.ts";
 import { type MemoryBoundResult, measureMemoryBound, peakOf } from "./memory-bound.ts";
 import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
@@ -29,6 +30,7 @@ import { formatProfile, summarizeProfile } from "./profile-summary.ts";
 import { timeAccountProof, timeBlockChecks } from "./proof-timing.ts";
 import {
   type BenchReport,
+  type ClientOutcome,
   checkTargets,
   type MemoryOutcome,
   type OpenLoopOutcome,
@@ -549,6 +551,21 @@ async function profileServers(nodes: BenchNodes, load: Load): Promise<ProfileOut
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** The embedded client's bundle and per-request overhead, on nodes of its own, stopped before the scenarios start. */
+async function clientOverhead(): Promise<ClientOutcome> {
+  const controller = new AbortController();
+  const abort = async () => controller.abort();
+  live.add(abort);
+  try {
+    return { status: "measured", ...(await measureClient({ signal: controller.signal, log })) };
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`);
+    return { status: "failed", note: (error as Error).message };
+  } finally {
+    live.delete(abort);
+  }
+}
+
 /** Writes the bodies' file once their expected answers are the node's (`sampleStep`: only every so many, and the funded). */
 async function writeCheckedBodies(file: string, cases: BodyCase[], nodeUrl: string, sampleStep = 1): Promise<void> {
   const checked = sampleStep === 1 ? cases : sampleCases(cases, sampleStep);
@@ -670,6 +687,8 @@ async function main(): Promise<void> {
       `p99 ${blockTiming.bodyP99Us.toFixed(1)} / ${blockTiming.receiptsP99Us.toFixed(1)} µs; ` +
       `recoverSender p50 ${blockTiming.senderP50Us.toFixed(1)} µs`,
   );
+  const client = await clientOverhead();
+  if (interrupted) return;
   const nodes = await track(startBenchNodes());
   try {
     const alpha = nodeById(nodes, "alpha");
@@ -767,6 +786,7 @@ async function main(): Promise<void> {
       distinctPassThroughKey: "pass-through-distinct",
       memory,
       ...(profile ? { profile } : {}),
+      client,
     };
     writeFileSync(join(RESULTS, "wrk.txt"), raw.join("\n"));
     writeFileSync(join(RESULTS, "results.json"), `${JSON.stringify(report, null, 2)}\n`);

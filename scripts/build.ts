@@ -16,6 +16,12 @@ const root = join(import.meta.dirname, "..");
 /** The library entry every bundle starts from. */
 export const CLIENT_ENTRY = join(root, "src", "client", "index.ts");
 
+/**
+ * The most the browser bundle may weigh gzipped (level 9), bytes: `test/client-bundle.test.ts` holds it to this.
+ * Set about a fifth above what it weighed when set (102 KiB), so growth is a decision rather than an accident.
+ */
+export const CLIENT_BUNDLE_BUDGET_GZIP_BYTES = 120 * 1024;
+
 export interface BrowserBundle {
   /** Minified bytes. */
   bytes: number;
@@ -32,6 +38,8 @@ export interface BrowserBundle {
 export async function buildBrowserBundle(outfile: string): Promise<BrowserBundle> {
   const result = await build({
     entryPoints: [CLIENT_ENTRY],
+    // Input paths are relative to this directory: the repository, wherever the build is started from.
+    absWorkingDir: root,
     outfile,
     bundle: true,
     format: "esm",
