@@ -8,7 +8,7 @@ import { systemClock, systemRandom } from "../app/system.ts";
 import { type Config, type ConfigInput, configSchema } from "../config/schema.ts";
 import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
-import { ERRORS, MultihomeError, toRpcError } from "../core/errors.ts";
+import { ERRORS, type ErrorCode, MultihomeError, toRpcError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
 import { SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
@@ -181,11 +181,12 @@ export function createMultihome(options: MultihomeOptions): Multihome {
   const ids = upstreamIds(options.upstreams);
   const byId = new Map(options.upstreams.map((u, i) => [ids[i]!, u]));
   const config = clientConfig(options, ids);
+  const logger = options.logger ?? silentLogger;
   const transportOf = options.transport ?? ((u: ClientUpstream) => createFetchTransport(u));
   const gateway = createGateway(config, {
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
-    logger: options.logger ?? silentLogger,
+    logger,
     createTransport: (upstream) => transportOf(byId.get(upstream.id)!),
     store: options.store ?? createMemoryStore(),
   });
@@ -195,27 +196,20 @@ export function createMultihome(options: MultihomeOptions): Multihome {
   let closed = false;
   const status = (): ChainStatus => gateway.readiness().chains[0]!;
 
+  const none: Evidence = { blockNumber: undefined, verified: "none" };
+  const refuse = (code: ErrorCode, message: string): Answer => ({
+    ok: false,
+    error: toRpcError(new MultihomeError(code, message)),
+    evidence: none,
+  });
+
   async function call(args: RequestArguments, requestOptions: RequestOptions = {}): Promise<Answer> {
-    const none: Evidence = { blockNumber: undefined, verified: "none" };
-    const refuse = (code: "invalid_request" | "invalid_params", message: string): Answer => ({
-      ok: false,
-      error: toRpcError(new MultihomeError(code, message)),
-      evidence: none,
-    });
-    if (closed) {
-      return {
-        ok: false,
-        error: toRpcError(new MultihomeError("unavailable", "this Multihome is closed")),
-        evidence: none,
-      };
-    }
+    if (closed) return refuse("unavailable", "this Multihome is closed");
     if (typeof args?.method !== "string" || !METHOD_NAME.test(args.method))
       return refuse("invalid_request", `${ERRORS.invalid_request.message}: method must be a JSON-RPC method name`);
-    if (SUBSCRIPTION_METHODS.has(args.method)) {
-      // viem and ethers poll over HTTP transports; the embedded engine has no socket to push notifications on.
-      const message = `${args.method} is not offered by the embedded client: poll for new blocks and logs instead`;
-      return { ok: false, error: toRpcError(new MultihomeError("method_not_found", message)), evidence: none };
-    }
+    // viem and ethers poll over HTTP transports; the embedded engine has no socket to push notifications on.
+    if (SUBSCRIPTION_METHODS.has(args.method))
+      return refuse("method_not_found", `${args.method} is not offered by the embedded client: poll instead`);
     const params = args.params ?? [];
     if (typeof params !== "object" || params === null)
       return refuse("invalid_params", `${ERRORS.invalid_params.message}: params must be an array or an object`);
@@ -234,7 +228,14 @@ export function createMultihome(options: MultihomeOptions): Multihome {
           : {}),
       }),
     );
-    for (const listener of listeners) listener({ method: args.method, params, answer });
+    for (const listener of listeners) {
+      // A listener's bug must not turn an answer into a failure.
+      try {
+        listener({ method: args.method, params, answer });
+      } catch (error) {
+        logger.warn({ err: (error as Error)?.message, method: args.method }, "an onAnswer listener threw");
+      }
+    }
     return answer;
   }
 
