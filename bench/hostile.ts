@@ -33,12 +33,20 @@ const ATTACKER_NICENESS = 19;
 const ATTACKS = ["flood", "batch", "slowloris"] as const;
 type Attack = (typeof ATTACKS)[number];
 
-function attacksFromArgs(argv: string[]): Set<Attack> {
-  const { values } = parseArgs({ args: argv, options: { attacks: { type: "string", default: ATTACKS.join(",") } } });
+/** `--attacks a,b`; `--gateway-node-options "…"`: flags for the gateway's Node process (say a V8 heap setting). */
+function optionsFromArgs(argv: string[]): { attacks: Set<Attack>; gatewayExecArgv: string[] } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      attacks: { type: "string", default: ATTACKS.join(",") },
+      "gateway-node-options": { type: "string", default: "" },
+    },
+  });
   const named = values.attacks.split(",").map((a) => a.trim());
   const unknown = named.filter((a) => !(ATTACKS as readonly string[]).includes(a));
   if (unknown.length > 0) throw new Error(`unknown attack ${unknown.join(", ")} (known: ${ATTACKS.join(", ")})`);
-  return new Set(named as Attack[]);
+  const gatewayExecArgv = values["gateway-node-options"].split(" ").filter((a) => a !== "");
+  return { attacks: new Set(named as Attack[]), gatewayExecArgv };
 }
 
 function line(name: string, r: Pick<OpenLoopResult, "sent" | "ok" | "wrong" | "failed" | "latenciesMs">): string {
@@ -91,26 +99,29 @@ function runHostileClients(url: string, attacks: Set<Attack>): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const attacks = attacksFromArgs(process.argv.slice(2));
+  const { attacks, gatewayExecArgv } = optionsFromArgs(process.argv.slice(2));
   ensureWrk((l) => process.stdout.write(`${l}\n`));
   const cores = availableParallelism();
   // anvil inherits the bench's cores (all but the first); then the gateway and the bench move to the first.
   if (cores >= 2) pin(process.pid, `1-${cores - 1}`);
   const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs: 0 });
-  const gateway = await startServerProcess({
-    kind: "multihome",
-    chainId: devnet.chainId,
-    upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
-    balances: "proof",
-    cache: true,
-    config: {
-      server: { host: "127.0.0.1", port: 0, maxConnectionsPerClient: 64, headersTimeoutMs: 2_000 },
-      auth: {
-        anonymousRateLimit: { units: 100, windowSeconds: 1 },
-        keys: [{ id: "well-behaved", hash: hashApiKey(KEY) }],
+  const gateway = await startServerProcess(
+    {
+      kind: "multihome",
+      chainId: devnet.chainId,
+      upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+      balances: "proof",
+      cache: true,
+      config: {
+        server: { host: "127.0.0.1", port: 0, maxConnectionsPerClient: 64, headersTimeoutMs: 2_000 },
+        auth: {
+          anonymousRateLimit: { units: 100, windowSeconds: 1 },
+          keys: [{ id: "well-behaved", hash: hashApiKey(KEY) }],
+        },
       },
     },
-  });
+    gatewayExecArgv,
+  );
   if (cores >= 2) {
     pin(gateway.pid, "0");
     pin(process.pid, "0");
@@ -167,6 +178,7 @@ async function main(): Promise<void> {
         line("after", after),
         line("without attack (alone and after)", without),
         `attacks: ${[...attacks].join(", ")}`,
+        `gateway Node options: ${gatewayExecArgv.length > 0 ? gatewayExecArgv.join(" ") : "none"}`,
         floodResult
           ? `flood (wrk, 64 connections, anonymous): ${floodResult.requests} answers (${floodResult.rps.toFixed(0)}/s), ${floodResult.non2xx} refused (429), ${floodResult.connectErrors + floodResult.readErrors} connection errors`
           : "flood: not run",
