@@ -4,7 +4,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { callCost, clientAddressKey } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
@@ -387,36 +387,45 @@ export async function startHttpServer(
       gate: access.gate(caller, chainId),
     });
   });
-  server.maxConnections = options.maxConnections;
   const perClient = createClientCounts();
   /** Connections over a client's cap held unread for a while: at most a quarter of server.maxConnections in all. */
-  let held = 0;
+  const held = new Set<Socket>();
   const maxHeld = Math.floor(options.maxConnections / HELD_CONNECTIONS_DIVISOR);
-  server.on("connection", (socket) => {
+  /**
+   * The listening socket is a plain net server in front of the HTTP one: a connection is counted against its client's
+   * cap before Node's HTTP machinery sees it, so one over the cap costs an accept and a timer — no parser, no request
+   * state — however many a slowloris opens.
+   */
+  const listener = createNetServer((socket) => {
     // Counted by peer address: behind a trusted proxy every client shares the proxy's connections, so those are
     // not capped per client (the proxy's own limits apply).
     const peer = socket.remoteAddress;
-    if (peer === undefined || access.isTrustedProxy(peer)) return;
+    if (peer === undefined || access.isTrustedProxy(peer)) return void server.emit("connection", socket);
     const client = clientAddressKey(peer);
     if (perClient.count(client) < options.maxConnectionsPerClient) {
       perClient.add(client);
       socket.once("close", () => perClient.remove(client));
-      return;
+      return void server.emit("connection", socket);
     }
     // Over the cap: not read, and closed after a while rather than at once — a client that reconnects as soon as it
     // is cut would otherwise make the refusal itself the load; each is held a different time, so a crowd of them
     // does not come back as one burst. Held ones are bounded too, so they can never fill server.maxConnections and
     // lock everyone else out.
     metrics.refused("connection_cap");
-    if (held >= maxHeld) return void socket.destroy();
-    held++;
+    if (held.size >= maxHeld) return void socket.destroy();
+    held.add(socket);
     socket.pause();
+    socket.on("error", () => {});
     const timer = setTimeout(() => socket.destroy(), options.overCapHoldMs * (1 + Math.random()));
     socket.once("close", () => {
       clearTimeout(timer);
-      held--;
+      held.delete(socket);
     });
   });
+  listener.maxConnections = options.maxConnections;
+  // Node starts checking the header and request deadlines of an HTTP server's connections when it starts listening;
+  // this one never listens itself (its connections come from the listener above), so it is told it does.
+  server.emit("listening");
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     // Headers or a body too slow (slowloris) is 408, headers too large 431; anything else unparseable is 400.
@@ -431,9 +440,9 @@ export async function startHttpServer(
 
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port, options.host, () => {
-        server.off("error", reject);
+      listener.once("error", reject);
+      listener.listen(options.port, options.host, () => {
+        listener.off("error", reject);
         resolve();
       });
     });
@@ -441,7 +450,7 @@ export async function startHttpServer(
     await websockets.close(0);
     throw error;
   }
-  const address = server.address() as AddressInfo;
+  const address = listener.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   return {
@@ -449,10 +458,12 @@ export async function startHttpServer(
     port: address.port,
     webSocketConnections: () => websockets.connections(),
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      // Stops the deadline checks and closes idle keep-alive connections.
+      server.close();
+      for (const socket of held) socket.destroy();
       // WebSockets close while HTTP requests drain: both within the one grace period, not one after the other.
       const websocketsClosed = websockets.close(options.shutdownGraceMs);
-      server.closeIdleConnections();
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, options.shutdownGraceMs);
