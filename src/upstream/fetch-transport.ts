@@ -6,6 +6,7 @@
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
 import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES } from "./failures.ts";
 import { redactError } from "./redact.ts";
+import { basicAuthorization } from "./upstream-url.ts";
 
 export interface FetchTransportOptions {
   /**
@@ -17,13 +18,6 @@ export interface FetchTransportOptions {
   headers?: Record<string, string>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
-}
-
-function basicAuth(user: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${decodeURIComponent(user)}:${decodeURIComponent(password)}`);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
 }
 
 /** The body as text, failing with `too_large` past the cap, without holding more than the cap. */
@@ -66,9 +60,8 @@ export function createFetchTransport(options: FetchTransportOptions): Transport 
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   headers["content-type"] = "application/json";
-  if ((parsed.username !== "" || parsed.password !== "") && headers["authorization"] === undefined) {
-    headers["authorization"] = basicAuth(parsed.username, parsed.password);
-  }
+  const userinfo = basicAuthorization(parsed);
+  if (userinfo !== undefined && headers["authorization"] === undefined) headers["authorization"] = userinfo;
   const secrets = [options.url, parsed.hostname, ...Object.values(options.headers ?? {})];
   parsed.username = "";
   parsed.password = "";
@@ -92,7 +85,8 @@ export function createFetchTransport(options: FetchTransportOptions): Transport 
     } catch (error) {
       if (error instanceof TransportError) throw error;
       if (signal.aborted) throw abortedError(signal);
-      if (closing.signal.aborted) throw new TransportError("aborted", "transport is closed");
+      // Cut off by close(): worded as the undici transport words it.
+      if (closing.signal.aborted) throw new TransportError("aborted", `${TRANSPORT_MESSAGES.aborted} (closed)`);
       // Node's fetch names the failure in `cause.code`; a browser's says only "Failed to fetch", which is `reset`:
       // the request may have been sent, so it is never claimed that it was not.
       const { kind, code } = classifyHttpFailure(error, signal);

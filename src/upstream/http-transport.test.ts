@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createNetServer, type Server as NetServer } from "node:net";
 import { test } from "node:test";
-import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
+import { transportContract } from "../../test/harness/transport-contract.ts";
+import { MiB, startHttpServer, stopHttpServer, transportKit } from "../../test/harness/transport-kit.ts";
 import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
-import { classifyResponse } from "../core/classify.ts";
-import type { Transport, TransportFailureKind } from "../core/ports.ts";
+import type { TransportFailureKind } from "../core/ports.ts";
 import { classifyHttpFailure } from "./failures.ts";
 import { createHttpTransport } from "./http-transport.ts";
 import { AddressBlockedError, type ResolveHostname } from "./safe-lookup.ts";
@@ -15,70 +14,9 @@ const CANARY = "c4nary-s3cret-9d1f";
 const { secretUrl, expectFailure } = transportKit(CANARY, "http");
 const CHAIN_ID_CALL = '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}';
 
-interface TestServer {
-  port: number;
-  server: Server;
-  connections: Socket[];
-  requests: Array<{ url: string | undefined; headers: IncomingMessage["headers"]; body: string }>;
-}
+transportContract("undici (createHttpTransport)", (target) => createHttpTransport(target));
 
-async function startHttpServer(
-  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
-): Promise<TestServer> {
-  const server = createServer();
-  const state: TestServer = { port: 0, server, connections: [], requests: [] };
-  server.on("connection", (socket) => {
-    state.connections.push(socket);
-    socket.on("error", () => {});
-  });
-  server.on("request", (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      state.requests.push({ url: req.url, headers: req.headers, body });
-      handler(req, res, body);
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  state.port = (server.address() as { port: number }).port;
-  return state;
-}
-
-async function stopHttpServer(state: TestServer): Promise<void> {
-  state.server.closeAllConnections();
-  state.server.close();
-  await once(state.server, "close");
-}
-
-/** Resolves when the socket is closed, whether by FIN or by reset (`events.once` would reject on the reset). */
-function socketClosed(socket: Socket): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => socket.once("close", () => resolve()));
-}
-
-// --- real anvil -------------------------------------------------------------------------------------------------
-
-const anvil = anvilForThisFile();
-
-test("answers single and batch calls from anvil over one kept-alive connection", async () => {
-  const transport = createHttpTransport({ url: `http://127.0.0.1:${anvil.port()}` });
-  try {
-    const single = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
-    assert.equal(single.status, 200);
-    assert.deepEqual(JSON.parse(single.body), { jsonrpc: "2.0", id: 1, result: "0x7a69" });
-    const batch = await transport.send(
-      '[{"jsonrpc":"2.0","id":"a","method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_blockNumber"}]',
-      { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB },
-    );
-    const items = JSON.parse(batch.body) as Array<{ id: unknown; result: string }>;
-    assert.deepEqual(items.map((item) => item.id).sort(), [2, "a"]);
-    assert.equal(items.find((item) => item.id === "a")?.result, "0x7a69");
-  } finally {
-    await transport.close();
-  }
-});
+// --- pooling ----------------------------------------------------------------------------------------------------
 
 test("reuses kept-alive connections and never opens more than `connections`", async () => {
   const server = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
@@ -103,78 +41,6 @@ test("reuses kept-alive connections and never opens more than `connections`", as
     await sequential.close();
     await bounded.close();
     await stopHttpServer(server);
-  }
-});
-
-test("sends path, query, Basic auth from userinfo, extra headers and the body as POST application/json", async () => {
-  const server = await startHttpServer((_req, res) => res.end("{}"));
-  const transport = createHttpTransport({ url: secretUrl(server.port), headers: { "X-Api-Key": "header-key" } });
-  try {
-    await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
-    const [request] = server.requests;
-    assert.ok(request !== undefined);
-    assert.equal(request.url, `/v2/${CANARY}?apikey=${CANARY}`);
-    const expected = `Basic ${Buffer.from(`user-${CANARY}:pw-${CANARY}`).toString("base64")}`;
-    assert.equal(request.headers.authorization, expected);
-    assert.equal(request.headers["content-type"], "application/json");
-    assert.equal(request.headers["x-api-key"], "header-key");
-    assert.equal(request.body, CHAIN_ID_CALL);
-  } finally {
-    await transport.close();
-    await stopHttpServer(server);
-  }
-});
-
-test("returns non-2xx status, Retry-After and non-JSON bodies as they are", async () => {
-  const server = await startHttpServer((req, res) => {
-    if (req.url?.startsWith("/limited")) {
-      res.writeHead(429, { "retry-after": "7", "content-type": "application/json" });
-      res.end('{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"rate limited"}}');
-    } else {
-      res.writeHead(200, { "content-type": "text/html" });
-      res.end("<html>this ain't JSON</html>");
-    }
-  });
-  const limited = createHttpTransport({ url: `http://127.0.0.1:${server.port}/limited` });
-  const html = createHttpTransport({ url: `http://127.0.0.1:${server.port}/html` });
-  try {
-    const answer = await limited.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
-    assert.deepEqual(answer, {
-      status: 429,
-      retryAfter: "7",
-      body: '{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"rate limited"}}',
-    });
-    const page = await html.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
-    assert.deepEqual(page, { status: 200, retryAfter: undefined, body: "<html>this ain't JSON</html>" });
-  } finally {
-    await limited.close();
-    await html.close();
-    await stopHttpServer(server);
-  }
-});
-
-test("does not follow redirects: a 3xx comes back as it is, is a failover, and its Location gets nothing", async () => {
-  const elsewhere = await startHttpServer((_req, res) => res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}'));
-  const server = await startHttpServer((req, res) => {
-    res.writeHead(Number(req.url?.slice(1)), { location: `http://127.0.0.1:${elsewhere.port}/` });
-    res.end();
-  });
-  const transports: Transport[] = [];
-  try {
-    for (const status of [301, 302, 303, 307, 308]) {
-      const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}/${status}` });
-      transports.push(transport);
-      const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
-      assert.deepEqual(answer, { status, retryAfter: undefined, body: "" });
-      assert.equal(classifyResponse(answer, 0).decision, "failover", String(status));
-    }
-    assert.equal(server.requests.length, 5);
-    assert.equal(elsewhere.requests.length, 0);
-    assert.equal(elsewhere.connections.length, 0);
-  } finally {
-    for (const transport of transports) await transport.close();
-    await stopHttpServer(server);
-    await stopHttpServer(elsewhere);
   }
 });
 
@@ -323,19 +189,7 @@ test("localhost (the operator's own node) works from the config and is refused f
   }
 });
 
-test("connection refused is `connect`, and the error never names the URL", async () => {
-  const port = await freePort();
-  const transport = createHttpTransport({ url: secretUrl(port) });
-  try {
-    const error = await expectFailure(
-      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
-      "connect",
-    );
-    assert.match(error.message, /ECONNREFUSED/);
-  } finally {
-    await transport.close();
-  }
-});
+// --- connecting ------------------------------------------------------------------------------------------------
 
 test("a TLS handshake that never completes is `connect` after connectTimeoutMs", async () => {
   const silent: NetServer = createNetServer((socket) => socket.on("error", () => {}));
@@ -356,177 +210,6 @@ test("a TLS handshake that never completes is `connect` after connectTimeoutMs",
   } finally {
     await transport.close();
     silent.close();
-  }
-});
-
-test("a connection closed or reset mid-body is `reset`", async () => {
-  const server = await startHttpServer((req, res) => {
-    res.writeHead(200, { "content-length": "1000" });
-    res.write('{"jsonrpc":"2.0","id":1,"result":"0x', () => {
-      if (req.url?.startsWith("/rst")) req.socket.resetAndDestroy();
-      else req.socket.destroy();
-    });
-  });
-  try {
-    for (const path of ["/fin", "/rst"]) {
-      const transport = createHttpTransport({ url: secretUrl(server.port).replace("/v2/", `${path}/`) });
-      try {
-        await expectFailure(
-          transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
-          "reset",
-        );
-      } finally {
-        await transport.close();
-      }
-    }
-  } finally {
-    await stopHttpServer(server);
-  }
-});
-
-test("the deadline covers a body trickling 1 byte/s: aborted on time and the socket closed", async () => {
-  let headersSent = false;
-  const server = await startHttpServer((_req, res) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.write("{", () => {
-      headersSent = true;
-    });
-    const trickle = setInterval(() => res.write(" "), 1_000);
-    res.on("close", () => clearInterval(trickle));
-  });
-  const transport = createHttpTransport({ url: secretUrl(server.port) });
-  try {
-    const signal = AbortSignal.timeout(300);
-    let abortedAt = 0;
-    signal.addEventListener("abort", () => {
-      abortedAt = performance.now();
-    });
-    const started = performance.now();
-    await expectFailure(transport.send(CHAIN_ID_CALL, { signal, maxResponseBytes: MiB }), "timeout");
-    const endedAt = performance.now();
-    assert.ok(headersSent, "the response had started before the deadline");
-    assert.ok(abortedAt - started >= 290, `aborted after ${abortedAt - started} ms`);
-    assert.ok(endedAt - abortedAt < 50, `ended ${endedAt - abortedAt} ms after the deadline`);
-    const [socket] = server.connections;
-    assert.ok(socket !== undefined);
-    await within(socketClosed(socket), 1_000, "upstream socket close");
-  } finally {
-    await transport.close();
-    await stopHttpServer(server);
-  }
-});
-
-test("a caller's abort (not a deadline) is `aborted`, before and after the headers", async () => {
-  const server = await startHttpServer((_req, res) => {
-    res.writeHead(200);
-    res.write("{");
-  });
-  const transport = createHttpTransport({ url: secretUrl(server.port) });
-  try {
-    const early = new AbortController();
-    early.abort();
-    await expectFailure(transport.send(CHAIN_ID_CALL, { signal: early.signal, maxResponseBytes: MiB }), "aborted");
-    assert.equal(server.requests.length, 0);
-    const late = new AbortController();
-    const received = within(once(server.server, "request"), 5_000, "request");
-    const sending = expectFailure(
-      transport.send(CHAIN_ID_CALL, { signal: late.signal, maxResponseBytes: MiB }),
-      "aborted",
-    );
-    await received;
-    late.abort();
-    await sending;
-  } finally {
-    await transport.close();
-    await stopHttpServer(server);
-  }
-});
-
-test("a body over maxResponseBytes is `too_large` and its socket is closed (declared or streamed)", async () => {
-  const server = await startHttpServer((req, res) => {
-    const size = 2 * MiB;
-    if (req.url?.startsWith("/declared")) res.writeHead(200, { "content-length": String(size) });
-    else res.writeHead(200); // chunked: the size is only known while reading
-    const chunk = Buffer.alloc(64 * 1024, 0x20);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < size && !res.destroyed) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once("drain", pump);
-      }
-      res.end();
-    };
-    pump();
-  });
-  try {
-    for (const path of ["/declared", "/streamed"]) {
-      const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}${path}` });
-      try {
-        const before = server.connections.length;
-        await expectFailure(
-          transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB }),
-          "too_large",
-        );
-        const socket = server.connections[before];
-        assert.ok(socket !== undefined);
-        await within(socketClosed(socket), 1_000, `${path} socket close`);
-      } finally {
-        await transport.close();
-      }
-    }
-  } finally {
-    await stopHttpServer(server);
-  }
-});
-
-test("a body of exactly maxResponseBytes is accepted", async () => {
-  const body = `"${"x".repeat(998)}"`;
-  const server = await startHttpServer((_req, res) => res.end(body));
-  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}` });
-  try {
-    const answer = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 1_000 });
-    assert.equal(answer.body, body);
-    await expectFailure(
-      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: 999 }),
-      "too_large",
-    );
-  } finally {
-    await transport.close();
-    await stopHttpServer(server);
-  }
-});
-
-test("close() rejects in-flight sends as `aborted`, closes sockets and refuses new sends", async () => {
-  const server = await startHttpServer(() => {});
-  const transport = createHttpTransport({ url: secretUrl(server.port) });
-  try {
-    const received = within(once(server.server, "request"), 5_000, "request");
-    const inFlight = expectFailure(
-      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(10_000), maxResponseBytes: MiB }),
-      "aborted",
-    );
-    await received;
-    await within(transport.close(), 1_000, "close");
-    await inFlight;
-    const [socket] = server.connections;
-    assert.ok(socket !== undefined);
-    await within(socketClosed(socket), 1_000, "socket close");
-    await expectFailure(
-      transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(1_000), maxResponseBytes: MiB }),
-      "aborted",
-    );
-  } finally {
-    await transport.close();
-    await stopHttpServer(server);
-  }
-});
-
-test("rejects URLs it cannot use without repeating them", () => {
-  for (const url of [`ftp://h/${CANARY}`, `not a url ${CANARY}`, `ws://127.0.0.1/${CANARY}`]) {
-    assert.throws(
-      () => createHttpTransport({ url }),
-      (error: Error) => error instanceof TypeError && !error.message.includes(CANARY),
-    );
   }
 });
 

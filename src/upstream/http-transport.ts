@@ -4,6 +4,7 @@ import { type SendOptions, type Transport, TransportError, type TransportRespons
 import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES as MESSAGES } from "./failures.ts";
 import { redactError } from "./redact.ts";
 import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
+import { basicAuthorization } from "./upstream-url.ts";
 
 /** Connections per upstream origin. */
 export const HTTP_CONNECTIONS_DEFAULT = 32;
@@ -48,14 +49,6 @@ interface UpstreamTarget {
   authorization: string | undefined;
 }
 
-function decodeUserinfo(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
-}
-
 function parseUpstreamUrl(url: string): UpstreamTarget {
   let parsed: URL;
   try {
@@ -67,13 +60,11 @@ function parseUpstreamUrl(url: string): UpstreamTarget {
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new TypeError("upstream URL must use http: or https:");
   }
-  const hasUserinfo = parsed.username !== "" || parsed.password !== "";
-  const credentials = `${decodeUserinfo(parsed.username)}:${decodeUserinfo(parsed.password)}`;
   return {
     origin: `${parsed.protocol}//${parsed.host}`,
     path: `${parsed.pathname}${parsed.search}`,
     hostname: parsed.hostname,
-    authorization: hasUserinfo ? `Basic ${Buffer.from(credentials).toString("base64")}` : undefined,
+    authorization: basicAuthorization(parsed),
   };
 }
 
