@@ -28,8 +28,7 @@ import {
   waitForAccount,
 } from "./harness/client-page.ts";
 import { type FaultProxy, startFaultProxy } from "./harness/fault-proxy.ts";
-import { CANARY, THREE_DOMAINS } from "./harness/network.ts";
-import { waitFor } from "./harness/wait.ts";
+import { CANARY, settled, THREE_DOMAINS } from "./harness/network.ts";
 
 const ARTIFACTS = join(import.meta.dirname, "..", "test-artifacts", "client-page");
 /** The account the page shows: not a dev account, so its balance is exactly what the test sent it. */
@@ -63,13 +62,7 @@ async function startGateway(devnet: Devnet, pageOrigin: string): Promise<App> {
   });
   const app = await startApp(config, { readyTimeoutMs: READY_MS });
   try {
-    await waitFor(
-      () =>
-        app.gateway
-          .readiness()
-          .chains.every((c) => c.ready && c.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined)),
-      { timeoutMs: READY_MS, what: "the gateway to be ready with every upstream admitted" },
-    );
+    await settled(app, READY_MS);
   } catch (error) {
     await app.stop();
     throw error;

@@ -303,6 +303,8 @@ const SEND: Scenario = {
 // --- parity ------------------------------------------------------------------------------------------------------
 
 describe("four clients, one table", () => {
+  /** Set as soon as it starts, so `after` stops it even when the rest of the setup fails. */
+  let net: TestNetwork | undefined;
   let w: World;
   let chain: Chain;
   const clients: ClientUnderTest[] = [];
@@ -312,7 +314,7 @@ describe("four clients, one table", () => {
   const answers: EvidenceEvent[] = [];
 
   before(async () => {
-    const net = await startTestNetwork();
+    net = await startTestNetwork();
     chain = devnetChain(net);
     const deployer = devSender(net, 5);
     const deployTx = await deployer({ data: STORE42_INIT });
@@ -362,7 +364,7 @@ describe("four clients, one table", () => {
 
   after(async () => {
     for (const c of clients) await c.close();
-    await w?.net.stop();
+    await net?.stop();
   });
 
   for (const scenario of READS) {
@@ -413,10 +415,11 @@ describe("four clients, one table", () => {
       if (PROVEN_STATE.has(method) && provable) {
         assert.equal(answer.evidence.verified, "proof", `${method} ${JSON.stringify(params)}`);
       }
-      if ((method === "eth_getBlockByNumber" || method === "eth_getBlockByHash") && answer.ok && tag !== "pending") {
+      // A block's own tag or hash is its first param (the second is the full-transactions flag).
+      const block = Array.isArray(params) ? params[0] : undefined;
+      if ((method === "eth_getBlockByNumber" || method === "eth_getBlockByHash") && answer.ok && block !== "pending") {
         assert.equal(answer.evidence.verified, "proof", `${method} ${JSON.stringify(params)}`);
       }
-      assert.ok(["proof", "quorum", "single", "none"].includes(answer.evidence.verified), JSON.stringify(answer));
     }
     const table = [...byMethod].map(([m, kinds]) => `${m} ${JSON.stringify(Object.fromEntries(kinds))}`);
     t.diagnostic(`embedded answers by method:\n${table.join("\n")}`);

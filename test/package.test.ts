@@ -8,14 +8,23 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildPackage } from "../scripts/build.ts";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
 import { THREE_DOMAINS } from "./harness/network.ts";
 
 const root = join(import.meta.dirname, "..");
-const npmEnv = { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false" };
+/** The tools (npm, tsc) run on this Node, not whatever `node` PATH finds first; npm stays offline. */
+const toolEnv = {
+  ...process.env,
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+  npm_config_offline: "true",
+  npm_config_update_notifier: "false",
+  npm_config_fund: "false",
+};
+/** A bound on each tool run: they are synchronous, so the test runner's own timeout could not stop a hang, ms. */
+const TOOL_TIMEOUT_MS = 120_000;
 
 let work: string;
 let consumer: string;
@@ -29,15 +38,18 @@ before(async () => {
   const [info] = JSON.parse(
     execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], {
       cwd: root,
-      env: npmEnv,
+      env: toolEnv,
       encoding: "utf8",
+      timeout: TOOL_TIMEOUT_MS,
     }),
   ) as { filename: string; files: { path: string }[] }[];
   packed = info!.files.map((f) => f.path);
   consumer = join(work, "consumer");
   const installed = join(consumer, "node_modules", "multihome");
   mkdirSync(installed, { recursive: true });
-  execFileSync("tar", ["-xzf", join(work, info!.filename), "-C", installed, "--strip-components=1"]);
+  execFileSync("tar", ["-xzf", join(work, info!.filename), "-C", installed, "--strip-components=1"], {
+    timeout: TOOL_TIMEOUT_MS,
+  });
   const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
     dependencies: Record<string, string>;
   };
@@ -126,7 +138,11 @@ createMultihome({ chainId: 1, upstreams: [{ url: "https://example.invalid" }] })
 export { answer, client, provider };
 `,
   );
-  const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["-p", consumer], { encoding: "utf8" });
+  const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["-p", consumer], {
+    encoding: "utf8",
+    env: toolEnv,
+    timeout: TOOL_TIMEOUT_MS,
+  });
   assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
 });
 
@@ -134,9 +150,7 @@ test("the installed CLI runs from dist/ (no type stripping under node_modules)",
   const run = spawnSync(
     process.execPath,
     [join(consumer, "node_modules", "multihome", "bin", "multihome.js"), "--help"],
-    {
-      encoding: "utf8",
-    },
+    { encoding: "utf8", timeout: TOOL_TIMEOUT_MS },
   );
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /Usage: multihome/);

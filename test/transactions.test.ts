@@ -279,10 +279,13 @@ test("a gateway killed with -9 while a transaction is pending rebroadcasts it af
   }
   assert.equal(await net.direct("eth_getTransactionByHash", [hash]), null, "no node has it before the restart");
   running = await startChild(configPath, url);
-  await waitFor(async () => (await net.direct("eth_getTransactionByHash", [hash])) !== null, {
-    timeoutMs: 30_000,
-    what: "the restarted gateway to rebroadcast the transaction",
-  });
+  // Every node must hold it before the block is mined: a node without it would mine a different block, and the
+  // chain would split under the gateway.
+  const everyNodeHasIt = async () => {
+    const found = await Promise.all(net.devnet.nodes.map((_, i) => net.direct("eth_getTransactionByHash", [hash], i)));
+    return found.every((tx) => tx !== null);
+  };
+  await waitFor(everyNodeHasIt, { timeoutMs: 30_000, what: "the restarted gateway to rebroadcast it to every node" });
   await net.devnet.mine();
   await waitFor(
     async () =>

@@ -5,6 +5,7 @@ import { waitFor } from "../../test/harness/wait.ts";
 import { type Devnet, startDevnet } from "../devnet/devnet.ts";
 import {
   createEip1193Provider,
+  EIP1193_CONNECT_WAIT_MS,
   EIP1193_UNAUTHORIZED,
   EIP1193_UNSUPPORTED_METHOD,
   ProviderRpcError,
@@ -140,7 +141,9 @@ test("no `connect` while no head can be agreed (one reachable domain, the other 
   const provider = createEip1193Provider(mh);
   const events: unknown[] = [];
   provider.on("connect", (info) => events.push(info));
-  const { ready, status } = await mh.ready(1_000);
+  // Longer than two of the provider's waits for a head: one that emitted after a wait regardless of its outcome would
+  // have been seen by now.
+  const { ready, status } = await mh.ready(EIP1193_CONNECT_WAIT_MS * 2.5);
   assert.equal(ready, false, JSON.stringify(status));
   assert.deepEqual(events, []);
 });

@@ -10,10 +10,8 @@ export const EIP1193_UNSUPPORTED_METHOD = 4200;
 /** EIP-1193: the user has not authorized the requested account or method. */
 export const EIP1193_UNAUTHORIZED = 4100;
 
-/** Account and wallet methods a provider without accounts answers itself. */
-const NO_ACCOUNTS: Readonly<Record<string, () => unknown>> = {
-  eth_accounts: () => [],
-};
+/** How long each wait for an agreed head lasts before `connect` is waited for again, ms. */
+export const EIP1193_CONNECT_WAIT_MS = 1_000;
 
 /** Methods that ask a wallet to act: not this provider's job. */
 const WALLET_ONLY = /^(eth_requestAccounts|eth_sendTransaction|eth_sign.*|personal_.*|wallet_.*)$/;
@@ -42,19 +40,29 @@ export interface Eip1193Provider {
 export function createEip1193Provider(multihome: Multihome): Eip1193Provider {
   const listeners = new Map<string, Set<Listener>>();
   const emit = (event: string, ...args: unknown[]) => {
-    for (const listener of listeners.get(event) ?? []) listener(...args);
+    for (const listener of listeners.get(event) ?? []) {
+      // A listener's bug is the app's: it must not become an unhandled rejection here.
+      try {
+        listener(...args);
+      } catch {}
+    }
   };
   const chainIdHex = `0x${multihome.chainId.toString(16)}`;
-  // EIP-1193 `connect` once the engine has an agreed head, so a wallet UI can tell "connecting" from "connected".
-  void multihome.ready().then(({ ready }) => {
-    if (ready) emit("connect", { chainId: chainIdHex });
-  });
+  // EIP-1193 `connect` once the engine has an agreed head, however long that takes (a wallet may start offline), so a
+  // wallet UI can tell "connecting" from "connected".
+  void (async () => {
+    while (!multihome.closed) {
+      if ((await multihome.ready(EIP1193_CONNECT_WAIT_MS)).ready) {
+        if (!multihome.closed) emit("connect", { chainId: chainIdHex });
+        return;
+      }
+    }
+  })();
 
   const provider: Eip1193Provider = {
     multihome,
     async request(args) {
-      const local = NO_ACCOUNTS[args?.method];
-      if (local) return local();
+      if (args?.method === "eth_accounts") return [];
       if (typeof args?.method === "string" && WALLET_ONLY.test(args.method)) {
         const code = args.method === "eth_requestAccounts" ? EIP1193_UNAUTHORIZED : EIP1193_UNSUPPORTED_METHOD;
         throw new ProviderRpcError(code, `${args.method}: this provider holds no accounts and signs nothing`);

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { createPublicClient } from "viem";
+import { mainnet, sepolia } from "viem/chains";
 import { ConfigError } from "../config/validate.ts";
 import type { Transport } from "../core/ports.ts";
 import { type ClientUpstream, createMultihome } from "./multihome.ts";
+import { multihome } from "./viem.ts";
 
 const domain = (operator: string) => ({ operator, hosting: `h-${operator}`, region: "r" });
 
@@ -31,6 +34,8 @@ test("options are checked by the gateway's schema, with problems named by the op
     refusal([{ url: "http://169.254.169.254/", domain: domain("a") }])[0]!,
     /^upstreams\.0\.url: .*metadata/,
   );
+  // The app names its upstreams: a wallet's node on the home network is one; a metadata address never is.
+  assert.deepEqual(refusal([{ url: "http://192.168.1.10:8545", domain: domain("home") }]), []);
   assert.match(refusal([{ url: "http://127.0.0.1:1" } as ClientUpstream])[0]!, /^upstreams\.0\.domain: required/);
   assert.match(
     refusal([
@@ -82,7 +87,9 @@ test("a malformed call is refused before any upstream is asked; the engine's ans
     assert.equal(badName.ok, false);
     assert.equal(!badName.ok && badName.error.code, -32600);
     const badParams = await mh.call({ method: "eth_getBalance", params: 5 as never });
-    assert.equal(!badParams.ok && badParams.error.code, -32602);
+    // As the gateway answers it: params that are neither an array nor an object make an invalid request.
+    assert.equal(!badParams.ok && badParams.error.code, -32600);
+    assert.match(!badParams.ok ? badParams.error.message : "", /params must be an array or an object/);
     await assert.rejects(mh.request({ method: "eth getBalance" }), (e: { code: number; evidence: unknown }) => {
       assert.equal(e.code, -32600);
       assert.deepEqual(e.evidence, { blockNumber: undefined, verified: "none" });
@@ -101,4 +108,19 @@ test("a malformed call is refused before any upstream is asked; the engine's ans
   }
   const closed = await mh.call({ method: "eth_chainId" });
   assert.equal(!closed.ok && (closed.error.data as { multihomeCode: string }).multihomeCode, "unavailable");
+});
+
+test("the viem transport serves only its engine's chain, from the first client on", async () => {
+  const upstreams = [{ url: "http://127.0.0.1:1", domain: domain("a") }];
+  const transport = multihome({ chainId: 1, upstreams, transport: () => silent });
+  assert.throws(
+    () => createPublicClient({ chain: sepolia, transport }).request,
+    /chain 11155111 is not this Multihome's 1/,
+  );
+  const client = createPublicClient({ chain: mainnet, transport });
+  try {
+    assert.equal(client.transport.multihome.chainId, 1);
+  } finally {
+    await client.transport.multihome.close();
+  }
 });

@@ -9,7 +9,7 @@ import { type Config, type ConfigInput, configSchema } from "../config/schema.ts
 import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { ERRORS, type ErrorCode, MultihomeError, toRpcError } from "../core/errors.ts";
-import type { RpcCall } from "../core/jsonrpc.ts";
+import { callShapeProblem, type RpcCall } from "../core/jsonrpc.ts";
 import { SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
@@ -19,6 +19,7 @@ import {
   type ChainStatus,
   createGateway,
   type Evidence,
+  rpcErrorOf,
 } from "../engine/gateway.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { createFetchTransport } from "../upstream/fetch-transport.ts";
@@ -121,12 +122,16 @@ export interface Multihome {
   /** Resolves once a head is agreed across domains, or after `timeoutMs`; `ready` says which. */
   ready(timeoutMs?: number): Promise<{ ready: boolean; status: ChainStatus }>;
   status(): ChainStatus;
-  /** Told of every answer `request` gives (adapters hand callers only the result); returns the unsubscribe. */
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /**
+   * Told of every answer the engine gives to `request` and `call` (adapters hand callers only the result), with its
+   * evidence; refusals made before the engine is asked (a malformed call, a closed engine) are not. Returns the
+   * unsubscribe.
+   */
   onAnswer(listener: (event: EvidenceEvent) => void): () => void;
   close(): Promise<void>;
 }
-
-const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /** Upstream ids: given ones kept, missing ones from the operator, numbered on collision. */
 function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
@@ -143,9 +148,7 @@ function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
 }
 
 function toAnswer(answer: CallAnswer): Answer {
-  if (answer.ok) return answer;
-  const error = "error" in answer ? toRpcError(answer.error) : answer.rpcError;
-  return { ok: false, error, evidence: answer.evidence };
+  return answer.ok ? answer : { ok: false, error: rpcErrorOf(answer), evidence: answer.evidence };
 }
 
 /** The gateway's config for these options, checked by the same schema; problems are named by the options' paths. */
@@ -165,7 +168,14 @@ function clientConfig(options: MultihomeOptions, ids: string[]): Config {
       chains: [
         {
           chainId: options.chainId,
-          upstreams: options.upstreams.map((u, i) => ({ id: ids[i], url: u.url, domain: u.domain })),
+          // The app names its upstreams, and a wallet's own node may well be at 192.168.x.y: only the addresses that
+          // are never an RPC node (cloud metadata) stay refused.
+          upstreams: options.upstreams.map((u, i) => ({
+            id: ids[i],
+            url: u.url,
+            domain: u.domain,
+            allowPrivateNetwork: true,
+          })),
         },
       ],
     });
@@ -205,14 +215,12 @@ export function createMultihome(options: MultihomeOptions): Multihome {
 
   async function call(args: RequestArguments, requestOptions: RequestOptions = {}): Promise<Answer> {
     if (closed) return refuse("unavailable", "this Multihome is closed");
-    if (typeof args?.method !== "string" || !METHOD_NAME.test(args.method))
-      return refuse("invalid_request", `${ERRORS.invalid_request.message}: method must be a JSON-RPC method name`);
+    const params = args?.params ?? [];
+    const problem = callShapeProblem(args?.method, params, config.server.maxMethodLength);
+    if (problem !== undefined) return refuse("invalid_request", `${ERRORS.invalid_request.message}: ${problem}`);
     // viem and ethers poll over HTTP transports; the embedded engine has no socket to push notifications on.
     if (SUBSCRIPTION_METHODS.has(args.method))
       return refuse("method_not_found", `${args.method} is not offered by the embedded client: poll instead`);
-    const params = args.params ?? [];
-    if (typeof params !== "object" || params === null)
-      return refuse("invalid_params", `${ERRORS.invalid_params.message}: params must be an array or an object`);
     const rpc: RpcCall = {
       id: nextId++,
       method: args.method,
@@ -248,13 +256,17 @@ export function createMultihome(options: MultihomeOptions): Multihome {
       return answer.result;
     },
     async account(address) {
-      return (await gateway.account(chainId, address)) ?? { ok: false, message: "unknown chain" };
+      // Defined for every configured chain, and this engine has exactly one.
+      return (await gateway.account(chainId, address))!;
     },
     async ready(timeoutMs = CLIENT_READY_TIMEOUT_MS_DEFAULT) {
       const readiness = await gateway.ready(timeoutMs);
       return { ready: readiness.ready, status: readiness.chains[0]! };
     },
     status,
+    get closed() {
+      return closed;
+    },
     onAnswer(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -25,7 +25,8 @@ export function multihome(source: MultihomeTransportOptions | Multihome): Multih
       const chainId = options.chainId ?? chain?.id;
       if (chainId === undefined) throw new TypeError("multihome(): give a chainId, or a chain to the viem client");
       engine = createMultihome({ ...options, chainId });
-    } else if (chain !== undefined && chain.id !== engine.chainId) {
+    }
+    if (chain !== undefined && chain.id !== engine.chainId) {
       throw new TypeError(`multihome(): the client's chain ${chain.id} is not this Multihome's ${engine.chainId}`);
     }
     const bound = engine;

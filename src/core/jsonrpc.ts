@@ -125,6 +125,15 @@ export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody 
   return { batch: false, item };
 }
 
+/** Why `method` and `params` cannot make a JSON-RPC call, or undefined when they can. */
+export function callShapeProblem(method: unknown, params: unknown, maxMethodLength: number): string | undefined {
+  if (typeof method !== "string" || method.length === 0) return "method must be a non-empty string";
+  if (method.length > maxMethodLength) return `method name longer than ${maxMethodLength} characters`;
+  if (!METHOD_NAME.test(method)) return "method name has characters outside [A-Za-z0-9_]";
+  if (typeof params !== "object" || params === null) return "params must be an array or an object";
+  return undefined;
+}
+
 function invalid(id: RpcId, message: string): ParsedItem {
   return { ok: false, id, error: new MultihomeError("invalid_request", `invalid request: ${message}`) };
 }
@@ -150,14 +159,10 @@ function parseItem(value: unknown, limits: ParseLimits, idSources: IdSources | u
   const id = parsedId.id;
   if (obj.jsonrpc !== "2.0") return invalid(id, 'invalid JSON-RPC version (expected "2.0")');
   const method = obj.method;
-  if (typeof method !== "string" || method.length === 0) return invalid(id, "method must be a non-empty string");
-  if (method.length > limits.maxMethodLength) {
-    return invalid(id, `method name longer than ${limits.maxMethodLength} characters`);
-  }
-  if (!METHOD_NAME.test(method)) return invalid(id, "method name has characters outside [A-Za-z0-9_]");
   const params = obj.params ?? [];
-  if (typeof params !== "object" || params === null) return invalid(id, "params must be an array or an object");
-  return { ok: true, call: { id, method, params: params as RpcCall["params"], notification: !hasId } };
+  const problem = callShapeProblem(method, params, limits.maxMethodLength);
+  if (problem !== undefined) return invalid(id, problem);
+  return { ok: true, call: { id, method: method as string, params: params as RpcCall["params"], notification: !hasId } };
 }
 
 export interface RpcErrorObject {

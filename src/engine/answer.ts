@@ -1,5 +1,5 @@
 /** What a call answers, and the evidence that goes with it. */
-import type { MultihomeError } from "../core/errors.ts";
+import { type MultihomeError, toRpcError } from "../core/errors.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 
 /** How a served answer was established. */
@@ -29,3 +29,8 @@ export type CallAnswer =
   | { ok: true; result: unknown; evidence: Evidence }
   | { ok: false; rpcError: RpcErrorObject; evidence: Evidence }
   | { ok: false; error: MultihomeError; evidence: Evidence };
+
+/** A failed answer's JSON-RPC error object: the chain's own (a revert), or Multihome's with its `multihomeCode`. */
+export function rpcErrorOf(answer: Exclude<CallAnswer, { ok: true }>): RpcErrorObject {
+  return "rpcError" in answer ? answer.rpcError : toRpcError(answer.error);
+}

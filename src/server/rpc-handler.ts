@@ -17,7 +17,7 @@ import {
 } from "../core/jsonrpc.ts";
 import { methodLabel, SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+import { type CallAnswer, type Gateway, rpcErrorOf } from "../engine/gateway.ts";
 
 /** What a caller may do: the methods its key allows, and the units its calls cost against its limit. */
 export interface RpcGate {
@@ -146,9 +146,7 @@ export function refuseBody(error: MultihomeError, log: RequestLog, metrics: Metr
 }
 
 function answerToJson(id: RpcId, answer: CallAnswer): string {
-  if (answer.ok) return serializeResult(id, answer.result);
-  if ("rpcError" in answer) return serializeError(id, answer.rpcError);
-  return serializeError(id, toRpcError(answer.error));
+  return answer.ok ? serializeResult(id, answer.result) : serializeError(id, rpcErrorOf(answer));
 }
 
 export async function handleRpcBody(

@@ -6,7 +6,7 @@
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
 import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES } from "./failures.ts";
 import { redactError } from "./redact.ts";
-import { basicAuthorization } from "./upstream-url.ts";
+import { parseHttpUpstream } from "./upstream-url.ts";
 
 export interface FetchTransportOptions {
   /**
@@ -46,26 +46,9 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
 }
 
 export function createFetchTransport(options: FetchTransportOptions): Transport {
-  let parsed: URL;
-  try {
-    parsed = new URL(options.url);
-  } catch {
-    // The URL itself is not repeated: it may hold a key.
-    throw new TypeError("upstream URL is not a valid URL");
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new TypeError("upstream URL must use http: or https:");
-  }
+  const { url, headers, secrets } = parseHttpUpstream(options.url, options.headers);
+  const target = url.href;
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
-  headers["content-type"] = "application/json";
-  const userinfo = basicAuthorization(parsed);
-  if (userinfo !== undefined && headers["authorization"] === undefined) headers["authorization"] = userinfo;
-  const secrets = [options.url, parsed.hostname, ...Object.values(options.headers ?? {})];
-  parsed.username = "";
-  parsed.password = "";
-  const target = parsed.href;
   // Aborts every attempt in flight when the transport closes.
   const closing = new AbortController();
 

@@ -4,7 +4,7 @@ import { type SendOptions, type Transport, TransportError, type TransportRespons
 import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES as MESSAGES } from "./failures.ts";
 import { redactError } from "./redact.ts";
 import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
-import { basicAuthorization } from "./upstream-url.ts";
+import { parseHttpUpstream } from "./upstream-url.ts";
 
 /** Connections per upstream origin. */
 export const HTTP_CONNECTIONS_DEFAULT = 32;
@@ -42,32 +42,6 @@ export interface HttpTransportOptions {
   resolve?: ResolveHostname;
 }
 
-interface UpstreamTarget {
-  origin: string;
-  path: string;
-  hostname: string;
-  authorization: string | undefined;
-}
-
-function parseUpstreamUrl(url: string): UpstreamTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // The URL itself is not repeated: it may hold a key.
-    throw new TypeError("upstream URL is not a valid URL");
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new TypeError("upstream URL must use http: or https:");
-  }
-  return {
-    origin: `${parsed.protocol}//${parsed.host}`,
-    path: `${parsed.pathname}${parsed.search}`,
-    hostname: parsed.hostname,
-    authorization: basicAuthorization(parsed),
-  };
-}
-
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -103,17 +77,11 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     addressPolicy = ADDRESS_POLICY_DEFAULT,
     resolve,
   } = options;
-  const target = parseUpstreamUrl(url);
+  const { url: target, headers: requestHeaders, secrets } = parseHttpUpstream(url, headers);
+  const path = `${target.pathname}${target.search}`;
   // A literal address never goes through a lookup, so it is judged here, once.
   const literal = hostnameVerdict(target.hostname, addressPolicy.mode, addressPolicy.allowPrivate);
   if (literal !== "needs-dns" && !literal.ok) throw new AddressBlockedError(literal.reason);
-  const secrets = [url, target.hostname, ...Object.values(headers)];
-  const requestHeaders: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) requestHeaders[name.toLowerCase()] = value;
-  requestHeaders["content-type"] = "application/json";
-  if (target.authorization !== undefined && requestHeaders["authorization"] === undefined) {
-    requestHeaders["authorization"] = target.authorization;
-  }
 
   const pool = new Pool(target.origin, {
     connections,
@@ -145,7 +113,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     try {
       // The signal stays attached to the response body: undici destroys the body (and its socket) when it fires,
       // so the deadline covers a trickling body as well as the headers.
-      response = await pool.request({ path: target.path, method: "POST", headers: requestHeaders, body, signal });
+      response = await pool.request({ path, method: "POST", headers: requestHeaders, body, signal });
     } catch (error) {
       throw failure(error, signal);
     }

@@ -64,6 +64,17 @@ export interface TestNetworkOptions {
   config?: Partial<Omit<ConfigInput, "chains">>;
 }
 
+/** Resolves once every chain of `app` is ready with every upstream admitted and its head known. */
+export async function settled(app: App, timeoutMs: number): Promise<void> {
+  await waitFor(
+    () =>
+      app.gateway
+        .readiness()
+        .chains.every((c) => c.ready && c.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined)),
+    { timeoutMs, what: "the gateway to be ready with every upstream admitted" },
+  );
+}
+
 export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const nodes = options.nodes ?? THREE_DOMAINS;
   const devnet = await startDevnet({ nodes, blockTimeMs: options.blockTimeMs ?? 0 });
@@ -103,13 +114,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     app = await startApp(config, { logger, readyTimeoutMs: 10_000 });
     const started = app;
     // Tests start from a settled world: every upstream admitted and its head known, not just the first two.
-    await waitFor(
-      () =>
-        started.gateway
-          .readiness()
-          .chains.every((c) => c.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined)),
-      { timeoutMs: 10_000, what: "every upstream to be admitted" },
-    );
+    await settled(started, 10_000);
     const rpcUrl = `${started.server.url}/rpc/${devnet.chainId}`;
     let nextId = 1;
     return {
