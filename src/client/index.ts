@@ -9,6 +9,7 @@ export { createMemoryStore } from "../stores/memory/memory-store.ts";
 export { createFetchTransport, type FetchTransportOptions } from "../upstream/fetch-transport.ts";
 export {
   createEip1193Provider,
+  EIP1193_CONNECT_WAIT_MS,
   EIP1193_UNAUTHORIZED,
   EIP1193_UNSUPPORTED_METHOD,
   type Eip1193Provider,
@@ -20,6 +21,7 @@ export {
   type Answer,
   type ChainStatus,
   CLIENT_CACHE_MAX_BYTES_DEFAULT,
+  CLIENT_READY_TIMEOUT_MS_DEFAULT,
   type ClientSettings,
   type ClientUpstream,
   createMultihome,

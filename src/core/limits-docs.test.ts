@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 
 const root = join(import.meta.dirname, "..", "..");
-const LAYERS = ["core", "engine", "server", "upstream", "stores"];
+const LAYERS = ["core", "engine", "server", "upstream", "stores", "client"];
 const CONSTANT = /^export const ([A-Z][A-Z0-9_]*) = [0-9]/gm;
 
 function sources(dir: string): string[] {
