@@ -14,20 +14,25 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createPublicClient, getContractAddress, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { buildBrowserBundle, CLIENT_BUNDLE_BUDGET_GZIP_BYTES } from "../scripts/build.ts";
+import {
+  BROWSER_BUNDLE_FILE,
+  buildBrowserBundle,
+  CLIENT_BUNDLE_BUDGET_GZIP_BYTES,
+  VERIFIER_FILES,
+} from "../scripts/build.ts";
 import { DEMO_NODES } from "../src/app/demo.ts";
 import type { ClientSettings, ClientUpstream, Multihome } from "../src/client/index.ts";
 import { multihome } from "../src/client/viem.ts";
+import { failureDomainOf } from "../src/core/domain.ts";
 import type { Transport } from "../src/core/ports.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
+import type { Verification } from "../src/engine/answer.ts";
 import { createFetchTransport } from "../src/upstream/fetch-transport.ts";
-import { rpc } from "./nodes.ts";
+import { MAX_FEE_PER_GAS, MAX_PRIORITY_FEE_PER_GAS, rpc, TRANSFER_GAS } from "./nodes.ts";
 import { quantile } from "./open-loop.ts";
 import { clientSection } from "./report.ts";
 
-/** Source files the proof verifier is made of: the bundle must keep them. */
-export const VERIFIER_FILES = ["src/core/proof.ts", "src/core/header.ts", "src/core/roots.ts"] as const;
 /** Contributors named in the bundle table; the rest are summed into one row. */
 const TOP_CONTRIBUTORS = 12;
 /** Distinct accounts (and distinct calldata) requests cycle through: far more than the requests in flight. */
@@ -40,12 +45,9 @@ const ROUNDS = 4;
 const CONCURRENCY = [1, 16] as const;
 /** How long the engines may take to agree on a head across domains, ms. */
 const READY_TIMEOUT_MS = 15_000;
-const TRANSFER_GAS = 21_000n;
 /** The n-th fresh account receives n times this, wei: every balance differs. */
 const TRANSFER_VALUE = 10n ** 15n;
 const DEPLOY_GAS = 200_000n;
-const MAX_FEE_PER_GAS = 10_000_000_000n;
-const MAX_PRIORITY_FEE_PER_GAS = 1_000_000n;
 /** What the contract's slot 0 holds, and so what every `eth_call` returns. */
 const STORED_VALUE = 42n;
 /**
@@ -81,7 +83,9 @@ export interface ClientBundleMeasure {
   gzipBytes: number;
   /** `CLIENT_BUNDLE_BUDGET_GZIP_BYTES`, which `test/client-bundle.test.ts` holds the bundle to. */
   budgetGzipBytes: number;
-  /** Every file of the proof verifier ({@link VERIFIER_FILES}) is in the bundle. */
+  /** `VERIFIER_FILES`: the source files of the proof verifier. */
+  verifierFiles: readonly string[];
+  /** Every one of {@link verifierFiles} is in the bundle. */
   verifierInside: boolean;
   /** Largest first. */
   contributors: BundleContributor[];
@@ -99,14 +103,22 @@ export interface ClientLatency {
   p50Us: number;
   p99Us: number;
   meanUs: number;
-  /** CPU time of this process (user + system) over the measured requests, divided by them, µs. */
+  /**
+   * CPU time of this whole process (user + system) over this client's measured slices, divided by its requests, µs:
+   * the other engines' background head polls during those slices are in it too.
+   */
   cpuUsPerRequest: number;
-  /** HTTP requests that reached the node(s) over the measured requests, divided by them (background head polls included). */
+  /** HTTP requests this client sent to the node(s) during its own measured slices, divided by its requests (its head polls included). */
   upstreamCallsPerRequest: number;
   /** The same by JSON-RPC method. */
   upstreamCallsByMethod: Record<string, number>;
   /** Answers that differ from the node's own answer to the same request. */
   wrong: number;
+  /**
+   * `evidence.verified` of one untimed `call` to the engine with the operation's first request, made before it was
+   * measured; undefined for the baseline, which has no evidence.
+   */
+  verified: Verification | undefined;
 }
 
 export interface ClientMeasurement {
@@ -115,8 +127,10 @@ export interface ClientMeasurement {
   warmup: number;
   rounds: number;
   distinctTargets: number;
-  /** The block every read was answered at (the nodes do not mine during the run). */
+  /** The block every read was answered at (the nodes do not mine during the run; checked after it). */
   block: number;
+  /** The nodes' failure domains (`hosting/region`), in upstream order: the first is the baseline's node. */
+  domains: string[];
   rows: ClientLatency[];
 }
 
@@ -143,10 +157,10 @@ export function bundleContributors(inputs: Record<string, number>): BundleContri
 }
 
 /** Builds the browser bundle into a temporary directory (removed after) and sums up what it holds. */
-export async function measureClientBundle(): Promise<ClientBundleMeasure> {
+async function measureClientBundle(): Promise<ClientBundleMeasure> {
   const dir = mkdtempSync(join(tmpdir(), "multihome-bundle-"));
   try {
-    const built = await buildBrowserBundle(join(dir, "multihome.browser.js"));
+    const built = await buildBrowserBundle(join(dir, BROWSER_BUNDLE_FILE));
     const all = bundleContributors(built.inputs);
     const top = all.slice(0, TOP_CONTRIBUTORS);
     const rest = all.slice(TOP_CONTRIBUTORS);
@@ -161,6 +175,7 @@ export async function measureClientBundle(): Promise<ClientBundleMeasure> {
       bytes: built.bytes,
       gzipBytes: built.gzipBytes,
       budgetGzipBytes: CLIENT_BUNDLE_BUDGET_GZIP_BYTES,
+      verifierFiles: VERIFIER_FILES,
       verifierInside: VERIFIER_FILES.every((f) => built.inputs[f] !== undefined),
       contributors: top,
       files: Object.keys(built.inputs).length,
@@ -206,6 +221,8 @@ interface Subject {
 interface Operation {
   method: string;
   params(i: number): unknown[];
+  /** The evidence each engine must answer with: measuring is refused otherwise. */
+  requires?: Verification;
 }
 
 /** Closed loop: `concurrency` workers take request indexes in turn until `count` are answered. */
@@ -233,6 +250,26 @@ async function drive(
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
+/**
+ * How each engine answers `op`, from one untimed `call` with its first request: the evidence the measured requests
+ * are served with. Throws on an error, on evidence other than `op.requires`, or on an answer at another block.
+ */
+async function verificationOf(subjects: Subject[], op: Operation, first: number, block: number) {
+  const verified = new Map<ClientKey, Verification>();
+  for (const s of subjects) {
+    if (!s.engine) continue;
+    const answer = await s.engine.call({ method: op.method, params: op.params(first) });
+    const { evidence } = answer;
+    if (!answer.ok) throw new Error(`${op.method} through ${s.key} failed: ${JSON.stringify(answer.error)}`);
+    if (op.requires !== undefined && evidence.verified !== op.requires)
+      throw new Error(`${op.method} through ${s.key} is ${evidence.verified}, expected ${op.requires}`);
+    if (evidence.blockNumber !== undefined && evidence.blockNumber !== block)
+      throw new Error(`${op.method} through ${s.key} was answered at block ${evidence.blockNumber}, expected ${block}`);
+    verified.set(s.key, evidence.verified);
+  }
+  return verified;
+}
+
 async function measureOperation(
   subjects: Subject[],
   op: Operation,
@@ -240,12 +277,13 @@ async function measureOperation(
   first: number,
   requests: number,
   warmup: number,
+  block: number,
 ): Promise<ClientLatency[]> {
+  const verified = await verificationOf(subjects, op, first, block);
   for (const s of subjects) await drive(s, op, first, warmup, concurrency, [], new Map());
   const start = first + warmup;
   const slice = Math.ceil(requests / ROUNDS);
   const state = subjects.map(() => ({ latencies: [] as number[], cpuUs: 0, answers: new Map<number, string>() }));
-  for (const s of subjects) s.counter.take();
   const calls = subjects.map(() => ({ http: 0, methods: {} as Record<string, number> }));
   for (let round = 0; round < ROUNDS; round++) {
     const from = start + round * slice;
@@ -255,6 +293,8 @@ async function measureOperation(
       const index = (k + round) % subjects.length;
       const s = subjects[index]!;
       const st = state[index]!;
+      // Only this slice's calls: what the engine polled while the other clients ran is no part of its cost.
+      s.counter.take();
       const cpu = process.cpuUsage();
       await drive(s, op, from, count, concurrency, st.latencies, st.answers);
       const used = process.cpuUsage(cpu);
@@ -284,6 +324,7 @@ async function measureOperation(
       upstreamCallsPerRequest: calls[k]!.http / n,
       upstreamCallsByMethod: Object.fromEntries(Object.entries(calls[k]!.methods).map(([m, c]) => [m, c / n])),
       wrong,
+      verified: verified.get(s.key),
     };
   });
 }
@@ -293,6 +334,8 @@ async function measureOperation(
  * with a non-zero balance, through a full proof path) and the reader contract. Returns the contract's address.
  */
 async function prepareChain(devnet: Devnet, targets: Hex[]): Promise<Hex> {
+  // The devnet starts with block 1 mined (genesis has no state root to prove against).
+  if (devnet.head() !== 1) throw new Error(`the devnet started at block ${devnet.head()}, expected 1`);
   const sender = privateKeyToAccount(DEV_ACCOUNTS[0]!.privateKey);
   const base = {
     chainId: devnet.chainId,
@@ -313,7 +356,7 @@ async function prepareChain(devnet: Devnet, targets: Hex[]): Promise<Hex> {
   }
   const nonce = targets.length;
   await devnet.sendRawTransaction(await sender.signTransaction({ ...base, nonce, data: READER_INIT, gas: DEPLOY_GAS }));
-  await devnet.mine(1);
+  if ((await devnet.mine(1)) !== 2) throw new Error(`mining block 2 left the head at ${devnet.head()}`);
   return getContractAddress({ from: sender.address, nonce: BigInt(nonce) });
 }
 
@@ -361,6 +404,7 @@ export async function measureClient(options: ClientOptions = {}): Promise<Client
     const reader = await prepareChain(devnet, targets);
     const block = devnet.head();
     const upstreams: ClientUpstream[] = devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain }));
+    const domains = devnet.nodes.map((n) => failureDomainOf(n.domain));
     const alpha = upstreams[0]!;
     // Every request goes to the node: with the cache on, the repeated reads would measure a map lookup.
     const cacheOff: ClientSettings = { cache: { enabled: false } };
@@ -405,7 +449,7 @@ export async function measureClient(options: ClientOptions = {}): Promise<Client
     const operations: Operation[] = [
       { method: "eth_blockNumber", params: () => [] },
       { method: "eth_chainId", params: () => [] },
-      { method: "eth_getBalance", params: (i) => [targets[i % DISTINCT_TARGETS]!, "latest"] },
+      { method: "eth_getBalance", params: (i) => [targets[i % DISTINCT_TARGETS]!, "latest"], requires: "proof" },
       {
         method: "eth_call",
         params: (i) => [
@@ -419,18 +463,24 @@ export async function measureClient(options: ClientOptions = {}): Promise<Client
     for (const concurrency of CONCURRENCY) {
       for (const op of operations) {
         signal?.throwIfAborted();
-        const measured = await measureOperation(subjects, op, concurrency, first, requests, warmup);
+        const measured = await measureOperation(subjects, op, concurrency, first, requests, warmup, block);
         first += warmup + requests;
         for (const r of measured) {
           log(
             `  ${op.method} ×${concurrency} ${r.client}: p50 ${r.p50Us.toFixed(0)} µs, p99 ${r.p99Us.toFixed(0)} µs, ` +
-              `cpu ${r.cpuUsPerRequest.toFixed(0)} µs/request, upstream ${r.upstreamCallsPerRequest.toFixed(2)}/request, wrong ${r.wrong}`,
+              `cpu ${r.cpuUsPerRequest.toFixed(0)} µs/request, upstream ${r.upstreamCallsPerRequest.toFixed(2)}/request, ` +
+              `wrong ${r.wrong}, evidence ${r.verified ?? "—"}`,
           );
         }
         rows.push(...measured);
       }
     }
-    return { bundle, requests, warmup, rounds: ROUNDS, distinctTargets: DISTINCT_TARGETS, block, rows };
+    // "Every read is answered at block N" holds only if no node moved during the run.
+    for (const n of devnet.nodes) {
+      const head = Number(await rpc(n.url, "eth_blockNumber"));
+      if (head !== block) throw new Error(`node ${n.id} is at block ${head} after the run, expected ${block}`);
+    }
+    return { bundle, requests, warmup, rounds: ROUNDS, distinctTargets: DISTINCT_TARGETS, block, domains, rows };
   } finally {
     await Promise.allSettled(subjects.map((s) => s.engine?.close()));
     await devnet.stop();

@@ -25,10 +25,10 @@ export interface BenchNodes {
 export const RECEIPT_BLOCK_TRANSACTIONS = 100;
 /** Dev accounts signing them, in turn: several senders, as in a real block. */
 const RECEIPT_BLOCK_SENDERS = 5;
-const TRANSFER_GAS = 21_000n;
+export const TRANSFER_GAS = 21_000n;
 /** Well above anvil's base fee after one empty block (under 1 gwei), so every transfer fits block 2. */
-const MAX_FEE_PER_GAS = 10_000_000_000n;
-const MAX_PRIORITY_FEE_PER_GAS = 1_000_000n;
+export const MAX_FEE_PER_GAS = 10_000_000_000n;
+export const MAX_PRIORITY_FEE_PER_GAS = 1_000_000n;
 
 const RPC_TIMEOUT_MS = 10_000;
 

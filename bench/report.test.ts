@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ClientLatency, ClientMeasurement } from "./client.ts";
+import { bundleContributors, type ClientLatency, type ClientMeasurement } from "./client.ts";
 import { MiB, memoryRun, wrkResult } from "./fixtures.ts";
 import type { MemoryBoundResult } from "./memory-bound.ts";
 import type { OpenLoopResult } from "./open-loop.ts";
@@ -450,6 +450,14 @@ const latency = (
   upstreamCallsPerRequest: Object.values(upstreamCallsByMethod).reduce((a, b) => a + b, 0),
   upstreamCallsByMethod,
   wrong: 0,
+  verified:
+    client === "baseline"
+      ? undefined
+      : method === "eth_getBalance"
+        ? "proof"
+        : method === "eth_call"
+          ? "single"
+          : "none",
 });
 
 const clientRun = (gzipBytes: number, verifierInside = true): ClientMeasurement => ({
@@ -457,6 +465,7 @@ const clientRun = (gzipBytes: number, verifierInside = true): ClientMeasurement 
     bytes: 327_959,
     gzipBytes,
     budgetGzipBytes: 122_880,
+    verifierFiles: ["src/core/proof.ts", "src/core/header.ts"],
     verifierInside,
     files: 149,
     contributors: [
@@ -468,7 +477,8 @@ const clientRun = (gzipBytes: number, verifierInside = true): ClientMeasurement 
   warmup: 200,
   rounds: 4,
   distinctTargets: 64,
-  block: 2,
+  block: 7,
+  domains: ["aws/us-east-1", "gcp/europe-west1", "hetzner/eu-central"],
   rows: [
     latency("baseline", "eth_getBalance", 1, 400, 500, 300, { eth_getBalance: 1 }),
     latency("one", "eth_getBalance", 1, 600, 700, 450, { eth_getProof: 1 }),
@@ -490,25 +500,40 @@ test("the embedded client section: bundle against its budget, the verifier, cont
   assert.ok(page.indexOf("## Embedded client") < page.indexOf("## Where Multihome's extra time goes"));
   assert.match(section, /\*\*320\.3 KiB minified, 102\.6 KiB gzip\*\* \(327,959 and 105,054 bytes/);
   assert.match(section, /of 120\.0 KiB gzip \(`CLIENT_BUNDLE_BUDGET_GZIP_BYTES`.*\): within it\./);
-  assert.match(section, /is inside\. 149 source files/);
+  assert.match(
+    section,
+    /\(`src\/core\/proof\.ts`, `src\/core\/header\.ts`: `VERIFIER_FILES`\) is inside\. 149 source files/,
+  );
+  // Block and domains come from the run.
+  assert.match(
+    section,
+    /- 3 anvil nodes, one in each of aws\/us-east-1, gcp\/europe-west1 and hetzner\/eu-central; block 7 holds/,
+  );
+  assert.match(section, /every read is answered at block 7\./);
+  assert.match(section, /straight to the aws\/us-east-1 node \(the baseline\)/);
+  assert.doesNotMatch(section, /block 2/);
+  // Evidence as the engines answered, not as assumed.
+  assert.match(section, /\n {2}`eth_getBalance` `proof`, `eth_call` `single`, `eth_chainId` `none`\.\n/);
+  assert.match(section, /the whole bench process over a client's measured slices/);
+  assert.match(section, /background head polls of the engines idle during those slices/);
   assert.match(section, /\| zod \| 96\.1 \| 30\.0 % \| 20 \|/);
   assert.match(section, /then 2,000 measured, in\n {2}4 slices/);
   assert.match(
     section,
-    /\| `eth_getBalance` \| 1 \| viem `http\(\)`, direct \| 400 \| 1,200 \| 500 \| 300 \| 1\.00 \| — \| — \| — \| 0 \|/,
+    /\| `eth_getBalance` \| 1 \| viem `http\(\)`, direct \| — \| 400 \| 1,200 \| 500 \| 300 \| 1\.00 \| — \| — \| — \| 0 \|/,
   );
   assert.match(
     section,
-    /\| `eth_getBalance` \| 1 \| Multihome, one upstream \| 600 .* \| 1\.50× \| 1\.40× \| 1\.50× \| 0 \|/,
+    /\| `eth_getBalance` \| 1 \| Multihome, one upstream \| `proof` \| 600 .* \| 1\.50× \| 1\.40× \| 1\.50× \| 0 \|/,
   );
   assert.match(
     section,
-    /\| `eth_getBalance` \| 1 \| Multihome, three domains \| 800 .* \| 1\.06 \| 2\.00× \| 2\.00× \| 2\.00× \| 0 \|/,
+    /\| `eth_getBalance` \| 1 \| Multihome, three domains \| `proof` \| 800 .* \| 1\.06 \| 2\.00× \| 2\.00× \| 2\.00× \| 0 \|/,
   );
   // Each row against the baseline of its own method and concurrency.
   assert.match(
     section,
-    /\| `eth_chainId` \| 16 \| Multihome, three domains \| 30 .* \| 0\.00 \| 0\.01× \| 0\.01× \| 0\.01× \| 0 \|/,
+    /\| `eth_chainId` \| 16 \| Multihome, three domains \| `none` \| 30 .* \| 0\.00 \| 0\.01× \| 0\.01× \| 0\.01× \| 0 \|/,
   );
   assert.match(
     section,
@@ -522,10 +547,44 @@ test("the embedded client section: bundle against its budget, the verifier, cont
   const over = clientSection({ status: "measured", ...clientRun(130_000, false) }).join("\n");
   assert.match(over, /: \*\*over it\*\*\./);
   assert.match(over, /is \*\*missing\*\*\./);
+  // A balance read the engines answered unproven is shown as such.
+  const unproven = clientRun(105_054);
+  unproven.rows = unproven.rows.map((r) =>
+    r.method === "eth_getBalance" && r.verified ? { ...r, verified: "single" } : r,
+  );
+  const shown = clientSection({ status: "measured", ...unproven }).join("\n");
+  assert.match(shown, /`eth_getBalance` `single`, `eth_call` `single`/);
+  assert.match(shown, /\| `eth_getBalance` \| 1 \| Multihome, one upstream \| `single` \|/);
   assert.deepEqual(clientSection({ status: "failed", note: "anvil did not start" }), [
     "## Embedded client",
     "",
     "**failed**: anvil did not start",
     "",
   ]);
+});
+
+test("bundle contributors: files grouped by npm package (scoped ones by scope and name) or source folder, largest first", () => {
+  assert.deepEqual(
+    bundleContributors({
+      "node_modules/viem/_esm/index.js": 10,
+      "node_modules/viem/_esm/utils/abi.js": 5,
+      "node_modules/@noble/curves/esm/secp256k1.js": 30,
+      "node_modules/@noble/hashes/esm/sha3.js": 2,
+      "node_modules/viem/node_modules/@noble/hashes/esm/sha2.js": 3,
+      "src/core/proof.ts": 8,
+      "src/core/header.ts": 4,
+      "src/client/index.ts": 15,
+      "src/index.ts": 1,
+    }),
+    [
+      { name: "@noble/curves", bytes: 30, files: 1 },
+      // Equal sizes in name order.
+      { name: "src/client", bytes: 15, files: 1 },
+      { name: "viem", bytes: 15, files: 2 },
+      { name: "src/core", bytes: 12, files: 2 },
+      { name: "@noble/hashes", bytes: 5, files: 2 },
+      { name: "src/index.ts", bytes: 1, files: 1 },
+    ],
+  );
+  assert.deepEqual(bundleContributors({}), []);
 });

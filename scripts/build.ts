@@ -22,6 +22,12 @@ export const CLIENT_ENTRY = join(root, "src", "client", "index.ts");
  */
 export const CLIENT_BUNDLE_BUDGET_GZIP_BYTES = 120 * 1024;
 
+/** Source files the proof verifier is made of: the browser bundle must keep them. */
+export const VERIFIER_FILES = ["src/core/proof.ts", "src/core/header.ts", "src/core/roots.ts"] as const;
+
+/** The browser bundle's file name, in `dist/` and wherever else it is built. */
+export const BROWSER_BUNDLE_FILE = "multihome.browser.js";
+
 export interface BrowserBundle {
   /** Minified bytes. */
   bytes: number;
@@ -67,13 +73,13 @@ export async function buildPackage(): Promise<BrowserBundle> {
   });
   if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status})`);
   cpSync(join(root, "src", "dashboard"), join(dist, "dashboard"), { recursive: true });
-  return buildBrowserBundle(join(dist, "multihome.browser.js"));
+  return buildBrowserBundle(join(dist, BROWSER_BUNDLE_FILE));
 }
 
 if (import.meta.main) {
   const bundle = await buildPackage();
   process.stdout.write(
-    `dist/ built; dist/multihome.browser.js: ${(bundle.bytes / 1024).toFixed(1)} KiB minified, ` +
+    `dist/ built; dist/${BROWSER_BUNDLE_FILE}: ${(bundle.bytes / 1024).toFixed(1)} KiB minified, ` +
       `${(bundle.gzipBytes / 1024).toFixed(1)} KiB gzip\n`,
   );
 }

@@ -162,7 +162,10 @@ function parseItem(value: unknown, limits: ParseLimits, idSources: IdSources | u
   const params = obj.params ?? [];
   const problem = callShapeProblem(method, params, limits.maxMethodLength);
   if (problem !== undefined) return invalid(id, problem);
-  return { ok: true, call: { id, method: method as string, params: params as RpcCall["params"], notification: !hasId } };
+  return {
+    ok: true,
+    call: { id, method: method as string, params: params as RpcCall["params"], notification: !hasId },
+  };
 }
 
 export interface RpcErrorObject {

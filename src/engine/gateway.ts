@@ -23,8 +23,8 @@ import type { SubscribeResult } from "./streams.ts";
 import type { TransactionStatus } from "./transactions.ts";
 
 export type { AccountAnswer, AccountView } from "./account-view.ts";
-export { rpcErrorOf } from "./answer.ts";
 export type { ActivityEvent, Drill, DrillRefusal, DrillSelector, DrillStats } from "./activity.ts";
+export { rpcErrorOf } from "./answer.ts";
 export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
 export type { SubscribeResult } from "./streams.ts";

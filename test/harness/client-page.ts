@@ -9,11 +9,10 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { type BrowserBundle, buildBrowserBundle } from "../../scripts/build.ts";
+import { BROWSER_BUNDLE_FILE, type BrowserBundle, buildBrowserBundle } from "../../scripts/build.ts";
 import type { FailureDomain } from "../../src/core/domain.ts";
 
 const PAGE_DIR = join(import.meta.dirname, "client-page");
-export const BUNDLE_FILE = "multihome.browser.js";
 
 export interface ClientPageUpstream {
   id: string;
@@ -56,11 +55,14 @@ export interface PageRefresh {
 export async function startClientPageServer(): Promise<ClientPageServer> {
   const dir = await mkdtemp(join(tmpdir(), "multihome-client-page-"));
   try {
-    const bundle = await buildBrowserBundle(join(dir, BUNDLE_FILE));
+    const bundle = await buildBrowserBundle(join(dir, BROWSER_BUNDLE_FILE));
     const files = new Map<string, { body: Buffer; type: string }>([
       ["/", { body: await readFile(join(PAGE_DIR, "index.html")), type: "text/html; charset=utf-8" }],
       ["/page.js", { body: await readFile(join(PAGE_DIR, "page.js")), type: "text/javascript; charset=utf-8" }],
-      [`/${BUNDLE_FILE}`, { body: await readFile(join(dir, BUNDLE_FILE)), type: "text/javascript; charset=utf-8" }],
+      [
+        `/${BROWSER_BUNDLE_FILE}`,
+        { body: await readFile(join(dir, BROWSER_BUNDLE_FILE)), type: "text/javascript; charset=utf-8" },
+      ],
     ]);
     const sockets = new Set<Socket>();
     const server: Server = createServer((req, res) => {
