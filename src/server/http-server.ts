@@ -3,10 +3,10 @@
  * Content-Length over the cap is refused before a byte of the body is read, and the connection is closed).
  */
 import { isUtf8 } from "node:buffer";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { callCost, clientAddressKey } from "../core/access.ts";
+import { type Caller, callCost, clientAddressKey } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
@@ -120,6 +120,39 @@ export async function startHttpServer(
    * Who may make this request: the key it presents (or its address, anonymously), its browser origin, and whether
    * it is over its limit already — all decided before a byte of the body is read. Undefined: refused and answered.
    */
+  /**
+   * The one front gate of JSON-RPC requests and WebSocket upgrades: the caller's key (or its address), its browser
+   * origin, and whether it is over its limit already. A refusal is counted here, by reason.
+   */
+  const checkCaller = (
+    req: IncomingMessage,
+    chainId: number,
+    pathKey: string | undefined,
+  ):
+    | { ok: true; caller: Caller; corsHeaders: Record<string, string> }
+    | { ok: false; error: MultihomeError; corsHeaders: Record<string, string>; blockedMs?: number } => {
+    const caller = access.authenticate(req, chainId, pathKey);
+    if (caller instanceof MultihomeError) {
+      metrics.refused("auth");
+      return { ok: false, error: caller, corsHeaders: {} };
+    }
+    const cors = access.cors(req, caller);
+    if (!cors.allowed) {
+      metrics.refused("cors");
+      const error = new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint");
+      return { ok: false, error, corsHeaders: cors.headers };
+    }
+    const blockedMs = access.blocked(caller);
+    if (blockedMs === undefined) return { ok: true, caller, corsHeaders: cors.headers };
+    metrics.refused("rate_limit");
+    const error = rateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
+    return { ok: false, error, corsHeaders: cors.headers, blockedMs };
+  };
+
+  /**
+   * Who may make this request, decided before a byte of the body is read (see checkCaller). Undefined: refused and
+   * answered.
+   */
   const admit = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -127,20 +160,11 @@ export async function startHttpServer(
     pathKey: string | undefined,
     refuse: (error: MultihomeError) => void,
   ): RpcGate | undefined => {
-    const caller = access.authenticate(req, chainId, pathKey);
-    if (caller instanceof MultihomeError) {
-      metrics.refused("auth");
-      return void refuse(caller);
-    }
-    const cors = access.cors(req, caller);
-    for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
-    if (!cors.allowed) {
-      metrics.refused("cors");
-      return void refuse(new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint"));
-    }
-    const blockedMs = access.blocked(caller);
-    if (blockedMs === undefined) return access.gate(caller, chainId);
-    metrics.refused("rate_limit");
+    const checked = checkCaller(req, chainId, pathKey);
+    for (const [name, value] of Object.entries(checked.corsHeaders)) res.setHeader(name, value);
+    if (checked.ok) return access.gate(checked.caller, chainId);
+    const { blockedMs } = checked;
+    if (blockedMs === undefined) return void refuse(checked.error);
     // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
     // answered once per connection per hold, not as fast as it can ask. Each hold is a different length, so a flood's
     // connections come back spread out, not all at the window's turn (where they would be served as one burst).
@@ -361,30 +385,17 @@ export async function startHttpServer(
         error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
       });
     }
-    const caller = access.authenticate(req, chainId, target?.pathKey);
-    if (caller instanceof MultihomeError) {
-      metrics.refused("auth");
-      const [status, reason] = caller.httpStatus === 403 ? [403, "Forbidden"] : [401, "Unauthorized"];
-      return refuseUpgrade(socket, status as number, reason as string, {
-        error: { code: caller.code, message: caller.message },
-      });
-    }
     // Browsers send Origin on WebSocket upgrades and do not preflight them: the origin check is the only guard.
-    if (!access.cors(req, caller).allowed) {
-      metrics.refused("cors");
-      return refuseUpgrade(socket, 403, "Forbidden", {
-        error: { code: "forbidden", message: "this origin may not call this endpoint" },
-      });
-    }
-    if (access.blocked(caller) !== undefined) {
-      metrics.refused("rate_limit");
-      return refuseUpgrade(socket, 429, "Too Many Requests", {
-        error: { code: "rate_limited", message: "rate limited: too many cost units in this window" },
+    const checked = checkCaller(req, chainId, target?.pathKey);
+    if (!checked.ok) {
+      const { error } = checked;
+      return refuseUpgrade(socket, error.httpStatus, STATUS_CODES[error.httpStatus] ?? "Error", {
+        error: { code: error.code, message: error.message },
       });
     }
     websockets.upgrade(req, socket, head, chainId, {
       client: access.clientOf(req),
-      gate: access.gate(caller, chainId),
+      gate: access.gate(checked.caller, chainId),
     });
   });
   const perClient = createClientCounts();
