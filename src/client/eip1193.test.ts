@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { startFaultProxy } from "../../test/harness/fault-proxy.ts";
 import { freePort } from "../../test/harness/transport-kit.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import { type Devnet, startDevnet } from "../devnet/devnet.ts";
@@ -146,4 +147,29 @@ test("no `connect` while no head can be agreed (one reachable domain, the other 
   const { ready, status } = await mh.ready(EIP1193_CONNECT_WAIT_MS * 2.5);
   assert.equal(ready, false, JSON.stringify(status));
   assert.deepEqual(events, []);
+});
+
+test("a provider made once every upstream has gone silent waits for a head without starving the event loop", async (t) => {
+  const proxies = await Promise.all(devnet.nodes.map((n, i) => startFaultProxy({ target: n.url, seed: i + 1 })));
+  t.after(async () => {
+    for (const p of proxies) await p.close();
+  });
+  const mh = createMultihome({
+    chainId: devnet.chainId,
+    upstreams: devnet.nodes.map((n, i) => ({ id: n.id, url: proxies[i]!.url, domain: n.domain })),
+    settings: { health: { headPollIntervalMs: 250 } },
+  });
+  engines.push(mh);
+  assert.equal((await mh.ready(READY_TIMEOUT_MS)).ready, true);
+  for (const p of proxies) await p.setFault({ fault: { kind: "down" } });
+  await waitFor(() => !mh.status().ready && mh.status().head !== undefined, {
+    timeoutMs: READY_TIMEOUT_MS,
+    what: "a known head with no upstream heard from",
+  });
+  // Here ready() used to return at once (a head is known), so the provider's wait for `connect` spun on promises
+  // and no timer or socket ever ran again: this turn of the event loop would never come.
+  createEip1193Provider(mh);
+  await new Promise((resolve) => setImmediate(resolve));
+  const started = mh.ready(EIP1193_CONNECT_WAIT_MS);
+  assert.equal((await started).ready, false);
 });

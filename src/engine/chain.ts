@@ -710,7 +710,14 @@ export function createChain(
     },
     transaction: (hash) => transactions.status(hash),
     async ready(timeoutMs) {
-      await tracker.waitForHead(timeoutMs);
+      // A known head is not readiness: an upstream must have been heard from lately too. Either changes only when a
+      // poll answers, so it is looked at again after each new head or poll interval, until the deadline.
+      const deadline = clock.now() + timeoutMs;
+      while (!stopped && !status().ready) {
+        const left = deadline - clock.now();
+        if (left <= 0) return;
+        await tracker.waitForNextHead(Math.min(left, health.headPollIntervalMs));
+      }
     },
     call: (rpc, options) => call(rpc, options, true),
     read: (rpc, options) => call(rpc, options),

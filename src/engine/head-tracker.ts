@@ -52,7 +52,8 @@ export interface HeadTracker {
   refresh(upstreamIds: string[]): Promise<void>;
   stop(): void;
   /** Resolves when an agreed head exists, or after `timeoutMs`. */
-  waitForHead(timeoutMs: number): Promise<AgreedHead | undefined>;
+  /** The next head agreed from now on; undefined after `timeoutMs` or when the tracker stops. */
+  waitForNextHead(timeoutMs: number): Promise<AgreedHead | undefined>;
 }
 
 export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOptions): HeadTracker {
@@ -65,7 +66,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   const lastChainCheck = new Map<string, number>();
   let genesis: string | undefined;
   const genesisReports = new Map<string, string>();
-  const headWaiters = new Set<(head: AgreedHead) => void>();
+  const headWaiters = new Set<(head: AgreedHead | undefined) => void>();
 
   // Admitted and not cordoned for failed verifications: a liar vouches for nothing.
   const usable = (id: string) => {
@@ -197,8 +198,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       const head = headBook.agree(usable);
       if (head && (head.number !== before?.number || head.hash !== before?.hash)) {
         options.onHead?.(head);
-        for (const resolve of headWaiters) resolve(head);
-        headWaiters.clear();
+        for (const settle of [...headWaiters]) settle(head);
       }
       return;
     }
@@ -255,20 +255,18 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       stopped.abort();
       for (const cancel of timers.values()) cancel();
       timers.clear();
+      for (const settle of [...headWaiters]) settle(undefined);
     },
-    waitForHead(timeoutMs) {
-      const current = headBook.current();
-      if (current) return Promise.resolve(current);
+    waitForNextHead(timeoutMs) {
+      if (stopped.signal.aborted) return Promise.resolve(undefined);
       return new Promise((resolve) => {
-        const cancel = clock.setTimer(timeoutMs, () => {
-          headWaiters.delete(done);
-          resolve(undefined);
-        });
-        const done = (head: AgreedHead) => {
+        const settle = (head: AgreedHead | undefined) => {
           cancel();
+          headWaiters.delete(settle);
           resolve(head);
         };
-        headWaiters.add(done);
+        const cancel = clock.setTimer(timeoutMs, () => settle(undefined));
+        headWaiters.add(settle);
       });
     },
   };
