@@ -9,7 +9,7 @@ import { type Config, type ConfigInput, configSchema } from "../config/schema.ts
 import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import { ERRORS, type ErrorCode, MultihomeError, toRpcError } from "../core/errors.ts";
-import { callShapeProblem, type RpcCall } from "../core/jsonrpc.ts";
+import { callShapeProblem, type RpcCall, type RpcErrorObject } from "../core/jsonrpc.ts";
 import { SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
@@ -80,11 +80,7 @@ export interface RequestOptions {
 }
 
 /** A JSON-RPC error as a client sees it: the chain's own (reverts) or Multihome's (`data.multihomeCode`). */
-export interface RpcErrorBody {
-  code: number;
-  message: string;
-  data?: unknown;
-}
+export type RpcErrorBody = RpcErrorObject;
 
 /** Every answer with how it was established: a wallet shows "verified", "as of block N, 3 minutes ago" or why not. */
 export type Answer =

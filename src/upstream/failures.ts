@@ -43,7 +43,7 @@ function errorCodes(error: unknown, depth = 0): string[] {
   return codes;
 }
 
-export function isTimeoutReason(reason: unknown): boolean {
+function isTimeoutReason(reason: unknown): boolean {
   return typeof reason === "object" && reason !== null && (reason as { name?: unknown }).name === "TimeoutError";
 }
 
@@ -78,6 +78,9 @@ export const TRANSPORT_MESSAGES: Record<TransportFailureKind, string> = {
   too_large: "upstream response is too large",
   aborted: "upstream attempt aborted",
 };
+
+/** What a send on a closed transport is refused with (kind `aborted`). */
+export const TRANSPORT_CLOSED_MESSAGE = "transport is closed";
 
 /** The error of an attempt its caller aborted: `timeout` when the reason is a deadline (`AbortSignal.timeout`). */
 export function abortedError(signal: AbortSignal): TransportError {

@@ -4,7 +4,7 @@
  * address policy applies here; the gateway's own upstreams keep theirs (see `http-transport.ts`).
  */
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
-import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES } from "./failures.ts";
+import { abortedError, classifyHttpFailure, TRANSPORT_CLOSED_MESSAGE, TRANSPORT_MESSAGES } from "./failures.ts";
 import { redactError } from "./redact.ts";
 import { parseHttpUpstream } from "./upstream-url.ts";
 
@@ -53,7 +53,7 @@ export function createFetchTransport(options: FetchTransportOptions): Transport 
   const closing = new AbortController();
 
   async function send(body: string, { signal, maxResponseBytes }: SendOptions): Promise<TransportResponse> {
-    if (closing.signal.aborted) throw new TransportError("aborted", "transport is closed");
+    if (closing.signal.aborted) throw new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE);
     if (signal.aborted) throw abortedError(signal);
     const both = AbortSignal.any([signal, closing.signal]);
     try {

@@ -1,7 +1,12 @@
 import { type Dispatcher, Pool } from "undici";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
-import { abortedError, classifyHttpFailure, TRANSPORT_MESSAGES as MESSAGES } from "./failures.ts";
+import {
+  abortedError,
+  classifyHttpFailure,
+  TRANSPORT_MESSAGES as MESSAGES,
+  TRANSPORT_CLOSED_MESSAGE,
+} from "./failures.ts";
 import { redactError } from "./redact.ts";
 import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
 import { parseHttpUpstream } from "./upstream-url.ts";
@@ -107,7 +112,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   }
 
   async function send(body: string, { signal, maxResponseBytes }: SendOptions): Promise<TransportResponse> {
-    if (closed) throw new TransportError("aborted", "transport is closed");
+    if (closed) throw new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE);
     if (signal.aborted) throw abortedError(signal);
     let response: Dispatcher.ResponseData;
     try {

@@ -2,7 +2,7 @@ import WebSocket from "ws";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import type { Clock, SendOptions, Transport, TransportResponse } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
-import { abortedError } from "./failures.ts";
+import { abortedError, TRANSPORT_CLOSED_MESSAGE } from "./failures.ts";
 import { errorCodeOf, redactError } from "./redact.ts";
 import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
 
@@ -346,7 +346,7 @@ export function createWsTransport(options: WsTransportOptions): Transport {
           clock.now() + Math.min(WS_RECONNECT_DELAY_MIN_MS * 2 ** (connectFailures - 1), WS_RECONNECT_DELAY_MAX_MS);
         if (current === socket) current = undefined;
         socket.terminate();
-        reject(closed ? new TransportError("aborted", "transport is closed") : error);
+        reject(closed ? new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE) : error);
       };
       const timer = setTimeout(
         () => fail(new TransportError("connect", "upstream connect deadline passed")),
@@ -412,12 +412,12 @@ export function createWsTransport(options: WsTransportOptions): Transport {
   }
 
   async function send(body: string, { signal, maxResponseBytes }: SendOptions): Promise<TransportResponse> {
-    if (closed) throw new TransportError("aborted", "transport is closed");
+    if (closed) throw new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE);
     if (signal.aborted) throw abortedError(signal);
     const prepared = prepare(body);
     const socket = await connection(signal);
     if (signal.aborted) throw abortedError(signal);
-    if (closed) throw new TransportError("aborted", "transport is closed");
+    if (closed) throw new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE);
     if (socket.readyState !== WebSocket.OPEN) {
       throw new TransportError("connect", "upstream connection closed before the request was sent");
     }
@@ -453,7 +453,7 @@ export function createWsTransport(options: WsTransportOptions): Transport {
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    const error = new TransportError("aborted", "transport is closed");
+    const error = new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE);
     for (const entry of [...pending]) entry.settle({ error });
     const socket = current;
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;

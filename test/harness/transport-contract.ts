@@ -9,6 +9,7 @@ import type { ServerResponse } from "node:http";
 import { afterEach, describe, test } from "node:test";
 import { classifyResponse } from "../../src/core/classify.ts";
 import type { Transport } from "../../src/core/ports.ts";
+import { TRANSPORT_CLOSED_MESSAGE } from "../../src/upstream/failures.ts";
 import {
   anvilForThisFile,
   freePort,
@@ -32,7 +33,6 @@ const { secretUrl, expectFailure } = transportKit(CANARY, "http");
 const SECRET_HEADERS = { "X-Api-Key": `key-${CANARY}` };
 const CHAIN_ID_CALL = '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}';
 const CHAIN_ID_ANSWER = '{"jsonrpc":"2.0","id":1,"result":"0x1"}';
-const CLOSED = "transport is closed";
 
 /** Writes `size` bytes in `chunkBytes` pieces, honouring backpressure, then ends (unless the client went away). */
 function pump(res: ServerResponse, size: number, chunkBytes: number): void {
@@ -318,7 +318,7 @@ export function transportContract(name: string, create: (target: TransportContra
         await within(socketClosed(socket), 1_000, "the request's socket to be closed");
       }
       const refused = await expectFailure(send(transport), "aborted");
-      assert.equal(refused.message, CLOSED);
+      assert.equal(refused.message, TRANSPORT_CLOSED_MESSAGE);
       assert.equal(server.requests.length, 2);
       await within(transport.close(), 1_000, "a second close");
     });
