@@ -8,6 +8,42 @@ import { TransportError, type TransportFailureKind } from "../core/ports.ts";
 /** The `code` of an `AddressBlockedError`: stable, safe to log and to match on. */
 export const ADDRESS_BLOCKED_CODE = "EADDRBLOCKED";
 
+/** A connection refused by the address policy before anything was sent. The message names a class, never a host. */
+export class AddressBlockedError extends Error {
+  readonly code: typeof ADDRESS_BLOCKED_CODE;
+  /** One of `ADDRESS_REFUSALS` (or a resolver outcome), without the host or address. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`upstream address refused: ${reason}`);
+    this.name = "AddressBlockedError";
+    this.code = ADDRESS_BLOCKED_CODE;
+    this.reason = reason;
+  }
+}
+
+/** The reason of an `AddressBlockedError` anywhere in `error`'s cause chain or `errors` list. */
+export function addressBlockedReason(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== "object" || error === null || depth > 4) return undefined;
+  if (error instanceof AddressBlockedError) return error.reason;
+  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
+  const fromCause = addressBlockedReason(cause, depth + 1);
+  if (fromCause !== undefined) return fromCause;
+  if (Array.isArray(errors)) {
+    for (const inner of errors) {
+      const reason = addressBlockedReason(inner, depth + 1);
+      if (reason !== undefined) return reason;
+    }
+  }
+  return undefined;
+}
+
+/** What a transport error message may say of a failure: ` (CODE)`, ` (EADDRBLOCKED: <reason>)`, or nothing. */
+export function failureDetail(error: unknown, code: string | undefined): string {
+  if (code === undefined) return "";
+  const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
+  return ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
+}
+
 /** Error codes meaning the connection was never established, so the request was not sent. */
 const CONNECT_CODES = new Set([
   ADDRESS_BLOCKED_CODE,

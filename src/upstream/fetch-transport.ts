@@ -4,7 +4,13 @@
  * address policy applies here; the gateway's own upstreams keep theirs (see `http-transport.ts`).
  */
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
-import { abortedError, classifyHttpFailure, TRANSPORT_CLOSED_MESSAGE, TRANSPORT_MESSAGES } from "./failures.ts";
+import {
+  abortedError,
+  classifyHttpFailure,
+  failureDetail,
+  TRANSPORT_CLOSED_MESSAGE,
+  TRANSPORT_MESSAGES,
+} from "./failures.ts";
 import { redactError } from "./redact.ts";
 import { parseHttpUpstream } from "./upstream-url.ts";
 
@@ -73,8 +79,9 @@ export function createFetchTransport(options: FetchTransportOptions): Transport 
       // Node's fetch names the failure in `cause.code`; a browser's says only "Failed to fetch", which is `reset`:
       // the request may have been sent, so it is never claimed that it was not.
       const { kind, code } = classifyHttpFailure(error, signal);
-      const detail = code === undefined ? "" : ` (${code})`;
-      throw new TransportError(kind, `${TRANSPORT_MESSAGES[kind]}${detail}`, { cause: redactError(error, secrets) });
+      throw new TransportError(kind, `${TRANSPORT_MESSAGES[kind]}${failureDetail(error, code)}`, {
+        cause: redactError(error, secrets),
+      });
     }
   }
 

@@ -6,9 +6,9 @@ import { transportContract } from "../../test/harness/transport-contract.ts";
 import { MiB, startHttpServer, stopHttpServer, transportKit } from "../../test/harness/transport-kit.ts";
 import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
 import type { TransportFailureKind } from "../core/ports.ts";
-import { classifyHttpFailure } from "./failures.ts";
+import { AddressBlockedError, classifyHttpFailure } from "./failures.ts";
 import { createHttpTransport } from "./http-transport.ts";
-import { AddressBlockedError, type ResolveHostname } from "./safe-lookup.ts";
+import type { ResolveHostname } from "./safe-lookup.ts";
 
 const CANARY = "c4nary-s3cret-9d1f";
 const { secretUrl, expectFailure } = transportKit(CANARY, "http");

@@ -2,13 +2,15 @@ import { type Dispatcher, Pool } from "undici";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
 import {
+  AddressBlockedError,
   abortedError,
   classifyHttpFailure,
+  failureDetail,
   TRANSPORT_MESSAGES as MESSAGES,
   TRANSPORT_CLOSED_MESSAGE,
 } from "./failures.ts";
 import { redactError } from "./redact.ts";
-import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
+import { createSafeLookup, type ResolveHostname } from "./safe-lookup.ts";
 import { parseHttpUpstream } from "./upstream-url.ts";
 
 /** Connections per upstream origin. */

@@ -5,14 +5,8 @@ import { connect, createServer, type LookupFunction, type Server } from "node:ne
 import { test } from "node:test";
 import { within } from "../../test/harness/transport-kit.ts";
 import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
-import {
-  ADDRESS_BLOCKED_CODE,
-  AddressBlockedError,
-  addressBlockedReason,
-  checkUrl,
-  createSafeLookup,
-  type ResolveHostname,
-} from "./safe-lookup.ts";
+import { ADDRESS_BLOCKED_CODE, AddressBlockedError, addressBlockedReason } from "./failures.ts";
+import { checkUrl, createSafeLookup, type ResolveHostname } from "./safe-lookup.ts";
 
 const CANARY = "c4nary-s3cret-lookup-51b0";
 

@@ -17,23 +17,8 @@ import {
   hostnameVerdict,
   isIpAddress,
 } from "../core/address-policy.ts";
-import { ADDRESS_BLOCKED_CODE } from "./failures.ts";
+import { AddressBlockedError } from "./failures.ts";
 import { errorCodeOf } from "./redact.ts";
-
-export { ADDRESS_BLOCKED_CODE };
-
-/** A connection refused by the address policy before anything was sent. The message names a class, never a host. */
-export class AddressBlockedError extends Error {
-  readonly code: typeof ADDRESS_BLOCKED_CODE;
-  /** One of `ADDRESS_REFUSALS` (or a resolver outcome), without the host or address. */
-  readonly reason: string;
-  constructor(reason: string) {
-    super(`upstream address refused: ${reason}`);
-    this.name = "AddressBlockedError";
-    this.code = ADDRESS_BLOCKED_CODE;
-    this.reason = reason;
-  }
-}
 
 /** Resolves a host name to every address it has. Tests inject one; production uses `dns.lookup` (getaddrinfo). */
 export type ResolveHostname = (
@@ -112,22 +97,6 @@ export function createSafeLookup(options: SafeLookupOptions): LookupFunction {
   };
 }
 
-/** The reason of an `AddressBlockedError` anywhere in `error`'s cause chain or `errors` list. */
-export function addressBlockedReason(error: unknown, depth = 0): string | undefined {
-  if (typeof error !== "object" || error === null || depth > 4) return undefined;
-  if (error instanceof AddressBlockedError) return error.reason;
-  const { cause, errors } = error as { cause?: unknown; errors?: unknown };
-  const fromCause = addressBlockedReason(cause, depth + 1);
-  if (fromCause !== undefined) return fromCause;
-  if (Array.isArray(errors)) {
-    for (const inner of errors) {
-      const reason = addressBlockedReason(inner, depth + 1);
-      if (reason !== undefined) return reason;
-    }
-  }
-  return undefined;
-}
-
 const URL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:"]);
 
 /**
@@ -193,11 +162,4 @@ export async function checkUrl(url: string, options: CheckUrlOptions): Promise<A
   if (named !== "needs-dns") return named;
   const resolved = await resolveAddresses(parsed.hostname, { signal, resolve });
   return resolved.ok ? verdictOnAll(resolved.addresses, { mode, allowPrivate }) : resolved;
-}
-
-/** What a transport error message may say of a failure: ` (CODE)`, ` (EADDRBLOCKED: <reason>)`, or nothing. */
-export function failureDetail(error: unknown, code: string | undefined): string {
-  if (code === undefined) return "";
-  const blocked = code === ADDRESS_BLOCKED_CODE ? addressBlockedReason(error) : undefined;
-  return ` (${code}${blocked === undefined ? "" : `: ${blocked}`})`;
 }

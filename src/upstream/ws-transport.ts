@@ -2,9 +2,9 @@ import WebSocket from "ws";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import type { Clock, SendOptions, Transport, TransportResponse } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
-import { abortedError, TRANSPORT_CLOSED_MESSAGE } from "./failures.ts";
+import { AddressBlockedError, abortedError, failureDetail, TRANSPORT_CLOSED_MESSAGE } from "./failures.ts";
 import { errorCodeOf, redactError } from "./redact.ts";
-import { AddressBlockedError, createSafeLookup, failureDetail, type ResolveHostname } from "./safe-lookup.ts";
+import { createSafeLookup, type ResolveHostname } from "./safe-lookup.ts";
 
 /** Deadline for TCP, TLS and the upgrade handshake together, in milliseconds. */
 export const WS_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
