@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MultihomeError } from "./errors.ts";
 import {
-  nestingDepthExceeds,
   type ParsedBody,
   type ParsedItem,
   type ParseLimits,
   parseRequestBody,
   type RpcCall,
+  scanBody,
   serializeError,
   serializeResult,
 } from "./jsonrpc.ts";
@@ -217,18 +217,40 @@ test("B12: nesting at the limit is accepted, one deeper is not", () => {
   rejects(deep, "invalid_request", limits);
 });
 
-test("nestingDepthExceeds ignores brackets inside strings, including escaped quotes", () => {
-  assert.equal(nestingDepthExceeds(JSON.stringify({ a: "[".repeat(1000) }), 4), false);
-  assert.equal(nestingDepthExceeds(JSON.stringify({ a: "{{{{{{{{{{" }), 2), false);
-  assert.equal(nestingDepthExceeds(JSON.stringify({ a: 'x"[[[[[[[[[["y' }), 2), false);
-  assert.equal(nestingDepthExceeds(JSON.stringify({ a: "\\", b: "[[[[[[[[" }), 2), false);
-  assert.equal(nestingDepthExceeds("[[[[[[", 5), true);
-  assert.equal(nestingDepthExceeds("[[[[[]]]]]", 5), false);
-  assert.equal(nestingDepthExceeds('[{"a":[{"b":[1]}]}]', 5), false);
-  assert.equal(nestingDepthExceeds('[{"a":[{"b":[[1]]}]}]', 5), true);
+test("scanBody's depth ignores brackets inside strings, including escaped quotes", () => {
+  assert.equal(scanBody(JSON.stringify({ a: "[".repeat(1000) }), 4).tooDeep, false);
+  assert.equal(scanBody(JSON.stringify({ a: "{{{{{{{{{{" }), 2).tooDeep, false);
+  assert.equal(scanBody(JSON.stringify({ a: 'x"[[[[[[[[[["y' }), 2).tooDeep, false);
+  assert.equal(scanBody(JSON.stringify({ a: "\\", b: "[[[[[[[[" }), 2).tooDeep, false);
+  assert.equal(scanBody("[[[[[[", 5).tooDeep, true);
+  assert.equal(scanBody("[[[[[]]]]]", 5).tooDeep, false);
+  assert.equal(scanBody('[{"a":[{"b":[1]}]}]', 5).tooDeep, false);
+  assert.equal(scanBody('[{"a":[{"b":[[1]]}]}]', 5).tooDeep, true);
   // Closing brackets do not buy depth back for later siblings beyond the limit.
-  assert.equal(nestingDepthExceeds("[[[]],[[]],[[]]]", 3), false);
-  assert.equal(nestingDepthExceeds("[[[]],[[[]]]]", 3), true);
+  assert.equal(scanBody("[[[]],[[]],[[]]]", 3).tooDeep, false);
+  assert.equal(scanBody("[[[]],[[[]]]]", 3).tooDeep, true);
+});
+
+test("scanBody counts a batch's items outside nested values and strings; anything but an array has none", () => {
+  assert.equal(scanBody("[]", 10).batchItems, 0);
+  assert.equal(scanBody(" [ ] ", 10).batchItems, 0);
+  assert.equal(scanBody("[1]", 10).batchItems, 1);
+  assert.equal(scanBody('[ {"a":[1,2,3]} , "x,y" , [4,5] ]', 10).batchItems, 3);
+  assert.equal(scanBody(JSON.stringify(["\\", ",", { '"': "," }]), 10).batchItems, 3);
+  assert.equal(scanBody('{"a":[1,2,3]}', 10).batchItems, 0);
+  assert.equal(scanBody('"[1,2,3]"', 10).batchItems, 0);
+  // Invalid JSON: what the text claims (the parser refuses it anyway when it is within the limit).
+  assert.equal(scanBody("[,,,]", 10).batchItems, 4);
+});
+
+test("a batch over the item limit is refused with its item count before it is parsed", () => {
+  // Invalid past the limit's worth of items: parsing would fail, so the refusal can only come from the scan.
+  const text = `[${Array.from({ length: 5 }, (_, i) => JSON.stringify({ jsonrpc: "2.0", id: i, method: "eth_chainId" })).join(",")},}`;
+  assert.throws(
+    () => parseRequestBody(text, { maxBatchItems: 4, maxDepth: 10, maxMethodLength: 64 }),
+    (e: unknown) =>
+      e instanceof MultihomeError && e.code === "limit_exceeded" && (e.data as { items: number }).items === 6,
+  );
 });
 
 test("a body with strings full of brackets parses normally", () => {

@@ -38,25 +38,44 @@ export interface ParseLimits {
 
 const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/** What one pass over a body's text tells before JSON.parse builds anything. */
+export interface BodyShape {
+  /** Arrays and objects nest deeper than the limit somewhere. */
+  tooDeep: boolean;
+  /** Items of a top-level array (its commas outside nested values and strings, plus one); 0 for anything else. */
+  batchItems: number;
+}
+
 /**
- * Depth of the deepest array/object nesting, scanning outside strings. Runs before JSON.parse so that a body of a
- * million `[` is refused in linear time without building anything.
+ * One linear pass over a body, outside strings: how deep it nests and how many items a batch holds. Runs before
+ * JSON.parse, so that a body of a million `[`, or a batch far over the item limit, is refused without building
+ * anything. On valid JSON `batchItems` is exactly the array's length; on invalid JSON it is what the text claims.
  */
-export function nestingDepthExceeds(text: string, maxDepth: number): boolean {
-  if (text.length <= maxDepth) return false;
+export function scanBody(text: string, maxDepth: number): BodyShape {
   let depth = 0;
   let inString = false;
+  let isArray = false;
+  let separators = 0;
+  let hasItem = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 92 /* \ */) i++;
       else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 /* [ */ || c === 123 /* { */) {
-      if (++depth > maxDepth) return true;
-    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+      continue;
+    }
+    if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+    if (depth === 0 && !isArray && c === 91 /* [ */) isArray = true;
+    else if (depth === 1 && isArray && c !== 93 /* ] */) {
+      hasItem = true;
+      if (c === 44 /* , */) separators++;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 || c === 123 /* { */) {
+      if (++depth > maxDepth) return { tooDeep: true, batchItems: 0 };
+    } else if (c === 93 || c === 125 /* } */) depth--;
   }
-  return false;
+  return { tooDeep: false, batchItems: isArray && hasItem ? separators + 1 : 0 };
 }
 
 /** A JSON integer literal: the only number an id may be written as (`1.0`, `1e0` and `-0` are refused). */
@@ -99,8 +118,15 @@ function needsPreciseParse(value: unknown, text: string): boolean {
 
 /** Parse a whole request body. Throws `MultihomeError` for whole-body failures; per-item failures are returned. */
 export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody {
-  if (nestingDepthExceeds(text, limits.maxDepth)) {
+  const shape = scanBody(text, limits.maxDepth);
+  if (shape.tooDeep) {
     throw new MultihomeError("invalid_request", `invalid request: nesting deeper than ${limits.maxDepth}`);
+  }
+  // Refused (and charged for every item) before parsing: a 10,000-item batch is never built.
+  if (shape.batchItems > limits.maxBatchItems) {
+    throw new MultihomeError("limit_exceeded", `too many calls in batch (limit ${limits.maxBatchItems})`, {
+      data: { reason: "too many calls in batch", limit: limits.maxBatchItems, items: shape.batchItems },
+    });
   }
   let value: unknown;
   let idSources: IdSources | undefined;
@@ -113,11 +139,6 @@ export function parseRequestBody(text: string, limits: ParseLimits): ParsedBody 
   }
   if (Array.isArray(value)) {
     if (value.length === 0) throw new MultihomeError("invalid_request", "invalid request: empty batch");
-    if (value.length > limits.maxBatchItems) {
-      throw new MultihomeError("limit_exceeded", `too many calls in batch (limit ${limits.maxBatchItems})`, {
-        data: { reason: "too many calls in batch", limit: limits.maxBatchItems, items: value.length },
-      });
-    }
     return { batch: true, items: value.map((item) => parseItem(item, limits, idSources)) };
   }
   const item = parseItem(value, limits, idSources);

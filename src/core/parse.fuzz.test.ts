@@ -13,12 +13,12 @@ import { DEV_ACCOUNTS } from "../devnet/accounts.ts";
 import { ERRORS, MultihomeError, toRpcError } from "./errors.ts";
 import type { Hex } from "./hex.ts";
 import {
-  nestingDepthExceeds,
   type ParsedBody,
   type ParsedItem,
   type ParseLimits,
   parseRequestBody,
   type RpcId,
+  scanBody,
   serializeError,
   serializeResult,
 } from "./jsonrpc.ts";
@@ -487,7 +487,7 @@ test("a batch of up to the limit yields one item per element; beyond it, limit_e
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// nestingDepthExceeds
+// scanBody
 
 /** Depth as JSON.parse sees it: a scalar is 0, `[]` and `{}` are 1. */
 function referenceDepth(value: unknown): number {
@@ -496,7 +496,7 @@ function referenceDepth(value: unknown): number {
   return 1 + children.reduce<number>((max, child) => Math.max(max, referenceDepth(child)), 0);
 }
 
-test("nestingDepthExceeds agrees with the depth of the parsed value, strings full of brackets notwithstanding", () => {
+test("scanBody agrees with the depth of the parsed value and the length of a parsed array, strings full of brackets notwithstanding", () => {
   const trickyString = fc.oneof(
     fc.string({
       unit: fc.constantFrom("[", "]", "{", "}", '"', "\\", "\\\\", '\\"', "a", " ", "\u2028"),
@@ -524,8 +524,10 @@ test("nestingDepthExceeds agrees with the depth of the parsed value, strings ful
       const text = JSON.stringify(v, null, indent);
       const depth = referenceDepth(JSON.parse(text));
       for (const maxDepth of [0, 1, Math.max(0, depth + delta), depth - 1, depth, depth + 1].filter((d) => d >= 0)) {
-        assert.equal(nestingDepthExceeds(text, maxDepth), depth > maxDepth, `maxDepth ${maxDepth}, depth ${depth}`);
+        assert.equal(scanBody(text, maxDepth).tooDeep, depth > maxDepth, `maxDepth ${maxDepth}, depth ${depth}`);
       }
+      const parsed: unknown = JSON.parse(text);
+      assert.equal(scanBody(text, depth).batchItems, Array.isArray(parsed) ? parsed.length : 0);
       // The parser applies the same rule to a whole body.
       const body = `{"jsonrpc":"2.0","id":1,"method":"a","params":[${text}]}`;
       const limits = { ...WIDE_LIMITS, maxDepth: Math.max(4, depth + delta) };
