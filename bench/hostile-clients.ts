@@ -1,15 +1,23 @@
 /**
  * Hostile clients for the hostile-mix bench, in a process of their own (so they never share the event loop of the
- * client being measured): oversized batches sent back to back, and a slowloris holding sockets open with headers
- * trickled a byte a second. Argument: JSON `{ url, durationMs, batchSenders, batchAddress, slowAddress, slowSockets }`. Prints one
- * line `HOSTILE {json}` with what each got back, then exits.
+ * client being measured): a flood (wrk, started from here so that it inherits this process's cores and priority),
+ * oversized batches sent back to back, and a slowloris holding sockets open with headers trickled a byte a second.
+ * Argument: JSON `{ url, durationMs, flood, batchSenders, batchAddress, slowAddress, slowSockets }`.
+ *
+ * Prints `READY` and waits for a line `GO` on stdin before it attacks: the bench starts, pins and renices this process
+ * before the attacked phase, so nothing is spawned from the measured client's process while it is being measured.
+ * Then prints one line `HOSTILE {json}` with what each attack got back, and exits.
  */
 import { request } from "node:http";
 import { connect } from "node:net";
+import { createInterface } from "node:readline";
+import { runWrk, type WrkResult } from "./wrk.ts";
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as {
   url: string;
   durationMs: number;
+  /** wrk's connections and the one body it sends as fast as it can; undefined: no flood. */
+  flood: { connections: number; body: string; expect: string } | undefined;
   /** Senders of oversized batches, each posting back to back. */
   batchSenders: number;
   batchAddress: string;
@@ -17,7 +25,6 @@ const spec = JSON.parse(process.argv[2] ?? "{}") as {
   slowSockets: number;
 };
 const target = new URL(spec.url);
-const deadline = Date.now() + spec.durationMs;
 const batchStatuses: Record<string, number> = {};
 let slowOpened = 0;
 let slowCut = 0;
@@ -76,8 +83,25 @@ function slowSocket(): void {
   });
 }
 
+process.stdout.write("READY\n");
+for await (const line of createInterface({ input: process.stdin })) if (line.trim() === "GO") break;
+const deadline = Date.now() + spec.durationMs;
+const flood = spec.flood
+  ? runWrk({ url: spec.url, durationS: spec.durationMs / 1000, ...spec.flood })
+  : Promise.resolve(undefined);
 for (let i = 0; i < spec.slowSockets; i++) slowSocket();
 const senders = Array.from({ length: spec.batchSenders }, () => batches());
-await Promise.all([...senders, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
-process.stdout.write(`HOSTILE ${JSON.stringify({ batchStatuses, slowOpened, slowCut })}\n`);
+const [floodResult] = await Promise.all([
+  flood,
+  ...senders,
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+]);
+const summary = (r: WrkResult) => ({
+  requests: r.requests,
+  rps: Math.round(r.rps),
+  refused: r.non2xx,
+  connectionErrors: r.connectErrors + r.readErrors,
+});
+const result = { flood: floodResult ? summary(floodResult) : null, batchStatuses, slowOpened, slowCut };
+process.stdout.write(`HOSTILE ${JSON.stringify(result)}\n`);
 process.exit(0);

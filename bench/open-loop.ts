@@ -46,6 +46,8 @@ export interface OpenLoopResult {
   lagP99Ms: number;
   /** Every request's latency, ascending, ms. */
   latenciesMs: Float64Array;
+  /** Each request in the order sent: when it was due (ms from the start) and its latency (ms). */
+  timeline: { dueMs: Float64Array; latencyMs: Float64Array };
 }
 
 /** Nearest-rank quantile of an ascending array. */
@@ -128,6 +130,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     });
     const elapsedS = (performance.now() - start) / 1000;
     await Promise.all(pending);
+    const timeline = {
+      dueMs: Float64Array.from({ length: sent }, (_, i) => i * intervalMs),
+      latencyMs: latencies.slice(0, sent),
+    };
     const sorted = latencies.subarray(0, sent).sort();
     const sortedLags = lags.subarray(0, sent).sort();
     return {
@@ -143,6 +149,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       maxMs: sorted[sorted.length - 1] ?? Number.NaN,
       lagP99Ms: quantile(sortedLags, 0.99),
       latenciesMs: sorted,
+      timeline,
     };
   } finally {
     await pool.destroy();
