@@ -15,6 +15,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { availableParallelism, setPriority } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Pool } from "undici";
 import { DEMO_NODES } from "../src/app/demo.ts";
 import { startDevnet } from "../src/devnet/devnet.ts";
 import { hashApiKey } from "../src/server/access.ts";
@@ -211,11 +212,15 @@ async function main(): Promise<void> {
     pin(process.pid, "0");
   }
   const clientPriority = raisePriority();
+  const url = gateway.urls[0]!;
+  // One pool for every phase: the client keeps its connections, as a steady client would, so no phase starts with
+  // sixteen new ones.
+  const pool = new Pool(new URL(url).origin, { connections: 16, localAddress: GOOD_ADDRESS });
   try {
-    const url = gateway.urls[0]!;
     const good = (durationMs: number) =>
       runOpenLoop({
         url,
+        pool,
         body: JSON.stringify({
           jsonrpc: "2.0",
           id: 1,
@@ -225,8 +230,6 @@ async function main(): Promise<void> {
         expect: '"result":"0x',
         rate: RATE,
         durationMs,
-        connections: 16,
-        localAddress: GOOD_ADDRESS,
         headers: { authorization: `Bearer ${KEY}` },
       });
     await good(warmupMs);
@@ -264,6 +267,7 @@ async function main(): Promise<void> {
       ].join("\n"),
     );
   } finally {
+    await pool.destroy();
     await gateway.stop();
     await devnet.stop();
   }
