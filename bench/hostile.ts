@@ -6,10 +6,11 @@
  * measured in the same run. `--attacks flood,batch,slowloris` (the default: all three) picks the attacks, to tell
  * what each costs.
  *
- * The gateway and the client being measured share the first core; the anvil nodes and the attackers run on the
- * others, the attackers at the lowest scheduling priority. In production the attackers are on machines of their own:
- * what is measured is what their traffic costs the gateway, not what their processes (and the kernel's work on their
- * sockets) cost the bench's machine.
+ * The gateway and the client being measured share the first core, the client at a higher priority; the anvil nodes
+ * and the attackers run on the others, the attackers at the lowest. In production the attackers and the client are on
+ * machines of their own: what is measured is what the attackers' traffic costs the gateway, not what their processes
+ * (and the kernel's work on their sockets) cost the bench's machine. The phases follow a warm-up, and the attacked
+ * one's first second (the opening) is also reported apart. See docs/security.md.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { availableParallelism, setPriority } from "node:os";
@@ -176,7 +177,7 @@ function raisePriority(): string {
 }
 
 /** The p99 and the worst of the requests due in [fromMs, toMs) of a run. */
-function window(r: OpenLoopResult, fromMs: number, toMs: number): string {
+function slice(r: OpenLoopResult, fromMs: number, toMs: number): string {
   const picked = r.timeline.latencyMs
     .filter((_, i) => r.timeline.dueMs[i]! >= fromMs && r.timeline.dueMs[i]! < toMs)
     .sort();
@@ -255,8 +256,8 @@ async function main(): Promise<void> {
         `measured client: ${clientPriority}`,
         line("alone", alone),
         line("under attack", attacked),
-        `  the attack's opening (first ${OPENING_MS} ms): ${window(attacked, 0, OPENING_MS)}`,
-        `  the rest of the attack: ${window(attacked, OPENING_MS, Number.POSITIVE_INFINITY)}`,
+        `  the attack's opening (first ${OPENING_MS} ms): ${slice(attacked, 0, OPENING_MS)}`,
+        `  the rest of the attack: ${slice(attacked, OPENING_MS, Number.POSITIVE_INFINITY)}`,
         line("after", after),
         line("without attack (alone and after)", without),
         `attacks: ${attacks.size > 0 ? [...attacks].join(", ") : "none"}; each phase ${durationMs / 1000} s, after ${warmupMs / 1000} s of warm-up`,

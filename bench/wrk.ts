@@ -50,8 +50,6 @@ export type WrkOptions = WrkLoad & {
   threads?: number;
   /** Per-request timeout, s. @default 5 */
   timeoutS?: number;
-  /** Called with wrk's process id as soon as it is started (to set its priority or its cores, say). */
-  onStart?: (pid: number) => void;
 };
 
 const RESULT = /^BENCH_RESULT (\{.*\})$/m;
@@ -124,7 +122,6 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
         : { BENCH_BODY: options.body, BENCH_EXPECT: options.expect }),
     },
   });
-  if (child.pid !== undefined) options.onStart?.(child.pid);
   let out = "";
   let err = "";
   child.stdout.on("data", (c: Buffer) => {
