@@ -287,11 +287,25 @@ test("a gateway killed with -9 while a transaction is pending rebroadcasts it af
   };
   await waitFor(everyNodeHasIt, { timeoutMs: 30_000, what: "the restarted gateway to rebroadcast it to every node" });
   await net.devnet.mine();
-  await waitFor(
-    async () =>
-      ((await (await fetch(`${url}/v1/chains/${net.chainId}/transactions/${hash}`)).json()) as { status?: string })
-        .status === "included",
-    { timeoutMs: 30_000, what: "the restarted gateway to see it included" },
-  );
+  // What the gateway last said, and each node's head: named in the failure if inclusion is never seen.
+  let lastStatus = "";
+  try {
+    await waitFor(
+      async () => {
+        lastStatus = await (await fetch(`${url}/v1/chains/${net.chainId}/transactions/${hash}`)).text();
+        return (JSON.parse(lastStatus) as { status?: string }).status === "included";
+      },
+      { timeoutMs: 30_000, what: "the restarted gateway to see it included" },
+    );
+  } catch (error) {
+    const heads = await Promise.all(
+      net.devnet.nodes.map((_, i) => net.direct("eth_getBlockByNumber", ["latest", false], i)),
+    );
+    const ready = await (await fetch(`${url}/readyz`)).text();
+    const nodes = heads.map((b) => `${(b as { number: string; hash: string }).number} ${(b as { hash: string }).hash}`);
+    throw new Error(
+      `${(error as Error).message}; last status ${lastStatus}; nodes at ${nodes.join(", ")}; readyz ${ready}`,
+    );
+  }
   assert.ok(await net.direct("eth_getTransactionReceipt", [hash]));
 });
