@@ -84,6 +84,52 @@ test("a send answers the locally computed hash, goes out through several domains
   assert.deepEqual(included.body.block, { number: Number(BigInt(receipt.blockNumber)), hash: receipt.blockHash });
 });
 
+test("a mined transaction whose receipt cannot be read for a while is not called replaced, and is included once it can", async () => {
+  const from = net.devnet.accounts[0]!.address;
+  const raw = await transfer(0, await nonceOf(from));
+  const hash = keccak256(raw);
+  assert.equal((await net.rpc("eth_sendRawTransaction", [raw])).body.result, hash);
+  const everyNodeHasIt = async () => {
+    const found = await Promise.all(net.devnet.nodes.map((_, i) => net.direct("eth_getTransactionByHash", [hash], i)));
+    return found.every((tx) => tx !== null);
+  };
+  await waitFor(everyNodeHasIt, { timeoutMs: 10_000, what: "every node to hold the transaction" });
+  // Receipts go unanswered while the nonce reads still work: the nonce is used, and whether by this transaction
+  // cannot be known.
+  const receiptMethods = ["eth_getTransactionReceipt", "eth_getBlockReceipts"];
+  for (const p of net.proxies.values()) await p.setFault({ fault: { kind: "blackhole" }, methods: receiptMethods });
+  try {
+    await net.devnet.mine();
+    net.resetStats();
+    const count = (methods: string[]) =>
+      [...net.proxies.values()].reduce(
+        (n, p) => n + methods.reduce((m, method) => m + (p.stats().byMethod[method] ?? 0), 0),
+        0,
+      );
+    // A round of the outbox that asked for the receipt in vain and went on to rebroadcast (as a pending transaction
+    // is): it did not call the transaction replaced. Twice, so that the second round began after the block was mined.
+    for (let round = 0; round < 2; round++) {
+      const asked = count(receiptMethods);
+      await waitFor(() => count(receiptMethods) > asked, {
+        timeoutMs: 10_000,
+        what: "the outbox to ask for the receipt",
+      });
+      const sent = sends();
+      await waitFor(() => sends() > sent, {
+        timeoutMs: 20_000,
+        what: `the outbox to rebroadcast after a receipt it could not read (now ${JSON.stringify((await status(hash)).body.status)})`,
+      });
+    }
+    assert.equal((await status(hash)).body.status, "pending", "a receipt it could not read is no proof of replacement");
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+  await waitFor(async () => (await status(hash)).body.status === "included", {
+    timeoutMs: 10_000,
+    what: `the outbox to see it included once receipts can be read (now ${JSON.stringify((await status(hash)).body)})`,
+  });
+});
+
 test("refused before any upstream sees it: another chain, no replay protection, not a transaction", async () => {
   const account = privateKeyToAccount(net.devnet.accounts[2]!.privateKey);
   const unprotected = await account.signTransaction({

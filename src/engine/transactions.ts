@@ -261,10 +261,15 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     return flight;
   }
 
-  /** A verified receipt for `hash`, when it is mined. */
-  async function receipt(hash: string): Promise<{ blockNumber: number; blockHash: Hex } | undefined> {
+  /**
+   * A verified receipt for `hash`: where it was mined, null when it is not mined, undefined when that cannot be known
+   * now (no verified answer).
+   */
+  async function receipt(hash: string): Promise<{ blockNumber: number; blockHash: Hex } | null | undefined> {
     const answer = await deps.read("eth_getTransactionReceipt", [hash]);
-    if (!answer.ok || answer.result === null || typeof answer.result !== "object") return undefined;
+    if (!answer.ok) return undefined;
+    if (answer.result === null) return null;
+    if (typeof answer.result !== "object") return undefined;
     const r = answer.result as { blockNumber?: unknown; blockHash?: unknown };
     const blockNumber = parseBlockNumber(r.blockNumber);
     if (blockNumber === undefined || typeof r.blockHash !== "string") return undefined;
@@ -295,7 +300,9 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       logger.info({ chainId, hash: entry.hash, block: mined.blockNumber }, "transaction included");
       return;
     }
-    if (nonce !== undefined && nonce > entry.nonce) {
+    // Replaced only when the receipt is known to be absent: a receipt that could not be read says nothing, and calling
+    // an included transaction replaced would be final.
+    if (mined === null && nonce !== undefined && nonce > entry.nonce) {
       await record({ ...entry, status: "replaced", updatedAt: now });
       metrics.outboxTransition("replaced");
       logger.warn(
