@@ -176,11 +176,10 @@ function raisePriority(): string {
   }
 }
 
-/** The p99 and the worst of the requests due in [fromMs, toMs) of a run. */
+/** The p99 and the worst of the requests due in [fromMs, toMs) of a run at RATE. */
 function slice(r: OpenLoopResult, fromMs: number, toMs: number): string {
-  const picked = r.timeline.latencyMs
-    .filter((_, i) => r.timeline.dueMs[i]! >= fromMs && r.timeline.dueMs[i]! < toMs)
-    .sort();
+  const perMs = RATE / 1000;
+  const picked = r.inSendOrderMs.slice(Math.ceil(fromMs * perMs), Math.ceil(toMs * perMs)).sort();
   return `${picked.length} requests, p99 ${quantile(picked, 0.99).toFixed(2)} ms, max ${(picked[picked.length - 1] ?? Number.NaN).toFixed(1)} ms`;
 }
 

@@ -51,8 +51,8 @@ export interface OpenLoopResult {
   lagP99Ms: number;
   /** Every request's latency, ascending, ms. */
   latenciesMs: Float64Array;
-  /** Each request in the order sent: when it was due (ms from the start) and its latency (ms). */
-  timeline: { dueMs: Float64Array; latencyMs: Float64Array };
+  /** Every request's latency in the order sent, ms: request `i` was due `i * 1000 / rate` ms after the start. */
+  inSendOrderMs: Float64Array;
 }
 
 /** Nearest-rank quantile of an ascending array. */
@@ -137,10 +137,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     });
     const elapsedS = (performance.now() - start) / 1000;
     await Promise.all(pending);
-    const timeline = {
-      dueMs: Float64Array.from({ length: sent }, (_, i) => i * intervalMs),
-      latencyMs: latencies.slice(0, sent),
-    };
+    const inSendOrderMs = latencies.slice(0, sent);
     const sorted = latencies.subarray(0, sent).sort();
     const sortedLags = lags.subarray(0, sent).sort();
     return {
@@ -156,7 +153,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       maxMs: sorted[sorted.length - 1] ?? Number.NaN,
       lagP99Ms: quantile(sortedLags, 0.99),
       latenciesMs: sorted,
-      timeline,
+      inSendOrderMs,
     };
   } finally {
     if (!options.pool) await pool.destroy();

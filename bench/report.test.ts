@@ -29,7 +29,7 @@ const loop = (p50Ms: number, p99Ms: number): OpenLoopResult => ({
   maxMs: p99Ms,
   lagP99Ms: 1,
   latenciesMs: new Float64Array([p50Ms, p99Ms]),
-  timeline: { dueMs: new Float64Array([0, 1]), latencyMs: new Float64Array([p50Ms, p99Ms]) },
+  inSendOrderMs: new Float64Array([p50Ms, p99Ms]),
 });
 
 function report(

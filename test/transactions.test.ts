@@ -28,7 +28,19 @@ before(async () => {
 });
 after(() => net?.stop());
 
-const sends = () => [...net.proxies.values()].reduce((n, p) => n + (p.stats().byMethod.eth_sendRawTransaction ?? 0), 0);
+/** Calls of these methods the upstreams have seen since the last resetStats. */
+const upstreamCalls = (methods: string[]) =>
+  [...net.proxies.values()].reduce(
+    (n, p) => n + methods.reduce((m, method) => m + (p.stats().byMethod[method] ?? 0), 0),
+    0,
+  );
+const sends = () => upstreamCalls(["eth_sendRawTransaction"]);
+
+/** Whether every node holds the transaction (so whichever mines, mines it). */
+async function everyNodeHolds(hash: Hex): Promise<boolean> {
+  const found = await Promise.all(net.devnet.nodes.map((_, i) => net.direct("eth_getTransactionByHash", [hash], i)));
+  return found.every((tx) => tx !== null);
+}
 
 async function nonceOf(address: string): Promise<number> {
   return Number(BigInt((await net.direct("eth_getTransactionCount", [address, "latest"])) as string));
@@ -89,11 +101,7 @@ test("a mined transaction whose receipt cannot be read for a while is not called
   const raw = await transfer(0, await nonceOf(from));
   const hash = keccak256(raw);
   assert.equal((await net.rpc("eth_sendRawTransaction", [raw])).body.result, hash);
-  const everyNodeHasIt = async () => {
-    const found = await Promise.all(net.devnet.nodes.map((_, i) => net.direct("eth_getTransactionByHash", [hash], i)));
-    return found.every((tx) => tx !== null);
-  };
-  await waitFor(everyNodeHasIt, { timeoutMs: 10_000, what: "every node to hold the transaction" });
+  await waitFor(() => everyNodeHolds(hash), { timeoutMs: 10_000, what: "every node to hold the transaction" });
   // Receipts go unanswered while the nonce reads still work: the nonce is used, and whether by this transaction
   // cannot be known.
   const receiptMethods = ["eth_getTransactionReceipt", "eth_getBlockReceipts"];
@@ -101,23 +109,18 @@ test("a mined transaction whose receipt cannot be read for a while is not called
   try {
     await net.devnet.mine();
     net.resetStats();
-    const count = (methods: string[]) =>
-      [...net.proxies.values()].reduce(
-        (n, p) => n + methods.reduce((m, method) => m + (p.stats().byMethod[method] ?? 0), 0),
-        0,
-      );
     // A round of the outbox that asked for the receipt in vain and went on to rebroadcast (as a pending transaction
     // is): it did not call the transaction replaced. Twice, so that the second round began after the block was mined.
     for (let round = 0; round < 2; round++) {
-      const asked = count(receiptMethods);
-      await waitFor(() => count(receiptMethods) > asked, {
+      const asked = upstreamCalls(receiptMethods);
+      await waitFor(() => upstreamCalls(receiptMethods) > asked, {
         timeoutMs: 10_000,
         what: "the outbox to ask for the receipt",
       });
       const sent = sends();
       await waitFor(() => sends() > sent, {
         timeoutMs: 20_000,
-        what: `the outbox to rebroadcast after a receipt it could not read (now ${JSON.stringify((await status(hash)).body.status)})`,
+        what: "the outbox to rebroadcast after a receipt it could not read (none comes once it is not pending)",
       });
     }
     assert.equal((await status(hash)).body.status, "pending", "a receipt it could not read is no proof of replacement");
@@ -126,7 +129,7 @@ test("a mined transaction whose receipt cannot be read for a while is not called
   }
   await waitFor(async () => (await status(hash)).body.status === "included", {
     timeoutMs: 10_000,
-    what: `the outbox to see it included once receipts can be read (now ${JSON.stringify((await status(hash)).body)})`,
+    what: "the outbox to see it included once receipts can be read",
   });
 });
 
@@ -327,11 +330,10 @@ test("a gateway killed with -9 while a transaction is pending rebroadcasts it af
   running = await startChild(configPath, url);
   // Every node must hold it before the block is mined: a node without it would mine a different block, and the
   // chain would split under the gateway.
-  const everyNodeHasIt = async () => {
-    const found = await Promise.all(net.devnet.nodes.map((_, i) => net.direct("eth_getTransactionByHash", [hash], i)));
-    return found.every((tx) => tx !== null);
-  };
-  await waitFor(everyNodeHasIt, { timeoutMs: 30_000, what: "the restarted gateway to rebroadcast it to every node" });
+  await waitFor(() => everyNodeHolds(hash), {
+    timeoutMs: 30_000,
+    what: "the restarted gateway to rebroadcast it to every node",
+  });
   await net.devnet.mine();
   // What the gateway last said, and each node's head: named in the failure if inclusion is never seen.
   let lastStatus = "";

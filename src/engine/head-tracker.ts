@@ -51,7 +51,6 @@ export interface HeadTracker {
    */
   refresh(upstreamIds: string[]): Promise<void>;
   stop(): void;
-  /** Resolves when an agreed head exists, or after `timeoutMs`. */
   /** The next head agreed from now on; undefined after `timeoutMs` or when the tracker stops. */
   waitForNextHead(timeoutMs: number): Promise<AgreedHead | undefined>;
 }

@@ -117,10 +117,6 @@ export async function startHttpServer(
     send(res, error.httpStatus, headers, JSON.stringify({ error: { code: error.code, message: error.message } }));
   };
   /**
-   * Who may make this request: the key it presents (or its address, anonymously), its browser origin, and whether
-   * it is over its limit already — all decided before a byte of the body is read. Undefined: refused and answered.
-   */
-  /**
    * The one front gate of JSON-RPC requests and WebSocket upgrades: the caller's key (or its address), its browser
    * origin, and whether it is over its limit already. A refusal is counted here, by reason.
    */
