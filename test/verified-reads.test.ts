@@ -49,6 +49,26 @@ describe("proven reads", () => {
     assert.equal(r.body.result, await net.direct("eth_getBalance", [address, "latest"]));
   });
 
+  test("proven reads count as traffic served by the upstreams that supplied the proofs (what the dashboard shows)", async () => {
+    const before = net.app.gateway.activity.traffic();
+    const proofsBefore = new Map([...net.proxies].map(([id, p]) => [id, p.stats().byMethod.eth_getProof ?? 0]));
+    const reads = 12;
+    for (let i = 0; i < reads; i++) await net.rpc("eth_getBalance", [net.devnet.accounts[i % 10]!.address, "latest"]);
+    const after = net.app.gateway.activity.traffic();
+    const served = [...after].map(([id, n]) => [id, n - (before.get(id) ?? 0)] as const);
+    const proofs = [...net.proxies].map(([id, p]) => [
+      id,
+      (p.stats().byMethod.eth_getProof ?? 0) - proofsBefore.get(id)!,
+    ]);
+    assert.equal(
+      served.reduce((sum, [, n]) => sum + n, 0),
+      reads,
+      `every proven read is counted once: ${JSON.stringify(served)}`,
+    );
+    // The cache is off here, so each read's proof came from the upstream it is counted for.
+    for (const [id, n] of served) assert.ok(n <= (proofs.find(([p]) => p === id)?.[1] as number), `${id}: ${n}`);
+  });
+
   test("a never-used account is a proven zero", async () => {
     const r = await net.rpc("eth_getBalance", [NEVER_USED, "latest"]);
     assert.equal(r.body.result, "0x0");

@@ -4,6 +4,7 @@ import { createMethodPolicy } from "../core/access.ts";
 import { type CacheSlot, type CacheView, cacheSlot, canonicalJson, keepAnswer } from "../core/cache-policy.ts";
 import { limitCall } from "../core/call-limits.ts";
 import { createDisputes } from "../core/disputes.ts";
+import { areIndependent } from "../core/domain.ts";
 import { createDomainHealth, type DomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
@@ -257,6 +258,10 @@ export function createChain(
       const u = upstreams.find((x) => x.id === id);
       if (u) target.onDispute?.(u, reason);
     },
+    independent: (a, b) => {
+      const [x, y] = [upstreams.find((u) => u.id === a), upstreams.find((u) => u.id === b)];
+      return x !== undefined && y !== undefined && areIndependent(x.domain, y.domain);
+    },
     async refreshHead() {
       await tracker.refresh(upstreams.map((u) => u.id));
       return headBook.current()?.number;
@@ -490,6 +495,7 @@ export function createChain(
             verified: "proof",
             blockHash: proven.anchor.hash,
             domains: proven.anchor.domains,
+            upstream: proven.supplier,
           },
         };
       }

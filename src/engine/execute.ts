@@ -189,6 +189,13 @@ export async function execute(
         // stale (a reorg). It only counts against the upstream once another answer verifies; try elsewhere.
         if (verdict.dispute !== false) unconfirmed.push({ upstream: u, reason: verdict.reason });
         outcome = { kind: "dispute", decision: "failover", reason: verdict.reason };
+      } else if (outcome.kind === "execution" && plan.verify) {
+        // Asked for something to verify (a proof, a header, a body), an upstream answered with an error the chain would
+        // give a client ("execution reverted", invalid params): not an answer the client asked for, and not what an
+        // honest node says to these requests. A failed attempt, held against it once another upstream's answer verifies.
+        const reason = `answered a verifiable request with error ${outcome.error.code}`;
+        unconfirmed.push({ upstream: u, reason });
+        outcome = { kind: "dispute", decision: "failover", reason };
       }
       if (outcome.kind === "execution") return finish({ ok: false, rpcError: outcome.error, upstream: u.id });
       if (outcome.kind === "too_large") {

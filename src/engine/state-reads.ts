@@ -37,7 +37,8 @@ export interface ProvenReadIo {
 }
 
 export type ProvenRead =
-  | { ok: true; value: `0x${string}`; anchor: AnchoredBlock }
+  /** `supplier`: the upstream whose proof (and code) this is. */
+  | { ok: true; value: `0x${string}`; anchor: AnchoredBlock; supplier: string }
   | { ok: false; error: MultihomeError; anchor?: AnchoredBlock };
 
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
@@ -121,9 +122,10 @@ export async function readProven(
     }
   }
   if (!proven.ok) return { ok: false, error: unverifiable(proven), anchor };
-  if (method !== "eth_getCode") return { ok: true, value: proven.result as `0x${string}`, anchor };
+  const supplier = proven.upstream;
+  if (method !== "eth_getCode") return { ok: true, value: proven.result as `0x${string}`, anchor, supplier };
 
-  if (codeHash === EMPTY_CODE_HASH) return { ok: true, value: "0x", anchor };
+  if (codeHash === EMPTY_CODE_HASH) return { ok: true, value: "0x", anchor, supplier };
   const expected = codeHash!;
   const code = await io.execute({
     method: "eth_getCode",
@@ -136,7 +138,7 @@ export async function readProven(
         : { ok: false, reason: "code does not match the proven code hash" },
   });
   if (!code.ok) return { ok: false, error: unverifiable(code), anchor };
-  return { ok: true, value: code.result as `0x${string}`, anchor };
+  return { ok: true, value: code.result as `0x${string}`, anchor, supplier };
 }
 
 function unverifiable(result: Exclude<ExecuteResult, { ok: true }>): MultihomeError {

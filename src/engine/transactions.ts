@@ -34,6 +34,12 @@ export interface TransactionSettings {
 
 /** Pending transactions checked per round; more wait for the next round (oldest first). */
 export const REBROADCAST_BATCH = 256;
+/**
+ * A transaction is called replaced only when its sender's nonce is proven past it and no receipt is found (by two
+ * independent failure domains) at two agreed heads at least this many blocks apart: a receipt an index had not caught
+ * up with at the first look shows up by the second.
+ */
+export const REPLACED_CONFIRM_BLOCKS = 2;
 
 export interface TransactionStatus {
   chainId: number;
@@ -282,6 +288,9 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     return answer.ok ? parseBlockNumber(answer.result) : undefined;
   }
 
+  /** Pending transactions seen replaced once (their nonce used, no receipt): hash → the agreed head then. */
+  const replacedSeenAt = new Map<string, number>();
+
   /** One check of a pending transaction: included, replaced, expired, or rebroadcast when due. */
   async function check(entry: OutboxEntry): Promise<void> {
     const now = clock.now();
@@ -289,6 +298,7 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     const nonce = await minedNonce(entry.from);
     const mined = await receipt(entry.hash);
     if (mined) {
+      replacedSeenAt.delete(entry.hash);
       await record({
         ...entry,
         status: "included",
@@ -300,9 +310,10 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       logger.info({ chainId, hash: entry.hash, block: mined.blockNumber }, "transaction included");
       return;
     }
-    // Replaced only when the receipt is known to be absent: a receipt that could not be read says nothing, and calling
-    // an included transaction replaced would be final.
-    if (mined === null && nonce !== undefined && nonce > entry.nonce) {
+    // Replaced only when the receipt is known to be absent (`null` needs two independent domains), twice, some blocks
+    // apart: a receipt that could not be read says nothing, and calling an included transaction replaced is final.
+    if (mined === null && nonce !== undefined && nonce > entry.nonce && replacedConfirmed(entry.hash)) {
+      replacedSeenAt.delete(entry.hash);
       await record({ ...entry, status: "replaced", updatedAt: now });
       metrics.outboxTransition("replaced");
       logger.warn(
@@ -311,7 +322,9 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       );
       return;
     }
-    if (now - entry.firstSeenAt > settings.expiryMs) {
+    // Expired only when it is known not to be mined: an unreadable receipt keeps it pending (and rebroadcast).
+    if (mined === null && now - entry.firstSeenAt > settings.expiryMs) {
+      replacedSeenAt.delete(entry.hash);
       await record({ ...entry, status: "expired", updatedAt: now, lastError: "expired: not mined in time" });
       metrics.outboxTransition("expired");
       logger.warn({ chainId, hash: entry.hash }, "transaction expired in the outbox");
@@ -331,6 +344,18 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       logger.info({ chainId, hash: entry.hash, upstreams: outcome.upstreams }, "transaction rebroadcast");
   }
 
+  /** Whether a transaction was already seen replaced at an agreed head REPLACED_CONFIRM_BLOCKS or more below this one. */
+  function replacedConfirmed(hash: string): boolean {
+    const head = deps.headNumber();
+    if (head === undefined) return false;
+    const first = replacedSeenAt.get(hash);
+    if (first === undefined) {
+      replacedSeenAt.set(hash, head);
+      return false;
+    }
+    return head - first >= REPLACED_CONFIRM_BLOCKS;
+  }
+
   let cancel: (() => void) | undefined;
   let stopped = false;
   async function round(): Promise<void> {
@@ -341,7 +366,10 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
         for (const entry of pending) {
           if (stopped) return;
           if (flights.has(entry.raw)) continue;
-          await check(entry);
+          // One entry's failure never holds up the others.
+          await check(entry).catch((error: unknown) =>
+            logger.warn({ chainId, hash: entry.hash, err: (error as Error).message }, "outbox check failed"),
+          );
         }
       }
     } catch (error) {

@@ -1,0 +1,305 @@
+/**
+ * Verified block bodies and receipt lists, kept by block hash (what a hash names never changes) so the wallets polling
+ * for the same new block share one fetch and one verification — each kept with the upstream that SUPPLIED it.
+ *
+ * Who supplied each byte decides who is blamed when it is wrong. A body's transactions are bound by its transactions
+ * root, but their `from` is not: it is recovered from each signature before it is served, and a body that states
+ * another sender is charged to the body's supplier (and forgotten). A receipt list is bound by its receipts root, but
+ * its `from`, `to`, `contractAddress` and `effectiveGasPrice` are not: they are checked against the body before the
+ * list is kept, and a list that disagrees is charged to its own supplier — never to an upstream that later asks about
+ * a transaction in it.
+ */
+import { MultihomeError } from "../core/errors.ts";
+import { verifyHeaderHash } from "../core/header.ts";
+import type { Hex } from "../core/hex.ts";
+import { parseBlockNumber } from "../core/methods.ts";
+import { receiptFieldsMismatch } from "../core/receipt-fields.ts";
+import { checkBlockBody, checkBlockReceipts, UnsupportedTypeError } from "../core/roots.ts";
+import { recoverSender, sameAddress } from "../core/sender.ts";
+import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
+
+/** Verified block bodies and receipt lists kept, by block hash, oldest out first. */
+export const MAX_VERIFIED_BLOCKS = 64;
+/** Recovered senders kept, by transaction hash. */
+export const MAX_RECOVERED_SENDERS = 4_096;
+/** Receipt lists fetched again from other upstreams when one's fields disagree with the verified body. */
+export const RECEIPT_REFETCHES = 2;
+
+export type Json = Record<string, unknown>;
+
+export type Fetched<T> = { ok: true; value: T } | { ok: false; error: MultihomeError };
+
+/** A block whose header hash and (when `bodyProven`) transactions root were checked. */
+export interface VerifiedBody {
+  block: Json;
+  hashes: Hex[];
+  /** False when a transaction is of a type Multihome cannot encode (the header is still proven). */
+  bodyProven: boolean;
+  /** The upstream whose answer this is: the one charged if anything in it later proves false. */
+  supplier: string;
+}
+
+/** A block's receipts, checked against its receipts root and its verified body. */
+export interface VerifiedReceipts {
+  receipts: Json[];
+  supplier: string;
+}
+
+/** A transaction's sender: recovered and equal to what the body states, or not verifiable (an unknown type). */
+export type SenderCheck = { ok: true } | { ok: false; error: MultihomeError } | { ok: "unverifiable" };
+
+export interface VerifiedBlockIo {
+  execute(plan: CallPlan): Promise<ExecuteResult>;
+  onDispute(upstreamId: string, reason: string): void;
+  /** Whether two upstreams are in independent failure domains (a different operator and outage domain). */
+  independent(a: string, b: string): boolean;
+}
+
+/** A tiny insertion-ordered cache of settled lookups (shared while pending); failures are not kept. */
+export function boundedCache<V>(max: number) {
+  const entries = new Map<string, Promise<V>>();
+  return {
+    get(key: string, load: () => Promise<V>, keep: (v: V) => boolean): Promise<V> {
+      const hit = entries.get(key);
+      if (hit) return hit;
+      const pending = load();
+      entries.set(key, pending);
+      if (entries.size > max) entries.delete(entries.keys().next().value!);
+      void pending.then(
+        (v) => {
+          if (!keep(v) && entries.get(key) === pending) entries.delete(key);
+        },
+        () => entries.get(key) === pending && entries.delete(key),
+      );
+      return pending;
+    },
+    delete: (key: string) => entries.delete(key),
+  };
+}
+
+export function notVerified(result: Exclude<ExecuteResult, { ok: true }>, what: string): MultihomeError {
+  if ("error" in result) return result.error;
+  return new MultihomeError("unavailable", `no verifiable answer: ${what}`);
+}
+
+export function createVerifiedBlocks(io: VerifiedBlockIo) {
+  const bodies = boundedCache<Fetched<VerifiedBody | null>>(MAX_VERIFIED_BLOCKS);
+  const receiptLists = boundedCache<Fetched<VerifiedReceipts>>(MAX_VERIFIED_BLOCKS);
+  const senders = boundedCache<Hex | "unverifiable">(MAX_RECOVERED_SENDERS);
+  /** Block hash → upstreams that supplied a body of it that proved false: not asked for it again. */
+  const falseSuppliers = new Map<string, Set<string>>();
+  /** Bodies proven false so far (a read that failed on one is worth trying again: the body is fetched afresh). */
+  let provenFalse = 0;
+
+  /** One fetch of the block with this hash, full transactions, verified, from an upstream `avoid` allows. */
+  async function fetchBody(
+    hash: Hex,
+    minBlock: number,
+    known: boolean,
+    avoid?: (u: { id: string }) => boolean,
+  ): Promise<Fetched<{ body: VerifiedBody | null; upstream: string }>> {
+    let bodyProven = true;
+    const fetched = await io.execute({
+      method: "eth_getBlockByHash",
+      params: [hash, true],
+      heavy: true,
+      minBlock,
+      ...(avoid ? { avoid } : {}),
+      verify: (block): Verdict => {
+        if (block === null)
+          return known
+            ? { ok: false, reason: `no block ${hash} from a node that should have it`, dispute: false }
+            : { ok: true, value: null };
+        const header = verifyHeaderHash(block);
+        if (!header.ok) return { ok: false, reason: `block header: ${header.reason}` };
+        if (header.hash !== hash.toLowerCase()) return { ok: false, reason: "block is not the one asked for" };
+        const check = checkBlockBody(block);
+        if (check.ok === false) return { ok: false, reason: `block body: ${check.reason}` };
+        bodyProven = check.ok === true;
+        return { ok: true, value: block };
+      },
+    });
+    if (!fetched.ok) return { ok: false, error: notVerified(fetched, `block ${hash}`) };
+    const block = fetched.result as Json | null;
+    if (block === null) return { ok: true, value: { body: null, upstream: fetched.upstream } };
+    const hashes = (block.transactions as Json[]).map((tx) => tx.hash as Hex);
+    return {
+      ok: true,
+      value: { body: { block, hashes, bodyProven, supplier: fetched.upstream }, upstream: fetched.upstream },
+    };
+  }
+
+  /**
+   * The block with this hash, full transactions, verified. For a block `known` to exist (anchored), `null` comes from a
+   * node that is behind or lying: not an answer. For any other, `null` is served only when a second upstream, in a
+   * failure domain independent of the first, says so too.
+   */
+  function body(hash: Hex, minBlock: number, known: boolean): Promise<Fetched<VerifiedBody | null>> {
+    return bodies.get(
+      hash.toLowerCase(),
+      async () => {
+        const liars = falseSuppliers.get(hash.toLowerCase());
+        const first = await fetchBody(hash, minBlock, known, liars && ((u) => liars.has(u.id)));
+        if (!first.ok || first.value.body !== null) return first.ok ? { ok: true, value: first.value.body } : first;
+        const denier = first.value.upstream;
+        const second = await fetchBody(
+          hash,
+          minBlock,
+          known,
+          (u) => !io.independent(u.id, denier) || liars?.has(u.id) === true,
+        );
+        if (!second.ok)
+          return {
+            ok: false,
+            error: new MultihomeError(
+              "unavailable",
+              `no verifiable answer: one failure domain says block ${hash} does not exist, and no independent one could confirm it`,
+            ),
+          };
+        return { ok: true, value: second.value.body };
+      },
+      (r) => r.ok && r.value !== null,
+    );
+  }
+
+  function recovered(tx: Json): Promise<Hex | "unverifiable"> {
+    return senders.get(
+      String(tx.hash).toLowerCase(),
+      () =>
+        recoverSender(tx).catch((error: unknown) => {
+          if (error instanceof UnsupportedTypeError) return "unverifiable" as const;
+          throw error;
+        }),
+      () => true,
+    );
+  }
+
+  /**
+   * The sender `tx` states, checked against its signature. A transaction that states another sender was false when
+   * supplied: `supplier` is charged.
+   */
+  async function checkStatedSender(tx: Json, supplier: string): Promise<SenderCheck> {
+    let sender: Hex | "unverifiable";
+    try {
+      sender = await recovered(tx);
+    } catch {
+      sender = "0x" as Hex; // a signature that recovers to no key: no stated sender can match it
+    }
+    if (sender === "unverifiable") return { ok: "unverifiable" };
+    if (sameAddress(sender, tx.from)) return { ok: true };
+    io.onDispute(supplier, "transaction states a sender its signature does not give");
+    return { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: transaction sender") };
+  }
+
+  /** The sender the body states for its transaction at `index`; a body proven false is forgotten. */
+  async function checkSender(verified: VerifiedBody, index: number): Promise<SenderCheck> {
+    const check = await checkStatedSender((verified.block.transactions as Json[])[index]!, verified.supplier);
+    if (check.ok === false) {
+      const hash = String(verified.block.hash).toLowerCase();
+      forget(hash);
+      falseSuppliers.set(hash, (falseSuppliers.get(hash) ?? new Set()).add(verified.supplier));
+      if (falseSuppliers.size > MAX_VERIFIED_BLOCKS) falseSuppliers.delete(falseSuppliers.keys().next().value!);
+      provenFalse++;
+    }
+    return check;
+  }
+
+  /** Every sender of a body checked (for answers that show them all: full blocks, a block's receipts). */
+  async function checkSenders(verified: VerifiedBody): Promise<SenderCheck> {
+    const checks = await Promise.all(verified.hashes.map((_, i) => checkSender(verified, i)));
+    return checks.find((c) => c.ok === false) ?? checks.find((c) => c.ok === "unverifiable") ?? { ok: true };
+  }
+
+  /** One fetch of a block's receipts from an upstream not in `avoid`, checked against the receipts root. */
+  function fetchReceipts(verified: VerifiedBody, avoid: ReadonlySet<string>) {
+    const hash = verified.block.hash as Hex;
+    const number = parseBlockNumber(verified.block.number)!;
+    const header = { hash, number, receiptsRoot: verified.block.receiptsRoot as Hex };
+    return io.execute({
+      method: "eth_getBlockReceipts",
+      params: [hash],
+      heavy: true,
+      minBlock: number,
+      ...(avoid.size > 0 ? { avoid: (u: { id: string }) => avoid.has(u.id) } : {}),
+      verify: (receipts): Verdict => {
+        if (receipts === null)
+          return {
+            ok: false,
+            reason: `no receipts for block ${number} from a node that should have them`,
+            dispute: false,
+          };
+        const check = checkBlockReceipts(receipts, header, verified.bodyProven ? verified.hashes : undefined);
+        if (check.ok === false) return { ok: false, reason: `receipts: ${check.reason}` };
+        if (check.ok !== true) return { ok: false, reason: `receipts: ${check.reason}`, dispute: false };
+        return { ok: true, value: receipts };
+      },
+    });
+  }
+
+  /**
+   * The first receipt whose uncovered fields disagree with the body, with which side is false: the receipt list's
+   * supplier, or the body's (when the body's stated sender is not the signature's).
+   */
+  async function disagreement(
+    receipts: Json[],
+    verified: VerifiedBody,
+  ): Promise<{ index: number; reason: string; bodyFalse: boolean } | undefined> {
+    const txs = verified.block.transactions as Json[];
+    const baseFee = parseBigInt(verified.block.baseFeePerGas);
+    for (let i = 0; i < receipts.length; i++) {
+      const reason = receiptFieldsMismatch(receipts[i]!, txs[i]!, baseFee);
+      if (reason === undefined) continue;
+      const sender = await checkSender(verified, i);
+      return { index: i, reason, bodyFalse: sender.ok === false };
+    }
+    return undefined;
+  }
+
+  /** The receipts of a verified block: root-checked, and their uncovered fields checked before they are kept. */
+  function receiptsOf(verified: VerifiedBody): Promise<Fetched<VerifiedReceipts>> {
+    const number = parseBlockNumber(verified.block.number)!;
+    return receiptLists.get(
+      String(verified.block.hash).toLowerCase(),
+      async () => {
+        const avoid = new Set<string>();
+        for (let round = 0; round <= RECEIPT_REFETCHES; round++) {
+          const fetched = await fetchReceipts(verified, avoid);
+          if (!fetched.ok) return { ok: false, error: notVerified(fetched, `receipts of block ${number}`) };
+          const receipts = fetched.result as Json[];
+          const wrong = await disagreement(receipts, verified);
+          if (!wrong) return { ok: true, value: { receipts, supplier: fetched.upstream } };
+          if (wrong.bodyFalse)
+            return { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: block body") };
+          io.onDispute(fetched.upstream, `${wrong.reason} (receipt ${wrong.index} of block ${number})`);
+          avoid.add(fetched.upstream);
+        }
+        return {
+          ok: false,
+          error: new MultihomeError("unavailable", `no verifiable answer: receipts of block ${number}`),
+        };
+      },
+      (r) => r.ok,
+    );
+  }
+
+  /** A block orphaned by a reorg, or whose body proved false: its body and receipts are fetched afresh. */
+  function forget(hash: string) {
+    bodies.delete(hash.toLowerCase());
+    receiptLists.delete(hash.toLowerCase());
+  }
+
+  return {
+    body,
+    receiptsOf,
+    checkStatedSender,
+    checkSender,
+    checkSenders,
+    forget,
+    /** How many bodies have proven false so far. */
+    provenFalse: () => provenFalse,
+  };
+}
+
+function parseBigInt(value: unknown): bigint | undefined {
+  return typeof value === "string" && /^0x[0-9a-fA-F]{1,64}$/.test(value) ? BigInt(value) : undefined;
+}

@@ -1,0 +1,302 @@
+/**
+ * One upstream is an adversary aimed at the verifier (FAULTS.md section C), on real anvil nodes: the liar (u2) answers
+ * through its fault proxy whatever the test says, fast, while the honest upstreams are made slow for the same methods
+ * so that the liar's answers are the ones the gateway gets first. Every case checks the client's answers against the
+ * nodes, that no honest upstream is disputed, and that the liar is.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type Hex, keccak256, parseGwei } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+let net: TestNetwork;
+const LIAR = "u2";
+const HONEST = ["u1", "u3"];
+/** How much slower the honest upstreams answer the methods the liar lies in. */
+const HONEST_DELAY_MS = 150;
+
+before(async () => {
+  net = await startTestNetwork({
+    config: {
+      // A high bar, so a test sees every dispute without the liar being cordoned (and so left alone) halfway.
+      verification: { disputesToCordon: 1_000 },
+      transactions: { rebroadcastIntervalMs: 200 },
+    },
+  });
+});
+after(() => net?.stop());
+
+/** Disputes the gateway logged against `upstream` so far. */
+const disputesOf = (upstream: string) =>
+  net.logs.filter((l) => l.includes('"answer failed verification"') && l.includes(`"upstream":"${upstream}"`)).length;
+
+/** The liar rewrites `methods` with `fn`; the honest upstreams answer them late. Undone after the test. */
+async function liarRewrites(
+  t: { after(fn: () => Promise<void>): void },
+  methods: string[],
+  fn: (request: { method: string; params: unknown }, result: unknown) => unknown,
+): Promise<() => number> {
+  let lies = 0;
+  await net.proxies.get(LIAR)!.setFault({
+    fault: {
+      kind: "rewrite",
+      fn: (request, response) => {
+        const result = (response as { result?: unknown }).result;
+        if (result === undefined) return response;
+        const lie = fn(request, result);
+        if (lie === result) return response;
+        lies++;
+        return { ...(response as object), result: lie };
+      },
+    },
+    methods,
+  });
+  for (const id of HONEST)
+    await net.proxies.get(id)!.setFault({ fault: { kind: "latency", ms: HONEST_DELAY_MS }, methods });
+  t.after(async () => {
+    for (const p of net.proxies.values()) await p.clearFault();
+  });
+  return () => lies;
+}
+
+let nonce = 0;
+/** A transfer from dev account 5 sent to every node and mined in a block of its own; returns its hash. */
+async function minedTransfer(): Promise<Hex> {
+  const account = privateKeyToAccount(net.devnet.accounts[5]!.privateKey);
+  const raw = await account.signTransaction({
+    chainId: net.chainId,
+    nonce: nonce++,
+    to: net.devnet.accounts[9]!.address,
+    value: 1n,
+    gas: 21_000n,
+    maxFeePerGas: parseGwei("20"),
+    maxPriorityFeePerGas: parseGwei("1"),
+  });
+  const hash = await net.devnet.sendRawTransaction(raw);
+  await net.devnet.mine();
+  await net.synced();
+  return hash;
+}
+
+/** Reads `method(hash)` through the gateway and counts answers that differ from the node's. */
+async function compare(method: string, hash: Hex) {
+  const truth = await net.direct(method, [hash]);
+  const reply = await net.rpc(method, [hash]);
+  return {
+    failed: reply.body.error !== undefined,
+    wrong: reply.body.error === undefined && JSON.stringify(reply.body.result) !== JSON.stringify(truth),
+    reply,
+  };
+}
+
+describe("C2: fields no root covers", () => {
+  test("receipts whose sender, recipient or gas price were altered are charged to their supplier, never to whoever asks about them", async (t) => {
+    const honestBefore = HONEST.map(disputesOf);
+    const liarBefore = disputesOf(LIAR);
+    const lies = await liarRewrites(t, ["eth_getBlockReceipts"], (_, result) =>
+      (result as Record<string, unknown>[]).map((r) => ({
+        ...r,
+        from: net.devnet.accounts[7]!.address.toLowerCase(),
+        effectiveGasPrice: "0x1",
+      })),
+    );
+    let wrong = 0;
+    let failed = 0;
+    for (let i = 0; i < 8; i++) {
+      const hash = await minedTransfer();
+      // Wallets poll the same receipt: each poll may be located by a different upstream.
+      for (let poll = 0; poll < 3; poll++) {
+        const r = await compare("eth_getTransactionReceipt", hash);
+        if (r.wrong) wrong++;
+        if (r.failed) failed++;
+      }
+      const block = await compare(
+        "eth_getBlockReceipts",
+        ((await net.direct("eth_getTransactionReceipt", [hash])) as { blockHash: Hex }).blockHash,
+      );
+      if (block.wrong) wrong++;
+      if (block.failed) failed++;
+    }
+    const honest = HONEST.map((id, i) => disputesOf(id) - honestBefore[i]!);
+    t.diagnostic(
+      `${lies()} lies, ${wrong} wrong, ${failed} failed, honest disputes ${honest}, liar ${disputesOf(LIAR) - liarBefore}`,
+    );
+    assert.ok(lies() > 0, "the liar supplied receipts");
+    assert.equal(wrong, 0);
+    assert.equal(failed, 0);
+    assert.deepEqual(honest, [0, 0], "no honest upstream is disputed");
+    assert.ok(disputesOf(LIAR) > liarBefore, "the liar is disputed");
+  });
+
+  test("a full block stating another transaction sender is charged to its supplier; transactions and blocks are served true", async (t) => {
+    const honestBefore = HONEST.map(disputesOf);
+    const liarBefore = disputesOf(LIAR);
+    const lies = await liarRewrites(t, ["eth_getBlockByHash"], (request, result) => {
+      const [, full] = request.params as [string, boolean];
+      const block = result as { transactions: unknown[] } | null;
+      if (!full || block === null) return result;
+      return {
+        ...block,
+        transactions: block.transactions.map((tx) => ({
+          ...(tx as object),
+          from: net.devnet.accounts[7]!.address.toLowerCase(),
+        })),
+      };
+    });
+    let wrong = 0;
+    let failed = 0;
+    for (let i = 0; i < 8; i++) {
+      const hash = await minedTransfer();
+      for (const method of ["eth_getTransactionByHash", "eth_getTransactionReceipt"]) {
+        const r = await compare(method, hash);
+        if (r.wrong) wrong++;
+        if (r.failed) failed++;
+      }
+      const number = ((await net.direct("eth_getTransactionByHash", [hash])) as { blockNumber: Hex }).blockNumber;
+      const block = await net.rpc("eth_getBlockByNumber", [number, true]);
+      if (
+        JSON.stringify(block.body.result) !== JSON.stringify(await net.direct("eth_getBlockByNumber", [number, true]))
+      )
+        block.body.error ? failed++ : wrong++;
+    }
+    const honest = HONEST.map((id, i) => disputesOf(id) - honestBefore[i]!);
+    t.diagnostic(
+      `${lies()} lies, ${wrong} wrong, ${failed} failed, honest disputes ${honest}, liar ${disputesOf(LIAR) - liarBefore}`,
+    );
+    assert.ok(lies() > 0, "the liar supplied bodies");
+    assert.equal(wrong, 0);
+    assert.equal(failed, 0);
+    assert.deepEqual(honest, [0, 0], "no honest upstream is disputed");
+    assert.ok(disputesOf(LIAR) > liarBefore, "the liar is disputed");
+  });
+});
+
+describe("C1: an error is not an answer when a proof was asked for", () => {
+  test("execution-style errors to proof, header, body and lookup fetches fail over, and count against the liar", async (t) => {
+    const liarBefore = disputesOf(LIAR);
+    const proxy = net.proxies.get(LIAR)!;
+    let struck = 0;
+    // Every verification fetch, not the head polls (a liar that polls fine looks at the head, and so gets asked).
+    await proxy.setFault({
+      fault: {
+        kind: "rewrite",
+        fn: (request, response) => {
+          if (request.method === "eth_getBlockByNumber" && (request.params as unknown[])[0] === "latest")
+            return response;
+          struck++;
+          return { ...(response as object), result: undefined, error: { code: 3, message: "execution reverted" } };
+        },
+      },
+      methods: [
+        "eth_getProof",
+        "eth_getBlockByHash",
+        "eth_getBlockByNumber",
+        "eth_getBlockReceipts",
+        "eth_getTransactionReceipt",
+      ],
+    });
+    t.after(() => proxy.clearFault());
+    const hash = await minedTransfer();
+    let failed = 0;
+    for (let i = 0; i < 12; i++) {
+      const address = net.devnet.accounts[i % 10]!.address;
+      const balance = await net.rpc("eth_getBalance", [address, "latest"]);
+      if (
+        balance.body.error ||
+        BigInt(balance.body.result as string) !==
+          BigInt((await net.direct("eth_getBalance", [address, "latest"])) as string)
+      )
+        failed++;
+      const receipt = await compare("eth_getTransactionReceipt", hash);
+      if (receipt.failed || receipt.wrong) failed++;
+    }
+    t.diagnostic(
+      `${struck} errors from the liar, ${failed} failed reads, liar disputes ${disputesOf(LIAR) - liarBefore}`,
+    );
+    assert.ok(struck > 0, "the liar was asked");
+    assert.equal(failed, 0);
+    assert.ok(disputesOf(LIAR) > liarBefore, "the liar is held to account");
+  });
+});
+
+describe("C4: one null is not an answer", () => {
+  test("a liar's null for mined receipts, transactions and blocks by hash never reaches a client", async (t) => {
+    const liarBefore = disputesOf(LIAR);
+    const lies = await liarRewrites(
+      t,
+      ["eth_getTransactionReceipt", "eth_getTransactionByHash", "eth_getBlockByHash"],
+      () => null,
+    );
+    let nulls = 0;
+    let failed = 0;
+    const hashes: Hex[] = [];
+    for (let i = 0; i < 6; i++) hashes.push(await minedTransfer());
+    for (const hash of hashes) {
+      const blockHash = ((await net.direct("eth_getTransactionReceipt", [hash])) as { blockHash: Hex }).blockHash;
+      for (const [method, params] of [
+        ["eth_getTransactionReceipt", [hash]],
+        ["eth_getTransactionByHash", [hash]],
+        ["eth_getBlockByHash", [blockHash, false]],
+      ] as const) {
+        const reply = await net.rpc(method, [...params]);
+        if (reply.body.error) failed++;
+        else if (reply.body.result === null) nulls++;
+      }
+    }
+    t.diagnostic(
+      `${lies()} nulls from the liar, ${nulls} served, ${failed} failed, liar disputes ${disputesOf(LIAR) - liarBefore}`,
+    );
+    assert.ok(lies() > 0, "the liar answered null");
+    assert.equal(nulls, 0);
+    assert.equal(failed, 0);
+    assert.ok(disputesOf(LIAR) > liarBefore, "denying transactions mined blocks ago counts against the liar");
+  });
+
+  test("the outbox never calls a mined transaction replaced on one domain's null receipt", async (t) => {
+    const lies = await liarRewrites(t, ["eth_getTransactionReceipt"], () => null);
+    const account = privateKeyToAccount(net.devnet.accounts[6]!.privateKey);
+    const from = account.address;
+    const statuses: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const current = Number(BigInt((await net.direct("eth_getTransactionCount", [from, "latest"])) as string));
+      const raw = await account.signTransaction({
+        chainId: net.chainId,
+        nonce: current,
+        to: net.devnet.accounts[9]!.address,
+        value: 1n,
+        gas: 21_000n,
+        maxFeePerGas: parseGwei("20"),
+        maxPriorityFeePerGas: parseGwei("1"),
+      });
+      const hash = keccak256(raw);
+      assert.equal((await net.rpc("eth_sendRawTransaction", [raw])).body.result, hash);
+      await waitFor(
+        async () =>
+          (await Promise.all(net.devnet.nodes.map((_, n) => net.direct("eth_getTransactionByHash", [hash], n)))).every(
+            (tx) => tx !== null,
+          ),
+        { timeoutMs: 10_000, what: "every node to hold the transaction" },
+      );
+      await net.devnet.mine();
+      await net.synced();
+      const status = await waitFor(
+        async () => {
+          const res = await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/transactions/${hash}`);
+          const s = ((await res.json()) as { status: string }).status;
+          return s !== "pending" && s;
+        },
+        { timeoutMs: 15_000, what: "the outbox to settle the transaction" },
+      );
+      statuses.push(status);
+      // More blocks, so a second look at a later head (what would confirm a replacement) comes before the next send.
+      await net.devnet.mine();
+      await net.devnet.mine();
+      await net.synced();
+    }
+    t.diagnostic(`${lies()} null receipts from the liar; statuses ${statuses.join(", ")}`);
+    assert.ok(lies() > 0, "the liar answered null");
+    assert.deepEqual(statuses, ["included", "included", "included", "included"]);
+  });
+});
