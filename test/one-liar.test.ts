@@ -221,6 +221,24 @@ describe("C1: an error is not an answer when a proof was asked for", () => {
   });
 });
 
+describe("C5: bounds on what one domain can claim", () => {
+  test("an inflated pending nonce from one domain never reaches a wallet", async (t) => {
+    const lies = await liarRewrites(t, ["eth_getTransactionCount"], (request, result) =>
+      (request.params as unknown[])[1] === "pending" ? "0xffff" : result,
+    );
+    const wrong: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const address = net.devnet.accounts[i]!.address;
+      const reply = await net.rpc("eth_getTransactionCount", [address, "pending"]);
+      const truth = await net.direct("eth_getTransactionCount", [address, "pending"]);
+      if (reply.body.result !== truth) wrong.push(`${address}: ${JSON.stringify(reply.body)} (node: ${truth})`);
+    }
+    t.diagnostic(`${lies()} inflated counts from the liar`);
+    assert.ok(lies() > 0, "the liar was asked");
+    assert.deepEqual(wrong, []);
+  });
+});
+
 describe("C4: one null is not an answer", () => {
   test("a liar's null for mined receipts, transactions and blocks by hash never reaches a client", async (t) => {
     const liarBefore = disputesOf(LIAR);

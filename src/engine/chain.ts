@@ -406,7 +406,7 @@ export function createChain(
       typeof rpc.params[0] === "string" &&
       ADDRESS_HEX.test(rpc.params[0])
     )
-      // The highest any domain reports, so a wallet never reuses a nonce one domain's pool already holds.
+      // The highest the domains' pools support, bounded by the proven mined nonce (core/pending-nonce.ts).
       return transactions.pendingNonce(rpc.params[0]);
     if (!head) {
       const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");

@@ -12,6 +12,7 @@ import { MultihomeError } from "../core/errors.ts";
 import type { Hex } from "../core/hex.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { parseBlockNumber } from "../core/methods.ts";
+import { choosePendingNonce, type NonceReport } from "../core/pending-nonce.ts";
 import { noopMetrics } from "../core/ports.ts";
 import { expectedCostMs, unusableReason } from "../core/select.ts";
 import type { OutboxEntry } from "../core/store.ts";
@@ -59,7 +60,7 @@ export interface Transactions {
   send(raw: string): Promise<CallAnswer>;
   /** What became of a transaction: from the outbox, or from the chain for one sent elsewhere. */
   status(hash: string): Promise<TransactionStatus | undefined>;
-  /** The next nonce of `address` counting pending transactions: the highest any domain reports. */
+  /** The next nonce of `address` counting pending transactions (see core/pending-nonce.ts). */
   pendingNonce(address: string): Promise<CallAnswer>;
   start(): void;
   stop(): void;
@@ -407,24 +408,32 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     },
     async pendingNonce(address) {
       const targets = broadcastTargets();
-      const answers = await Promise.all(
-        targets.map((u) => attemptOn(u, "eth_getTransactionCount", [address, "pending"])),
-      );
-      let highest: bigint | undefined;
-      const domains: string[] = [];
+      const [answers, mined] = await Promise.all([
+        Promise.all(targets.map((u) => attemptOn(u, "eth_getTransactionCount", [address, "pending"]))),
+        minedNonce(address),
+      ]);
+      const reports: NonceReport[] = [];
       for (const [i, a] of answers.entries()) {
         if (!a?.ok || typeof a.result !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(a.result)) continue;
-        const n = BigInt(a.result);
-        if (highest === undefined || n > highest) highest = n;
-        domains.push(targets[i]!.domainLabel);
+        reports.push({ domain: targets[i]!.domainLabel, nonce: BigInt(a.result) });
       }
-      if (highest === undefined)
+      const chosen = choosePendingNonce(reports, mined === undefined ? undefined : BigInt(mined));
+      if (chosen === undefined)
         return {
           ok: false,
-          error: new MultihomeError("unavailable", "no upstream could tell the pending nonce"),
+          error: new MultihomeError(
+            "unavailable",
+            "no verifiable answer: the pending nonce needs the proven mined nonce or two failure domains that agree",
+            { data: { domainsAnswered: reports.length } },
+          ),
           evidence: none(),
         };
-      return { ok: true, result: `0x${highest.toString(16)}`, evidence: { ...none(), verified: "single", domains } };
+      const verified = chosen.domains.length === 0 ? "proof" : chosen.domains.length >= 2 ? "quorum" : "single";
+      return {
+        ok: true,
+        result: `0x${chosen.nonce.toString(16)}`,
+        evidence: { ...none(), verified, domains: chosen.domains },
+      };
     },
     start() {
       stopped = false;
