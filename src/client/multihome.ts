@@ -16,6 +16,7 @@ import type { Store } from "../core/store.ts";
 import {
   type AccountAnswer,
   type CallAnswer,
+  type CallOptions,
   type ChainStatus,
   createGateway,
   type Evidence,
@@ -202,6 +203,15 @@ export function createMultihome(options: MultihomeOptions): Multihome {
   let closed = false;
   const status = (): ChainStatus => gateway.readiness().chains[0]!;
 
+  /**
+   * An app calls right after creating the engine, as it would with `http()`: until the first head is agreed, a call
+   * that needs one waits for it, up to the engine's request deadline or the caller's signal.
+   */
+  const firstHeadWait = (signal: AbortSignal | undefined): CallOptions => ({
+    firstHeadWaitMs: config.routing.requestTimeoutMs,
+    ...(signal !== undefined ? { signal } : {}),
+  });
+
   const none: Evidence = { blockNumber: undefined, verified: "none" };
   const refuse = (code: ErrorCode, message: string): Answer => ({
     ok: false,
@@ -226,7 +236,7 @@ export function createMultihome(options: MultihomeOptions): Multihome {
     };
     const answer = toAnswer(
       await gateway.call(chainId, rpc, {
-        ...(requestOptions.signal !== undefined ? { signal: requestOptions.signal } : {}),
+        ...firstHeadWait(requestOptions.signal),
         ...(requestOptions.maxStalenessSeconds !== undefined
           ? { maxStalenessSeconds: requestOptions.maxStalenessSeconds }
           : {}),
@@ -253,7 +263,7 @@ export function createMultihome(options: MultihomeOptions): Multihome {
     },
     async account(address) {
       // Defined for every configured chain, and this engine has exactly one.
-      return (await gateway.account(chainId, address))!;
+      return (await gateway.account(chainId, address, firstHeadWait(undefined)))!;
     },
     async ready(timeoutMs = CLIENT_READY_TIMEOUT_MS_DEFAULT) {
       const readiness = await gateway.ready(timeoutMs);

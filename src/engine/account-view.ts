@@ -26,8 +26,10 @@ export async function accountView(
   chainId: number,
   address: string,
   call: (method: string, params: unknown[], options: CallOptions) => Promise<CallAnswer>,
+  /** How the reads behind the view are made (a first-head wait, a signal); any stale age is accepted regardless. */
+  base: CallOptions = {},
 ): Promise<AccountAnswer> {
-  const options = { maxStalenessSeconds: ANY_AGE_SECONDS };
+  const options = { ...base, maxStalenessSeconds: ANY_AGE_SECONDS };
   const [balance, nonce] = await Promise.all([
     call("eth_getBalance", [address, "latest"], options),
     call("eth_getTransactionCount", [address, "latest"], options),

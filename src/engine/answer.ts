@@ -23,6 +23,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** The client accepts a last-known-good value this old (seconds) when no live verified answer can be had. */
   maxStalenessSeconds?: number;
+  /**
+   * While no head has ever been agreed (the engine has just started), a call that needs one waits up to this long for
+   * the first, ms, instead of failing at once; `signal` ends the wait too. Once a head has been agreed, no call waits.
+   */
+  firstHeadWaitMs?: number;
 }
 
 export type CallAnswer =

@@ -364,8 +364,8 @@ export function createChain(
    */
   async function call(rpc: RpcCall, options: CallOptions = {}, client = false): Promise<CallAnswer> {
     const { signal } = options;
-    const head = headBook.current();
-    const none: Evidence = { blockNumber: head?.number, verified: "none" };
+    let head = headBook.current();
+    let none: Evidence = { blockNumber: head?.number, verified: "none" };
     const spec = serves(rpc.method);
     if (!spec)
       return {
@@ -408,6 +408,10 @@ export function createChain(
     )
       // The highest the domains' pools support, bounded by the proven mined nonce (core/pending-nonce.ts).
       return transactions.pendingNonce(rpc.params[0]);
+    if (!head && options.firstHeadWaitMs !== undefined) {
+      head = headBook.current() ?? (await tracker.waitForNextHead(options.firstHeadWaitMs, signal));
+      none = { blockNumber: head?.number, verified: "none" };
+    }
     if (!head) {
       const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");
       // After a restart during an outage nothing is live, but what was proven before still is what it was.

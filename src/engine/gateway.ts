@@ -42,7 +42,7 @@ export interface Gateway {
   ready(timeoutMs: number): Promise<Readiness>;
   call(chainId: number, call: RpcCall, options?: CallOptions): Promise<CallAnswer>;
   /** The wallet's view of one account; see account-view.ts. */
-  account(chainId: number, address: string): Promise<AccountAnswer | undefined>;
+  account(chainId: number, address: string, options?: CallOptions): Promise<AccountAnswer | undefined>;
   /** What became of a transaction; `undefined` for an unknown chain or a transaction nobody knows. */
   transaction(chainId: number, hash: string): Promise<TransactionStatus | undefined>;
   /**
@@ -151,12 +151,15 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       });
       return answer;
     },
-    async account(chainId, address) {
+    async account(chainId, address, options) {
       const chain = chains.get(chainId);
       if (!chain) return undefined;
       let id = 0;
-      return accountView(chainId, address, (method, params, options) =>
-        chain.read({ id: ++id, method, params, notification: false }, options),
+      return accountView(
+        chainId,
+        address,
+        (method, params, readOptions) => chain.read({ id: ++id, method, params, notification: false }, readOptions),
+        options,
       );
     },
     async transaction(chainId, hash) {

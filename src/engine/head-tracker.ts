@@ -51,8 +51,8 @@ export interface HeadTracker {
    */
   refresh(upstreamIds: string[]): Promise<void>;
   stop(): void;
-  /** The next head agreed from now on; undefined after `timeoutMs` or when the tracker stops. */
-  waitForNextHead(timeoutMs: number): Promise<AgreedHead | undefined>;
+  /** The next head agreed from now on; undefined after `timeoutMs`, when `signal` aborts or when the tracker stops. */
+  waitForNextHead(timeoutMs: number, signal?: AbortSignal): Promise<AgreedHead | undefined>;
 }
 
 export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOptions): HeadTracker {
@@ -256,15 +256,18 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       timers.clear();
       for (const settle of [...headWaiters]) settle(undefined);
     },
-    waitForNextHead(timeoutMs) {
-      if (stopped.signal.aborted) return Promise.resolve(undefined);
+    waitForNextHead(timeoutMs, signal) {
+      if (stopped.signal.aborted || signal?.aborted) return Promise.resolve(undefined);
       return new Promise((resolve) => {
+        const onAbort = () => settle(undefined);
         const settle = (head: AgreedHead | undefined) => {
           cancel();
+          signal?.removeEventListener("abort", onAbort);
           headWaiters.delete(settle);
           resolve(head);
         };
-        const cancel = clock.setTimer(timeoutMs, () => settle(undefined));
+        const cancel = clock.setTimer(timeoutMs, onAbort);
+        signal?.addEventListener("abort", onAbort, { once: true });
         headWaiters.add(settle);
       });
     },
