@@ -20,7 +20,10 @@ import {
   type ChainStatus,
   createGateway,
   type Evidence,
+  isVerification,
   rpcErrorOf,
+  VERIFICATIONS,
+  type Verification,
 } from "../engine/gateway.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { createFetchTransport } from "../upstream/fetch-transport.ts";
@@ -63,6 +66,12 @@ export interface MultihomeOptions {
   clock?: Clock;
   /** For tests. @default Math.random */
   random?: Random;
+  /**
+   * The weakest evidence an answer may have (`proof` > `quorum` > `single`): one below it is refused with
+   * `insufficient_evidence` (-32002) instead of returned, so an app behind viem or ethers, which never sees the
+   * evidence, cannot be handed one upstream's word where it needs a proof. @default "none" (every answer)
+   */
+  minEvidence?: Verification;
 }
 
 export interface RequestArguments {
@@ -78,6 +87,8 @@ export interface RequestOptions {
    * `error.data.lastKnownGood`.
    */
   maxStalenessSeconds?: number;
+  /** This call's minimum evidence, in place of the engine's `minEvidence`. */
+  minEvidence?: Verification;
 }
 
 /** A JSON-RPC error as a client sees it: the chain's own (reverts) or Multihome's (`data.multihomeCode`). */
@@ -156,7 +167,12 @@ function clientConfig(options: MultihomeOptions, ids: string[]): Config {
       ? []
       : [`upstreams.${i}.url: must be http(s)://; the embedded client has no WebSocket upstreams`],
   );
-  if (httpOnly.length > 0) throw new ConfigError("invalid Multihome options", httpOnly);
+  const minEvidence =
+    options.minEvidence === undefined || isVerification(options.minEvidence)
+      ? []
+      : [`minEvidence: must be one of ${VERIFICATIONS.join(", ")}`];
+  if (httpOnly.length + minEvidence.length > 0)
+    throw new ConfigError("invalid Multihome options", [...httpOnly, ...minEvidence]);
   try {
     return parseWith(configSchema, {
       ...settings,
@@ -224,6 +240,9 @@ export function createMultihome(options: MultihomeOptions): Multihome {
     const params = args?.params ?? [];
     const problem = callShapeProblem(args?.method, params, config.server.maxMethodLength);
     if (problem !== undefined) return refuse("invalid_request", `${ERRORS.invalid_request.message}: ${problem}`);
+    const minEvidence = requestOptions.minEvidence ?? options.minEvidence;
+    if (minEvidence !== undefined && !isVerification(minEvidence))
+      return refuse("invalid_request", `invalid request: minEvidence must be one of ${VERIFICATIONS.join(", ")}`);
     // viem and ethers poll over HTTP transports; the embedded engine has no socket to push notifications on.
     if (SUBSCRIPTION_METHODS.has(args.method))
       return refuse("method_not_found", `${args.method} is not offered by the embedded client: poll instead`);
@@ -240,6 +259,7 @@ export function createMultihome(options: MultihomeOptions): Multihome {
         ...(requestOptions.maxStalenessSeconds !== undefined
           ? { maxStalenessSeconds: requestOptions.maxStalenessSeconds }
           : {}),
+        ...(minEvidence !== undefined ? { minEvidence } : {}),
       }),
     );
     for (const listener of listeners) {

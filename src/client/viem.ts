@@ -4,7 +4,7 @@
  * viem as the JSON-RPC error it is, with `lastKnownGood` in its data.
  */
 import { createTransport, type Transport } from "viem";
-import { createMultihome, type Multihome, type MultihomeOptions } from "./multihome.ts";
+import { createMultihome, type Multihome, type MultihomeOptions, type RequestOptions } from "./multihome.ts";
 
 export type MultihomeTransportOptions = Omit<MultihomeOptions, "chainId"> & {
   /** @default the viem client's `chain.id` */
@@ -15,9 +15,13 @@ export type MultihomeTransport = Transport<"multihome", { multihome: Multihome }
 
 /**
  * From options, the engine is created on the first client that uses the transport (its chain id comes from the
- * client's `chain` when not given) and shared by every later one; from a `Multihome`, that one is used.
+ * client's `chain` when not given) and shared by every later one; from a `Multihome`, that one is used, and `calls`
+ * sets this transport's own `minEvidence` (two viem clients over one engine: one strict, one that polls receipts).
  */
-export function multihome(source: MultihomeTransportOptions | Multihome): MultihomeTransport {
+export function multihome(
+  source: MultihomeTransportOptions | Multihome,
+  calls: Pick<RequestOptions, "minEvidence"> = {},
+): MultihomeTransport {
   let engine: Multihome | undefined = "request" in source ? source : undefined;
   return ({ chain }) => {
     if (engine === undefined) {
@@ -38,7 +42,7 @@ export function multihome(source: MultihomeTransportOptions | Multihome): Multih
         retryCount: 0,
         // viem types each method's result; the engine's answers are the chain's JSON, as an http() transport's are.
         request: ({ method, params }) =>
-          bound.request({ method, params: params as unknown[] | undefined }) as Promise<never>,
+          bound.request({ method, params: params as unknown[] | undefined }, calls) as Promise<never>,
       },
       { multihome: bound },
     );

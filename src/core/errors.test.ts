@@ -23,6 +23,7 @@ test("the contract's codes and statuses", () => {
     rate_limited: [-32005, 429],
     unknown_chain: [-32602, 404],
     timeout: [-32002, 200],
+    insufficient_evidence: [-32002, 200],
     unauthorized: [-32090, 401],
     forbidden: [-32091, 403],
   };

@@ -14,6 +14,7 @@ export const ERRORS = {
   rate_limited: { rpc: -32005, http: 429, message: "rate limited" },
   unknown_chain: { rpc: -32602, http: 404, message: "unknown chain" },
   timeout: { rpc: -32002, http: 200, message: "request deadline exceeded" },
+  insufficient_evidence: { rpc: -32002, http: 200, message: "the answer's evidence is below the minimum asked for" },
   unauthorized: { rpc: -32090, http: 401, message: "unauthorized" },
   forbidden: { rpc: -32091, http: 403, message: "forbidden" },
 } as const;

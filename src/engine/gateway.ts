@@ -10,6 +10,7 @@ import { createByteLru } from "../core/lru.ts";
 import { type ChainMetrics, noopMetrics, type VerificationOutcome } from "../core/ports.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
 import { type Activity, createActivity, type Drill, type DrillRefusal, type DrillSelector } from "./activity.ts";
+import { holdToFloor } from "./answer.ts";
 import {
   type CachedAnswer,
   type CallAnswer,
@@ -24,7 +25,7 @@ import type { TransactionStatus } from "./transactions.ts";
 
 export type { AccountAnswer, AccountView } from "./account-view.ts";
 export type { ActivityEvent, Drill, DrillRefusal, DrillSelector, DrillStats } from "./activity.ts";
-export { rpcErrorOf } from "./answer.ts";
+export { isVerification, rpcErrorOf, VERIFICATIONS } from "./answer.ts";
 export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
 export type { SubscribeResult } from "./streams.ts";
@@ -149,7 +150,8 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
         latencyMs: performance.now() - started,
         arrivedAt,
       });
-      return answer;
+      // Counted above as it was checked: a refusal for the caller's minimum is the caller's choice, not a failure.
+      return holdToFloor(call.method, answer, options?.minEvidence);
     },
     async account(chainId, address, options) {
       const chain = chains.get(chainId);

@@ -114,7 +114,7 @@ export function createClientCounts() {
     },
   };
 }
-const CORS_ALLOW_HEADERS = "content-type, authorization, x-api-key, multihome-max-staleness";
+const CORS_ALLOW_HEADERS = "content-type, authorization, x-api-key, multihome-max-staleness, multihome-min-evidence";
 const CORS_EXPOSE_HEADERS = "multihome-block, multihome-verified, multihome-stale, x-request-id, retry-after";
 
 export function createAccess(options: AccessOptions): Access {

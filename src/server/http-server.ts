@@ -12,7 +12,15 @@ import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import type { Gateway } from "../engine/gateway.ts";
 import { type Access, createClientCounts, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
-import { createRequestIds, handleRpcBody, type RpcGate, refuseBody, wholeBodyError } from "./rpc-handler.ts";
+import {
+  createRequestIds,
+  handleRpcBody,
+  MIN_EVIDENCE_HEADER,
+  minEvidenceOf,
+  type RpcGate,
+  refuseBody,
+  wholeBodyError,
+} from "./rpc-handler.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
@@ -245,6 +253,8 @@ export async function startHttpServer(
         ),
       );
     }
+    const minEvidence = minEvidenceOf(req.headers[MIN_EVIDENCE_HEADER]);
+    if (minEvidence instanceof MultihomeError) return refuse(minEvidence);
     // A client that disconnects does not cancel its call: every call is bounded by routing.requestTimeoutMs anyway,
     // and not tracking disconnects keeps the hot path free of per-request listeners.
     const r = await handleRpcBody(gateway, chainId, text, {
@@ -254,6 +264,7 @@ export async function startHttpServer(
       gate,
       metrics,
       ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
+      ...(minEvidence !== undefined ? { minEvidence } : {}),
     });
     send(res, r.status, r.headers, r.body);
   }
@@ -389,9 +400,17 @@ export async function startHttpServer(
         error: { code: error.code, message: error.message },
       });
     }
+    // A browser cannot set headers on an upgrade; other clients hold every call of the connection to this minimum.
+    const minEvidence = minEvidenceOf(req.headers[MIN_EVIDENCE_HEADER]);
+    if (minEvidence instanceof MultihomeError) {
+      return refuseUpgrade(socket, 400, "Bad Request", {
+        error: { code: minEvidence.code, message: minEvidence.message },
+      });
+    }
     websockets.upgrade(req, socket, head, chainId, {
       client: access.clientOf(req),
       gate: access.gate(checked.caller, chainId),
+      ...(minEvidence !== undefined ? { minEvidence } : {}),
     });
   });
   const perClient = createClientCounts();

@@ -17,7 +17,14 @@ import {
 } from "../core/jsonrpc.ts";
 import { methodLabel, SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import { type CallAnswer, type Gateway, rpcErrorOf } from "../engine/gateway.ts";
+import {
+  type CallAnswer,
+  type Gateway,
+  isVerification,
+  rpcErrorOf,
+  VERIFICATIONS,
+  type Verification,
+} from "../engine/gateway.ts";
 
 /** What a caller may do: the methods its key allows, and the units its calls cost against its limit. */
 export interface RpcGate {
@@ -54,6 +61,20 @@ export function wholeBodyError(error: MultihomeError, requestId: string): RpcHtt
 
 function internalError(requestId: string): MultihomeError {
   return new MultihomeError("internal", "internal error", { data: { requestId } });
+}
+
+/** Sets the weakest evidence a caller accepts, on a JSON-RPC request or a WebSocket upgrade (for all its calls). */
+export const MIN_EVIDENCE_HEADER = "multihome-min-evidence";
+
+/** The caller's minimum evidence from its header: a level, undefined when absent, or the invalid_request refusal. */
+export function minEvidenceOf(value: string | string[] | undefined): Verification | undefined | MultihomeError {
+  if (value === undefined) return undefined;
+  const level = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  if (isVerification(level)) return level;
+  return new MultihomeError(
+    "invalid_request",
+    `invalid request: ${MIN_EVIDENCE_HEADER} must be one of ${VERIFICATIONS.join(", ")}`,
+  );
 }
 
 /** The evidence of an answer Multihome gives itself (no upstream, no block). */
@@ -159,6 +180,8 @@ export async function handleRpcBody(
     requestId: string;
     signal?: AbortSignal;
     maxStalenessSeconds?: number;
+    /** The caller's `multihome-min-evidence`: every call of the body is held to it. */
+    minEvidence?: Verification;
     /** Answers eth_subscribe and eth_unsubscribe (a WebSocket connection's own state); absent over HTTP. */
     subscriptions?: (call: RpcCall) => CallAnswer;
     /** The caller's key scope and rate limit; absent: every served method, no limit. */
@@ -256,6 +279,7 @@ async function answerBody(
         answer: await gateway.call(chainId, item.call, {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.maxStalenessSeconds !== undefined ? { maxStalenessSeconds: options.maxStalenessSeconds } : {}),
+          ...(options.minEvidence !== undefined ? { minEvidence: options.minEvidence } : {}),
         }),
       };
     } catch (error) {

@@ -13,7 +13,7 @@ import { callCost } from "../core/access.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { ParseLimits, RpcCall } from "../core/jsonrpc.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import type { CallAnswer, Gateway } from "../engine/gateway.ts";
+import type { CallAnswer, Gateway, Verification } from "../engine/gateway.ts";
 import { createClientCounts } from "./access.ts";
 import { handleRpcBody, NO_EVIDENCE, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 
@@ -52,6 +52,8 @@ export interface WsServer {
 export interface Admitted {
   client: string;
   gate?: RpcGate;
+  /** The upgrade's `multihome-min-evidence`: every call of the connection is held to it. */
+  minEvidence?: Verification;
 }
 
 /** Writes a plain HTTP answer on a socket that was not upgraded. */
@@ -196,6 +198,7 @@ export function createWsServer(
         signal: gone.signal,
         subscriptions: subscriptionsOf(created),
         ...(admitted.gate ? { gate: admitted.gate } : {}),
+        ...(admitted.minEvidence !== undefined ? { minEvidence: admitted.minEvidence } : {}),
         metrics,
       });
       if (r.body !== "") send(r.body);
