@@ -16,6 +16,7 @@ import type { Evidence } from "./answer.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
 import {
+  type Absent,
   createVerifiedBlocks,
   type Fetched,
   type Json,
@@ -30,6 +31,8 @@ export interface BlockReadIo {
   onDispute(upstreamId: string, reason: string): void;
   /** Whether two upstreams are in independent failure domains (a different operator and outage domain). */
   independent(a: string, b: string): boolean;
+  /** An upstream's outage domain label (`hosting/region`). */
+  domainOf(upstreamId: string): string;
   /** Re-poll every upstream's head now; resolves to the agreed head after it. */
   refreshHead(): Promise<number | undefined>;
 }
@@ -81,6 +84,13 @@ export function createBlockReads(io: BlockReadIo) {
     };
   };
 
+  /** `null`, as two independent failure domains at the agreed head or above said: agreement, so `quorum`. */
+  const absent = (head: number, by: Absent): BlockRead => ({
+    ok: true,
+    result: null,
+    evidence: { blockNumber: head, verified: "quorum", domains: [...new Set(by.absentBy.map(io.domainOf))] },
+  });
+
   /** An answer that shows senders (a transaction, a receipt, a full block) is served only once they are checked. */
   const senderFailure = (check: SenderCheck): BlockRead | undefined =>
     check.ok === false ? { ok: false, error: check.error } : undefined;
@@ -98,7 +108,7 @@ export function createBlockReads(io: BlockReadIo) {
       };
     const fetched = await blocks.body(anchored.hash, Math.min(number, head), true);
     if (!fetched.ok) return fetched;
-    if (!fetched.value)
+    if ("absentBy" in fetched.value)
       return { ok: false, error: new MultihomeError("unavailable", `no upstream returned anchored block ${number}`) };
     return { ok: true, value: { anchored, verified: fetched.value } };
   }
@@ -108,7 +118,7 @@ export function createBlockReads(io: BlockReadIo) {
     pinned: PinnedCall,
     param: unknown,
     head: number,
-  ): Promise<Fetched<{ anchored?: AnchoredBlock; verified: VerifiedBody } | null> | { ok: "pass" }> {
+  ): Promise<Fetched<{ anchored?: AnchoredBlock; verified: VerifiedBody } | Absent> | { ok: "pass" }> {
     if (pinned.blockNumber !== undefined) {
       if (pinned.blockNumber > head) return { ok: "pass" };
       return anchoredBody(pinned.blockNumber, head);
@@ -116,7 +126,7 @@ export function createBlockReads(io: BlockReadIo) {
     const hash = typeof param === "string" ? param : (param as { blockHash?: unknown } | null)?.blockHash;
     if (typeof hash !== "string" || !HASH_HEX.test(hash)) return { ok: "pass" };
     const fetched = await blocks.body(hash as Hex, head, false);
-    if (!fetched.ok || !fetched.value) return fetched as Fetched<null>;
+    if (!fetched.ok || "absentBy" in fetched.value) return fetched as Fetched<Absent>;
     const number = parseBlockNumber(fetched.value.block.number)!;
     const anchored = number <= head ? await io.anchor(number) : undefined;
     return { ok: true, value: { ...(anchored ? { anchored } : {}), verified: fetched.value } };
@@ -131,7 +141,7 @@ export function createBlockReads(io: BlockReadIo) {
       };
     const found = await blockFor(pinned, param, head);
     if (found.ok === "pass" || !found.ok) return found;
-    if (!found.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
+    if ("absentBy" in found.value) return absent(head, found.value);
     const { anchored, verified } = found.value;
     if (full) {
       const failed = senderFailure(await blocks.checkSenders(verified));
@@ -144,7 +154,7 @@ export function createBlockReads(io: BlockReadIo) {
   async function getBlockReceipts(pinned: PinnedCall, head: number): Promise<BlockRead> {
     const found = await blockFor(pinned, (pinned.params as unknown[])[0], head);
     if (found.ok === "pass" || !found.ok) return found;
-    if (!found.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
+    if ("absentBy" in found.value) return absent(head, found.value);
     const { anchored, verified } = found.value;
     const failed = senderFailure(await blocks.checkSenders(verified));
     if (failed) return failed;
@@ -237,7 +247,7 @@ export function createBlockReads(io: BlockReadIo) {
     txHash: Hex,
     head: number,
     signal: AbortSignal | undefined,
-  ): Promise<Fetched<{ claim: Json; upstream: string; placement?: Placement } | null>> {
+  ): Promise<Fetched<{ claim: Json; upstream: string; placement?: Placement } | Absent>> {
     const asked = new Set<string>();
     /** Upstreams that said the transaction is unknown, or mined above the agreed head. */
     const deniers: string[] = [];
@@ -262,7 +272,7 @@ export function createBlockReads(io: BlockReadIo) {
       }
       if (claim === null || number! > head) {
         deniers.push(upstream);
-        if (deniers.length >= 2) return { ok: true, value: null };
+        if (deniers.length >= 2) return { ok: true, value: { absentBy: deniers } };
         continue;
       }
       const found = await inAnchoredBlock(claim, txHash, head, upstream);
@@ -298,7 +308,7 @@ export function createBlockReads(io: BlockReadIo) {
   async function getTransaction(txHash: Hex, head: number, signal?: AbortSignal): Promise<BlockRead> {
     const placed = await place("eth_getTransactionByHash", txHash, head, signal);
     if (!placed.ok) return placed;
-    if (!placed.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
+    if ("absentBy" in placed.value) return absent(head, placed.value);
     const { claim, upstream, placement } = placed.value;
     if (!placement) {
       // Pending: bound by its own hash; its sender recovered from its signature.
@@ -319,7 +329,7 @@ export function createBlockReads(io: BlockReadIo) {
   async function getReceipt(txHash: Hex, head: number, signal?: AbortSignal): Promise<BlockRead> {
     const placed = await place("eth_getTransactionReceipt", txHash, head, signal);
     if (!placed.ok) return placed;
-    if (!placed.value) return { ok: true, result: null, evidence: { blockNumber: head, verified: "none" } };
+    if ("absentBy" in placed.value) return absent(head, placed.value);
     const { placement } = placed.value;
     if (!placement) return { ok: false, error: new MultihomeError("unavailable", "receipt without a block") };
     const { anchored, verified, index } = placement;

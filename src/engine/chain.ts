@@ -262,6 +262,7 @@ export function createChain(
       const [x, y] = [upstreams.find((u) => u.id === a), upstreams.find((u) => u.id === b)];
       return x !== undefined && y !== undefined && areIndependent(x.domain, y.domain);
     },
+    domainOf: (id) => upstreams.find((u) => u.id === id)?.domainLabel ?? id,
     async refreshHead() {
       await tracker.refresh(upstreams.map((u) => u.id));
       return headBook.current()?.number;

@@ -39,6 +39,11 @@ export interface VerifiedBody {
   supplier: string;
 }
 
+/** Something addressed by hash that upstreams in two independent failure domains (these) said does not exist. */
+export interface Absent {
+  absentBy: string[];
+}
+
 /** A block's receipts, checked against its receipts root and its verified body. */
 export interface VerifiedReceipts {
   receipts: Json[];
@@ -83,7 +88,7 @@ export function notVerified(result: Exclude<ExecuteResult, { ok: true }>, what: 
 }
 
 export function createVerifiedBlocks(io: VerifiedBlockIo) {
-  const bodies = boundedCache<Fetched<VerifiedBody | null>>(MAX_VERIFIED_BLOCKS);
+  const bodies = boundedCache<Fetched<VerifiedBody | Absent>>(MAX_VERIFIED_BLOCKS);
   const receiptLists = boundedCache<Fetched<VerifiedReceipts>>(MAX_VERIFIED_BLOCKS);
   const senders = boundedCache<Hex | "unverifiable">(MAX_RECOVERED_SENDERS);
   /** Block hash → upstreams that supplied a body of it that proved false: not asked for it again. */
@@ -134,13 +139,14 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
    * node that is behind or lying: not an answer. For any other, `null` is served only when a second upstream, in a
    * failure domain independent of the first, says so too.
    */
-  function body(hash: Hex, minBlock: number, known: boolean): Promise<Fetched<VerifiedBody | null>> {
+  function body(hash: Hex, minBlock: number, known: boolean): Promise<Fetched<VerifiedBody | Absent>> {
     return bodies.get(
       hash.toLowerCase(),
       async () => {
         const liars = falseSuppliers.get(hash.toLowerCase());
         const first = await fetchBody(hash, minBlock, known, liars && ((u) => liars.has(u.id)));
-        if (!first.ok || first.value.body !== null) return first.ok ? { ok: true, value: first.value.body } : first;
+        if (!first.ok) return first;
+        if (first.value.body !== null) return { ok: true, value: first.value.body };
         const denier = first.value.upstream;
         const second = await fetchBody(
           hash,
@@ -156,9 +162,9 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
               `no verifiable answer: one failure domain says block ${hash} does not exist, and no independent one could confirm it`,
             ),
           };
-        return { ok: true, value: second.value.body };
+        return { ok: true, value: second.value.body ?? { absentBy: [denier, second.value.upstream] } };
       },
-      (r) => r.ok && r.value !== null,
+      (r) => r.ok && !("absentBy" in r.value),
     );
   }
 
