@@ -239,6 +239,71 @@ describe("C5: bounds on what one domain can claim", () => {
   });
 });
 
+describe("C6: tags and hashes pinned through the anchored chain", () => {
+  test("a liar's finalized block (the head) and its state at a block hash are never served", async (t) => {
+    // Enough blocks for anvil to report finalized (head - 64) and safe (head - 32) blocks with state (not genesis).
+    for (let i = 0; i < 70; i++) await net.devnet.mine();
+    await net.synced();
+    const head = await net.direct("eth_getBlockByNumber", ["latest", false]);
+    const lies = await liarRewrites(
+      t,
+      ["eth_getBlockByNumber", "eth_getProof", "eth_getBalance"],
+      (request, result) => {
+        const [param] = request.params as unknown[];
+        if (request.method === "eth_getBlockByNumber") return param === "finalized" || param === "safe" ? head : result;
+        if (request.method === "eth_getBalance") return "0x0";
+        return { ...(result as object), balance: "0x0" };
+      },
+    );
+    const wrong: string[] = [];
+    for (const tag of ["finalized", "safe"]) {
+      const truth = await net.direct("eth_getBlockByNumber", [tag, false]);
+      for (let i = 0; i < 3; i++) {
+        const reply = await net.rpc("eth_getBlockByNumber", [tag, false]);
+        if (JSON.stringify(reply.body.result) !== JSON.stringify(truth))
+          wrong.push(`${tag}: ${JSON.stringify(reply.body).slice(0, 200)}`);
+        else assert.equal(reply.headers.get("multihome-verified"), "proof", tag);
+      }
+    }
+    const finalized = (await net.direct("eth_getBlockByNumber", ["finalized", false])) as { hash: Hex; number: Hex };
+    for (let i = 0; i < 6; i++) {
+      const address = net.devnet.accounts[i]!.address;
+      const truth = await net.direct("eth_getBalance", [address, finalized.number]);
+      for (const block of [{ blockHash: finalized.hash }, "finalized"]) {
+        const reply = await net.rpc("eth_getBalance", [address, block]);
+        if (reply.body.result !== truth)
+          wrong.push(`balance at ${JSON.stringify(block)}: ${JSON.stringify(reply.body)}`);
+        else assert.equal(reply.headers.get("multihome-verified"), "proof");
+      }
+    }
+    t.diagnostic(`${lies()} lies`);
+    assert.ok(lies() > 0, "the liar was asked");
+    assert.deepEqual(wrong, []);
+  });
+
+  test("state at a block hash off the anchored chain is refused, whatever one upstream answers for it", async (t) => {
+    // Answers a balance even for a block no node has (an honest node answers an error).
+    let lies = 0;
+    await net.proxies.get(LIAR)!.setFault({
+      fault: {
+        kind: "rewrite",
+        fn: (_, response) => {
+          lies++;
+          return { jsonrpc: "2.0", id: (response as { id?: unknown }).id, result: "0x1234" };
+        },
+      },
+      methods: ["eth_getBalance"],
+    });
+    t.after(() => net.proxies.get(LIAR)!.clearFault());
+    const made = `0x${"cd".repeat(32)}`;
+    for (let i = 0; i < 6; i++) {
+      const reply = await net.rpc("eth_getBalance", [net.devnet.accounts[i]!.address, { blockHash: made }]);
+      assert.ok(reply.body.error, JSON.stringify(reply.body));
+    }
+    t.diagnostic(`${lies} balances made up by the liar`);
+  });
+});
+
 describe("C4: one null is not an answer", () => {
   test("a liar's null for mined receipts, transactions and blocks by hash never reaches a client", async (t) => {
     const liarBefore = disputesOf(LIAR);

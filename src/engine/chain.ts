@@ -29,6 +29,7 @@ import { type Activity, drillable } from "./activity.ts";
 import { createAnchors } from "./anchors.ts";
 import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import { createBlockReads } from "./block-reads.ts";
+import { createBlockTags } from "./block-tags.ts";
 import type { EngineContext } from "./context.ts";
 import { type ExecuteTarget, execute } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
@@ -251,6 +252,11 @@ export function createChain(
     },
   });
   const lastKnownGood = createLastKnownGoodBook(ctx, chainId);
+  const blockTags = createBlockTags({
+    execute: (plan) => execute(ctx, target, plan),
+    anchor: anchors.anchor,
+    quorumSize: settings.verification.quorumSize,
+  });
   const blockReads = createBlockReads({
     anchor: anchors.anchor,
     execute: (plan, signal) => execute(ctx, target, plan, signal),
@@ -422,6 +428,10 @@ export function createChain(
       return { ok: false, error, evidence: none };
     }
     if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
+    // `finalized`, `safe` and `{ blockHash }` become the anchored number they stand for (engine/block-tags.ts).
+    const tagged = await blockTags.pin(rpc.method, spec, rpc.params, head.number);
+    if (!tagged.ok) return { ok: false, error: tagged.error, evidence: none };
+    if (tagged.params !== rpc.params) rpc = { ...rpc, params: tagged.params as RpcCall["params"] };
     const pin = pinBlock(spec, rpc.params, head.number);
     if (!pin.ok)
       return {

@@ -1,0 +1,163 @@
+/**
+ * Block parameters that are not numbers — the `finalized` and `safe` tags, and EIP-1898 `{ blockHash }` objects — are
+ * pinned to a number through the anchored chain before a call is answered, so the answer goes through the same proven
+ * path as any read at a number. None of them is one upstream's word:
+ *
+ * - A tag is asked of upstreams in independent failure domains; each answer's header hash is recomputed, and the tag
+ *   resolves to the highest height `quorumSize` of them vouch for (a domain that says `finalized` is at height h
+ *   vouches for every height up to h). One domain claiming the head is finalized moves nothing. The height is then
+ *   anchored like any other.
+ * - A block hash resolves to its header's number only when that hash is the one anchored at that height; a hash off
+ *   the anchored chain (orphaned, or made up) is refused.
+ */
+import { areIndependent } from "../core/domain.ts";
+import { MultihomeError } from "../core/errors.ts";
+import { verifyHeaderHash } from "../core/header.ts";
+import { HASH_HEX } from "../core/hex.ts";
+import { type MethodSpec, parseBlockNumber, toHex } from "../core/methods.ts";
+import type { Upstream } from "../upstream/upstream.ts";
+import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
+import type { AnchoredBlock } from "./state-reads.ts";
+
+/** Extra independent domains asked for a tag beyond `quorumSize`, so one that fails or lies does not block it. */
+export const TAG_EXTRA_WITNESSES = 1;
+
+export interface BlockTagIo {
+  execute(plan: CallPlan): Promise<ExecuteResult>;
+  anchor(number: number): Promise<AnchoredBlock | undefined>;
+  /** Independent upstreams that must vouch for a tag's height. */
+  quorumSize: number;
+}
+
+type Pinned = { ok: true; params: unknown } | { ok: false; error: MultihomeError };
+
+const TAGS = new Set(["finalized", "safe"]);
+
+/** A header answer checked against its own hash; its number. */
+function headerVerdict(block: unknown): Verdict {
+  if (block === null) return { ok: false, reason: "no such block", dispute: false };
+  const check = verifyHeaderHash(block);
+  if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+  const number = parseBlockNumber((block as { number?: unknown }).number);
+  if (number === undefined) return { ok: false, reason: "header has no number" };
+  return { ok: true, value: { number, hash: check.hash } };
+}
+
+export function createBlockTags(io: BlockTagIo) {
+  /** Resolved tags, for the agreed head they were resolved at. */
+  const resolved = new Map<string, { head: number; height: Promise<number | undefined> }>();
+
+  /** The highest height `quorumSize` independent domains say the tag has reached (capped at the agreed head). */
+  async function tagHeight(tag: string, head: number): Promise<number | undefined> {
+    const chosen: Upstream[] = [];
+    const heights: number[] = [];
+    const ask = async () => {
+      const answer = await io.execute({
+        method: "eth_getBlockByNumber",
+        params: [tag, false],
+        heavy: false,
+        minBlock: undefined,
+        hedge: false,
+        avoid: (u) => chosen.some((c) => c === u || !areIndependent(c.domain, u.domain)),
+        onLaunch: (u) => chosen.push(u),
+        verify: headerVerdict,
+      });
+      if (answer.ok) heights.push((answer.result as { number: number }).number);
+    };
+    await Promise.all(Array.from({ length: io.quorumSize + TAG_EXTRA_WITNESSES }, ask));
+    heights.sort((a, b) => b - a);
+    const vouched = heights[io.quorumSize - 1];
+    return vouched === undefined ? undefined : Math.min(vouched, head);
+  }
+
+  function heightOf(tag: string, head: number): Promise<number | undefined> {
+    const known = resolved.get(tag);
+    if (known && known.head === head) return known.height;
+    const height = tagHeight(tag, head);
+    resolved.set(tag, { head, height });
+    void height.then((h) => h === undefined && resolved.get(tag)?.height === height && resolved.delete(tag));
+    return height;
+  }
+
+  /** The number of the anchored block with this hash; refused when the hash is not on the anchored chain. */
+  async function numberOfHash(
+    hash: string,
+    head: number,
+  ): Promise<{ ok: true; number: number } | Exclude<Pinned, { ok: true }>> {
+    const header = await io.execute({
+      method: "eth_getBlockByHash",
+      params: [hash, false],
+      heavy: false,
+      minBlock: head,
+      verify: (block) => {
+        const verdict = headerVerdict(block);
+        if (verdict.ok && (verdict.value as { hash: string }).hash !== hash.toLowerCase())
+          return { ok: false, reason: "header is not the block asked for" };
+        return verdict;
+      },
+    });
+    if (!header.ok)
+      return {
+        ok: false,
+        error: new MultihomeError("unavailable", `no verifiable answer: the header of block ${hash}`),
+      };
+    const { number } = header.result as { number: number };
+    const anchored = number <= head ? await io.anchor(number) : undefined;
+    if (!anchored)
+      return {
+        ok: false,
+        error: new MultihomeError(
+          "unavailable",
+          `block ${hash} (height ${number}) is not anchored by independent upstreams`,
+        ),
+      };
+    if (anchored.hash !== hash.toLowerCase())
+      return {
+        ok: false,
+        error: new MultihomeError(
+          "invalid_params",
+          `invalid params: block ${hash} is not on the canonical chain (height ${number} is ${anchored.hash})`,
+        ),
+      };
+    return { ok: true, number };
+  }
+
+  /**
+   * The call's params with a `finalized`/`safe` tag or a `{ blockHash }` block parameter replaced by the anchored
+   * number it stands for; unchanged for every other block parameter.
+   */
+  async function pin(method: string, spec: MethodSpec, params: unknown, head: number): Promise<Pinned> {
+    const index = spec.blockParam;
+    // Blocks and receipts asked for by hash are proven against that hash already (block-reads.ts).
+    if (index === undefined || spec.logFilter || method === "eth_getBlockReceipts" || !Array.isArray(params))
+      return { ok: true, params };
+    const value = params[index];
+    let number: number | undefined;
+    if (typeof value === "string" && TAGS.has(value)) {
+      number = await heightOf(value, head);
+      if (number === undefined)
+        return {
+          ok: false,
+          error: new MultihomeError(
+            "unavailable",
+            `no verifiable answer: fewer than ${io.quorumSize} independent upstreams said which block is ${value}`,
+          ),
+        };
+    } else if (value && typeof value === "object" && typeof (value as { blockHash?: unknown }).blockHash === "string") {
+      const hash = (value as { blockHash: string }).blockHash;
+      if (!HASH_HEX.test(hash))
+        return {
+          ok: false,
+          error: new MultihomeError("invalid_params", "invalid params: blockHash is not a 32-byte hash"),
+        };
+      const found = await numberOfHash(hash, head);
+      if (!found.ok) return found;
+      number = found.number;
+    } else return { ok: true, params };
+    const copy = params.slice();
+    copy[index] = toHex(number);
+    return { ok: true, params: copy };
+  }
+
+  return { pin };
+}
