@@ -383,3 +383,23 @@ describe("C4: one null is not an answer", () => {
     assert.deepEqual(statuses, ["included", "included", "included", "included"]);
   });
 });
+
+describe("errors say what is true", () => {
+  test("with two domains rate limited and one healthy, a read that needs agreement says none could be had, and why", async (t) => {
+    for (const id of HONEST)
+      await net.proxies.get(id)!.setFault({
+        fault: { kind: "status", status: 429, headers: { "retry-after": "1" } },
+        methods: ["eth_getBlockByNumber"],
+      });
+    t.after(async () => {
+      for (const p of net.proxies.values()) await p.clearFault();
+    });
+    const reply = await net.rpc("eth_getBlockByNumber", ["safe", false]);
+    const error = reply.body.error;
+    assert.ok(error, JSON.stringify(reply.body));
+    assert.equal(error.code, -32002);
+    assert.doesNotMatch(error.message, /^every upstream is rate limited/);
+    assert.match(error.message, /agreement of 2 independent failure domains could be had: 1 answered/);
+    assert.match(error.message, /rate limited/);
+  });
+});

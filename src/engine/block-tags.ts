@@ -17,6 +17,7 @@ import { HASH_HEX } from "../core/hex.ts";
 import { type MethodSpec, parseBlockNumber, toHex } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
+import { noAgreement } from "./quorum.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
 
 /** Extra independent domains asked for a tag beyond `quorumSize`, so one that fails or lies does not block it. */
@@ -30,6 +31,7 @@ export interface BlockTagIo {
 }
 
 type Pinned = { ok: true; params: unknown } | { ok: false; error: MultihomeError };
+type TagHeight = { ok: true; height: number } | { ok: false; error: MultihomeError };
 
 const TAGS = new Set(["finalized", "safe"]);
 
@@ -45,12 +47,13 @@ function headerVerdict(block: unknown): Verdict {
 
 export function createBlockTags(io: BlockTagIo) {
   /** Resolved tags, for the agreed head they were resolved at. */
-  const resolved = new Map<string, { head: number; height: Promise<number | undefined> }>();
+  const resolved = new Map<string, { head: number; height: Promise<TagHeight> }>();
 
   /** The highest height `quorumSize` independent domains say the tag has reached (capped at the agreed head). */
-  async function tagHeight(tag: string, head: number): Promise<number | undefined> {
+  async function tagHeight(tag: string, head: number): Promise<TagHeight> {
     const chosen: Upstream[] = [];
     const heights: number[] = [];
+    const missing = new Set<string>();
     const ask = async () => {
       const answer = await io.execute({
         method: "eth_getBlockByNumber",
@@ -63,19 +66,21 @@ export function createBlockTags(io: BlockTagIo) {
         verify: headerVerdict,
       });
       if (answer.ok) heights.push((answer.result as { number: number }).number);
+      else if ("error" in answer) missing.add(answer.error.message);
     };
     await Promise.all(Array.from({ length: io.quorumSize + TAG_EXTRA_WITNESSES }, ask));
     heights.sort((a, b) => b - a);
     const vouched = heights[io.quorumSize - 1];
-    return vouched === undefined ? undefined : Math.min(vouched, head);
+    if (vouched === undefined) return { ok: false, error: noAgreement(io.quorumSize, heights.length, false, missing) };
+    return { ok: true, height: Math.min(vouched, head) };
   }
 
-  function heightOf(tag: string, head: number): Promise<number | undefined> {
+  function heightOf(tag: string, head: number): Promise<TagHeight> {
     const known = resolved.get(tag);
     if (known && known.head === head) return known.height;
     const height = tagHeight(tag, head);
     resolved.set(tag, { head, height });
-    void height.then((h) => h === undefined && resolved.get(tag)?.height === height && resolved.delete(tag));
+    void height.then((h) => !h.ok && resolved.get(tag)?.height === height && resolved.delete(tag));
     return height;
   }
 
@@ -134,15 +139,9 @@ export function createBlockTags(io: BlockTagIo) {
     const value = params[index];
     let number: number | undefined;
     if (typeof value === "string" && TAGS.has(value)) {
-      number = await heightOf(value, head);
-      if (number === undefined)
-        return {
-          ok: false,
-          error: new MultihomeError(
-            "unavailable",
-            `no verifiable answer: fewer than ${io.quorumSize} independent upstreams said which block is ${value}`,
-          ),
-        };
+      const height = await heightOf(value, head);
+      if (!height.ok) return height;
+      number = height.height;
     } else if (value && typeof value === "object" && typeof (value as { blockHash?: unknown }).blockHash === "string") {
       const hash = (value as { blockHash: string }).blockHash;
       if (!HASH_HEX.test(hash))

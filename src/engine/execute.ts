@@ -260,12 +260,13 @@ export async function execute(
       const unknown = failures.findLast((f) => f.kind === "unknown");
       if (unknown && failures.every((f) => f.kind === "unknown"))
         return { ok: false, rpcError: unknown.error, upstream: "" };
-      return {
-        ok: false,
-        error: new MultihomeError("unavailable", "no upstream could answer", {
-          data: { attempts, reasons: [...new Set(failures.map(failureLabel))] },
-        }),
-      };
+      const reasons = [...new Set(failures.map(failureLabel))];
+      // Upstreams answered, and no answer verified: say so, not that nobody could answer.
+      const message =
+        reasons.length === 1 && reasons[0] === "dispute"
+          ? `no verifiable answer: ${attempts} upstream answers failed verification`
+          : "no upstream could answer";
+      return { ok: false, error: new MultihomeError("unavailable", message, { data: { attempts, reasons } }) };
     };
 
     const rateLimited = (now: number): MultihomeError => {

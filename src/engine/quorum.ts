@@ -34,6 +34,8 @@ export async function executeQuorum(
 ): Promise<QuorumResult> {
   const chosen: Upstream[] = [];
   const witnessed: { upstream: Upstream; answer: string; result: ExecuteResult }[] = [];
+  /** Why asks found no witness (every other domain rate limited, down, behind…): said in the error. */
+  const missing = new Set<string>();
   const ask = async (): Promise<void> => {
     const launched: Upstream[] = [];
     const result = await run({
@@ -47,6 +49,7 @@ export async function executeQuorum(
       },
     });
     const answer = answerOf(result);
+    if (!result.ok && "error" in result) missing.add(result.error.message);
     const from = !result.ok && "error" in result ? undefined : launched.find((u) => u.id === result.upstream);
     if (answer !== undefined && from) witnessed.push({ upstream: from, answer, result });
   };
@@ -65,14 +68,25 @@ export async function executeQuorum(
     await ask();
     if (witnessed.length === before) break;
   }
-  const disagreed = new Set(witnessed.map((w) => w.answer)).size > 1;
   return {
     ok: false,
-    error: new MultihomeError(
-      "unavailable",
-      disagreed
-        ? `no verifiable answer: independent upstreams disagree (${size} must agree)`
-        : `no verifiable answer: fewer than ${size} independent upstreams answered`,
-    ),
+    error: noAgreement(size, witnessed.length, new Set(witnessed.map((w) => w.answer)).size > 1, missing),
   };
+}
+
+/**
+ * Why `size` independent upstreams could not be had to agree: they disagreed, or too few answered — and then what kept
+ * the others from answering (a rate limit on every other domain is not "every upstream is rate limited").
+ */
+export function noAgreement(
+  size: number,
+  answered: number,
+  disagreed: boolean,
+  why: ReadonlySet<string>,
+): MultihomeError {
+  const reasons = [...why];
+  const message = disagreed
+    ? `no verifiable answer: independent upstreams disagree (${size} must agree)`
+    : `no verifiable answer: no agreement of ${size} independent failure domains could be had: ${answered} answered${reasons.length > 0 ? `; the others: ${reasons.join("; ")}` : ""}`;
+  return new MultihomeError("unavailable", message, { data: { answered, ...(reasons.length > 0 ? { reasons } : {}) } });
 }
