@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type Hex, keccak256, parseGwei } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -301,6 +302,83 @@ describe("C6: tags and hashes pinned through the anchored chain", () => {
       assert.ok(reply.body.error, JSON.stringify(reply.body));
     }
     t.diagnostic(`${lies} balances made up by the liar`);
+  });
+});
+
+describe("C7: calls and logs", () => {
+  /** Its runtime returns 42 (what a token's balanceOf would return). */
+  const ANSWERS_42 = "0x602a600055600a6011600039600a6000f3602a60005260206000f3";
+
+  async function deploy(init: Hex): Promise<{ address: Hex; block: Hex }> {
+    const account = privateKeyToAccount(net.devnet.accounts[5]!.privateKey);
+    const raw = await account.signTransaction({
+      chainId: net.chainId,
+      nonce: nonce++,
+      data: init,
+      gas: 200_000n,
+      maxFeePerGas: parseGwei("20"),
+      maxPriorityFeePerGas: parseGwei("1"),
+    });
+    const hash = await net.devnet.sendRawTransaction(raw);
+    await net.devnet.mine();
+    await net.synced();
+    const receipt = (await net.direct("eth_getTransactionReceipt", [hash])) as {
+      contractAddress: Hex;
+      blockNumber: Hex;
+    };
+    return { address: receipt.contractAddress, block: receipt.blockNumber };
+  }
+
+  test("a zero token balance, a revert, omitted or invented logs and inflated fees from one domain never reach a client", async (t) => {
+    const token = await deploy(ANSWERS_42 as Hex);
+    const first = await deploy(EMITTER_INIT);
+    const second = await deploy(EMITTER_INIT);
+    let turn = 0;
+    const lies = await liarRewrites(
+      t,
+      ["eth_call", "eth_getLogs", "eth_gasPrice", "eth_maxPriorityFeePerGas", "eth_estimateGas"],
+      (request, result) => {
+        turn++;
+        switch (request.method) {
+          case "eth_call":
+            return `0x${"00".repeat(32)}`;
+          case "eth_getLogs": {
+            const logs = result as Record<string, unknown>[];
+            // Leave a deposit out, or invent one that matches the filter.
+            return turn % 2 === 0 ? logs.slice(1) : [...logs, { ...logs[0], data: `0x${"ff".repeat(32)}` }];
+          }
+          case "eth_estimateGas":
+            return "0x1";
+          default:
+            return "0x746a528800"; // 500 gwei
+        }
+      },
+    );
+    const asked: [string, unknown[]][] = [
+      ["eth_call", [{ to: token.address, data: "0x70a08231" }, "latest"]],
+      ["eth_getLogs", [{ fromBlock: first.block, toBlock: second.block, topics: [EMITTER_TOPIC] }]],
+      ["eth_gasPrice", []],
+      ["eth_maxPriorityFeePerGas", []],
+      ["eth_estimateGas", [{ from: net.devnet.accounts[5]!.address, to: token.address, data: "0x70a08231" }]],
+    ];
+    const wrong: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (const [method, params] of asked) {
+        const reply = await net.rpc(method, params, { "cache-control": "no-cache" });
+        const truth = await net.direct(method, params);
+        if (JSON.stringify(reply.body.result) !== JSON.stringify(truth))
+          wrong.push(
+            `${method}: ${JSON.stringify(reply.body).slice(0, 240)} (node: ${JSON.stringify(truth).slice(0, 80)})`,
+          );
+        else if (reply.headers.get("multihome-verified") !== "quorum")
+          wrong.push(`${method}: labelled ${reply.headers.get("multihome-verified")}`);
+      }
+      await net.devnet.mine(); // a new head: nothing is answered from the cache
+      await net.synced();
+    }
+    t.diagnostic(`${lies()} lies`);
+    assert.ok(lies() > 0, "the liar was asked");
+    assert.deepEqual(wrong, []);
   });
 });
 

@@ -174,6 +174,17 @@ export const DEFAULTS = {
       eth_getTransactionByHash: "proof",
       eth_getTransactionReceipt: "proof",
       eth_getBlockReceipts: "proof",
+      // No proof covers these (yet): independent domains must agree, so one upstream's word is never a token
+      // balance, a name's address, a log or a fee.
+      eth_call: "quorum",
+      eth_createAccessList: "quorum",
+      eth_getLogs: "quorum",
+      eth_feeHistory: "quorum",
+      // Estimates differ across honest pools: the median of independent domains (core/estimate.ts).
+      eth_gasPrice: "quorum",
+      eth_maxPriorityFeePerGas: "quorum",
+      eth_blobBaseFee: "quorum",
+      eth_estimateGas: "quorum",
     } as Record<string, "proof" | "quorum" | "single">,
     /** Distinct outage domains whose upstreams must report the same hash for a block to be anchored. */
     anchorMinDomains: 2,

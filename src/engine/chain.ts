@@ -7,10 +7,12 @@ import { createDisputes } from "../core/disputes.ts";
 import { areIndependent } from "../core/domain.ts";
 import { createDomainHealth, type DomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
+import { ESTIMATE_METHODS } from "../core/estimate.ts";
 import { type AgreedHead, createHeadBook } from "../core/head.ts";
 import { ADDRESS_HEX } from "../core/hex.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
+import { logsBreakFilter } from "../core/log-filter.ts";
 import type { ByteLru } from "../core/lru.ts";
 import {
   type MethodSpec,
@@ -31,10 +33,10 @@ import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import { createBlockReads } from "./block-reads.ts";
 import { createBlockTags } from "./block-tags.ts";
 import type { EngineContext } from "./context.ts";
-import { type ExecuteTarget, execute } from "./execute.ts";
+import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
 import { createLastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
-import { executeQuorum } from "./quorum.ts";
+import { executeEstimate, executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
 import { PROVEN_METHODS, readProven } from "./state-reads.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
@@ -80,6 +82,14 @@ export interface Chain {
   /** eth_subscribe on the anchored chain (see streams.ts). */
   subscribe(params: unknown, deliver: (result: unknown) => void): SubscribeResult;
   stop(): Promise<void>;
+}
+
+/** Logs that break their own filter (outside the range, another address or topic) are false: a dispute. */
+function logsVerdict(filter: Record<string, unknown>) {
+  return (logs: unknown): Verdict => {
+    const broken = logsBreakFilter(logs, filter);
+    return broken === undefined ? { ok: true, value: logs } : { ok: false, reason: `logs: ${broken}` };
+  };
 }
 
 function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolean {
@@ -526,32 +536,39 @@ export function createChain(
       if (read.ok === false) return { ok: false, error: read.error, evidence: none };
       // No proven path for these params (a tag like `pending`, a block above the head): answered as usual below.
     }
+    if (rpc.method === "eth_getLogs") {
+      // A wide range is asked as chunks, each a call of its own (and so checked as the policy says).
+      const split = await splitLogs(rpc, pinned, options);
+      if (split) return split;
+    }
+    const logsCheck =
+      rpc.method === "eth_getLogs" ? logsVerdict((pinned.params as Record<string, unknown>[])[0]!) : undefined;
     if (policy === "quorum") {
-      const quorum = await executeQuorum(
-        (plan) => execute(ctx, target, plan, signal),
-        {
-          method: rpc.method,
-          params: pinned.params,
-          heavy: spec.heavy ?? false,
-          minBlock: pinned.minBlock,
-        },
-        settings.verification.quorumSize,
-        (u, reason) => target.onDispute?.(u, reason),
-      );
+      const plan: CallPlan = {
+        method: rpc.method,
+        params: pinned.params,
+        heavy: spec.heavy ?? false,
+        minBlock: pinned.minBlock,
+        ...(logsCheck ? { verify: logsCheck } : {}),
+      };
+      const run = (p: CallPlan) => execute(ctx, target, p, signal);
+      const safe = ESTIMATE_METHODS[rpc.method];
+      const quorum = safe
+        ? await executeEstimate(run, plan, safe)
+        : await executeQuorum(run, plan, settings.verification.quorumSize, (u, reason) =>
+            target.onDispute?.(u, reason),
+          );
       const blockNumber = pinned.blockNumber ?? head.number;
       if (!quorum.ok) return { ok: false, error: quorum.error, evidence: none };
       const evidence: Evidence = {
         blockNumber,
-        verified: "quorum",
+        verified: quorum.witnesses.length >= 2 ? "quorum" : "single",
         domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))],
+        upstream: quorum.witnesses[0]!.id,
       };
       return quorum.result.ok
         ? { ok: true, result: quorum.result.result, evidence }
         : { ok: false, rpcError: redactRpcError(quorum.result.rpcError), evidence };
-    }
-    if (rpc.method === "eth_getLogs") {
-      const split = await splitLogs(rpc, pinned, options);
-      if (split) return split;
     }
     const blockCheck =
       rpc.method === "eth_getBlockByNumber" && pinned.blockNumber !== undefined
@@ -565,7 +582,7 @@ export function createChain(
         params: pinned.params,
         heavy: spec.heavy ?? false,
         minBlock: pinned.minBlock,
-        ...(blockCheck ? { verify: blockCheck.verify } : {}),
+        ...(blockCheck ? { verify: blockCheck.verify } : logsCheck ? { verify: logsCheck } : {}),
         ...(spec.passThrough ? { hedge: false } : {}),
       },
       signal,

@@ -7,6 +7,7 @@
 import { canonicalJson } from "../core/cache-policy.ts";
 import { areIndependent } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
+import { combineEstimates, ESTIMATE_WITNESSES, isQuantity, type SafeSide } from "../core/estimate.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { CallPlan, ExecuteResult } from "./execute.ts";
 
@@ -24,23 +25,31 @@ function answerOf(result: ExecuteResult): string | undefined {
   return undefined;
 }
 
-export async function executeQuorum(
+/** An answer one independent upstream gave, keyed for comparison. */
+export interface Witness {
+  upstream: Upstream;
+  answer: string;
+  result: Exclude<ExecuteResult, { error: MultihomeError }>;
+}
+
+const independent = (a: Upstream, b: Upstream) => areIndependent(a.domain, b.domain);
+
+/**
+ * Asks for witnesses one at a time (`ask`, safe to call concurrently): each is one upstream apart from every other
+ * witness asked before it, with no hedge. `missing` says why asks found none.
+ */
+export function createWitnessing(
   run: (plan: CallPlan) => Promise<ExecuteResult>,
   plan: CallPlan,
-  size: number,
-  onDispute: (upstream: Upstream, reason: string) => void,
-  /** Whether two upstreams may both be witnesses. @default independent: different outage domain and operator */
-  apart: (a: Upstream, b: Upstream) => boolean = (a, b) => areIndependent(a.domain, b.domain),
-): Promise<QuorumResult> {
+  apart: (a: Upstream, b: Upstream) => boolean = independent,
+) {
   const chosen: Upstream[] = [];
-  const witnessed: { upstream: Upstream; answer: string; result: ExecuteResult }[] = [];
-  /** Why asks found no witness (every other domain rate limited, down, behind…): said in the error. */
+  const witnessed: Witness[] = [];
   const missing = new Set<string>();
   const ask = async (): Promise<void> => {
     const launched: Upstream[] = [];
     const result = await run({
       ...plan,
-      // Each witness is one upstream: no hedging, and retries only to upstreams apart from every other witness.
       hedge: false,
       avoid: (u) => chosen.some((c) => c === u || !apart(c, u)),
       onLaunch: (u) => {
@@ -51,8 +60,20 @@ export async function executeQuorum(
     const answer = answerOf(result);
     if (!result.ok && "error" in result) missing.add(result.error.message);
     const from = !result.ok && "error" in result ? undefined : launched.find((u) => u.id === result.upstream);
-    if (answer !== undefined && from) witnessed.push({ upstream: from, answer, result });
+    if (answer !== undefined && from) witnessed.push({ upstream: from, answer, result: result as Witness["result"] });
   };
+  return { ask, witnessed, missing };
+}
+
+export async function executeQuorum(
+  run: (plan: CallPlan) => Promise<ExecuteResult>,
+  plan: CallPlan,
+  size: number,
+  onDispute: (upstream: Upstream, reason: string) => void,
+  /** Whether two upstreams may both be witnesses. @default independent: different outage domain and operator */
+  apart: (a: Upstream, b: Upstream) => boolean = independent,
+): Promise<QuorumResult> {
+  const { ask, witnessed, missing } = createWitnessing(run, plan, apart);
   await Promise.all(Array.from({ length: size }, ask));
   for (let extra = 0; ; extra++) {
     const groups = new Map<string, typeof witnessed>();
@@ -89,4 +110,36 @@ export function noAgreement(
     ? `no verifiable answer: independent upstreams disagree (${size} must agree)`
     : `no verifiable answer: no agreement of ${size} independent failure domains could be had: ${answered} answered${reasons.length > 0 ? `; the others: ${reasons.join("; ")}` : ""}`;
   return new MultihomeError("unavailable", message, { data: { answered, ...(reasons.length > 0 ? { reasons } : {}) } });
+}
+
+/**
+ * A fee suggestion or gas estimate (core/estimate.ts): asked of ESTIMATE_WITNESSES independent upstreams and combined,
+ * so one domain's outlier never decides. The chain's own error (a revert) is the answer when more independent domains
+ * give that same error than give a value. Witnesses are those whose values were combined.
+ */
+export async function executeEstimate(
+  run: (plan: CallPlan) => Promise<ExecuteResult>,
+  plan: CallPlan,
+  safe: SafeSide,
+): Promise<QuorumResult> {
+  const { ask, witnessed, missing } = createWitnessing(run, plan);
+  await Promise.all(Array.from({ length: ESTIMATE_WITNESSES }, ask));
+  const values = witnessed.filter((w) => w.result.ok && isQuantity(w.result.result));
+  const errors = new Map<string, Witness[]>();
+  for (const w of witnessed) if (!w.result.ok) errors.set(w.answer, [...(errors.get(w.answer) ?? []), w]);
+  const error = [...errors.values()].sort((a, b) => b.length - a.length)[0];
+  if (error && error.length >= 2 && error.length > values.length)
+    return { ok: true, result: error[0]!.result, witnesses: error.map((w) => w.upstream) };
+  // A lone value against other domains' errors is one domain's word where others disagree.
+  if (values.length === 0 || (values.length === 1 && witnessed.length > 1))
+    return { ok: false, error: noAgreement(2, values.length, witnessed.length > 1, missing) };
+  const combined = combineEstimates(
+    values.map((w) => BigInt((w.result as { result: string }).result)),
+    safe,
+  );
+  return {
+    ok: true,
+    result: { ok: true, result: `0x${combined.toString(16)}`, upstream: values[0]!.upstream.id },
+    witnesses: values.map((w) => w.upstream),
+  };
 }
