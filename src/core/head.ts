@@ -44,6 +44,11 @@ export interface HeadBook {
   hashOf(upstreamId: string, number: number): string | undefined;
   /** An ancestor of this upstream's head, learned by walking parent hashes after a reorg. */
   recordAncestor(upstreamId: string, number: number, hash: string): void;
+  /**
+   * Forget what this upstream said below `number`: its chain reorganised deeper than the walk could follow, so what it
+   * said there before belongs to a branch it no longer is on (and must vouch for nothing).
+   */
+  forgetBelow(upstreamId: string, number: number): void;
   /** Some usable upstream now says another block is at `number`: what was anchored there may be orphaned. */
   doubted(number: number, hash: string, usable: (upstreamId: string) => boolean): boolean;
 }
@@ -173,6 +178,10 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     recordAncestor(id, number, hash) {
       const head = heads.get(id);
       if (head !== undefined && number < head && number >= head - HEAD_HISTORY_BLOCKS) record(id, number, hash);
+    },
+    forgetBelow(id, number) {
+      const h = history.get(id);
+      if (h) for (const n of h.keys()) if (n < number) h.delete(n);
     },
     doubted(number, hash, usable) {
       for (const [id, h] of history) {

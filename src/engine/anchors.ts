@@ -3,7 +3,7 @@
  * hash was recomputed from its fields. Proofs are only ever checked against these roots.
  */
 import { type AnchorRule, areIndependent, meetsAnchorRule } from "../core/domain.ts";
-import type { HeadBook } from "../core/head.ts";
+import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../core/head.ts";
 import { verifyHeaderHash } from "../core/header.ts";
 import { toHex } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
@@ -30,14 +30,22 @@ export interface Anchors {
   distrust(anchored: AnchoredBlock): void;
   /** A head poll's header, its hash already checked. */
   rememberHeader(header: VerifiedHeader): void;
-  /** After a reorg: forget anchored blocks some usable upstream now contradicts; returns their hashes. */
-  reconcile(): `0x${string}`[];
+  /**
+   * After a reorg: forget anchored blocks some usable upstream now contradicts — and, after a reorg deeper than the
+   * walk (`deepBelow`), every one below that height within the head history; returns their hashes.
+   */
+  reconcile(deepBelow?: number): `0x${string}`[];
   /** The hash independent upstreams agree on at `number` (by the anchor rule), without fetching anything. */
   hashAt(number: number): string | undefined;
   /** Some usable upstream now says another block is at `number`. */
   doubted(number: number, hash: string): boolean;
   /** The check for a block asked for by number (see below). */
   checkBlock(number: number, headNumber: number): { anchored(): boolean; verify(block: unknown): Verdict };
+}
+
+/** A height a reorg deeper than the walk (down to `deepBelow`) may have changed: below it, within the head history. */
+export function inDeepReorg(number: number, deepBelow: number): boolean {
+  return number < deepBelow && number >= deepBelow - HEAD_HISTORY_BLOCKS;
 }
 
 export function createAnchors(
@@ -169,10 +177,11 @@ export function createAnchors(
     },
     hashAt: (number) => agreedBlock(number, headBook.current()?.number)?.hash,
     doubted: (number, hash) => headBook.doubted(number, hash, usableForAnchor),
-    reconcile() {
+    reconcile(deepBelow) {
       const dropped: `0x${string}`[] = [];
       for (const [number, anchored] of anchors) {
-        if (!headBook.doubted(number, anchored.hash, usableForAnchor)) continue;
+        const deep = deepBelow !== undefined && inDeepReorg(number, deepBelow);
+        if (!deep && !headBook.doubted(number, anchored.hash, usableForAnchor)) continue;
         anchors.delete(number);
         dropped.push(anchored.hash);
       }

@@ -28,7 +28,7 @@ import { answerFits, OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { type Activity, drillable } from "./activity.ts";
-import { createAnchors } from "./anchors.ts";
+import { createAnchors, inDeepReorg } from "./anchors.ts";
 import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import { createBlockReads } from "./block-reads.ts";
 import { createBlockTags } from "./block-tags.ts";
@@ -203,7 +203,7 @@ export function createChain(
     },
     onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
-    onReorg: () => onReorg(),
+    onReorg: (deepBelow) => onReorg(deepBelow),
   });
 
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
@@ -357,13 +357,21 @@ export function createChain(
     return { ok: true, result: cached.result, evidence: cached.evidence };
   }
 
-  /** After a reorg: forget everything that belonged to a block some usable upstream now contradicts. */
-  function onReorg() {
-    const orphaned = new Set<string>(anchors.reconcile());
+  /**
+   * After a reorg: forget everything that belonged to a block some usable upstream now contradicts — after one deeper
+   * than the walk, everything below `deepBelow` within the head history.
+   */
+  function onReorg(deepBelow?: number) {
+    const orphaned = new Set<string>(anchors.reconcile(deepBelow));
     const floor = (headBook.current()?.number ?? 0) - settings.cache.finalityDepth;
     for (const [hash, number] of watched) {
       // Height unknown: drop it to be safe (a cache miss costs one upstream call, a stale hit a wrong answer).
-      if (number === undefined || (number > floor && anchors.doubted(number, hash))) orphaned.add(hash);
+      if (
+        number === undefined ||
+        (deepBelow !== undefined && inDeepReorg(number, deepBelow)) ||
+        (number > floor && anchors.doubted(number, hash))
+      )
+        orphaned.add(hash);
       else if (number <= floor) watched.delete(hash);
     }
     for (const hash of orphaned) {

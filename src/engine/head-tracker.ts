@@ -22,6 +22,13 @@ export interface VerifiedHeader {
 
 /** Deepest reorg followed back by parent hashes (deeper ones re-anchor old blocks by quorum instead). */
 export const REORG_WALK_MAX_BLOCKS = 64;
+/**
+ * Reorgs one upstream may make the gateway follow within REORG_WALK_WINDOW_MS; beyond, its further reorg reports move
+ * its head but start no walk and evict nothing (an upstream inventing branches every poll cannot make the gateway
+ * walk and re-anchor all the time).
+ */
+export const REORG_WALKS_PER_WINDOW = 6;
+export const REORG_WALK_WINDOW_MS = 60_000;
 
 export interface HeadTrackerOptions {
   chainId: number;
@@ -37,8 +44,11 @@ export interface HeadTrackerOptions {
   onHead?: (head: AgreedHead) => void;
   /** A polled header whose hash was recomputed from its fields and matched. */
   onVerifiedHeader?: (header: VerifiedHeader) => void;
-  /** An upstream's chain reorganised and its new branch was learned: what was anchored may be orphaned. */
-  onReorg?: () => void;
+  /**
+   * An upstream's chain reorganised and its new branch was learned: what was anchored may be orphaned. `deepBelow`: the
+   * reorg went deeper than the walk, and everything below that height is in doubt too.
+   */
+  onReorg?: (deepBelow?: number) => void;
   /** A polled header failed verification. */
   onDispute?: (upstream: Upstream, reason: string) => void;
 }
@@ -188,10 +198,16 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         await checkChain(u);
         if (anomaly || u.admission !== "admitted") return;
       }
-      if (reorged) {
+      if (reorged && walkAllowed(u.id, at)) {
         log.info({ upstream: u.id, head: number }, "reorg: learning the new branch's blocks");
-        await walkBack(u, number - 1, block.parentHash);
-        options.onReorg?.();
+        const deepBelow = await walkBack(u, number - 1, block.parentHash);
+        if (deepBelow !== undefined) {
+          log.warn({ upstream: u.id, below: deepBelow }, "reorg deeper than the walk: older reports forgotten");
+          headBook.forgetBelow(u.id, deepBelow);
+        }
+        options.onReorg?.(deepBelow);
+      } else if (reorged) {
+        log.warn({ upstream: u.id, head: number }, "reorg not followed: this upstream reorganised too often lately");
       }
       const before = headBook.current();
       const head = headBook.agree(usable);
@@ -210,8 +226,9 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
    * After a reorg, learn an upstream's blocks on the new branch by following parent hashes down from `number` (whose
    * hash is `hash`) until they meet what it said before, so agreement on older blocks follows the new branch too.
    */
-  async function walkBack(u: Upstream, number: number, hash: string): Promise<void> {
-    for (let n = number, h = hash; n > 0 && number - n < REORG_WALK_MAX_BLOCKS; n--) {
+  async function walkBack(u: Upstream, number: number, hash: string): Promise<number | undefined> {
+    let n = number;
+    for (let h = hash; n > 0 && number - n < REORG_WALK_MAX_BLOCKS; n--) {
       const { outcome } = await u.attempt("eth_getBlockByHash", [h, false], {
         timeoutMs: options.attemptTimeoutMs,
         signal: stopped.signal,
@@ -228,9 +245,21 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       headBook.recordAncestor(u.id, n - 1, block.parentHash);
       // Stop where the new branch meets what the upstream said before; a height it never reported (heads can be
       // skipped between polls) says nothing about where the fork is, so the walk goes on.
-      if (known === block.parentHash) return;
+      if (known === block.parentHash) return undefined;
       h = block.parentHash;
     }
+    // Walked as deep as allowed without meeting the old branch: the lowest height learned bounds what is known.
+    return n > 0 ? n : undefined;
+  }
+
+  /** Reorg walks per upstream within the window (their start times). */
+  const walks = new Map<string, number[]>();
+  function walkAllowed(id: string, now: number): boolean {
+    const recent = (walks.get(id) ?? []).filter((t) => t > now - REORG_WALK_WINDOW_MS);
+    if (recent.length >= REORG_WALKS_PER_WINDOW) return false;
+    recent.push(now);
+    walks.set(id, recent);
+    return true;
   }
 
   function loop(u: Upstream): void {
