@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type Hex, keccak256, parseGwei } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { computeHeaderHash } from "../src/core/header.ts";
+import { REORG_WALKS_PER_WINDOW } from "../src/engine/head-tracker.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
@@ -379,6 +381,45 @@ describe("C7: calls and logs", () => {
     t.diagnostic(`${lies()} lies`);
     assert.ok(lies() > 0, "the liar was asked");
     assert.deepEqual(wrong, []);
+  });
+});
+
+describe("C8: contradicting heads", () => {
+  test("a liar reporting a new branch every poll makes the gateway follow a bounded number of them; reads go on", async (t) => {
+    // Each head poll gets the true head re-made into another block (a different extraData, its hash recomputed): a
+    // self-consistent block at the same height, as in a reorg.
+    let forged = 0;
+    await net.proxies.get(LIAR)!.setFault({
+      fault: {
+        kind: "rewrite",
+        fn: (request, response) => {
+          const result = (response as { result?: Record<string, unknown> | null }).result;
+          if ((request.params as unknown[])[0] !== "latest" || !result) return response;
+          forged++;
+          const block = { ...result, extraData: `0x${forged.toString(16).padStart(8, "0")}` };
+          return { ...(response as object), result: { ...block, hash: computeHeaderHash(block) } };
+        },
+      },
+      methods: ["eth_getBlockByNumber"],
+    });
+    t.after(() => net.proxies.get(LIAR)!.clearFault());
+    const walks = () =>
+      net.logs.filter((l) => l.includes("reorg: learning the new branch") && l.includes(`"upstream":"${LIAR}"`)).length;
+    const walksBefore = walks();
+    let failed = 0;
+    const polls = net.proxies.get(LIAR)!.stats().byMethod.eth_getBlockByNumber ?? 0;
+    // Long enough for well over REORG_WALKS_PER_WINDOW forged branches.
+    while (forged < 3 * REORG_WALKS_PER_WINDOW) {
+      await minedTransfer();
+      const address = net.devnet.accounts[forged % 10]!.address;
+      const reply = await net.rpc("eth_getBalance", [address, "latest"]);
+      if (reply.body.result !== (await net.direct("eth_getBalance", [address, "latest"]))) failed++;
+    }
+    t.diagnostic(
+      `${forged} forged heads over ${(net.proxies.get(LIAR)!.stats().byMethod.eth_getBlockByNumber ?? 0) - polls} polls; ${walks() - walksBefore} walks; ${failed} failed reads`,
+    );
+    assert.equal(failed, 0);
+    assert.ok(walks() - walksBefore <= REORG_WALKS_PER_WINDOW, `${walks() - walksBefore} walks`);
   });
 });
 
