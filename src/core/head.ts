@@ -49,7 +49,10 @@ export interface HeadBook {
    * said there before belongs to a branch it no longer is on (and must vouch for nothing).
    */
   forgetBelow(upstreamId: string, number: number): void;
-  /** Some usable upstream now says another block is at `number`: what was anchored there may be orphaned. */
+  /**
+   * What was anchored at `number` may be orphaned: independent witnesses among `usable` now agree on another block
+   * there, or, when none agree on any, some usable upstream says another block is there.
+   */
   doubted(number: number, hash: string, usable: (upstreamId: string) => boolean): boolean;
 }
 
@@ -184,6 +187,10 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       if (h) for (const n of h.keys()) if (n < number) h.delete(n);
     },
     doubted(number, hash, usable) {
+      // While independent witnesses still agree on a block there, one upstream saying otherwise moves nothing (a liar
+      // reporting branches cannot evict what honest domains agree on); with no agreement, any contradiction counts.
+      const agreed = witnessesAt(number, [...heads.keys()].filter(usable));
+      if (agreed) return agreed.hash !== hash;
       for (const [id, h] of history) {
         const said = h.get(number);
         if (said !== undefined && said !== hash && usable(id)) return true;

@@ -23,11 +23,11 @@ export interface VerifiedHeader {
 /** Deepest reorg followed back by parent hashes (deeper ones re-anchor old blocks by quorum instead). */
 export const REORG_WALK_MAX_BLOCKS = 64;
 /**
- * Reorgs one upstream may make the gateway follow within REORG_WALK_WINDOW_MS; beyond, its further reorg reports move
- * its head but start no walk and evict nothing (an upstream inventing branches every poll cannot make the gateway
- * walk and re-anchor all the time).
+ * Headers one upstream may be asked for by reorg walks within REORG_WALK_WINDOW_MS (four of the deepest walks); beyond,
+ * its reorg reports start no walk. Honest reorgs are mostly a block or two deep; an upstream inventing branches every
+ * poll spends this budget, on itself only.
  */
-export const REORG_WALKS_PER_WINDOW = 6;
+export const REORG_WALK_FETCHES_PER_WINDOW = 4 * REORG_WALK_MAX_BLOCKS;
 export const REORG_WALK_WINDOW_MS = 60_000;
 
 export interface HeadTrackerOptions {
@@ -198,7 +198,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         await checkChain(u);
         if (anomaly || u.admission !== "admitted") return;
       }
-      if (reorged && walkAllowed(u.id, at)) {
+      if (reorged && walkBudget(u.id, at) > 0) {
         log.info({ upstream: u.id, head: number }, "reorg: learning the new branch's blocks");
         const deepBelow = await walkBack(u, number - 1, block.parentHash);
         if (deepBelow !== undefined) {
@@ -207,7 +207,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         }
         options.onReorg?.(deepBelow);
       } else if (reorged) {
-        log.warn({ upstream: u.id, head: number }, "reorg not followed: this upstream reorganised too often lately");
+        log.warn({ upstream: u.id, head: number }, "reorg not followed: this upstream's reorg walks used their budget");
       }
       const before = headBook.current();
       const head = headBook.agree(usable);
@@ -229,6 +229,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   async function walkBack(u: Upstream, number: number, hash: string): Promise<number | undefined> {
     let n = number;
     for (let h = hash; n > 0 && number - n < REORG_WALK_MAX_BLOCKS; n--) {
+      if (walkBudget(u.id, clock.now()) <= 0) return undefined;
+      spendWalkFetch(u.id, clock.now());
       const { outcome } = await u.attempt("eth_getBlockByHash", [h, false], {
         timeoutMs: options.attemptTimeoutMs,
         signal: stopped.signal,
@@ -252,14 +254,15 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     return n > 0 ? n : undefined;
   }
 
-  /** Reorg walks per upstream within the window (their start times). */
-  const walks = new Map<string, number[]>();
-  function walkAllowed(id: string, now: number): boolean {
-    const recent = (walks.get(id) ?? []).filter((t) => t > now - REORG_WALK_WINDOW_MS);
-    if (recent.length >= REORG_WALKS_PER_WINDOW) return false;
-    recent.push(now);
-    walks.set(id, recent);
-    return true;
+  /** Walk fetches per upstream within the window (their times). */
+  const walkFetches = new Map<string, number[]>();
+  function walkBudget(id: string, now: number): number {
+    const recent = (walkFetches.get(id) ?? []).filter((t) => t > now - REORG_WALK_WINDOW_MS);
+    walkFetches.set(id, recent);
+    return REORG_WALK_FETCHES_PER_WINDOW - recent.length;
+  }
+  function spendWalkFetch(id: string, now: number): void {
+    walkFetches.get(id)?.push(now) ?? walkFetches.set(id, [now]);
   }
 
   function loop(u: Upstream): void {

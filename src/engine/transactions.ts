@@ -8,6 +8,7 @@
  * sends share one broadcast. A background loop rebroadcasts pending transactions — after an outage, after a restart —
  * until they are included, replaced (their nonce used by another transaction) or expired.
  */
+import { areIndependent } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { Hex } from "../core/hex.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
@@ -79,7 +80,15 @@ export interface TransactionDeps {
 
 type Broadcast =
   | { accepted: true; upstreams: string[] }
-  | { accepted: false; rejection?: RpcErrorObject; unknown: boolean; nonceUsed: boolean; reasons: string[] };
+  | {
+      accepted: false;
+      rejection?: RpcErrorObject;
+      unknown: boolean;
+      nonceUsed: boolean;
+      reasons: string[];
+      /** Upstreams that refused it outright. */
+      refusers: Upstream[];
+    };
 
 export function createTransactions(ctx: EngineContext, deps: TransactionDeps): Transactions {
   const { clock, logger, store } = ctx;
@@ -87,6 +96,15 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
   const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
   const flights = new Map<string, Promise<CallAnswer>>();
   const none = (): Evidence => ({ blockNumber: deps.headNumber(), verified: "none" });
+
+  /** Whether the chain could ever show two independent domains (else one refusal is all there can be). */
+  const independentPairExists = target.upstreams.some((a) =>
+    target.upstreams.some((b) => areIndependent(a.domain, b.domain)),
+  );
+  const refusedForGood = (refusers: Upstream[]) =>
+    independentPairExists
+      ? refusers.some((a) => refusers.some((b) => areIndependent(a.domain, b.domain)))
+      : refusers.length > 0;
 
   /**
    * One upstream per failure domain, up to `broadcastDomains`: the cheapest usable one of each domain first; then, if
@@ -145,12 +163,13 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
     let rejection: RpcErrorObject | undefined;
     let unknown = targets.length === 0;
     let nonceUsed = false;
+    const refusers: Upstream[] = [];
     const settle = async (): Promise<Broadcast> => {
       // Nobody said yes: an upstream that timed out after taking it, or a "nonce too low" for a transaction already
       // mined, still means it is out there.
       if ((unknown || nonceUsed) && (await known(entry.hash, broadcastTargets())))
         return { accepted: true, upstreams: [] };
-      return { accepted: false, ...(rejection ? { rejection } : {}), unknown, nonceUsed, reasons };
+      return { accepted: false, ...(rejection ? { rejection } : {}), unknown, nonceUsed, reasons, refusers };
     };
     if (targets.length === 0) return settle();
     return new Promise((resolve) => {
@@ -175,7 +194,10 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
               target.onDispute?.(u, `answered another hash for transaction ${entry.hash}`);
             } else if (verdict === "nonce_used") nonceUsed = true;
             // A node's error reaches the client and the outbox, never a configured URL or key it echoed.
-            if (!result.ok && verdict !== "accepted") rejection ??= deps.redactRpcError(result.rpcError);
+            if (!result.ok && verdict !== "accepted") {
+              rejection ??= deps.redactRpcError(result.rpcError);
+              refusers.push(u);
+            }
           }
           if (left === 0 && !done) {
             done = true;
@@ -228,8 +250,9 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       return { ok: true, result: hash, evidence: none() };
     }
     const lastError = outcome.rejection?.message ?? outcome.reasons.join(", ");
-    if (outcome.rejection && !outcome.unknown) {
-      // Every upstream that answered refused it, and none may have it: a definitive answer of the chain.
+    if (outcome.rejection && !outcome.unknown && refusedForGood(outcome.refusers)) {
+      // Every upstream that answered refused it, none may have it, and independent domains agree: a definitive answer
+      // of the chain (one domain's refusal alone never ends a transaction's life in the outbox).
       const status = outcome.nonceUsed ? "replaced" : "expired";
       await record({ ...next, status, lastError });
       metrics.outboxTransition(status);
