@@ -29,6 +29,35 @@ async function readyz(app: App) {
   return (await (await fetch(`${app.server.url}/readyz`)).json()) as { store: { kind: string; shared: string } };
 }
 
+interface LastKnownGoodData {
+  value: unknown;
+  blockNumber: number;
+  blockHash: string;
+  evidence: { method: string };
+}
+
+/** The last-known-good value an error answer carries, if any. */
+function lastKnownGoodOf(body: { error?: { data?: unknown } }): LastKnownGoodData | undefined {
+  return (body.error?.data as { lastKnownGood?: LastKnownGoodData } | undefined)?.lastKnownGood;
+}
+
+/**
+ * A last-known-good value is what was proven: the balance at the block the proof was made at, that block's hash on
+ * the chain, and the proof as its evidence.
+ */
+async function assertProvenAt(lkg: LastKnownGoodData, address: string, value: string, block: number): Promise<void> {
+  const at = `0x${block.toString(16)}`;
+  assert.equal(lkg.value, value);
+  assert.equal(
+    lkg.value,
+    await net.direct("eth_getBalance", [address, at]),
+    "the balance the chain holds at its block",
+  );
+  assert.equal(lkg.blockNumber, block, "the block the value was proven at");
+  assert.equal(lkg.blockHash, ((await net.direct("eth_getBlockByNumber", [at, false])) as { hash: string }).hash);
+  assert.equal(lkg.evidence.method, "proof");
+}
+
 before(async () => {
   redis = await startRedis();
   net = await startTestNetwork({ config: { store: { kind: "redis", url: redis.url }, cache: { enabled: false } } });
@@ -72,21 +101,27 @@ test("what one replica proved, the other serves as last-known-good when nothing 
   const address = net.devnet.accounts[4]!.address;
   const live = await net.rpc("eth_getBalance", [address, "latest"]);
   assert.equal(live.headers.get("multihome-verified"), "proof");
+  const proven = live.body.result as string;
+  assert.match(proven, /^0x[0-9a-f]+$/, JSON.stringify(live.body));
+  const provenAt = Number(live.headers.get("multihome-block"));
+  assert.ok(provenAt > 0, `proven at block ${live.headers.get("multihome-block")}`);
   for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
   try {
     // The replica never read this account: the value can only have come from Redis.
-    await waitFor(
+    const lkg = await waitFor(
       async () => {
         const res = await fetch(`${replica.server.url}/rpc/${net.chainId}`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [address, "latest"] }),
         });
-        const body = (await res.json()) as { error?: { code: number; data?: { lastKnownGood?: { value: string } } } };
-        return body.error?.data?.lastKnownGood?.value === live.body.result;
+        const body = (await res.json()) as { result?: unknown; error?: { code: number; data?: unknown } };
+        assert.equal(body.result, undefined, "nothing is reachable: no live answer");
+        return lastKnownGoodOf(body);
       },
       { timeoutMs: 10_000, what: "the replica to answer with the shared last-known-good value" },
     );
+    await assertProvenAt(lkg, address, proven, provenAt);
   } finally {
     for (const p of net.proxies.values()) await p.clearFault();
   }
@@ -130,13 +165,15 @@ test("kill -9 of one replica under load: the other serves, and what was proven s
   });
   // The doomed replica proves a balance nobody else read, then dies mid-load.
   const address = net.devnet.accounts[6]!.address;
-  const proven = (await (
-    await fetch(`${doomed}/rpc/${net.chainId}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [address, "latest"] }),
-    })
-  ).json()) as { result: string };
+  const provenReply = await fetch(`${doomed}/rpc/${net.chainId}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [address, "latest"] }),
+  });
+  const proven = (await provenReply.json()) as { result?: string };
+  assert.equal(provenReply.headers.get("multihome-verified"), "proof", JSON.stringify(proven));
+  assert.match(proven.result ?? "", /^0x[0-9a-f]+$/, JSON.stringify(proven));
+  const provenAt = Number(provenReply.headers.get("multihome-block"));
   const reader = balanceReader(net, await truthBalances(net));
   const load = runLoad({ durationMs: 2_000, concurrency: 8, request: reader.request });
   child.kill("SIGKILL");
@@ -147,16 +184,15 @@ test("kill -9 of one replica under load: the other serves, and what was proven s
   // Everything down: the survivor answers with what the dead replica proved.
   for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
   try {
-    await waitFor(
+    const lkg = await waitFor(
       async () => {
         const r = await net.rpc("eth_getBalance", [address, "latest"]);
-        return (
-          (r.body.error?.data as { lastKnownGood?: { value: string } } | undefined)?.lastKnownGood?.value ===
-          proven.result
-        );
+        assert.equal(r.body.result, undefined, "nothing is reachable: no live answer");
+        return lastKnownGoodOf(r.body);
       },
       { timeoutMs: 10_000, what: "the survivor to serve the dead replica's last-known-good value" },
     );
+    await assertProvenAt(lkg, address, proven.result!, provenAt);
   } finally {
     for (const p of net.proxies.values()) await p.clearFault();
   }
