@@ -101,6 +101,17 @@ function gaps(numbers: number[]) {
 
 const hexNumber = (n: unknown) => Number(n as string);
 
+const statusOf = (net: TestNetwork, id: string) =>
+  net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === id)!;
+
+/** Waits until the gateway itself has found `id` failing: the fault struck, and what follows happens without it. */
+async function seenDown(net: TestNetwork, id: string): Promise<void> {
+  await waitFor(() => statusOf(net, id).breaker !== "closed", {
+    timeoutMs: 5_000,
+    what: `the gateway to find ${id} down`,
+  });
+}
+
 /** Mines `count` blocks in bursts of up to three (the head then moves by several blocks between polls). */
 async function mineInBursts(net: TestNetwork, count: number) {
   for (let left = count; left > 0; ) {
@@ -131,9 +142,15 @@ async function streamThrough(
   const viem = createPublicClient({
     transport: webSocket(wsUrl, { retryCount: 0, reconnect: false, keepAlive: false }),
   });
+  // What viem reports is kept here and asserted by the test itself: a throw inside its callbacks never fails this test
+  // (it escapes later, if at all, as an uncaught error blamed on whichever test is running).
+  const viemErrors: string[] = [];
+  const noViemError = () => assert.deepEqual(viemErrors, [], "viem watchBlocks reported errors");
   const unwatch = viem.watchBlocks({
-    onBlock: (block) => viemBlocks.push(Number(block.number)),
-    onError: (error) => assert.fail(`viem watchBlocks: ${error.message}`),
+    // viem hands no block when its own fetch of an announced block failed, an error it swallows.
+    onBlock: (block: { number: bigint | null } | undefined) =>
+      block ? viemBlocks.push(Number(block.number)) : viemErrors.push("watchBlocks could not fetch an announced block"),
+    onError: (error) => viemErrors.push(`${error.name}: ${error.message}`),
   });
   const ethers = new WebSocketProvider(wsUrl, net.chainId, { staticNetwork: true });
   const ethersBlocks: number[] = [];
@@ -141,17 +158,22 @@ async function streamThrough(
   try {
     // Every client is subscribed once a first block reaches all three.
     await net.devnet.mine();
-    await waitFor(() => viemBlocks.length > 0 && ethersBlocks.length > 0 && plain.notifications.get(id)?.length, {
-      timeoutMs: 10_000,
-      what: "a first block at every client",
-    });
+    await waitFor(
+      () => {
+        noViemError();
+        return viemBlocks.length > 0 && ethersBlocks.length > 0 && plain.notifications.get(id)?.length;
+      },
+      { timeoutMs: 10_000, what: "a first block at every client" },
+    );
     const logsBefore = net.logs.length;
     await disrupt();
     const head = net.devnet.head();
-    const done = () =>
-      [plain.notifications.get(id)!.map((h) => hexNumber((h as Json).number)), viemBlocks, ethersBlocks].every(
+    const done = () => {
+      noViemError();
+      return [plain.notifications.get(id)!.map((h) => hexNumber((h as Json).number)), viemBlocks, ethersBlocks].every(
         (list) => list.at(-1) === head,
       );
+    };
     await waitFor(done, { timeoutMs: 20_000, what: `every client to reach block ${head}` });
     for (const [client, numbers] of [
       ["plain ws", plain.notifications.get(id)!.map((h) => hexNumber((h as Json).number))],
@@ -186,6 +208,8 @@ async function streamThrough(
         await net.direct("eth_getBlockByNumber", [header.number, false]).then((b) => (b as Json).hash),
       );
     }
+    assert.equal(plain.ws.readyState, WebSocket.OPEN, "the plain client's connection lived through it all");
+    noViemError();
     return { largestHeadJump };
   } finally {
     unwatch();
@@ -259,10 +283,18 @@ describe("websocket on three domains", () => {
     const { largestHeadJump } = await streamThrough(t, net, "A28 upstream", async () => {
       await mineInBursts(net, 8);
       await net.proxies.get("u1")!.setFault({ kind: "down" });
+      await seenDown(net, "u1");
       await mineInBursts(net, 8);
       // With a second upstream gone no two domains agree: the head stalls, then jumps when u2 is back.
       await net.proxies.get("u2")!.setFault({ kind: "down" });
       await net.devnet.mine(6);
+      // The stall is real: the gateway has u3's new head, and u3 alone does not move the agreed head.
+      await waitFor(() => statusOf(net, "u3").head === net.devnet.head(), {
+        timeoutMs: 5_000,
+        what: "the gateway to poll u3's new head",
+      });
+      const agreed = net.app.gateway.readiness().chains[0]!.head!.number;
+      assert.ok(agreed < net.devnet.head(), `the agreed head reached ${agreed} with u1 and u2 down: nothing stalled`);
       await net.proxies.get("u2")!.clearFault();
       await net.synced();
       await net.proxies.get("u1")!.clearFault();
@@ -278,8 +310,12 @@ describe("websocket on three domains", () => {
       const viem = createPublicClient({
         transport: webSocket(wsUrl, { retryCount: 0, reconnect: false, keepAlive: false }),
       });
+      // What viem reports through onError is kept and asserted here: a throw inside its callbacks never fails this test.
+      const viemErrors: string[] = [];
+      const noViemError = () => assert.deepEqual(viemErrors, [], "viem watchEvent reported errors");
       const unwatch = viem.watchEvent({
         onLogs: (logs) => viemLogs.push(...logs.map((l) => ({ blockHash: l.blockHash, removed: l.removed }))),
+        onError: (error) => viemErrors.push(`${error.name}: ${error.message}`),
       });
       try {
         const logsSub = (await c.request("eth_subscribe", ["logs", { topics: [EMITTER_TOPIC] }])).result as string;
@@ -289,18 +325,24 @@ describe("websocket on three domains", () => {
         await emit();
         await net.devnet.mine(depth);
         const logs = () => (c.notifications.get(logsSub) ?? []) as Json[];
-        await waitFor(() => logs().length === 1 && viemLogs.length === 1, {
-          timeoutMs: 10_000,
-          what: "the log at both clients",
-        });
+        await waitFor(
+          () => {
+            noViemError();
+            return logs().length === 1 && viemLogs.length === 1;
+          },
+          { timeoutMs: 10_000, what: "the log at both clients" },
+        );
         const delivered = logs()[0]!;
         assert.equal(delivered.removed, false);
         const reorg = await net.devnet.reorg(depth);
         assert.equal(reorg.orphaned[0], delivered.blockHash);
-        await waitFor(() => logs().length === 3 && viemLogs.length === 3, {
-          timeoutMs: 10_000,
-          what: "the removed log and the new one",
-        });
+        await waitFor(
+          () => {
+            noViemError();
+            return logs().length === 3 && viemLogs.length === 3;
+          },
+          { timeoutMs: 10_000, what: "the removed log and the new one" },
+        );
         const [, removed, again] = logs();
         assert.deepEqual({ ...removed, removed: false }, delivered, "the same log, withdrawn");
         assert.equal(removed!.removed, true);
@@ -329,6 +371,7 @@ describe("websocket on three domains", () => {
         t.diagnostic(
           `reorg depth ${depth}: ${heads.length} heads, logs delivered/removed/re-delivered ${logs().length}, viem saw ${viemLogs.length}`,
         );
+        noViemError();
       } finally {
         unwatch();
         (await viem.transport.getRpcClient()).close();
@@ -427,6 +470,10 @@ describe("websocket when a whole domain goes down", () => {
     await streamThrough(t, net, "A28 domain", async () => {
       await mineInBursts(net, 8);
       await Promise.all(["alpha", "beta"].map((id) => net.proxies.get(id)!.setFault({ kind: "down" })));
+      await waitFor(() => net.app.gateway.readiness().chains[0]!.domainsDown.includes("aws/us-east-1"), {
+        timeoutMs: 5_000,
+        what: "the gateway to find aws/us-east-1 down",
+      });
       await mineInBursts(net, 8);
       await Promise.all(["alpha", "beta"].map((id) => net.proxies.get(id)!.clearFault()));
       await mineInBursts(net, 6);
