@@ -57,7 +57,12 @@ export function balanceReader(net: TestNetwork, truth: Map<string, string>): Rea
         checker.wrong++;
         return { ok: false, detail: `wrong balance ${body.result}` };
       }
-      const block = Number(res.headers.get("multihome-block"));
+      // Without the header every answer would look as new as the last: "never backwards" would hold of nothing.
+      const header = res.headers.get("multihome-block");
+      const block = Number(header);
+      if (header === null || !Number.isSafeInteger(block) || block < 1) {
+        return { ok: false, detail: `no block in multihome-block: ${header}` };
+      }
       if (block < headWhenAsked) {
         checker.headWentBackwards++;
         return { ok: false, detail: `head went backwards ${headWhenAsked} → ${block}` };
