@@ -184,30 +184,51 @@ describe("blocks", () => {
     t.after(() => net.stop());
     await net.devnet.mine(2);
     await net.synced();
-    const n = net.devnet.head();
-    const truth = (await net.direct("eth_getBlockByNumber", [`0x${n.toString(16)}`, false])) as { hash: string };
     const u1 = net.proxies.get("u1")!;
     const u2 = net.proxies.get("u2")!;
+    // The head polls ("latest") are answered honestly, so both liars stay in the running to be asked for blocks; every
+    // other block they are asked for, by number or by hash, u1 forges and u2 denies.
+    const polled = (request: { params: unknown }) => (request.params as unknown[])[0] === "latest";
+    let forged = 0;
+    let emptied = 0;
     await u1.setFault({
       fault: {
         kind: "rewrite",
-        fn: (_req, response) => {
+        fn: (request, response) => {
           const r = response as { result?: Record<string, unknown> | null };
-          return r.result ? { ...r, result: { ...r.result, stateRoot: `0x${"11".repeat(32)}` } } : response;
+          if (!r.result || polled(request)) return response;
+          forged++;
+          return { ...r, result: { ...r.result, stateRoot: `0x${"11".repeat(32)}` } };
         },
       },
       methods: ["eth_getBlockByNumber", "eth_getBlockByHash"],
     });
     await u2.setFault({
-      fault: { kind: "rewrite", fn: (_req, response) => ({ ...(response as object), result: null }) },
+      fault: {
+        kind: "rewrite",
+        fn: (request, response) => {
+          if (polled(request)) return response;
+          emptied++;
+          return { ...(response as object), result: null };
+        },
+      },
       methods: ["eth_getBlockByNumber", "eth_getBlockByHash"],
     });
     try {
-      for (let i = 0; i < 20; i++) {
-        const r = await net.rpc("eth_getBlockByNumber", [`0x${n.toString(16)}`, false]);
+      // A fresh block per read (a verified one is kept), until both liars have been asked: bounded.
+      let reads = 0;
+      for (; reads < 20 || ((forged === 0 || emptied === 0) && reads < 100); reads++) {
+        const n = await net.devnet.mine();
+        await net.synced();
+        const tag = `0x${n.toString(16)}`;
+        const truth = (await net.direct("eth_getBlockByNumber", [tag, false])) as { hash: string };
+        const r = await net.rpc("eth_getBlockByNumber", [tag, false]);
         assert.equal((r.body.result as { hash: string }).hash, truth.hash, JSON.stringify(r.body).slice(0, 200));
         assert.equal(r.headers.get("multihome-verified"), "proof");
       }
+      t.diagnostic(`blocks: ${reads} reads, ${forged} forged and ${emptied} emptied answers, none served`);
+      assert.ok(forged > 0, "the forger was never asked for a block");
+      assert.ok(emptied > 0, "the upstream that denies blocks was never asked for one");
     } finally {
       await u1.clearFault();
       await u2.clearFault();
@@ -253,14 +274,31 @@ describe("quorum", () => {
     assert.equal(honest.headers.get("multihome-verified"), "quorum");
     assert.equal(honest.body.result, "0x");
     // One liar: the other two still agree, so the truth is served and the liar disputed.
+    let lies = 0;
     await net.proxies.get("u1")!.setFault({
-      fault: { kind: "rewrite", fn: (_req, response) => ({ ...(response as object), result: "0x1337" }) },
+      fault: {
+        kind: "rewrite",
+        fn: (_req, response) => {
+          lies++;
+          return { ...(response as object), result: "0x1337" };
+        },
+      },
       methods: ["eth_call"],
     });
-    for (let i = 0; i < 10; i++) {
+    // Which two upstreams witness a call is the router's choice: read (bounded) until the liar has been one.
+    for (let i = 0; i < 10 || (lies === 0 && i < 100); i++) {
       const r = await net.rpc("eth_call", call);
       assert.equal(r.body.result, "0x", JSON.stringify(r.body));
     }
+    assert.ok(lies > 0, "the liar was never asked");
+    const disputed = net.logs.filter(
+      (l) =>
+        l.includes("answer failed verification") &&
+        l.includes('"upstream":"u1"') &&
+        l.includes("answer differs from the quorum"),
+    );
+    t.diagnostic(`quorum: the liar answered ${lies} calls and was disputed ${disputed.length} times`);
+    assert.ok(disputed.length > 0, "the odd one out was never disputed");
     // Two liars that agree with each other but are not independent would still not be enough; here two
     // independent upstreams disagree with the third and with each other: no quorum, no answer.
     await net.proxies.get("u2")!.setFault({
