@@ -13,13 +13,16 @@ test("stop() drains in-flight calls before closing", async (t) => {
   for (const p of net.proxies.values())
     await p.setFault({ fault: { kind: "latency", ms: 300 }, methods: ["eth_getProof"] });
   // Five different accounts: identical reads would share one upstream call.
+  let answered = 0;
   const inFlight = Array.from({ length: 5 }, (_, i) =>
-    net.rpc("eth_getBalance", [net.devnet.accounts[i]!.address, "latest"]),
+    net.rpc("eth_getBalance", [net.devnet.accounts[i]!.address, "latest"]).finally(() => answered++),
   );
   await waitFor(() => net.upstreamRequests("eth_getProof") >= 5, {
     timeoutMs: 5_000,
     what: "calls to reach upstreams",
   });
+  // Drained means answered after stop() began: a call answered before proves nothing about the drain.
+  assert.equal(answered, 0, "calls were answered before the stop began");
   const stopping = net.stop();
   stopped = true;
   const replies = await Promise.all(inFlight);
