@@ -404,6 +404,9 @@ describe("four clients, one table", () => {
 
   test("what the embedded clients were told was checked: state and blocks by proof, and every answer says how", (t) => {
     const byMethod = new Map<string, Map<string, number>>();
+    // How many answers each rule below applied to: a rule that matched none would hold of nothing.
+    let stateChecked = 0;
+    let blocksChecked = 0;
     for (const { method, params, answer } of answers) {
       const kinds = byMethod.get(method) ?? new Map<string, number>();
       const key = `${answer.ok ? "ok" : `error ${answer.error.code}`}:${answer.evidence.verified}`;
@@ -414,16 +417,22 @@ describe("four clients, one table", () => {
       const provable = tag === "latest" || (typeof tag === "string" && /^0x[0-9a-f]+$/.test(tag) && BigInt(tag) > 0n);
       if (PROVEN_STATE.has(method) && provable) {
         assert.equal(answer.evidence.verified, "proof", `${method} ${JSON.stringify(params)}`);
+        stateChecked++;
       }
       // A block's own tag or hash is its first param (the second is the full-transactions flag).
       const block = Array.isArray(params) ? params[0] : undefined;
       if ((method === "eth_getBlockByNumber" || method === "eth_getBlockByHash") && answer.ok && block !== "pending") {
         assert.equal(answer.evidence.verified, "proof", `${method} ${JSON.stringify(params)}`);
+        blocksChecked++;
       }
     }
     const table = [...byMethod].map(([m, kinds]) => `${m} ${JSON.stringify(Object.fromEntries(kinds))}`);
     t.diagnostic(`embedded answers by method:\n${table.join("\n")}`);
+    t.diagnostic(`${stateChecked} state answers and ${blocksChecked} block answers checked for proof`);
     assert.ok(answers.length > 50, `${answers.length} answers`);
+    // The table above reads balances, nonces, code, storage and blocks through both embedded clients.
+    assert.ok(stateChecked >= 8, `only ${stateChecked} state answers were checked for a proof`);
+    assert.ok(blocksChecked >= 2, `only ${blocksChecked} block answers were checked for a proof`);
   });
 });
 
@@ -437,6 +446,8 @@ describe("the embedded engine under a liar and a total outage (its own network)"
   let viemPublic: PublicClient;
   let browser: BrowserProvider;
   let lastVerified: Hex;
+  /** The block the last verified balance was proven at. */
+  let lastVerifiedAt: number;
   const proxies = (): FaultProxy[] => [gatewayProxy, ...net.proxies.values()];
 
   before(async () => {
@@ -504,6 +515,8 @@ describe("the embedded engine under a liar and a total outage (its own network)"
     assert.equal(answer.evidence.verified, "proof");
     assert.ok(!(answer.evidence.domains ?? []).includes("hetzner/eu-central"), JSON.stringify(answer.evidence));
     lastVerified = honest;
+    lastVerifiedAt = answer.evidence.blockNumber!;
+    assert.equal(lastVerifiedAt, net.devnet.head());
   });
 
   test("a total outage: viem rejects with -32002 carrying the last verified balance, never 0n; stale on opt-in", async () => {
@@ -521,11 +534,19 @@ describe("the embedded engine under a liar and a total outage (its own network)"
       const rpc = rpcErrorIn(outcome.rejected);
       assert.ok(rpc, `no JSON-RPC error in the cause chain: ${String(outcome.rejected)}`);
       assert.equal(rpc.code, -32002);
-      const lkg = (rpc.data as { lastKnownGood?: { value: unknown; blockNumber: number; ageSeconds: number } })
-        .lastKnownGood;
+      const lkg = (
+        rpc.data as {
+          lastKnownGood?: { value: unknown; blockNumber: number; blockHash: string; ageSeconds: number };
+        }
+      ).lastKnownGood;
       assert.ok(lkg, JSON.stringify(rpc.data));
+      // What was proven: the value, at the block it was proven at, that block's hash on the chain.
       assert.equal(lkg.value, lastVerified);
-      assert.equal(typeof lkg.blockNumber, "number");
+      assert.equal(lkg.blockNumber, lastVerifiedAt);
+      const provenBlock = (await net.direct("eth_getBlockByNumber", [`0x${lastVerifiedAt.toString(16)}`, false])) as {
+        hash: string;
+      };
+      assert.equal(lkg.blockHash, provenBlock.hash);
       assert.equal(typeof lkg.ageSeconds, "number");
 
       // ethers does not know -32002 ("could not coalesce error") but keeps the JSON-RPC error, data and all.
@@ -547,6 +568,7 @@ describe("the embedded engine under a liar and a total outage (its own network)"
       );
       assert.ok(answer.ok, JSON.stringify(answer));
       assert.equal(answer.result, lastVerified);
+      assert.equal(answer.evidence.blockNumber, lastVerifiedAt, "stale, labelled with the block it was proven at");
       assert.equal(typeof answer.evidence.staleSeconds, "number");
       assert.ok(answer.evidence.staleSeconds! >= 0);
     } finally {
