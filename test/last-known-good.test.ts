@@ -45,6 +45,8 @@ test("A16: total outage — last verified values with block and age, never a fak
     what: "the agreed head",
   });
   const address = net.devnet.accounts[0]!.address;
+  // The live read and the account view both prove the balance: its age counts from one of them.
+  const beforeLive = Date.now();
   const live = await net.rpc("eth_getBalance", [address, "latest"]);
   assert.equal(live.headers.get("multihome-verified"), "proof");
   const truth = live.body.result as string;
@@ -52,6 +54,14 @@ test("A16: total outage — last verified values with block and age, never a fak
   const view = (await (
     await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${address}`)
   ).json()) as AccountView;
+  const afterLive = Date.now();
+  /** The age a value proven during the live reads may have now, in whole seconds: [least, most]. */
+  const ageRange = (from: number, to: number) => [
+    Math.floor((from - afterLive) / 1000),
+    Math.floor((to - beforeLive) / 1000),
+  ];
+  const assertAge = (age: number, [least, most]: number[], what: string) =>
+    assert.ok(age >= least! && age <= most!, `${what}: age ${age} s, not within [${least}, ${most}]`);
   assert.equal(view.freshness, "live");
   assert.equal(view.balance, BigInt(truth).toString(10));
   assert.equal(view.block.number, provenAt);
@@ -64,23 +74,37 @@ test("A16: total outage — last verified values with block and age, never a fak
     what: "not ready",
   });
 
+  // The age is counted, not frozen: wait until the value is at least a second old (the outage took longer already).
+  await waitFor(() => Date.now() - afterLive >= 1_000, { timeoutMs: 2_000, what: "the proven value to age 1 s" });
+  const beforeFailed = Date.now();
   const failed = await post(net.rpcUrl, "eth_getBalance", [address, "latest"]);
+  const failedAge = ageRange(beforeFailed, Date.now());
   assert.equal(failed.body.result, undefined, "no fabricated value");
   assert.equal(failed.body.error?.code, -32002);
   const lkg = failed.body.error?.data?.lastKnownGood;
   assert.ok(lkg, JSON.stringify(failed.body));
   assert.equal(lkg.value, truth);
   assert.equal(lkg.blockNumber, provenAt);
-  assert.match(String(lkg.blockHash), /^0x[0-9a-f]{64}$/);
-  assert.equal(typeof lkg.ageSeconds, "number");
+  const provenBlock = (await net.direct("eth_getBlockByNumber", [`0x${provenAt.toString(16)}`, false])) as {
+    hash: string;
+  };
+  assert.equal(lkg.blockHash, provenBlock.hash, "the hash of the block it was proven at");
+  assertAge(lkg.ageSeconds as number, failedAge, "lastKnownGood.ageSeconds");
   assert.equal((lkg.evidence as { method: string }).method, "proof");
 
+  const beforeStale = Date.now();
   const stale = await post(net.rpcUrl, "eth_getBalance", [address, "latest"], { "multihome-max-staleness": "3600" });
+  const staleAge = ageRange(beforeStale, Date.now());
   assert.equal(stale.body.result, truth);
   assert.ok(stale.headers.get("multihome-stale") !== null, "stale answers are labelled");
+  assertAge(Number(stale.headers.get("multihome-stale")), staleAge, "multihome-stale");
   assert.equal(stale.headers.get("multihome-block"), String(provenAt));
+  // At least a second old: a client that accepts nothing older than 0 s gets the error, not the value.
   const tooOld = await post(net.rpcUrl, "eth_getBalance", [address, "latest"], { "multihome-max-staleness": "0" });
-  assert.ok(tooOld.body.result === undefined || tooOld.headers.get("multihome-stale") === "0");
+  assert.equal(tooOld.body.result, undefined, JSON.stringify(tooOld.body));
+  assert.equal(tooOld.headers.get("multihome-stale"), null);
+  assert.equal(tooOld.body.error?.code, -32002);
+  assert.equal(tooOld.body.error?.data?.lastKnownGood?.value, truth);
 
   const staleView = (await (
     await fetch(`${net.baseUrl}/v1/chains/${net.chainId}/accounts/${address}`)
