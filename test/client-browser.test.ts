@@ -245,7 +245,9 @@ test("client library in Chromium: verified balance, survives a gateway's loss, s
     new RegExp(`^stale: as of block ${secondHead}, ${stale.ageSeconds} s ago`),
     "the status names the block and the age",
   );
-  for (const r of await refreshesAfter(page, beforeKillAll)) {
+  const afterAll = await refreshesAfter(page, beforeKillAll);
+  assert.ok(afterAll.length >= REFRESHES_AFTER_KILL, `refreshes after the last kill: ${afterAll.length}`);
+  for (const r of afterAll) {
     // Live until the engine notices (a cached answer at most), then stale: never unavailable, never another value.
     assert.ok(
       r.state === "live" || r.state === "stale",
@@ -254,7 +256,9 @@ test("client library in Chromium: verified balance, survives a gateway's loss, s
     assert.equal(r.balanceWei, truth2.toString(), `refresh ${r.refresh}`);
     assert.equal(r.block, secondHead, `refresh ${r.refresh}`);
   }
-  for (const r of await readPageHistory(page)) {
+  const history = await readPageHistory(page);
+  assert.ok(history.length >= duringA.length + afterAll.length, `the page recorded ${history.length} refreshes`);
+  for (const r of history) {
     assert.notEqual(r.balanceWei, "0", `refresh ${r.refresh} showed 0`);
     assert.ok(!/^0(\.0*)? ETH$/.test(r.text), `refresh ${r.refresh} showed ${r.text}`);
     assert.notEqual(r.text.trim(), "", `refresh ${r.refresh} showed a blank`);
