@@ -59,17 +59,41 @@ test("answers addressed by hash carry the hash as a tag", () => {
 
 test("what is kept: never null, never unverified; receipts are tagged with their block", () => {
   const { spec, slot } = slotOf("eth_getTransactionReceipt", [`0x${"cd".repeat(32)}`]);
-  assert.equal(keepAnswer(spec, slot!, null, true, view), undefined);
+  assert.equal(keepAnswer(spec, slot!, null, "verified", view), undefined);
   const receipt = { blockHash: HASH_990, blockNumber: `0x${(990).toString(16)}` };
-  assert.equal(keepAnswer(spec, slot!, receipt, false, view), undefined, "not verified as the policy asks");
-  const kept = keepAnswer(spec, slot!, receipt, true, view)!;
+  assert.equal(keepAnswer(spec, slot!, receipt, "short", view), undefined, "not verified as the policy asks");
+  const kept = keepAnswer(spec, slot!, receipt, "verified", view)!;
   assert.deepEqual(kept.tags, [HASH_990]);
   assert.equal(kept.ttlMs, 2_000);
-  const final = keepAnswer(spec, slot!, { blockHash: HASH_990, blockNumber: "0x1" }, true, view)!;
+  const final = keepAnswer(spec, slot!, { blockHash: HASH_990, blockNumber: "0x1" }, "verified", view)!;
   assert.equal(final.ttlMs, undefined);
   // A pending transaction (no block yet) is not kept.
   const tx = slotOf("eth_getTransactionByHash", [`0x${"cd".repeat(32)}`]);
-  assert.equal(keepAnswer(tx.spec, tx.slot!, { blockHash: null, blockNumber: null }, true, view), undefined);
+  assert.equal(keepAnswer(tx.spec, tx.slot!, { blockHash: null, blockNumber: null }, "verified", view), undefined);
+});
+
+test("one upstream's word is never shared and lives briefly, even about a final block", () => {
+  // A call at a final block: a verified answer is kept until evicted and shared; a single one is neither.
+  const call = slotOf("eth_call", [{ to: ADDR, data: "0x" }, "0x64"]);
+  const verified = keepAnswer(call.spec, call.slot!, "0x01", "verified", view)!;
+  assert.equal(verified.ttlMs, undefined);
+  assert.equal(verified.shared, true);
+  const single = keepAnswer(call.spec, call.slot!, "0x01", "single", view)!;
+  assert.equal(single.key, verified.key);
+  assert.equal(single.ttlMs, 2_000);
+  assert.equal(single.shared, false);
+  // Addressed by hash: the `blockNumber` in the answer is the answering upstream's own claim; it makes nothing final.
+  const hash = `0x${"ab".repeat(32)}`;
+  const byHash = slotOf("eth_getBlockTransactionCountByHash", [hash]);
+  const claimed = keepAnswer(byHash.spec, byHash.slot!, { blockNumber: "0x1" }, "single", view)!;
+  assert.equal(claimed.shared, false);
+  assert.equal(claimed.ttlMs, 2_000);
+  assert.deepEqual(claimed.tags, [hash]);
+  const receipt = slotOf("eth_getTransactionReceipt", [`0x${"cd".repeat(32)}`]);
+  const old = keepAnswer(receipt.spec, receipt.slot!, { blockHash: HASH_990, blockNumber: "0x1" }, "single", view)!;
+  assert.equal(old.shared, false);
+  assert.equal(old.ttlMs, 2_000);
+  assert.equal(keepAnswer(call.spec, call.slot!, "0x01", "short", view), undefined);
 });
 
 test("canonical JSON ignores key order", () => {
@@ -87,15 +111,15 @@ test("only answers about final data are shared through the store", () => {
   const hash = `0x${"ab".repeat(32)}`;
   const byHash = slotOf("eth_getBlockByHash", [hash, false]);
   assert.equal(byHash.slot!.shared, true);
-  assert.equal(keepAnswer(byHash.spec, byHash.slot!, { number: "0x64", hash }, true, view)!.shared, true);
-  assert.equal(keepAnswer(byHash.spec, byHash.slot!, { number: "0x3de", hash }, true, view)!.shared, false);
+  assert.equal(keepAnswer(byHash.spec, byHash.slot!, { number: "0x64", hash }, "verified", view)!.shared, true);
+  assert.equal(keepAnswer(byHash.spec, byHash.slot!, { number: "0x3de", hash }, "verified", view)!.shared, false);
   const logs = slotOf("eth_getLogs", [{ blockHash: hash }]);
-  assert.equal(keepAnswer(logs.spec, logs.slot!, [], true, view)!.shared, false, "an empty list names no block");
-  assert.equal(keepAnswer(logs.spec, logs.slot!, [{ blockNumber: "0x64" }], true, view)!.shared, true);
+  assert.equal(keepAnswer(logs.spec, logs.slot!, [], "verified", view)!.shared, false, "an empty list names no block");
+  assert.equal(keepAnswer(logs.spec, logs.slot!, [{ blockNumber: "0x64" }], "verified", view)!.shared, true);
   // Receipts: final once their block is.
   const receipt = slotOf("eth_getTransactionReceipt", [`0x${"cd".repeat(32)}`]);
   const at = (n: number) => ({ blockHash: HASH_990, blockNumber: `0x${n.toString(16)}` });
-  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(990), true, view)!.shared, false);
-  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(936), true, view)!.shared, true);
-  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(937), true, view)!.shared, false);
+  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(990), "verified", view)!.shared, false);
+  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(936), "verified", view)!.shared, true);
+  assert.equal(keepAnswer(receipt.spec, receipt.slot!, at(937), "verified", view)!.shared, false);
 });

@@ -1,10 +1,11 @@
 /**
- * Which answers may be cached, under what key, for how long, and which blocks they depend on. Data at or below the
- * finalized block is kept until evicted; unfinalized data is keyed by the hash of the block it reflects and kept
- * briefly; answers tied to a block hash carry that hash as a tag, so a reorg that orphans the block evicts them.
- * Never kept: errors, `null` (something not known yet), answers that are not what the method's verification
- * policy asks for. Answers about final data are `shared`: they can never change, so other replicas (and this one
- * after a restart) may serve them from the store. No I/O.
+ * Which answers may be cached, under what key, for how long, and which blocks they depend on. Verified data at or
+ * below the finalized block is kept until evicted; unfinalized data is keyed by the hash of the block it reflects and
+ * kept briefly; answers tied to a block hash carry that hash as a tag, so a reorg that orphans the block evicts them.
+ * One upstream's word (`single`) is kept briefly whatever its block: a lie about a final block must not outlive the
+ * short window every client shares. Never kept: errors, `null` (something not known yet), answers that are not what
+ * the method's verification policy asks for. Verified answers about final data are `shared`: they can never change,
+ * so other replicas (and this one after a restart) may serve them from the store. No I/O.
  */
 
 import { HASH_HEX } from "./hex.ts";
@@ -91,25 +92,40 @@ function blockNumberOf(result: unknown): number | undefined {
 }
 
 /**
- * Whether a successful answer is kept in its slot, and with what tags and lifetime. `verified` says whether it was
- * established the way the method's policy asks (a proof, a quorum); one upstream's word for a verified method is not
- * kept.
+ * How an answer stands for keeping: `verified` (a proof or a quorum, as the method's policy asks), `single` (one
+ * upstream's word, for a method whose policy takes it), `short` (less than the policy asks: never kept).
+ */
+export type AnswerStanding = "verified" | "single" | "short";
+
+/**
+ * Whether a successful answer is kept in its slot, and with what tags and lifetime. A `single` answer is never shared
+ * and lives at most `unfinalizedTtlMs`, even about a final block — and a by-hash one never becomes final on the
+ * `blockNumber` its own upstream put in it.
  */
 export function keepAnswer(
   spec: MethodSpec,
   slot: CacheSlot,
   result: unknown,
-  verified: boolean,
+  standing: AnswerStanding,
   view: CacheView,
 ): CacheSlot | undefined {
-  if (!verified || result === null || result === undefined) return undefined;
-  if (spec.cache !== "tx") {
-    if (!slot.shared || slot.tags.length === 0) return slot;
-    // Addressed by a hash: final only once the block it belongs to is (an empty list says nothing of its block).
-    const number = blockNumberOf(result);
-    return { ...slot, shared: number !== undefined && number <= view.finalized };
-  }
-  // A transaction or receipt: valid while the block holding it is on the chain; a pending one is not kept.
+  if (standing === "short" || result === null || result === undefined) return undefined;
+  const kept = standing === "verified" ? keepVerified(spec, slot, result, view) : keepTx(spec, slot, result, view);
+  if (!kept || standing === "verified") return kept;
+  return { ...kept, ttlMs: view.unfinalizedTtlMs, shared: false };
+}
+
+function keepVerified(spec: MethodSpec, slot: CacheSlot, result: unknown, view: CacheView): CacheSlot | undefined {
+  if (spec.cache === "tx") return keepTx(spec, slot, result, view);
+  if (!slot.shared || slot.tags.length === 0) return slot;
+  // Addressed by a hash: final only once the block it belongs to is (an empty list says nothing of its block).
+  const number = blockNumberOf(result);
+  return { ...slot, shared: number !== undefined && number <= view.finalized };
+}
+
+/** A transaction or receipt: valid while the block holding it is on the chain; a pending one is not kept. */
+function keepTx(spec: MethodSpec, slot: CacheSlot, result: unknown, view: CacheView): CacheSlot | undefined {
+  if (spec.cache !== "tx") return slot;
   const { blockHash, blockNumber } = result as { blockHash?: unknown; blockNumber?: unknown };
   const number = parseBlockNumber(blockNumber);
   if (typeof blockHash !== "string" || !HASH_HEX.test(blockHash) || number === undefined) return undefined;

@@ -83,9 +83,10 @@ export interface Store {
   getCordons(chainId: number, now: number): Promise<SharedCordon[]>;
   /**
    * Keep a verified answer about final data (content that can no longer change) under (chainId, key), as the JSON
-   * text served. Answers are immutable, so a second put of a key is a no-op. The store evicts the least recently
-   * kept beyond its byte bound (Redis: in the same Lua script, atomic across replicas; no TTL). Rejects with `RangeError` for a key
-   * or answer beyond the bounds below.
+   * text served. A put replaces what the key held: the gateway puts only verified answers, so one replaces whatever
+   * an older Multihome kept there unverified. The store evicts the least recently kept beyond its byte bound (Redis:
+   * in the same Lua script, atomic across replicas; no TTL). Rejects with `RangeError` for a key or answer beyond the
+   * bounds below.
    */
   putAnswer(chainId: number, key: string, json: string): Promise<void>;
   getAnswer(chainId: number, key: string): Promise<string | undefined>;

@@ -1,7 +1,14 @@
 /** Everything Multihome keeps for one chain, and answering one call on it. */
 
 import { createMethodPolicy } from "../core/access.ts";
-import { type CacheSlot, type CacheView, cacheSlot, canonicalJson, keepAnswer } from "../core/cache-policy.ts";
+import {
+  type AnswerStanding,
+  type CacheSlot,
+  type CacheView,
+  cacheSlot,
+  canonicalJson,
+  keepAnswer,
+} from "../core/cache-policy.ts";
 import { limitCall } from "../core/call-limits.ts";
 import { createDisputes } from "../core/disputes.ts";
 import { areIndependent } from "../core/domain.ts";
@@ -109,6 +116,22 @@ const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
 export interface CachedAnswer {
   result: unknown;
   evidence: Evidence;
+}
+
+/** Established by a proof or by independent domains agreeing: what may be shared, and what nothing unverified replaces. */
+function isVerified(evidence: Evidence | undefined): boolean {
+  return evidence?.verified === "proof" || evidence?.verified === "quorum";
+}
+
+/** A stored answer's JSON, or undefined when it is not one (a store is an accelerator: what it holds is checked). */
+function parseStoredAnswer(json: string): CachedAnswer | undefined {
+  try {
+    const parsed = JSON.parse(json) as Partial<CachedAnswer> | null;
+    if (typeof parsed !== "object" || parsed === null || typeof parsed.evidence !== "object") return undefined;
+    return parsed as CachedAnswer;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What an entry costs beyond its key and serialized result (the objects around them), for the byte bound. */
@@ -299,7 +322,10 @@ export function createChain(
     };
   }
 
-  /** Keeps a verified, live answer in the process cache (never an error, a `null`, or a stale value). */
+  /**
+   * Keeps a live answer in the process cache (never an error, a `null`, or a stale value), and a verified one about
+   * final data in the store. One upstream's word never takes the place of a verified answer.
+   */
   function remember(
     spec: MethodSpec,
     slot: CacheSlot,
@@ -308,11 +334,17 @@ export function createChain(
     view: CacheView,
   ) {
     if (!answer.ok || answer.evidence.staleSeconds !== undefined) return;
-    const asAsked = policy === "single" || answer.evidence.verified === policy;
-    const keep = keepAnswer(spec, slot, answer.result, asAsked, view);
+    const standing: AnswerStanding =
+      policy !== "single" && answer.evidence.verified !== policy
+        ? "short"
+        : isVerified(answer.evidence)
+          ? "verified"
+          : "single";
+    const keep = keepAnswer(spec, slot, answer.result, standing, view);
     if (!keep) return;
     const key = `${chainId}|${keep.key}`;
     const now = clock.now();
+    if (standing === "single" && isVerified(answers.get(key, now)?.evidence)) return;
     const cached: CachedAnswer = { result: answer.result, evidence: answer.evidence };
     const json = JSON.stringify(cached);
     if (keep.shared && ctx.storeAnswers && answerFits(keep.key, json)) {
@@ -351,7 +383,10 @@ export function createChain(
       return undefined;
     }
     if (json === undefined) return undefined;
-    const cached = JSON.parse(json) as CachedAnswer;
+    const cached = parseStoredAnswer(json);
+    // What an older Multihome kept on one upstream's word is not served: it is asked again, and the verified answer
+    // replaces it.
+    if (!cached || !isVerified(cached.evidence)) return undefined;
     const key = `${chainId}|${slot.key}`;
     answers.set(key, cached, { bytes: cachedAnswerBytes(key, json), tags: [] });
     return { ok: true, result: cached.result, evidence: cached.evidence };

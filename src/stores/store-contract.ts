@@ -319,15 +319,13 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       assert.equal(await store.getLastKnownGood(31337, "malformed"), undefined);
     });
 
-    test("answers: kept once and returned as put; chains and keys are separate; unknown is undefined", async () => {
+    test("answers: returned as put; chains and keys are separate; unknown is undefined", async () => {
       const store = await open();
       const block = JSON.stringify({ result: { number: "0x1", hash: HASH_A }, evidence: { verified: "proof" } });
       await store.putAnswer(1, 'eth_getBlockByNumber|["0x1",false]', block);
       assert.equal(await store.getAnswer(1, 'eth_getBlockByNumber|["0x1",false]'), block);
       assert.equal(await store.getAnswer(10, 'eth_getBlockByNumber|["0x1",false]'), undefined);
       assert.equal(await store.getAnswer(1, 'eth_getBlockByNumber|["0x2",false]'), undefined);
-      // Final data does not change: a second put of the key is ignored.
-      await store.putAnswer(1, 'eth_getBlockByNumber|["0x1",false]', "{}");
       await settle(store);
       assert.equal(await store.getAnswer(1, 'eth_getBlockByNumber|["0x1",false]'), block);
       // Keys that would collide if chain and key were naively joined with ":".
@@ -340,6 +338,36 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       await store.putAnswer(1, "wide", wide);
       await settle(store);
       assert.equal(await store.getAnswer(1, "wide"), wide);
+    });
+
+    test("answers: a later put replaces the kept one, buffered or stored, and counts only its own bytes", async () => {
+      const store = await open({ maxAnswerBytes: 1_000 });
+      const key = 'eth_call|[{"data":"0x","to":"0x00000000000000000000000000000000000000aa"},"0x1"]';
+      // What an older Multihome kept: one upstream's word. A verified answer replaces it, whether the first is still
+      // buffered or already stored.
+      const unverified = JSON.stringify({ result: `0x${"de".repeat(32)}`, evidence: { verified: "single" } });
+      const verified = JSON.stringify({ result: "0x", evidence: { verified: "quorum", domains: ["a/x", "b/y"] } });
+      await store.putAnswer(1, key, unverified);
+      await store.putAnswer(1, key, verified);
+      assert.equal(await store.getAnswer(1, key), verified);
+      await settle(store);
+      assert.equal(await store.getAnswer(1, key), verified);
+      await store.putAnswer(1, key, unverified);
+      await settle(store);
+      await store.putAnswer(1, key, verified);
+      assert.equal(await store.getAnswer(1, key), verified);
+      await settle(store);
+      assert.equal(await store.getAnswer(1, key), verified);
+      // Replacing many times over counts the key once: with room for it and one more, both stay.
+      const other = JSON.stringify({ result: "0x01", evidence: { verified: "proof" } });
+      assert.ok(answerCost(key, verified) + answerCost("other", other) <= 1_000);
+      await store.putAnswer(1, "other", other);
+      for (let i = 0; i < 20; i++) {
+        await store.putAnswer(1, key, verified);
+        await settle(store);
+      }
+      assert.equal(await store.getAnswer(1, "other"), other, "replacements were counted as new answers");
+      assert.equal(await store.getAnswer(1, key), verified);
     });
 
     test("answers: beyond maxAnswerBytes the least recently kept go; a put never fails for a full store", async () => {
@@ -441,6 +469,8 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
         opened.push(other);
         await store.putAnswer(1, "final", "42");
         assert.equal(await other.getAnswer(1, "final"), "42");
+        await other.putAnswer(1, "final", "43");
+        assert.equal(await store.getAnswer(1, "final"), "43", "one replica's put replaces what another kept");
         const now = 1_700_000_040_000;
         assert.equal(await store.addToCounter("disputes:1:liar", 2, 300_000, now), 2);
         assert.equal(await other.addToCounter("disputes:1:liar", 1, 300_000, now + 1), 3);
@@ -453,13 +483,18 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
 
     const reopen = subject.reopen;
     if (reopen) {
-      test("answers survive a restart", async () => {
+      test("answers survive a restart, and a put after it replaces the stored one", async () => {
         const store = await open();
         await store.putAnswer(1, "final", "42");
         await store.close();
         const again = await reopen(store);
         opened.push(again);
         assert.equal(await again.getAnswer(1, "final"), "42");
+        await again.putAnswer(1, "final", "43");
+        await again.close();
+        const third = await reopen(again);
+        opened.push(third);
+        assert.equal(await third.getAnswer(1, "final"), "43");
       });
 
       test("outbox: transactions survive a restart, with their status rule, order and bound", async () => {

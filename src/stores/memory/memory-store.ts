@@ -63,8 +63,8 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
     async putAnswer(chainId, key, json) {
       ensureOpen();
       const id = checkAnswer(chainId, key, json);
-      // Answers are immutable: one already held stays as it is.
-      if (answers.get(id, 0) === undefined) answers.set(id, json, { bytes: answerCost(key, json) });
+      // A later put replaces: only verified answers are put, so one replaces an unverified copy an older version kept.
+      answers.set(id, json, { bytes: answerCost(key, json) });
     },
 
     async getAnswer(chainId, key) {

@@ -59,11 +59,12 @@ return 1
 
 /**
  * KEYS: answer, keeping-order index, sequence, byte total, cost per answer. ARGV: answer JSON, byte bound, its cost
- * (`answerCost`, as every store counts it). Answers are immutable (a kept key is left alone); beyond the bound the
- * least recently kept go, in the same script, so replicas never race.
+ * (`answerCost`, as every store counts it). A put replaces what the key held (its cost comes off the total) and makes
+ * it the most recently kept; beyond the bound the least recently kept go, in the same script, so replicas never race.
  */
 const PUT_ANSWER = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local replaced = redis.call('HGET', KEYS[5], KEYS[1])
+if replaced then redis.call('DECRBY', KEYS[4], tonumber(replaced)) end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), KEYS[1])
 redis.call('HSET', KEYS[5], KEYS[1], ARGV[3])

@@ -220,8 +220,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
         if (rows > maxEntries) statements.evictOldest.run(rows - maxEntries);
         let bytes = answerBytes;
         for (const a of pendingAnswers.values()) {
-          const { changes } = statements.insertAnswer.run(a.chainId, a.key, a.json, answerCost(a.key, a.json));
-          if (Number(changes) > 0) bytes += answerCost(a.key, a.json);
+          // A put replaces the key's answer (and makes it the most recently kept).
+          const replaced = statements.deleteAnswer.get(a.chainId, a.key) as { bytes: number } | undefined;
+          if (replaced) bytes -= replaced.bytes;
+          statements.insertAnswer.run(a.chainId, a.key, a.json, answerCost(a.key, a.json));
+          bytes += answerCost(a.key, a.json);
         }
         while (bytes > maxAnswerBytes) {
           const oldest = statements.evictOldestAnswer.get() as { bytes: number } | undefined;
@@ -320,7 +323,11 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     async putAnswer(chainId, key, json) {
       ensureOpen();
       const id = checkAnswer(chainId, key, json);
-      if (pendingAnswers.has(id)) return;
+      const earlier = pendingAnswers.get(id);
+      if (earlier) {
+        pendingAnswers.delete(id);
+        pendingAnswerBytes -= answerCost(earlier.key, earlier.json);
+      }
       pendingAnswers.set(id, { chainId, key, json });
       pendingAnswerBytes += answerCost(key, json);
       while (pendingAnswerBytes > maxAnswerBytes) {
@@ -524,6 +531,7 @@ type Statement =
   | "count"
   | "evictOldest"
   | "insertAnswer"
+  | "deleteAnswer"
   | "selectAnswer"
   | "answerBytes"
   | "evictOldestAnswer"
@@ -536,8 +544,8 @@ type Statement =
 
 function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
   return {
-    // Answers are immutable: a key already kept keeps its first copy.
-    insertAnswer: db.prepare("INSERT OR IGNORE INTO answers (chain_id, key, json, bytes) VALUES (?, ?, ?, ?)"),
+    insertAnswer: db.prepare("INSERT INTO answers (chain_id, key, json, bytes) VALUES (?, ?, ?, ?)"),
+    deleteAnswer: db.prepare("DELETE FROM answers WHERE chain_id = ? AND key = ? RETURNING bytes"),
     selectAnswer: db.prepare("SELECT json FROM answers WHERE chain_id = ? AND key = ?"),
     answerBytes: db.prepare("SELECT coalesce(sum(bytes), 0) AS bytes FROM answers"),
     evictOldestAnswer: db.prepare("DELETE FROM answers WHERE seq = (SELECT min(seq) FROM answers) RETURNING bytes"),
