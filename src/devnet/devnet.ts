@@ -609,8 +609,16 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     }
   }
 
+  /**
+   * When the next timed block is due: `blockTimeMs` after the one before, however long mining took. Block timestamps
+   * step by whole block times, so with a whole number of seconds per block they keep pace with the clock instead of
+   * falling behind by each block's mining time.
+   */
+  let nextBlockDueAt = 0;
   function scheduleNext(): void {
     if (stopped || blockTimeMs <= 0) return;
+    nextBlockDueAt += blockTimeMs;
+    const delay = Math.max(0, nextBlockDueAt - Date.now());
     loopTimer = setTimeout(() => {
       loopTimer = undefined;
       serial(produceBlock)
@@ -623,7 +631,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           );
         })
         .then(scheduleNext);
-    }, blockTimeMs);
+    }, delay);
   }
 
   function nodeState(nodeId: string): NodeState {
@@ -734,6 +742,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await devnet.stop();
     throw error;
   }
+  nextBlockDueAt = Date.now();
   scheduleNext();
   return devnet;
 }
