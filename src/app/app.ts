@@ -3,7 +3,7 @@
  * The only place that names concrete implementations.
  */
 import type { Config } from "../config/schema.ts";
-import type { Logger } from "../core/ports.ts";
+import type { Clock, Logger } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createGateway, type Gateway } from "../engine/gateway.ts";
 import { createAccess } from "../server/access.ts";
@@ -35,13 +35,19 @@ export interface AppOptions {
   logger?: Logger;
   /** Wait up to this long for an agreed head before returning (0: do not wait). */
   readyTimeoutMs?: number;
+  /** The time every part of the gateway reads. @default the system clock */
+  clock?: Clock;
 }
 
 /**
  * The configured store. Redis is shared by replicas and layered over a local store, so the gateway starts and serves
  * while Redis is down and catches up when it is back.
  */
-export async function openStore(config: Config, logger: Logger): Promise<Store | LayeredStore> {
+export async function openStore(
+  config: Config,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<Store | LayeredStore> {
   switch (config.store.kind) {
     case "memory":
       return createMemoryStore();
@@ -49,7 +55,7 @@ export async function openStore(config: Config, logger: Logger): Promise<Store |
       return openSqliteStore({
         path: config.store.path,
         maxAnswerBytes: config.store.maxAnswerBytes,
-        clock: systemClock,
+        clock,
         logger,
       });
     case "redis": {
@@ -81,11 +87,12 @@ export function upstreamSecrets(config: Config): string[] {
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level, secrets: upstreamSecrets(config) });
-  const store = await openStore(config, logger);
+  const clock = options.clock ?? systemClock;
+  const store = await openStore(config, logger, clock);
   const metrics = createMetrics({ chainIds: config.chains.map((c) => c.chainId) });
   const gateway = createGateway(config, {
     metrics,
-    clock: systemClock,
+    clock,
     random: systemRandom,
     logger,
     createTransport: createTransportFor({ connectTimeoutMs: config.upstream.connectTimeoutMs }),
@@ -114,7 +121,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       corsOrigins: config.server.corsOrigins,
       methodCosts: config.auth.methodCosts,
       addToCounter: (name, amount, windowMs, now) => store.addToCounter(name, amount, windowMs, now),
-      now: () => systemClock.now(),
+      now: () => clock.now(),
       logger,
     });
     server = await startHttpServer(

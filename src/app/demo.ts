@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { validateConfig } from "../config/load.ts";
 import type { ConfigInput } from "../config/schema.ts";
 import type { FailureDomain } from "../core/domain.ts";
+import { staleAfterBlockTime } from "../core/staleness.ts";
 import { type Devnet, startDevnet } from "../devnet/devnet.ts";
 import { type App, startApp } from "./app.ts";
 
@@ -43,7 +44,10 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs: options.blockTimeMs ?? 2_000 });
+  const blockTimeMs = options.blockTimeMs ?? 2_000;
+  // Blocks stamped with the time they are mined at, as a live chain's are, so ages and staleness read true.
+  const startTimestamp = Math.floor(Date.now() / 1000);
+  const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs, startTimestamp });
   try {
     const port = options.port ?? ((await portIsFree(8545)) ? 8545 : 0);
     const adminPort = (await portIsFree(8546)) ? 8546 : 0;
@@ -58,6 +62,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         {
           chainId: devnet.chainId,
           name: "multihome-devnet",
+          // The devnet's chain id is anvil's, which mines on demand; this one mines on a timer, so it can go stale.
+          ...(blockTimeMs > 0 ? { staleAfterMs: staleAfterBlockTime(blockTimeMs) } : {}),
           upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
         },
       ],

@@ -112,6 +112,8 @@ const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
       upstreams: z.array(upstreamSchemaWith(domain)).min(1).max(64),
       /** Overrides `cache.finalityDepth` for this chain. */
       finalityDepth: z.number().int().min(1).max(100_000).optional(),
+      /** Answers about the newest block are stale once it is this old, ms; default from the chain's block time. */
+      staleAfterMs: ms(1_000).optional(),
       /** Added to the top-level `methods` rules for this chain. */
       methods: methodRules.optional(),
     })

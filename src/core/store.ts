@@ -17,6 +17,8 @@ export interface LastKnownGood {
   value: unknown;
   blockNumber: number;
   blockHash: `0x${string}`;
+  /** That block's timestamp, seconds since epoch, from its verified header: the value's age is measured from it. */
+  blockTimestamp: number;
   evidence: { method: Verification; domains: string[] };
   /** When it was verified, ms since epoch. */
   recordedAt: number;
@@ -286,6 +288,11 @@ export function serializeLastKnownGood(entry: LastKnownGood): {
   if (typeof entry.blockHash !== "string" || !HASH_HEX.test(entry.blockHash)) {
     throw new TypeError(`last-known-good blockHash must be 0x and 64 hex digits, got ${String(entry.blockHash)}`);
   }
+  if (!Number.isSafeInteger(entry.blockTimestamp) || entry.blockTimestamp < 0) {
+    throw new TypeError(
+      `last-known-good blockTimestamp must be seconds since the epoch, got ${String(entry.blockTimestamp)}`,
+    );
+  }
   if (typeof entry.recordedAt !== "number" || !Number.isFinite(entry.recordedAt) || entry.recordedAt < 0) {
     throw new TypeError(`last-known-good recordedAt must be ms since the epoch, got ${String(entry.recordedAt)}`);
   }
@@ -332,6 +339,7 @@ export interface HeldLastKnownGood {
   valueJson: string;
   blockNumber: number;
   blockHash: `0x${string}`;
+  blockTimestamp: number;
   evidence: LastKnownGood["evidence"];
   recordedAt: number;
 }
@@ -345,19 +353,25 @@ export function toHeld(entry: LastKnownGood): HeldLastKnownGood {
     valueJson,
     blockNumber: entry.blockNumber,
     blockHash: entry.blockHash,
+    blockTimestamp: entry.blockTimestamp,
     evidence,
     recordedAt: entry.recordedAt,
   };
 }
 
-/** The entry a kept one stands for: a fresh copy, so no caller ever shares a store's objects. */
-export function fromHeld(held: HeldLastKnownGood): LastKnownGood {
+/**
+ * The entry a kept one stands for: a fresh copy, so no caller ever shares a store's objects. Undefined for one an
+ * older Multihome kept without its block's timestamp: its age cannot be told, so it is not served.
+ */
+export function fromHeld(held: HeldLastKnownGood): LastKnownGood | undefined {
+  if (!Number.isSafeInteger(held.blockTimestamp)) return undefined;
   return {
     chainId: held.chainId,
     key: held.key,
     value: JSON.parse(held.valueJson),
     blockNumber: held.blockNumber,
     blockHash: held.blockHash,
+    blockTimestamp: held.blockTimestamp,
     evidence: { method: held.evidence.method, domains: [...held.evidence.domains] },
     recordedAt: held.recordedAt,
   };

@@ -1,7 +1,7 @@
 /**
- * The wallet's view of one account (`GET /v1/chains/{chainId}/accounts/{address}`): balance and nonce proven at the
- * agreed head — or, when nothing live can be proven, the last verified values marked stale with their block and age.
- * Never a zero that was not proven.
+ * The wallet's view of one account (`GET /v1/chains/{chainId}/accounts/{address}`): balance and nonce proven at one
+ * block, the agreed head — or, when nothing live can be proven or the head itself is stale, the last verified values
+ * marked stale with their block and its age. Never a zero that was not proven.
  */
 import type { CallAnswer, CallOptions } from "./answer.ts";
 
@@ -30,20 +30,22 @@ export async function accountView(
   base: CallOptions = {},
 ): Promise<AccountAnswer> {
   const options = { ...base, maxStalenessSeconds: ANY_AGE_SECONDS };
-  const [balance, nonce] = await Promise.all([
+  const [balance, latestNonce] = await Promise.all([
     call("eth_getBalance", [address, "latest"], options),
     call("eth_getTransactionCount", [address, "latest"], options),
   ]);
-  if (!balance.ok || !nonce.ok) {
-    const failed = !balance.ok ? balance : (nonce as Exclude<CallAnswer, { ok: true }>);
-    const message = "error" in failed ? failed.error.message : failed.rpcError.message;
-    return { ok: false, message: `no verified balance or nonce is known for this account: ${message}` };
-  }
+  if (!balance.ok) return unavailable(balance);
   const evidence = balance.evidence;
   if (evidence.blockHash === undefined || evidence.blockNumber === undefined || evidence.verified === "none") {
     return { ok: false, message: "no verified balance is known for this account" };
   }
-  const stale = evidence.staleSeconds !== undefined || nonce.evidence.staleSeconds !== undefined;
+  // Balance and nonce describe one block: when the head moved between the two reads (or one came from
+  // last-known-good), the nonce is read again at the balance's block.
+  const nonce =
+    latestNonce.ok && latestNonce.evidence.blockHash === evidence.blockHash
+      ? latestNonce
+      : await call("eth_getTransactionCount", [address, `0x${evidence.blockNumber.toString(16)}`], options);
+  if (!nonce.ok) return unavailable(nonce);
   return {
     ok: true,
     view: {
@@ -53,8 +55,13 @@ export async function accountView(
       nonce: Number(BigInt(nonce.result as string)),
       block: { number: evidence.blockNumber, hash: evidence.blockHash },
       evidence: { method: evidence.verified, domains: evidence.domains ?? [] },
-      freshness: stale ? "stale" : "live",
-      ageSeconds: Math.max(evidence.staleSeconds ?? 0, nonce.evidence.staleSeconds ?? 0),
+      freshness: evidence.staleSeconds !== undefined ? "stale" : "live",
+      ageSeconds: evidence.staleSeconds ?? 0,
     },
   };
+}
+
+function unavailable(failed: Exclude<CallAnswer, { ok: true }>): AccountAnswer {
+  const message = "error" in failed ? failed.error.message : failed.rpcError.message;
+  return { ok: false, message: `no verified balance or nonce is known for this account: ${message}` };
 }

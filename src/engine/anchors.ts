@@ -16,12 +16,15 @@ import type { AnchoredBlock } from "./state-reads.ts";
 /** Anchored blocks kept (their state roots), oldest out first. */
 export const MAX_ANCHORED_BLOCKS = 1_024;
 
-type Roots = Pick<AnchoredBlock, "stateRoot" | "transactionsRoot" | "receiptsRoot">;
+type Roots = Pick<AnchoredBlock, "stateRoot" | "transactionsRoot" | "receiptsRoot" | "timestamp">;
 
-/** The roots of a header whose hash was verified (so its fields are well-formed 32-byte hex). */
+/**
+ * The roots and timestamp of a header whose hash was verified (so its roots are well-formed 32-byte hex and its
+ * timestamp a hex quantity).
+ */
 function rootsOf(header: unknown): Roots {
-  const { stateRoot, transactionsRoot, receiptsRoot } = header as Roots;
-  return { stateRoot, transactionsRoot, receiptsRoot };
+  const { stateRoot, transactionsRoot, receiptsRoot, timestamp } = header as VerifiedHeader;
+  return { stateRoot, transactionsRoot, receiptsRoot, timestamp: Number(BigInt(timestamp)) };
 }
 
 export interface Anchors {
@@ -37,6 +40,11 @@ export interface Anchors {
   reconcile(deepBelow?: number): `0x${string}`[];
   /** The hash independent upstreams agree on at `number` (by the anchor rule), without fetching anything. */
   hashAt(number: number): string | undefined;
+  /**
+   * The timestamp (seconds) of the agreed block at `number`, from its verified header: the agreed head's from the
+   * head polls, another block's from its anchor.
+   */
+  timestampAt(number: number): Promise<number | undefined>;
   /** Some usable upstream now says another block is at `number`. */
   doubted(number: number, hash: string): boolean;
   /** The check for a block asked for by number (see below). */
@@ -176,6 +184,11 @@ export function createAnchors(
       ctx.logger.warn({ block: anchored.number }, "every proof disagreed with the anchored block: re-anchoring");
     },
     hashAt: (number) => agreedBlock(number, headBook.current()?.number)?.hash,
+    async timestampAt(number) {
+      const head = headBook.current();
+      const polled = head?.number === number ? verifiedRoots.get(head.hash)?.timestamp : undefined;
+      return polled ?? (await anchor(number))?.timestamp;
+    },
     doubted: (number, hash) => headBook.doubted(number, hash, usableForAnchor),
     reconcile(deepBelow) {
       const dropped: `0x${string}`[] = [];

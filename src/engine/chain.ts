@@ -31,6 +31,7 @@ import {
 } from "../core/methods.ts";
 import { noopMetrics } from "../core/ports.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
+import { asksForHead } from "../core/staleness.ts";
 import { answerFits, OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createRedactor } from "../upstream/redact.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
@@ -45,6 +46,7 @@ import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
 import { createLastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
 import { executeEstimate, executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
+import { createStaleCheck } from "./staleness.ts";
 import { PROVEN_METHODS, readProven } from "./state-reads.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
 import { createTransactions, type TransactionStatus } from "./transactions.ts";
@@ -289,6 +291,11 @@ export function createChain(
     execute: (plan) => execute(ctx, target, plan),
     anchor: anchors.anchor,
     quorumSize: settings.verification.quorumSize,
+  });
+  const staleness = createStaleCheck(ctx, {
+    staleAfterMs: settings.staleAfterMs,
+    timestampAt: anchors.timestampAt,
+    lastKnownGood,
   });
   const blockReads = createBlockReads({
     anchor: anchors.anchor,
@@ -554,7 +561,9 @@ export function createChain(
       );
       const key = lastKnownGoodKey(rpc.method, pinned.params);
       if (proven.ok) {
-        lastKnownGood.record(key, proven.value, proven.anchor);
+        // Only a value at the head is the last known one; a read at an older block says nothing of the present.
+        if (proven.anchor.number === head.number)
+          lastKnownGood.record(lastKnownGood.entry(key, proven.value, proven.anchor));
         return {
           ok: true,
           result: proven.value,
@@ -699,6 +708,14 @@ export function createChain(
     return { ok: true, result: logs, evidence: { blockNumber: to, verified: "single" } };
   }
 
+  /** A client's answer about the newest block: labelled stale, or refused, when that block is too old. */
+  async function checkAge(rpc: RpcCall, options: CallOptions | undefined, answer: Promise<CallAnswer>) {
+    const spec = serves(rpc.method);
+    const answered = await answer;
+    if (!spec || !asksForHead(rpc.method, spec, rpc.params)) return answered;
+    return staleness.check(rpc, answered, options?.maxStalenessSeconds);
+  }
+
   /** Some admitted upstream with a usable breaker answered a head poll lately. */
   function hearingUpstreams(now: number): boolean {
     const recent = now - READY_SILENCE_POLLS * health.headPollIntervalMs;
@@ -800,8 +817,8 @@ export function createChain(
         await tracker.waitForNextHead(Math.min(left, health.headPollIntervalMs));
       }
     },
-    call: (rpc, options) => call(rpc, options, true),
-    read: (rpc, options) => call(rpc, options),
+    call: (rpc, options) => checkAge(rpc, options, call(rpc, options, true)),
+    read: (rpc, options) => checkAge(rpc, options, call(rpc, options)),
     subscribe: (params, deliver) => streams.subscribe(params, deliver),
     status,
     async stop() {

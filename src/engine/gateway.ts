@@ -8,6 +8,7 @@ import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
 import { createByteLru } from "../core/lru.ts";
 import { type ChainMetrics, noopMetrics, type VerificationOutcome } from "../core/ports.ts";
+import { staleAfterMs } from "../core/staleness.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
 import { type Activity, createActivity, type Drill, type DrillRefusal, type DrillSelector } from "./activity.ts";
 import { holdToFloor } from "./answer.ts";
@@ -103,6 +104,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           transactions: config.transactions,
           verification: config.verification,
           logs: config.logs,
+          staleAfterMs: staleAfterMs(chain.chainId, chain.staleAfterMs),
           cache: {
             enabled: config.cache.enabled,
             unfinalizedTtlMs: config.cache.unfinalizedTtlMs,

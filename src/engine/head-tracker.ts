@@ -18,6 +18,8 @@ export interface VerifiedHeader {
   stateRoot: `0x${string}`;
   transactionsRoot: `0x${string}`;
   receiptsRoot: `0x${string}`;
+  /** Seconds since epoch, hex quantity. */
+  timestamp: string;
 }
 
 /** Deepest reorg followed back by parent hashes (deeper ones re-anchor old blocks by quorum instead). */

@@ -1,9 +1,12 @@
 /**
- * Last-known-good: every proven value is recorded with its block, hash and evidence, so that when nothing live can be
- * proven the client hears the last verified value, its block and its age — never a made-up one.
+ * Last-known-good: every value proven at the agreed head is recorded with its block, hash, block timestamp and
+ * evidence, so that when nothing live can be proven the client hears the last verified value, its block and its age —
+ * never a made-up one. The age is the block's (from its verified header's timestamp to now), not the time since the
+ * value was recorded: a value proven now about an old block is old.
  */
 import { MultihomeError } from "../core/errors.ts";
 import { noopMetrics } from "../core/ports.ts";
+import { blockAgeSeconds } from "../core/staleness.ts";
 import type { LastKnownGood } from "../core/store.ts";
 import type { CallAnswer, Evidence } from "./answer.ts";
 import type { EngineContext } from "./context.ts";
@@ -18,30 +21,42 @@ export function lastKnownGoodKey(method: string, params: unknown[] | Record<stri
     : `${method}:${address}`;
 }
 
+/** The block a proven value reflects, as far as its last-known-good entry goes. */
+export type ProvenAt = Pick<AnchoredBlock, "number" | "hash" | "timestamp" | "domains">;
+
 export interface LastKnownGoodBook {
-  record(key: string, value: unknown, anchor: AnchoredBlock): void;
+  /** The entry for a value proven at `block`. */
+  entry(key: string, value: unknown, block: ProvenAt): LastKnownGood;
+  /** Keeps a value proven at the agreed head (only there: a read at an older block says nothing of the present). */
+  record(entry: LastKnownGood): void;
+  /**
+   * No live verified answer: the client's stale opt-in, or the error with the last-known-good value attached. `fresh`
+   * is a value just proven at a head that is itself stale: the newer of it and the stored one is used.
+   */
   answer(
     key: string,
     error: MultihomeError,
     maxStalenessSeconds: number | undefined,
     none: Evidence,
+    fresh?: LastKnownGood,
   ): Promise<CallAnswer>;
 }
 
 export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): LastKnownGoodBook {
   const { clock } = ctx;
   const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
-  function record(key: string, value: unknown, anchor: AnchoredBlock): void {
-    const entry: LastKnownGood = {
-      chainId,
-      key,
-      value,
-      blockNumber: anchor.number,
-      blockHash: anchor.hash,
-      evidence: { method: "proof", domains: anchor.domains },
-      recordedAt: clock.now(),
-    };
-    ctx.store.putLastKnownGood(entry).catch((error: unknown) => {
+  const entry = (key: string, value: unknown, block: ProvenAt): LastKnownGood => ({
+    chainId,
+    key,
+    value,
+    blockNumber: block.number,
+    blockHash: block.hash,
+    blockTimestamp: block.timestamp,
+    evidence: { method: "proof", domains: block.domains },
+    recordedAt: clock.now(),
+  });
+  function record(kept: LastKnownGood): void {
+    ctx.store.putLastKnownGood(kept).catch((error: unknown) => {
       ctx.logger.warn({ chainId, err: (error as Error).message }, "could not record a last-known-good value");
     });
   }
@@ -55,18 +70,20 @@ export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): La
     error: MultihomeError,
     maxStalenessSeconds: number | undefined,
     none: Evidence,
+    fresh?: LastKnownGood,
   ): Promise<CallAnswer> {
-    let lkg: LastKnownGood | undefined;
+    let stored: LastKnownGood | undefined;
     try {
-      lkg = await ctx.store.getLastKnownGood(chainId, key);
+      stored = await ctx.store.getLastKnownGood(chainId, key);
     } catch (cause) {
       ctx.logger.warn({ chainId, err: (cause as Error).message }, "could not read a last-known-good value");
     }
+    const lkg = stored && (!fresh || stored.blockNumber > fresh.blockNumber) ? stored : fresh;
     if (!lkg) {
       metrics.lastKnownGood("missing");
       return { ok: false, error, evidence: none };
     }
-    const ageSeconds = Math.max(0, Math.floor((clock.now() - lkg.recordedAt) / 1000));
+    const ageSeconds = blockAgeSeconds(lkg.blockTimestamp, clock.now());
     if (maxStalenessSeconds !== undefined && ageSeconds <= maxStalenessSeconds) {
       metrics.lastKnownGood("served");
       return {
@@ -100,5 +117,5 @@ export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): La
     };
   }
 
-  return { record, answer };
+  return { entry, record, answer };
 }

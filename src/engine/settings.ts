@@ -31,6 +31,11 @@ export interface ChainSettings {
   calls: CallLimits;
   transactions: TransactionSettings;
   logs: { maxBlockRange: number; chunkBlocks: number; chunkConcurrency: number };
+  /**
+   * How old the newest agreed block may be before answers about it are stale, ms; undefined for a chain that makes
+   * blocks only on demand (see core/staleness.ts).
+   */
+  staleAfterMs: number | undefined;
   cache: {
     enabled: boolean;
     unfinalizedTtlMs: number;

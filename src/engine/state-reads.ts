@@ -17,6 +17,8 @@ export interface AnchoredBlock {
   stateRoot: `0x${string}`;
   transactionsRoot: `0x${string}`;
   receiptsRoot: `0x${string}`;
+  /** Seconds since epoch, from the verified header: how old what is proven at this block is. */
+  timestamp: number;
   /** Outage domains of the upstreams that vouched for the hash. */
   domains: string[];
 }

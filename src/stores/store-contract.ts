@@ -45,6 +45,7 @@ export function lastKnownGoodFixture(over: Partial<LastKnownGood> = {}): LastKno
     value: "0xde0b6b3a7640000",
     blockNumber: 10,
     blockHash: HASH_A,
+    blockTimestamp: 1_699_999_988,
     evidence: { method: "proof", domains: ["aws/us-east-1", "hetzner/eu-central"] },
     recordedAt: 1_700_000_000_000,
     ...over,
@@ -306,6 +307,9 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
         { blockNumber: 1.5 },
         { chainId: Number.NaN },
         { recordedAt: Number.POSITIVE_INFINITY },
+        { blockTimestamp: undefined as unknown as number },
+        { blockTimestamp: -1 },
+        { blockTimestamp: 1.5 },
         { evidence: { method: "trust-me" as "proof", domains: [] } },
       ];
       for (const over of malformed) {

@@ -4,7 +4,7 @@
  * captured so tests can prove the secret never leaks.
  */
 import { Writable } from "node:stream";
-import { type App, startApp } from "../../src/app/app.ts";
+import { type App, type AppOptions, startApp } from "../../src/app/app.ts";
 import { DEMO_NODES } from "../../src/app/demo.ts";
 import { validateConfig } from "../../src/config/load.ts";
 import type { Config, ConfigInput } from "../../src/config/schema.ts";
@@ -61,7 +61,16 @@ export interface TestNetworkOptions {
   nodes?: { id: string; domain: FailureDomain }[];
   /** 0: blocks only when the test mines them. */
   blockTimeMs?: number;
+  /**
+   * Genesis timestamp, seconds. @default now: blocks carry the time they are mined at (or a little ahead), so the
+   * age of a last-known-good value is the time since its block, as on a live chain.
+   */
+  startTimestamp?: number;
   config?: Partial<Omit<ConfigInput, "chains">>;
+  /** Added to the chain's config (e.g. `staleAfterMs`: the devnet's chain id has no bound of its own). */
+  chain?: { staleAfterMs?: number };
+  /** The clock the gateway reads. @default the system clock */
+  clock?: AppOptions["clock"];
 }
 
 /** Resolves once every chain of `app` is ready with every upstream admitted and its head known. */
@@ -77,7 +86,11 @@ export async function settled(app: App, timeoutMs: number): Promise<void> {
 
 export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const nodes = options.nodes ?? THREE_DOMAINS;
-  const devnet = await startDevnet({ nodes, blockTimeMs: options.blockTimeMs ?? 0 });
+  const devnet = await startDevnet({
+    nodes,
+    blockTimeMs: options.blockTimeMs ?? 0,
+    startTimestamp: options.startTimestamp ?? Math.floor(Date.now() / 1000),
+  });
   const proxies = new Map<string, FaultProxy>();
   let app: App | undefined;
   try {
@@ -101,6 +114,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       chains: [
         {
           chainId: devnet.chainId,
+          ...options.chain,
           upstreams: devnet.nodes.map((n) => ({
             id: n.id,
             url: `${proxies.get(n.id)!.url}/v3/${CANARY}?apikey=${CANARY}`,
@@ -111,7 +125,11 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     };
     const config = validateConfig(input);
     const logger = createLogger({ level: "debug", destination: sink });
-    app = await startApp(config, { logger, readyTimeoutMs: 10_000 });
+    app = await startApp(config, {
+      logger,
+      readyTimeoutMs: 10_000,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     const started = app;
     // Tests start from a settled world: every upstream admitted and its head known, not just the first two.
     await settled(started, 10_000);

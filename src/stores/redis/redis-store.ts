@@ -258,6 +258,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       checkLastKnownGoodAddress(chainId, key);
       const raw = await run("read_failed", () => redis.hget(entryKey(chainId, key), "e"));
       if (raw === null) return undefined;
+      // An entry an older Multihome kept has no block timestamp: fromHeld leaves it out.
       return fromHeld(JSON.parse(raw) as HeldLastKnownGood);
     },
     async putAnswer(chainId, key, json) {

@@ -209,7 +209,7 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
   });
 });
 
-test("sqlite store: a version 1 file gains the answers and outbox tables and keeps its entries", async () => {
+test("sqlite store: a version 1 file gains the answers and outbox tables; its values, of unknown age, go", async () => {
   const path = freshPath();
   mkdirSync(dirname(path), { recursive: true });
   const v1 = new DatabaseSync(path);
@@ -234,6 +234,9 @@ test("sqlite store: a version 1 file gains the answers and outbox tables and kee
   );
   v1.close();
   const store = await openAt(path);
+  // Recorded without its block's timestamp: its age cannot be told, so it is not kept.
+  assert.equal(await store.getLastKnownGood(entry.chainId, entry.key), undefined);
+  await store.putLastKnownGood(entry);
   assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
   await store.putAnswer(1, "final", "42");
   await store.close();
@@ -248,20 +251,22 @@ test("sqlite store: a version 1 file gains the answers and outbox tables and kee
   await again.close();
 });
 
-test("sqlite store: a version 2 file gains the outbox table and keeps its entries and answers", async () => {
+test("sqlite store: a version 2 file gains the outbox table and keeps its answers", async () => {
   const path = freshPath();
   const v2store = await openAt(path);
   const entry = lastKnownGoodFixture();
   await v2store.putLastKnownGood(entry);
   await v2store.putAnswer(1, "final", "42");
   await v2store.close();
-  // What version 2 wrote: the same tables less the outbox.
+  // What version 2 wrote: the same tables less the outbox and the block timestamp.
   const v2 = new DatabaseSync(path);
-  v2.exec("DROP TABLE outbox; UPDATE multihome_schema SET version = 2");
+  v2.exec(
+    "DROP TABLE outbox; ALTER TABLE last_known_good DROP COLUMN block_timestamp; UPDATE multihome_schema SET version = 2",
+  );
   v2.close();
 
   const store = await openAt(path);
-  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+  assert.equal(await store.getLastKnownGood(entry.chainId, entry.key), undefined);
   assert.equal(await store.getAnswer(1, "final"), "42");
   const tx = outboxFixture(1);
   await store.putOutbox(tx);
@@ -269,10 +274,35 @@ test("sqlite store: a version 2 file gains the outbox table and keeps its entrie
   const version = inspect(path, (db) =>
     (db.prepare("SELECT version FROM multihome_schema").all() as { version: number }[]).map((r) => r.version),
   );
-  assert.deepEqual(version, [3]);
+  assert.deepEqual(version, [SQLITE_SCHEMA_VERSION]);
   const again = await openAt(path);
   assert.deepEqual(await again.getOutbox(tx.chainId, tx.hash), tx);
   assert.deepEqual(await again.listPendingOutbox(tx.chainId, 10), [tx]);
+  await again.close();
+});
+
+test("sqlite store: a version 3 file drops the values it cannot age and keeps its answers and transactions", async () => {
+  const path = freshPath();
+  const v3store = await openAt(path);
+  const entry = lastKnownGoodFixture();
+  const tx = outboxFixture(1);
+  await v3store.putLastKnownGood(entry);
+  await v3store.putAnswer(1, "final", "42");
+  await v3store.putOutbox(tx);
+  await v3store.close();
+  const v3 = new DatabaseSync(path);
+  v3.exec("ALTER TABLE last_known_good DROP COLUMN block_timestamp; UPDATE multihome_schema SET version = 3");
+  v3.close();
+
+  const store = await openAt(path);
+  assert.equal(await store.getLastKnownGood(entry.chainId, entry.key), undefined);
+  assert.equal(rowCount(path), 0);
+  assert.equal(await store.getAnswer(1, "final"), "42");
+  assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), tx);
+  await store.putLastKnownGood(entry);
+  await store.close();
+  const again = await openAt(path);
+  assert.deepEqual(await again.getLastKnownGood(entry.chainId, entry.key), entry);
   await again.close();
 });
 

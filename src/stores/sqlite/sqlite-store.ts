@@ -35,7 +35,7 @@ import {
 /** How long accepted puts wait in memory before they are written, ms. */
 export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
 /** The schema this build reads and writes; a file with a higher version was written by a newer Multihome. */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. */
@@ -113,6 +113,16 @@ CREATE INDEX outbox_pending_by_age ON outbox (first_seen_at, hash, chain_id) WHE
 CREATE INDEX outbox_final_by_seq ON outbox (seq) WHERE status <> 'pending';
 `;
 
+/**
+ * Version 4: the timestamp of the block a last-known-good value reflects, which its age is measured from. Values an
+ * older version kept have none, and an age from when they were recorded could call a years-old balance seconds old:
+ * they are dropped (the next verified read at the head records them again).
+ */
+const SCHEMA_BLOCK_TIME = `
+ALTER TABLE last_known_good ADD COLUMN block_timestamp INTEGER;
+DELETE FROM last_known_good WHERE block_timestamp IS NULL;
+`;
+
 // A final row is frozen (the WHERE), and a pending row keeps its first first_seen_at (not in the SET).
 const UPSERT_OUTBOX = `
 INSERT INTO outbox (chain_id, hash, raw, sender, nonce, status, first_seen_at, updated_at, broadcasts,
@@ -131,11 +141,13 @@ const OUTBOX_COLUMNS =
 
 // The WHERE keeps a row at a higher block; seq orders rows by when they were last recorded, for eviction.
 const UPSERT = `
-INSERT INTO last_known_good (chain_id, key, value, block_number, block_hash, method, domains, recorded_at, seq)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO last_known_good (chain_id, key, value, block_number, block_hash, block_timestamp, method, domains,
+  recorded_at, seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (chain_id, key) DO UPDATE SET
   value = excluded.value, block_number = excluded.block_number, block_hash = excluded.block_hash,
-  method = excluded.method, domains = excluded.domains, recorded_at = excluded.recorded_at, seq = excluded.seq
+  block_timestamp = excluded.block_timestamp, method = excluded.method, domains = excluded.domains,
+  recorded_at = excluded.recorded_at, seq = excluded.seq
 WHERE excluded.block_number >= last_known_good.block_number`;
 
 /**
@@ -210,6 +222,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
             b.valueJson,
             b.blockNumber,
             b.blockHash,
+            b.blockTimestamp,
             method,
             JSON.stringify(domains),
             b.recordedAt,
@@ -435,6 +448,7 @@ interface Row {
   value: string;
   block_number: number;
   block_hash: `0x${string}`;
+  block_timestamp: number;
   method: Verification;
   domains: string;
   recorded_at: number;
@@ -447,6 +461,7 @@ function fromRow(row: Row): LastKnownGood {
     value: JSON.parse(row.value),
     blockNumber: row.block_number,
     blockHash: row.block_hash,
+    blockTimestamp: row.block_timestamp,
     evidence: { method: row.method, domains: JSON.parse(row.domains) as string[] },
     recordedAt: row.recorded_at,
   };
@@ -504,11 +519,13 @@ function migrate(db: DatabaseSync, path: string): void {
       db.exec(SCHEMA);
       db.exec(SCHEMA_ANSWERS);
       db.exec(SCHEMA_OUTBOX);
+      db.exec(SCHEMA_BLOCK_TIME);
       db.prepare("INSERT INTO multihome_schema (version) VALUES (?)").run(SQLITE_SCHEMA_VERSION);
     } else if (version < SQLITE_SCHEMA_VERSION) {
-      // Each version only added tables; everything an older file holds stays as it is.
+      // Versions 2 and 3 only added tables; version 4 drops last-known-good values that cannot say their age.
       if (version < 2) db.exec(SCHEMA_ANSWERS);
       if (version < 3) db.exec(SCHEMA_OUTBOX);
+      if (version < 4) db.exec(SCHEMA_BLOCK_TIME);
       db.prepare("UPDATE multihome_schema SET version = ?").run(SQLITE_SCHEMA_VERSION);
     } else if (version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError(
@@ -566,7 +583,8 @@ function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
     ),
     upsert: db.prepare(UPSERT),
     select: db.prepare(
-      "SELECT chain_id, key, value, block_number, block_hash, method, domains, recorded_at FROM last_known_good " +
+      "SELECT chain_id, key, value, block_number, block_hash, block_timestamp, method, domains, recorded_at " +
+        "FROM last_known_good " +
         "WHERE chain_id = ? AND key = ?",
     ),
     maxSeq: db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM last_known_good"),
