@@ -53,6 +53,8 @@ function rpcErrorIn(error: unknown): RpcError | undefined {
   return undefined;
 }
 
+const SINGLE_GAS_PRICE = { eth_gasPrice: "single" } as const;
+
 async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
   const res = await fetch(net.rpcUrl, {
     method: "POST",
@@ -63,7 +65,9 @@ async function post(body: unknown, headers: Record<string, string> = {}): Promis
 }
 
 before(async () => {
-  net = await startTestNetwork();
+  // eth_gasPrice is the example of a method answered on one upstream's word here (by default it is asked of three
+  // independent domains).
+  net = await startTestNetwork({ config: { verification: { methods: SINGLE_GAS_PRICE } } });
   await net.devnet.mine();
   await net.synced();
   account = net.devnet.accounts[7]!.address;
@@ -210,7 +214,11 @@ describe("the embedded client: minEvidence", () => {
     });
     viemClient = createPublicClient({
       chain,
-      transport: multihome({ upstreams, minEvidence: "quorum", settings: { health: { headPollIntervalMs: 250 } } }),
+      transport: multihome({
+        upstreams,
+        minEvidence: "quorum",
+        settings: { health: { headPollIntervalMs: 250 }, verification: { methods: SINGLE_GAS_PRICE } },
+      }),
     });
     mh = (viemClient.transport as unknown as { multihome: Multihome }).multihome;
     engines.push(mh);

@@ -3,6 +3,7 @@
  * gets the documented HTTP status and JSON-RPC code, and a refused request makes zero upstream calls. The API keys
  * used here carry the canary secret, so the suite-wide canary guard proves none of them is ever echoed.
  */
+
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -15,6 +16,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import WebSocket from "ws";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
+import { ESTIMATE_WITNESSES } from "../src/core/estimate.ts";
 import { silentLogger } from "../src/core/ports.ts";
 import { hashApiKey, RATE_LIMIT_MAX_DEBT_WINDOWS } from "../src/server/access.ts";
 import { MAX_DRAINED_BODY_BYTES } from "../src/server/http-server.ts";
@@ -336,7 +338,8 @@ const CASES: Case[] = [
       body: `[{"jsonrpc":"2.0","id":1,"method":"subtract","params":[42,23]},{"jsonrpc":"2.0","id":2,"method":"eth_gasPrice","params":[]},123]`,
     }),
     status: 200,
-    upstreamCalls: 1,
+    // Only the valid item goes out: a fee suggestion, asked of three independent domains.
+    upstreamCalls: ESTIMATE_WITNESSES,
     check: (r) => {
       assert.equal(r.json[0].id, 1);
       assert.equal(r.json[0].error.code, -32601);
@@ -371,7 +374,8 @@ const CASES: Case[] = [
     name: "eth_call of an infinite loop with gas 2^64-1 runs out of the capped gas",
     request: () => ({ body: call("eth_call", [{ to: LOOP_CONTRACT, gas: "0xffffffffffffffff" }, "latest"]) }),
     status: 200,
-    upstreamCalls: 1,
+    // The call's quorum: two independent domains agree the capped gas runs out.
+    upstreamCalls: 2,
     check: (r) => assert.match(r.json.error.message, /out ?of ?gas/i),
   },
   {
