@@ -310,6 +310,34 @@ test("a block listing transaction hashes is checked for form only, and against a
   assertFails(checkBlockBody(stripped), "transactions withheld", /transactions make up root/);
 });
 
+test("a full block answered with transaction hashes, or a mix, is a lie when full transactions were asked for", () => {
+  const fb = load("mixed");
+  const full = { fullTransactions: true };
+  assert.deepEqual(checkBlockBody(fb.block, full), { ok: true });
+  const hashes = { ...fb.block, transactions: hashesOf(fb.block) };
+  assertFails(checkBlockBody(hashes, full), "hashes for a full block", /transaction 0 is a hash/);
+  const mixed = { ...fb.block, transactions: [fb.block.transactions[0], fb.block.transactions[1].hash] };
+  assertFails(checkBlockBody(mixed, full), "objects and hashes together", /transaction 1 is a hash/);
+  // An empty block reads the same either way.
+  assert.deepEqual(checkBlockBody(load("empty").block, full), { ok: true });
+});
+
+test("every list the header commits to must be there: withdrawals under a withdrawalsRoot, uncles always", () => {
+  const fb = load("mixed");
+  assert.ok(fb.block.withdrawalsRoot && Array.isArray(fb.block.withdrawals), "the fixture is post-Shanghai");
+  for (const absent of [undefined, null]) {
+    assertFails(
+      checkBlockBody({ ...fb.block, withdrawals: absent }),
+      `withdrawals ${absent}`,
+      /withdrawalsRoot but the block lists no withdrawals/,
+    );
+    assertFails(checkBlockBody({ ...fb.block, uncles: absent }), `uncles ${absent}`, /no uncles list/);
+  }
+  // No withdrawalsRoot: no withdrawals list is needed (a pre-Shanghai block).
+  const { withdrawalsRoot: _r, withdrawals: _w, ...preShanghai } = load("empty").block;
+  assert.deepEqual(checkBlockBody(preShanghai), { ok: true });
+});
+
 test("tampering with a transaction's consensus field fails, even when its hash is recomputed to match", () => {
   const tamper: [string, (tx: Json) => void][] = [
     ["value", (tx) => (tx.value = bump(tx.value))],

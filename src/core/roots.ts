@@ -143,20 +143,30 @@ export function checkTransactionHash(tx: unknown): RootCheck {
   }
 }
 
+export interface BodyOptions {
+  /** The block was asked for with full transactions (`true`): a transaction given as a hash is a lie. */
+  fullTransactions?: boolean;
+}
+
 /**
  * A block JSON (from `eth_getBlockByNumber`/`eth_getBlockByHash`) whose header hash the caller has ALREADY verified.
- * Transactions given as hashes are only checked for form (and against an empty `transactionsRoot`); full transaction
- * objects must each hash to their `hash`, sit in this block at their position, and make up `transactionsRoot`.
- * Withdrawals, when the block has them, must make up `withdrawalsRoot`; an empty `uncles` list must match `sha3Uncles`.
+ * Transactions given as hashes are only checked for form (and against an empty `transactionsRoot`), unless full
+ * transactions were asked for; full transaction objects must each hash to their `hash`, sit in this block at their
+ * position, and make up `transactionsRoot`. Every list the header commits to must be there: `withdrawals` when it has
+ * a `withdrawalsRoot` (and make it up), `uncles` always (an empty one must match `sha3Uncles`).
  */
-export function checkBlockBody(block: unknown): RootCheck {
+export function checkBlockBody(block: unknown, options: BodyOptions = {}): RootCheck {
   try {
     const json = asRecord(block, "block");
     const place: Placement = {
       hash: readData(json.hash, "block hash", { bytes: 32 }),
       number: readQuantity(json.number, "block number"),
     };
-    const results = [checkTransactions(json, place), checkWithdrawals(json), checkUncles(json)];
+    const results = [
+      checkTransactions(json, place, options.fullTransactions === true),
+      checkWithdrawals(json),
+      checkUncles(json),
+    ];
     return results.find((r) => r.ok === false) ?? results.find((r) => r.ok === "unverifiable") ?? { ok: true };
   } catch (error) {
     return failure(error);
@@ -238,13 +248,17 @@ interface Placement {
   number: bigint;
 }
 
-function checkTransactions(json: Json, place: Placement): RootCheck {
+function checkTransactions(json: Json, place: Placement, full: boolean): RootCheck {
   const root = readData(json.transactionsRoot, "transactionsRoot", { bytes: 32 });
   const txs = json.transactions;
   if (!Array.isArray(txs)) throw new RootFormatError("block transactions is not an array");
   if (txs.length > MAX_BLOCK_TRANSACTIONS)
     throw new RootFormatError(`more than ${MAX_BLOCK_TRANSACTIONS} transactions`);
   if (txs.length === 0) return compareRoot("transactions", EMPTY_TRIE_ROOT, root);
+  const hashAt = full ? txs.findIndex((tx) => typeof tx === "string") : -1;
+  if (hashAt >= 0) {
+    return { ok: false, reason: `transaction ${hashAt} is a hash where full transactions were asked for` };
+  }
   if (txs.every((tx) => typeof tx === "string")) {
     for (const [i, tx] of txs.entries()) readData(tx, `transaction hash ${i}`, { bytes: 32 });
     if (equalBytes(root, EMPTY_TRIE_ROOT_BYTES)) {
@@ -274,10 +288,15 @@ function checkTransactions(json: Json, place: Placement): RootCheck {
 
 function checkWithdrawals(json: Json): RootCheck {
   const list = json.withdrawals;
-  if (list === undefined || list === null) return { ok: true };
+  const committed = json.withdrawalsRoot !== undefined && json.withdrawalsRoot !== null;
+  if (list === undefined || list === null) {
+    return committed
+      ? { ok: false, reason: "header has a withdrawalsRoot but the block lists no withdrawals" }
+      : { ok: true };
+  }
   if (!Array.isArray(list)) throw new RootFormatError("block withdrawals is not an array");
   if (list.length > MAX_WITHDRAWALS) throw new RootFormatError(`more than ${MAX_WITHDRAWALS} withdrawals`);
-  if (json.withdrawalsRoot === undefined || json.withdrawalsRoot === null) {
+  if (!committed) {
     // A header without withdrawalsRoot commits to no withdrawals at all.
     if (list.length === 0) return { ok: true };
     return { ok: false, reason: `block lists ${list.length} withdrawals but its header has no withdrawalsRoot` };
@@ -296,7 +315,7 @@ function checkWithdrawals(json: Json): RootCheck {
 /** Uncles are listed by hash, so only an empty list can be checked against `sha3Uncles` without fetching them. */
 function checkUncles(json: Json): RootCheck {
   const uncles = json.uncles;
-  if (uncles === undefined || uncles === null) return { ok: true };
+  if (uncles === undefined || uncles === null) return { ok: false, reason: "block has no uncles list" };
   if (!Array.isArray(uncles)) throw new RootFormatError("block uncles is not an array");
   const hash = readData(json.sha3Uncles, "sha3Uncles", { bytes: 32 });
   for (const [i, uncle] of uncles.entries()) readData(uncle, `uncle ${i}`, { bytes: 32 });

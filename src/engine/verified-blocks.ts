@@ -118,7 +118,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
         const header = verifyHeaderHash(block);
         if (!header.ok) return { ok: false, reason: `block header: ${header.reason}` };
         if (header.hash !== hash.toLowerCase()) return { ok: false, reason: "block is not the one asked for" };
-        const check = checkBlockBody(block);
+        const check = checkBlockBody(block, { fullTransactions: true });
         if (check.ok === false) return { ok: false, reason: `block body: ${check.reason}` };
         bodyProven = check.ok === true;
         return { ok: true, value: block };
