@@ -1,7 +1,24 @@
 /**
- * What Multihome knows about a chain by its id: its name and how often it makes blocks. A chain it does not know gets
- * the conservative defaults below; the config can override what follows from them per chain.
+ * What Multihome knows about a chain by its id: its name, how often it makes blocks, and when the forks that changed
+ * the block header took effect. A chain it does not know gets the conservative defaults below; the config can
+ * override each field per chain.
  */
+
+/**
+ * When each fork that added header fields took effect: London by block number, Shanghai, Cancun and Prague by block
+ * timestamp (seconds since the Unix epoch). A fork left out has not taken effect. A header must carry exactly the
+ * fields of the forks in effect at its number and timestamp (see `core/header.ts`).
+ */
+export interface ForkSchedule {
+  /** First block with `baseFeePerGas`. */
+  london?: number;
+  /** First timestamp with `withdrawalsRoot`. */
+  shanghai?: number;
+  /** First timestamp with `blobGasUsed`, `excessBlobGas`, `parentBeaconBlockRoot`. */
+  cancun?: number;
+  /** First timestamp with `requestsHash`. */
+  prague?: number;
+}
 
 export interface ChainPreset {
   name: string;
@@ -10,18 +27,51 @@ export interface ChainPreset {
    * node's automine): the age of its newest block says nothing about whether a newer one exists.
    */
   blockTimeMs: number | undefined;
+  /** Undefined: no known schedule, so a header's fork fields are taken as they come. */
+  forks?: ForkSchedule;
 }
 
-/** A chain Multihome has no preset for: assumed to make a block every 12 s (Ethereum's slot). */
+/** A chain Multihome has no preset for: assumed to make a block every 12 s (Ethereum's slot), no fork schedule. */
 export const UNKNOWN_CHAIN_PRESET: ChainPreset = { name: "unknown", blockTimeMs: 12_000 };
 
+// Activation values as go-ethereum's params/config.go states them for each network.
 const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
-  [1, { name: "ethereum", blockTimeMs: 12_000 }],
-  [11155111, { name: "sepolia", blockTimeMs: 12_000 }],
-  [17000, { name: "holesky", blockTimeMs: 12_000 }],
-  [560048, { name: "hoodi", blockTimeMs: 12_000 }],
-  // anvil and Hardhat mine a block per transaction unless started with a block time.
-  [31337, { name: "anvil", blockTimeMs: undefined }],
+  [
+    1,
+    {
+      name: "ethereum",
+      blockTimeMs: 12_000,
+      forks: { london: 12_965_000, shanghai: 1_681_338_455, cancun: 1_710_338_135, prague: 1_746_612_311 },
+    },
+  ],
+  [
+    11155111,
+    {
+      name: "sepolia",
+      blockTimeMs: 12_000,
+      forks: { london: 0, shanghai: 1_677_557_088, cancun: 1_706_655_072, prague: 1_741_159_776 },
+    },
+  ],
+  [
+    17000,
+    {
+      name: "holesky",
+      blockTimeMs: 12_000,
+      forks: { london: 0, shanghai: 1_696_000_704, cancun: 1_707_305_664, prague: 1_740_434_112 },
+    },
+  ],
+  [
+    560048,
+    {
+      name: "hoodi",
+      blockTimeMs: 12_000,
+      forks: { london: 0, shanghai: 0, cancun: 0, prague: 1_742_999_832 },
+    },
+  ],
+  // anvil and Hardhat mine a block per transaction unless started with a block time. anvil's default hardfork
+  // (`latest`) gives every header field from genesis on; a node started with an older `--hardfork` needs `forks` in
+  // the config.
+  [31337, { name: "anvil", blockTimeMs: undefined, forks: { london: 0, shanghai: 0, cancun: 0, prague: 0 } }],
 ]);
 
 export function chainPreset(chainId: number): ChainPreset {

@@ -1,11 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { chainPreset, type ForkSchedule } from "./chain-presets.ts";
 import berlin from "./fixtures/blocks-berlin.json" with { type: "json" };
 import cancun from "./fixtures/blocks-cancun.json" with { type: "json" };
 import prague from "./fixtures/blocks-default.json" with { type: "json" };
 import london from "./fixtures/blocks-london.json" with { type: "json" };
 import shanghai from "./fixtures/blocks-shanghai.json" with { type: "json" };
-import { computeHeaderHash, HeaderFormatError, verifyHeaderHash } from "./header.ts";
+import {
+  checkHeader,
+  computeHeaderHash,
+  forkFieldsAt,
+  HeaderFormatError,
+  headerDigest,
+  NOT_HEADER_FIELDS,
+  verifyHeaderHash,
+} from "./header.ts";
 
 // Real blocks from anvil 1.7 (scripts/make-proof-fixtures.ts): genesis, three blocks with transactions, one empty.
 type BlockJson = Record<string, unknown> & { hash: string };
@@ -168,4 +177,126 @@ test("malformed blocks give ok: false from verifyHeaderHash and throw from compu
     assert.equal(computeHeaderHash(block), computed);
     assert.equal(verifyHeaderHash(block).ok, false, String(hash));
   }
+});
+
+// --- Fork schedule ---
+
+/** Each fixture fork from genesis on, as anvil ran it. */
+const FROM_GENESIS: Record<string, ForkSchedule> = {
+  berlin: {},
+  london: { london: 0 },
+  shanghai: { london: 0, shanghai: 0 },
+  cancun: { london: 0, shanghai: 0, cancun: 0 },
+  prague: { london: 0, shanghai: 0, cancun: 0, prague: 0 },
+};
+
+test("a header carrying the fields its fork schedule requires passes; the devnet's preset is anvil's default", () => {
+  const fixtures: [ForkSchedule, BlockJson[]][] = [
+    [FROM_GENESIS.berlin!, berlin.blocks],
+    [FROM_GENESIS.london!, london.blocks],
+    [FROM_GENESIS.shanghai!, shanghai.blocks],
+    [FROM_GENESIS.cancun!, cancun.blocks],
+    [chainPreset(31337).forks!, prague.blocks],
+  ];
+  for (const [forks, blocks] of fixtures) {
+    // Genesis of anvil's older forks has the blob-gas fields whatever the fork: it fits no schedule (see above).
+    for (const block of blocks.slice(forks === chainPreset(31337).forks ? 0 : 1)) {
+      assert.deepEqual(checkHeader(block, forks), { ok: true, hash: block.hash }, String(block.number));
+    }
+  }
+});
+
+test("a Shanghai header whose withdrawalsRoot is relabelled parentBeaconBlockRoot hashes alike but breaks the schedule", () => {
+  const block = copy(shanghai.blocks.at(-1)!);
+  const relabelled = copy(block);
+  relabelled.parentBeaconBlockRoot = relabelled.withdrawalsRoot;
+  delete relabelled.withdrawalsRoot;
+  relabelled.withdrawals = [];
+  // The hash binds the sequence of fork values, not their names: without a schedule the relabelling goes through.
+  assert.equal(computeHeaderHash(relabelled), block.hash);
+  assert.deepEqual(checkHeader(relabelled), { ok: true, hash: block.hash });
+  const result = checkHeader(relabelled, FROM_GENESIS.shanghai);
+  assert.equal(result.ok, false);
+  if (result.ok === false)
+    assert.match(
+      result.reason,
+      /carries fork fields baseFeePerGas, parentBeaconBlockRoot; .* requires baseFeePerGas, withdrawalsRoot/,
+    );
+  assert.deepEqual(checkHeader(block, FROM_GENESIS.shanghai), { ok: true, hash: block.hash });
+  // A field left out, or one added before its fork, breaks it too (and the hash).
+  const missing = copy(block);
+  delete missing.withdrawalsRoot;
+  assert.equal(checkHeader(missing, FROM_GENESIS.shanghai).ok, false);
+  assert.equal(checkHeader(block, FROM_GENESIS.london).ok, false);
+  // A chain's older blocks keep their fields: a schedule whose Shanghai comes later requires none of it yet.
+  const later = { london: 0, shanghai: Number(BigInt(block.timestamp as string)) + 1 };
+  const result2 = checkHeader(block, later);
+  assert.equal(result2.ok, false);
+  if (result2.ok === false) assert.match(result2.reason, /requires baseFeePerGas$/);
+});
+
+test("fork fields follow each network's schedule: London by number, the others by timestamp", () => {
+  const mainnet = chainPreset(1).forks!;
+  const at = (forks: ForkSchedule, number: number, timestamp: number) =>
+    forkFieldsAt(forks, BigInt(number), BigInt(timestamp)).join(",");
+  assert.equal(at(mainnet, 12_964_999, 1_628_166_812), "");
+  assert.equal(at(mainnet, 12_965_000, 1_628_166_822), "baseFeePerGas");
+  // Mainnet's first Shanghai block (17,034,870) and last (19,426,586) carry the base fee and withdrawals root only.
+  assert.equal(at(mainnet, 17_034_870, 1_681_338_455), "baseFeePerGas,withdrawalsRoot");
+  assert.equal(at(mainnet, 19_426_586, 1_710_338_123), "baseFeePerGas,withdrawalsRoot");
+  assert.equal(
+    at(mainnet, 19_426_587, 1_710_338_135),
+    "baseFeePerGas,withdrawalsRoot,blobGasUsed,excessBlobGas,parentBeaconBlockRoot",
+  );
+  assert.equal(at(mainnet, 22_431_084, 1_746_612_311).split(",").at(-1), "requestsHash");
+  // Every preset's schedule is in fork order.
+  for (const chainId of [1, 11155111, 17000, 560048, 31337]) {
+    const f = chainPreset(chainId).forks!;
+    assert.ok(f.london !== undefined && f.shanghai! <= f.cancun! && f.cancun! <= f.prague!, String(chainId));
+  }
+  assert.equal(chainPreset(424242).forks, undefined);
+});
+
+test("a header with a field Multihome does not know is unverifiable when it breaks the hash, never a lie", () => {
+  // As after a fork this code predates: the known fields no longer hash to the block's hash.
+  const block = latest();
+  block.blockAccessListHash = block.requestsHash;
+  delete block.requestsHash;
+  const result = checkHeader(block, chainPreset(31337).forks);
+  assert.equal(result.ok, "unverifiable");
+  if (result.ok === "unverifiable") {
+    assert.equal(result.hash, block.hash);
+    assert.match(result.reason, /does not know \(blockAccessListHash\)/);
+  }
+  // Where only a recomputed hash will do, it fails.
+  assert.equal(verifyHeaderHash(block).ok, false);
+  // An unknown key that the hash does not need is just not covered, like `size`.
+  const extra = latest();
+  extra.somethingNew = "0x01";
+  assert.deepEqual(checkHeader(extra, chainPreset(31337).forks), { ok: true, hash: extra.hash });
+  // null means absent; keys that are not header fields are no excuse for a wrong hash.
+  const tampered = latest();
+  tampered.stateRoot = `0x${"11".repeat(32)}`;
+  tampered.signature = null;
+  tampered.author = tampered.miner;
+  assert.equal(checkHeader(tampered).ok, false);
+  // Names of unknown fields are bounded in the reason.
+  const many = latest();
+  delete many.requestsHash;
+  for (let i = 0; i < 10; i++) many[`${"f".repeat(100)}${i}`] = "0x00";
+  const bounded = checkHeader(many);
+  assert.equal(bounded.ok, "unverifiable");
+  if (bounded.ok === "unverifiable") assert.ok(bounded.reason.length < 400, bounded.reason);
+});
+
+test("headerDigest covers the header fields, unknown ones included, and nothing else", () => {
+  const block = latest();
+  const digest = headerDigest(block);
+  const withoutBody = Object.fromEntries(Object.entries(block).filter(([k]) => !NOT_HEADER_FIELDS.has(k)));
+  assert.equal(headerDigest(withoutBody), digest);
+  assert.equal(headerDigest({ ...block, transactions: ["0x01"], size: "0x1", hash: "0x00" }), digest);
+  // Key order does not matter; every header field does.
+  assert.equal(headerDigest(Object.fromEntries(Object.entries(block).reverse())), digest);
+  assert.notEqual(headerDigest({ ...block, gasUsed: "0x1" }), digest);
+  assert.notEqual(headerDigest({ ...block, blockAccessListHash: block.stateRoot }), digest);
 });
