@@ -206,3 +206,21 @@ test("SSRF: a metadata, link-local or private literal address is refused at load
   assert.deepEqual(withUrl("http://127.0.0.1:8545"), []);
   assert.deepEqual(withUrl("https://node.example/v3/key"), []);
 });
+
+test("a chain's fork schedule may be set, or turned off with false; its forks must come in order", () => {
+  const withForks = (forks: unknown) => ({ ...base(), chains: [{ ...base().chains[0], forks }] });
+  const forks = { london: 0, shanghai: 100, cancun: 200, prague: 200 };
+  assert.deepEqual(validateConfig(withForks(forks), {}).chains[0]!.forks, forks);
+  assert.equal(validateConfig(withForks(false), {}).chains[0]!.forks, false);
+  assert.deepEqual(validateConfig(withForks({}), {}).chains[0]!.forks, {});
+  assert.equal(validateConfig(base(), {}).chains[0]!.forks, undefined);
+  // London is a block number, the rest timestamps: a London block above Shanghai's timestamp is fine.
+  assert.ok(validateConfig(withForks({ london: 12_965_000, shanghai: 1_681_338_455 }), {}));
+  const issues = (f: unknown) => issuesOf(withForks(f)).join("\n");
+  assert.match(issues({ london: 0, cancun: 10 }), /chains\.0\.forks\.cancun.*needs shanghai/);
+  assert.match(issues({ shanghai: 0 }), /forks\.shanghai.*needs london/);
+  assert.match(issues({ london: 0, shanghai: 10, cancun: 5 }), /forks\.cancun.*cannot take effect before shanghai/);
+  assert.match(issues({ london: -1 }), /forks\.london/);
+  assert.match(issues({ london: 0, osaka: 1 }), /osaka/);
+  assert.match(issues(true), /forks/);
+});

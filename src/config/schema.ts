@@ -104,6 +104,31 @@ const upstreamSchemaWith = <D extends z.ZodType>(domain: D) =>
         ctx.addIssue({ code: "custom", path: ["url"], message: verdict.reason });
     });
 
+/** A block number (London) or a block timestamp in seconds since the Unix epoch (the later forks). */
+const forkPoint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const FORK_ORDER = ["london", "shanghai", "cancun", "prague"] as const;
+/** When each fork that changed the header took effect on this chain; a fork left out has not. */
+const forkSchedule = z
+  .strictObject({
+    london: forkPoint.optional(),
+    shanghai: forkPoint.optional(),
+    cancun: forkPoint.optional(),
+    prague: forkPoint.optional(),
+  })
+  .superRefine((forks, ctx) => {
+    for (const [i, fork] of FORK_ORDER.entries()) {
+      const at = forks[fork];
+      const before = FORK_ORDER[i - 1];
+      if (at === undefined || before === undefined) continue;
+      const prior = forks[before];
+      if (prior === undefined)
+        ctx.addIssue({ code: "custom", path: [fork], message: `${fork} needs ${before} to be scheduled too` });
+      // London is a block number, the others are timestamps: only timestamps compare.
+      else if (before !== "london" && at < prior)
+        ctx.addIssue({ code: "custom", path: [fork], message: `${fork} cannot take effect before ${before}` });
+    }
+  });
+
 const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
   z
     .strictObject({
@@ -116,6 +141,8 @@ const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
       staleAfterMs: ms(1_000).optional(),
       /** Added to the top-level `methods` rules for this chain. */
       methods: methodRules.optional(),
+      /** Overrides the chain's preset fork schedule; `false`: no schedule (fork fields are taken as they come). */
+      forks: z.union([z.literal(false), forkSchedule]).optional(),
     })
     .superRefine((chain, ctx) => {
       const seen = new Set<string>();

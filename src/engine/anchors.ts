@@ -2,6 +2,7 @@
  * Anchored blocks: a block number's hash as independent upstreams agree on it, with the state root of a header whose
  * hash was recomputed from its fields. Proofs are only ever checked against these roots.
  */
+import type { ForkSchedule } from "../core/chain-presets.ts";
 import { type AnchorRule, areIndependent, meetsAnchorRule } from "../core/domain.ts";
 import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../core/head.ts";
 import { verifyHeaderHash } from "../core/header.ts";
@@ -66,10 +67,12 @@ export function createAnchors(
     quorumSize: number;
     /** What it takes to anchor a block. */
     rule: AnchorRule;
+    /** The chain's fork schedule, when known: which fork fields each header must carry. */
+    forks?: ForkSchedule;
   },
 ): Anchors {
   const { clock } = ctx;
-  const { target, headBook, upstreams, quorumSize, rule } = options;
+  const { target, headBook, upstreams, quorumSize, rule, forks } = options;
   /** Anchored blocks by number: the hash independent upstreams agree on, and the roots of its verified header. */
   const anchors = new Map<number, AnchoredBlock>();
   /** Roots of headers the head polls verified (hash recomputed from the fields), by block hash. */
@@ -102,7 +105,7 @@ export function createAnchors(
       heavy: false,
       minBlock: number,
       verify: (block) => {
-        const check = verifyHeaderHash(block);
+        const check = verifyHeaderHash(block, forks);
         if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
         if (check.hash !== agreed.hash) return { ok: false, reason: "header is not the anchored block" };
         return { ok: true, value: block };
@@ -127,7 +130,7 @@ export function createAnchors(
         heavy: false,
         minBlock: number,
         verify: (block): Verdict => {
-          const check = verifyHeaderHash(block);
+          const check = verifyHeaderHash(block, forks);
           if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
           if (Number((block as { number?: string }).number) !== number) {
             return { ok: false, reason: "header has another number" };
@@ -166,7 +169,7 @@ export function createAnchors(
             ? { ok: false, reason: `no block ${number} from a node that should have it`, dispute: false }
             : { ok: true, value: null };
         }
-        const check = verifyHeaderHash(block);
+        const check = verifyHeaderHash(block, forks);
         if (!check.ok) return { ok: false, reason: `block header: ${check.reason}` };
         if (Number((block as { number?: string }).number) !== number)
           return { ok: false, reason: "block has another number" };

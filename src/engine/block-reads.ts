@@ -8,6 +8,7 @@
  * Something addressed by hash that one upstream says does not exist (`null`) is not absent on that word alone: `null`
  * is served only when an upstream in an independent failure domain, at the agreed head or above, says so too.
  */
+import type { ForkSchedule } from "../core/chain-presets.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { HASH_HEX, type Hex } from "../core/hex.ts";
 import { type PinnedCall, parseBlockNumber } from "../core/methods.ts";
@@ -26,6 +27,8 @@ import {
 } from "./verified-blocks.ts";
 
 export interface BlockReadIo {
+  /** The chain's fork schedule, when known: which fork fields each header must carry. */
+  forks?: ForkSchedule;
   anchor(number: number): Promise<AnchoredBlock | undefined>;
   execute(plan: CallPlan, signal?: AbortSignal): Promise<ExecuteResult>;
   onDispute(upstreamId: string, reason: string): void;
@@ -62,6 +65,7 @@ type Placement = { anchored: AnchoredBlock; verified: VerifiedBody; index: numbe
 
 export function createBlockReads(io: BlockReadIo) {
   const blocks = createVerifiedBlocks({
+    ...(io.forks ? { forks: io.forks } : {}),
     execute: (plan) => io.execute(plan),
     onDispute: io.onDispute,
     independent: io.independent,

@@ -222,6 +222,7 @@ export function createChain(
     chainCheckIntervalMs: health.chainCheckIntervalMs,
     attemptTimeoutMs: routing.attemptTimeoutMs,
     defaultBackoffMs: routing.defaultBackoffMs,
+    ...(settings.forks ? { forks: settings.forks } : {}),
     onHead: (head) => {
       ctx.logger.debug({ chainId, head: head.number }, "agreed head");
       streams.wake();
@@ -285,6 +286,7 @@ export function createChain(
       minDomains: settings.verification.anchorMinDomains,
       minUpstreams: settings.verification.anchorMinUpstreams,
     },
+    ...(settings.forks ? { forks: settings.forks } : {}),
   });
   const lastKnownGood = createLastKnownGoodBook(ctx, chainId);
   const blockTags = createBlockTags({
@@ -298,6 +300,7 @@ export function createChain(
     lastKnownGood,
   });
   const blockReads = createBlockReads({
+    ...(settings.forks ? { forks: settings.forks } : {}),
     anchor: anchors.anchor,
     execute: (plan, signal) => execute(ctx, target, plan, signal),
     onDispute: (id, reason) => {

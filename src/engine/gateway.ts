@@ -3,6 +3,7 @@
  * nothing of HTTP, stores or the CLI (those sit around it in server/ and app/).
  */
 import type { Config } from "../config/schema.ts";
+import { chainPreset, type ForkSchedule } from "../core/chain-presets.ts";
 import { failureDomainOf } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
@@ -71,6 +72,12 @@ function verificationOf(answer: CallAnswer): VerificationOutcome {
 /** Errors that mean the gateway failed the client, as opposed to the client's or the chain's own errors. */
 const GATEWAY_FAILURES = new Set(["unavailable", "timeout", "internal"]);
 
+/** The chain's fork schedule: the config's, else its preset's; none with `forks: false` or an unknown chain. */
+function forksOf(chain: Config["chains"][number]): { forks?: ForkSchedule } {
+  const forks = chain.forks === false ? undefined : (chain.forks ?? chainPreset(chain.chainId).forks);
+  return forks ? { forks } : {};
+}
+
 export function createGateway(config: Config, ctx: EngineContext): Gateway {
   const chains = new Map<number, Chain>();
   /** Each chain's instruments, bound once. */
@@ -91,6 +98,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           routing: config.routing,
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
+          ...forksOf(chain),
           methods: {
             allow: [...config.methods.allow, ...(chain.methods?.allow ?? [])],
             deny: [...config.methods.deny, ...(chain.methods?.deny ?? [])],

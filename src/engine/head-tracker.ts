@@ -3,6 +3,7 @@
  * the agreed head. The polls double as health probes, so a dead upstream is noticed even when it gets no traffic,
  * at no more than one probe per poll interval.
  */
+import type { ForkSchedule } from "../core/chain-presets.ts";
 import type { DomainHealth } from "../core/domain-health.ts";
 import { type AgreedHead, agreedValue, type HeadBook } from "../core/head.ts";
 import { verifyHeaderHash } from "../core/header.ts";
@@ -42,6 +43,8 @@ export interface HeadTrackerOptions {
   attemptTimeoutMs: number;
   /** Backoff after a rate limit that named no duration, ms. */
   defaultBackoffMs: number;
+  /** The chain's fork schedule, when known: which fork fields each header must carry. */
+  forks?: ForkSchedule;
   /** Called after each change of the agreed head. */
   onHead?: (head: AgreedHead) => void;
   /** A polled header whose hash was recomputed from its fields and matched. */
@@ -183,7 +186,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       u.lastSuccessAt = at;
       domainHealth.onSuccess(u.domainLabel, u.id, at);
       // A header whose fields do not hash to its hash is a lie about the chain: not a report, a dispute.
-      const check = verifyHeaderHash(block);
+      const check = verifyHeaderHash(block, options.forks);
       if (!check.ok || check.hash !== block.hash) {
         options.onDispute?.(u, `head header: ${check.ok ? "hash does not match its fields" : check.reason}`);
         return;
@@ -238,7 +241,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         signal: stopped.signal,
       });
       if (outcome.kind !== "result") return;
-      const check = verifyHeaderHash(outcome.result);
+      const check = verifyHeaderHash(outcome.result, options.forks);
       if (!check.ok || check.hash !== h) {
         options.onDispute?.(u, `ancestor header: ${check.ok ? "not the block asked for" : check.reason}`);
         return;

@@ -9,6 +9,7 @@
  * list is kept, and a list that disagrees is charged to its own supplier — never to an upstream that later asks about
  * a transaction in it.
  */
+import type { ForkSchedule } from "../core/chain-presets.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { verifyHeaderHash } from "../core/header.ts";
 import type { Hex } from "../core/hex.ts";
@@ -54,6 +55,8 @@ export interface VerifiedReceipts {
 export type SenderCheck = { ok: true } | { ok: false; error: MultihomeError } | { ok: "unverifiable" };
 
 export interface VerifiedBlockIo {
+  /** The chain's fork schedule, when known: which fork fields each header must carry. */
+  forks?: ForkSchedule;
   execute(plan: CallPlan): Promise<ExecuteResult>;
   onDispute(upstreamId: string, reason: string): void;
   /** Whether two upstreams are in independent failure domains (a different operator and outage domain). */
@@ -115,7 +118,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
           return known
             ? { ok: false, reason: `no block ${hash} from a node that should have it`, dispute: false }
             : { ok: true, value: null };
-        const header = verifyHeaderHash(block);
+        const header = verifyHeaderHash(block, io.forks);
         if (!header.ok) return { ok: false, reason: `block header: ${header.reason}` };
         if (header.hash !== hash.toLowerCase()) return { ok: false, reason: "block is not the one asked for" };
         const check = checkBlockBody(block, { fullTransactions: true });
