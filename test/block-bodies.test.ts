@@ -2,13 +2,15 @@
  * Block bodies are what was asked for, on real anvil nodes behind fault proxies. One upstream answers full blocks with
  * transaction hashes instead of objects, or leaves out the withdrawals its header commits to: that body is never
  * served, the client gets the true block as `proof`, the block's transactions and receipts are still served, and the
- * liar is disputed.
+ * liar is disputed. A header carrying a field Multihome does not know (as after a fork newer than the code) is not a
+ * lie: on one upstream or on all, nobody honest is disputed, and the head and anchored reads carry on.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createWalletClient, defineChain, type Hex, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
 
 type Json = Record<string, unknown>;
 
@@ -16,6 +18,8 @@ type Json = Record<string, unknown>;
 const MAX_BLOCKS = 30;
 /** Answers the liar must have given before the test judges what clients saw. */
 const LIES_WANTED = 2;
+/** Head polls an upstream must have answered with an unknown header field before the test judges. */
+const POLLS_WANTED = 8;
 
 let net: TestNetwork;
 
@@ -161,4 +165,111 @@ describe("a block body that is not what was asked for", () => {
       );
     });
   }
+});
+
+/** The header as after a fork this code predates: a field it does not know in the place of `requestsHash`. */
+function withUnknownField(response: unknown): unknown {
+  const result = (response as { result?: unknown }).result as Json | null | undefined;
+  if (!result || typeof result !== "object" || !("requestsHash" in result)) return response;
+  const { requestsHash, ...rest } = result;
+  return { ...(response as object), result: { ...rest, blockAccessListHash: requestsHash } };
+}
+
+describe("a header field Multihome does not know", () => {
+  test("on one upstream's head polls: it is not disputed and still counts as a witness of the head", async (t) => {
+    const proxy = net.proxies.get("u2")!;
+    let rewritten = 0;
+    await proxy.setFault({
+      fault: {
+        kind: "rewrite",
+        fn: (request, response) => {
+          if ((request.params as unknown[])[0] !== "latest") return response;
+          rewritten++;
+          return withUnknownField(response);
+        },
+      },
+      methods: ["eth_getBlockByNumber"],
+    });
+    t.after(() => proxy.clearFault());
+    const logsBefore = net.logs.length;
+    const { block } = await transferInNewBlock(3, 1n);
+    await waitFor(() => rewritten >= POLLS_WANTED, { timeoutMs: 10_000, what: `${POLLS_WANTED} rewritten head polls` });
+    const head = net.app.gateway.readiness().chains[0]!.head;
+    t.diagnostic(`${rewritten} head polls with an unknown field; head ${head?.number} witnesses ${head?.witnesses}`);
+    assert.deepEqual(disputesOf("u2", logsBefore), []);
+    assert.deepEqual(
+      upstreamsOf()
+        .filter((u) => u.cordoned)
+        .map((u) => u.id),
+      [],
+    );
+    assert.equal(head?.number, block);
+    assert.ok(head?.witnesses.includes("u2"), "its head report still counts");
+    const balance = await net.rpc("eth_getBalance", [net.devnet.accounts[9]!.address, "latest"]);
+    assert.equal(balance.body.result, await net.direct("eth_getBalance", [net.devnet.accounts[9]!.address, "latest"]));
+    assert.equal(balance.headers.get("multihome-verified"), "proof");
+  });
+
+  test("on every upstream: nobody is cordoned; head, state, blocks and receipts are served as agreed by independent domains", async (t) => {
+    let rewritten = 0;
+    for (const proxy of net.proxies.values()) {
+      await proxy.setFault({
+        fault: {
+          kind: "rewrite",
+          fn: (_request, response) => {
+            rewritten++;
+            return withUnknownField(response);
+          },
+        },
+        methods: ["eth_getBlockByNumber", "eth_getBlockByHash"],
+      });
+    }
+    t.after(async () => {
+      for (const proxy of net.proxies.values()) await proxy.clearFault();
+    });
+    const logsBefore = net.logs.length;
+    const { hash, block } = await transferInNewBlock(4, 7n);
+    await waitFor(() => rewritten >= POLLS_WANTED * 3, { timeoutMs: 10_000, what: "rewritten head polls" });
+    const tag = `0x${block.toString(16)}`;
+    const recipient = net.devnet.accounts[9]!.address;
+
+    const balance = await net.rpc("eth_getBalance", [recipient, tag]);
+    assert.equal(
+      balance.body.result,
+      await net.direct("eth_getBalance", [recipient, tag]),
+      JSON.stringify(balance.body),
+    );
+    assert.equal(balance.headers.get("multihome-verified"), "quorum");
+    for (const full of [true, false]) {
+      const reply = await net.rpc("eth_getBlockByNumber", [tag, full]);
+      const truth = withUnknownField({ result: await net.direct("eth_getBlockByNumber", [tag, full]) }) as Json;
+      assert.deepEqual(reply.body.result, truth.result, JSON.stringify(reply.body.error));
+      assert.equal(reply.headers.get("multihome-verified"), "quorum");
+    }
+    const receipt = await net.rpc("eth_getTransactionReceipt", [hash]);
+    assert.deepEqual(receipt.body.result, await net.direct("eth_getTransactionReceipt", [hash]));
+    assert.equal(receipt.headers.get("multihome-verified"), "quorum");
+    // By hash, before the block is anchored for any other read: anchored at the number it states, then served.
+    const { hash: later, block: laterBlock } = await transferInNewBlock(4, 9n);
+    const blockHash = ((await net.direct("eth_getBlockByNumber", [`0x${laterBlock.toString(16)}`, false])) as Json)
+      .hash;
+    const byHash = await net.rpc("eth_getBlockByHash", [blockHash, true]);
+    const byHashTruth = withUnknownField({ result: await net.direct("eth_getBlockByHash", [blockHash, true]) }) as Json;
+    assert.deepEqual(byHash.body.result, byHashTruth.result, JSON.stringify(byHash.body.error));
+    assert.equal(byHash.headers.get("multihome-verified"), "quorum");
+    const tx = await net.rpc("eth_getTransactionByHash", [later]);
+    assert.deepEqual(tx.body.result, await net.direct("eth_getTransactionByHash", [later]));
+    assert.equal(tx.headers.get("multihome-verified"), "quorum");
+
+    const { block: next } = await transferInNewBlock(4, 8n);
+    t.diagnostic(`${rewritten} rewritten headers; the head moved on to ${next}`);
+    for (const id of ["u1", "u2", "u3"]) assert.deepEqual(disputesOf(id, logsBefore), [], id);
+    assert.deepEqual(
+      upstreamsOf()
+        .filter((u) => u.cordoned)
+        .map((u) => u.id),
+      [],
+    );
+    assert.equal(net.app.gateway.readiness().ready, true);
+  });
 });

@@ -1,11 +1,13 @@
 /**
  * Anchored blocks: a block number's hash as independent upstreams agree on it, with the state root of a header whose
- * hash was recomputed from its fields. Proofs are only ever checked against these roots.
+ * hash was recomputed from its fields. Proofs are only ever checked against these roots. A header that carries a field
+ * Multihome does not know cannot be hashed: its block is anchored only when independent upstreams agree on its hash,
+ * its roots and every other header field, and is marked so (`headerDigest`).
  */
 import type { ForkSchedule } from "../core/chain-presets.ts";
 import { type AnchorRule, areIndependent, meetsAnchorRule } from "../core/domain.ts";
 import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../core/head.ts";
-import { verifyHeaderHash } from "../core/header.ts";
+import { checkHeader, headerDigest } from "../core/header.ts";
 import { toHex } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
 import type { EngineContext } from "./context.ts";
@@ -49,7 +51,7 @@ export interface Anchors {
   /** Some usable upstream now says another block is at `number`. */
   doubted(number: number, hash: string): boolean;
   /** The check for a block asked for by number (see below). */
-  checkBlock(number: number, headNumber: number): { anchored(): boolean; verify(block: unknown): Verdict };
+  checkBlock(number: number, headNumber: number): { evidence(): "quorum" | "single"; verify(block: unknown): Verdict };
 }
 
 /** A height a reorg deeper than the walk (down to `deepBelow`) may have changed: below it, within the head history. */
@@ -104,22 +106,26 @@ export function createAnchors(
       params: [agreed.hash, false],
       heavy: false,
       minBlock: number,
-      verify: (block) => {
-        const check = verifyHeaderHash(block, forks);
-        if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+      verify: (block): Verdict => {
+        const check = checkHeader(block, forks);
+        if (check.ok === false) return { ok: false, reason: `header: ${check.reason}` };
         if (check.hash !== agreed.hash) return { ok: false, reason: "header is not the anchored block" };
-        return { ok: true, value: block };
+        return { ok: true, value: check.ok === true ? rootsOf(block) : undefined };
       },
     });
     if (!header.ok) return undefined;
-    return remember({ number, hash, ...rootsOf(header.result), domains });
+    if (header.result !== undefined) return remember({ number, hash, ...(header.result as Roots), domains });
+    // Its hash cannot be recomputed: independent upstreams must agree on the whole header instead.
+    return anchorByQuorum(number, hash);
   }
 
   /**
    * A block older than the head polls' memory (or one they skipped): ask independent upstreams for its header, check
-   * each header's hash against its fields, and anchor it only when `quorumSize` of them agree on hash and state root.
+   * each header's hash against its fields, and anchor it only when `quorumSize` of them agree on hash and roots. A
+   * header that cannot be hashed (a field Multihome does not know) must be agreed field by field. With `expected`,
+   * the block independent upstreams agree on must have that hash.
    */
-  async function anchorByQuorum(number: number): Promise<AnchoredBlock | undefined> {
+  async function anchorByQuorum(number: number, expected?: string): Promise<AnchoredBlock | undefined> {
     const head = headBook.current();
     if (!head || number > head.number) return undefined;
     const quorum = await executeQuorum(
@@ -130,12 +136,13 @@ export function createAnchors(
         heavy: false,
         minBlock: number,
         verify: (block): Verdict => {
-          const check = verifyHeaderHash(block, forks);
-          if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+          const check = checkHeader(block, forks);
+          if (check.ok === false) return { ok: false, reason: `header: ${check.reason}` };
           if (Number((block as { number?: string }).number) !== number) {
             return { ok: false, reason: "header has another number" };
           }
-          return { ok: true, value: { hash: check.hash, ...rootsOf(block) } };
+          const agreeOn = { hash: check.hash, ...rootsOf(block) };
+          return { ok: true, value: check.ok === true ? agreeOn : { ...agreeOn, headerDigest: headerDigest(block) } };
         },
       },
       Math.max(quorumSize, rule.minUpstreams, rule.minDomains),
@@ -144,7 +151,8 @@ export function createAnchors(
       rule.minDomains < 2 ? (a, b) => a !== b : (a, b) => areIndependent(a.domain, b.domain),
     );
     if (!quorum.ok || !quorum.result.ok) return undefined;
-    const { hash, ...roots } = quorum.result.result as Roots & { hash: `0x${string}` };
+    const { hash, ...roots } = quorum.result.result as Roots & { hash: `0x${string}`; headerDigest?: `0x${string}` };
+    if (expected !== undefined && hash !== expected) return undefined;
     return remember({ number, hash, ...roots, domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))] });
   }
 
@@ -157,24 +165,27 @@ export function createAnchors(
   /**
    * A block asked for by number: its header must hash to its claimed hash, and — when independent upstreams agree on
    * the block at that height — to that agreed hash. `null` for a block at or below the agreed head comes from a node
-   * that is behind: not an answer, so the call moves on (without counting it as a lie).
+   * that is behind: not an answer, so the call moves on (without counting it as a lie). A header that cannot be hashed
+   * (a field Multihome does not know) is served as one upstream's word.
    */
   function checkBlock(number: number, headNumber: number) {
     const agreed = agreedBlock(number, headNumber);
+    let unverifiable = false;
     return {
-      anchored: () => agreed !== undefined,
+      evidence: () => (agreed !== undefined && !unverifiable ? "quorum" : "single"),
       verify: (block: unknown): Verdict => {
         if (block === null) {
           return number <= headNumber
             ? { ok: false, reason: `no block ${number} from a node that should have it`, dispute: false }
             : { ok: true, value: null };
         }
-        const check = verifyHeaderHash(block, forks);
-        if (!check.ok) return { ok: false, reason: `block header: ${check.reason}` };
+        const check = checkHeader(block, forks);
+        if (check.ok === false) return { ok: false, reason: `block header: ${check.reason}` };
         if (Number((block as { number?: string }).number) !== number)
           return { ok: false, reason: "block has another number" };
         if (agreed && check.hash !== agreed.hash)
           return { ok: false, reason: "block is not the one independent upstreams agree on" };
+        unverifiable = check.ok === "unverifiable";
         return { ok: true, value: block };
       },
     };

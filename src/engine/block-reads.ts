@@ -69,19 +69,22 @@ export function createBlockReads(io: BlockReadIo) {
     execute: (plan) => io.execute(plan),
     onDispute: io.onDispute,
     independent: io.independent,
+    anchor: io.anchor,
   });
 
-  const evidenceOf = (
-    block: Json,
-    anchored: AnchoredBlock | undefined,
-    proven: boolean,
-    supplier: string,
-  ): Evidence => {
+  /**
+   * `proof` when the header hash was recomputed, the body rebuilt its roots and the block is the one anchored at its
+   * height; `quorum` when the header could not be hashed but is the one independent upstreams agreed on; otherwise one
+   * upstream's word (a self-consistent block off the anchored chain, or a body of a type that cannot be encoded).
+   */
+  const evidenceOf = (verified: VerifiedBody, anchored: AnchoredBlock | undefined, supplier: string): Evidence => {
+    const { block, bodyProven, headerDigest: digest } = verified;
     const canonical = anchored !== undefined && anchored.hash === block.hash;
+    const agreed = canonical && digest !== undefined && anchored.headerDigest === digest;
+    const level = !canonical || !bodyProven ? "single" : digest === undefined ? "proof" : agreed ? "quorum" : "single";
     return {
       blockNumber: parseBlockNumber(block.number),
-      // A block is proof only when its body is proven AND it is the one independent upstreams anchored at its height.
-      verified: proven && canonical ? "proof" : "single",
+      verified: level,
       blockHash: block.hash as Hex,
       upstream: supplier,
       ...(canonical ? { domains: anchored.domains } : {}),
@@ -110,7 +113,7 @@ export function createBlockReads(io: BlockReadIo) {
         ok: false,
         error: new MultihomeError("unavailable", `block ${number} is not anchored by independent upstreams`),
       };
-    const fetched = await blocks.body(anchored.hash, Math.min(number, head), true);
+    const fetched = await blocks.body(anchored.hash, Math.min(number, head), anchored);
     if (!fetched.ok) return fetched;
     if ("absentBy" in fetched.value)
       return { ok: false, error: new MultihomeError("unavailable", `no upstream returned anchored block ${number}`) };
@@ -129,7 +132,7 @@ export function createBlockReads(io: BlockReadIo) {
     }
     const hash = typeof param === "string" ? param : (param as { blockHash?: unknown } | null)?.blockHash;
     if (typeof hash !== "string" || !HASH_HEX.test(hash)) return { ok: "pass" };
-    const fetched = await blocks.body(hash as Hex, head, false);
+    const fetched = await blocks.body(hash as Hex, head);
     if (!fetched.ok || "absentBy" in fetched.value) return fetched as Fetched<Absent>;
     const number = parseBlockNumber(fetched.value.block.number)!;
     const anchored = number <= head ? await io.anchor(number) : undefined;
@@ -152,7 +155,7 @@ export function createBlockReads(io: BlockReadIo) {
       if (failed) return failed;
     }
     const result = full ? verified.block : { ...verified.block, transactions: verified.hashes };
-    return { ok: true, result, evidence: evidenceOf(verified.block, anchored, verified.bodyProven, verified.supplier) };
+    return { ok: true, result, evidence: evidenceOf(verified, anchored, verified.supplier) };
   }
 
   async function getBlockReceipts(pinned: PinnedCall, head: number): Promise<BlockRead> {
@@ -167,7 +170,7 @@ export function createBlockReads(io: BlockReadIo) {
     return {
       ok: true,
       result: receipts.value.receipts,
-      evidence: evidenceOf(verified.block, anchored, verified.bodyProven, receipts.value.supplier),
+      evidence: evidenceOf(verified, anchored, receipts.value.supplier),
     };
   }
 
@@ -326,7 +329,7 @@ export function createBlockReads(io: BlockReadIo) {
     return {
       ok: true,
       result: (verified.block.transactions as Json[])[index]!,
-      evidence: evidenceOf(verified.block, anchored, verified.bodyProven, verified.supplier),
+      evidence: evidenceOf(verified, anchored, verified.supplier),
     };
   }
 
@@ -345,7 +348,7 @@ export function createBlockReads(io: BlockReadIo) {
     return {
       ok: true,
       result: receipts.value.receipts[index]!,
-      evidence: evidenceOf(verified.block, anchored, verified.bodyProven, receipts.value.supplier),
+      evidence: evidenceOf(verified, anchored, receipts.value.supplier),
     };
   }
 

@@ -572,7 +572,7 @@ export function createChain(
           result: proven.value,
           evidence: {
             blockNumber: proven.anchor.number,
-            verified: "proof",
+            verified: proven.anchor.headerDigest === undefined ? "proof" : "quorum",
             blockHash: proven.anchor.hash,
             domains: proven.anchor.domains,
             upstream: proven.supplier,
@@ -647,7 +647,7 @@ export function createChain(
       return {
         ok: true,
         result: result.result,
-        evidence: { blockNumber, verified: blockCheck?.anchored() ? "quorum" : "single", upstream: result.upstream },
+        evidence: { blockNumber, verified: blockCheck?.evidence() ?? "single", upstream: result.upstream },
       };
     if ("rpcError" in result)
       // A node's error text is passed through, but never a configured upstream URL or key it may echo back.

@@ -2,11 +2,16 @@
  * Per chain: admits upstreams (right chain id, same genesis), polls every upstream's head, feeds health, and keeps
  * the agreed head. The polls double as health probes, so a dead upstream is noticed even when it gets no traffic,
  * at no more than one probe per poll interval.
+ *
+ * A polled header whose fields do not hash to its hash (or break the fork schedule) is a dispute. One that carries a
+ * field Multihome does not know cannot be hashed at all (a fork newer than this code): it still counts as a report of
+ * the head, which only independent upstreams agreeing on its hash can make the agreed head, but its roots are not
+ * taken as verified and nobody is disputed for it.
  */
 import type { ForkSchedule } from "../core/chain-presets.ts";
 import type { DomainHealth } from "../core/domain-health.ts";
 import { type AgreedHead, agreedValue, type HeadBook } from "../core/head.ts";
-import { verifyHeaderHash } from "../core/header.ts";
+import { checkHeader, type HeaderCheck } from "../core/header.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import { noopMetrics } from "../core/ports.ts";
 import type { Upstream } from "../upstream/upstream.ts";
@@ -81,6 +86,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   let genesis: string | undefined;
   const genesisReports = new Map<string, string>();
   const headWaiters = new Set<(head: AgreedHead | undefined) => void>();
+  /** Upstreams whose latest header could not be hashed: told once in the logs, until one of theirs verifies again. */
+  const unverifiable = new Set<string>();
 
   // Admitted and not cordoned for failed verifications: a liar vouches for nothing.
   const usable = (id: string) => {
@@ -185,13 +192,14 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       if (reported) u.breaker.onSuccess(at);
       u.lastSuccessAt = at;
       domainHealth.onSuccess(u.domainLabel, u.id, at);
-      // A header whose fields do not hash to its hash is a lie about the chain: not a report, a dispute.
-      const check = verifyHeaderHash(block, options.forks);
-      if (!check.ok || check.hash !== block.hash) {
-        options.onDispute?.(u, `head header: ${check.ok ? "hash does not match its fields" : check.reason}`);
+      // A header whose fields do not hash to its hash is a lie about the chain: not a report, a dispute. One that
+      // cannot be hashed (a field Multihome does not know) is a report whose roots need agreement (noteHeader).
+      const check = checkHeader(block, options.forks);
+      if (check.ok === false || check.hash !== block.hash) {
+        options.onDispute?.(u, `head header: ${check.ok === false ? check.reason : "hash does not match its fields"}`);
         return;
       }
-      options.onVerifiedHeader?.(block as unknown as VerifiedHeader);
+      noteHeader(u, check, block);
       const previous = headBook.headOf(u.id);
       const reorged = headBook.linkBroken(u.id, number, block.hash, block.parentHash);
       const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });
@@ -241,13 +249,13 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         signal: stopped.signal,
       });
       if (outcome.kind !== "result") return;
-      const check = verifyHeaderHash(outcome.result, options.forks);
-      if (!check.ok || check.hash !== h) {
-        options.onDispute?.(u, `ancestor header: ${check.ok ? "not the block asked for" : check.reason}`);
+      const check = checkHeader(outcome.result, options.forks);
+      if (check.ok === false || check.hash !== h) {
+        options.onDispute?.(u, `ancestor header: ${check.ok === false ? check.reason : "not the block asked for"}`);
         return;
       }
       const block = outcome.result as VerifiedHeader & { parentHash: string };
-      options.onVerifiedHeader?.(block);
+      noteHeader(u, check, block);
       const known = headBook.hashOf(u.id, n - 1);
       headBook.recordAncestor(u.id, n - 1, block.parentHash);
       // Stop where the new branch meets what the upstream said before; a height it never reported (heads can be
@@ -268,6 +276,18 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   }
   function spendWalkFetch(id: string, now: number): void {
     walkFetches.get(id)?.push(now) ?? walkFetches.set(id, [now]);
+  }
+
+  /** A verified header's roots are remembered; an unhashable one is only a report of the head (see above). */
+  function noteHeader(u: Upstream, check: Exclude<HeaderCheck, { ok: false }>, block: unknown): void {
+    if (check.ok === true) {
+      unverifiable.delete(u.id);
+      options.onVerifiedHeader?.(block as VerifiedHeader);
+      return;
+    }
+    if (unverifiable.has(u.id)) return;
+    unverifiable.add(u.id);
+    log.warn({ upstream: u.id, reason: check.reason }, "header cannot be verified by its hash: roots need agreement");
   }
 
   function loop(u: Upstream): void {

@@ -22,7 +22,7 @@ export function lastKnownGoodKey(method: string, params: unknown[] | Record<stri
 }
 
 /** The block a proven value reflects, as far as its last-known-good entry goes. */
-export type ProvenAt = Pick<AnchoredBlock, "number" | "hash" | "timestamp" | "domains">;
+export type ProvenAt = Pick<AnchoredBlock, "number" | "hash" | "timestamp" | "domains" | "headerDigest">;
 
 export interface LastKnownGoodBook {
   /** The entry for a value proven at `block`. */
@@ -52,7 +52,8 @@ export function createLastKnownGoodBook(ctx: EngineContext, chainId: number): La
     blockNumber: block.number,
     blockHash: block.hash,
     blockTimestamp: block.timestamp,
-    evidence: { method: "proof", domains: block.domains },
+    // Proven against roots that only independent agreement vouches for (an unhashable header): as good as that.
+    evidence: { method: block.headerDigest === undefined ? "proof" : "quorum", domains: block.domains },
     recordedAt: clock.now(),
   });
   function record(kept: LastKnownGood): void {

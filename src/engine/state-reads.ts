@@ -21,6 +21,12 @@ export interface AnchoredBlock {
   timestamp: number;
   /** Outage domains of the upstreams that vouched for the hash. */
   domains: string[];
+  /**
+   * Set when no header of this block could be verified by its hash (it carries a field Multihome does not know): the
+   * digest of the header fields independent upstreams agreed on. Its roots are then agreed, not proven, and what is
+   * checked against them is labelled `quorum`.
+   */
+  headerDigest?: `0x${string}`;
 }
 
 export const PROVEN_METHODS: ReadonlySet<string> = new Set([

@@ -13,7 +13,7 @@
  */
 import { hexToBytes, keccak256 } from "viem";
 import { MultihomeError } from "../core/errors.ts";
-import { verifyHeaderHash } from "../core/header.ts";
+import { BLOCK_BODY_KEYS, checkHeader } from "../core/header.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import type { CallAnswer } from "./answer.ts";
@@ -163,8 +163,7 @@ interface Subscriber {
 
 /** The header fields of a block (a `newHeads` notification carries no body). */
 function headerOf(block: Json): Json {
-  const { transactions: _t, uncles: _u, withdrawals: _w, size: _s, totalDifficulty: _d, ...header } = block;
-  return header;
+  return Object.fromEntries(Object.entries(block).filter(([k]) => !BLOCK_BODY_KEYS.has(k)));
 }
 
 export function createStreams(
@@ -190,12 +189,16 @@ export function createStreams(
     return first === undefined ? undefined : window[number - first.number];
   };
 
-  /** The verified block with this hash (header hash recomputed from its fields), or undefined. */
+  /**
+   * The verified block with this hash (header hash recomputed from its fields, or, for a header with a field Multihome
+   * does not know, one independent upstreams agreed on), or undefined.
+   */
   async function blockByHash(hash: string): Promise<Json | undefined> {
     const answer = await io.call("eth_getBlockByHash", [hash, false]);
     if (!answer.ok || answer.result === null || typeof answer.result !== "object") return undefined;
-    const check = verifyHeaderHash(answer.result);
-    if (!check.ok || check.hash !== hash.toLowerCase()) return undefined;
+    const check = checkHeader(answer.result);
+    if (check.ok === false || check.hash !== hash.toLowerCase()) return undefined;
+    if (check.ok === "unverifiable" && answer.evidence.verified !== "quorum") return undefined;
     return answer.result as Json;
   }
 

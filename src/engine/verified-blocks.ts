@@ -11,13 +11,14 @@
  */
 import type { ForkSchedule } from "../core/chain-presets.ts";
 import { MultihomeError } from "../core/errors.ts";
-import { verifyHeaderHash } from "../core/header.ts";
+import { checkHeader, headerDigest } from "../core/header.ts";
 import type { Hex } from "../core/hex.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import { receiptFieldsMismatch } from "../core/receipt-fields.ts";
 import { checkBlockBody, checkBlockReceipts, UnsupportedTypeError } from "../core/roots.ts";
 import { recoverSender, sameAddress } from "../core/sender.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
+import type { AnchoredBlock } from "./state-reads.ts";
 
 /** Verified block bodies and receipt lists kept, by block hash, oldest out first. */
 export const MAX_VERIFIED_BLOCKS = 64;
@@ -38,6 +39,11 @@ export interface VerifiedBody {
   bodyProven: boolean;
   /** The upstream whose answer this is: the one charged if anything in it later proves false. */
   supplier: string;
+  /**
+   * Set when the header carries a field Multihome does not know, so its hash could not be recomputed: the digest of
+   * its header fields, which only an anchor agreed on by independent upstreams can vouch for.
+   */
+  headerDigest?: Hex;
 }
 
 /** Something addressed by hash that upstreams in two independent failure domains (these) said does not exist. */
@@ -61,6 +67,8 @@ export interface VerifiedBlockIo {
   onDispute(upstreamId: string, reason: string): void;
   /** Whether two upstreams are in independent failure domains (a different operator and outage domain). */
   independent(a: string, b: string): boolean;
+  /** The anchored block at `number` (vouches for a header that cannot be hashed). */
+  anchor(number: number): Promise<AnchoredBlock | undefined>;
 }
 
 /** A tiny insertion-ordered cache of settled lookups (shared while pending); failures are not kept. */
@@ -99,14 +107,21 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
   /** Bodies proven false so far (a read that failed on one is worth trying again: the body is fetched afresh). */
   let provenFalse = 0;
 
-  /** One fetch of the block with this hash, full transactions, verified, from an upstream `avoid` allows. */
+  /**
+   * One fetch of the block with this hash, full transactions, verified, from an upstream `avoid` allows. Every list the
+   * header commits to must be there, and full transactions must be objects. A header Multihome cannot hash (a field it
+   * does not know) is taken only as the header independent upstreams agree on: `anchored`'s. `unanchored`: the numbers
+   * such headers stated when no anchor was at hand to vouch for them.
+   */
   async function fetchBody(
     hash: Hex,
     minBlock: number,
-    known: boolean,
+    anchored: AnchoredBlock | undefined,
     avoid?: (u: { id: string }) => boolean,
-  ): Promise<Fetched<{ body: VerifiedBody | null; upstream: string }>> {
+  ): Promise<Fetched<{ body: VerifiedBody | null; upstream: string }> & { unanchored: Set<number> }> {
+    const unanchored = new Set<number>();
     let bodyProven = true;
+    let digest: Hex | undefined;
     const fetched = await io.execute({
       method: "eth_getBlockByHash",
       params: [hash, true],
@@ -115,46 +130,74 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
       ...(avoid ? { avoid } : {}),
       verify: (block): Verdict => {
         if (block === null)
-          return known
+          return anchored
             ? { ok: false, reason: `no block ${hash} from a node that should have it`, dispute: false }
             : { ok: true, value: null };
-        const header = verifyHeaderHash(block, io.forks);
-        if (!header.ok) return { ok: false, reason: `block header: ${header.reason}` };
+        const header = checkHeader(block, io.forks);
+        if (header.ok === false) return { ok: false, reason: `block header: ${header.reason}` };
         if (header.hash !== hash.toLowerCase()) return { ok: false, reason: "block is not the one asked for" };
+        digest = header.ok === true ? undefined : headerDigest(block);
+        if (header.ok === "unverifiable") {
+          if (!anchored) {
+            const number = parseBlockNumber((block as Json).number);
+            if (number !== undefined) unanchored.add(number);
+            return { ok: false, reason: `block header: ${header.reason}`, dispute: false };
+          }
+          // A block proven by its hash has no header this one could be; one only agreed on may be rendered apart.
+          if (anchored.headerDigest !== digest)
+            return {
+              ok: false,
+              reason: `block header: ${header.reason}, and it is not the header the anchored block has`,
+              dispute: anchored.headerDigest === undefined,
+            };
+        }
         const check = checkBlockBody(block, { fullTransactions: true });
         if (check.ok === false) return { ok: false, reason: `block body: ${check.reason}` };
         bodyProven = check.ok === true;
         return { ok: true, value: block };
       },
     });
-    if (!fetched.ok) return { ok: false, error: notVerified(fetched, `block ${hash}`) };
+    if (!fetched.ok) return { ok: false, error: notVerified(fetched, `block ${hash}`), unanchored };
     const block = fetched.result as Json | null;
-    if (block === null) return { ok: true, value: { body: null, upstream: fetched.upstream } };
+    const { upstream } = fetched;
+    if (block === null) return { ok: true, value: { body: null, upstream }, unanchored };
     const hashes = (block.transactions as Json[]).map((tx) => tx.hash as Hex);
-    return {
-      ok: true,
-      value: { body: { block, hashes, bodyProven, supplier: fetched.upstream }, upstream: fetched.upstream },
+    const body: VerifiedBody = {
+      block,
+      hashes,
+      bodyProven,
+      supplier: upstream,
+      ...(digest ? { headerDigest: digest } : {}),
     };
+    return { ok: true, value: { body, upstream }, unanchored };
   }
 
   /**
-   * The block with this hash, full transactions, verified. For a block `known` to exist (anchored), `null` comes from a
-   * node that is behind or lying: not an answer. For any other, `null` is served only when a second upstream, in a
-   * failure domain independent of the first, says so too.
+   * The block with this hash, full transactions, verified. For an `anchored` block, `null` comes from a node that is
+   * behind or lying: not an answer. For any other, `null` is served only when a second upstream, in a failure domain
+   * independent of the first, says so too. A header that cannot be hashed is vouched for by the block anchored at the
+   * number it states, or not at all.
    */
-  function body(hash: Hex, minBlock: number, known: boolean): Promise<Fetched<VerifiedBody | Absent>> {
+  function body(hash: Hex, minBlock: number, anchored?: AnchoredBlock): Promise<Fetched<VerifiedBody | Absent>> {
     return bodies.get(
       hash.toLowerCase(),
       async () => {
         const liars = falseSuppliers.get(hash.toLowerCase());
-        const first = await fetchBody(hash, minBlock, known, liars && ((u) => liars.has(u.id)));
+        const notLiar = liars && ((u: { id: string }) => liars.has(u.id));
+        let { unanchored, ...first } = await fetchBody(hash, minBlock, anchored, notLiar);
+        for (const number of anchored ? [] : unanchored) {
+          const vouched = number <= minBlock ? await io.anchor(number) : undefined;
+          if (vouched?.hash !== hash.toLowerCase()) continue;
+          ({ unanchored, ...first } = await fetchBody(hash, minBlock, vouched, notLiar));
+          break;
+        }
         if (!first.ok) return first;
         if (first.value.body !== null) return { ok: true, value: first.value.body };
         const denier = first.value.upstream;
         const second = await fetchBody(
           hash,
           minBlock,
-          known,
+          anchored,
           (u) => !io.independent(u.id, denier) || liars?.has(u.id) === true,
         );
         if (!second.ok)
