@@ -23,6 +23,7 @@ import type { Readiness } from "../src/engine/gateway.ts";
 import { type BodyCase, balanceBodies, bodiesFileText, type FundedAccount, sampleCases, wrongCases } from "./bodies.ts";
 import { measureClient } from "./client.ts";
 import { findBinary, startHaproxy, startNginx } from "./external.ts";
+import { balanceLoadOf, type Load, receiptLoadOf } from "./loads.ts";
 import { type MemoryBoundResult, measureMemoryBound, peakOf } from "./memory-bound.ts";
 import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
 import { runOpenLoop } from "./open-loop.ts";
@@ -423,14 +424,6 @@ interface BodySet {
   description: string;
 }
 
-/** The request a scenario sends, and a substring of its only correct answer. */
-interface Load {
-  body: string;
-  expect: string;
-  /** Checks the parsed JSON-RPC `result` of the answer taken before the run; returns what is wrong with it. */
-  check?(result: unknown): string | undefined;
-}
-
 async function measure(def: ScenarioDef, defaultLoad: Load): Promise<{ outcome: ScenarioOutcome; text?: string }> {
   const load = def.load ?? defaultLoad;
   const base = {
@@ -635,27 +628,6 @@ async function memoryBound(nodes: BenchNodes, funded: FundedAccount[]): Promise<
   }
 }
 
-/** The receipt scenarios' request: `eth_getTransactionReceipt` of `nodes.receiptTx`, a successful transfer in block 2. */
-async function receiptLoadOf(nodes: BenchNodes, url: string): Promise<Load> {
-  const txHash = nodes.receiptTx.toLowerCase();
-  const check = (result: unknown): string | undefined => {
-    const r = result as { transactionHash?: unknown; status?: unknown; blockHash?: unknown } | null | undefined;
-    if (typeof r !== "object" || r === null) return "no receipt";
-    if (String(r.transactionHash).toLowerCase() !== txHash) return `receipt of ${String(r.transactionHash)}`;
-    if (r.status !== "0x1") return `receipt status ${String(r.status)}`;
-    if (String(r.blockHash).toLowerCase() !== nodes.block2Hash.toLowerCase())
-      return `receipt in block ${String(r.blockHash)}`;
-    return undefined;
-  };
-  const wrong = check(await rpc(url, "eth_getTransactionReceipt", [nodes.receiptTx]));
-  if (wrong) throw new Error(`unexpected receipt from the node: ${wrong}`);
-  return {
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getTransactionReceipt", params: [nodes.receiptTx] }),
-    expect: `"transactionHash":"${txHash}"`,
-    check,
-  };
-}
-
 function versionOf(binary: string): string {
   const r = spawnSync(binary, ["--version"], { encoding: "utf8" });
   // "anvil Version: 1.7.1"
@@ -692,13 +664,7 @@ async function main(): Promise<void> {
   const nodes = await track(startBenchNodes());
   try {
     const alpha = nodeById(nodes, "alpha");
-    const account = DEV_ACCOUNTS[0]!.address;
-    const balance = await rpc(alpha.url, "eth_getBalance", [account, "0x1"]);
-    if (typeof balance !== "string" || BigInt(balance) === 0n) throw new Error(`unexpected balance ${balance}`);
-    const load: Load = {
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBalance", params: [account, "0x1"] }),
-      expect: `"result":${JSON.stringify(balance)}`,
-    };
+    const load = await balanceLoadOf(alpha.url);
 
     const receiptLoad = await receiptLoadOf(nodes, alpha.url);
     const funded: FundedAccount[] = [];

@@ -41,8 +41,15 @@ export async function stopProcess(child: ChildProcess, timeoutMs: number, ask: (
   }
 }
 
-export async function startServerProcess(spec: ServeSpec, execArgv: string[] = []): Promise<ServerProcess> {
-  const child = fork(join(import.meta.dirname, "serve.ts"), [JSON.stringify(spec)], {
+/**
+ * `root`: the checkout whose `bench/serve.ts` (and so whose Multihome) is started. @default this one
+ */
+export async function startServerProcess(
+  spec: ServeSpec,
+  execArgv: string[] = [],
+  root: string = join(import.meta.dirname, ".."),
+): Promise<ServerProcess> {
+  const child = fork(join(root, "bench", "serve.ts"), [JSON.stringify(spec)], {
     execArgv,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -1,8 +1,10 @@
 /**
- * One upstream is an adversary aimed at the verifier (FAULTS.md section C), on real anvil nodes: the liar (u2) answers
- * through its fault proxy whatever the test says, fast, while the honest upstreams are made slow for the same methods
- * so that the liar's answers are the ones the gateway gets first. Every case checks the client's answers against the
- * nodes, that no honest upstream is disputed, and that the liar is.
+ * One upstream is an adversary aimed at the verifier (FAULTS.md section C), on real anvil nodes in four independent
+ * failure domains: the liar answers through its fault proxy whatever the test says, fast, while the honest upstreams
+ * are made slow for the same methods so that the liar's answers are the ones the gateway gets first. Every case checks
+ * the client's answers against the nodes, that no honest upstream is disputed, and that the liar is.
+ *
+ * MULTIHOME_LIAR=u1|u2|u3|u4 picks the liar (default u2): its position in the config must not matter.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,17 +13,18 @@ import { privateKeyToAccount } from "viem/accounts";
 import { computeHeaderHash } from "../src/core/header.ts";
 import { REORG_WALK_FETCHES_PER_WINDOW } from "../src/engine/head-tracker.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
-import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { FOUR_DOMAINS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
 let net: TestNetwork;
-const LIAR = "u2";
-const HONEST = ["u1", "u3"];
+const LIAR = process.env.MULTIHOME_LIAR ?? "u2";
+const HONEST = FOUR_DOMAINS.map((n) => n.id).filter((id) => id !== LIAR);
 /** How much slower the honest upstreams answer the methods the liar lies in. */
 const HONEST_DELAY_MS = 150;
 
 before(async () => {
   net = await startTestNetwork({
+    nodes: FOUR_DOMAINS,
     config: {
       // A high bar, so a test sees every dispute without the liar being cordoned (and so left alone) halfway.
       verification: { disputesToCordon: 1_000 },
@@ -129,7 +132,7 @@ describe("C2: fields no root covers", () => {
     assert.ok(lies() > 0, "the liar supplied receipts");
     assert.equal(wrong, 0);
     assert.equal(failed, 0);
-    assert.deepEqual(honest, [0, 0], "no honest upstream is disputed");
+    assert.deepEqual(honest, [0, 0, 0], "no honest upstream is disputed");
     assert.ok(disputesOf(LIAR) > liarBefore, "the liar is disputed");
   });
 
@@ -171,7 +174,7 @@ describe("C2: fields no root covers", () => {
     assert.ok(lies() > 0, "the liar supplied bodies");
     assert.equal(wrong, 0);
     assert.equal(failed, 0);
-    assert.deepEqual(honest, [0, 0], "no honest upstream is disputed");
+    assert.deepEqual(honest, [0, 0, 0], "no honest upstream is disputed");
     assert.ok(disputesOf(LIAR) > liarBefore, "the liar is disputed");
   });
 });

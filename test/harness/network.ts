@@ -25,6 +25,12 @@ export const THREE_DOMAINS: { id: string; domain: FailureDomain }[] = [
   { id: "u3", domain: { operator: "op-three", hosting: "hetzner", region: "eu-central" } },
 ];
 
+/** Four upstreams in four independent failure domains: one liar among them still leaves three honest domains. */
+export const FOUR_DOMAINS: { id: string; domain: FailureDomain }[] = [
+  ...THREE_DOMAINS,
+  { id: "u4", domain: { operator: "op-four", hosting: "ovh", region: "ca-east" } },
+];
+
 /** The demo's shape: two vendors on one cloud region (alpha, beta), plus two independent domains. */
 export const FOUR_NODES_TWO_ON_AWS = DEMO_NODES;
 
