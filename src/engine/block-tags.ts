@@ -45,6 +45,19 @@ function headerVerdict(block: unknown): Verdict {
   return { ok: true, value: { number, hash: check.hash } };
 }
 
+/** Whether a call's block parameter is one `pin` resolves (a tag or a `{ blockHash }`): checked without awaiting. */
+export function pinsBlock(method: string, spec: MethodSpec, params: unknown): boolean {
+  const index = spec.blockParam;
+  // Blocks and receipts asked for by hash are proven against that hash already (block-reads.ts).
+  if (index === undefined || spec.logFilter || method === "eth_getBlockReceipts" || !Array.isArray(params))
+    return false;
+  const value = params[index];
+  return (
+    (typeof value === "string" && TAGS.has(value)) ||
+    (typeof value === "object" && value !== null && "blockHash" in value)
+  );
+}
+
 export function createBlockTags(io: BlockTagIo) {
   /** Resolved tags, for the agreed head they were resolved at. */
   const resolved = new Map<string, { head: number; height: Promise<TagHeight> }>();
@@ -132,11 +145,9 @@ export function createBlockTags(io: BlockTagIo) {
    * number it stands for; unchanged for every other block parameter.
    */
   async function pin(method: string, spec: MethodSpec, params: unknown, head: number): Promise<Pinned> {
-    const index = spec.blockParam;
-    // Blocks and receipts asked for by hash are proven against that hash already (block-reads.ts).
-    if (index === undefined || spec.logFilter || method === "eth_getBlockReceipts" || !Array.isArray(params))
-      return { ok: true, params };
-    const value = params[index];
+    if (!pinsBlock(method, spec, params)) return { ok: true, params };
+    const index = spec.blockParam!;
+    const value = (params as unknown[])[index];
     let number: number | undefined;
     if (typeof value === "string" && TAGS.has(value)) {
       const height = await heightOf(value, head);
@@ -153,7 +164,7 @@ export function createBlockTags(io: BlockTagIo) {
       if (!found.ok) return found;
       number = found.number;
     } else return { ok: true, params };
-    const copy = params.slice();
+    const copy = (params as unknown[]).slice();
     copy[index] = toHex(number);
     return { ok: true, params: copy };
   }

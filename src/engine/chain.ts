@@ -39,7 +39,7 @@ import { type Activity, drillable } from "./activity.ts";
 import { createAnchors, inDeepReorg } from "./anchors.ts";
 import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
 import { createBlockReads } from "./block-reads.ts";
-import { createBlockTags } from "./block-tags.ts";
+import { createBlockTags, pinsBlock } from "./block-tags.ts";
 import type { EngineContext } from "./context.ts";
 import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
@@ -492,9 +492,11 @@ export function createChain(
     }
     if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
     // `finalized`, `safe` and `{ blockHash }` become the anchored number they stand for (engine/block-tags.ts).
-    const tagged = await blockTags.pin(rpc.method, spec, rpc.params, head.number);
-    if (!tagged.ok) return { ok: false, error: tagged.error, evidence: none };
-    if (tagged.params !== rpc.params) rpc = { ...rpc, params: tagged.params as RpcCall["params"] };
+    if (pinsBlock(rpc.method, spec, rpc.params)) {
+      const tagged = await blockTags.pin(rpc.method, spec, rpc.params, head.number);
+      if (!tagged.ok) return { ok: false, error: tagged.error, evidence: none };
+      rpc = { ...rpc, params: tagged.params as RpcCall["params"] };
+    }
     const pin = pinBlock(spec, rpc.params, head.number);
     if (!pin.ok)
       return {
@@ -711,12 +713,12 @@ export function createChain(
     return { ok: true, result: logs, evidence: { blockNumber: to, verified: "single" } };
   }
 
-  /** A client's answer about the newest block: labelled stale, or refused, when that block is too old. */
-  async function checkAge(rpc: RpcCall, options: CallOptions | undefined, answer: Promise<CallAnswer>) {
+  /** A call about the newest block is labelled stale, or refused, when that block is too old; any other as it is. */
+  function checkedForAge(rpc: RpcCall, options: CallOptions | undefined, client: boolean): Promise<CallAnswer> {
     const spec = serves(rpc.method);
-    const answered = await answer;
-    if (!spec || !asksForHead(rpc.method, spec, rpc.params)) return answered;
-    return staleness.check(rpc, answered, options?.maxStalenessSeconds);
+    const answer = call(rpc, options, client);
+    if (!spec || !asksForHead(rpc.method, spec, rpc.params)) return answer;
+    return answer.then((answered) => staleness.check(rpc, answered, options?.maxStalenessSeconds));
   }
 
   /** Some admitted upstream with a usable breaker answered a head poll lately. */
@@ -820,8 +822,8 @@ export function createChain(
         await tracker.waitForNextHead(Math.min(left, health.headPollIntervalMs));
       }
     },
-    call: (rpc, options) => checkAge(rpc, options, call(rpc, options, true)),
-    read: (rpc, options) => checkAge(rpc, options, call(rpc, options)),
+    call: (rpc, options) => checkedForAge(rpc, options, true),
+    read: (rpc, options) => checkedForAge(rpc, options, false),
     subscribe: (params, deliver) => streams.subscribe(params, deliver),
     status,
     async stop() {
