@@ -8,7 +8,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import type { FailureDomain } from "../src/core/domain.ts";
-import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/chain.ts";
+import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/answer-cache.ts";
 import type { BodyCase } from "./bodies.ts";
 import type { CacheStats, MemoryReport, MemoryUsage, ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";

@@ -9,6 +9,14 @@ export type Verification = "proof" | "quorum" | "single" | "none";
 /** The kinds of evidence, strongest first: an answer proven against an anchored block is worth more than agreement. */
 export const VERIFICATIONS: readonly Verification[] = ["proof", "quorum", "single", "none"];
 
+/** The least well checked of several answers' evidence (`none` when there are none): what a merged answer can claim. */
+export function weakestEvidence(levels: readonly Verification[]): Verification {
+  return levels.reduce<Verification>(
+    (worst, v) => (VERIFICATIONS.indexOf(v) > VERIFICATIONS.indexOf(worst) ? v : worst),
+    levels.length > 0 ? "proof" : "none",
+  );
+}
+
 export function isVerification(value: unknown): value is Verification {
   return typeof value === "string" && (VERIFICATIONS as readonly string[]).includes(value);
 }

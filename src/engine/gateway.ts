@@ -13,14 +13,8 @@ import { staleAfterMs } from "../core/staleness.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
 import { type Activity, createActivity, type Drill, type DrillRefusal, type DrillSelector } from "./activity.ts";
 import { holdToFloor } from "./answer.ts";
-import {
-  type CachedAnswer,
-  type CallAnswer,
-  type CallOptions,
-  type Chain,
-  type ChainStatus,
-  createChain,
-} from "./chain.ts";
+import type { CachedAnswer } from "./answer-cache.ts";
+import { type CallAnswer, type CallOptions, type Chain, type ChainStatus, createChain } from "./chain.ts";
 import type { EngineContext } from "./context.ts";
 import type { SubscribeResult } from "./streams.ts";
 import type { TransactionStatus } from "./transactions.ts";
