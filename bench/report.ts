@@ -671,7 +671,9 @@ function whereTheTimeGoes(report: BenchReport): string[] {
     "Figures from their own commands, kept with what they measure (this page is rewritten by every `npm run bench`):",
     "a well-behaved client under a hostile mix (`npm run bench:hostile`) in",
     "[security.md](security.md#under-a-hostile-client-mix), and what recording a metric costs",
-    "(`node bench/metrics-cost.ts`) in [metrics.md](metrics.md#recording-cost).",
+    "(`node bench/metrics-cost.ts`) in [metrics.md](metrics.md#recording-cost), and the cost of the one-liar defences",
+    "on proven reads against the commit before them (`node bench/before-after.ts`) in",
+    "[security.md](security.md#cost-on-the-verified-hot-path).",
     "",
   ];
 }
