@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createWalletClient, defineChain, type Hex, http } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { devSender } from "./harness/sender.ts";
 import { waitFor } from "./harness/wait.ts";
 
 type Json = Record<string, unknown>;
@@ -23,29 +23,20 @@ const POLLS_WANTED = 8;
 
 let net: TestNetwork;
 
-function walletOf(index: number) {
-  const chain = defineChain({
-    id: net.chainId,
-    name: "devnet",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [net.rpcUrl] } },
-  });
-  return createWalletClient({
-    account: privateKeyToAccount(net.devnet.accounts[index]!.privateKey),
-    chain,
-    transport: http(net.devnet.nodes[0]!.url),
-  });
-}
+/** Senders by dev account, each counting its own nonces. */
+const senders = new Map<number, ReturnType<typeof devSender>>();
 
 /** One value transfer from dev account `index`, mined in a block of its own; its hash and block number. */
 async function transferInNewBlock(index: number, value: bigint): Promise<{ hash: Hex; block: number }> {
-  const wallet = walletOf(index);
-  const prepared = await wallet.prepareTransactionRequest({
-    to: net.devnet.accounts[9]!.address,
-    value,
-    type: "eip1559",
-  } as never);
-  const hash = await net.devnet.sendRawTransaction(await wallet.signTransaction(prepared as never));
+  let send = senders.get(index);
+  if (!send) {
+    const nonce = Number(
+      BigInt((await net.direct("eth_getTransactionCount", [net.devnet.accounts[index]!.address, "latest"])) as string),
+    );
+    send = devSender(net, index, nonce);
+    senders.set(index, send);
+  }
+  const hash = await send({ to: net.devnet.accounts[9]!.address, value });
   const block = await net.devnet.mine();
   await net.synced();
   return { hash, block };
