@@ -183,12 +183,12 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
       hash.toLowerCase(),
       async () => {
         const liars = falseSuppliers.get(hash.toLowerCase());
-        const notLiar = liars && ((u: { id: string }) => liars.has(u.id));
-        let { unanchored, ...first } = await fetchBody(hash, minBlock, anchored, notLiar);
+        const avoidLiars = liars && ((u: { id: string }) => liars.has(u.id));
+        let { unanchored, ...first } = await fetchBody(hash, minBlock, anchored, avoidLiars);
         for (const number of anchored ? [] : unanchored) {
           const vouched = number <= minBlock ? await io.anchor(number) : undefined;
           if (vouched?.hash !== hash.toLowerCase()) continue;
-          ({ unanchored, ...first } = await fetchBody(hash, minBlock, vouched, notLiar));
+          ({ unanchored, ...first } = await fetchBody(hash, minBlock, vouched, avoidLiars));
           break;
         }
         if (!first.ok) return first;
