@@ -243,3 +243,30 @@ test("nonsense options are rejected", () => {
   assert.throws(() => createBreaker({ halfOpenMaxProbes: 0 }), RangeError);
   assert.throws(() => createBreaker({ slowStartMs: Number.NaN }), RangeError);
 });
+
+test("a good health probe ends an open period at once, however long backoff had grown; a flapping upstream still backs off", () => {
+  const b = createBreaker({ failureThreshold: 1, openMs: 1_000, maxOpenMs: 64_000 });
+  b.onFailure(0);
+  // Failed probes double the open period up to 16 s.
+  for (let t = 1_000, period = 1_000; period < 16_000; ) {
+    assert.equal(b.allow(t), true, `half-open at ${t}`);
+    b.onFailure(t);
+    period *= 2;
+    t += period;
+  }
+  assert.equal(b.state(20_000), "open");
+  b.onProbeSuccess(20_000);
+  assert.equal(b.state(20_000), "half_open", "back at once");
+  assert.equal(b.allow(20_000), true);
+  // The first request fails: open again, with the period doubled from where it was (not reset to openMs).
+  b.onFailure(20_001);
+  assert.equal(b.state(20_001 + 31_000), "open");
+  assert.equal(b.state(20_001 + 32_000), "half_open");
+  assert.equal(b.allow(52_001), true);
+  b.onSuccess(52_002);
+  assert.equal(b.state(52_002), "closed");
+  assert.ok(b.weight(52_002) < 0.2, "slow start after closing");
+  // A probe success while closed or half-open changes nothing.
+  b.onProbeSuccess(52_003);
+  assert.equal(b.state(52_003), "closed");
+});

@@ -92,6 +92,12 @@ export interface Breaker {
   snapshot(now: number): BreakerSnapshot;
   /** Opens for `ms` (or longer if already open longer): used when a whole failure domain is judged down. */
   forceOpen(now: number, ms: number): void;
+  /**
+   * A health probe outside the request path (a head poll) got a good answer: evidence the upstream is back, so an
+   * open breaker ends its open period now, however long it had grown, and turns half-open (one probe request, then
+   * slow start). The open period it would double on the next failure is kept, so a flapping upstream still backs off.
+   */
+  onProbeSuccess(now: number): void;
 }
 
 /** Buckets in the failure-rate window: memory stays constant whatever the request rate. */
@@ -263,6 +269,12 @@ export function createBreaker(options: Partial<BreakerOptions> = {}): Breaker {
         snap.openUntil = openUntil;
       }
       return snap;
+    },
+
+    onProbeSuccess(now) {
+      if (advance(now) !== "open") return;
+      openUntil = now;
+      advance(now);
     },
 
     forceOpen(now, ms) {

@@ -190,6 +190,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     if (block && number !== undefined && typeof block.hash === "string" && typeof block.parentHash === "string") {
       u.latency.record(elapsedMs, at);
       if (reported) u.breaker.onSuccess(at);
+      // An open breaker waits out its backoff no longer: a good head poll is evidence it answers again.
+      else u.breaker.onProbeSuccess(at);
       u.lastSuccessAt = at;
       domainHealth.onSuccess(u.domainLabel, u.id, at);
       // A header whose fields do not hash to its hash is a lie about the chain: not a report, a dispute. One that
