@@ -26,20 +26,23 @@ const breakers = () => net.app.gateway.readiness().chains[0]!.upstreams.map((u) 
 test("after a total outage, proven reads come back with the first upstreams, whatever their breakers' backoff", async (t) => {
   const address = net.devnet.accounts[1]!.address;
   for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
-  // Reads and head polls fail until every breaker is open (with a 60 s backoff).
+  // Reads fail until every breaker is open (with a 60 s backoff) and the gateway counts on no upstream.
   await waitFor(
     async () => {
       await net.rpc("eth_getBalance", [address, "latest"]);
-      return breakers().every((b) => b === "open");
+      return breakers().every((b) => b === "open") && !net.app.gateway.readiness().ready;
     },
-    { timeoutMs: 15_000, what: "every breaker to open" },
+    { timeoutMs: 15_000, what: "every breaker to open and readiness to flip" },
   );
   const truth = await net.direct("eth_getBalance", [address, "latest"]);
   const back = Date.now();
+  let last = "";
+  t.after(() => t.diagnostic(`last answer before recovery was seen: ${last}`));
   for (const p of net.proxies.values()) await p.clearFault();
   await waitFor(
     async () => {
       const r = await net.rpc("eth_getBalance", [address, "latest"]);
+      last = `${JSON.stringify(r.body).slice(0, 200)} ${r.headers.get("multihome-verified")} ${breakers().join(",")}`;
       return r.body.result === truth && r.headers.get("multihome-verified") === "proof";
     },
     { timeoutMs: 10_000, what: "a proven balance once the upstreams answer again" },

@@ -95,7 +95,7 @@ export interface Breaker {
   /**
    * A health probe outside the request path (a head poll) got a good answer: evidence the upstream is back, so an
    * open breaker ends its open period now, however long it had grown, and turns half-open (one probe request, then
-   * slow start). The open period it would double on the next failure is kept, so a flapping upstream still backs off.
+   * slow start). The open period a failed probe doubles is kept.
    */
   onProbeSuccess(now: number): void;
 }

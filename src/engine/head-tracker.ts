@@ -190,7 +190,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     if (block && number !== undefined && typeof block.hash === "string" && typeof block.parentHash === "string") {
       u.latency.record(elapsedMs, at);
       if (reported) u.breaker.onSuccess(at);
-      // An open breaker waits out its backoff no longer: a good head poll is evidence it answers again.
+      // An open breaker waits out its backoff no longer: a good head poll is evidence the upstream answers again. It
+      // turns half-open — one probe request per poll at most, then slow start — so a flapping node is still held back.
       else u.breaker.onProbeSuccess(at);
       u.lastSuccessAt = at;
       domainHealth.onSuccess(u.domainLabel, u.id, at);
