@@ -287,6 +287,8 @@ describe("websocket on three domains", () => {
       await mineInBursts(net, 8);
       // With a second upstream gone no two domains agree: the head stalls, then jumps when u2 is back.
       await net.proxies.get("u2")!.setFault({ kind: "down" });
+      // u2's breaker opens too: the stream's backfill must not wait for its backoff once it answers again.
+      await seenDown(net, "u2");
       await net.devnet.mine(6);
       // The stall is real: the gateway has u3's new head, and u3 alone does not move the agreed head.
       await waitFor(() => statusOf(net, "u3").head === net.devnet.head(), {
