@@ -466,6 +466,20 @@ describe("C4: one null is not an answer", () => {
     assert.ok(disputesOf(LIAR) > liarBefore, "denying transactions mined blocks ago counts against the liar");
   });
 
+  test("a liar's 'still pending' for a mined transaction never reaches a client", async (t) => {
+    const lies = await liarRewrites(t, ["eth_getTransactionByHash"], (_, result) =>
+      result === null ? result : { ...(result as object), blockHash: null, blockNumber: null, transactionIndex: null },
+    );
+    let wrong = 0;
+    for (let i = 0; i < 6; i++) {
+      const r = await compare("eth_getTransactionByHash", await minedTransfer());
+      if (r.wrong || r.failed) wrong++;
+    }
+    t.diagnostic(`${lies()} 'pending' answers from the liar, ${wrong} wrong or failed`);
+    assert.ok(lies() > 0, "the liar answered");
+    assert.equal(wrong, 0);
+  });
+
   test("the outbox never calls a mined transaction replaced on one domain's null receipt", async (t) => {
     const lies = await liarRewrites(t, ["eth_getTransactionReceipt"], () => null);
     const account = privateKeyToAccount(net.devnet.accounts[6]!.privateKey);

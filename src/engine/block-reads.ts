@@ -91,11 +91,14 @@ export function createBlockReads(io: BlockReadIo) {
     };
   };
 
+  /** The outage domains of upstreams that agreed something is not there (not mined, no such block). */
+  const domainsOf = (ids: string[]) => [...new Set(ids.map(io.domainOf))];
+
   /** `null`, as two independent failure domains at the agreed head or above said: agreement, so `quorum`. */
   const absent = (head: number, by: Absent): BlockRead => ({
     ok: true,
     result: null,
-    evidence: { blockNumber: head, verified: "quorum", domains: [...new Set(by.absentBy.map(io.domainOf))] },
+    evidence: { blockNumber: head, verified: "quorum", domains: domainsOf(by.absentBy) },
   });
 
   /** An answer that shows senders (a transaction, a receipt, a full block) is served only once they are checked. */
@@ -254,10 +257,12 @@ export function createBlockReads(io: BlockReadIo) {
     txHash: Hex,
     head: number,
     signal: AbortSignal | undefined,
-  ): Promise<Fetched<{ claim: Json; upstream: string; placement?: Placement } | Absent>> {
+  ): Promise<Fetched<{ claim: Json; upstream: string; placement?: Placement; pendingBy?: string[] } | Absent>> {
     const asked = new Set<string>();
-    /** Upstreams that said the transaction is unknown, or mined above the agreed head. */
+    /** Upstreams that said the transaction is not mined: unknown, pending, or mined above the agreed head. */
     const deniers: string[] = [];
+    /** A pending transaction one of them returned (bound by its hash): served once "not mined" is agreed. */
+    let pending: { claim: Json; upstream: string } | undefined;
     let failure: MultihomeError | undefined;
     const avoid = (id: string) => asked.has(id) || deniers.some((d) => !io.independent(d, id));
     for (let attempt = 0; attempt < MAX_LOCATORS; attempt++) {
@@ -268,19 +273,20 @@ export function createBlockReads(io: BlockReadIo) {
       }
       const { claim, upstream } = located.value;
       asked.add(upstream);
-      if (claim !== null && (claim.blockHash === null || claim.blockHash === undefined))
-        return { ok: true, value: { claim, upstream } };
-      const number = claim === null ? undefined : parseBlockNumber(claim.blockNumber)!;
+      // "Pending" is a claim that it is not mined: one upstream's word, like `null`, until a second domain agrees.
+      const isPending = claim !== null && (claim.blockHash === null || claim.blockHash === undefined);
+      if (isPending) pending ??= { claim, upstream };
+      const number = claim === null || isPending ? undefined : parseBlockNumber(claim.blockNumber)!;
       if (number !== undefined && number > head) {
         // Mined in a block independent upstreams have not agreed on yet (or a lie about the future). Ask every
         // upstream for its head once; still above the agreed head, it is not mined as far as the verified chain knows.
         const refreshed = number - head <= PLACE_AHEAD_MAX_BLOCKS ? await io.refreshHead() : undefined;
         if (refreshed !== undefined && number <= refreshed) head = refreshed;
       }
-      if (claim === null || number! > head) {
+      if (claim === null || isPending || number! > head) {
         deniers.push(upstream);
-        if (deniers.length >= 2) return { ok: true, value: { absentBy: deniers } };
-        continue;
+        if (deniers.length < 2) continue;
+        return { ok: true, value: pending ? { ...pending, pendingBy: deniers } : { absentBy: deniers } };
       }
       const found = await inAnchoredBlock(claim, txHash, head, upstream);
       if (!found.ok) {
@@ -316,12 +322,18 @@ export function createBlockReads(io: BlockReadIo) {
     const placed = await place("eth_getTransactionByHash", txHash, head, signal);
     if (!placed.ok) return placed;
     if ("absentBy" in placed.value) return absent(head, placed.value);
-    const { claim, upstream, placement } = placed.value;
+    const { claim, upstream, placement, pendingBy } = placed.value;
     if (!placement) {
-      // Pending: bound by its own hash; its sender recovered from its signature.
+      // Pending: its content bound by its own hash, its sender recovered from its signature; that it is not mined
+      // is what two independent domains agreed on.
       const failed = senderFailure(await blocks.checkStatedSender(claim, upstream));
       if (failed) return failed;
-      return { ok: true, result: claim, evidence: { blockNumber: undefined, verified: "proof", upstream } };
+      const by = pendingBy ?? [upstream];
+      return {
+        ok: true,
+        result: claim,
+        evidence: { blockNumber: undefined, verified: "quorum", domains: domainsOf(by), upstream },
+      };
     }
     const { anchored, verified, index } = placement;
     const failed = senderFailure(await blocks.checkSender(verified, index));
