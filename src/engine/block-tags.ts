@@ -10,14 +10,13 @@
  * - A block hash resolves to its header's number only when that hash is the one anchored at that height; a hash off
  *   the anchored chain (orphaned, or made up) is refused.
  */
-import { areIndependent } from "../core/domain.ts";
+import type { ForkSchedule } from "../core/chain-presets.ts";
 import { MultihomeError } from "../core/errors.ts";
-import { verifyHeaderHash } from "../core/header.ts";
+import { checkHeader } from "../core/header.ts";
 import { HASH_HEX } from "../core/hex.ts";
 import { type MethodSpec, parseBlockNumber, toHex } from "../core/methods.ts";
-import type { Upstream } from "../upstream/upstream.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
-import { noAgreement } from "./quorum.ts";
+import { createWitnessing, noAgreement } from "./quorum.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
 
 /** Extra independent domains asked for a tag beyond `quorumSize`, so one that fails or lies does not block it. */
@@ -28,6 +27,8 @@ export interface BlockTagIo {
   anchor(number: number): Promise<AnchoredBlock | undefined>;
   /** Independent upstreams that must vouch for a tag's height. */
   quorumSize: number;
+  /** The chain's fork schedule, when known: which fork fields each header must carry. */
+  forks?: ForkSchedule;
 }
 
 type Pinned = { ok: true; params: unknown } | { ok: false; error: MultihomeError };
@@ -35,11 +36,15 @@ type TagHeight = { ok: true; height: number } | { ok: false; error: MultihomeErr
 
 const TAGS = new Set(["finalized", "safe"]);
 
-/** A header answer checked against its own hash; its number. */
-function headerVerdict(block: unknown): Verdict {
+/**
+ * A header answer checked against its own hash (and the chain's fork schedule); its number. A header with a field
+ * Multihome does not know cannot be hashed but is no lie: its number is taken, and the block there is anchored by
+ * agreement like any other.
+ */
+function headerVerdict(block: unknown, forks: ForkSchedule | undefined): Verdict {
   if (block === null) return { ok: false, reason: "no such block", dispute: false };
-  const check = verifyHeaderHash(block);
-  if (!check.ok) return { ok: false, reason: `header: ${check.reason}` };
+  const check = checkHeader(block, forks);
+  if (check.ok === false) return { ok: false, reason: `header: ${check.reason}` };
   const number = parseBlockNumber((block as { number?: unknown }).number);
   if (number === undefined) return { ok: false, reason: "header has no number" };
   return { ok: true, value: { number, hash: check.hash } };
@@ -64,24 +69,15 @@ export function createBlockTags(io: BlockTagIo) {
 
   /** The highest height `quorumSize` independent domains say the tag has reached (capped at the agreed head). */
   async function tagHeight(tag: string, head: number): Promise<TagHeight> {
-    const chosen: Upstream[] = [];
-    const heights: number[] = [];
-    const missing = new Set<string>();
-    const ask = async () => {
-      const answer = await io.execute({
-        method: "eth_getBlockByNumber",
-        params: [tag, false],
-        heavy: false,
-        minBlock: undefined,
-        hedge: false,
-        avoid: (u) => chosen.some((c) => c === u || !areIndependent(c.domain, u.domain)),
-        onLaunch: (u) => chosen.push(u),
-        verify: headerVerdict,
-      });
-      if (answer.ok) heights.push((answer.result as { number: number }).number);
-      else if ("error" in answer) missing.add(answer.error.message);
-    };
+    const { ask, witnessed, missing } = createWitnessing(io.execute, {
+      method: "eth_getBlockByNumber",
+      params: [tag, false],
+      heavy: false,
+      minBlock: undefined,
+      verify: (block) => headerVerdict(block, io.forks),
+    });
     await Promise.all(Array.from({ length: io.quorumSize + TAG_EXTRA_WITNESSES }, ask));
+    const heights = witnessed.flatMap((w) => (w.result.ok ? [(w.result.result as { number: number }).number] : []));
     heights.sort((a, b) => b - a);
     const vouched = heights[io.quorumSize - 1];
     if (vouched === undefined) return { ok: false, error: noAgreement(io.quorumSize, heights.length, false, missing) };
@@ -108,7 +104,7 @@ export function createBlockTags(io: BlockTagIo) {
       heavy: false,
       minBlock: head,
       verify: (block) => {
-        const verdict = headerVerdict(block);
+        const verdict = headerVerdict(block, io.forks);
         if (verdict.ok && (verdict.value as { hash: string }).hash !== hash.toLowerCase())
           return { ok: false, reason: "header is not the block asked for" };
         return verdict;

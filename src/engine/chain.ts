@@ -201,6 +201,7 @@ export function createChain(
     execute: (plan) => execute(ctx, target, plan),
     anchor: anchors.anchor,
     quorumSize: settings.verification.quorumSize,
+    ...(settings.forks ? { forks: settings.forks } : {}),
   });
   const staleness = createStaleCheck(ctx, {
     staleAfterMs: settings.staleAfterMs,
