@@ -387,6 +387,11 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       if (deps.headNumber() !== undefined) {
         const pending = await store.listPendingOutbox(chainId, REBROADCAST_BATCH);
         metrics.outboxPending(pending.length);
+        // Every pending entry is listed: a replacement seen for one no longer pending (evicted, settled elsewhere) goes.
+        if (pending.length < REBROADCAST_BATCH) {
+          const listed = new Set(pending.map((e) => e.hash));
+          for (const hash of replacedSeenAt.keys()) if (!listed.has(hash as Hex)) replacedSeenAt.delete(hash);
+        }
         for (const entry of pending) {
           if (stopped) return;
           if (flights.has(entry.raw)) continue;

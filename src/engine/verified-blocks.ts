@@ -289,20 +289,22 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
   }
 
   /**
-   * The first receipt whose uncovered fields disagree with the body, with which side is false: the receipt list's
-   * supplier, or the body's (when the body's stated sender is not the signature's).
+   * The first receipt whose uncovered fields disagree with the body, with which side is false: the body's supplier
+   * (its stated sender is not the signature's), the receipt list's, or neither known (a transaction type whose
+   * signature cannot be checked here: then nobody is blamed).
    */
   async function disagreement(
     receipts: Json[],
     verified: VerifiedBody,
-  ): Promise<{ index: number; reason: string; bodyFalse: boolean } | undefined> {
+  ): Promise<{ index: number; reason: string; falseSide: "body" | "receipts" | "unknown" } | undefined> {
     const txs = verified.block.transactions as Json[];
     const baseFee = parseBigInt(verified.block.baseFeePerGas);
     for (let i = 0; i < receipts.length; i++) {
       const reason = receiptFieldsMismatch(receipts[i]!, txs[i]!, baseFee);
       if (reason === undefined) continue;
       const sender = await checkSender(verified, i);
-      return { index: i, reason, bodyFalse: sender.ok === false };
+      const falseSide = sender.ok === false ? "body" : sender.ok === "unverifiable" ? "unknown" : "receipts";
+      return { index: i, reason, falseSide };
     }
     return undefined;
   }
@@ -320,8 +322,10 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
           const receipts = fetched.result as Json[];
           const wrong = await disagreement(receipts, verified);
           if (!wrong) return { ok: true, value: { receipts, supplier: fetched.upstream } };
-          if (wrong.bodyFalse)
+          if (wrong.falseSide === "body")
             return { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: block body") };
+          if (wrong.falseSide === "unknown")
+            return { ok: false, error: new MultihomeError("unavailable", `no verifiable answer: ${wrong.reason}`) };
           io.onDispute(fetched.upstream, `${wrong.reason} (receipt ${wrong.index} of block ${number})`);
           avoid.add(fetched.upstream);
         }
