@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { EMITTER_INIT } from "./harness/contracts.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { devSender } from "./harness/sender.ts";
 import { waitFor } from "./harness/wait.ts";
 
 let net: TestNetwork;
@@ -52,4 +54,59 @@ test("after a total outage, proven reads come back with the first upstreams, wha
     breakers().some((b) => b !== "open"),
     `breakers: ${breakers().join(", ")}`,
   );
+});
+
+test("a read whose attempt dies mid-flight (reset, truncated body) is answered from another domain, for every read method", async (t) => {
+  const own = await startTestNetwork({ config: { cache: { enabled: false } } });
+  t.after(() => own.stop());
+  const send = devSender(own, 1);
+  const transfer = await send();
+  const deploy = await send({ data: EMITTER_INIT });
+  await own.devnet.mine();
+  await own.synced();
+  const receipt = (await own.direct("eth_getTransactionReceipt", [deploy])) as { contractAddress: string };
+  const block = (await own.direct("eth_getBlockByNumber", ["latest", false])) as { hash: string; number: string };
+  const from = own.devnet.accounts[1]!.address;
+  const reads: [string, unknown[]][] = [
+    ["eth_getBalance", [from, "latest"]],
+    ["eth_getTransactionCount", [from, "latest"]],
+    ["eth_getCode", [receipt.contractAddress, "latest"]],
+    ["eth_getStorageAt", [receipt.contractAddress, "0x0", "latest"]],
+    ["eth_getTransactionReceipt", [transfer]],
+    ["eth_getTransactionByHash", [deploy]],
+    ["eth_getBlockByHash", [block.hash, true]],
+    ["eth_getBlockReceipts", [block.number]],
+    ["eth_call", [{ to: receipt.contractAddress, data: "0x" }, "latest"]],
+    ["eth_estimateGas", [{ from, to: own.devnet.accounts[2]!.address, value: "0x1" }]],
+    ["eth_getLogs", [{ fromBlock: block.number, toBlock: block.number }]],
+    ["eth_feeHistory", ["0x2", "latest", [50]]],
+    ["eth_gasPrice", []],
+  ];
+  // Every upstream call these reads make dies half the time on one node — first u1 (connection reset), then u2 (body
+  // cut short); the head polls (eth_getBlockByNumber) are spared so it stays admitted and keeps being chosen.
+  const methods = [...reads.map(([m]) => m), "eth_getProof", "eth_getBlockByHash", "eth_maxPriorityFeePerGas"];
+  const failures: string[] = [];
+  const struck: number[] = [];
+  for (const [id, fault] of [
+    ["u1", { kind: "reset" }],
+    ["u2", { kind: "truncate", fraction: 0.5 }],
+  ] as const) {
+    const proxy = own.proxies.get(id)!;
+    await proxy.setFault({ fault, ratio: 0.5, methods });
+    for (let round = 0; round < 6; round++) {
+      for (const [method, params] of reads) {
+        const r = await own.rpc(method, params);
+        const e = r.body.error;
+        if (e) failures.push(`${id} ${fault.kind}, ${method}: ${e.code} ${e.message} ${JSON.stringify(e.data ?? {})}`);
+      }
+    }
+    struck.push(proxy.stats().faulted);
+    await proxy.clearFault();
+  }
+  t.diagnostic(`${reads.length * 12} reads, attempts cut on u1/u2: ${struck.join("/")}`);
+  assert.ok(
+    struck.every((n) => n >= 5),
+    `faults struck ${struck.join("/")} times`,
+  );
+  assert.deepEqual(failures, []);
 });

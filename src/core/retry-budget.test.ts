@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createRetryBudget, RETRY_BUDGET_DEFAULTS } from "./retry-budget.ts";
+import { createRetryBudget, HEDGE_RESERVED_SHARE, RETRY_BUDGET_DEFAULTS } from "./retry-budget.ts";
 
 test("steady 100 req/s for 20 s, every request wanting an extra attempt: extra <= 0.2 * requests + 5/s", () => {
   const budget = createRetryBudget();
@@ -32,6 +32,25 @@ test("a burst after idle gets the floor: minPerSecond * window seconds, then ref
   while (budget.tryAcquire(now)) granted++;
   assert.equal(granted, RETRY_BUDGET_DEFAULTS.minPerSecond * (RETRY_BUDGET_DEFAULTS.windowMs / 1000));
   assert.deepEqual(budget.snapshot(now), { requests: 0, extra: 50, available: 0 });
+});
+
+test("hedges leave their reserved share to retries: a stall's hedges cannot starve a crash's retries", () => {
+  const budget = createRetryBudget({ minPerSecond: 0 });
+  for (let i = 0; i < 1_000; i++) budget.onRequest(0);
+  const allowance = 0.2 * 1_000;
+  let hedges = 0;
+  while (budget.tryAcquire(0, "hedge")) hedges++;
+  assert.equal(hedges, allowance * (1 - HEDGE_RESERVED_SHARE));
+  let retries = 0;
+  while (budget.tryAcquire(0, "retry")) retries++;
+  assert.equal(retries, allowance * HEDGE_RESERVED_SHARE, "the reserve is there for retries");
+  assert.equal(budget.tryAcquire(0, "hedge"), false);
+  // Retries spend the reserve first when they come first: hedges then get nothing, the total stays the same.
+  const other = createRetryBudget({ minPerSecond: 0 });
+  for (let i = 0; i < 1_000; i++) other.onRequest(0);
+  for (let i = 0; i < allowance * HEDGE_RESERVED_SHARE; i++) assert.equal(other.tryAcquire(0), true);
+  assert.equal(other.tryAcquire(0, "hedge"), false);
+  assert.equal(other.snapshot(0).available, allowance * HEDGE_RESERVED_SHARE);
 });
 
 test("with a one-second window a burst after idle is allowed exactly minPerSecond", () => {

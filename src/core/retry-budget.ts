@@ -4,6 +4,10 @@
  *
  * Allowed extra attempts in the sliding window = `minPerSecond * windowMs / 1000 + ratio * primaryRequests`.
  * The window is kept in time buckets, so memory is constant whatever the request rate.
+ *
+ * Retries come first: a hedge only races a slow answer, while a retry is the only way a call whose attempt died (a
+ * reset, a crash) gets answered at all. So hedges may not take the last {@link HEDGE_RESERVED_SHARE} of the allowance:
+ * a stalled upstream that draws a hedge for every call cannot leave nothing for the retries of a node that crashes.
  */
 
 export interface RetryBudgetOptions {
@@ -39,11 +43,17 @@ export interface RetryBudgetSnapshot {
   available: number;
 }
 
+/** Share of the window's allowance kept for retries: hedges stop when less than this is left. */
+export const HEDGE_RESERVED_SHARE = 0.5;
+
+/** What an extra attempt is for: a retry of a failed attempt, or a hedge racing a slow one. */
+export type ExtraAttempt = "retry" | "hedge";
+
 export interface RetryBudget {
   /** A primary request started. */
   onRequest(now: number): void;
-  /** Takes one extra attempt if the budget allows; `false` means do not retry or hedge. */
-  tryAcquire(now: number): boolean;
+  /** Takes one extra attempt if the budget allows; `false` means do not retry or hedge. @default "retry" */
+  tryAcquire(now: number, purpose?: ExtraAttempt): boolean;
   snapshot(now: number): RetryBudgetSnapshot;
 }
 
@@ -97,9 +107,11 @@ export function createRetryBudget(options: Partial<RetryBudgetOptions> = {}): Re
     return { requests, extra };
   }
 
-  function available(requests: number, extra: number): number {
+  function available(requests: number, extra: number, purpose: ExtraAttempt = "retry"): number {
+    const allowance = floor + ratio * requests;
+    const reserved = purpose === "hedge" ? HEDGE_RESERVED_SHARE * allowance : 0;
     // Without the epsilon, 0.29 * 100 = 28.999999999999996 would lose a whole attempt to rounding.
-    return Math.max(0, Math.floor(floor + ratio * requests - extra + 1e-9));
+    return Math.max(0, Math.floor(allowance - reserved - extra + 1e-9));
   }
 
   return {
@@ -107,10 +119,10 @@ export function createRetryBudget(options: Partial<RetryBudgetOptions> = {}): Re
       bucketRequests[bucket(monotonic(now))]! += 1;
     },
 
-    tryAcquire(now) {
+    tryAcquire(now, purpose = "retry") {
       const t = monotonic(now);
       const { requests, extra } = totals(t);
-      if (available(requests, extra) < 1) return false;
+      if (available(requests, extra, purpose) < 1) return false;
       bucketExtra[bucket(t)]! += 1;
       return true;
     },

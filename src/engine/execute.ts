@@ -1,8 +1,8 @@
 /**
  * Running one call against a chain's upstreams: pick an upstream, send, and on a retryable outcome or a slow
  * answer start another attempt in a different failure domain — within the request deadline, the per-request attempt
- * cap and the chain's retry budget (hedges and retries share it, so faults cannot multiply load). The first answer
- * wins; the other attempts are cancelled.
+ * cap and the chain's retry budget (hedges and retries share it, so faults cannot multiply load; hedges leave a share
+ * of it to retries). The first answer wins; the other attempts are cancelled.
  */
 import type { Outcome } from "../core/classify.ts";
 import type { DomainHealth } from "../core/domain-health.ts";
@@ -313,7 +313,7 @@ export async function execute(
         return;
       }
       // One hedge per call: a second one rarely wins and always costs.
-      if (target.budget.tryAcquire(now)) launch();
+      if (target.budget.tryAcquire(now, "hedge")) launch();
     };
     const scheduleHedge = () => {
       cancelTimers.push(clock.setTimer(currentHedgeDelay(target, clock.now()), considerHedge));

@@ -36,7 +36,7 @@ const independent = (a: Upstream, b: Upstream) => areIndependent(a.domain, b.dom
 
 /**
  * Asks for witnesses one at a time (`ask`, safe to call concurrently): each is one upstream apart from every other
- * witness asked before it, with no hedge. `missing` says why asks found none.
+ * witness and every attempt still running, with no hedge. `missing` says why asks found none.
  */
 export function createWitnessing(
   run: (plan: CallPlan) => Promise<ExecuteResult>,
@@ -61,6 +61,8 @@ export function createWitnessing(
     if (!result.ok && "error" in result) missing.add(result.error.message);
     const from = !result.ok && "error" in result ? undefined : launched.find((u) => u.id === result.upstream);
     if (answer !== undefined && from) witnessed.push({ upstream: from, answer, result: result as Witness["result"] });
+    // An upstream whose attempt died (a reset, a crash) is no witness: a later ask may try it again.
+    for (const u of launched) if (u !== from) chosen.splice(chosen.indexOf(u), 1);
   };
   return { ask, witnessed, missing };
 }
