@@ -36,7 +36,7 @@ const independent = (a: Upstream, b: Upstream) => areIndependent(a.domain, b.dom
 
 /**
  * Asks for witnesses one at a time (`ask`, safe to call concurrently): each is one upstream apart from every other
- * witness and every attempt still running, with no hedge. `missing` says why asks found none.
+ * witness and every attempt still running. `missing` says why asks found none.
  */
 export function createWitnessing(
   run: (plan: CallPlan) => Promise<ExecuteResult>,
@@ -48,9 +48,10 @@ export function createWitnessing(
   const missing = new Set<string>();
   const ask = async (): Promise<void> => {
     const launched: Upstream[] = [];
+    // A slow witness is hedged like any read: the hedge goes to an upstream apart from every other witness, and the
+    // attempt that loses is no witness.
     const result = await run({
       ...plan,
-      hedge: false,
       avoid: (u) => chosen.some((c) => c === u || !apart(c, u)),
       onLaunch: (u) => {
         launched.push(u);

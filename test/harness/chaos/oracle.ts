@@ -234,8 +234,13 @@ function recoveryTimes(history: History): { atMs: number; ms: number }[] {
     const drop = edges.find((e) => e > t && upAt(e) < 2) ?? Number.POSITIVE_INFINITY;
     const windowEnd = Math.min(t + COVERED_AFTER_MS, drop);
     let lastFailed = t - 1;
-    for (const r of history.reads) if (!r.ok && r.startMs >= t && r.startMs < windowEnd) lastFailed = r.startMs;
-    const served = history.reads.find((r) => r.ok && r.startMs > lastFailed);
+    // A read that overlapped the next fall is that fall's, not this recovery's.
+    for (const r of history.reads)
+      if (!r.ok && r.startMs >= t && r.startMs < windowEnd && r.endMs < drop)
+        lastFailed = Math.max(lastFailed, r.startMs);
+    const served = history.reads
+      .filter((r) => r.ok && r.startMs > lastFailed)
+      .reduce<ReadRecord | undefined>((first, r) => (!first || r.endMs < first.endMs ? r : first), undefined);
     out.push({ atMs: t, ms: served ? served.endMs - t : Number.POSITIVE_INFINITY });
   }
   return out;

@@ -5,7 +5,7 @@
  */
 import { type Hex, keccak256 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { FaultRule } from "../fault-proxy.ts";
+import { type FaultRule, mulberry32 } from "../fault-proxy.ts";
 import type { TestNetwork } from "../network.ts";
 import type { Episode, EpisodeKind, Schedule } from "./schedule.ts";
 
@@ -51,13 +51,14 @@ export interface History {
   accounts: Hex[];
 }
 
-/** Readers running side by side, and the pause each takes between its requests (pacing, not synchronisation). */
+/** Readers running side by side, and the pause between the reads each starts (pacing, not synchronisation). */
 const WORKERS = 4;
-const READ_PACE_MS = 12;
+const READ_PACE_MS = 15;
+const MAX_IN_FLIGHT_PER_WORKER = 32;
 const SEND_PACE_MS = 400;
 const REQUEST_TIMEOUT_MS = 15_000;
-/** Read kinds in the order a worker cycles through them: balances are what wallets read most. */
-const CYCLE: ReadKind[] = ["balance", "head", "balance", "receipt", "balance", "status"];
+/** Read kinds a worker draws from, each equally likely: balances are what wallets read most. */
+const MIX: ReadKind[] = ["balance", "head", "balance", "receipt", "balance", "status"];
 const SENDER = 1;
 const RECEIVER = 2;
 
@@ -72,7 +73,14 @@ export async function runSchedule(net: TestNetwork, schedule: Schedule): Promise
   const played = playEpisodes(net, schedule, now);
   const sender = sendLoop(net, sends, now, () => running);
   const workers = Array.from({ length: WORKERS }, (_, w) =>
-    readLoop(net, w, { accounts, sends, reads, now, running: () => running }),
+    readLoop(net, w, {
+      accounts,
+      sends,
+      reads,
+      now,
+      running: () => running,
+      random: mulberry32(schedule.seed * 100 + w),
+    }),
   );
   const episodes = await played;
   const endMs = Math.max(schedule.durationMs, now());
@@ -224,31 +232,45 @@ interface ReadContext {
   reads: ReadRecord[];
   now: () => number;
   running: () => boolean;
+  /** Each worker draws its own reads, so workers do not march in step (and share every answer in flight). */
+  random: () => number;
 }
 
+/**
+ * One worker is a population of wallets: it starts a read every READ_PACE_MS whether or not the earlier ones were
+ * answered (a slow answer holds up its own wallet, not everyone's), up to MAX_IN_FLIGHT_PER_WORKER at once.
+ */
 async function readLoop(net: TestNetwork, worker: number, ctx: ReadContext): Promise<void> {
   let shown = 0;
-  for (let i = worker; ctx.running(); i++) {
-    const kind = CYCLE[i % CYCLE.length]!;
-    const accepted = ctx.sends.filter((s) => s.acceptedAtMs !== undefined);
-    // Receipts and statuses of the newest transactions: the ones a wallet polls for.
-    const hash = accepted.length ? accepted[accepted.length - 1 - (i % Math.min(4, accepted.length))]!.hash : undefined;
-    if ((kind === "receipt" || kind === "status") && !hash) continue;
+  const inFlight = new Set<Promise<void>>();
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(ctx.random() * list.length)]!;
+  const readOne = async () => {
+    // Receipts and statuses of the newest transactions: the ones a wallet polls for (the head until there are any).
+    const hash = pick(ctx.sends.filter((s) => s.acceptedAtMs !== undefined).slice(-4))?.hash;
+    const drawn = pick(MIX);
+    const kind = (drawn === "receipt" || drawn === "status") && !hash ? "head" : drawn;
     const startMs = ctx.now();
-    const record = await readOnce(net, kind, ctx.accounts[i % ctx.accounts.length]!, hash!);
+    const shownBefore = shown;
+    const record = await readOnce(net, kind, pick(ctx.accounts), hash!);
     const full: ReadRecord = {
       kind,
       worker,
       startMs,
       endMs: ctx.now(),
-      shownBefore: shown,
+      shownBefore,
       chainHeadAtEnd: net.devnet.head(),
       ...record,
     };
     ctx.reads.push(full);
     if (full.ok && full.block !== undefined) shown = Math.max(shown, full.block);
+  };
+  while (ctx.running()) {
+    if (inFlight.size >= MAX_IN_FLIGHT_PER_WORKER) await Promise.race(inFlight);
+    const read = readOne().finally(() => inFlight.delete(read));
+    inFlight.add(read);
     await new Promise((r) => setTimeout(r, READ_PACE_MS));
   }
+  await Promise.all(inFlight);
 }
 
 type ReadOutcome = Omit<ReadRecord, "kind" | "worker" | "startMs" | "endMs" | "shownBefore" | "chainHeadAtEnd">;
