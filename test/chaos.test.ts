@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { DEFAULTS as CONFIG_DEFAULTS } from "../src/config/defaults.ts";
 import { type ChaosReport, judge } from "./harness/chaos/oracle.ts";
 import { runSchedule } from "./harness/chaos/run.ts";
 import { makeSchedule } from "./harness/chaos/schedule.ts";
@@ -31,7 +32,8 @@ describe("randomized faults over four domains", () => {
         nodes: FOUR_DOMAINS,
         blockTimeMs: 1_000,
         chain: { staleAfterMs: STALE_AFTER_MS },
-        config: { transactions: { rebroadcastIntervalMs: 500 } },
+        // The default head poll interval, not the suite's faster one: recovery is measured as deployed.
+        config: { health: { headPollIntervalMs: CONFIG_DEFAULTS.health.headPollIntervalMs } },
       });
       t.after(() => net.stop());
       const schedule = makeSchedule({ seed, nodes: FOUR_DOMAINS.map((n) => n.id), durationMs: SECONDS * 1_000 });

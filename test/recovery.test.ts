@@ -56,6 +56,48 @@ test("after a total outage, proven reads come back with the first upstreams, wha
   );
 });
 
+test("an upstream held out by its breaker is head-polled every RECOVERY_POLL_INTERVAL_MS, so its return is seen long before the next regular poll", async (t) => {
+  const POLL_MS = 5_000;
+  const own = await startTestNetwork({
+    config: {
+      health: {
+        headPollIntervalMs: POLL_MS,
+        breakerOpenMs: OPEN_MS,
+        breakerMaxOpenMs: 4 * OPEN_MS,
+        breakerFailureThreshold: 2,
+      },
+    },
+  });
+  t.after(() => own.stop());
+  const address = own.devnet.accounts[1]!.address;
+  const ownBreakers = () => own.app.gateway.readiness().chains[0]!.upstreams.map((u) => u.breaker);
+  for (const p of own.proxies.values()) await p.setFault({ kind: "status", status: 503 });
+  await waitFor(
+    async () => {
+      await own.rpc("eth_getBalance", [address, "latest"]);
+      return ownBreakers().every((b) => b === "open");
+    },
+    { timeoutMs: 15_000, what: "every breaker to open" },
+  );
+  // Three head polls to each upstream in less than one regular interval: only the recovery cadence gives that.
+  const polls = () => [...own.proxies.values()].map((p) => p.stats().byMethod.eth_getBlockByNumber ?? 0);
+  const before = polls();
+  await waitFor(() => polls().every((n, i) => n >= before[i]! + 3), {
+    timeoutMs: POLL_MS - 1_000,
+    what: `three head polls per held-out upstream within ${POLL_MS - 1_000} ms`,
+  });
+  const back = Date.now();
+  for (const p of own.proxies.values()) await p.clearFault();
+  await waitFor(
+    async () => {
+      const r = await own.rpc("eth_getBalance", [address, "latest"]);
+      return r.headers.get("multihome-verified") === "proof";
+    },
+    { timeoutMs: POLL_MS, what: "a proven balance within one regular poll interval of the upstreams' return" },
+  );
+  t.diagnostic(`proven reads back ${Date.now() - back} ms after the upstreams (regular head poll every ${POLL_MS} ms)`);
+});
+
 test("a read whose attempt dies mid-flight (reset, truncated body) is answered from another domain, for every read method", async (t) => {
   const own = await startTestNetwork({ config: { cache: { enabled: false } } });
   t.after(() => own.stop());
@@ -102,6 +144,11 @@ test("a read whose attempt dies mid-flight (reset, truncated body) is answered f
     }
     struck.push(proxy.stats().faulted);
     await proxy.clearFault();
+    // One node at a time: the next phase starts once this one is trusted again.
+    await waitFor(() => own.app.gateway.readiness().chains[0]!.upstreams.every((u) => u.breaker === "closed"), {
+      timeoutMs: 5_000,
+      what: `${id}'s breaker to close`,
+    });
   }
   t.diagnostic(`${reads.length * 12} reads, attempts cut on u1/u2: ${struck.join("/")}`);
   assert.ok(

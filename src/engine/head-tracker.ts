@@ -37,6 +37,8 @@ export const REORG_WALK_MAX_BLOCKS = 64;
  */
 export const REORG_WALK_FETCHES_PER_WINDOW = 4 * REORG_WALK_MAX_BLOCKS;
 export const REORG_WALK_WINDOW_MS = 60_000;
+/** Head poll interval for an upstream whose breaker is open or half-open (capped by `health.headPollIntervalMs`). */
+export const RECOVERY_POLL_INTERVAL_MS = 250;
 
 export interface HeadTrackerOptions {
   chainId: number;
@@ -294,10 +296,20 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   }
 
   function loop(u: Upstream): void {
+    // An upstream held out by its breaker (open or half-open, however it got there: failed reads or failed polls) is
+    // polled every RECOVERY_POLL_INTERVAL_MS, so its recovery is noticed from evidence within a fraction of a second,
+    // not a whole poll interval later. One poll in flight at a time: a dead upstream costs at most one connection
+    // attempt per tick.
+    const tick = Math.min(options.pollIntervalMs, RECOVERY_POLL_INTERVAL_MS);
+    let lastPoll = Number.NEGATIVE_INFINITY;
     const run = async () => {
       if (stopped.signal.aborted) return;
-      await pollOnce(u);
-      if (!stopped.signal.aborted) timers.set(u.id, clock.setTimer(options.pollIntervalMs, run));
+      const now = clock.now();
+      if (u.breaker.state(now) !== "closed" || now - lastPoll >= options.pollIntervalMs) {
+        lastPoll = now;
+        await pollOnce(u);
+      }
+      if (!stopped.signal.aborted) timers.set(u.id, clock.setTimer(tick, run));
     };
     void run();
   }

@@ -57,7 +57,7 @@ const READ_PACE_MS = 15;
 const MAX_IN_FLIGHT_PER_WORKER = 32;
 const SEND_PACE_MS = 400;
 const REQUEST_TIMEOUT_MS = 15_000;
-/** Read kinds a worker draws from, each equally likely: balances are what wallets read most. */
+/** Read kinds a worker draws from uniformly: half are balances, what wallets read most. */
 const MIX: ReadKind[] = ["balance", "head", "balance", "receipt", "balance", "status"];
 const SENDER = 1;
 const RECEIVER = 2;
@@ -148,7 +148,10 @@ function faultRule(kind: EpisodeKind): FaultRule {
   }
 }
 
-/** The lies of a provider that wants a wallet to see nothing: zero balances, failed transfers, another state. */
+/**
+ * The lies of a provider that wants a wallet to see nothing: every short quantity zero (balances, the head, nonces,
+ * the chain id), failed transfers, another state root.
+ */
 function lie(response: unknown): unknown {
   const r = response as { result?: unknown };
   const result = r.result as Record<string, unknown> | string | null | undefined;
