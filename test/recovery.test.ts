@@ -56,7 +56,7 @@ test("after a total outage, proven reads come back with the first upstreams, wha
   );
 });
 
-test("an upstream held out by its breaker is head-polled every RECOVERY_POLL_INTERVAL_MS, so its return is seen long before the next regular poll", async (t) => {
+test("an upstream just held out by its breaker is head-polled every RECOVERY_POLL_INTERVAL_MS, so its return is seen long before the next regular poll", async (t) => {
   const POLL_MS = 5_000;
   const own = await startTestNetwork({
     config: {

@@ -27,7 +27,7 @@ import { createBlockTags, pinsBlock } from "./block-tags.ts";
 import type { EngineContext } from "./context.ts";
 import { createCordons } from "./cordons.ts";
 import { type ExecuteTarget, execute } from "./execute.ts";
-import { createHeadTracker, type HeadTracker } from "./head-tracker.ts";
+import { createHeadTracker, type HeadTracker, READY_SILENCE_POLLS } from "./head-tracker.ts";
 import { createLastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
 import { createResolver } from "./resolve.ts";
 import type { ChainSettings } from "./settings.ts";
@@ -82,9 +82,6 @@ function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolea
   const block = spec.blockParam === undefined ? undefined : params[spec.blockParam];
   return block === undefined || block === "latest";
 }
-
-/** An upstream silent for this many head-poll intervals does not count towards readiness. */
-export const READY_SILENCE_POLLS = 3;
 
 const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
 

@@ -37,7 +37,12 @@ export const REORG_WALK_MAX_BLOCKS = 64;
  */
 export const REORG_WALK_FETCHES_PER_WINDOW = 4 * REORG_WALK_MAX_BLOCKS;
 export const REORG_WALK_WINDOW_MS = 60_000;
-/** Head poll interval for an upstream whose breaker is open or half-open (capped by `health.headPollIntervalMs`). */
+/** An upstream silent for this many head-poll intervals does not count towards readiness. */
+export const READY_SILENCE_POLLS = 3;
+/**
+ * Head poll interval for an upstream whose breaker is open or half-open while it was heard from within
+ * READY_SILENCE_POLLS intervals (capped by `health.headPollIntervalMs`).
+ */
 export const RECOVERY_POLL_INTERVAL_MS = 250;
 
 export interface HeadTrackerOptions {
@@ -296,16 +301,21 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   }
 
   function loop(u: Upstream): void {
-    // An upstream held out by its breaker (open or half-open, however it got there: failed reads or failed polls) is
-    // polled every RECOVERY_POLL_INTERVAL_MS, so its recovery is noticed from evidence within a fraction of a second,
-    // not a whole poll interval later. One poll in flight at a time: a dead upstream costs at most one connection
-    // attempt per tick.
+    // An upstream just held out by its breaker (a crash, a blip: it answered a poll within the last READY_SILENCE_POLLS
+    // intervals) is polled every RECOVERY_POLL_INTERVAL_MS, so its return is seen within a fraction of a second. Once
+    // it has been silent that long — a real outage, the gateway no longer counts it as ready — it is polled at the
+    // regular interval again: a provider that is down gets at most one probe per interval (one per second by default).
     const tick = Math.min(options.pollIntervalMs, RECOVERY_POLL_INTERVAL_MS);
     let lastPoll = Number.NEGATIVE_INFINITY;
+    const due = (now: number): boolean => {
+      if (now - lastPoll >= options.pollIntervalMs) return true;
+      const held = u.breaker.state(now) !== "closed";
+      return held && now - u.lastSuccessAt < READY_SILENCE_POLLS * options.pollIntervalMs && now - lastPoll >= tick;
+    };
     const run = async () => {
       if (stopped.signal.aborted) return;
       const now = clock.now();
-      if (u.breaker.state(now) !== "closed" || now - lastPoll >= options.pollIntervalMs) {
+      if (due(now)) {
         lastPoll = now;
         await pollOnce(u);
       }

@@ -222,7 +222,7 @@ function honestCache(history: History): Map<string, [number, number][]> {
 /**
  * Moments the count of honest nodes rose from below two to two, and how long until the gateway was serving again:
  * until the first answer to a read asked after the last read that failed in the COVERED_AFTER_MS that followed (or
- * until the count fell again).
+ * until the next fault of any node).
  */
 function recoveryTimes(history: History): { atMs: number; ms: number }[] {
   const intervals = [...honestCache(history).values()];
@@ -232,7 +232,9 @@ function recoveryTimes(history: History): { atMs: number; ms: number }[] {
   for (const t of edges) {
     if (t === 0 || upAt(t) < 2 || upAt(t - 1) >= 2) continue;
     const drop = edges.find((e) => e > t && upAt(e) < 2) ?? Number.POSITIVE_INFINITY;
-    const windowEnd = Math.min(t + COVERED_AFTER_MS, drop);
+    // The window closes at the next fault of any node: what fails after it is that fault's, not slow recovery.
+    const nextFault = Math.min(...history.episodes.filter((e) => e.startMs > t).map((e) => e.startMs));
+    const windowEnd = Math.min(t + COVERED_AFTER_MS, drop, nextFault);
     let lastFailed = t - 1;
     // A read that overlapped the next fall is that fall's, not this recovery's.
     for (const r of history.reads)
