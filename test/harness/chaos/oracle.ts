@@ -106,7 +106,8 @@ export async function judge(net: TestNetwork, history: History, staleAfterMs: nu
     }
   }
 
-  const covered = history.reads.filter((r) => isCovered(history, r));
+  const honest = honestNodes(history);
+  const covered = history.reads.filter((r) => isCovered(honest, r));
   const failedCovered = covered.filter((r) => !r.ok);
   const errors = new Map<string, number>();
   for (const r of failedCovered) {
@@ -115,7 +116,7 @@ export async function judge(net: TestNetwork, history: History, staleAfterMs: nu
   }
   const accepted = history.sends.filter((s) => s.acceptedAtMs !== undefined);
   const minedOnce = accepted.filter((s) => truth.receipts.get(s.hash)).length;
-  const recoveries = recoveryTimes(history);
+  const recoveries = recoveryTimes(history, honest);
   const sorted = recoveries.map((r) => r.ms).sort((a, b) => a - b);
   const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : 0);
   return {
@@ -124,7 +125,7 @@ export async function judge(net: TestNetwork, history: History, staleAfterMs: nu
     covered: covered.length,
     failedCovered: failedCovered.length,
     failedCoveredPct: covered.length ? (100 * failedCovered.length) / covered.length : 0,
-    failedByUp: failedByHonestUp(history),
+    failedByUp: failedByHonestUp(history, honest),
     coveredErrors: [...errors].sort((a, b) => b[1] - a[1]).slice(0, 5),
     ...counts,
     sends: history.sends.length,
@@ -196,27 +197,21 @@ function statusHolds(r: ReadRecord, truth: Truth): boolean {
   );
 }
 
-function honestNodes(history: History): Map<string, [number, number][]> {
+/** Per node, when it was up and honest: [start, end) pairs in run milliseconds. */
+type Honest = [number, number][][];
+
+function honestNodes(history: History): Honest {
   const nodes = [...new Set(history.episodes.map((e) => e.node))];
-  return new Map(nodes.map((n) => [n, honestIntervals(history.episodes, n, history.endMs)]));
+  return nodes.map((n) => honestIntervals(history.episodes, n, history.endMs));
 }
 
-function isCovered(history: History, r: ReadRecord): boolean {
-  let up = 0;
-  for (const intervals of honestCache(history).values()) {
-    if (intervals.some(([s, e]) => s <= r.startMs - COVERED_AFTER_MS && e >= r.endMs)) up++;
-  }
-  return up >= 2;
+function upAt(honest: Honest, t: number): number {
+  return honest.filter((list) => list.some(([s, e]) => s <= t && t < e)).length;
 }
 
-const honestCaches = new WeakMap<History, Map<string, [number, number][]>>();
-function honestCache(history: History): Map<string, [number, number][]> {
-  let c = honestCaches.get(history);
-  if (!c) {
-    c = honestNodes(history);
-    honestCaches.set(history, c);
-  }
-  return c;
+function isCovered(honest: Honest, r: ReadRecord): boolean {
+  const up = honest.filter((list) => list.some(([s, e]) => s <= r.startMs - COVERED_AFTER_MS && e >= r.endMs));
+  return up.length >= 2;
 }
 
 /**
@@ -224,21 +219,18 @@ function honestCache(history: History): Map<string, [number, number][]> {
  * until the first answer to a read asked after the last read that failed in the COVERED_AFTER_MS that followed (or
  * until the next fault of any node).
  */
-function recoveryTimes(history: History): { atMs: number; ms: number }[] {
-  const intervals = [...honestCache(history).values()];
-  const edges = [...new Set(intervals.flat().flat())].sort((a, b) => a - b);
-  const upAt = (t: number) => intervals.filter((list) => list.some(([s, e]) => s <= t && t < e)).length;
+function recoveryTimes(history: History, honest: Honest): { atMs: number; ms: number }[] {
+  const edges = [...new Set(honest.flat().flat())].sort((a, b) => a - b);
   const out: { atMs: number; ms: number }[] = [];
   for (const t of edges) {
-    if (t === 0 || upAt(t) < 2 || upAt(t - 1) >= 2) continue;
-    const drop = edges.find((e) => e > t && upAt(e) < 2) ?? Number.POSITIVE_INFINITY;
-    // The window closes at the next fault of any node: what fails after it is that fault's, not slow recovery.
+    if (t === 0 || upAt(honest, t) < 2 || upAt(honest, t - 1) >= 2) continue;
+    // The window closes when the count falls again or any node's next fault starts: what fails then is theirs.
+    const drop = edges.find((e) => e > t && upAt(honest, e) < 2) ?? Number.POSITIVE_INFINITY;
     const nextFault = Math.min(...history.episodes.filter((e) => e.startMs > t).map((e) => e.startMs));
-    const windowEnd = Math.min(t + COVERED_AFTER_MS, drop, nextFault);
+    const closes = Math.min(drop, nextFault);
     let lastFailed = t - 1;
-    // A read that overlapped the next fall is that fall's, not this recovery's.
     for (const r of history.reads)
-      if (!r.ok && r.startMs >= t && r.startMs < windowEnd && r.endMs < drop)
+      if (!r.ok && r.startMs >= t && r.startMs < t + COVERED_AFTER_MS && r.endMs < closes)
         lastFailed = Math.max(lastFailed, r.startMs);
     const served = history.reads
       .filter((r) => r.ok && r.startMs > lastFailed)
@@ -249,13 +241,12 @@ function recoveryTimes(history: History): { atMs: number; ms: number }[] {
 }
 
 /** Failed reads by how many honest domains were up when they were asked (and, at two or more, for how long). */
-function failedByHonestUp(history: History): Record<string, number> {
-  const intervals = [...honestCache(history).values()];
+function failedByHonestUp(history: History, honest: Honest): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of history.reads) {
     if (r.ok) continue;
-    const up = intervals.filter((list) => list.some(([s, e]) => s <= r.startMs && r.startMs < e)).length;
-    const key = up < 2 ? `${up} up` : isCovered(history, r) ? "2+ up ≥3 s" : "2+ up <3 s";
+    const up = upAt(honest, r.startMs);
+    const key = up < 2 ? `${up} up` : isCovered(honest, r) ? "2+ up ≥3 s" : "2+ up <3 s";
     out[key] = (out[key] ?? 0) + 1;
   }
   return out;
