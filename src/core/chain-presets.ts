@@ -20,8 +20,16 @@ export interface ForkSchedule {
   prague?: number;
 }
 
+/**
+ * Whose transaction and receipt encodings a chain uses: Ethereum's (types 0–4), or the OP stack's, which adds the
+ * deposit transaction (0x7e, core/op-stack.ts).
+ */
+export type ChainStack = "ethereum" | "op-stack";
+
 export interface ChainPreset {
   name: string;
+  /** @default "ethereum" */
+  stack?: ChainStack;
   /**
    * Typical time between two blocks, ms. Undefined for a chain whose nodes make a block only when asked to (a dev
    * node's automine): the age of its newest block says nothing about whether a newer one exists.
@@ -72,6 +80,12 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
   // (`latest`) gives every header field from genesis on; a node started with an older `--hardfork` needs `forks` in
   // the config.
   [31337, { name: "anvil", blockTimeMs: undefined, forks: { london: 0, shanghai: 0, cancun: 0, prague: 0 } }],
+  // OP-stack chains make a block every 2 s. Their header fork schedules are not preset yet: fields are taken as they
+  // come (and an unknown one makes the header unverifiable by its hash, anchored by agreement instead).
+  [10, { name: "optimism", stack: "op-stack", blockTimeMs: 2_000 }],
+  [11155420, { name: "optimism-sepolia", stack: "op-stack", blockTimeMs: 2_000 }],
+  [8453, { name: "base", stack: "op-stack", blockTimeMs: 2_000 }],
+  [84532, { name: "base-sepolia", stack: "op-stack", blockTimeMs: 2_000 }],
 ]);
 
 export function chainPreset(chainId: number): ChainPreset {

@@ -10,7 +10,9 @@
  * what these checks can vouch for.
  */
 import { bytesToHex, concatBytes, keccak256, toRlp } from "viem";
+import type { ChainStack } from "./chain-presets.ts";
 import { equalBytes, type Hex, HexFormatError, quantityBytes, readData, readQuantity } from "./hex.ts";
+import { DEPOSIT_TX_TYPE, depositReceiptExtra, depositTransactionFields, type FieldReaders } from "./op-stack.ts";
 import { EMPTY_TRIE_ROOT, toNibbles } from "./proof.ts";
 
 export type { Hex } from "./hex.ts";
@@ -57,7 +59,7 @@ class ContradictionError extends Error {
   override name = "ContradictionError";
 }
 
-type RlpValue = Uint8Array | readonly RlpValue[];
+export type RlpValue = Uint8Array | readonly RlpValue[];
 type Json = Record<string, unknown>;
 
 const EMPTY = new Uint8Array(0);
@@ -82,13 +84,17 @@ export function orderedTrieRoot(items: readonly Uint8Array[]): Hex {
 /**
  * The consensus encoding of a transaction JSON object: `type || rlp(fields)` for types 1–4, plain `rlp(fields)` for
  * legacy transactions (type 0 or no type), whose `v` is encoded as stated (27/28, or EIP-155's chainId·2+35/36).
+ * On an OP-stack chain, also the deposit transaction (0x7e, core/op-stack.ts).
  * @throws RootFormatError when a field is missing or malformed.
- * @throws UnsupportedTypeError for a type other than 0–4.
+ * @throws UnsupportedTypeError for a type other than 0–4 (and the stack's own).
  */
-export function encodeTransaction(tx: unknown): Uint8Array {
+export function encodeTransaction(tx: unknown, stack: ChainStack = "ethereum"): Uint8Array {
   return withFormatErrors(() => {
     const json = asRecord(tx, "transaction");
-    const type = typeOf(json, "transaction");
+    const type = typeOf(json, "transaction", stack);
+    if (type === DEPOSIT_TX_TYPE) {
+      return concatBytes([Uint8Array.of(type), toRlp(depositTransactionFields(readers(json)), "bytes")]);
+    }
     if (type === 0) {
       const fields = [qty(json, "nonce"), qty(json, "gasPrice"), qty(json, "gas"), to(json, true)];
       return toRlp(
@@ -110,13 +116,14 @@ export function encodeTransaction(tx: unknown): Uint8Array {
 /**
  * The consensus encoding of a receipt JSON object: `type || rlp([status-or-root, cumulativeGasUsed, logsBloom, logs])`,
  * without the type byte for legacy receipts. Pre-Byzantium receipts carry the post-state `root` instead of `status`.
+ * On an OP-stack chain, a deposit receipt (0x7e) also commits to its nonce and version since Canyon.
  * @throws RootFormatError when a field is missing or malformed.
- * @throws UnsupportedTypeError for a type other than 0–4.
+ * @throws UnsupportedTypeError for a type other than 0–4 (and the stack's own).
  */
-export function encodeReceipt(receipt: unknown): Uint8Array {
+export function encodeReceipt(receipt: unknown, stack: ChainStack = "ethereum"): Uint8Array {
   return withFormatErrors(() => {
     const json = asRecord(receipt, "receipt");
-    const type = typeOf(json, "receipt");
+    const type = typeOf(json, "receipt", stack);
     const logs = json.logs;
     if (!Array.isArray(logs)) throw new RootFormatError("logs is not an array");
     if (logs.length > MAX_BLOCK_LOGS) throw new RootFormatError(`more than ${MAX_BLOCK_LOGS} logs`);
@@ -126,6 +133,7 @@ export function encodeReceipt(receipt: unknown): Uint8Array {
         qty(json, "cumulativeGasUsed"),
         readData(json.logsBloom, "logsBloom", { bytes: 256 }),
         logs.map((log, i) => encodeLog(log, `logs[${i}]`)),
+        ...(type === DEPOSIT_TX_TYPE ? depositReceiptExtra(readers(json)) : []),
       ],
       "bytes",
     );
@@ -134,9 +142,9 @@ export function encodeReceipt(receipt: unknown): Uint8Array {
 }
 
 /** A single transaction object: keccak256(encodeTransaction(tx)) equals the `hash` it states. */
-export function checkTransactionHash(tx: unknown): RootCheck {
+export function checkTransactionHash(tx: unknown, stack: ChainStack = "ethereum"): RootCheck {
   try {
-    checkHash(asRecord(tx, "transaction"), "transaction");
+    checkHash(asRecord(tx, "transaction"), "transaction", stack);
     return { ok: true };
   } catch (error) {
     return failure(error);
@@ -146,6 +154,8 @@ export function checkTransactionHash(tx: unknown): RootCheck {
 export interface BodyOptions {
   /** The block was asked for with full transactions (`true`): a transaction given as a hash is a lie. */
   fullTransactions?: boolean;
+  /** Whose encodings the chain uses. @default "ethereum" */
+  stack?: ChainStack;
 }
 
 /**
@@ -163,7 +173,7 @@ export function checkBlockBody(block: unknown, options: BodyOptions = {}): RootC
       number: readQuantity(json.number, "block number"),
     };
     const results = [
-      checkTransactions(json, place, options.fullTransactions === true),
+      checkTransactions(json, place, options.fullTransactions === true, options.stack ?? "ethereum"),
       checkWithdrawals(json),
       checkUncles(json),
     ];
@@ -183,6 +193,7 @@ export function checkBlockReceipts(
   receipts: unknown,
   header: { hash: Hex; number: number; receiptsRoot: Hex },
   transactionHashes?: readonly Hex[],
+  stack: ChainStack = "ethereum",
 ): RootCheck {
   try {
     if (!Number.isSafeInteger(header.number) || header.number < 0) {
@@ -230,7 +241,7 @@ export function checkBlockReceipts(
         logIndex = checkLogs(receipt, txHash, i, place, logIndex);
       });
       try {
-        encodings.push(encodeReceipt(receipt));
+        encodings.push(encodeReceipt(receipt, stack));
       } catch (error) {
         if (!(error instanceof UnsupportedTypeError)) throw prefixed(what, error);
         unsupported ??= `${what}: ${error.message}`;
@@ -248,7 +259,7 @@ interface Placement {
   number: bigint;
 }
 
-function checkTransactions(json: Json, place: Placement, full: boolean): RootCheck {
+function checkTransactions(json: Json, place: Placement, full: boolean, stack: ChainStack): RootCheck {
   const root = readData(json.transactionsRoot, "transactionsRoot", { bytes: 32 });
   const txs = json.transactions;
   if (!Array.isArray(txs)) throw new RootFormatError("block transactions is not an array");
@@ -276,7 +287,7 @@ function checkTransactions(json: Json, place: Placement, full: boolean): RootChe
     const tx = asRecord(txs[i], what);
     within(what, () => checkPlacement(tx, place, i));
     try {
-      encodings.push(checkHash(tx, what));
+      encodings.push(checkHash(tx, what, stack));
     } catch (error) {
       if (!(error instanceof UnsupportedTypeError)) throw error;
       unsupported ??= error.message;
@@ -326,10 +337,10 @@ function checkUncles(json: Json): RootCheck {
 }
 
 /** Recomputes a transaction's hash; returns its encoding when the hash matches. */
-function checkHash(tx: Json, what: string): Uint8Array {
+function checkHash(tx: Json, what: string, stack: ChainStack): Uint8Array {
   return within(what, () => {
     const claimed = readData(tx.hash, "hash", { bytes: 32 });
-    const encoded = encodeTransaction(tx);
+    const encoded = encodeTransaction(tx, stack);
     const hash = keccak256(encoded, "bytes");
     if (!equalBytes(hash, claimed)) {
       throw new ContradictionError(`fields hash to ${bytesToHex(hash)}, it claims ${bytesToHex(claimed)}`);
@@ -404,12 +415,30 @@ function outcome(json: Json): Uint8Array {
 }
 
 /** EIP-2718 type; nodes from before typed transactions state none, which means legacy. */
-function typeOf(json: Json, what: string): number {
+function typeOf(json: Json, what: string, stack: ChainStack): number {
   if (json.type === undefined || json.type === null) return 0;
   const type = readQuantity(json.type, "type");
   if (type > 0x7fn) throw new RootFormatError(`type ${hexOf(type)} is outside the EIP-2718 range`);
+  if (stack === "op-stack" && type === BigInt(DEPOSIT_TX_TYPE)) return DEPOSIT_TX_TYPE;
   if (type > 4n) throw new UnsupportedTypeError(`${what} type ${hexOf(type)} has no known consensus encoding`);
   return Number(type);
+}
+
+/** The field readers the stacks' own encodings use (core/op-stack.ts). */
+function readers(json: Json): FieldReaders {
+  const stated = (name: string) => json[name] !== undefined && json[name] !== null;
+  return {
+    quantity: (name) => qty(json, name),
+    data: (name, bytes) => readData(json[name], name, bytes === undefined ? {} : { bytes }),
+    to: () => to(json, true),
+    input: () => input(json),
+    has: stated,
+    flag: (name) => {
+      if (!stated(name)) return false;
+      if (typeof json[name] !== "boolean") throw new RootFormatError(`${name} is not a boolean`);
+      return json[name] as boolean;
+    },
+  };
 }
 
 function qty(json: Json, name: string): Uint8Array {

@@ -4,12 +4,24 @@
  * someone else's address there.
  */
 import { bytesToHex, getAddress, getContractAddress, recoverTransactionAddress } from "viem";
+import type { ChainStack } from "./chain-presets.ts";
 import type { Hex } from "./hex.ts";
+import { DEPOSIT_TX_TYPE } from "./op-stack.ts";
 import { encodeTransaction } from "./roots.ts";
 
-/** The address that signed a transaction JSON object (whose encoding the caller has already checked). */
-export async function recoverSender(tx: unknown): Promise<Hex> {
-  const serialized = bytesToHex(encodeTransaction(tx));
+const isDeposit = (type: unknown) =>
+  typeof type === "string" && /^0x[0-9a-f]+$/i.test(type) && Number(type) === DEPOSIT_TX_TYPE;
+
+/**
+ * The address that signed a transaction JSON object (whose encoding the caller has already checked). An OP-stack
+ * deposit is not signed: its `from` is part of its encoding, so the hash the caller checked already binds it.
+ */
+export async function recoverSender(tx: unknown, stack: ChainStack = "ethereum"): Promise<Hex> {
+  const json = tx as Record<string, unknown>;
+  if (stack === "op-stack" && isDeposit(json.type) && typeof json.from === "string") {
+    return json.from.toLowerCase() as Hex;
+  }
+  const serialized = bytesToHex(encodeTransaction(tx, stack));
   return await recoverTransactionAddress({ serializedTransaction: serialized as never });
 }
 

@@ -8,7 +8,7 @@
  * Something addressed by hash that one upstream says does not exist (`null`) is not absent on that word alone: `null`
  * is served only when an upstream in an independent failure domain, at the agreed head or above, says so too.
  */
-import type { ForkSchedule } from "../core/chain-presets.ts";
+import type { ChainStack, ForkSchedule } from "../core/chain-presets.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { HASH_HEX, type Hex } from "../core/hex.ts";
 import { type PinnedCall, parseBlockNumber } from "../core/methods.ts";
@@ -29,6 +29,8 @@ import {
 export interface BlockReadIo {
   /** The chain's fork schedule, when known: which fork fields each header must carry. */
   forks?: ForkSchedule;
+  /** Whose transaction and receipt encodings the chain uses. @default "ethereum" */
+  stack?: ChainStack;
   anchor(number: number): Promise<AnchoredBlock | undefined>;
   execute(plan: CallPlan, signal?: AbortSignal): Promise<ExecuteResult>;
   onDispute(upstreamId: string, reason: string): void;
@@ -64,8 +66,10 @@ type LookupMethod = "eth_getTransactionByHash" | "eth_getTransactionReceipt";
 type Placement = { anchored: AnchoredBlock; verified: VerifiedBody; index: number };
 
 export function createBlockReads(io: BlockReadIo) {
+  const stack = io.stack ?? "ethereum";
   const blocks = createVerifiedBlocks({
     ...(io.forks ? { forks: io.forks } : {}),
+    stack,
     execute: (plan) => io.execute(plan),
     onDispute: io.onDispute,
     independent: io.independent,
@@ -207,7 +211,7 @@ export function createBlockReads(io: BlockReadIo) {
           }
           if (method === "eth_getTransactionReceipt") return { ok: false, reason: "receipt without a block" };
           // Pending: its own hash is all that vouches for it.
-          const check = checkTransactionHash(claim);
+          const check = checkTransactionHash(claim, stack);
           if (check.ok === false) return { ok: false, reason: `transaction: ${check.reason}` };
           return { ok: true, value: claim };
         },

@@ -207,6 +207,7 @@ export function createChain(
   });
   const blockReads = createBlockReads({
     ...(settings.forks ? { forks: settings.forks } : {}),
+    ...(settings.stack ? { stack: settings.stack } : {}),
     anchor: anchors.anchor,
     execute: (plan, signal) => execute(ctx, target, plan, signal),
     onDispute: (id, reason) => {

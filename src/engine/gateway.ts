@@ -93,6 +93,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
           ...forksOf(chain),
+          stack: chain.stack ?? chainPreset(chain.chainId).stack ?? "ethereum",
           methods: {
             allow: [...config.methods.allow, ...(chain.methods?.allow ?? [])],
             deny: [...config.methods.deny, ...(chain.methods?.deny ?? [])],

@@ -1,6 +1,6 @@
 import type { MethodRules } from "../core/access.ts";
 import type { CallLimits } from "../core/call-limits.ts";
-import type { ForkSchedule } from "../core/chain-presets.ts";
+import type { ChainStack, ForkSchedule } from "../core/chain-presets.ts";
 import type { FailureDomain } from "../core/domain.ts";
 import type { VerificationPolicy } from "../core/methods.ts";
 import type { ExecuteTarget } from "./execute.ts";
@@ -28,6 +28,8 @@ export interface ChainSettings {
   maxResponseBytes: number;
   /** When the forks that changed the header took effect; undefined when unknown (fork fields are taken as they come). */
   forks?: ForkSchedule;
+  /** Whose transaction and receipt encodings the chain uses; undefined: Ethereum's. */
+  stack?: ChainStack;
   /** Which methods the chain serves beyond or instead of Multihome's own set. */
   methods: MethodRules;
   /** Limits on one call's params (gas, data, log filter sizes). */

@@ -9,7 +9,7 @@
  * list is kept, and a list that disagrees is charged to its own supplier — never to an upstream that later asks about
  * a transaction in it.
  */
-import type { ForkSchedule } from "../core/chain-presets.ts";
+import type { ChainStack, ForkSchedule } from "../core/chain-presets.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { checkHeader, headerDigest } from "../core/header.ts";
 import type { Hex } from "../core/hex.ts";
@@ -63,6 +63,8 @@ export type SenderCheck = { ok: true } | { ok: false; error: MultihomeError } | 
 export interface VerifiedBlockIo {
   /** The chain's fork schedule, when known: which fork fields each header must carry. */
   forks?: ForkSchedule;
+  /** Whose transaction and receipt encodings the chain uses. @default "ethereum" */
+  stack?: ChainStack;
   execute(plan: CallPlan): Promise<ExecuteResult>;
   onDispute(upstreamId: string, reason: string): void;
   /** Whether two upstreams are in independent failure domains (a different operator and outage domain). */
@@ -99,6 +101,7 @@ export function notVerified(result: Exclude<ExecuteResult, { ok: true }>, what: 
 }
 
 export function createVerifiedBlocks(io: VerifiedBlockIo) {
+  const stack = io.stack ?? "ethereum";
   const bodies = boundedCache<Fetched<VerifiedBody | Absent>>(MAX_VERIFIED_BLOCKS);
   const receiptLists = boundedCache<Fetched<VerifiedReceipts>>(MAX_VERIFIED_BLOCKS);
   const senders = boundedCache<Hex | "unverifiable">(MAX_RECOVERED_SENDERS);
@@ -151,7 +154,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
               dispute: anchored.headerDigest === undefined,
             };
         }
-        const check = checkBlockBody(block, { fullTransactions: true });
+        const check = checkBlockBody(block, { fullTransactions: true, stack });
         if (check.ok === false) return { ok: false, reason: `block body: ${check.reason}` };
         bodyProven = check.ok === true;
         return { ok: true, value: block };
@@ -218,7 +221,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
     return senders.get(
       String(tx.hash).toLowerCase(),
       () =>
-        recoverSender(tx).catch((error: unknown) => {
+        recoverSender(tx, stack).catch((error: unknown) => {
           if (error instanceof UnsupportedTypeError) return "unverifiable" as const;
           throw error;
         }),
@@ -280,7 +283,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
             reason: `no receipts for block ${number} from a node that should have them`,
             dispute: false,
           };
-        const check = checkBlockReceipts(receipts, header, verified.bodyProven ? verified.hashes : undefined);
+        const check = checkBlockReceipts(receipts, header, verified.bodyProven ? verified.hashes : undefined, stack);
         if (check.ok === false) return { ok: false, reason: `receipts: ${check.reason}` };
         if (check.ok !== true) return { ok: false, reason: `receipts: ${check.reason}`, dispute: false };
         return { ok: true, value: receipts };
