@@ -55,6 +55,12 @@ export interface DevnetOptions {
    * second for every `reorg` made before it was mined. @default {@link DEVNET_DEFAULT_START_TIMESTAMP}
    */
   startTimestamp?: number;
+  /**
+   * anvil's network family: `optimism` gives OP-stack nodes, which take deposit transactions (type 0x7e, sent with
+   * `eth_sendTransaction` from an unlocked account) and replay them from their raw bytes like any other.
+   * @default "ethereum"
+   */
+  network?: "ethereum" | "optimism";
   /** Aborting stops the devnet. */
   signal?: AbortSignal;
   /** Told about every problem the driver works around (a node down, a node that diverged, a failed block). Never throws into the driver. */
@@ -181,7 +187,13 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
   const started = await Promise.allSettled(
     specs.map(() =>
-      startAnvil({ chainId, timestamp: startTimestamp, noMining: true, extraArgs: ["--order", "fifo"], signal }),
+      startAnvil({
+        chainId,
+        timestamp: startTimestamp,
+        noMining: true,
+        extraArgs: ["--order", "fifo", ...(options.network === "optimism" ? ["--network", "optimism"] : [])],
+        signal,
+      }),
     ),
   );
   const failed = started.find((r) => r.status === "rejected");

@@ -11,6 +11,8 @@ export interface PoolTx {
   /** Sender, lower-case. */
   from: string;
   nonce: bigint;
+  /** An OP-stack deposit (type 0x7e): a block carries its deposits before every other transaction. */
+  deposit?: boolean;
 }
 
 export interface PoolRead {
@@ -40,7 +42,7 @@ export async function readPool(rpc: RpcClient, signal?: AbortSignal): Promise<Po
   return { height: Number(height.result), txs: parsePoolContent(content.result) };
 }
 
-type PoolSection = Record<string, Record<string, { hash?: unknown; nonce?: unknown }>>;
+type PoolSection = Record<string, Record<string, { hash?: unknown; nonce?: unknown; type?: unknown }>>;
 
 function parsePoolContent(content: unknown): PoolTx[] {
   const txs: PoolTx[] = [];
@@ -52,16 +54,26 @@ function parsePoolContent(content: unknown): PoolTx[] {
       for (const [nonceKey, tx] of Object.entries(byNonce ?? {})) {
         if (typeof tx?.hash !== "string") continue;
         const nonce = typeof tx.nonce === "string" ? BigInt(tx.nonce) : BigInt(nonceKey);
-        txs.push({ hash: tx.hash.toLowerCase() as Hex, from: from.toLowerCase(), nonce });
+        const deposit = typeof tx.type === "string" && tx.type.toLowerCase() === "0x7e";
+        txs.push({
+          hash: tx.hash.toLowerCase() as Hex,
+          from: from.toLowerCase(),
+          nonce,
+          ...(deposit ? { deposit } : {}),
+        });
       }
     }
   }
   return txs;
 }
 
-/** The order every node receives a block's candidate transactions in: by sender, then nonce, then hash. */
+/**
+ * The order every node receives a block's candidate transactions in: deposits first (as an OP-stack sequencer orders
+ * them), then by sender, then nonce, then hash.
+ */
 export function canonicalOrder<T extends PoolTx>(txs: Iterable<T>): T[] {
   return [...txs].sort((a, b) => {
+    if (!a.deposit !== !b.deposit) return a.deposit ? -1 : 1;
     if (a.from !== b.from) return a.from < b.from ? -1 : 1;
     if (a.nonce !== b.nonce) return a.nonce < b.nonce ? -1 : 1;
     return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0;

@@ -74,7 +74,9 @@ export interface TestNetworkOptions {
   startTimestamp?: number;
   config?: Partial<Omit<ConfigInput, "chains">>;
   /** Added to the chain's config (e.g. `staleAfterMs`: the devnet's chain id has no bound of its own). */
-  chain?: { staleAfterMs?: number };
+  chain?: { staleAfterMs?: number; stack?: "ethereum" | "op-stack" };
+  /** anvil's network family for every node (`optimism`: OP-stack nodes that take deposit transactions). */
+  network?: "ethereum" | "optimism";
   /** The clock the gateway reads. @default the system clock */
   clock?: AppOptions["clock"];
 }
@@ -96,6 +98,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     nodes,
     blockTimeMs: options.blockTimeMs ?? 0,
     startTimestamp: options.startTimestamp ?? Math.floor(Date.now() / 1000),
+    ...(options.network ? { network: options.network } : {}),
   });
   const proxies = new Map<string, FaultProxy>();
   let app: App | undefined;
