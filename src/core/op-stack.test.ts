@@ -4,6 +4,7 @@ import { bytesToHex, keccak256 } from "viem";
 import type { Hex } from "./hex.ts";
 import { DEPOSIT_TX_TYPE } from "./op-stack.ts";
 import {
+  checkBlockBody,
   checkBlockReceipts,
   checkTransactionHash,
   encodeReceipt,
@@ -120,4 +121,25 @@ test("a block's receipts with a deposit receipt are checked against the receipts
 
 test("a deposit's sender is the from its hash commits to: nothing to recover", async () => {
   assert.equal(await recoverSender(DEPOSITS[0], "op-stack"), DEPOSITS[0]!.from);
+});
+
+test("since Isthmus an OP-stack withdrawalsRoot is the message passer's storage root: the empty withdrawals list stands", () => {
+  // A body with no transactions: only the withdrawals are at stake.
+  const body = {
+    hash: `0x${"cd".repeat(32)}`,
+    number: "0x1",
+    transactionsRoot: "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421",
+    transactions: [],
+    uncles: [],
+    sha3Uncles: "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
+    withdrawalsRoot: `0x${"5a".repeat(32)}`,
+    withdrawals: [] as unknown[],
+  };
+  assert.deepEqual(checkBlockBody(body, { stack: "op-stack" }), { ok: true });
+  assert.equal(checkBlockBody(body, { stack: "ethereum" }).ok, false, "on Ethereum the root is the list's");
+  const withWithdrawal = {
+    ...body,
+    withdrawals: [{ index: "0x0", validatorIndex: "0x0", address: `0x${"00".repeat(20)}`, amount: "0x1" }],
+  };
+  assert.equal(checkBlockBody(withWithdrawal, { stack: "op-stack" }).ok, false, "the OP stack has no withdrawals");
 });
