@@ -21,10 +21,11 @@ export interface ForkSchedule {
 }
 
 /**
- * Whose transaction and receipt encodings a chain uses: Ethereum's (types 0–4), or the OP stack's, which adds the
- * deposit transaction (0x7e, core/op-stack.ts).
+ * Whose transaction and receipt encodings a chain uses: Ethereum's (types 0–4); the OP stack's, which adds the deposit
+ * transaction (0x7e, core/op-stack.ts); or Arbitrum's, whose internal transactions (0x64–0x6a, one at the start of
+ * every block) have no encoding here yet, so its blocks are served as unverifiable, never disputed.
  */
-export type ChainStack = "ethereum" | "op-stack";
+export type ChainStack = "ethereum" | "op-stack" | "arbitrum";
 
 export interface ChainPreset {
   name: string;
@@ -86,8 +87,34 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
   [11155420, { name: "optimism-sepolia", stack: "op-stack", blockTimeMs: 2_000 }],
   [8453, { name: "base", stack: "op-stack", blockTimeMs: 2_000 }],
   [84532, { name: "base-sepolia", stack: "op-stack", blockTimeMs: 2_000 }],
+  [42161, { name: "arbitrum-one", stack: "arbitrum", blockTimeMs: 250 }],
+  [137, { name: "polygon", blockTimeMs: 2_000 }],
+  [100, { name: "gnosis", blockTimeMs: 5_000 }],
+  [59144, { name: "linea", blockTimeMs: 2_000 }],
+  // BNB Smart Chain: 0.75 s blocks since its Maxwell upgrade (June 2025).
+  [56, { name: "bnb", blockTimeMs: 750 }],
+  // Avalanche C-Chain headers carry fields of its own (extDataHash, blockGasCost…): without a schedule they are hashed
+  // as stated, or anchored by agreement when a field is unknown.
+  [43114, { name: "avalanche", blockTimeMs: 2_000 }],
 ]);
 
 export function chainPreset(chainId: number): ChainPreset {
   return PRESETS.get(chainId) ?? UNKNOWN_CHAIN_PRESET;
+}
+
+/**
+ * For a chain Multihome has no preset for, what it assumes and which config fields the operator did not set to say
+ * otherwise; undefined when the chain has a preset or every one of them is set.
+ */
+export function missingPresetWarning(
+  chainId: number,
+  configured: { stack?: unknown; staleAfterMs?: unknown; forks?: unknown },
+): string | undefined {
+  if (PRESETS.has(chainId)) return undefined;
+  const unset = (["stack", "staleAfterMs", "forks"] as const).filter((k) => configured[k] === undefined);
+  if (unset.length === 0) return undefined;
+  return (
+    `chain ${chainId} has no preset: it is taken as an Ethereum-stack chain with 12 s blocks and no fork schedule; ` +
+    `set chains[].${unset.join(", chains[].")} if it is not`
+  );
 }

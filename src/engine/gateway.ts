@@ -3,7 +3,7 @@
  * nothing of HTTP, stores or the CLI (those sit around it in server/ and app/).
  */
 import type { Config } from "../config/schema.ts";
-import { chainPreset, type ForkSchedule } from "../core/chain-presets.ts";
+import { chainPreset, type ForkSchedule, missingPresetWarning } from "../core/chain-presets.ts";
 import { failureDomainOf } from "../core/domain.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
@@ -82,6 +82,8 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
   /** Upstream id → its outage domain label, per chain, to tell which domain served an answer. */
   const domainLabels = new Map<number, Map<string, string>>();
   for (const chain of config.chains) {
+    const warning = missingPresetWarning(chain.chainId, chain);
+    if (warning) ctx.logger.warn({ chainId: chain.chainId }, warning);
     chains.set(
       chain.chainId,
       createChain(

@@ -8,6 +8,7 @@ import { type App, type AppOptions, startApp } from "../../src/app/app.ts";
 import { DEMO_NODES } from "../../src/app/demo.ts";
 import { validateConfig } from "../../src/config/load.ts";
 import type { Config, ConfigInput } from "../../src/config/schema.ts";
+import type { ChainStack } from "../../src/core/chain-presets.ts";
 import type { FailureDomain } from "../../src/core/domain.ts";
 import { type Devnet, startDevnet } from "../../src/devnet/devnet.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
@@ -74,7 +75,7 @@ export interface TestNetworkOptions {
   startTimestamp?: number;
   config?: Partial<Omit<ConfigInput, "chains">>;
   /** Added to the chain's config (e.g. `staleAfterMs`: the devnet's chain id has no bound of its own). */
-  chain?: { staleAfterMs?: number; stack?: "ethereum" | "op-stack" };
+  chain?: { staleAfterMs?: number; stack?: ChainStack };
   /** anvil's network family for every node (`optimism`: OP-stack nodes that take deposit transactions). */
   network?: "ethereum" | "optimism";
   /** The clock the gateway reads. @default the system clock */
