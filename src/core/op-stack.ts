@@ -11,8 +11,6 @@
  * Sources: the OP specification ("Deposits"), op-geth's receipt encoding, checked against deposit transactions of
  * OP mainnet (see op-stack.test.ts).
  */
-import type { RlpValue } from "./roots.ts";
-
 /** EIP-2718 type of an OP-stack deposit transaction. */
 export const DEPOSIT_TX_TYPE = 0x7e;
 
@@ -29,7 +27,7 @@ export interface FieldReaders {
 }
 
 /** The RLP fields of a deposit transaction; the caller prefixes the type byte. */
-export function depositTransactionFields(read: FieldReaders): RlpValue[] {
+export function depositTransactionFields(read: FieldReaders): Uint8Array[] {
   return [
     read.data("sourceHash", 32),
     read.data("from", 20),
@@ -43,7 +41,7 @@ export function depositTransactionFields(read: FieldReaders): RlpValue[] {
 }
 
 /** What a deposit receipt adds to the trie after its logs: nothing before Canyon, its nonce and version since. */
-export function depositReceiptExtra(read: FieldReaders): RlpValue[] {
+export function depositReceiptExtra(read: FieldReaders): Uint8Array[] {
   if (!read.has("depositReceiptVersion")) return [];
   return [read.quantity("depositNonce"), read.quantity("depositReceiptVersion")];
 }

@@ -59,7 +59,7 @@ class ContradictionError extends Error {
   override name = "ContradictionError";
 }
 
-export type RlpValue = Uint8Array | readonly RlpValue[];
+type RlpValue = Uint8Array | readonly RlpValue[];
 type Json = Record<string, unknown>;
 
 const EMPTY = new Uint8Array(0);
