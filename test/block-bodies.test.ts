@@ -18,6 +18,8 @@ type Json = Record<string, unknown>;
 const MAX_BLOCKS = 30;
 /** Answers the liar must have given before the test judges what clients saw. */
 const LIES_WANTED = 2;
+/** How much later than the liar the honest upstreams answer block bodies. */
+const HONEST_DELAY_MS = 100;
 /** Head polls an upstream must have answered with an unknown header field before the test judges. */
 const POLLS_WANTED = 8;
 
@@ -96,6 +98,13 @@ describe("a block body that is not what was asked for", () => {
         methods: ["eth_getBlockByHash"],
       });
       t.after(() => proxy.clearFault());
+      // The honest upstreams answer bodies a little later, so the router keeps choosing the liar (the fastest) even
+      // once its first lie has cost it: otherwise it may not be asked again within MAX_BLOCKS.
+      for (const [id, honest] of net.proxies) {
+        if (id === liar) continue;
+        await honest.setFault({ fault: { kind: "latency", ms: HONEST_DELAY_MS }, methods: ["eth_getBlockByHash"] });
+        t.after(() => honest.clearFault());
+      }
       const logsBefore = net.logs.length;
       let wrong = 0;
       let failed = 0;
