@@ -19,6 +19,8 @@ import { waitFor } from "./harness/wait.ts";
 let net: TestNetwork;
 const LIAR = process.env.MULTIHOME_LIAR ?? "u2";
 const HONEST = FOUR_DOMAINS.map((n) => n.id).filter((id) => id !== LIAR);
+/** Mined transfers at most in the lookup tests, until the liar has been asked. */
+const MAX_OUTBOX_SENDS = 12;
 /** How much slower the honest upstreams answer the methods the liar lies in. */
 const HONEST_DELAY_MS = 150;
 
@@ -471,7 +473,8 @@ describe("C4: one null is not an answer", () => {
       result === null ? result : { ...(result as object), blockHash: null, blockNumber: null, transactionIndex: null },
     );
     let wrong = 0;
-    for (let i = 0; i < 6; i++) {
+    // As below: the router's first choice may not be the liar once its lies have cost it; ask until it has answered.
+    for (let i = 0; i < MAX_OUTBOX_SENDS && (i < 6 || lies() === 0); i++) {
       const r = await compare("eth_getTransactionByHash", await minedTransfer());
       if (r.wrong || r.failed) wrong++;
     }
@@ -485,7 +488,9 @@ describe("C4: one null is not an answer", () => {
     const account = privateKeyToAccount(net.devnet.accounts[6]!.privateKey);
     const from = account.address;
     const statuses: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    // Which upstream a receipt check asks first is the router's choice (the liar's earlier lies cost it): at least four
+    // sends, and more, up to MAX_OUTBOX_SENDS, until the liar has been asked.
+    for (let i = 0; i < MAX_OUTBOX_SENDS && (i < 4 || lies() === 0); i++) {
       const current = Number(BigInt((await net.direct("eth_getTransactionCount", [from, "latest"])) as string));
       const raw = await account.signTransaction({
         chainId: net.chainId,
@@ -523,7 +528,10 @@ describe("C4: one null is not an answer", () => {
     }
     t.diagnostic(`${lies()} null receipts from the liar; statuses ${statuses.join(", ")}`);
     assert.ok(lies() > 0, "the liar answered null");
-    assert.deepEqual(statuses, ["included", "included", "included", "included"]);
+    assert.deepEqual(
+      statuses.filter((x) => x !== "included"),
+      [],
+    );
   });
 });
 
