@@ -308,7 +308,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     const tick = Math.min(options.pollIntervalMs, RECOVERY_POLL_INTERVAL_MS);
     let lastPoll = Number.NEGATIVE_INFINITY;
     const due = (now: number): boolean => {
-      if (now - lastPoll >= options.pollIntervalMs) return true;
+      // A wall clock that stepped back must not hold polls off until it has caught up again.
+      if (now - lastPoll >= options.pollIntervalMs || now < lastPoll) return true;
       const held = u.breaker.state(now) !== "closed";
       return held && now - u.lastSuccessAt < READY_SILENCE_POLLS * options.pollIntervalMs && now - lastPoll >= tick;
     };
