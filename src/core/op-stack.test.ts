@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bytesToHex, keccak256 } from "viem";
 import type { Hex } from "./hex.ts";
-import { DEPOSIT_TX_TYPE } from "./op-stack.ts";
+import { DEPOSIT_TX_TYPE, isDepositType } from "./op-stack.ts";
 import {
   checkBlockBody,
   checkBlockReceipts,
@@ -142,4 +142,9 @@ test("since Isthmus an OP-stack withdrawalsRoot is the message passer's storage 
     withdrawals: [{ index: "0x0", validatorIndex: "0x0", address: `0x${"00".repeat(20)}`, amount: "0x1" }],
   };
   assert.equal(checkBlockBody(withWithdrawal, { stack: "op-stack" }).ok, false, "the OP stack has no withdrawals");
+});
+
+test("a deposit's type is read in any case and with leading zeros, and nothing else is a deposit", () => {
+  for (const type of ["0x7e", "0x7E", "0x07e"]) assert.equal(isDepositType(type), true, type);
+  for (const type of ["0x2", "0x17e", "7e", 126, undefined]) assert.equal(isDepositType(type), false, String(type));
 });

@@ -14,6 +14,11 @@
 /** EIP-2718 type of an OP-stack deposit transaction. */
 export const DEPOSIT_TX_TYPE = 0x7e;
 
+/** Whether a JSON-RPC `type` field (a hex quantity, any case) names a deposit. */
+export function isDepositType(type: unknown): boolean {
+  return typeof type === "string" && /^0x0*7e$/i.test(type);
+}
+
 /** Field readers of the encoding module, so both stacks read JSON the same way. */
 export interface FieldReaders {
   quantity(name: string): Uint8Array;

@@ -6,11 +6,8 @@
 import { bytesToHex, getAddress, getContractAddress, recoverTransactionAddress } from "viem";
 import type { ChainStack } from "./chain-presets.ts";
 import type { Hex } from "./hex.ts";
-import { DEPOSIT_TX_TYPE } from "./op-stack.ts";
+import { isDepositType } from "./op-stack.ts";
 import { encodeTransaction } from "./roots.ts";
-
-const isDeposit = (type: unknown) =>
-  typeof type === "string" && /^0x[0-9a-f]+$/i.test(type) && Number(type) === DEPOSIT_TX_TYPE;
 
 /**
  * The address that signed a transaction JSON object (whose encoding the caller has already checked). An OP-stack
@@ -18,7 +15,7 @@ const isDeposit = (type: unknown) =>
  */
 export async function recoverSender(tx: unknown, stack: ChainStack = "ethereum"): Promise<Hex> {
   const json = tx as Record<string, unknown>;
-  if (stack === "op-stack" && isDeposit(json.type) && typeof json.from === "string") {
+  if (stack === "op-stack" && isDepositType(json.type) && typeof json.from === "string") {
     return json.from.toLowerCase() as Hex;
   }
   const serialized = bytesToHex(encodeTransaction(tx, stack));

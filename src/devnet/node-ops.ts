@@ -2,6 +2,7 @@
  * The few anvil calls the devnet driver is built from: read a node's pool and head, fetch raw transactions,
  * empty the pool, submit transactions in a given order, mine at a given timestamp, read a block.
  */
+import { isDepositType } from "../core/op-stack.ts";
 import { DevnetRpcError, type RpcClient } from "./rpc.ts";
 
 export type Hex = `0x${string}`;
@@ -54,7 +55,7 @@ function parsePoolContent(content: unknown): PoolTx[] {
       for (const [nonceKey, tx] of Object.entries(byNonce ?? {})) {
         if (typeof tx?.hash !== "string") continue;
         const nonce = typeof tx.nonce === "string" ? BigInt(tx.nonce) : BigInt(nonceKey);
-        const deposit = typeof tx.type === "string" && tx.type.toLowerCase() === "0x7e";
+        const deposit = isDepositType(tx.type);
         txs.push({
           hash: tx.hash.toLowerCase() as Hex,
           from: from.toLowerCase(),

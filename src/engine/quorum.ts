@@ -63,7 +63,10 @@ export function createWitnessing(
     const from = !result.ok && "error" in result ? undefined : launched.find((u) => u.id === result.upstream);
     if (answer !== undefined && from) witnessed.push({ upstream: from, answer, result: result as Witness["result"] });
     // An upstream whose attempt died (a reset, a crash) is no witness: a later ask may try it again.
-    for (const u of launched) if (u !== from) chosen.splice(chosen.indexOf(u), 1);
+    for (const u of launched) {
+      const at = chosen.indexOf(u);
+      if (u !== from && at >= 0) chosen.splice(at, 1);
+    }
   };
   return { ask, witnessed, missing };
 }
