@@ -1,8 +1,9 @@
 /**
  * One upstream is an adversary aimed at the verifier (FAULTS.md section C), on real anvil nodes in four independent
- * failure domains: the liar answers through its fault proxy whatever the test says, fast, while the honest upstreams
- * are made slow for the same methods so that the liar's answers are the ones the gateway gets first. Every case checks
- * the client's answers against the nodes, that no honest upstream is disputed, and that the liar is.
+ * failure domains: the liar answers through its fault proxy whatever the test says, while the honest upstreams fail
+ * each request for the same methods (an internal error) until the liar has answered it, so the liar's answer is always
+ * one the gateway weighs, whichever upstream the router tries first. Every case checks the client's answers against
+ * the nodes, that no honest upstream is disputed, and that the liar is.
  *
  * MULTIHOME_LIAR=u1|u2|u3|u4 picks the liar (default u2): its position in the config must not matter.
  */
@@ -21,7 +22,7 @@ const LIAR = process.env.MULTIHOME_LIAR ?? "u2";
 const HONEST = FOUR_DOMAINS.map((n) => n.id).filter((id) => id !== LIAR);
 /** Mined transfers at most in the lookup tests, until the liar has been asked. */
 const MAX_OUTBOX_SENDS = 12;
-/** How much slower the honest upstreams answer the methods the liar lies in. */
+/** How much slower the honest upstreams answer, where they are made slow rather than refusing. */
 const HONEST_DELAY_MS = 150;
 
 before(async () => {
@@ -40,17 +41,26 @@ after(() => net?.stop());
 const disputesOf = (upstream: string) =>
   net.logs.filter((l) => l.includes('"answer failed verification"') && l.includes(`"upstream":"${upstream}"`)).length;
 
-/** The liar rewrites `methods` with `fn`; the honest upstreams answer them late. Undone after the test. */
+/**
+ * The liar rewrites `methods` with `fn`; the honest upstreams answer a request for them with an internal error until
+ * the liar has answered the same request (the router's choice, which weighs the liar's earlier lies, cannot keep it
+ * out of a test), or, for quorum methods (where two refusing witnesses would spend the call's attempts), answer
+ * `slow`ly. Undone after the test.
+ */
 async function liarRewrites(
   t: { after(fn: () => Promise<void>): void },
   methods: string[],
   fn: (request: { method: string; params: unknown }, result: unknown) => unknown,
+  honest: "refuse-until-the-liar-answered" | "slow" = "refuse-until-the-liar-answered",
 ): Promise<() => number> {
   let lies = 0;
+  const answeredByLiar = new Set<string>();
+  const key = (request: { method: string; params: unknown }) => `${request.method}${JSON.stringify(request.params)}`;
   await net.proxies.get(LIAR)!.setFault({
     fault: {
       kind: "rewrite",
       fn: (request, response) => {
+        answeredByLiar.add(key(request));
         const result = (response as { result?: unknown }).result;
         if (result === undefined) return response;
         const lie = fn(request, result);
@@ -61,8 +71,21 @@ async function liarRewrites(
     },
     methods,
   });
+  const notYet = { code: -32603, message: "internal error" };
   for (const id of HONEST)
-    await net.proxies.get(id)!.setFault({ fault: { kind: "latency", ms: HONEST_DELAY_MS }, methods });
+    await net.proxies.get(id)!.setFault({
+      fault:
+        honest === "slow"
+          ? { kind: "latency", ms: HONEST_DELAY_MS }
+          : {
+              kind: "rewrite",
+              fn: (request, response) =>
+                answeredByLiar.has(key(request))
+                  ? response
+                  : { jsonrpc: "2.0", id: (response as { id?: unknown }).id, error: notYet },
+            },
+      methods,
+    });
   t.after(async () => {
     for (const p of net.proxies.values()) await p.clearFault();
   });
@@ -362,6 +385,7 @@ describe("C7: calls and logs", () => {
             return "0x746a528800"; // 500 gwei
         }
       },
+      "slow",
     );
     const asked: [string, unknown[]][] = [
       ["eth_call", [{ to: token.address, data: "0x70a08231" }, "latest"]],
