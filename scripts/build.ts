@@ -23,7 +23,12 @@ export const CLIENT_ENTRY = join(root, "src", "client", "index.ts");
 export const CLIENT_BUNDLE_BUDGET_GZIP_BYTES = 120 * 1024;
 
 /** Source files the proof verifier is made of: the browser bundle must keep them. */
-export const VERIFIER_FILES = ["src/core/proof.ts", "src/core/header.ts", "src/core/roots.ts"] as const;
+export const VERIFIER_FILES = [
+  "src/core/proof.ts",
+  "src/core/header.ts",
+  "src/core/roots.ts",
+  "src/core/encodings/encode.ts",
+] as const;
 
 /** The browser bundle's file name, in `dist/` and wherever else it is built. */
 export const BROWSER_BUNDLE_FILE = "multihome.browser.js";

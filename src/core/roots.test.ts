@@ -2,21 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bytesToHex, fromRlp, type Hex, hexToBytes, keccak256, parseGwei, serializeTransaction, toRlp } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { encodeReceipt, encodeTransaction } from "./encodings/encode.ts";
+import { MAX_ACCESS_LIST_ITEMS, RootFormatError, UnsupportedTypeError } from "./encodings/fields.ts";
+import { orderedTrieRoot } from "./encodings/trie.ts";
 import fixture from "./fixtures/bodies.json" with { type: "json" };
 import { verifyHeaderHash } from "./header.ts";
 import { EMPTY_TRIE_ROOT } from "./proof.ts";
-import {
-  checkBlockBody,
-  checkBlockReceipts,
-  checkTransactionHash,
-  encodeReceipt,
-  encodeTransaction,
-  MAX_ACCESS_LIST_ITEMS,
-  orderedTrieRoot,
-  type RootCheck,
-  RootFormatError,
-  UnsupportedTypeError,
-} from "./roots.ts";
+import { checkBlockBody, checkBlockReceipts, checkTransactionHash, type RootCheck } from "./roots.ts";
 
 // Real blocks from anvil 1.7 (scripts/make-root-fixtures.ts): "mixed" (every transaction kind, logs, a revert),
 // "empty", and "many" (140 transactions).

@@ -5,19 +5,16 @@
  */
 import { bytesToHex, getAddress, getContractAddress, recoverTransactionAddress } from "viem";
 import type { ChainStack } from "./chain-presets.ts";
+import { committedSender, encodeTransaction } from "./encodings/encode.ts";
 import type { Hex } from "./hex.ts";
-import { isDepositType } from "./op-stack.ts";
-import { encodeTransaction } from "./roots.ts";
 
 /**
- * The address that signed a transaction JSON object (whose encoding the caller has already checked). An OP-stack
- * deposit is not signed: its `from` is part of its encoding, so the hash the caller checked already binds it.
+ * The address that signed a transaction JSON object (whose encoding the caller has already checked). A transaction of
+ * an unsigned type of its stack (an OP-stack deposit) has its `from` in its encoding: the checked hash binds it.
  */
 export async function recoverSender(tx: unknown, stack: ChainStack = "ethereum"): Promise<Hex> {
-  const json = tx as Record<string, unknown>;
-  if (stack === "op-stack" && isDepositType(json.type) && typeof json.from === "string") {
-    return json.from.toLowerCase() as Hex;
-  }
+  const committed = committedSender(tx, stack);
+  if (committed) return committed;
   const serialized = bytesToHex(encodeTransaction(tx, stack));
   return await recoverTransactionAddress({ serializedTransaction: serialized as never });
 }

@@ -2,7 +2,7 @@
  * The few anvil calls the devnet driver is built from: read a node's pool and head, fetch raw transactions,
  * empty the pool, submit transactions in a given order, mine at a given timestamp, read a block.
  */
-import { isDepositType } from "../core/op-stack.ts";
+import { isDepositType } from "../core/encodings/op-stack.ts";
 import { DevnetRpcError, type RpcClient } from "./rpc.ts";
 
 export type Hex = `0x${string}`;

@@ -10,12 +10,13 @@
  * a transaction in it.
  */
 import type { ChainStack, ForkSchedule } from "../core/chain-presets.ts";
+import { UnsupportedTypeError } from "../core/encodings/fields.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { checkHeader, headerDigest } from "../core/header.ts";
 import type { Hex } from "../core/hex.ts";
 import { parseBlockNumber } from "../core/methods.ts";
 import { receiptFieldsMismatch } from "../core/receipt-fields.ts";
-import { checkBlockBody, checkBlockReceipts, UnsupportedTypeError } from "../core/roots.ts";
+import { checkBlockBody, checkBlockReceipts } from "../core/roots.ts";
 import { recoverSender, sameAddress } from "../core/sender.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
 import type { AnchoredBlock } from "./state-reads.ts";

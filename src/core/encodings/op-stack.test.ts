@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bytesToHex, keccak256 } from "viem";
-import type { Hex } from "./hex.ts";
+import type { Hex } from "../hex.ts";
+import { checkBlockBody, checkBlockReceipts, checkTransactionHash } from "../roots.ts";
+import { recoverSender } from "../sender.ts";
+import { encodeReceipt, encodeTransaction } from "./encode.ts";
 import { DEPOSIT_TX_TYPE, isDepositType } from "./op-stack.ts";
-import {
-  checkBlockBody,
-  checkBlockReceipts,
-  checkTransactionHash,
-  encodeReceipt,
-  encodeTransaction,
-  orderedTrieRoot,
-} from "./roots.ts";
-import { recoverSender } from "./sender.ts";
+import { orderedTrieRoot } from "./trie.ts";
 
 /**
  * L1-attributes deposits of OP mainnet, as nodes serve them (`eth_getBlockByNumber(…, true)` / `eth_getTransactionByHash`):

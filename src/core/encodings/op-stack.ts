@@ -11,6 +11,10 @@
  * Sources: the OP specification ("Deposits"), op-geth's receipt encoding, checked against deposit transactions of
  * OP mainnet (see op-stack.test.ts).
  */
+
+import { EMPTY, type FieldReaders } from "./fields.ts";
+import type { StackEncoding } from "./stack-encoding.ts";
+
 /** EIP-2718 type of an OP-stack deposit transaction. */
 export const DEPOSIT_TX_TYPE = 0x7e;
 
@@ -19,28 +23,16 @@ export function isDepositType(type: unknown): boolean {
   return typeof type === "string" && /^0x0*7e$/i.test(type);
 }
 
-/** Field readers of the encoding module, so both stacks read JSON the same way. */
-export interface FieldReaders {
-  quantity(name: string): Uint8Array;
-  data(name: string, bytes?: number): Uint8Array;
-  /** `to`, empty for a contract creation. */
-  to(): Uint8Array;
-  input(): Uint8Array;
-  /** Whether the field is stated at all (not undefined or null). */
-  has(name: string): boolean;
-  flag(name: string): boolean;
-}
-
 /** The RLP fields of a deposit transaction; the caller prefixes the type byte. */
 export function depositTransactionFields(read: FieldReaders): Uint8Array[] {
   return [
     read.data("sourceHash", 32),
-    read.data("from", 20),
+    read.address("from"),
     read.to(),
-    read.has("mint") ? read.quantity("mint") : new Uint8Array(0),
+    read.has("mint") ? read.quantity("mint") : EMPTY,
     read.quantity("value"),
     read.quantity("gas"),
-    read.flag("isSystemTx") ? Uint8Array.of(1) : new Uint8Array(0),
+    read.flag("isSystemTx") ? Uint8Array.of(1) : EMPTY,
     read.input(),
   ];
 }
@@ -50,3 +42,15 @@ export function depositReceiptExtra(read: FieldReaders): Uint8Array[] {
   if (!read.has("depositReceiptVersion")) return [];
   return [read.quantity("depositNonce"), read.quantity("depositReceiptVersion")];
 }
+
+/**
+ * The OP stack: Ethereum's types plus the deposit. It has no withdrawals: a block's list is always empty, and since
+ * Isthmus the header's `withdrawalsRoot` is the storage root of the L2ToL1MessagePasser contract — a fact about state
+ * that the header hash binds, not a root of that list.
+ */
+export const OP_STACK: StackEncoding = {
+  ownTypes: new Map([
+    [DEPOSIT_TX_TYPE, { transaction: depositTransactionFields, receiptExtra: depositReceiptExtra, unsigned: true }],
+  ]),
+  withdrawals: "empty",
+};
