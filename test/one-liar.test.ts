@@ -1,9 +1,9 @@
 /**
  * One upstream is an adversary aimed at the verifier (FAULTS.md section C), on real anvil nodes in four independent
  * failure domains: the liar answers through its fault proxy whatever the test says, while the honest upstreams fail
- * each request for the same methods (an internal error) until the liar has answered it, so the liar's answer is always
- * one the gateway weighs, whichever upstream the router tries first. Every case checks the client's answers against
- * the nodes, that no honest upstream is disputed, and that the liar is.
+ * each request for the same methods (an internal error) until the liar has answered it (test/harness/liar.ts), so the
+ * liar's answer is always one the gateway weighs. Every case checks the client's answers against the nodes, that no
+ * honest upstream is disputed, and that the liar is.
  *
  * MULTIHOME_LIAR=u1|u2|u3|u4 picks the liar (default u2): its position in the config must not matter.
  */
@@ -14,6 +14,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { computeHeaderHash } from "../src/core/header.ts";
 import { REORG_WALK_FETCHES_PER_WINDOW } from "../src/engine/head-tracker.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
+import { disputesOf as disputesOfIn, liarRewrites as rewrites } from "./harness/liar.ts";
 import { FOUR_DOMAINS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -22,8 +23,6 @@ const LIAR = process.env.MULTIHOME_LIAR ?? "u2";
 const HONEST = FOUR_DOMAINS.map((n) => n.id).filter((id) => id !== LIAR);
 /** Mined transfers at most in the lookup tests, until the liar has been asked. */
 const MAX_OUTBOX_SENDS = 12;
-/** How much slower the honest upstreams answer, where they are made slow rather than refusing. */
-const HONEST_DELAY_MS = 150;
 
 before(async () => {
   net = await startTestNetwork({
@@ -37,60 +36,13 @@ before(async () => {
 });
 after(() => net?.stop());
 
-/** Disputes the gateway logged against `upstream` so far. */
-const disputesOf = (upstream: string) =>
-  net.logs.filter((l) => l.includes('"answer failed verification"') && l.includes(`"upstream":"${upstream}"`)).length;
-
-/**
- * The liar rewrites `methods` with `fn`; the honest upstreams answer a request for them with an internal error until
- * the liar has answered the same request (the router's choice, which weighs the liar's earlier lies, cannot keep it
- * out of a test), or, for quorum methods (where two refusing witnesses would spend the call's attempts), answer
- * `slow`ly. Undone after the test.
- */
-async function liarRewrites(
+const disputesOf = (upstream: string) => disputesOfIn(net, upstream);
+const liarRewrites = (
   t: { after(fn: () => Promise<void>): void },
   methods: string[],
-  fn: (request: { method: string; params: unknown }, result: unknown) => unknown,
-  honest: "refuse-until-the-liar-answered" | "slow" = "refuse-until-the-liar-answered",
-): Promise<() => number> {
-  let lies = 0;
-  const answeredByLiar = new Set<string>();
-  const key = (request: { method: string; params: unknown }) => `${request.method}${JSON.stringify(request.params)}`;
-  await net.proxies.get(LIAR)!.setFault({
-    fault: {
-      kind: "rewrite",
-      fn: (request, response) => {
-        answeredByLiar.add(key(request));
-        const result = (response as { result?: unknown }).result;
-        if (result === undefined) return response;
-        const lie = fn(request, result);
-        if (lie === result) return response;
-        lies++;
-        return { ...(response as object), result: lie };
-      },
-    },
-    methods,
-  });
-  const notYet = { code: -32603, message: "internal error" };
-  for (const id of HONEST)
-    await net.proxies.get(id)!.setFault({
-      fault:
-        honest === "slow"
-          ? { kind: "latency", ms: HONEST_DELAY_MS }
-          : {
-              kind: "rewrite",
-              fn: (request, response) =>
-                answeredByLiar.has(key(request))
-                  ? response
-                  : { jsonrpc: "2.0", id: (response as { id?: unknown }).id, error: notYet },
-            },
-      methods,
-    });
-  t.after(async () => {
-    for (const p of net.proxies.values()) await p.clearFault();
-  });
-  return () => lies;
-}
+  fn: Parameters<typeof rewrites>[4],
+  honest?: Parameters<typeof rewrites>[5],
+) => rewrites(net, LIAR, t, methods, fn, honest);
 
 let nonce = 0;
 /** A transfer from dev account 5 sent to every node and mined in a block of its own; returns its hash. */

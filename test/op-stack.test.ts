@@ -76,7 +76,11 @@ test("deposit blocks, receipts and balances are served as the nodes answer them,
   ];
   for (const [method, params] of reads) {
     const r = await net.rpc(method, params);
-    assert.deepEqual(r.body.result, await net.direct(method, params), `${method} through the gateway`);
+    assert.deepEqual(
+      r.body.result,
+      await net.direct(method, params),
+      `${method} through the gateway: ${JSON.stringify(r.body.error ?? null)}`,
+    );
     assert.equal(r.headers.get("multihome-verified"), "proof", `${method} evidence`);
   }
   const balance = await net.rpc("eth_getBalance", [recipient, tag]);

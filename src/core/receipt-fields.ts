@@ -1,7 +1,7 @@
 /**
- * The fields of a receipt that no root covers (`from`, `to`, `contractAddress`, `effectiveGasPrice`) are facts about
- * its transaction and block: they are checked here against the transaction of the same position in the verified block
- * body, and against the block's base fee. `blobGasPrice` is not checked (its formula changes with the chain's blob
+ * The fields of a receipt that no root covers (`from`, `to`, `contractAddress`, `effectiveGasPrice`, an OP-stack
+ * deposit's `depositNonce` before Canyon) are facts about its transaction and block: they are checked here against the
+ * transaction of the same position in the verified block body, and against the block's base fee. `blobGasPrice` is not checked (its formula changes with the chain's blob
  * schedule).
  */
 import { createdAddress, sameAddress } from "./sender.ts";
@@ -47,6 +47,15 @@ export function receiptFieldsMismatch(receipt: Json, tx: Json, baseFee: bigint |
     if (!sameAddress(receipt.to, tx.to)) return "receipt recipient is not the transaction's";
     if (!isNullish(receipt.contractAddress)) return "receipt of a call names a created contract";
   }
+  // Before Canyon a deposit's receipt states the nonce it ran with outside the receipts root: it must be the
+  // transaction's. Since Canyon the root commits to it (with the receipt's version), and the transaction's nonce is
+  // what is checked (against state: engine/unsigned-fields.ts).
+  if (
+    !isNullish(receipt.depositNonce) &&
+    isNullish(receipt.depositReceiptVersion) &&
+    quantity(receipt.depositNonce) !== quantity(tx.nonce)
+  )
+    return "receipt deposit nonce is not the transaction's";
   if (receipt.effectiveGasPrice !== undefined) {
     const expected = effectiveGasPrice(tx, baseFee);
     if (expected !== undefined && quantity(receipt.effectiveGasPrice) !== expected)

@@ -20,6 +20,7 @@ import { checkBlockBody, checkBlockReceipts } from "../core/roots.ts";
 import { recoverSender, sameAddress } from "../core/sender.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
+import { createUnsignedFields } from "./unsigned-fields.ts";
 
 /** Verified block bodies and receipt lists kept, by block hash, oldest out first. */
 export const MAX_VERIFIED_BLOCKS = 64;
@@ -106,6 +107,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
   const bodies = boundedCache<Fetched<VerifiedBody | Absent>>(MAX_VERIFIED_BLOCKS);
   const receiptLists = boundedCache<Fetched<VerifiedReceipts>>(MAX_VERIFIED_BLOCKS);
   const senders = boundedCache<Hex | "unverifiable">(MAX_RECOVERED_SENDERS);
+  const unsignedFields = createUnsignedFields({ stack, execute: io.execute });
   /** Block hash → upstreams that supplied a body of it that proved false: not asked for it again. */
   const falseSuppliers = new Map<string, Set<string>>();
   /** Bodies proven false so far (a read that failed on one is worth trying again: the body is fetched afresh). */
@@ -247,9 +249,25 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
     return { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: transaction sender") };
   }
 
-  /** The sender the body states for its transaction at `index`; a body proven false is forgotten. */
+  /**
+   * The sender the body states for its transaction at `index` (and, for an unsigned transaction, the other fields it
+   * states outside its encoding); a body proven false is forgotten.
+   */
   async function checkSender(verified: VerifiedBody, index: number): Promise<SenderCheck> {
-    const check = await checkStatedSender((verified.block.transactions as Json[])[index]!, verified.supplier);
+    let check = await checkStatedSender((verified.block.transactions as Json[])[index]!, verified.supplier);
+    if (check.ok === true) {
+      const unsigned = await unsignedFields.check(verified.block, index);
+      if (unsigned.ok === "unavailable") return { ok: false, error: unsigned.error };
+      if (unsigned.ok === "unverifiable") {
+        // Served, but what shows it is no longer labelled proven (evidence follows bodyProven).
+        verified.bodyProven = false;
+        return { ok: "unverifiable" };
+      }
+      if (unsigned.ok === false) {
+        io.onDispute(verified.supplier, unsigned.reason);
+        check = { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: block body") };
+      }
+    }
     if (check.ok === false) {
       const hash = String(verified.block.hash).toLowerCase();
       forget(hash);
