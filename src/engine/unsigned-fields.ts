@@ -1,15 +1,15 @@
 /**
- * The fields an unsigned transaction (an OP-stack deposit) states outside its encoding, checked before it is served:
- * its zero price and signature fields as stated, its `nonce` against the sender's nonce proven at the end of the very
- * block (`eth_getProof` at the block's hash, against its verified state root). One proof per sender and block, shared
- * by every transaction and caller that needs it.
+ * The fields a transaction of an unsigned L2 type (an OP-stack deposit, an Arbitrum internal transaction…) states
+ * outside its encoding, checked before it is served: those its type fixes (core/encodings/stated.ts), and an OP
+ * deposit's `nonce` against the sender's nonce proven at the end of the very block (`eth_getProof` at the block's hash,
+ * against its verified state root). One proof per sender and block, shared by every transaction and caller.
  */
 import type { ChainStack } from "../core/chain-presets.ts";
-import { committedSender } from "../core/encodings/encode.ts";
+import { ownTypeOf } from "../core/encodings/encode.ts";
+import { nonceBefore } from "../core/encodings/stated.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { Hex } from "../core/hex.ts";
 import { verifyAccountProof } from "../core/proof.ts";
-import { nonceBefore, unsignedZeroFieldsMismatch } from "../core/unsigned-fields.ts";
 import type { CallPlan, ExecuteResult } from "./execute.ts";
 
 /** Proven sender nonces kept, by block hash and sender. */
@@ -28,8 +28,8 @@ export type UnsignedCheck =
   /** The block's supplier stated what is proven false. */
   | { ok: false; reason: string }
   /**
-   * The stated nonce is not the proven one. Node software differs here (anvil's optimism mode states 0 for every
-   * deposit), so it is not blamed on the supplier: the block is served, but not as proven.
+   * A stated field these rules cannot bear out where node software may differ (anvil's optimism mode states 0 as
+   * every deposit's nonce): not blamed on the supplier; the block is served, but not as proven.
    */
   | { ok: "unverifiable"; reason: string }
   /** No proof could be had: nothing is known false, nothing can be served as proven. */
@@ -76,11 +76,12 @@ export function createUnsignedFields(io: UnsignedFieldsIo) {
     async check(block: Json, index: number): Promise<UnsignedCheck> {
       const txs = block.transactions as Json[];
       const tx = txs[index]!;
-      const sender = committedSender(tx, io.stack);
-      if (!sender) return { ok: true };
-      const zeros = unsignedZeroFieldsMismatch(tx);
-      if (zeros) return { ok: false, reason: zeros };
-      if (tx.nonce === undefined || tx.nonce === null) return { ok: true };
+      const own = ownTypeOf(tx, io.stack);
+      if (!own) return { ok: true };
+      const stated = own.stated(tx);
+      if (stated.ok !== true || !own.nonceFromState) return stated;
+      const sender = own.sender(tx) as Hex | undefined;
+      if (!sender || tx.nonce === undefined || tx.nonce === null) return { ok: true };
       const after = await nonceAfter(block, sender);
       if (after instanceof MultihomeError) return { ok: "unavailable", error: after };
       const expected = nonceBefore(txs, index, after);

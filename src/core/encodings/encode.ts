@@ -7,6 +7,7 @@ import { concatBytes, toRlp } from "viem";
 import type { ChainStack } from "../chain-presets.ts";
 import type { Hex } from "../hex.ts";
 import { readQuantity } from "../hex.ts";
+import { ARBITRUM } from "./arbitrum.ts";
 import { encodeEthereumTransaction, LAST_ETHEREUM_TX_TYPE, receiptFields } from "./ethereum.ts";
 import {
   asRecord,
@@ -22,11 +23,11 @@ import type { OwnType, StackEncoding } from "./stack-encoding.ts";
 
 const ETHEREUM: StackEncoding = { ownTypes: new Map(), withdrawals: "root" };
 
-/** Each stack's encodings. Arbitrum's internal transaction types are not encoded yet: its blocks are unverifiable. */
+/** Each stack's encodings. */
 export const STACK_ENCODINGS: Readonly<Record<ChainStack, StackEncoding>> = {
   ethereum: ETHEREUM,
   "op-stack": OP_STACK,
-  arbitrum: ETHEREUM,
+  arbitrum: ARBITRUM,
 };
 
 /**
@@ -62,20 +63,26 @@ export function encodeReceipt(receipt: unknown, stack: ChainStack = "ethereum"):
   });
 }
 
-/**
- * The sender of a transaction of an unsigned type of its stack (an OP deposit): its stated `from`, which its
- * encoding (so its hash) binds. Undefined for a signed transaction, whose sender is recovered from its signature.
- */
-export function committedSender(tx: unknown, stack: ChainStack = "ethereum"): Hex | undefined {
+/** The stack's own type of a transaction JSON object, undefined for Ethereum's types or a malformed type. */
+export function ownTypeOf(tx: unknown, stack: ChainStack = "ethereum"): OwnType | undefined {
   const json = tx as Json;
-  if (typeof json?.type !== "string" || typeof json.from !== "string") return undefined;
-  let type: number;
+  if (typeof json?.type !== "string") return undefined;
   try {
-    type = typeOf(json);
+    return STACK_ENCODINGS[stack].ownTypes.get(typeOf(json));
   } catch {
     return undefined;
   }
-  return STACK_ENCODINGS[stack].ownTypes.get(type)?.unsigned ? (json.from.toLowerCase() as Hex) : undefined;
+}
+
+/**
+ * The sender of a transaction of an unsigned type of its stack (an OP deposit, an Arbitrum internal transaction), as
+ * its encoding (so its hash) binds it. Undefined for a signed transaction, whose sender is recovered from its
+ * signature.
+ */
+export function committedSender(tx: unknown, stack: ChainStack = "ethereum"): Hex | undefined {
+  return ownTypeOf(tx, stack)
+    ?.sender(tx as Json)
+    ?.toLowerCase() as Hex | undefined;
 }
 
 /** EIP-2718 type; nodes from before typed transactions state none, which means legacy. */

@@ -14,6 +14,7 @@
 
 import { EMPTY, type FieldReaders } from "./fields.ts";
 import type { StackEncoding } from "./stack-encoding.ts";
+import { checkStated } from "./stated.ts";
 
 /** EIP-2718 type of an OP-stack deposit transaction. */
 export const DEPOSIT_TX_TYPE = 0x7e;
@@ -47,10 +48,23 @@ export function depositReceiptExtra(read: FieldReaders): Uint8Array[] {
  * The OP stack: Ethereum's types plus the deposit. It has no withdrawals: a block's list is always empty, and since
  * Isthmus the header's `withdrawalsRoot` is the storage root of the L2ToL1MessagePasser contract — a fact about state
  * that the header hash binds, not a root of that list.
+ *
+ * Beside a deposit, nodes state `gasPrice`, `v`, `r` and `s` as zero (op-geth, op-reth and anvil alike: anything else
+ * is a lie), and its `nonce`: the sender's nonce when it ran (checked against state).
  */
 export const OP_STACK: StackEncoding = {
   ownTypes: new Map([
-    [DEPOSIT_TX_TYPE, { transaction: depositTransactionFields, receiptExtra: depositReceiptExtra, unsigned: true }],
+    [
+      DEPOSIT_TX_TYPE,
+      {
+        transaction: depositTransactionFields,
+        receiptExtra: depositReceiptExtra,
+        sender: (json) => (typeof json.from === "string" ? json.from : undefined),
+        stated: (json) =>
+          checkStated(json, { fixed: { gasPrice: "0x0", v: "0x0", r: "0x0", s: "0x0" }, mismatch: false }),
+        nonceFromState: true,
+      },
+    ],
   ]),
   withdrawals: "empty",
 };

@@ -1,13 +1,21 @@
-import type { FieldReaders, RlpValue } from "./fields.ts";
+import type { FieldReaders, Json, RlpValue } from "./fields.ts";
+import type { StatedCheck } from "./stated.ts";
 
-/** A transaction type of a stack's own (beyond Ethereum's 0–4). */
+/** A transaction type of a stack's own (beyond Ethereum's 0–4). Every such type so far is unsigned. */
 export interface OwnType {
   /** The RLP list its type byte prefixes. */
   transaction(read: FieldReaders): RlpValue[];
   /** What its receipt commits to after `[status, cumulativeGasUsed, logsBloom, logs]`. */
   receiptExtra(read: FieldReaders): RlpValue[];
-  /** Not signed: its `from` is a field of its encoding, so the hash that binds the transaction binds its sender. */
-  unsigned: boolean;
+  /**
+   * Its sender, which the encoding binds (so the transaction's hash does): its stated `from` where `from` is an
+   * encoded field, or the address the type fixes.
+   */
+  sender(json: Json): string | undefined;
+  /** The fields nodes state beside it that its encoding does not hold. */
+  stated(json: Json): StatedCheck;
+  /** Its stated `nonce` is its sender's account nonce when it ran, to be checked against state. */
+  nonceFromState: boolean;
 }
 
 /** What a chain stack encodes differently from Ethereum. */
