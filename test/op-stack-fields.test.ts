@@ -3,11 +3,16 @@
  * independent domains: its zero price and signature fields, and its `nonce`, which is checked against the sender's
  * nonce proven at the end of the block. A nonce the proof does not bear out is served, but not as `proof` (node
  * software differs: anvil's optimism mode states 0 for every deposit); a price or signature one upstream altered is
- * charged to it, and the client gets the nodes' answer.
+ * charged to it, and the client gets the nodes' answer. Since Isthmus a header's `withdrawalsRoot` means the message
+ * passer's storage root, proven against the block's state root.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Hex } from "viem";
+import { L2_TO_L1_MESSAGE_PASSER } from "../src/core/encodings/op-stack.ts";
+import { MultihomeError } from "../src/core/errors.ts";
+import { EMPTY_TRIE_ROOT } from "../src/core/proof.ts";
+import { createStackFields } from "../src/engine/stack-fields.ts";
 import { disputesOf, liarRewrites } from "./harness/liar.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 
@@ -75,4 +80,38 @@ test("a deposit's price or signature altered by one upstream is charged to it; t
   assert.ok(lies() > 0, "the liar answered");
   assert.ok(disputesOf(net, LIAR) > before, "the liar is charged");
   assert.equal(allDisputes() - disputesOf(net, LIAR), 0, "nobody else is");
+});
+
+test("an OP-stack withdrawalsRoot is the message passer's storage root at that block, proven against its state root", async () => {
+  // anvil keeps the pre-Isthmus meaning (the empty list's root), so the header here is the real block's with the
+  // Isthmus field set to what the message passer's storage root is after a write to its storage.
+  for (let i = 0; i < net.devnet.nodes.length; i++)
+    await net.direct("anvil_setStorageAt", [L2_TO_L1_MESSAGE_PASSER, "0x1", `0x${"ab".repeat(32)}`], i);
+  const tag = await depositBlock();
+  const block = (await net.direct("eth_getBlockByNumber", [tag, false])) as Record<string, unknown>;
+  const storageHash = ((await net.direct("eth_getProof", [L2_TO_L1_MESSAGE_PASSER, [], tag])) as { storageHash: Hex })
+    .storageHash;
+  assert.notEqual(storageHash, EMPTY_TRIE_ROOT);
+  const stackFields = () =>
+    createStackFields({
+      stack: "op-stack",
+      // One real node answers; its proof is verified against the block's state root like any upstream's.
+      execute: async (plan) => {
+        const verdict = plan.verify!(await net.direct(plan.method, plan.params as unknown[]));
+        return verdict.ok
+          ? { ok: true, result: verdict.value, upstream: "u1" }
+          : { ok: false, error: new MultihomeError("unavailable", verdict.reason) };
+      },
+    });
+  const fields = stackFields();
+  assert.deepEqual(await fields.withdrawalsRoot({ ...block, withdrawalsRoot: storageHash }), { ok: true });
+  assert.deepEqual(await fields.withdrawalsRoot(block), { ok: true }, "the empty list's root: before Isthmus");
+  const other = await fields.withdrawalsRoot({ ...block, withdrawalsRoot: `0x${"11".repeat(32)}` });
+  assert.equal(other.ok, "unverifiable");
+  const forged = await stackFields().withdrawalsRoot({
+    ...block,
+    stateRoot: `0x${"22".repeat(32)}`,
+    withdrawalsRoot: storageHash,
+  });
+  assert.equal(forged.ok, "unavailable", "a proof that does not hash to the state root proves nothing");
 });

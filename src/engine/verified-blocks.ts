@@ -19,8 +19,8 @@ import { receiptFieldsMismatch } from "../core/receipt-fields.ts";
 import { checkBlockBody, checkBlockReceipts } from "../core/roots.ts";
 import { recoverSender, sameAddress } from "../core/sender.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
+import { createStackFields } from "./stack-fields.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
-import { createUnsignedFields } from "./unsigned-fields.ts";
 
 /** Verified block bodies and receipt lists kept, by block hash, oldest out first. */
 export const MAX_VERIFIED_BLOCKS = 64;
@@ -107,7 +107,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
   const bodies = boundedCache<Fetched<VerifiedBody | Absent>>(MAX_VERIFIED_BLOCKS);
   const receiptLists = boundedCache<Fetched<VerifiedReceipts>>(MAX_VERIFIED_BLOCKS);
   const senders = boundedCache<Hex | "unverifiable">(MAX_RECOVERED_SENDERS);
-  const unsignedFields = createUnsignedFields({ stack, execute: io.execute });
+  const stackFields = createStackFields({ stack, execute: io.execute });
   /** Block hash → upstreams that supplied a body of it that proved false: not asked for it again. */
   const falseSuppliers = new Map<string, Set<string>>();
   /** Bodies proven false so far (a read that failed on one is worth trying again: the body is fetched afresh). */
@@ -198,7 +198,13 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
           break;
         }
         if (!first.ok) return first;
-        if (first.value.body !== null) return { ok: true, value: first.value.body };
+        if (first.value.body !== null) {
+          // The header hash binds withdrawalsRoot; what the stack says it means is checked against state. A proof
+          // that cannot be had leaves the block as proven as its hash; one that contradicts the meaning does not.
+          const meaning = await stackFields.withdrawalsRoot(first.value.body.block);
+          if (meaning.ok === "unverifiable") first.value.body.bodyProven = false;
+          return { ok: true, value: first.value.body };
+        }
         const denier = first.value.upstream;
         const second = await fetchBody(
           hash,
@@ -256,7 +262,7 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
   async function checkSender(verified: VerifiedBody, index: number): Promise<SenderCheck> {
     let check = await checkStatedSender((verified.block.transactions as Json[])[index]!, verified.supplier);
     if (check.ok === true) {
-      const unsigned = await unsignedFields.check(verified.block, index);
+      const unsigned = await stackFields.transaction(verified.block, index);
       if (unsigned.ok === "unavailable") return { ok: false, error: unsigned.error };
       if (unsigned.ok === "unverifiable") {
         // Served, but what shows it is no longer labelled proven (evidence follows bodyProven).

@@ -19,6 +19,9 @@ import { checkStated } from "./stated.ts";
 /** EIP-2718 type of an OP-stack deposit transaction. */
 export const DEPOSIT_TX_TYPE = 0x7e;
 
+/** The L2ToL1MessagePasser predeploy: since Isthmus a header's `withdrawalsRoot` is its storage root. */
+export const L2_TO_L1_MESSAGE_PASSER = "0x4200000000000000000000000000000000000016";
+
 /** Whether a JSON-RPC `type` field (a hex quantity, any case) names a deposit. */
 export function isDepositType(type: unknown): boolean {
   return typeof type === "string" && /^0x0*7e$/i.test(type);
@@ -67,4 +70,5 @@ export const OP_STACK: StackEncoding = {
     ],
   ]),
   withdrawals: "empty",
+  withdrawalsRootAccount: L2_TO_L1_MESSAGE_PASSER,
 };

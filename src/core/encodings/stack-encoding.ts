@@ -26,4 +26,9 @@ export interface StackEncoding {
    * withdrawals; the list must be empty and the header field means something else.
    */
   withdrawals: "root" | "empty";
+  /**
+   * Where a header's `withdrawalsRoot`, when not the empty list's root, is the storage root of this account at that
+   * block (the OP stack since Isthmus: the L2ToL1MessagePasser).
+   */
+  withdrawalsRootAccount?: `0x${string}`;
 }

@@ -3,7 +3,6 @@
  * them: the signature and price fields every transaction object has, which such a type fills with values it fixes
  * (zeros, a system address, a copy of an encoded field), and its `nonce`. A stack's types say here what each must be.
  */
-import { sameAddress } from "../sender.ts";
 import type { Json } from "./fields.ts";
 
 /** What the stated fields of one transaction come to. */
@@ -27,6 +26,9 @@ export interface StatedRules {
 }
 
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/;
+
+const sameAddress = (a: unknown, b: unknown) =>
+  typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
 
 function sameValue(stated: unknown, expected: unknown): boolean {
   if (typeof stated !== "string" || typeof expected !== "string") return false;
