@@ -22,8 +22,7 @@ export interface ForkSchedule {
 
 /**
  * Whose transaction and receipt encodings a chain uses: Ethereum's (types 0–4); the OP stack's, which adds the deposit
- * transaction (0x7e, core/op-stack.ts); or Arbitrum's, whose internal transactions (0x64–0x6a, one at the start of
- * every block) have no encoding here yet, so its blocks are served as unverifiable, never disputed.
+ * transaction (0x7e); or Arbitrum's, which adds Nitro's own types (0x64–0x6a). See core/encodings/.
  */
 export type ChainStack = "ethereum" | "op-stack" | "arbitrum";
 
@@ -38,12 +37,33 @@ export interface ChainPreset {
   blockTimeMs: number | undefined;
   /** Undefined: no known schedule, so a header's fork fields are taken as they come. */
   forks?: ForkSchedule;
+  /**
+   * Blocks below the agreed head after which a block is cached as final: how deep a reorg this chain can have, with a
+   * margin. (The `finalized` and `safe` tags are what independent nodes agree on, whatever this says.) Undefined: the
+   * config's `cache.finalityDepth`.
+   */
+  finalityDepth?: number;
 }
 
 /** A chain Multihome has no preset for: assumed to make a block every 12 s (Ethereum's slot), no fork schedule. */
 export const UNKNOWN_CHAIN_PRESET: ChainPreset = { name: "unknown", blockTimeMs: 12_000 };
 
-// Activation values as go-ethereum's params/config.go states them for each network.
+/** OP Mainnet and Base (Superchain mainnet times): Canyon, Ecotone, Isthmus. */
+const OP_MAINNET_FORKS = (london: number): ForkSchedule => ({
+  london,
+  shanghai: 1_704_992_401,
+  cancun: 1_710_374_401,
+  prague: 1_746_806_401,
+});
+/** OP Sepolia and Base Sepolia (Superchain Sepolia times). */
+const OP_SEPOLIA_FORKS: ForkSchedule = {
+  london: 0,
+  shanghai: 1_699_981_200,
+  cancun: 1_708_534_800,
+  prague: 1_744_905_600,
+};
+
+// Activation values as go-ethereum's params/config.go (and, for the OP stack, the Superchain registry) states them.
 const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
   [
     1,
@@ -81,21 +101,43 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
   // (`latest`) gives every header field from genesis on; a node started with an older `--hardfork` needs `forks` in
   // the config.
   [31337, { name: "anvil", blockTimeMs: undefined, forks: { london: 0, shanghai: 0, cancun: 0, prague: 0 } }],
-  // OP-stack chains make a block every 2 s. Their header fork schedules are not preset yet: fields are taken as they
-  // come (and an unknown one makes the header unverifiable by its hash, anchored by agreement instead).
-  [10, { name: "optimism", stack: "op-stack", blockTimeMs: 2_000 }],
-  [11155420, { name: "optimism-sepolia", stack: "op-stack", blockTimeMs: 2_000 }],
-  [8453, { name: "base", stack: "op-stack", blockTimeMs: 2_000 }],
-  [84532, { name: "base-sepolia", stack: "op-stack", blockTimeMs: 2_000 }],
-  [42161, { name: "arbitrum-one", stack: "arbitrum", blockTimeMs: 250 }],
-  [137, { name: "polygon", blockTimeMs: 2_000 }],
-  [100, { name: "gnosis", blockTimeMs: 5_000 }],
-  [59144, { name: "linea", blockTimeMs: 2_000 }],
-  // BNB Smart Chain: 0.75 s blocks since its Maxwell upgrade (June 2025).
-  [56, { name: "bnb", blockTimeMs: 750 }],
+  // OP-stack chains make a block every 2 s. Their forks add Ethereum's header fields: Canyon withdrawalsRoot (as
+  // Shanghai), Ecotone the blob and beacon-root fields (as Cancun), Isthmus requestsHash (as Prague); OP Mainnet's
+  // London is its Bedrock block (the blocks before are the legacy chain's). A block is final once the L1 block that
+  // carries its batch is: an hour deep covers batches posted late.
+  [
+    10,
+    {
+      name: "optimism",
+      stack: "op-stack",
+      blockTimeMs: 2_000,
+      forks: OP_MAINNET_FORKS(105_235_063),
+      finalityDepth: 1_800,
+    },
+  ],
+  [
+    11155420,
+    { name: "optimism-sepolia", stack: "op-stack", blockTimeMs: 2_000, forks: OP_SEPOLIA_FORKS, finalityDepth: 1_800 },
+  ],
+  [8453, { name: "base", stack: "op-stack", blockTimeMs: 2_000, forks: OP_MAINNET_FORKS(0), finalityDepth: 1_800 }],
+  [
+    84532,
+    { name: "base-sepolia", stack: "op-stack", blockTimeMs: 2_000, forks: OP_SEPOLIA_FORKS, finalityDepth: 1_800 },
+  ],
+  // Arbitrum's headers are London's from Nitro on, and it adds no later field; a block is final once its batch's L1
+  // block is (an hour of 250 ms blocks).
+  [42161, { name: "arbitrum-one", stack: "arbitrum", blockTimeMs: 250, finalityDepth: 14_400 }],
+  // Polygon PoS: milestones finalize within seconds since 2024; 128 blocks (about 4 minutes) is a wide margin.
+  [137, { name: "polygon", blockTimeMs: 2_000, finalityDepth: 128 }],
+  // Gnosis finalizes like Ethereum, in two epochs of 16 five-second slots.
+  [100, { name: "gnosis", blockTimeMs: 5_000, finalityDepth: 64 }],
+  // Linea's single sequencer does not reorg what it has published; L1 finality (proofs) takes hours.
+  [59144, { name: "linea", blockTimeMs: 2_000, finalityDepth: 1_800 }],
+  // BNB Smart Chain: 0.75 s blocks since its Maxwell upgrade (June 2025); fast finality within a few blocks.
+  [56, { name: "bnb", blockTimeMs: 750, finalityDepth: 64 }],
   // Avalanche C-Chain headers carry fields of its own (extDataHash, blockGasCost…): without a schedule they are hashed
-  // as stated, or anchored by agreement when a field is unknown.
-  [43114, { name: "avalanche", blockTimeMs: 2_000 }],
+  // as stated, or anchored by agreement when a field is unknown. Snowman consensus is final once accepted.
+  [43114, { name: "avalanche", blockTimeMs: 2_000, finalityDepth: 16 }],
 ]);
 
 export function chainPreset(chainId: number): ChainPreset {

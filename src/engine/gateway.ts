@@ -113,7 +113,8 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
           cache: {
             enabled: config.cache.enabled,
             unfinalizedTtlMs: config.cache.unfinalizedTtlMs,
-            finalityDepth: chain.finalityDepth ?? config.cache.finalityDepth,
+            finalityDepth:
+              chain.finalityDepth ?? chainPreset(chain.chainId).finalityDepth ?? config.cache.finalityDepth,
           },
         },
         answers,

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bytesToHex, fromRlp, type Hex, hexToBytes, keccak256 } from "viem";
+import { chainPreset } from "../chain-presets.ts";
 import arbHeaderA from "../fixtures/l2/arbitrum-header-86011219.json" with { type: "json" };
 import arbHeaderB from "../fixtures/l2/arbitrum-header-408874813.json" with { type: "json" };
 import arbReceiptVectors from "../fixtures/l2/arbitrum-synthetic-receipt-vectors.json" with { type: "json" };
@@ -19,7 +20,7 @@ import opDepositEcotone from "../fixtures/l2/op-tx7e-127446283.json" with { type
 import opDeposit from "../fixtures/l2/op-tx7e-151539208.json" with { type: "json" };
 import unichainBlock from "../fixtures/l2/unichainsepolia-block-35535698.json" with { type: "json" };
 import unichainReceipts from "../fixtures/l2/unichainsepolia-receipts-35535698.json" with { type: "json" };
-import { verifyHeaderHash } from "../header.ts";
+import { checkHeader, verifyHeaderHash } from "../header.ts";
 import { checkBlockBody, checkTransactionHash } from "../roots.ts";
 import { ARBOS_ADDRESS } from "./arbitrum.ts";
 import { committedSender, encodeReceipt, encodeTransaction, ownTypeOf } from "./encode.ts";
@@ -83,8 +84,13 @@ test("its receipts make up the header's receipts root (and every flashblock's), 
   assert.equal(deposit.nonce, whole[0]!.depositNonce);
 });
 
-test("OP Mainnet: Isthmus and later headers hash, deposits hash and state zero price and signature", () => {
-  for (const header of [opHeaderA.result, opHeaderB.result]) assert.equal(verifyHeaderHash(header).ok, true);
+test("OP Mainnet: Isthmus and later headers hash under the preset fork schedule; deposits hash, state zero price and signature", () => {
+  const { forks } = chainPreset(10);
+  for (const header of [opHeaderA.result, opHeaderB.result]) {
+    assert.equal(verifyHeaderHash(header, forks).ok, true);
+    const { requestsHash: _, ...beforeIsthmus } = header;
+    assert.equal(checkHeader(beforeIsthmus, forks).ok, false, "a header that leaves out a field of its forks");
+  }
   for (const tx of [opDeposit.result, opDepositEcotone] as Json[]) {
     assert.deepEqual(checkTransactionHash(tx, "op-stack"), { ok: true });
     assert.deepEqual(ownTypeOf(tx, "op-stack")?.stated(tx), { ok: true });
@@ -93,7 +99,8 @@ test("OP Mainnet: Isthmus and later headers hash, deposits hash and state zero p
 });
 
 test("Arbitrum One: headers hash; internal transactions hash on the arbitrum stack, sent by ArbOS", () => {
-  for (const header of [arbHeaderA.result, arbHeaderB.result]) assert.equal(verifyHeaderHash(header).ok, true);
+  for (const header of [arbHeaderA.result, arbHeaderB.result])
+    assert.equal(verifyHeaderHash(header, chainPreset(42161).forks).ok, true);
   for (const tx of [arbInternalA.result, arbInternalB.result] as Json[]) {
     assert.deepEqual(checkTransactionHash(tx, "arbitrum"), { ok: true });
     assert.equal(checkTransactionHash(tx, "ethereum").ok, "unverifiable");
