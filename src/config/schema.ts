@@ -144,7 +144,7 @@ const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
       /** Overrides the chain's preset fork schedule; `false`: no schedule (fork fields are taken as they come). */
       forks: z.union([z.literal(false), forkSchedule]).optional(),
       /** Overrides the chain's preset stack: whose transaction and receipt encodings it uses. */
-      stack: z.enum(["ethereum", "op-stack", "arbitrum"]).optional(),
+      stack: z.enum(["ethereum", "op-stack", "arbitrum", "polygon"]).optional(),
     })
     .superRefine((chain, ctx) => {
       const seen = new Set<string>();

@@ -9,7 +9,7 @@ test("the chains users run most have presets: stack and block time", () => {
     [10, "optimism", "op-stack", 2_000],
     [8453, "base", "op-stack", 2_000],
     [42161, "arbitrum-one", "arbitrum", 250],
-    [137, "polygon", "ethereum", 2_000],
+    [137, "polygon", "polygon", 2_000],
     [100, "gnosis", "ethereum", 5_000],
     [59144, "linea", "ethereum", 2_000],
     [56, "bnb", "ethereum", 750],

@@ -22,9 +22,10 @@ export interface ForkSchedule {
 
 /**
  * Whose transaction and receipt encodings a chain uses: Ethereum's (types 0–4); the OP stack's, which adds the deposit
- * transaction (0x7e); or Arbitrum's, which adds Nitro's own types (0x64–0x6a). See core/encodings/.
+ * transaction (0x7e); Arbitrum's, which adds Nitro's own types (0x64–0x6a); or Polygon PoS's, Ethereum's but for the
+ * state-sync transaction no root commits to. See core/encodings/.
  */
-export type ChainStack = "ethereum" | "op-stack" | "arbitrum";
+export type ChainStack = "ethereum" | "op-stack" | "arbitrum" | "polygon";
 
 export interface ChainPreset {
   name: string;
@@ -128,7 +129,7 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
   // block is (an hour of 250 ms blocks).
   [42161, { name: "arbitrum-one", stack: "arbitrum", blockTimeMs: 250, finalityDepth: 14_400 }],
   // Polygon PoS: milestones finalize within seconds since 2024; 128 blocks (about 4 minutes) is a wide margin.
-  [137, { name: "polygon", blockTimeMs: 2_000, finalityDepth: 128 }],
+  [137, { name: "polygon", stack: "polygon", blockTimeMs: 2_000, finalityDepth: 128 }],
   // Gnosis finalizes like Ethereum, in two epochs of 16 five-second slots.
   [100, { name: "gnosis", blockTimeMs: 5_000, finalityDepth: 64 }],
   // Linea's single sequencer does not reorg what it has published; L1 finality (proofs) takes hours.

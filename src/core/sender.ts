@@ -5,7 +5,8 @@
  */
 import { bytesToHex, getAddress, getContractAddress, recoverTransactionAddress } from "viem";
 import type { ChainStack } from "./chain-presets.ts";
-import { committedSender, encodeTransaction } from "./encodings/encode.ts";
+import { committedSender, encodeTransaction, STACK_ENCODINGS } from "./encodings/encode.ts";
+import { UnsupportedTypeError } from "./encodings/fields.ts";
 import type { Hex } from "./hex.ts";
 
 /**
@@ -15,6 +16,8 @@ import type { Hex } from "./hex.ts";
 export async function recoverSender(tx: unknown, stack: ChainStack = "ethereum"): Promise<Hex> {
   const committed = committedSender(tx, stack);
   if (committed) return committed;
+  if (STACK_ENCODINGS[stack].uncommitted?.(tx as Record<string, unknown>))
+    throw new UnsupportedTypeError("a transaction no root commits to has no sender to recover");
   const serialized = bytesToHex(encodeTransaction(tx, stack));
   return await recoverTransactionAddress({ serializedTransaction: serialized as never });
 }

@@ -19,6 +19,7 @@ import {
   withFormatErrors,
 } from "./fields.ts";
 import { OP_STACK } from "./op-stack.ts";
+import { POLYGON } from "./polygon.ts";
 import type { OwnType, StackEncoding } from "./stack-encoding.ts";
 
 const ETHEREUM: StackEncoding = { ownTypes: new Map(), withdrawals: "root" };
@@ -28,6 +29,7 @@ export const STACK_ENCODINGS: Readonly<Record<ChainStack, StackEncoding>> = {
   ethereum: ETHEREUM,
   "op-stack": OP_STACK,
   arbitrum: ARBITRUM,
+  polygon: POLYGON,
 };
 
 /**

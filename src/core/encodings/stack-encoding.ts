@@ -31,4 +31,9 @@ export interface StackEncoding {
    * block (the OP stack since Isthmus: the L2ToL1MessagePasser).
    */
   withdrawalsRootAccount?: `0x${string}`;
+  /**
+   * A transaction (or its receipt) node software lists in a block although no root commits to it (Polygon's state
+   * sync): left out of the roots, and the block is not proven.
+   */
+  uncommitted?: (item: Json) => boolean;
 }
