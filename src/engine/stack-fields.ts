@@ -1,7 +1,7 @@
 /**
  * What an L2 stack states that neither a hash nor a root binds, checked against the block's own state before it is
- * served as proven (`eth_getProof` at the block's hash, against its verified state root; one proof per account and
- * block, shared by every transaction and caller):
+ * served as proven (`eth_getProof` at the block, against its verified state root; one proof per account and block,
+ * shared by every transaction and caller):
  * - the fields a transaction of an unsigned type (an OP-stack deposit, an Arbitrum internal transaction…) states
  *   outside its encoding: those its type fixes (core/encodings/stated.ts), and an OP deposit's `nonce` against the
  *   sender's nonce at the end of the block;
@@ -10,7 +10,6 @@
 import type { ChainStack } from "../core/chain-presets.ts";
 import { ownTypeOf, STACK_ENCODINGS } from "../core/encodings/encode.ts";
 import { nonceBefore } from "../core/encodings/stated.ts";
-import { MultihomeError } from "../core/errors.ts";
 import type { Hex } from "../core/hex.ts";
 import { type AccountState, EMPTY_TRIE_ROOT, verifyAccountProof } from "../core/proof.ts";
 import type { CallPlan, ExecuteResult } from "./execute.ts";
@@ -35,16 +34,18 @@ export type StackFieldCheck =
    * mode states 0 as every deposit's nonce) or the chain is not of the stack configured: not blamed on the supplier;
    * served, but not as proven.
    */
-  | { ok: "unverifiable"; reason: string }
-  /** No proof could be had: nothing is known false, nothing can be served as proven. */
-  | { ok: "unavailable"; error: MultihomeError };
+  | { ok: "unverifiable"; reason: string };
 
 export function createStackFields(io: StackFieldsIo) {
   const stack = STACK_ENCODINGS[io.stack];
-  const accounts = new Map<string, Promise<AccountState | MultihomeError>>();
+  const accounts = new Map<string, Promise<AccountState | undefined>>();
 
-  /** `address` at the end of `block`, proven against its state root (failures are not kept). */
-  function provenAccount(block: Json, address: Hex): Promise<AccountState | MultihomeError> {
+  /**
+   * `address` at the end of `block`, proven against its state root; undefined when no upstream gave a proof that
+   * verifies (not kept). Asked by number, which every provider takes: a node on another branch answers a proof that
+   * does not verify, which is not held against it.
+   */
+  function provenAccount(block: Json, address: Hex): Promise<AccountState | undefined> {
     const key = `${String(block.hash).toLowerCase()}:${address.toLowerCase()}`;
     const hit = accounts.get(key);
     if (hit) return hit;
@@ -52,24 +53,20 @@ export function createStackFields(io: StackFieldsIo) {
     const pending = io
       .execute({
         method: "eth_getProof",
-        params: [address, [], { blockHash: block.hash }],
+        params: [address, [], block.number],
         heavy: false,
         minBlock: Number(BigInt(block.number as string)),
         verify: (proof) => {
           const account = verifyAccountProof(stateRoot, address, proof);
           return account.ok
             ? { ok: true, value: account.account }
-            : { ok: false, reason: `account proof: ${account.reason}` };
+            : { ok: false, reason: `account proof: ${account.reason}`, dispute: false };
         },
       })
-      .then((r) =>
-        r.ok
-          ? (r.result as AccountState)
-          : new MultihomeError("unavailable", `no verifiable answer: account ${address} at block ${block.number}`),
-      );
+      .then((r) => (r.ok ? (r.result as AccountState) : undefined));
     accounts.set(key, pending);
     if (accounts.size > MAX_PROVEN_BLOCK_ACCOUNTS) accounts.delete(accounts.keys().next().value!);
-    void pending.then((v) => v instanceof MultihomeError && accounts.get(key) === pending && accounts.delete(key));
+    void pending.then((v) => v === undefined && accounts.get(key) === pending && accounts.delete(key));
     return pending;
   }
 
@@ -85,7 +82,7 @@ export function createStackFields(io: StackFieldsIo) {
       const sender = own.sender(tx) as Hex | undefined;
       if (!sender || tx.nonce === undefined || tx.nonce === null) return { ok: true };
       const after = await provenAccount(block, sender);
-      if (after instanceof MultihomeError) return { ok: "unavailable", error: after };
+      if (!after) return { ok: "unverifiable", reason: `no proof of ${sender}'s nonce after the block could be had` };
       const expected = nonceBefore(txs, index, after.nonce);
       if (typeof tx.nonce === "string" && /^0x[0-9a-f]{1,16}$/i.test(tx.nonce) && BigInt(tx.nonce) === expected)
         return { ok: true };
@@ -103,8 +100,9 @@ export function createStackFields(io: StackFieldsIo) {
       const account = stack.withdrawalsRootAccount;
       const root = typeof block.withdrawalsRoot === "string" ? block.withdrawalsRoot.toLowerCase() : undefined;
       if (!account || root === undefined || root === EMPTY_TRIE_ROOT) return { ok: true };
+      // Without a proof the root stands as the header hash binds it; only a proof that contradicts its meaning counts.
       const proven = await provenAccount(block, account);
-      if (proven instanceof MultihomeError) return { ok: "unavailable", error: proven };
+      if (!proven) return { ok: true };
       if (proven.storageRoot.toLowerCase() === root) return { ok: true };
       return {
         ok: "unverifiable",

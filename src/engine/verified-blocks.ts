@@ -264,7 +264,6 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
     let check = await checkStatedSender((verified.block.transactions as Json[])[index]!, verified.supplier);
     if (check.ok === true) {
       const unsigned = await stackFields.transaction(verified.block, index);
-      if (unsigned.ok === "unavailable") return { ok: false, error: unsigned.error };
       if (unsigned.ok === "unverifiable") {
         // Served, but what shows it is no longer labelled proven (evidence follows bodyProven).
         verified.bodyProven = false;
