@@ -12,6 +12,7 @@ import { ownTypeOf, STACK_ENCODINGS } from "../core/encodings/encode.ts";
 import { nonceBefore } from "../core/encodings/stated.ts";
 import type { Hex } from "../core/hex.ts";
 import { type AccountState, EMPTY_TRIE_ROOT, verifyAccountProof } from "../core/proof.ts";
+import { boundedCache } from "./bounded-cache.ts";
 import type { CallPlan, ExecuteResult } from "./execute.ts";
 
 /** Proven accounts kept, by block hash and address. */
@@ -38,7 +39,7 @@ export type StackFieldCheck =
 
 export function createStackFields(io: StackFieldsIo) {
   const stack = STACK_ENCODINGS[io.stack];
-  const accounts = new Map<string, Promise<AccountState | undefined>>();
+  const accounts = boundedCache<AccountState | undefined>(MAX_PROVEN_BLOCK_ACCOUNTS);
 
   /**
    * `address` at the end of `block`, proven against its state root; undefined when no upstream gave a proof that
@@ -46,28 +47,26 @@ export function createStackFields(io: StackFieldsIo) {
    * does not verify, which is not held against it.
    */
   function provenAccount(block: Json, address: Hex): Promise<AccountState | undefined> {
-    const key = `${String(block.hash).toLowerCase()}:${address.toLowerCase()}`;
-    const hit = accounts.get(key);
-    if (hit) return hit;
     const stateRoot = block.stateRoot as Hex;
-    const pending = io
-      .execute({
-        method: "eth_getProof",
-        params: [address, [], block.number],
-        heavy: false,
-        minBlock: Number(BigInt(block.number as string)),
-        verify: (proof) => {
-          const account = verifyAccountProof(stateRoot, address, proof);
-          return account.ok
-            ? { ok: true, value: account.account }
-            : { ok: false, reason: `account proof: ${account.reason}`, dispute: false };
-        },
-      })
-      .then((r) => (r.ok ? (r.result as AccountState) : undefined));
-    accounts.set(key, pending);
-    if (accounts.size > MAX_PROVEN_BLOCK_ACCOUNTS) accounts.delete(accounts.keys().next().value!);
-    void pending.then((v) => v === undefined && accounts.get(key) === pending && accounts.delete(key));
-    return pending;
+    return accounts.get(
+      `${String(block.hash).toLowerCase()}:${address.toLowerCase()}`,
+      () =>
+        io
+          .execute({
+            method: "eth_getProof",
+            params: [address, [], block.number],
+            heavy: false,
+            minBlock: Number(BigInt(block.number as string)),
+            verify: (proof) => {
+              const account = verifyAccountProof(stateRoot, address, proof);
+              return account.ok
+                ? { ok: true, value: account.account }
+                : { ok: false, reason: `account proof: ${account.reason}`, dispute: false };
+            },
+          })
+          .then((r) => (r.ok ? (r.result as AccountState) : undefined)),
+      (account) => account !== undefined,
+    );
   }
 
   return {

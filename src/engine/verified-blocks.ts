@@ -19,6 +19,7 @@ import { parseBlockNumber } from "../core/methods.ts";
 import { receiptFieldsMismatch } from "../core/receipt-fields.ts";
 import { checkBlockBody, checkBlockReceipts } from "../core/roots.ts";
 import { recoverSender, sameAddress } from "../core/sender.ts";
+import { boundedCache } from "./bounded-cache.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "./execute.ts";
 import { createStackFields } from "./stack-fields.ts";
 import type { AnchoredBlock } from "./state-reads.ts";
@@ -74,28 +75,6 @@ export interface VerifiedBlockIo {
   independent(a: string, b: string): boolean;
   /** The anchored block at `number` (vouches for a header that cannot be hashed). */
   anchor(number: number): Promise<AnchoredBlock | undefined>;
-}
-
-/** A tiny insertion-ordered cache of settled lookups (shared while pending); failures are not kept. */
-export function boundedCache<V>(max: number) {
-  const entries = new Map<string, Promise<V>>();
-  return {
-    get(key: string, load: () => Promise<V>, keep: (v: V) => boolean): Promise<V> {
-      const hit = entries.get(key);
-      if (hit) return hit;
-      const pending = load();
-      entries.set(key, pending);
-      if (entries.size > max) entries.delete(entries.keys().next().value!);
-      void pending.then(
-        (v) => {
-          if (!keep(v) && entries.get(key) === pending) entries.delete(key);
-        },
-        () => entries.get(key) === pending && entries.delete(key),
-      );
-      return pending;
-    },
-    delete: (key: string) => entries.delete(key),
-  };
 }
 
 export function notVerified(result: Exclude<ExecuteResult, { ok: true }>, what: string): MultihomeError {
