@@ -10,6 +10,8 @@ import { after, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { DEFAULTS } from "./defaults.ts";
 import { ConfigError, loadConfigFile, validateConfig } from "./load.ts";
+import { PROVIDERS, type ProviderSpec, servedChains } from "./providers.ts";
+import { providerOverrideShape, shortcutEntryShape } from "./upstream-schema.ts";
 
 const DOC_PATH = join(import.meta.dirname, "../../docs/config.md");
 const doc = readFileSync(DOC_PATH, "utf8");
@@ -44,6 +46,10 @@ const EXAMPLE_ENV = {
   VENDOR_B_KEY: "kb",
   VENDOR_C_KEY: "kc",
   REDIS_URL: "redis://127.0.0.1:6379",
+  ALCHEMY_KEY: "alchemy-key",
+  INFURA_KEY: "infura-key",
+  QUICKNODE_ENDPOINT: "docs-demo",
+  QUICKNODE_TOKEN: "quicknode-token",
 };
 
 test("the defaults walk finds every section", () => {
@@ -81,15 +87,84 @@ test("every default in defaults.ts is documented in docs/config.md with its valu
   assert.deepEqual(problems, []);
 });
 
-test("the YAML example loads", async () => {
+test("every YAML example loads", async () => {
   const blocks = codeBlocks("yaml");
-  assert.equal(blocks.length, 1);
-  const file = join(dir, "example.yaml");
-  writeFileSync(file, blocks[0]!);
-  const config = await loadConfigFile(file, EXAMPLE_ENV);
+  assert.ok(blocks.length >= 3, "the full example and the provider shortcut examples");
+  for (const [i, block] of blocks.entries()) {
+    const file = join(dir, `example-${i}.yaml`);
+    writeFileSync(file, block);
+    await loadConfigFile(file, EXAMPLE_ENV);
+  }
+  const full = join(dir, "example-full.yaml");
+  writeFileSync(full, blocks.find((b) => b.includes("multihome start --config multihome.yaml"))!);
+  const config = await loadConfigFile(full, EXAMPLE_ENV);
   assert.equal(config.admin?.token, EXAMPLE_ENV.MULTIHOME_ADMIN_TOKEN);
   assert.equal(config.chains[0]!.upstreams.length, 4);
   assert.equal(config.chains[0]!.upstreams[2]!.url, "http://10.0.0.5:8545");
+});
+
+test("the provider shortcut example expands to the URLs its comments show", async () => {
+  const file = join(dir, "shortcuts.yaml");
+  writeFileSync(file, codeBlocks("yaml").find((b) => b.includes("# Provider shortcuts"))!);
+  const config = await loadConfigFile(file, EXAMPLE_ENV);
+  assert.deepEqual(
+    config.chains.flatMap((c) => c.upstreams.map((u) => [c.chainId, u.id, u.url, u.domain.operator])),
+    [
+      [8453, "alchemy", "https://base-mainnet.g.alchemy.com/v2/alchemy-key", "alchemy"],
+      [8453, "quicknode", "https://docs-demo.base-mainnet.quiknode.pro/quicknode-token/", "quicknode"],
+      [8453, "publicnode", "https://base-rpc.publicnode.com", "publicnode"],
+      [8453, "own-node", "http://10.0.0.5:8545", "me"],
+      [1, "alchemy", "https://eth-mainnet.g.alchemy.com/v2/alchemy-key", "alchemy"],
+      [1, "infura", "https://mainnet.infura.io/v3/infura-key", "infura"],
+    ],
+  );
+});
+
+test("the registry table shows exactly the registry: every vendor × chain with its network name", () => {
+  const lines = doc.split("\n");
+  const at = lines.findIndex((l) => l.startsWith("| Chain | `alchemy`"));
+  assert.ok(at > 0, "docs/config.md has the registry table");
+  const vendors = lines[at]!.split("|")
+    .slice(2, -1)
+    .map((c) => c.trim().replaceAll("`", ""));
+  assert.deepEqual([...vendors].sort(), Object.keys(PROVIDERS).sort());
+  const shown: string[] = [];
+  const expected: string[] = [];
+  for (const line of lines.slice(at + 2)) {
+    if (!line.startsWith("|")) break;
+    const [chain, ...cells] = line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
+    const chainId = Number(/\((\d+)\)$/.exec(chain!)?.[1]);
+    for (const [i, vendor] of vendors.entries()) {
+      if (cells[i]) shown.push(`${vendor} × ${chainId}: ${cells[i]}`);
+      const spec: ProviderSpec = PROVIDERS[vendor as keyof typeof PROVIDERS];
+      const network = spec.networks[chainId];
+      if (network !== undefined) expected.push(`${vendor} × ${chainId}: \`${network}\``);
+      else if (spec.urls?.[chainId] !== undefined) expected.push(`${vendor} × ${chainId}: (none)`);
+    }
+  }
+  assert.deepEqual(shown.sort(), expected.sort());
+  const registry = Object.entries(PROVIDERS).flatMap(([v, spec]) => servedChains(spec).map((c) => `${v} × ${c}`));
+  assert.deepEqual(
+    shown.map((s) => s.slice(0, s.indexOf(":"))).sort(),
+    registry.sort(),
+    "every served chain has a row",
+  );
+});
+
+test("every field of a provider shortcut and of the providers section has a row", () => {
+  const paths = [
+    ...Object.keys(shortcutEntryShape).map((k) => `chains[].upstreams[].${k}`),
+    "providers",
+    ...Object.keys(providerOverrideShape).map((k) => `providers.<name>.${k}`),
+  ];
+  assert.ok(paths.includes("chains[].upstreams[].endpoint") && paths.includes("providers.<name>.networks"));
+  assert.deepEqual(
+    paths.filter((p) => (rowOf(p)?.length ?? 0) < 4),
+    [],
+  );
 });
 
 test("the TypeScript example with defineConfig loads", async () => {

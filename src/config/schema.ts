@@ -4,20 +4,26 @@
  */
 import * as z from "zod";
 import { API_KEYS_MAX, KEY_HASH } from "../core/access.ts";
-import { hostnameVerdict, parseIp } from "../core/address-policy.ts";
+import { parseIp } from "../core/address-policy.ts";
 import { methodSpec } from "../core/methods.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { label } from "./fields.ts";
+import {
+  domainSchema,
+  providersSchema,
+  type ResolveIssue,
+  resolveUpstreams,
+  shortcutDomainSchema,
+  upstreamEntryWith,
+} from "./upstream-schema.ts";
+
+export { DOMAIN_REQUIRED, SHORTCUT_DOMAIN_REQUIRED } from "./upstream-schema.ts";
 
 const D = DEFAULTS;
 /** Bytes of verified final answers a store keeps (SQLite: on disk; Redis: shared by the replicas). */
 const answerBytes = z.number().int().min(1024).max(68_719_476_736).default(D.store.maxAnswerBytes);
 const port = z.number().int().min(0).max(65_535);
 const ms = (min = 1) => z.number().int().min(min).max(86_400_000);
-const label = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'");
 
 const methodName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "a JSON-RPC method name");
 const methodRules = z.strictObject({
@@ -62,48 +68,6 @@ export const apiKeySchema = z.strictObject({
 });
 export const apiKeysSchema = z.array(apiKeySchema).max(API_KEYS_MAX);
 
-const upstreamUrl = z.string().refine((value) => {
-  try {
-    const u = new URL(value);
-    return ["http:", "https:", "ws:", "wss:"].includes(u.protocol);
-  } catch {
-    return false;
-  }
-}, "an http://, https://, ws:// or wss:// URL");
-
-/**
- * The gateway never guesses an upstream's failure domain (anchoring rests on it); `multihome doctor` infers one for
- * the operator to review and paste.
- */
-export const DOMAIN_REQUIRED =
-  "required: who runs this upstream and where, { operator, hosting, region }; " +
-  "`multihome doctor --config <file>` infers it for you to review and paste";
-
-const domainSchema = z.strictObject(
-  { operator: label, hosting: label, region: label },
-  { error: (issue) => (issue.input === undefined ? DOMAIN_REQUIRED : undefined) },
-);
-
-/** An upstream whose `domain` is validated by `domain`: required for the gateway, optional in a draft. */
-const upstreamSchemaWith = <D extends z.ZodType>(domain: D) =>
-  z
-    .strictObject({
-      id: label,
-      url: upstreamUrl,
-      domain,
-      /** Connections in this upstream's pool. */
-      connections: z.number().int().min(1).max(1024).default(D.upstream.connections),
-      /** This upstream may sit in a private range (10/8, 172.16/12, 192.168/16, fc00::/7…); loopback always may. */
-      allowPrivateNetwork: z.boolean().default(D.upstream.allowPrivateNetwork),
-    })
-    .superRefine((upstream, ctx) => {
-      // A literal address is decided here, so the error names the field; a host name is checked at every connect.
-      if (!URL.canParse(upstream.url)) return;
-      const verdict = hostnameVerdict(new URL(upstream.url).hostname, "config", upstream.allowPrivateNetwork);
-      if (verdict !== "needs-dns" && !verdict.ok)
-        ctx.addIssue({ code: "custom", path: ["url"], message: verdict.reason });
-    });
-
 /** A block number (London) or a block timestamp in seconds since the Unix epoch (the later forks). */
 const forkPoint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const FORK_ORDER = ["london", "shanghai", "cancun", "prague"] as const;
@@ -129,12 +93,13 @@ const forkSchedule = z
     }
   });
 
-const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
+const chainSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) =>
   z
     .strictObject({
       chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
       name: z.string().max(64).optional(),
-      upstreams: z.array(upstreamSchemaWith(domain)).min(1).max(64),
+      /** Plain upstreams `{ id, url, domain }` and provider shortcuts `{ provider, key, domain }`. */
+      upstreams: z.array(upstreamEntryWith(domain, shortcutDomain)).min(1).max(64),
       /** Overrides `cache.finalityDepth` for this chain. */
       finalityDepth: z.number().int().min(1).max(100_000).optional(),
       /** Answers about the newest block are stale once it is this old, ms; default from the chain's block time. */
@@ -147,8 +112,10 @@ const chainSchemaWith = <D extends z.ZodType>(domain: D) =>
       stack: z.enum(["ethereum", "op-stack", "arbitrum", "polygon"]).optional(),
     })
     .superRefine((chain, ctx) => {
+      // Ids given in the config; a shortcut without one gets a free one when it is expanded.
       const seen = new Set<string>();
       chain.upstreams.forEach((u, i) => {
+        if (u.id === undefined) return;
         if (seen.has(u.id))
           ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
         seen.add(u.id);
@@ -340,20 +307,30 @@ const settingsSchema = z.strictObject({
     .prefault({}),
 });
 
-const configSchemaWith = <D extends z.ZodType>(domain: D) =>
-  settingsSchema.extend({ chains: z.array(chainSchemaWith(domain)).min(1) }).superRefine((config, ctx) => {
-    const ids = new Set<number>();
-    config.chains.forEach((c, i) => {
-      if (ids.has(c.chainId))
-        ctx.addIssue({ code: "custom", path: ["chains", i, "chainId"], message: `duplicate chainId ${c.chainId}` });
-      ids.add(c.chainId);
-    });
-  });
+const configSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) =>
+  settingsSchema
+    .extend({ providers: providersSchema, chains: z.array(chainSchemaWith(domain, shortcutDomain)).min(1) })
+    .superRefine((config, ctx) => {
+      const ids = new Set<number>();
+      config.chains.forEach((c, i) => {
+        if (ids.has(c.chainId))
+          ctx.addIssue({ code: "custom", path: ["chains", i, "chainId"], message: `duplicate chainId ${c.chainId}` });
+        ids.add(c.chainId);
+      });
+    })
+    .transform(({ providers = {}, chains, ...settings }, ctx) => ({
+      ...settings,
+      chains: chains.map((chain, i) => {
+        const report = (issue: ResolveIssue) =>
+          ctx.addIssue({ code: "custom", path: ["chains", i, "upstreams", ...issue.path], message: issue.message });
+        return { ...chain, upstreams: resolveUpstreams<z.output<D>>(chain, providers, report) };
+      }),
+    }));
 
 /** The gateway's config: every upstream declares its `domain`. */
-export const configSchema = configSchemaWith(domainSchema);
+export const configSchema = configSchemaWith(domainSchema, shortcutDomainSchema);
 /** A draft for `multihome doctor`: upstreams may leave out `domain` (the doctor infers one); all else as above. */
-const draftConfigSchema = configSchemaWith(domainSchema.optional());
+const draftConfigSchema = configSchemaWith(domainSchema.optional(), shortcutDomainSchema.optional());
 
 /** The gateway's config schema, or with `requireDomains: false` the draft one (never for the gateway). */
 export function configSchemaOf(options: { requireDomains: boolean }): typeof configSchema | typeof draftConfigSchema {

@@ -19,6 +19,8 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
     return issue.keys.map((key) => `${[...issue.path, key].map(String).join(".")}: unknown key`);
   }
   const path = issue.path.length ? issue.path.map(String).join(".") : "<root>";
+  // A record's bad key: say what a key must be, not only that this one is not it.
+  if (issue.code === "invalid_key" && issue.issues[0] !== undefined) return [`${path}: ${issue.issues[0].message}`];
   return [`${path}: ${issue.message}`];
 }
 
