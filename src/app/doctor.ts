@@ -11,7 +11,6 @@ import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import type { DraftConfig, DraftUpstreamConfig } from "../config/load.ts";
 import type { Outcome } from "../core/classify.ts";
 import { assessConcentration, type ConcentrationReport, type Finding } from "../core/concentration.ts";
-import type { FailureDomain } from "../core/domain.ts";
 import { readQuantity } from "../core/hex.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { parseBlockNumber, toHex } from "../core/methods.ts";
@@ -20,7 +19,8 @@ import { createRedactor } from "../upstream/redact.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";
 import { sendCall } from "../upstream/upstream.ts";
-import { type AsnDatabase, createAsnDatabase, inferDomain } from "./hosting.ts";
+import { type DomainFinding, domainOf } from "./doctor-domain.ts";
+import { type AsnDatabase, createAsnDatabase } from "./hosting.ts";
 import { systemClock } from "./system.ts";
 
 /** An upstream more than this many blocks behind the highest head seen on its chain is reported as lagging. */
@@ -38,7 +38,7 @@ const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
  */
 export type ArchiveDepth = "archive" | `≥ ${number} blocks` | "recent only" | "unknown";
 
-export interface UpstreamProbe {
+export interface UpstreamProbe extends DomainFinding {
   /** The chain the config puts it on. */
   chainId: number;
   id: string;
@@ -60,14 +60,14 @@ export interface UpstreamProbe {
   archive: ArchiveDepth;
   /** `eth_subscribe newHeads` works over WebSocket (its own URL, or the HTTP URL with the ws scheme). */
   websocket: boolean | null;
-  domain: FailureDomain | null;
-  /** `declared` in the config, `inferred` by the doctor, or `unknown` (could not be inferred). */
-  domainSource: "declared" | "inferred" | "unknown";
-  /** How an inferred domain was found, or why it could not be. */
-  domainNote: string | null;
   /** Time the probe took, in milliseconds. */
   elapsedMs: number;
+  /** The vendor of a provider shortcut (`provider:` in the config); null for a plain upstream. */
+  provider: string | null;
 }
+
+/** What probing the upstream itself finds. */
+type ProbeChecks = Omit<UpstreamProbe, "domain" | "domainSource" | "domainNote" | "elapsedMs" | "provider">;
 
 /** A finding about one chain or one upstream. Codes are stable; docs/doctor.md lists them. */
 export interface DoctorFinding extends Finding {
@@ -277,11 +277,11 @@ async function probeUpstream(
   chainId: number,
   upstream: DraftUpstreamConfig,
   context: ProbeContext,
-): Promise<Omit<UpstreamProbe, "domain" | "domainSource" | "domainNote" | "elapsedMs">> {
+): Promise<ProbeChecks> {
   const secrets = [upstream.url];
   if (!upstream.url.startsWith("ws")) secrets.push(wsUrlOf(upstream.url));
   const redact = createRedactor(secrets);
-  const probe: Omit<UpstreamProbe, "domain" | "domainSource" | "domainNote" | "elapsedMs"> = {
+  const probe: ProbeChecks = {
     chainId,
     id: upstream.id,
     transport: upstream.url.startsWith("ws") ? "ws" : "http",
@@ -326,46 +326,6 @@ async function probeUpstream(
     return probe;
   } finally {
     await transport.close();
-  }
-}
-
-async function domainOf(
-  upstream: DraftUpstreamConfig,
-  context: ProbeContext,
-  database: () => AsnDatabase,
-): Promise<Pick<UpstreamProbe, "domain" | "domainSource" | "domainNote">> {
-  if (upstream.domain !== undefined) return { domain: upstream.domain, domainSource: "declared", domainNote: null };
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error("domain inference deadline passed")), context.timeoutMs);
-  const onAbort = () => controller.abort(context.signal?.reason);
-  if (context.signal?.aborted) onAbort();
-  else context.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const found = await inferDomain(upstream, {
-      signal: controller.signal,
-      database: database(),
-      ...(context.resolve ? { resolve: context.resolve } : {}),
-    });
-    if (found.domain === undefined) {
-      return { domain: null, domainSource: "unknown", domainNote: found.reason ?? "could not be inferred" };
-    }
-    const asns = found.asns.length > 0 ? `AS${found.asns.join(", AS")}` : undefined;
-    const note =
-      found.domain.hosting === "self"
-        ? "loopback address: the operator's own node"
-        : found.domain.hosting === "private-network"
-          ? "private network address"
-          : `${asns ?? "address"}; operator guessed from the host name, region unknown`;
-    return { domain: found.domain, domainSource: "inferred", domainNote: note };
-  } catch (error) {
-    return {
-      domain: null,
-      domainSource: "unknown",
-      domainNote: controller.signal.aborted ? "inference deadline passed" : (error as Error).message,
-    };
-  } finally {
-    clearTimeout(timer);
-    context.signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -440,7 +400,8 @@ export async function runDoctor(config: DraftConfig, options: DoctorOptions = {}
           probeUpstream(chain.chainId, upstream, context),
           domainOf(upstream, context, databaseOnce),
         ]);
-        const result: UpstreamProbe = { ...probe, ...domain, elapsedMs: Math.round(performance.now() - started) };
+        const elapsedMs = Math.round(performance.now() - started);
+        const result: UpstreamProbe = { ...probe, ...domain, elapsedMs, provider: upstream.provider ?? null };
         onProbe?.(result);
         return result;
       }),

@@ -137,7 +137,9 @@ export function formatReport(report: DoctorReport): string {
   const yaml = inferredYaml(report);
   if (yaml !== undefined) {
     out.push("Inferred failure domains: review them (a guessed operator, an unknown region), then paste each");
-    out.push("`domain` under its upstream in the config (the gateway requires one on every upstream):");
+    out.push("`domain` under its upstream in the config (the gateway requires one on every upstream). A provider");
+    out.push("shortcut is shown with its `provider` and the id it was given: the provider's name, numbered in order");
+    out.push("when a chain has several of its entries:");
     out.push("");
     out.push(yaml.trimEnd().replace(/^/gm, "  "));
     out.push("");
@@ -154,12 +156,17 @@ export function formatReport(report: DoctorReport): string {
   return `${out.join("\n")}\n`;
 }
 
-/** The `chains:` block with every inferred domain, in the config's own shape; undefined when none was inferred. */
+/**
+ * The `chains:` block with every inferred domain, in the config's own shape; undefined when none was inferred. A
+ * provider shortcut is shown as its entry (`provider`, the id it was given, `domain`), never with its key.
+ */
 export function inferredYaml(report: DoctorReport): string | undefined {
   const chains = report.chains.flatMap(({ chainId }) => {
     const upstreams = report.upstreams
       .filter((p) => p.chainId === chainId && p.domainSource === "inferred" && p.domain !== null)
-      .map((p) => ({ id: p.id, domain: p.domain }));
+      .map((p) =>
+        p.provider === null ? { id: p.id, domain: p.domain } : { provider: p.provider, id: p.id, domain: p.domain },
+      );
     return upstreams.length > 0 ? [{ chainId, upstreams }] : [];
   });
   return chains.length > 0 ? toYaml({ chains }) : undefined;
