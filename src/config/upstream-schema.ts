@@ -82,7 +82,7 @@ export const shortcutWith = <Dom extends z.ZodType>(domain: Dom) =>
     allowPrivateNetwork,
   });
 
-interface PlainEntry<Dom> {
+export interface PlainUpstreamEntry<Dom> {
   id: string;
   url: string;
   domain: Dom;
@@ -91,11 +91,11 @@ interface PlainEntry<Dom> {
 }
 
 /** An upstream once its shortcut (if it was one) is expanded; `provider` names the vendor it was written as. */
-export interface ResolvedUpstream<Dom> extends PlainEntry<Dom> {
+export interface ResolvedUpstream<Dom> extends PlainUpstreamEntry<Dom> {
   provider?: string;
 }
 
-interface ShortcutEntry {
+export interface ShortcutUpstreamEntry {
   provider: string;
   key?: string | undefined;
   endpoint?: string | undefined;
@@ -105,15 +105,41 @@ interface ShortcutEntry {
   allowPrivateNetwork: boolean;
 }
 
+/** A plain upstream as a config file writes it (defaults left out). */
+export interface PlainUpstreamInput<DomainInput> {
+  id: string;
+  url: string;
+  domain: DomainInput;
+  connections?: number | undefined;
+  allowPrivateNetwork?: boolean | undefined;
+}
+
+/** A provider shortcut as a config file writes it. */
+export interface ShortcutUpstreamInput<DomainInput> {
+  provider: string;
+  key?: string | undefined;
+  endpoint?: string | undefined;
+  id?: string | undefined;
+  domain: DomainInput;
+  connections?: number | undefined;
+  allowPrivateNetwork?: boolean | undefined;
+}
+
 /**
  * One entry of `chains[].upstreams`: a shortcut when it names a `provider`, else a plain upstream. Each is checked
  * against its own shape alone, so a mistake is reported as that shape's (a union would only say "invalid input").
  */
-export function upstreamEntryWith<P extends z.ZodType, S extends z.ZodType>(plainDomain: P, shortcutDomain: S) {
+export function upstreamEntryWith<P extends z.ZodType, S extends z.ZodType>(
+  plainDomain: P,
+  shortcutDomain: S,
+): z.ZodType<
+  PlainUpstreamEntry<z.output<P>> | ShortcutUpstreamEntry,
+  PlainUpstreamInput<z.input<P>> | ShortcutUpstreamInput<z.input<S>>
+> {
   const plain = plainUpstreamWith(plainDomain);
   const shortcut = shortcutWith(shortcutDomain);
-  type Out = PlainEntry<z.output<P>> | ShortcutEntry;
-  type In = z.input<typeof plain> | z.input<typeof shortcut>;
+  type Out = PlainUpstreamEntry<z.output<P>> | ShortcutUpstreamEntry;
+  type In = PlainUpstreamInput<z.input<P>> | ShortcutUpstreamInput<z.input<S>>;
   const entry = z.unknown().transform((input, ctx): Out => {
     const schema = typeof input === "object" && input !== null && "provider" in input ? shortcut : plain;
     const result = schema.safeParse(input);
@@ -163,7 +189,7 @@ export interface ResolveIssue {
  * and chain, never the key; the upstreams returned then are not to be used.
  */
 export function resolveUpstreams<Dom>(
-  chain: { chainId: number; upstreams: readonly (PlainEntry<Dom> | ShortcutEntry)[] },
+  chain: { chainId: number; upstreams: readonly (PlainUpstreamEntry<Dom> | ShortcutUpstreamEntry)[] },
   providers: Readonly<Record<string, ProviderOverride>>,
   report: (issue: ResolveIssue) => void,
 ): ResolvedUpstream<Dom>[] {
