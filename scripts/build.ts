@@ -2,12 +2,13 @@
  * `npm run build`: the published package's JavaScript (Node will not strip types inside node_modules).
  * - `dist/**`: every source file as JavaScript with its declarations (tsc), plus the dashboard's static files, so the
  *   CLI (`npm i -g multihome`) and the library entry (`import { createMultihome } from "multihome"`) run from dist;
- * - `dist/multihome.browser.js`: the library entry bundled for browsers (one ES module, minified, viem and the proof
- *   verifier inside), for a page without a bundler and as the measure of the bundle budget.
+ * - `dist/multihome.browser.js`: the library entry bundled for browsers (an ES module, minified, viem and the proof
+ *   verifier inside), for a page without a bundler and as the measure of the bundle budget; what it loads only on
+ *   demand (the EVM that executes calls locally) sits beside it as `multihome.chunk-*.js`.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
@@ -34,24 +35,32 @@ export const VERIFIER_FILES = [
 export const BROWSER_BUNDLE_FILE = "multihome.browser.js";
 
 export interface BrowserBundle {
-  /** Minified bytes. */
+  /** Minified bytes of the entry module: what every page loads. */
   bytes: number;
   /** The same, gzip level 9: what a page downloads. */
   gzipBytes: number;
-  /** Source files inside the bundle, relative to the repository, with their minified bytes. */
+  /** Source files inside the entry module, relative to the repository, with their minified bytes. */
   inputs: Record<string, number>;
+  /**
+   * Modules loaded only when needed (the EVM that executes calls locally), beside the entry: file name, minified and
+   * gzipped bytes.
+   */
+  chunks: { file: string; bytes: number; gzipBytes: number }[];
 }
 
 /**
- * Bundles the library entry for browsers into `outfile`. It fails when anything reachable needs a Node module:
- * esbuild's browser platform cannot resolve `node:*`.
+ * Bundles the library entry for browsers into `outfile`, with what it imports on demand split into chunks beside it.
+ * It fails when anything reachable needs a Node module: esbuild's browser platform cannot resolve `node:*`.
  */
 export async function buildBrowserBundle(outfile: string): Promise<BrowserBundle> {
   const result = await build({
     entryPoints: [CLIENT_ENTRY],
     // Input paths are relative to this directory: the repository, wherever the build is started from.
     absWorkingDir: root,
-    outfile,
+    outdir: dirname(outfile),
+    entryNames: basename(outfile, ".js"),
+    chunkNames: "multihome.chunk-[hash]",
+    splitting: true,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -62,11 +71,16 @@ export async function buildBrowserBundle(outfile: string): Promise<BrowserBundle
     logLevel: "silent",
     legalComments: "none",
   });
-  const output = Object.values(result.metafile.outputs)[0]!;
+  const gzip = (file: string) => gzipSync(readFileSync(join(root, file)), { level: 9 }).length;
+  const outputs = Object.entries(result.metafile.outputs);
+  const [entryFile, entry] = outputs.find(([, o]) => o.entryPoint !== undefined)!;
   return {
-    bytes: output.bytes,
-    gzipBytes: gzipSync(readFileSync(outfile), { level: 9 }).length,
-    inputs: Object.fromEntries(Object.entries(output.inputs).map(([file, v]) => [file, v.bytesInOutput])),
+    bytes: entry.bytes,
+    gzipBytes: gzip(entryFile),
+    inputs: Object.fromEntries(Object.entries(entry.inputs).map(([file, v]) => [file, v.bytesInOutput])),
+    chunks: outputs
+      .filter(([file]) => file !== entryFile)
+      .map(([file, o]) => ({ file: basename(file), bytes: o.bytes, gzipBytes: gzip(file) })),
   };
 }
 

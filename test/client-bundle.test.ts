@@ -61,3 +61,13 @@ test(`the bundle is at most CLIENT_BUNDLE_BUDGET_GZIP_BYTES (${CLIENT_BUNDLE_BUD
       `${CLIENT_BUNDLE_BUDGET_GZIP_BYTES}: cut what grew, or raise the budget in scripts/build.ts on purpose`,
   );
 });
+
+test("the EVM that executes calls locally is a chunk of its own, loaded only when a call needs it", (t) => {
+  const inEntry = Object.keys(bundle.inputs).filter((file) => file.includes("@ethereumjs/"));
+  assert.deepEqual(inEntry, [], "no EVM code in what every page loads");
+  const chunkBytes = bundle.chunks.reduce((sum, c) => sum + c.gzipBytes, 0);
+  assert.ok(bundle.chunks.length > 0 && chunkBytes > 0, "the EVM is bundled beside the entry");
+  t.diagnostic(
+    `entry ${(bundle.gzipBytes / 1024).toFixed(1)} KiB gzipped; on-demand chunks ${(chunkBytes / 1024).toFixed(1)} KiB gzipped (${bundle.chunks.length} files)`,
+  );
+});

@@ -355,7 +355,7 @@ describe("C7: calls and logs", () => {
           wrong.push(
             `${method}: ${JSON.stringify(reply.body).slice(0, 240)} (node: ${JSON.stringify(truth).slice(0, 80)})`,
           );
-        else if (reply.headers.get("multihome-verified") !== "quorum")
+        else if (reply.headers.get("multihome-verified") !== (method === "eth_call" ? "proof" : "quorum"))
           wrong.push(`${method}: labelled ${reply.headers.get("multihome-verified")}`);
       }
       await net.devnet.mine(); // a new head: nothing is answered from the cache

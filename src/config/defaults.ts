@@ -174,9 +174,10 @@ export const DEFAULTS = {
       eth_getTransactionByHash: "proof",
       eth_getTransactionReceipt: "proof",
       eth_getBlockReceipts: "proof",
-      // No proof covers these (yet): independent domains must agree, so one upstream's word is never a token
-      // balance, a name's address, a log or a fee.
-      eth_call: "quorum",
+      // Executed here over proven state, checked against one upstream's answer (engine/execution/).
+      eth_call: "proof",
+      // No proof covers these (yet): independent domains must agree, so one upstream's word is never a name's
+      // address, a log or a fee.
       eth_createAccessList: "quorum",
       eth_getLogs: "quorum",
       eth_feeHistory: "quorum",

@@ -70,14 +70,15 @@ export const apiKeysSchema = z.array(apiKeySchema).max(API_KEYS_MAX);
 
 /** A block number (London) or a block timestamp in seconds since the Unix epoch (the later forks). */
 const forkPoint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const FORK_ORDER = ["london", "shanghai", "cancun", "prague"] as const;
-/** When each fork that changed the header took effect on this chain; a fork left out has not. */
+const FORK_ORDER = ["london", "shanghai", "cancun", "prague", "osaka"] as const;
+/** When each fork that changed the header (or, Osaka, the EVM) took effect on this chain; a fork left out has not. */
 const forkSchedule = z
   .strictObject({
     london: forkPoint.optional(),
     shanghai: forkPoint.optional(),
     cancun: forkPoint.optional(),
     prague: forkPoint.optional(),
+    osaka: forkPoint.optional(),
   })
   .superRefine((forks, ctx) => {
     for (const [i, fork] of FORK_ORDER.entries()) {

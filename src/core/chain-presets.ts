@@ -18,6 +18,8 @@ export interface ForkSchedule {
   cancun?: number;
   /** First timestamp with `requestsHash`. */
   prague?: number;
+  /** First timestamp of Osaka's EVM rules (it adds no header field): the rules calls are executed under. */
+  osaka?: number;
 }
 
 /**
@@ -71,7 +73,13 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
     {
       name: "ethereum",
       blockTimeMs: 12_000,
-      forks: { london: 12_965_000, shanghai: 1_681_338_455, cancun: 1_710_338_135, prague: 1_746_612_311 },
+      forks: {
+        london: 12_965_000,
+        shanghai: 1_681_338_455,
+        cancun: 1_710_338_135,
+        prague: 1_746_612_311,
+        osaka: 1_764_798_551,
+      },
     },
   ],
   [
@@ -79,7 +87,13 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
     {
       name: "sepolia",
       blockTimeMs: 12_000,
-      forks: { london: 0, shanghai: 1_677_557_088, cancun: 1_706_655_072, prague: 1_741_159_776 },
+      forks: {
+        london: 0,
+        shanghai: 1_677_557_088,
+        cancun: 1_706_655_072,
+        prague: 1_741_159_776,
+        osaka: 1_760_427_360,
+      },
     },
   ],
   [
@@ -87,7 +101,13 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
     {
       name: "holesky",
       blockTimeMs: 12_000,
-      forks: { london: 0, shanghai: 1_696_000_704, cancun: 1_707_305_664, prague: 1_740_434_112 },
+      forks: {
+        london: 0,
+        shanghai: 1_696_000_704,
+        cancun: 1_707_305_664,
+        prague: 1_740_434_112,
+        osaka: 1_759_308_480,
+      },
     },
   ],
   [
@@ -95,7 +115,7 @@ const PRESETS: ReadonlyMap<number, ChainPreset> = new Map([
     {
       name: "hoodi",
       blockTimeMs: 12_000,
-      forks: { london: 0, shanghai: 0, cancun: 0, prague: 1_742_999_832 },
+      forks: { london: 0, shanghai: 0, cancun: 0, prague: 1_742_999_832, osaka: 1_761_677_592 },
     },
   ],
   // anvil and Hardhat mine a block per transaction unless started with a block time. anvil's default hardfork

@@ -26,7 +26,7 @@ export interface MethodSpec {
    * What the answer can be proven against when `verification.methods` asks for `proof`: the state root (a Merkle
    * proof), the block hash (header fields, transactions root), or the receipts root of an anchored block.
    */
-  proof?: "state" | "block" | "receipt" | "transaction";
+  proof?: "state" | "block" | "receipt" | "transaction" | "execution";
   /**
    * Addresses chain data by hash: a node behind the agreed head may not have it yet and would answer `null` as if it
    * did not exist, so only upstreams at the agreed head are asked.
@@ -66,7 +66,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
   eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true, proof: "state", cache: "block" },
   eth_getProof: { kind: "read", blockParam: 2, cache: "block" },
-  eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
+  eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, proof: "execution", cache: "block" },
   eth_estimateGas: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
   eth_createAccessList: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
   eth_getBlockByNumber: { kind: "read", blockParam: 0, proof: "block", cache: "block" },

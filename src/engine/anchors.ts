@@ -7,6 +7,7 @@
 import type { ForkSchedule } from "../core/chain-presets.ts";
 import { type AnchorRule, areIndependent, meetsAnchorRule } from "../core/domain.ts";
 import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../core/head.ts";
+import { blockEnvOf } from "../core/execution/block-env.ts";
 import { checkHeader, headerDigest } from "../core/header.ts";
 import { toHex } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
@@ -19,15 +20,15 @@ import type { AnchoredBlock } from "./state-reads.ts";
 /** Anchored blocks kept (their state roots), oldest out first. */
 export const MAX_ANCHORED_BLOCKS = 1_024;
 
-type Roots = Pick<AnchoredBlock, "stateRoot" | "transactionsRoot" | "receiptsRoot" | "timestamp">;
+type Roots = Pick<AnchoredBlock, "stateRoot" | "transactionsRoot" | "receiptsRoot" | "timestamp" | "env">;
 
 /**
- * The roots and timestamp of a header whose hash was verified (so its roots are well-formed 32-byte hex and its
+ * The roots, timestamp and execution environment of a header whose hash was verified (so its roots are well-formed 32-byte hex and its
  * timestamp a hex quantity).
  */
 function rootsOf(header: unknown): Roots {
   const { stateRoot, transactionsRoot, receiptsRoot, timestamp } = header as VerifiedHeader;
-  return { stateRoot, transactionsRoot, receiptsRoot, timestamp: Number(BigInt(timestamp)) };
+  return { stateRoot, transactionsRoot, receiptsRoot, timestamp: Number(BigInt(timestamp)), env: blockEnvOf(header) };
 }
 
 export interface Anchors {

@@ -15,6 +15,7 @@ import { type CallAnswer, type CallOptions, type Evidence, weakestEvidence } fro
 import type { BlockReads } from "./block-reads.ts";
 import type { EngineContext } from "./context.ts";
 import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./execute.ts";
+import { createVerifiedCalls } from "./execution/verified-call.ts";
 import { type LastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
 import { executeEstimate, executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
@@ -26,7 +27,7 @@ export interface ResolveDeps {
   anchors: Anchors;
   blockReads: BlockReads;
   lastKnownGood: LastKnownGoodBook;
-  settings: Pick<ChainSettings, "verification" | "logs">;
+  settings: Pick<ChainSettings, "chainId" | "verification" | "logs" | "forks" | "calls">;
   /** Strips configured upstream URLs and keys from a node's error (it may echo them back). */
   redactRpcError(error: RpcErrorObject): RpcErrorObject;
   /** A chunk of a split log range, answered as a call of its own (cached and shared like any other). */
@@ -44,6 +45,20 @@ function logsVerdict(filter: Record<string, unknown>) {
 export function createResolver(deps: ResolveDeps) {
   const { ctx, target, anchors, blockReads, lastKnownGood, settings } = deps;
   const run = (signal: AbortSignal | undefined) => (plan: CallPlan) => execute(ctx, target, plan, signal);
+  const calls = createVerifiedCalls({
+    chainId: settings.chainId,
+    ...(settings.forks ? { forks: settings.forks } : {}),
+    gasCap: settings.calls.maxGas,
+    anchor: anchors.anchor,
+    execute: run(undefined),
+    onDispute: (id, reason) => {
+      const u = target.upstreams.find((x) => x.id === id);
+      if (u) target.onDispute?.(u, reason);
+    },
+    onMismatch: (detail) =>
+      ctx.logger.warn({ chainId: settings.chainId, ...detail }, "call executed here differs from independent domains"),
+    redactRpcError: deps.redactRpcError,
+  });
 
   /** A state read (balance, nonce, code, storage) from a proof against the anchored block's state root. */
   async function provenState(
@@ -140,7 +155,11 @@ export function createResolver(deps: ResolveDeps) {
     const { params } = pinned;
     if (policy === "proof" && spec.proof === "state" && pinned.blockNumber !== undefined && Array.isArray(params))
       return provenState(rpc, { ...pinned, blockNumber: pinned.blockNumber, params }, head, options);
-    if (policy === "proof" && spec.proof !== undefined && Array.isArray(params)) {
+    if (policy === "proof" && spec.proof === "execution" && pinned.blockNumber !== undefined && Array.isArray(params)) {
+      const plan: CallPlan = { method: rpc.method, params, heavy: true, minBlock: pinned.minBlock };
+      return calls.call(params, pinned.blockNumber, () => agreed(rpc, plan, pinned.blockNumber!, signal));
+    }
+    if (policy === "proof" && spec.proof !== undefined && spec.proof !== "execution" && Array.isArray(params)) {
       const read = await blockReads.read(rpc.method, pinned, head.number, signal);
       if (read.ok === true) return { ok: true, result: read.result, evidence: read.evidence };
       if (read.ok === false)

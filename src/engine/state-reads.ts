@@ -5,6 +5,7 @@
  * the only kind of zero Multihome serves.
  */
 import { MultihomeError } from "../core/errors.ts";
+import type { BlockEnv } from "../core/execution/block-env.ts";
 import { ADDRESS_HEX } from "../core/hex.ts";
 import { toHex } from "../core/methods.ts";
 import { EMPTY_CODE_HASH, verifyAccountProof, verifyCode, verifyStorageProof } from "../core/proof.ts";
@@ -21,6 +22,8 @@ export interface AnchoredBlock {
   timestamp: number;
   /** Outage domains of the upstreams that vouched for the hash. */
   domains: string[];
+  /** The header fields a call executed at this block reads (from the same verified or agreed header). */
+  env?: BlockEnv;
   /**
    * Set when no header of this block could be verified by its hash (it carries a field Multihome does not know): the
    * digest of the header fields independent upstreams agreed on. Its roots are then agreed, not proven, and what is

@@ -1,0 +1,195 @@
+/**
+ * Runs one call in @ethereumjs/evm at an anchored block, over state proven as the execution touches it
+ * (proven-state.ts), with the block's own header fields and the hardfork its chain was running. The EVM library is
+ * loaded on the first call that needs it (a chunk of its own in the browser bundle).
+ *
+ * The state manager is ethereumjs's in-memory one with checkpoints, filled lazily: an account, slot or code the call
+ * reads for the first time is proven and put into every checkpoint layer, as if it had been there from the start; what
+ * the call writes stays in the layers and is thrown away with them.
+ */
+import { bytesToHex, hexToBytes } from "viem";
+import type { BlockEnv, ExecutionHardfork } from "../../core/execution/block-env.ts";
+import type { CallRequest } from "../../core/execution/call-request.ts";
+import type { Hex } from "../../core/hex.ts";
+import { type ProvenState, UnprovenStateError } from "./proven-state.ts";
+
+/** Most accounts, slots and codes one call may prove; a call that needs more is not executed here. */
+export const MAX_EXECUTION_PROOFS = 512;
+
+export type LocalOutcome =
+  | { kind: "success"; returnData: Hex; gasUsed: bigint }
+  | { kind: "revert"; returnData: Hex; gasUsed: bigint }
+  /** The EVM stopped with an error other than REVERT (out of gas, invalid opcode…). */
+  | { kind: "failure"; error: string }
+  /** Not executed here: state that could not be proven, a bound, or what this EVM cannot run. */
+  | { kind: "unexecuted"; reason: string };
+
+type Evm = typeof import("@ethereumjs/evm");
+type CommonLib = typeof import("@ethereumjs/common");
+type StateLib = typeof import("@ethereumjs/statemanager");
+type Util = typeof import("@ethereumjs/util");
+let libraries: Promise<{ evm: Evm; common: CommonLib; state: StateLib; util: Util }> | undefined;
+
+function load() {
+  libraries ??= Promise.all([
+    import("@ethereumjs/evm"),
+    import("@ethereumjs/common"),
+    import("@ethereumjs/statemanager"),
+    import("@ethereumjs/util"),
+  ]).then(([evm, common, state, util]) => ({ evm, common, state, util }));
+  return libraries;
+}
+
+export async function runLocally(
+  chainId: number,
+  env: BlockEnv,
+  hardfork: ExecutionHardfork,
+  proven: ProvenState,
+  request: CallRequest,
+  blockHash: (number: bigint) => Promise<Hex | undefined>,
+): Promise<LocalOutcome> {
+  const lib = await load();
+  const common = lib.common.createCustomCommon({ chainId }, lib.common.Mainnet, { hardfork });
+  const stateManager = provenStateManager(lib, proven);
+  const evm = await lib.evm.createEVM({
+    common,
+    stateManager,
+    blockchain: {
+      async getBlock(number: number) {
+        const hash = await blockHash(BigInt(number));
+        if (!hash) throw new UnprovenStateError(`no anchored hash for block ${number} (BLOCKHASH)`);
+        return { hash: () => hexToBytes(hash) };
+      },
+      shallowCopy() {
+        return this;
+      },
+    } as never,
+  });
+  const excessBlobGas = env.excessBlobGas === undefined ? undefined : BigInt(env.excessBlobGas);
+  const block = {
+    header: {
+      number: BigInt(env.number),
+      coinbase: lib.util.createAddressFromString(env.coinbase),
+      timestamp: BigInt(env.timestamp),
+      difficulty: BigInt(env.difficulty),
+      prevRandao: hexToBytes(env.prevRandao),
+      gasLimit: BigInt(env.gasLimit),
+      // A call that pays nothing runs with no base fee, as nodes run eth_call (BASEFEE then reads 0).
+      baseFeePerGas:
+        request.gasPrice === 0n ? 0n : env.baseFeePerGas === undefined ? undefined : BigInt(env.baseFeePerGas),
+      getBlobGasPrice: () => (excessBlobGas === undefined ? undefined : blobGasPrice(hardfork, excessBlobGas)),
+    },
+  };
+  try {
+    const result = await evm.runCall({
+      block,
+      caller: lib.util.createAddressFromString(request.from),
+      origin: lib.util.createAddressFromString(request.from),
+      ...(request.to ? { to: lib.util.createAddressFromString(request.to) } : {}),
+      data: hexToBytes(request.data),
+      value: request.value,
+      gasLimit: request.gas,
+      gasPrice: request.gasPrice,
+      ...(request.blobVersionedHashes ? { blobVersionedHashes: request.blobVersionedHashes } : {}),
+    });
+    if (proven.asked() > MAX_EXECUTION_PROOFS)
+      return { kind: "unexecuted", reason: `more than ${MAX_EXECUTION_PROOFS} proofs` };
+    const { execResult } = result;
+    const returnData = bytesToHex(execResult.returnValue);
+    if (!execResult.exceptionError) return { kind: "success", returnData, gasUsed: execResult.executionGasUsed };
+    if (execResult.exceptionError.error === "revert")
+      return { kind: "revert", returnData, gasUsed: execResult.executionGasUsed };
+    return { kind: "failure", error: String(execResult.exceptionError.error) };
+  } catch (error) {
+    if (error instanceof UnprovenStateError || error instanceof ExecutionBoundError)
+      return { kind: "unexecuted", reason: error.message };
+    return { kind: "unexecuted", reason: `the EVM could not run it: ${(error as Error).message}` };
+  }
+}
+
+/** A bound on what one call may cost was reached. */
+class ExecutionBoundError extends Error {
+  override name = "ExecutionBoundError";
+}
+
+/** EIP-4844's blob price update fraction by hardfork (EIP-7691 raised it in Prague). */
+const BLOB_PRICE_UPDATE_FRACTION: Record<ExecutionHardfork, bigint> = {
+  london: 3_338_477n,
+  shanghai: 3_338_477n,
+  cancun: 3_338_477n,
+  prague: 5_007_716n,
+  osaka: 5_007_716n,
+};
+
+/** EIP-4844's fake exponential from the minimum blob price (1 wei). */
+function blobGasPrice(hardfork: ExecutionHardfork, excessBlobGas: bigint) {
+  const denominator = BLOB_PRICE_UPDATE_FRACTION[hardfork];
+  let i = 1n;
+  let output = 0n;
+  let accumulator = denominator;
+  while (accumulator > 0n) {
+    output += accumulator;
+    accumulator = (accumulator * excessBlobGas) / (denominator * i);
+    i++;
+  }
+  return output / denominator;
+}
+
+/** ethereumjs's in-memory state manager, filled from proofs the first time a piece of state is read. */
+function provenStateManager(lib: { state: StateLib; util: Util }, proven: ProvenState) {
+  const { util } = lib;
+  const bound = () => {
+    if (proven.asked() > MAX_EXECUTION_PROOFS)
+      throw new ExecutionBoundError(`more than ${MAX_EXECUTION_PROOFS} proofs`);
+  };
+  class ProvenStateManager extends lib.state.SimpleStateManager {
+    /** Puts a proven piece into every layer that does not hold the key yet (a lower layer's write would be there). */
+    private seed<V>(stack: Map<string, V>[], key: string, value: V) {
+      for (const layer of stack) if (!layer.has(key)) layer.set(key, value);
+    }
+    override async getAccount(address: InstanceType<Util["Address"]>) {
+      const key = address.toString();
+      if (!this.topAccountStack().has(key)) {
+        bound();
+        const account = await proven.account(key as Hex);
+        const value =
+          account &&
+          new util.Account(
+            account.nonce,
+            account.balance,
+            hexToBytes(account.storageRoot),
+            hexToBytes(account.codeHash),
+          );
+        this.seed(this.accountStack, key, value);
+      }
+      return super.getAccount(address);
+    }
+    override async getCode(address: InstanceType<Util["Address"]>) {
+      const key = address.toString();
+      if (!this.topCodeStack().has(key)) {
+        bound();
+        this.seed(this.codeStack, key, await proven.code(key as Hex));
+      }
+      return super.getCode(address);
+    }
+    override async getStorage(address: InstanceType<Util["Address"]>, slot: Uint8Array) {
+      const key = `${address.toString()}_${bytesToHex(slot)}`;
+      if (!this.topStorageStack().has(key) && !this.cleared.has(address.toString())) {
+        bound();
+        const value = await proven.storage(address.toString() as Hex, bytesToHex(slot));
+        this.seed(this.storageStack, key, value === 0n ? new Uint8Array(0) : util.bigIntToUnpaddedBytes(value));
+      }
+      return super.getStorage(address, slot);
+    }
+    /**
+     * Accounts whose storage the call cleared (a contract it created and destroyed): a slot not written since reads as
+     * empty, not as proven. Kept across a revert of the clearing frame: such a frame's account is gone with it anyway.
+     */
+    private cleared = new Set<string>();
+    override async clearStorage(address: InstanceType<Util["Address"]>) {
+      this.cleared.add(address.toString());
+      return super.clearStorage(address);
+    }
+  }
+  return new ProvenStateManager();
+}
