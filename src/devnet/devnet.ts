@@ -30,6 +30,7 @@ import {
   sameList,
   submitInOrder,
 } from "./node-ops.ts";
+import { devnetL1Attributes, l1AttributesDeposit } from "./op-stack.ts";
 import { createRpcClient, DevnetRpcError, DevnetUnreachableError, errorMessage, type RpcClient } from "./rpc.ts";
 
 /** Genesis timestamp when none is given: 2026-01-01T00:00:00Z, in seconds. Fixed, so runs are reproducible. */
@@ -56,11 +57,17 @@ export interface DevnetOptions {
    */
   startTimestamp?: number;
   /**
-   * anvil's network family: `optimism` gives OP-stack nodes, which take deposit transactions (type 0x7e, sent with
-   * `eth_sendTransaction` from an unlocked account) and replay them from their raw bytes like any other.
+   * anvil's network family: `optimism` gives OP-stack nodes, which take deposit transactions (type 0x7e, unsigned:
+   * their raw bytes from any sender, see `userDeposit` in op-stack.ts, or `eth_sendTransaction` to one node) and replay
+   * them from their raw bytes like any other.
    * @default "ethereum"
    */
   network?: "ethereum" | "optimism";
+  /**
+   * Start every block with an L1-attributes deposit (from the depositor account to the L1Block predeploy), as every
+   * block of a real OP chain does; only with `network: "optimism"`. @default true on `optimism`
+   */
+  l1AttributesDeposits?: boolean;
   /** Aborting stops the devnet. */
   signal?: AbortSignal;
   /** Told about every problem the driver works around (a node down, a node that diverged, a failed block). Never throws into the driver. */
@@ -100,7 +107,8 @@ export interface Devnet {
   /**
    * Replaces the last `depth` blocks on every active node with `depth` new blocks at the same heights (so the head
    * number is unchanged), whose hashes differ from the orphaned ones; the transactions of the orphaned blocks are
-   * re-included in the first replacement block (in their original order), so each ends up in a block with a new hash.
+   * re-included in the first replacement block (in their original order, deposits first), so each ends up in a block
+   * with a new hash. With L1-attributes deposits, each replacement starts with its own (a new L1 origin) instead.
    * Paused nodes keep the old branch until `resume` (which then brings them onto the new branch). Transactions
    * waiting in pools stay there for the next block. `depth` is an integer from 1 to the head, at most
    * {@link DEVNET_MAX_RESYNC_DEPTH}.
@@ -147,6 +155,8 @@ interface LoggedBlock {
   txHashes: Hex[];
   /** Raw transactions in block order. */
   txs: Hex[];
+  /** How many of `txs`, from the first, the driver put there itself (the L1-attributes deposit): never re-included. */
+  preamble: number;
 }
 
 interface NodeState {
@@ -164,8 +174,10 @@ interface NodeState {
 interface ReplacementPlan {
   /** The last block kept. */
   fork: number;
-  /** Raw transactions of the orphaned blocks, in block order: all offered to the first replacement. */
+  /** Raw transactions of the orphaned blocks, deposits first, else in block order: all offered to the first replacement. */
   txs: Hex[];
+  /** What the driver puts first in each replacement block (its L1-attributes deposit). */
+  preambles: Hex[][];
   baseFeePerGas: Hex | undefined;
   /** One per replacement block. */
   timestamps: number[];
@@ -176,9 +188,17 @@ interface PoolCandidate extends PoolTx {
 }
 
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
-  const { nodes: specs, chainId = 31337, blockTimeMs = 0, signal, onError } = options;
+  const { nodes: specs, chainId = 31337, blockTimeMs = 0, signal, onError, network = "ethereum" } = options;
   const startTimestamp = options.startTimestamp ?? DEVNET_DEFAULT_START_TIMESTAMP;
+  const l1Attributes = options.l1AttributesDeposits ?? network === "optimism";
   validateOptions(specs, blockTimeMs, startTimestamp);
+  if (l1Attributes && network !== "optimism") {
+    throw new TypeError('startDevnet: `l1AttributesDeposits` needs `network: "optimism"`');
+  }
+  const deposits = { deposits: network === "optimism" };
+  /** The transactions the driver itself puts first in block `number` mined at `timestamp`. */
+  const preambleOf = (number: number, timestamp: number): Hex[] =>
+    l1Attributes ? [l1AttributesDeposit(devnetL1Attributes(number, timestamp))] : [];
   signal?.throwIfAborted();
   const blockInterval = Math.max(1, Math.round(blockTimeMs / 1000));
   /** Seconds added to the timestamp of every block mined from now on: one more per reorg, so replacements get new hashes. */
@@ -191,7 +211,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         chainId,
         timestamp: startTimestamp,
         noMining: true,
-        extraArgs: ["--order", "fifo", ...(options.network === "optimism" ? ["--network", "optimism"] : [])],
+        extraArgs: ["--order", "fifo", ...(network === "optimism" ? ["--network", "optimism"] : [])],
         signal,
       }),
     ),
@@ -288,7 +308,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   /** Raw bytes for pool transactions: from the cache, else from the node that holds them. */
   async function withRaw(s: NodeState, txs: readonly PoolTx[]): Promise<PoolCandidate[]> {
     const missing = txs.filter((t) => !knownRaw.has(t.hash)).map((t) => t.hash);
-    const fetched = await fetchRawTransactions(s.rpc, missing, driverAbort.signal);
+    const fetched = await fetchRawTransactions(s.rpc, missing, driverAbort.signal, deposits);
     const out: PoolCandidate[] = [];
     for (const t of txs) {
       const raw = knownRaw.get(t.hash) ?? fetched.get(t.hash);
@@ -440,8 +460,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         if (got) candidates.push(...got);
       }),
     );
+    const preamble = preambleOf(number, timestamp);
     knownRaw = new Map(candidates.map((c) => [c.hash, c.raw]));
-    const ordered = canonicalOrder(candidates).map((c) => c.raw);
+    for (const raw of preamble) knownRaw.set(keccak256(raw), raw);
+    const ordered = [...preamble, ...canonicalOrder(candidates).map((c) => c.raw)];
 
     // 3. Same transactions, same order, same timestamp on every active node that is at the head.
     const ready = states.filter((s) => active.has(s) && reads.get(s)?.height === head);
@@ -466,6 +488,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     if (!reference) throw new DevnetError("mine", undefined, `block ${number}: no node in sync could mine it`);
     const referenceNode = honest.find((r) => r.block.hash === reference.hash)!.s;
     const raws = await rawsOf(referenceNode, reference.transactions);
+    checkPreamble(reference, preamble);
     log[number] = {
       number,
       hash: reference.hash,
@@ -473,6 +496,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       baseFeePerGas: reference.baseFeePerGas,
       txHashes: reference.transactions,
       txs: raws,
+      preamble: preamble.length,
     };
     head = number;
 
@@ -496,12 +520,19 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
   async function rawsOf(s: NodeState, hashes: readonly Hex[]): Promise<Hex[]> {
     const missing = hashes.filter((h) => !knownRaw.has(h));
-    const fetched = await fetchRawTransactions(s.rpc, missing, driverAbort.signal);
+    const fetched = await fetchRawTransactions(s.rpc, missing, driverAbort.signal, deposits);
     return hashes.map((h) => {
       const raw = knownRaw.get(h) ?? fetched.get(h);
       if (!raw) throw new DevnetError("mine", s.id, `raw transaction ${h} not available`);
       return raw;
     });
+  }
+
+  /** Tells `onError` when a block does not start with what the driver put first in it (anvil refused it). */
+  function checkPreamble(block: BlockSummary, preamble: readonly Hex[]): void {
+    const expected = preamble.map((raw) => keccak256(raw));
+    if (sameList(block.transactions.slice(0, expected.length), expected)) return;
+    report(new DevnetError("mine", undefined, `block ${block.number} does not start with its L1-attributes deposit`));
   }
 
   /**
@@ -534,12 +565,18 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const rawOf = new Map<Hex, Hex>();
     for (const b of orphaned) for (const [i, h] of b.txHashes.entries()) rawOf.set(h, b.txs[i] as Hex);
     const offset = timestampOffset + 1;
+    const timestamps = orphaned.map((b) => timestampOf(b.number, offset));
+    const preambles = orphaned.map((b, i) => preambleOf(b.number, timestamps[i] as number));
+    for (const raw of preambles.flat()) rawOf.set(keccak256(raw), raw);
+    // The orphaned blocks' own preambles are replaced, not re-included; deposits keep coming before the rest.
+    const reincluded = orphaned.flatMap((b) => b.txs.slice(b.preamble));
     const plan: ReplacementPlan = {
       fork,
-      txs: orphaned.flatMap((b) => b.txs),
+      txs: [...reincluded.filter(isDepositRaw), ...reincluded.filter((raw) => !isDepositRaw(raw))],
+      preambles,
       // anvil would derive it from the rolled-back head; the orphaned block's own base fee is the one its parent gives.
       baseFeePerGas: orphaned[0]?.baseFeePerGas,
-      timestamps: orphaned.map((b) => timestampOf(b.number, offset)),
+      timestamps,
     };
     const mined = await Promise.all(
       ready.map((s) => attempt(s, `replacing blocks ${fork + 1}..${head}`, () => replaceBlocks(s, plan))),
@@ -554,8 +591,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const winner = tip && honest.find((r) => r.blocks[depth - 1]?.hash === tip.hash);
     if (!winner) throw new DevnetError("mine", undefined, `reorg of depth ${depth}: no node in sync could mine it`);
     const unknown = winner.blocks.flatMap((b) => b.transactions).filter((h) => !rawOf.has(h));
-    for (const [h, raw] of await fetchRawTransactions(winner.s.rpc, unknown, sig)) rawOf.set(h, raw);
-    for (const block of winner.blocks) {
+    for (const [h, raw] of await fetchRawTransactions(winner.s.rpc, unknown, sig, deposits)) rawOf.set(h, raw);
+    for (const [i, block] of winner.blocks.entries()) {
+      const preamble = plan.preambles[i] ?? [];
+      checkPreamble(block, preamble);
       const txs = block.transactions.map((h) => {
         const raw = rawOf.get(h);
         if (!raw) throw new DevnetError("mine", winner.s.id, `raw transaction ${h} not available`);
@@ -568,6 +607,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         baseFeePerGas: block.baseFeePerGas,
         txHashes: block.transactions,
         txs,
+        preamble: preamble.length,
       };
     }
     timestampOffset = offset;
@@ -603,9 +643,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await s.rpc.call("anvil_rollback", [head - plan.fork], sig);
     try {
       if (plan.baseFeePerGas) await s.rpc.call("anvil_setNextBlockBaseFeePerGas", [plan.baseFeePerGas], sig);
-      await submitInOrder(s.rpc, plan.txs, sig);
       const blocks: BlockSummary[] = [];
       for (const [i, timestamp] of plan.timestamps.entries()) {
+        await submitInOrder(s.rpc, plan.preambles[i] ?? [], sig);
+        if (i === 0) await submitInOrder(s.rpc, plan.txs, sig);
         await mineAt(s.rpc, timestamp, sig);
         blocks.push(await blockAt(s.rpc, plan.fork + 1 + i, sig));
       }
@@ -743,6 +784,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       baseFeePerGas: first.baseFeePerGas,
       txHashes: [],
       txs: [],
+      preamble: 0,
     };
     // The genesis state root is the empty trie's, so no proof can be checked against it: start at block 1.
     await serial(produceBlock);
@@ -757,6 +799,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   nextBlockDueAt = Date.now();
   scheduleNext();
   return devnet;
+}
+
+/** An OP-stack deposit's raw bytes (typed transaction 0x7e; legacy ones start with an RLP list byte, 0xc0 or more). */
+function isDepositRaw(raw: Hex): boolean {
+  return raw.slice(0, 4).toLowerCase() === "0x7e";
 }
 
 /** The block most nodes agree on; ties go to the one seen first. */

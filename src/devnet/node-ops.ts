@@ -2,6 +2,8 @@
  * The few anvil calls the devnet driver is built from: read a node's pool and head, fetch raw transactions,
  * empty the pool, submit transactions in a given order, mine at a given timestamp, read a block.
  */
+import { bytesToHex, keccak256 } from "viem";
+import { encodeTransaction } from "../core/encodings/encode.ts";
 import { isDepositType } from "../core/encodings/op-stack.ts";
 import { DevnetRpcError, type RpcClient } from "./rpc.ts";
 
@@ -81,23 +83,61 @@ export function canonicalOrder<T extends PoolTx>(txs: Iterable<T>): T[] {
   });
 }
 
-/** Raw bytes for each hash the node knows (pool or chain); unknown hashes are left out of the answer. */
+/**
+ * Raw bytes for each hash the node knows (pool or chain); unknown hashes are left out of the answer.
+ * With `deposits`, the node may hold OP-stack deposits: anvil 1.7 crashes when asked for the raw bytes of a mined
+ * deposit, so each transaction is read first and deposits are encoded here from their fields (kept only when the
+ * encoding gives back their hash).
+ */
 export async function fetchRawTransactions(
   rpc: RpcClient,
   hashes: readonly Hex[],
   signal?: AbortSignal,
+  options: { deposits?: boolean } = {},
 ): Promise<Map<Hex, Hex>> {
   const found = new Map<Hex, Hex>();
   if (hashes.length === 0) return found;
+  const ask = options.deposits ? await encodeDeposits(rpc, hashes, found, signal) : hashes;
+  if (ask.length === 0) return found;
   const outcomes = await rpc.batch(
-    hashes.map((hash) => ({ method: "eth_getRawTransactionByHash", params: [hash] })),
+    ask.map((hash) => ({ method: "eth_getRawTransactionByHash", params: [hash] })),
     signal,
   );
   outcomes.forEach((outcome, i) => {
-    const hash = hashes[i];
+    const hash = ask[i];
     if (hash && outcome.ok && typeof outcome.result === "string") found.set(hash, outcome.result as Hex);
   });
   return found;
+}
+
+/** Puts the raw bytes of every deposit among `hashes` into `found`; returns the hashes that are not deposits. */
+async function encodeDeposits(
+  rpc: RpcClient,
+  hashes: readonly Hex[],
+  found: Map<Hex, Hex>,
+  signal: AbortSignal | undefined,
+): Promise<Hex[]> {
+  const outcomes = await rpc.batch(
+    hashes.map((hash) => ({ method: "eth_getTransactionByHash", params: [hash] })),
+    signal,
+  );
+  const others: Hex[] = [];
+  outcomes.forEach((outcome, i) => {
+    const hash = hashes[i];
+    if (!hash || !outcome.ok || !outcome.result || typeof outcome.result !== "object") return;
+    const json = outcome.result as { type?: unknown };
+    if (!isDepositType(json.type)) {
+      others.push(hash);
+      return;
+    }
+    try {
+      const raw = bytesToHex(encodeTransaction(json, "op-stack"));
+      if (keccak256(raw) === hash) found.set(hash, raw);
+    } catch {
+      // Fields this encoder does not take: the raw bytes stay unavailable, as for an unknown hash.
+    }
+  });
+  return others;
 }
 
 /** Drops exactly these transactions (not the whole pool: a transaction arriving meanwhile must not be lost). */
