@@ -16,7 +16,7 @@ import { MultihomeError } from "../core/errors.ts";
 import { checkHeader, headerDigest } from "../core/header.ts";
 import type { Hex } from "../core/hex.ts";
 import { parseBlockNumber } from "../core/methods.ts";
-import { receiptFieldsMismatch } from "../core/receipt-fields.ts";
+import { depositCreationMismatch, receiptFieldsMismatch } from "../core/receipt-fields.ts";
 import { checkBlockBody, checkBlockReceipts } from "../core/roots.ts";
 import { recoverSender, sameAddress } from "../core/sender.ts";
 import { boundedCache } from "./bounded-cache.ts";
@@ -309,7 +309,9 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
     const uncommitted = STACK_ENCODINGS[stack].uncommitted;
     for (let i = 0; i < receipts.length; i++) {
       if (uncommitted?.(receipts[i]!)) continue; // nothing to check it against (a Polygon state sync)
-      const reason = receiptFieldsMismatch(receipts[i]!, txs[i]!, baseFee);
+      const reason = receiptFieldsMismatch(receipts[i]!, txs[i]!, baseFee, stack);
+      // Not a lie that can be told from node software's ways: served, but what shows it is no longer proven.
+      if (depositCreationMismatch(receipts[i]!, txs[i]!, stack)) verified.bodyProven = false;
       if (reason === undefined) continue;
       const sender = await checkSender(verified, i);
       const falseSide = sender.ok === false ? "body" : sender.ok === "unverifiable" ? "unknown" : "receipts";
