@@ -51,10 +51,13 @@ export function readers(json: Json): FieldReaders {
     to: () => to(json, true),
     input: () => input(json),
     has: stated,
+    // op-geth states a flag as a boolean, nodes built on op-alloy (op-reth, anvil) as a quantity: "0x1" when true.
     flag: (name) => {
       if (!stated(name)) return false;
-      if (typeof json[name] !== "boolean") throw new RootFormatError(`${name} is not a boolean`);
-      return json[name] as boolean;
+      const value = json[name];
+      if (typeof value === "boolean") return value;
+      if (value === "0x0" || value === "0x1") return value === "0x1";
+      throw new RootFormatError(`${name} is neither a boolean nor 0x0 or 0x1`);
     },
   };
 }

@@ -61,6 +61,26 @@ test("a deposit's from is committed by its hash: another sender, mint or system 
   }
 });
 
+test("a system flag stated as a quantity (op-alloy's nodes: anvil, op-reth) is read as the boolean it stands for", () => {
+  // A deposit with isSystemTx as anvil 1.7 (--network optimism) serves it.
+  const system = {
+    hash: "0x1fc064eefb4416b1f1c98db1a80811d14707a91b63cb00973a668ebf71f1ca35",
+    type: "0x7e",
+    from: "0x1111111111111111111111111111111111111111",
+    to: "0x2222222222222222222222222222222222222222",
+    gas: "0x186a0",
+    input: "0x",
+    isSystemTx: "0x1",
+    mint: "0x10",
+    value: "0x1",
+    sourceHash: "0xc2575a0e9e593c00f959f8c92f12db2869c3395a3b0502d05e2516446f71f85b",
+  };
+  assert.deepEqual(checkTransactionHash(system, "op-stack"), { ok: true });
+  assert.deepEqual(checkTransactionHash({ ...system, isSystemTx: true }, "op-stack"), { ok: true });
+  assert.equal(checkTransactionHash({ ...system, isSystemTx: "0x0" }, "op-stack").ok, false, "another flag");
+  assert.equal(checkTransactionHash({ ...system, isSystemTx: "0x2" }, "op-stack").ok, false, "no flag");
+});
+
 test("on an Ethereum chain a 0x7e transaction has no known encoding: unverifiable, never a dispute", () => {
   const check = checkTransactionHash(DEPOSITS[0], "ethereum");
   assert.equal(check.ok, "unverifiable");
