@@ -81,8 +81,15 @@ export function createBlockReads(io: BlockReadIo) {
    * height; `quorum` when the header could not be hashed but is the one independent upstreams agreed on; otherwise one
    * upstream's word (a self-consistent block off the anchored chain, or a body of a type that cannot be encoded).
    */
-  const evidenceOf = (verified: VerifiedBody, anchored: AnchoredBlock | undefined, supplier: string): Evidence => {
-    const { block, bodyProven, headerDigest: digest } = verified;
+  /** `proven`: false when something the answer shows could not be borne out beyond the roots (then `single`). */
+  const evidenceOf = (
+    verified: VerifiedBody,
+    anchored: AnchoredBlock | undefined,
+    supplier: string,
+    proven = true,
+  ): Evidence => {
+    const { block, headerDigest: digest } = verified;
+    const bodyProven = verified.bodyProven && proven;
     const canonical = anchored !== undefined && anchored.hash === block.hash;
     const agreed = canonical && digest !== undefined && anchored.headerDigest === digest;
     const level = !canonical || !bodyProven ? "single" : digest === undefined ? "proof" : agreed ? "quorum" : "single";
@@ -157,12 +164,15 @@ export function createBlockReads(io: BlockReadIo) {
     if (found.ok === "pass" || !found.ok) return found;
     if ("absentBy" in found.value) return absent(head, found.value);
     const { anchored, verified } = found.value;
-    if (full) {
-      const failed = senderFailure(await blocks.checkSenders(verified));
-      if (failed) return failed;
-    }
+    const senders = full ? await blocks.checkSenders(verified) : { ok: true as const };
+    const failed = senderFailure(senders);
+    if (failed) return failed;
     const result = full ? verified.block : { ...verified.block, transactions: verified.hashes };
-    return { ok: true, result, evidence: evidenceOf(verified, anchored, verified.supplier) };
+    return {
+      ok: true,
+      result,
+      evidence: evidenceOf(verified, anchored, verified.supplier, senders.ok !== "unverifiable"),
+    };
   }
 
   async function getBlockReceipts(pinned: PinnedCall, head: number): Promise<BlockRead> {
@@ -177,7 +187,7 @@ export function createBlockReads(io: BlockReadIo) {
     return {
       ok: true,
       result: receipts.value.receipts,
-      evidence: evidenceOf(verified, anchored, receipts.value.supplier),
+      evidence: evidenceOf(verified, anchored, receipts.value.supplier, receipts.value.proven),
     };
   }
 
@@ -340,12 +350,13 @@ export function createBlockReads(io: BlockReadIo) {
       };
     }
     const { anchored, verified, index } = placement;
-    const failed = senderFailure(await blocks.checkSender(verified, index));
+    const sender = await blocks.checkSender(verified, index);
+    const failed = senderFailure(sender);
     if (failed) return failed;
     return {
       ok: true,
       result: (verified.block.transactions as Json[])[index]!,
-      evidence: evidenceOf(verified, anchored, verified.supplier),
+      evidence: evidenceOf(verified, anchored, verified.supplier, sender.ok !== "unverifiable"),
     };
   }
 
@@ -364,7 +375,7 @@ export function createBlockReads(io: BlockReadIo) {
     return {
       ok: true,
       result: receipts.value.receipts[index]!,
-      evidence: evidenceOf(verified, anchored, receipts.value.supplier),
+      evidence: evidenceOf(verified, anchored, receipts.value.supplier, receipts.value.proven),
     };
   }
 

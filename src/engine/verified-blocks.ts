@@ -59,6 +59,8 @@ export interface Absent {
 export interface VerifiedReceipts {
   receipts: Json[];
   supplier: string;
+  /** False when a field no root covers could not be borne out (a deposit creation's contract, on anvil 1.7). */
+  proven: boolean;
 }
 
 /** A transaction's sender: recovered and equal to what the body states, or not verifiable (an unknown type). */
@@ -243,11 +245,8 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
     let check = await checkStatedSender((verified.block.transactions as Json[])[index]!, verified.supplier);
     if (check.ok === true) {
       const unsigned = await stackFields.transaction(verified.block, index);
-      if (unsigned.ok === "unverifiable") {
-        // Served, but what shows it is no longer labelled proven (evidence follows bodyProven).
-        verified.bodyProven = false;
-        return { ok: "unverifiable" };
-      }
+      // Served, but an answer that shows this transaction is not labelled proven.
+      if (unsigned.ok === "unverifiable") return { ok: "unverifiable" };
       if (unsigned.ok === false) {
         io.onDispute(verified.supplier, unsigned.reason);
         check = { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: block body") };
@@ -310,8 +309,6 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
     for (let i = 0; i < receipts.length; i++) {
       if (uncommitted?.(receipts[i]!)) continue; // nothing to check it against (a Polygon state sync)
       const reason = receiptFieldsMismatch(receipts[i]!, txs[i]!, baseFee, stack);
-      // Not a lie that can be told from node software's ways: served, but what shows it is no longer proven.
-      if (depositCreationMismatch(receipts[i]!, txs[i]!, stack)) verified.bodyProven = false;
       if (reason === undefined) continue;
       const sender = await checkSender(verified, i);
       const falseSide = sender.ok === false ? "body" : sender.ok === "unverifiable" ? "unknown" : "receipts";
@@ -332,7 +329,12 @@ export function createVerifiedBlocks(io: VerifiedBlockIo) {
           if (!fetched.ok) return { ok: false, error: notVerified(fetched, `receipts of block ${number}`) };
           const receipts = fetched.result as Json[];
           const wrong = await disagreement(receipts, verified);
-          if (!wrong) return { ok: true, value: { receipts, supplier: fetched.upstream } };
+          if (!wrong) {
+            // What node software states differently from OP nodes is no lie, but not proven either.
+            const txs = verified.block.transactions as Json[];
+            const proven = !receipts.some((r, i) => depositCreationMismatch(r, txs[i]!, stack));
+            return { ok: true, value: { receipts, supplier: fetched.upstream, proven } };
+          }
           if (wrong.falseSide === "body")
             return { ok: false, error: new MultihomeError("unavailable", "no verifiable answer: block body") };
           if (wrong.falseSide === "unknown")
