@@ -1,4 +1,4 @@
-/** `npm start` (multihome demo) starts, serves, and Ctrl-C stops every child process. */
+/** `npm start` (multihome demo) starts, serves both its chains, and Ctrl-C stops every child process. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test("demo: starts anvil nodes in four domains and the gateway, serves, and stops cleanly on SIGINT", async (t) => {
+test("demo: starts anvil nodes in four domains for two chains and the gateway, serves, and stops cleanly on SIGINT", async (t) => {
   const child = spawn(process.execPath, ["src/cli/main.ts", "demo", "--port", "0", "--block-time", "500"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
@@ -43,7 +43,7 @@ test("demo: starts anvil nodes in four domains and the gateway, serves, and stop
   assert.match(out, /aws\/us-east-1/);
   assert.match(out, /gcp\/europe-west1/);
   const pids = [...out.matchAll(/ pid (\d+)\n/g)].map((m) => Number(m[1]));
-  assert.equal(pids.length, 4);
+  assert.equal(pids.length, 8, "four nodes for each chain");
   assert.match(out, /Dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=\S+/);
 
   const res = await fetch(url, {
@@ -53,6 +53,18 @@ test("demo: starts anvil nodes in four domains and the gateway, serves, and stop
   });
   const body = (await res.json()) as { result: string };
   assert.ok(Number(body.result) >= 1);
+
+  // The OP-stack chain: its blocks start with the L1-attributes deposit, proven like any other.
+  const opUrl = /OP stack\s+(http:\/\/\S+)/.exec(out)![1]!;
+  const op = await fetch(opUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBlockByNumber", params: ["0x1", true] }),
+  });
+  assert.equal(op.headers.get("multihome-verified"), "proof");
+  const first = ((await op.json()) as { result: { transactions: { type: string; to: string }[] } }).result
+    .transactions[0];
+  assert.deepEqual([first?.type, first?.to], ["0x7e", "0x4200000000000000000000000000000000000015"]);
 
   // The drill the demo prints is one command; shortened here, it takes aws down and reports no failed request.
   const drill = /npm run drill -- (.*)\n/.exec(out)![1]!.replace("--duration 60s", "--duration 1s").split(" ");

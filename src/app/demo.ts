@@ -1,6 +1,7 @@
 /**
  * The demo: a local network of anvil nodes in four failure domains — two of them on the same cloud region, to show
- * why domains matter — kept on identical blocks, with the gateway in front.
+ * why domains matter — kept on identical blocks, with the gateway in front. The same four providers also serve an
+ * OP-stack chain (chain id {@link DEMO_OP_CHAIN_ID}), whose every block starts with an L1-attributes deposit.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
@@ -18,10 +19,15 @@ export const DEMO_NODES: { id: string; domain: FailureDomain }[] = [
   { id: "delta", domain: { operator: "community", hosting: "hetzner", region: "eu-central" } },
 ];
 
+/** The OP-stack chain of the demo: the chain id of the OP stack's own local devnet. */
+export const DEMO_OP_CHAIN_ID = 901;
+
 export interface Demo {
   devnet: Devnet;
   app: App;
   rpcUrl: string;
+  /** The OP-stack chain, unless `opStack: false`. */
+  op?: { devnet: Devnet; rpcUrl: string };
   /** The admin listener (metrics, dashboard, drills) and its token. */
   admin: { url: string; token: string };
   stop(): Promise<void>;
@@ -33,6 +39,8 @@ export interface DemoOptions {
   blockTimeMs?: number;
   logLevel?: "info" | "warn" | "error" | "silent" | "debug";
   storePath?: string;
+  /** Also serve an OP-stack chain (four more anvil nodes). @default true */
+  opStack?: boolean;
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -48,7 +56,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // Blocks stamped with the time they are mined at, as a live chain's are, so ages and staleness read true.
   const startTimestamp = Math.floor(Date.now() / 1000);
   const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs, startTimestamp });
+  let op: Devnet | undefined;
   try {
+    if (options.opStack ?? true) {
+      op = await startDevnet({
+        nodes: DEMO_NODES,
+        chainId: DEMO_OP_CHAIN_ID,
+        network: "optimism",
+        blockTimeMs,
+        startTimestamp,
+      });
+    }
     const port = options.port ?? ((await portIsFree(8545)) ? 8545 : 0);
     const adminPort = (await portIsFree(8546)) ? 8546 : 0;
     // The demo's own admin token, new each run unless the operator set one.
@@ -66,6 +84,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
           ...(blockTimeMs > 0 ? { staleAfterMs: staleAfterBlockTime(blockTimeMs) } : {}),
           upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
         },
+        ...(op
+          ? [
+              {
+                chainId: op.chainId,
+                name: "multihome-op-devnet",
+                stack: "op-stack" as const,
+                // anvil's OP-stack nodes carry every header field from genesis on, as its Ethereum nodes do.
+                forks: { london: 0, shanghai: 0, cancun: 0, prague: 0 },
+                ...(blockTimeMs > 0 ? { staleAfterMs: staleAfterBlockTime(blockTimeMs) } : {}),
+                upstreams: op.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+              },
+            ]
+          : []),
       ],
     };
     const app = await startApp(validateConfig(input), { readyTimeoutMs: 15_000 });
@@ -73,14 +104,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       devnet,
       app,
       rpcUrl: `${app.server.url}/rpc/${devnet.chainId}`,
+      ...(op ? { op: { devnet: op, rpcUrl: `${app.server.url}/rpc/${op.chainId}` } } : {}),
       admin: { url: app.admin!.url, token: adminToken },
       async stop() {
         await app.stop();
-        await devnet.stop();
+        await Promise.all([devnet.stop(), op?.stop()]);
       },
     };
   } catch (error) {
-    await devnet.stop();
+    await Promise.all([devnet.stop(), op?.stop()]);
     throw error;
   }
 }

@@ -1,23 +1,31 @@
 /** `multihome demo`: start the demo network and tell the user what to do with it. */
 import { startDemo } from "../app/demo.ts";
+import type { DevnetNode } from "../devnet/devnet.ts";
 
-export async function runDemo(options: { port?: number; blockTimeMs: number }) {
+export async function runDemo(options: { port?: number; blockTimeMs: number; opStack?: boolean }) {
   process.stdout.write("Starting anvil nodes in four failure domains…\n");
   const demo = await startDemo(options);
-  const { devnet, rpcUrl, app, admin } = demo;
+  const { devnet, rpcUrl, app, admin, op } = demo;
   const account = devnet.accounts[0]!;
+  const nodeLine = (n: DevnetNode) =>
+    `    ${n.id.padEnd(6)} ${`${n.domain.hosting}/${n.domain.region}`.padEnd(22)} ${n.domain.operator.padEnd(12)} ${n.url}  pid ${n.pid}`;
   const lines = [
     "",
     "Multihome demo is running.",
     "",
-    `  JSON-RPC   ${rpcUrl}   (also ${app.server.url}/ — one chain, chain id ${devnet.chainId})`,
+    op
+      ? `  JSON-RPC   ${rpcUrl}   (chain id ${devnet.chainId})`
+      : `  JSON-RPC   ${rpcUrl}   (also ${app.server.url}/ — one chain, chain id ${devnet.chainId})`,
+    ...(op
+      ? [
+          `  OP stack   ${op.rpcUrl}   (chain id ${op.devnet.chainId}: every block starts with an L1-attributes deposit)`,
+        ]
+      : []),
     `  readiness  ${app.server.url}/readyz`,
     "",
     "  Upstreams (failure domain = hosting/region, operator):",
-    ...devnet.nodes.map(
-      (n) =>
-        `    ${n.id.padEnd(6)} ${`${n.domain.hosting}/${n.domain.region}`.padEnd(22)} ${n.domain.operator.padEnd(12)} ${n.url}  pid ${n.pid}`,
-    ),
+    ...devnet.nodes.map(nodeLine),
+    ...(op ? [`  and, for the OP-stack chain, the same providers:`, ...op.devnet.nodes.map(nodeLine)] : []),
     "  alpha and beta are different vendors on the same cloud region: one outage takes both.",
     "",
     "  Try it:",

@@ -30,10 +30,12 @@ program
   .description("start a local network of anvil nodes in several failure domains with the gateway in front")
   .option("-p, --port <port>", "gateway port (default 8545, or a free one when taken)")
   .option("--block-time <ms>", "milliseconds between blocks", "2000")
-  .action(async (opts: { port?: string; blockTime: string }) => {
+  .option("--no-op-stack", "leave out the OP-stack chain (chain id 901) and its four anvil nodes")
+  .action(async (opts: { port?: string; blockTime: string; opStack: boolean }) => {
     const demo = await runDemo({
       ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
       blockTimeMs: Number(opts.blockTime),
+      opStack: opts.opStack,
     });
     onSignals(() => demo.stop());
   });
