@@ -11,6 +11,10 @@
  * A reorg is played the same way: every active node rolls back the same blocks and mines the same replacements.
  * Replacements only differ from the blocks they replace by their timestamps, one second later (and so does every
  * block after them), which keeps the new branch identical on every node and the log replayable.
+ *
+ * On an OP-stack devnet every block starts with what the driver puts there itself, before the pools' transactions: its
+ * L1-attributes deposit (op-stack.ts), a function of the block's number and timestamp, logged and replayed like the
+ * rest; a replacement block gets its own.
  */
 import { keccak256 } from "viem";
 import type { FailureDomain } from "../core/domain.ts";
