@@ -6,8 +6,8 @@
  */
 import type { ForkSchedule } from "../core/chain-presets.ts";
 import { type AnchorRule, areIndependent, meetsAnchorRule } from "../core/domain.ts";
-import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../core/head.ts";
 import { blockEnvOf } from "../core/execution/block-env.ts";
+import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../core/head.ts";
 import { checkHeader, headerDigest } from "../core/header.ts";
 import { toHex } from "../core/methods.ts";
 import type { Upstream } from "../upstream/upstream.ts";
