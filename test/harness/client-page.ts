@@ -64,6 +64,12 @@ export async function startClientPageServer(): Promise<ClientPageServer> {
         { body: await readFile(join(dir, BROWSER_BUNDLE_FILE)), type: "text/javascript; charset=utf-8" },
       ],
     ]);
+    // What the bundle imports only when needed (the EVM) sits beside it, as a page's server would serve it.
+    for (const chunk of bundle.chunks)
+      files.set(`/${chunk.file}`, {
+        body: await readFile(join(dir, chunk.file)),
+        type: "text/javascript; charset=utf-8",
+      });
     const sockets = new Set<Socket>();
     const server: Server = createServer((req, res) => {
       const file = req.method === "GET" ? files.get(new URL(req.url ?? "/", "http://page").pathname) : undefined;

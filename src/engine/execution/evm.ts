@@ -15,6 +15,12 @@ import { type ProvenState, UnprovenStateError } from "./proven-state.ts";
 
 /** Most accounts, slots and codes one call may prove; a call that needs more is not executed here. */
 export const MAX_EXECUTION_PROOFS = 512;
+/**
+ * Most gas one call may burn here. The EVM runs on the event loop: 3M gas of a tight loop takes about 200 ms of CPU
+ * (50M would take 3.4 s). A call that needs more (most take well under 1M; Multicall3 of 50 balanceOf about 200k) is
+ * answered by independent domains instead.
+ */
+export const MAX_LOCAL_EXECUTION_GAS = 3_000_000n;
 
 export type LocalOutcome =
   | { kind: "success"; returnData: Hex; gasUsed: bigint }
@@ -88,7 +94,7 @@ export async function runLocally(
       ...(request.to ? { to: lib.util.createAddressFromString(request.to) } : {}),
       data: hexToBytes(request.data),
       value: request.value,
-      gasLimit: request.gas,
+      gasLimit: request.gas < MAX_LOCAL_EXECUTION_GAS ? request.gas : MAX_LOCAL_EXECUTION_GAS,
       gasPrice: request.gasPrice,
       ...(request.blobVersionedHashes ? { blobVersionedHashes: request.blobVersionedHashes } : {}),
     });
@@ -99,6 +105,8 @@ export async function runLocally(
     if (!execResult.exceptionError) return { kind: "success", returnData, gasUsed: execResult.executionGasUsed };
     if (execResult.exceptionError.error === "revert")
       return { kind: "revert", returnData, gasUsed: execResult.executionGasUsed };
+    if (request.gas > MAX_LOCAL_EXECUTION_GAS && execResult.exceptionError.error === "out of gas")
+      return { kind: "unexecuted", reason: `more than ${MAX_LOCAL_EXECUTION_GAS} gas` };
     return { kind: "failure", error: String(execResult.exceptionError.error) };
   } catch (error) {
     if (error instanceof UnprovenStateError || error instanceof ExecutionBoundError)
