@@ -142,6 +142,21 @@ describe("eth_call over proven state", () => {
     assert.equal(net.logs.filter((l) => l.includes("answer failed verification")).length, 0);
   });
 
+  test("a cold Multicall3 of 50 balanceOf proves its state in a few requests, from an upstream's access list", async (t) => {
+    await net.devnet.mine(); // a new block: nothing proven at it yet
+    await net.synced();
+    const balanceOf = (holder: Hex) => encodeFunctionData({ abi: erc20, functionName: "balanceOf", args: [holder] });
+    const calls = holders.map((holder) => ({ target: token, allowFailure: false, callData: balanceOf(holder) }));
+    const data = encodeFunctionData({ abi: multicall3Abi, functionName: "aggregate3", args: [calls] });
+    net.resetStats();
+    const reply = await net.rpc("eth_call", [{ to: multicall, data }, "latest"]);
+    assert.equal(reply.body.result, await net.direct("eth_call", [{ to: multicall, data }, "latest"]));
+    assert.equal(reply.headers.get("multihome-verified"), "proof");
+    const proofs = net.upstreamRequests("eth_getProof");
+    t.diagnostic(`${proofs} eth_getProof requests for 52 accounts and slots`);
+    assert.ok(proofs < 26, `${proofs} proof requests: the access list's batch did not take their place`);
+  });
+
   test("a liar's zero balance, revert or inflated Multicall3 answer never reaches a client; the liar is disputed", async (t) => {
     const before = disputesOf(net, LIAR);
     const lies = await liarRewrites(net, LIAR, t, ["eth_call"], () => `0x${"00".repeat(32)}`);

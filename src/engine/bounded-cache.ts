@@ -17,5 +17,7 @@ export function boundedCache<V>(max: number) {
       return pending;
     },
     delete: (key: string) => entries.delete(key),
+    /** Whether a lookup of `key` is kept or under way. */
+    has: (key: string) => entries.has(key),
   };
 }

@@ -6,7 +6,7 @@
  * against its supplier, and the piece is asked of another domain.
  */
 import { hexToBytes } from "viem";
-import type { Hex } from "../../core/hex.ts";
+import { ADDRESS_HEX, type Hex } from "../../core/hex.ts";
 import {
   type AccountState,
   EMPTY_CODE_HASH,
@@ -22,6 +22,10 @@ import type { AnchoredBlock } from "../state-reads.ts";
 export const MAX_PROVEN_STATE_ENTRIES = 32_768;
 /** Proven contract codes kept, by code hash. */
 export const MAX_PROVEN_CODES = 1_024;
+/** Most accounts and slots one access list hint may have proven ahead of a call. */
+export const MAX_EXECUTION_PREFETCH = 512;
+
+const SLOT_HEX = /^0x[0-9a-fA-F]{1,64}$/;
 
 export interface ProvenStateIo {
   execute(plan: CallPlan): Promise<ExecuteResult>;
@@ -65,22 +69,80 @@ export function createProvenStates(io: ProvenStateIo) {
       });
   }
 
+  /** Proves `address` and `slots` at `block` in one request: the account (undefined when absent), each slot's value. */
+  function proveMany(block: AnchoredBlock, address: Hex, slots: readonly Hex[]) {
+    return prove(block, [address, slots, `0x${block.number.toString(16)}`], (proof) => {
+      const checked = verifyAccountProof(block.stateRoot, address, proof);
+      if (!checked.ok) return `account proof: ${checked.reason}`;
+      const entries = (proof as { storageProof?: unknown[] } | null)?.storageProof;
+      const values: bigint[] = [];
+      for (const [i, slot] of slots.entries()) {
+        const value = verifyStorageProof(checked.account.storageRoot, slot, entries?.[i]);
+        if (!value.ok) return `storage proof: ${value.reason}`;
+        values.push(value.value);
+      }
+      return { account: checked.exists ? checked.account : undefined, values };
+    });
+  }
+
+  const accountKey = (block: AnchoredBlock, address: Hex) => `${block.hash}:${address}`;
+  const slotKey = (block: AnchoredBlock, address: Hex, slot: Hex) => `${block.hash}:${address}:${slot}`;
+  const keep = () => true;
+
+  /**
+   * Proves, one request per account, what an access list (an upstream's `eth_createAccessList`: a hint, never truth)
+   * says a call at `block` will read, so the execution finds it proven instead of asking piece by piece. A piece the
+   * batch fails to prove is asked for alone; one the hint left out is proven when the execution reads it.
+   */
+  function prefetch(block: AnchoredBlock, accessList: unknown): void {
+    if (!Array.isArray(accessList)) return;
+    let items = 0;
+    for (const entry of accessList as { address?: unknown; storageKeys?: unknown }[]) {
+      const keys = Array.isArray(entry?.storageKeys) ? entry.storageKeys : [];
+      if (typeof entry?.address !== "string" || !ADDRESS_HEX.test(entry.address)) continue;
+      if (!keys.every((k): k is Hex => typeof k === "string" && SLOT_HEX.test(k))) continue;
+      items += 1 + keys.length;
+      if (items > MAX_EXECUTION_PREFETCH) return;
+      const address = entry.address.toLowerCase() as Hex;
+      const slots = keys.map(pad32);
+      const batch = proveMany(block, address, slots);
+      batch.catch(() => {});
+      entries.get(
+        accountKey(block, address),
+        () =>
+          batch.then(
+            (b) => b.account,
+            () => loadAccount(block, address),
+          ),
+        keep,
+      );
+      for (const [i, slot] of slots.entries())
+        entries.get(
+          slotKey(block, address, slot),
+          () =>
+            batch.then(
+              (b) => b.values[i]!,
+              () => loadSlot(block, address, slot),
+            ),
+          keep,
+        );
+    }
+  }
+
+  const loadAccount = (block: AnchoredBlock, address: Hex) => proveMany(block, address, []).then((b) => b.account);
+  const loadSlot = (block: AnchoredBlock, address: Hex, slot: Hex) =>
+    proveMany(block, address, [slot]).then((b) => b.values[0]!);
+
   /** A view of the state at `block` for one call (it counts what the call asks for). */
   function at(block: AnchoredBlock): ProvenState {
     let asked = 0;
-    const number = `0x${block.number.toString(16)}`;
-    const keep = () => true;
     const account = (address: Hex): Promise<AccountState | undefined> => {
       const a = address.toLowerCase() as Hex;
       return entries.get(
-        `${block.hash}:${a}`,
+        accountKey(block, a),
         () => {
           asked++;
-          return prove(block, [a, [], number], (proof) => {
-            const checked = verifyAccountProof(block.stateRoot, a, proof);
-            if (!checked.ok) return `account proof: ${checked.reason}`;
-            return checked.exists ? checked.account : null;
-          }).then((v) => v ?? undefined);
+          return loadAccount(block, a);
         },
         keep,
       ) as Promise<AccountState | undefined>;
@@ -90,19 +152,12 @@ export function createProvenStates(io: ProvenStateIo) {
       async storage(address, slot) {
         const a = address.toLowerCase() as Hex;
         const key = pad32(slot);
-        const owner = await account(a);
-        if (!owner) return 0n;
+        if (!(await account(a))) return 0n;
         return entries.get(
-          `${block.hash}:${a}:${key}`,
+          slotKey(block, a, key),
           () => {
             asked++;
-            return prove(block, [a, [key], number], (proof) => {
-              const checked = verifyAccountProof(block.stateRoot, a, proof);
-              if (!checked.ok) return `account proof: ${checked.reason}`;
-              const entry = (proof as { storageProof?: unknown[] } | null)?.storageProof?.[0];
-              const slotValue = verifyStorageProof(checked.account.storageRoot, key, entry);
-              return slotValue.ok ? slotValue.value : `storage proof: ${slotValue.reason}`;
-            });
+            return loadSlot(block, a, key);
           },
           keep,
         ) as Promise<bigint>;
@@ -119,7 +174,7 @@ export function createProvenStates(io: ProvenStateIo) {
             return io
               .execute({
                 method: "eth_getCode",
-                params: [a, number],
+                params: [a, `0x${block.number.toString(16)}`],
                 heavy: false,
                 minBlock: block.number,
                 verify: (result) =>
@@ -138,5 +193,10 @@ export function createProvenStates(io: ProvenStateIo) {
     };
   }
 
-  return { at };
+  return {
+    at,
+    prefetch,
+    /** Whether `address` at `block` is proven already (or being proven). */
+    known: (block: AnchoredBlock, address: Hex) => entries.has(accountKey(block, address.toLowerCase() as Hex)),
+  };
 }
