@@ -673,7 +673,8 @@ function whereTheTimeGoes(report: BenchReport): string[] {
     "[security.md](security.md#under-a-hostile-client-mix), and what recording a metric costs",
     "(`node bench/metrics-cost.ts`) in [metrics.md](metrics.md#recording-cost), and the cost of the one-liar defences",
     "on proven reads against the commit before them (`node bench/before-after.ts`) in",
-    "[security.md](security.md#cost-on-the-verified-hot-path).",
+    "[security.md](security.md#cost-on-the-verified-hot-path), and what a verified `eth_call` costs against the",
+    "unverified call (`npm run bench:call`) in [verification.md](verification.md#cost).",
     "",
   ];
 }

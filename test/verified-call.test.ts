@@ -155,6 +155,12 @@ describe("eth_call over proven state", () => {
     const proofs = net.upstreamRequests("eth_getProof");
     t.diagnostic(`${proofs} eth_getProof requests for 52 accounts and slots`);
     assert.ok(proofs < 26, `${proofs} proof requests: the access list's batch did not take their place`);
+    // Again at that block (another gas, so the answer cache misses): everything it reads is proven already.
+    net.resetStats();
+    const again = await net.rpc("eth_call", [{ to: multicall, data, gas: "0x2dc6c0" }, "latest"]);
+    assert.equal(again.body.result, reply.body.result);
+    assert.equal(net.upstreamRequests("eth_getProof") + net.upstreamRequests("eth_getCode"), 0, "nothing proven again");
+    assert.equal(net.upstreamRequests("eth_call"), 1, "one upstream's answer to compare with");
   });
 
   test("a liar's zero balance, revert or inflated Multicall3 answer never reaches a client; the liar is disputed", async (t) => {

@@ -62,8 +62,12 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
           minBlock: blockNumber,
         })
         .then((r) => r.ok && states.prefetch(anchored, (r.result as { accessList?: unknown } | null)?.accessList));
+    const view = states.at(anchored);
+    // The sender and the callee are read first by every call: proven side by side, not one after the other.
+    void view.account(read.request.from).catch(() => {});
+    if (to) void view.account(to).catch(() => {});
     const [local, upstream] = await Promise.all([
-      runLocally(deps.chainId, env, hardfork, states.at(anchored), read.request, blockHash),
+      runLocally(deps.chainId, env, hardfork, view, read.request, blockHash),
       deps.execute({ method: "eth_call", params, heavy: true, minBlock: blockNumber }),
     ]);
     if (local.kind === "unexecuted") return agree();
