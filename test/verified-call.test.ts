@@ -160,7 +160,8 @@ describe("eth_call over proven state", () => {
     const again = await net.rpc("eth_call", [{ to: multicall, data, gas: "0x2dc6c0" }, "latest"]);
     assert.equal(again.body.result, reply.body.result);
     assert.equal(net.upstreamRequests("eth_getProof") + net.upstreamRequests("eth_getCode"), 0, "nothing proven again");
-    assert.equal(net.upstreamRequests("eth_call"), 1, "one upstream's answer to compare with");
+    // One upstream's answer to compare with (a hedge may ask a second when the first is slow), not a quorum.
+    assert.ok(net.upstreamRequests("eth_call") <= 2, `${net.upstreamRequests("eth_call")} eth_call requests`);
   });
 
   test("a liar's zero balance, revert or inflated Multicall3 answer never reaches a client; the liar is disputed", async (t) => {
