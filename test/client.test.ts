@@ -254,8 +254,10 @@ const READS: Scenario[] = [
     async run(c, w) {
       const fees = await c.fees();
       const head = await truth.block(w, BigInt(w.net.devnet.head()));
-      assert.equal(fees.gasPrice, await truth.quantity(w, "eth_gasPrice", []));
+      // Suggested from the proven recent blocks, as go-ethereum does: the tip they paid (1 gwei here, as the node's
+      // own suggestion), the gas price that plus the head's base fee (the node adds the next block's).
       assert.equal(fees.maxPriorityFeePerGas, await truth.quantity(w, "eth_maxPriorityFeePerGas", []));
+      assert.equal(fees.gasPrice, fees.maxPriorityFeePerGas + BigInt(head.baseFeePerGas));
       // viem and ethers differ in the headroom they add over the base fee, but both cover base fee plus tip.
       assert.ok(fees.maxFeePerGas >= BigInt(head.baseFeePerGas) + fees.maxPriorityFeePerGas, String(fees.maxFeePerGas));
     },

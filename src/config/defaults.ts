@@ -181,9 +181,10 @@ export const DEFAULTS = {
       eth_createAccessList: "quorum",
       eth_getLogs: "quorum",
       eth_feeHistory: "quorum",
+      // Suggested from the tips paid in the last proven blocks (core/fees/tip-oracle.ts).
+      eth_gasPrice: "proof",
+      eth_maxPriorityFeePerGas: "proof",
       // Estimates differ across honest pools: the median of independent domains (core/estimate.ts).
-      eth_gasPrice: "quorum",
-      eth_maxPriorityFeePerGas: "quorum",
       eth_blobBaseFee: "quorum",
       eth_estimateGas: "quorum",
     } as Record<string, "proof" | "quorum" | "single">,

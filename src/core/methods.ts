@@ -24,9 +24,10 @@ export interface MethodSpec {
   logFilter?: boolean;
   /**
    * What the answer can be proven against when `verification.methods` asks for `proof`: the state root (a Merkle
-   * proof), the block hash (header fields, transactions root), or the receipts root of an anchored block.
+   * proof), the block hash (header fields, transactions root), the receipts root of an anchored block, execution over
+   * proven state (`eth_call`), or the tips paid in proven recent blocks (fee suggestions).
    */
-  proof?: "state" | "block" | "receipt" | "transaction" | "execution";
+  proof?: "state" | "block" | "receipt" | "transaction" | "execution" | "fees";
   /**
    * Addresses chain data by hash: a node behind the agreed head may not have it yet and would answer `null` as if it
    * did not exist, so only upstreams at the agreed head are asked.
@@ -57,8 +58,8 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   web3_sha3: read,
   net_listening: read,
   eth_syncing: read,
-  eth_gasPrice: read,
-  eth_maxPriorityFeePerGas: read,
+  eth_gasPrice: { kind: "read", proof: "fees" },
+  eth_maxPriorityFeePerGas: { kind: "read", proof: "fees" },
   eth_blobBaseFee: read,
   eth_feeHistory: { kind: "read", blockParam: 1, cache: "block" },
   eth_getBalance: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },

@@ -382,6 +382,8 @@ export function createBlockReads(io: BlockReadIo) {
   return {
     /** A block that was orphaned by a reorg: its body and receipts are no longer served by hash. */
     forget: blocks.forget,
+    /** The anchored block at `number` (at most `head`) with its body, verified against its roots (senders unchecked). */
+    anchoredBody,
     /**
      * Answer a proven block, transaction or receipt read. `signal` cancels the caller's own lookup; block bodies and
      * receipt lists are shared with other callers and run to completion.

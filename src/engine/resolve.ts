@@ -16,6 +16,7 @@ import type { BlockReads } from "./block-reads.ts";
 import type { EngineContext } from "./context.ts";
 import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import { createVerifiedCalls } from "./execution/verified-call.ts";
+import { createFeeOracle } from "./fees.ts";
 import { type LastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
 import { executeEstimate, executeQuorum } from "./quorum.ts";
 import type { ChainSettings } from "./settings.ts";
@@ -45,6 +46,7 @@ function logsVerdict(filter: Record<string, unknown>) {
 export function createResolver(deps: ResolveDeps) {
   const { ctx, target, anchors, blockReads, lastKnownGood, settings } = deps;
   const run = (signal: AbortSignal | undefined) => (plan: CallPlan) => execute(ctx, target, plan, signal);
+  const fees = createFeeOracle({ anchoredBody: blockReads.anchoredBody });
   const calls = createVerifiedCalls({
     chainId: settings.chainId,
     ...(settings.forks ? { forks: settings.forks } : {}),
@@ -91,6 +93,23 @@ export function createResolver(deps: ResolveDeps) {
     if (proven.error.code === "invalid_params" || pinned.blockNumber !== head.number)
       return { ok: false, error: proven.error, evidence: none };
     return lastKnownGood.answer(key, proven.error, options.maxStalenessSeconds, none);
+  }
+
+  /** A tip (or, for `eth_gasPrice`, tip + base fee) from the tips paid in the last proven blocks (engine/fees.ts). */
+  async function suggestedFee(method: string, head: AgreedHead): Promise<CallAnswer | undefined> {
+    const suggested = await fees.suggest(head);
+    if (!suggested) return undefined;
+    const { tip, baseFee, head: at } = suggested;
+    return {
+      ok: true,
+      result: `0x${(method === "eth_gasPrice" ? tip + baseFee : tip).toString(16)}`,
+      evidence: {
+        blockNumber: at.number,
+        verified: at.headerDigest === undefined ? "proof" : "quorum",
+        blockHash: at.hash,
+        domains: at.domains,
+      },
+    };
   }
 
   /** Independent domains agree (or, for an estimate, their median): `quorum`, with the domains that vouched. */
@@ -159,7 +178,17 @@ export function createResolver(deps: ResolveDeps) {
       const plan: CallPlan = { method: rpc.method, params, heavy: true, minBlock: pinned.minBlock };
       return calls.call(params, pinned.blockNumber, () => agreed(rpc, plan, pinned.blockNumber!, signal));
     }
-    if (policy === "proof" && spec.proof !== undefined && spec.proof !== "execution" && Array.isArray(params)) {
+    if (policy === "proof" && spec.proof === "fees") {
+      const fee = await suggestedFee(rpc.method, head);
+      // Recent blocks that cannot all be proven: independent domains' estimates, as below.
+      if (fee) return fee;
+    }
+    if (
+      policy === "proof" &&
+      spec.proof !== undefined &&
+      !["execution", "fees"].includes(spec.proof) &&
+      Array.isArray(params)
+    ) {
       const read = await blockReads.read(rpc.method, pinned, head.number, signal);
       if (read.ok === true) return { ok: true, result: read.result, evidence: read.evidence };
       if (read.ok === false)
