@@ -125,8 +125,9 @@ describe("contract", () => {
     assert.equal(reply.status, 200);
     assert.ok(reply.body.error, JSON.stringify(reply.body));
     assert.equal(reply.headers.get("multihome-verified"), "proof");
-    // One upstream's call, which the local run bears out: a failure both give is the answer, not a reason to retry.
-    assert.equal(net.upstreamRequests("eth_call"), 1);
+    // One upstream's call (a hedge may ask a second when it is slow), which the local run bears out: a failure both
+    // give is the answer, not a reason to retry elsewhere or to ask a quorum.
+    assert.ok(net.upstreamRequests("eth_call") <= 2, `${net.upstreamRequests("eth_call")} eth_call requests`);
   });
 });
 

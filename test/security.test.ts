@@ -342,10 +342,10 @@ const CASES: Case[] = [
     id: "B18",
     name: "a batch of valid, disallowed and malformed items",
     request: () => ({
-      body: `[{"jsonrpc":"2.0","id":1,"method":"subtract","params":[42,23]},{"jsonrpc":"2.0","id":2,"method":"eth_gasPrice","params":[]},123]`,
+      body: `[{"jsonrpc":"2.0","id":1,"method":"subtract","params":[42,23]},{"jsonrpc":"2.0","id":2,"method":"eth_blobBaseFee","params":[]},123]`,
     }),
     status: 200,
-    // Only the valid item goes out: a fee suggestion, asked of three independent domains.
+    // Only the valid item goes out: a blob fee estimate, asked of three independent domains.
     upstreamCalls: ESTIMATE_WITNESSES,
     check: (r) => {
       assert.equal(r.json[0].id, 1);
