@@ -15,7 +15,7 @@ import { readQuantity } from "../core/hex.ts";
 import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { parseBlockNumber, toHex } from "../core/methods.ts";
 import type { Transport } from "../core/ports.ts";
-import { createRedactor } from "../upstream/redact.ts";
+import { createRedactor } from "../core/redact.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";
 import { sendCall } from "../upstream/upstream.ts";

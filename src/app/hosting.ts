@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { classifyAddress, ipv4Of, isIpAddress, normalizeHostname, parseIp } from "../core/address-policy.ts";
 import { UNKNOWN_REGION } from "../core/concentration.ts";
 import type { FailureDomain } from "../core/domain.ts";
-import { errorCodeOf } from "../upstream/redact.ts";
+import { errorCodeOf } from "../core/redact.ts";
 import { type ResolveHostname, resolveAddresses, untilAborted } from "../upstream/safe-lookup.ts";
 
 /** The npm package holding the IP-to-ASN table (CC BY 4.0: RouteViews, the five RIRs via NRO, DB-IP). */

@@ -4,6 +4,7 @@
  * address policy applies here; the gateway's own upstreams keep theirs (see `http-transport.ts`).
  */
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
+import { redactError } from "../core/redact.ts";
 import {
   abortedError,
   classifyHttpFailure,
@@ -11,7 +12,6 @@ import {
   TRANSPORT_CLOSED_MESSAGE,
   TRANSPORT_MESSAGES,
 } from "./failures.ts";
-import { redactError } from "./redact.ts";
 import { parseHttpUpstream } from "./upstream-url.ts";
 
 export interface FetchTransportOptions {

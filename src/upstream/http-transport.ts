@@ -1,6 +1,7 @@
 import { type Dispatcher, Pool } from "undici";
 import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
+import { redactError } from "../core/redact.ts";
 import {
   AddressBlockedError,
   abortedError,
@@ -9,7 +10,6 @@ import {
   TRANSPORT_MESSAGES as MESSAGES,
   TRANSPORT_CLOSED_MESSAGE,
 } from "./failures.ts";
-import { redactError } from "./redact.ts";
 import { createSafeLookup, type ResolveHostname } from "./safe-lookup.ts";
 import { parseHttpUpstream } from "./upstream-url.ts";
 

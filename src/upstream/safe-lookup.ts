@@ -17,8 +17,8 @@ import {
   hostnameVerdict,
   isIpAddress,
 } from "../core/address-policy.ts";
+import { errorCodeOf } from "../core/redact.ts";
 import { AddressBlockedError } from "./failures.ts";
-import { errorCodeOf } from "./redact.ts";
 
 /** Resolves a host name to every address it has. Tests inject one; production uses `dns.lookup` (getaddrinfo). */
 export type ResolveHostname = (
