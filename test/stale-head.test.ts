@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { systemClock } from "../src/app/system.ts";
 import type { Clock } from "../src/core/ports.ts";
 import type { AccountView } from "../src/engine/gateway.ts";
+import { systemClock } from "../src/system/system.ts";
 import { type RpcReply, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 

@@ -13,11 +13,11 @@ import { createLayeredStore, type LayeredStore } from "../stores/layered-store.t
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { createRedisStore } from "../stores/redis/redis-store.ts";
 import { openSqliteStore } from "../stores/sqlite/sqlite-store.ts";
+import { systemClock, systemRandom } from "../system/system.ts";
 import { createLogger } from "../telemetry/logger.ts";
 import { createMetrics, type PrometheusMetrics } from "../telemetry/metrics.ts";
 import { createTransportFor } from "../upstream/transport-for.ts";
 import { type KeyRing, openKeyRing } from "./keys.ts";
-import { systemClock, systemRandom } from "./system.ts";
 
 export interface App {
   gateway: Gateway;

@@ -16,12 +16,12 @@ import type { RpcErrorObject } from "../core/jsonrpc.ts";
 import { parseBlockNumber, toHex } from "../core/methods.ts";
 import type { Transport } from "../core/ports.ts";
 import { createRedactor } from "../core/redact.ts";
+import { systemClock } from "../system/system.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";
 import { sendCall } from "../upstream/upstream.ts";
 import { type DomainFinding, domainOf } from "./doctor-domain.ts";
 import { type AsnDatabase, createAsnDatabase } from "./hosting.ts";
-import { systemClock } from "./system.ts";
 
 /** An upstream more than this many blocks behind the highest head seen on its chain is reported as lagging. */
 export const DOCTOR_LAG_WARNING_BLOCKS = 8;

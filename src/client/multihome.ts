@@ -4,7 +4,7 @@
  * process over the upstreams it lists: direct providers and Multihome gateways alike, each in its own domain, every
  * answer verified here. State is in memory unless a store is given; nothing here touches a Node-only module.
  */
-import { systemClock, systemRandom } from "../app/system.ts";
+
 import { type Config, type ConfigInput, configSchema } from "../config/schema.ts";
 import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
@@ -26,6 +26,7 @@ import {
   type Verification,
 } from "../engine/gateway.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
+import { systemClock, systemRandom } from "../system/system.ts";
 import { createFetchTransport } from "../upstream/fetch-transport.ts";
 
 export type { AccountAnswer, AccountView, ChainStatus, Evidence, Verification } from "../engine/gateway.ts";
