@@ -5,8 +5,7 @@
  * the drill, 1 when some did, 2 for bad usage or a drill the gateway refused.
  */
 
-import { parseDrillSelector } from "../engine/activity.ts";
-import type { Drill, DrillStats } from "../engine/gateway.ts";
+import { type Drill, type DrillStats, parseDrillSelector } from "../core/drill.ts";
 
 export interface DrillOptions {
   domain: string;

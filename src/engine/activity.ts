@@ -9,6 +9,14 @@
  * domains served them.
  */
 import type { FailureDomain } from "../core/domain.ts";
+import {
+  type Drill,
+  type DrillRefusal,
+  type DrillSelector,
+  type DrillStats,
+  drillLabel,
+  drillSelects,
+} from "../core/drill.ts";
 import { type Clock, type Transport, TransportError } from "../core/ports.ts";
 
 /** Events kept, newest first; older ones are dropped. */
@@ -44,42 +52,6 @@ export interface ActivityEvent {
   message: string;
 }
 
-export interface DrillSelector {
-  hosting?: string;
-  operator?: string;
-  region?: string;
-}
-
-export interface DrillStats {
-  requests: number;
-  /** Requests the gateway could not answer: unavailable, timed out or internal errors (not the chain's own errors). */
-  failed: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  /**
-   * Requests answered, by the outage domain (`hosting/region`) of the upstream that answered; `local` when no single
-   * upstream did: the agreed head (eth_blockNumber), the chain id, the cache, or a proof checked against a block
-   * several domains anchored.
-   */
-  servedBy: Record<string, number>;
-}
-
-export interface Drill {
-  id: string;
-  selector: DrillSelector;
-  /** `hosting=aws`, `operator=alpha-rpc,region=us-east-1`. */
-  label: string;
-  state: "running" | "recovering" | "done" | "stopped";
-  startedAt: number;
-  endsAt: number;
-  /** End of the recovery window, during which requests are still counted. */
-  afterEndsAt: number;
-  /** Upstreams the drill takes down, by id. */
-  upstreams: string[];
-  during: DrillStats;
-  after: DrillStats;
-}
-
 /** One answered client request, as the activity counts it. */
 export interface ServedRequest {
   /** The upstream that answered, if one did (not for cached answers or refusals). */
@@ -89,12 +61,6 @@ export interface ServedRequest {
   latencyMs: number;
   /** When the request arrived (ms since epoch): a drill counts the requests that arrived while it ran. */
   arrivedAt: number;
-}
-
-/** Why a drill was not started: a malformed one (400), or one of the same domain running already (409). */
-export interface DrillRefusal {
-  code: "invalid_drill" | "drill_running";
-  message: string;
 }
 
 export interface Activity {
@@ -114,31 +80,6 @@ export interface Activity {
   drills(): Drill[];
   /** Whether a running drill takes this domain down. */
   drilled(domain: FailureDomain): boolean;
-}
-
-const SELECTOR_FIELDS = ["hosting", "operator", "region"] as const;
-
-export function drillLabel(selector: DrillSelector): string {
-  return SELECTOR_FIELDS.filter((f) => selector[f] !== undefined)
-    .map((f) => `${f}=${selector[f]}`)
-    .join(",");
-}
-
-/** Parses `hosting=aws` or `hosting=aws,region=us-east-1`; undefined when malformed. */
-export function parseDrillSelector(text: string): DrillSelector | undefined {
-  const selector: DrillSelector = {};
-  for (const part of text.split(",")) {
-    const [field, value, ...rest] = part.split("=").map((s) => s.trim());
-    if (rest.length > 0 || !value || !SELECTOR_FIELDS.includes(field as (typeof SELECTOR_FIELDS)[number])) return;
-    const f = field as (typeof SELECTOR_FIELDS)[number];
-    if (selector[f] !== undefined) return;
-    selector[f] = value;
-  }
-  return Object.keys(selector).length > 0 ? selector : undefined;
-}
-
-function matches(selector: DrillSelector, domain: FailureDomain): boolean {
-  return SELECTOR_FIELDS.every((f) => selector[f] === undefined || selector[f] === domain[f]);
 }
 
 /**
@@ -292,7 +233,7 @@ export function createActivity(clock: Clock): Activity {
         const message = `a drill lasts ${DRILL_MIN_DURATION_MS} to ${DRILL_MAX_DURATION_MS} ms, not ${durationMs}`;
         return { code: "invalid_drill", message };
       }
-      const hit = upstreams.filter((u) => matches(selector, u.domain)).map((u) => u.id);
+      const hit = upstreams.filter((u) => drillSelects(selector, u.domain)).map((u) => u.id);
       if (hit.length === 0) return { code: "invalid_drill", message: `no upstream is in ${label}` };
       if (drills.some((d) => d.label === label && now < d.endsAt)) {
         return { code: "drill_running", message: `a drill of ${label} is running already` };
@@ -345,7 +286,7 @@ export function createActivity(clock: Clock): Activity {
       // Asked on every upstream send: one comparison unless some drill may still run.
       const now = clock.now();
       if (now >= drillsRunUntil) return false;
-      for (const d of drills) if (now >= d.startedAt && now < d.endsAt && matches(d.selector, domain)) return true;
+      for (const d of drills) if (now >= d.startedAt && now < d.endsAt && drillSelects(d.selector, domain)) return true;
       return false;
     },
   };

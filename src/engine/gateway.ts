@@ -5,13 +5,14 @@
 import type { Config } from "../config/schema.ts";
 import { chainPreset, type ForkSchedule, missingPresetWarning } from "../core/chain-presets.ts";
 import { failureDomainOf } from "../core/domain.ts";
+import type { Drill, DrillRefusal, DrillSelector } from "../core/drill.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
 import { createByteLru } from "../core/lru.ts";
 import { type ChainMetrics, noopMetrics, type VerificationOutcome } from "../core/ports.ts";
 import { staleAfterMs } from "../core/staleness.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
-import { type Activity, createActivity, type Drill, type DrillRefusal, type DrillSelector } from "./activity.ts";
+import { type Activity, createActivity } from "./activity.ts";
 import { holdToFloor } from "./answer.ts";
 import type { CachedAnswer } from "./answer-cache.ts";
 import { type CallAnswer, type CallOptions, type Chain, type ChainStatus, createChain } from "./chain.ts";
@@ -20,7 +21,7 @@ import type { SubscribeResult } from "./streams.ts";
 import type { TransactionStatus } from "./transactions.ts";
 
 export type { AccountAnswer, AccountView } from "./account-view.ts";
-export type { ActivityEvent, Drill, DrillRefusal, DrillSelector, DrillStats } from "./activity.ts";
+export type { ActivityEvent } from "./activity.ts";
 export { isVerification, rpcErrorOf, VERIFICATIONS } from "./answer.ts";
 export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";

@@ -6,7 +6,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { assessConcentration, type ConcentrationReport } from "../core/concentration.ts";
 import type { FailureDomain } from "../core/domain.ts";
-import type { ActivityEvent, ChainStatus, Drill, Gateway } from "../engine/gateway.ts";
+import type { Drill } from "../core/drill.ts";
+import type { ActivityEvent, ChainStatus, Gateway } from "../engine/gateway.ts";
 
 /** Request bodies of the admin API (a drill's selector and duration), bytes. */
 export const ADMIN_MAX_BODY_BYTES = 4_096;
