@@ -6,7 +6,7 @@ import { limitCall } from "../core/call-limits.ts";
 import { areIndependent } from "../core/domain.ts";
 import { createDomainHealth, type DomainHealth } from "../core/domain-health.ts";
 import { MultihomeError } from "../core/errors.ts";
-import { type AgreedHead, createHeadBook } from "../core/head.ts";
+import { createHeadBook } from "../core/head.ts";
 import { ADDRESS_HEX } from "../core/hex.ts";
 import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
 import { createLatencyWindow } from "../core/latency.ts";
@@ -16,6 +16,7 @@ import { noopMetrics } from "../core/ports.ts";
 import { createRedactor } from "../core/redact.ts";
 import { createRetryBudget } from "../core/retry-budget.ts";
 import { asksForHead } from "../core/staleness.ts";
+import type { ChainStatus } from "../core/status.ts";
 import { OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { type Activity, drillable } from "./activity.ts";
@@ -37,30 +38,6 @@ import { createStreams, type SubscribeResult } from "./streams.ts";
 import { createTransactions, type TransactionStatus } from "./transactions.ts";
 
 export type { CallAnswer, CallOptions, Evidence, Verification } from "./answer.ts";
-
-export interface ChainStatus {
-  chainId: number;
-  ready: boolean;
-  reason?: string;
-  head: AgreedHead | undefined;
-  domainsDown: string[];
-  upstreams: {
-    id: string;
-    domain: string;
-    operator: string;
-    hosting: string;
-    region: string;
-    admission: string;
-    /** Cordoned: on the wrong chain, or for failed verifications. */
-    cordoned: boolean;
-    /** Taken down by a running drill. */
-    drilled: boolean;
-    cordonReason?: string;
-    breaker: string;
-    head: number | undefined;
-    latencyMs: number | undefined;
-  }[];
-}
 
 export interface Chain {
   chainId: number;

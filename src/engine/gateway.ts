@@ -11,26 +11,23 @@ import type { RpcCall } from "../core/jsonrpc.ts";
 import { createByteLru } from "../core/lru.ts";
 import { type ChainMetrics, noopMetrics, type VerificationOutcome } from "../core/ports.ts";
 import { staleAfterMs } from "../core/staleness.ts";
+import type { Readiness } from "../core/status.ts";
 import { type AccountAnswer, accountView } from "./account-view.ts";
 import { type Activity, createActivity } from "./activity.ts";
 import { holdToFloor } from "./answer.ts";
 import type { CachedAnswer } from "./answer-cache.ts";
-import { type CallAnswer, type CallOptions, type Chain, type ChainStatus, createChain } from "./chain.ts";
+import { type CallAnswer, type CallOptions, type Chain, createChain } from "./chain.ts";
 import type { EngineContext } from "./context.ts";
 import type { SubscribeResult } from "./streams.ts";
 import type { TransactionStatus } from "./transactions.ts";
 
+export type { ChainStatus, Readiness } from "../core/status.ts";
 export type { AccountAnswer, AccountView } from "./account-view.ts";
 export type { ActivityEvent } from "./activity.ts";
 export { isVerification, rpcErrorOf, VERIFICATIONS } from "./answer.ts";
-export type { CallAnswer, CallOptions, ChainStatus, Evidence, Verification } from "./chain.ts";
+export type { CallAnswer, CallOptions, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
 export type { SubscribeResult } from "./streams.ts";
-
-export interface Readiness {
-  ready: boolean;
-  chains: ChainStatus[];
-}
 
 export interface Gateway {
   chainIds(): number[];

@@ -24,7 +24,7 @@ import type {
   UpstreamMetrics,
   VerificationOutcome,
 } from "../core/ports.ts";
-import type { Gateway } from "../engine/gateway.ts";
+import type { StatusSource } from "../core/status.ts";
 
 /** Latency buckets, seconds: from a cache hit to the request deadline. */
 export const LATENCY_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -54,9 +54,6 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
 ];
 const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 const ADMISSION_STATES = ["pending", "admitted", "cordoned"] as const;
-
-/** What the state gauges read when scraped: the gateway's own status. */
-export type StatusSource = Pick<Gateway, "readiness" | "cacheStats">;
 
 /** What the admin listener serves as `GET /metrics`. */
 export interface MetricsRegistry {
