@@ -1,13 +1,14 @@
 /**
  * The layering rules of the design, checked on every run:
+ * - each folder of src/ imports only what the Layers table of docs/architecture.md says it may (the table is read
+ *   here, so the rule and its documentation cannot drift apart), and every folder of src/ has a row;
  * - core/ imports no I/O module and reads no clock, randomness or environment directly;
- * - engine/ never imports server/, stores/, app/ or cli/;
  * - nothing in src/ imports test/;
  * - there are no import cycles.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { test } from "node:test";
 
 const root = join(import.meta.dirname, "..");
@@ -20,14 +21,16 @@ function files(dir: string): string[] {
   });
 }
 
-const IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gm;
+const IMPORT = /^\s*(import|export)\s(type\s)?[^;]*?from\s+["']([^"']+)["']/gm;
 const sources = files(src);
-const imports = new Map<string, string[]>(
+/** Every import of each source file, and whether the statement brings in types only (`import type`). */
+const statements = new Map<string, { spec: string; typesOnly: boolean }[]>(
   sources.map((f) => {
     const text = readFileSync(f, "utf8");
-    return [f, [...text.matchAll(IMPORT)].map((m) => m[1]!)];
+    return [f, [...text.matchAll(IMPORT)].map((m) => ({ spec: m[3]!, typesOnly: m[2] !== undefined }))];
   }),
 );
+const imports = new Map<string, string[]>([...statements].map(([f, list]) => [f, list.map((i) => i.spec)]));
 const layer = (f: string) => relative(src, f).split("/")[0]!;
 
 /** The rules below hold vacuously of a scan that read no import: it must see imports known to be there. */
@@ -52,17 +55,68 @@ test("core/ is pure: no I/O modules, no direct clock, randomness, timers or envi
   assert.deepEqual(offences, []);
 });
 
-test("engine/ depends on no outer layer; src/ never imports test/", () => {
+/**
+ * The Layers table of docs/architecture.md, row by row: the folder, and what it may import. A "may import" cell is
+ * `everything`, `nothing`, or a list of backticked paths under src/ (a folder ending in `/`, or one file), each
+ * optionally followed by `(types only)`. A folder's imports of its own files are always allowed.
+ */
+interface Allowance {
+  path: string;
+  typesOnly: boolean;
+}
+function layersTable(): Map<string, Allowance[] | "everything"> {
+  const doc = readFileSync(join(root, "docs", "architecture.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Layers"), doc.indexOf("\n## ", doc.indexOf("## Layers") + 1));
+  const rows = new Map<string, Allowance[] | "everything">();
+  for (const line of section.split("\n")) {
+    const cells = line.split("|").map((c) => c.trim());
+    const folder = /^`src\/([^`]+)\/`$/.exec(cells[1] ?? "")?.[1];
+    if (folder === undefined) continue;
+    const cell = cells[3] ?? "";
+    if (cell === "everything") {
+      rows.set(folder, "everything");
+      continue;
+    }
+    const allowed = [...cell.matchAll(/`([^`]+)`(\s*\(types only\))?/g)].map((m) => ({
+      path: m[1]!,
+      typesOnly: m[2] !== undefined,
+    }));
+    assert.ok(allowed.length > 0 || cell === "nothing", `the Layers row of src/${folder}/ is read: "${cell}"`);
+    rows.set(folder, allowed);
+  }
+  return rows;
+}
+
+test("every folder of src/ has a row in the Layers table, and every row a folder", () => {
+  const table = layersTable();
+  const folders = readdirSync(src).filter((e) => statSync(join(src, e)).isDirectory());
+  assert.deepEqual([...table.keys()].sort(), folders.sort());
+});
+
+test("each folder of src/ imports only what the Layers table allows; src/ never imports test/", () => {
   assertImportsScanned();
+  const table = layersTable();
+  assert.deepEqual(table.get("core"), [{ path: "core/", typesOnly: false }], "the table is read");
+  assert.ok(
+    [...table.values()].some((a) => a !== "everything" && a.some((r) => r.typesOnly)),
+    "(types only) is read",
+  );
   const offences: string[] = [];
-  for (const [f, specs] of imports) {
-    for (const s of specs) {
-      if (!s.startsWith(".")) continue;
-      const target = resolve(dirname(f), s);
-      if (!target.startsWith(src)) offences.push(`${relative(root, f)} imports ${s} (outside src/)`);
-      else if (layer(f) === "engine" && ["server", "stores", "app", "cli"].includes(layer(target))) {
-        offences.push(`${relative(root, f)} imports ${s}`);
-      } else if (layer(f) === "core" && layer(target) !== "core") offences.push(`${relative(root, f)} imports ${s}`);
+  for (const [f, list] of statements) {
+    const from = layer(f);
+    const allowed = table.get(from);
+    for (const { spec, typesOnly } of list) {
+      if (!spec.startsWith(".")) continue;
+      const target = resolve(dirname(f), spec);
+      const where = `${relative(root, f)} imports ${spec}`;
+      if (!target.startsWith(src + sep)) offences.push(`${where} (outside src/)`);
+      else if (layer(target) === from || allowed === "everything") continue;
+      else {
+        const path = relative(src, target);
+        const rule = allowed?.find((a) => (a.path.endsWith("/") ? path.startsWith(a.path) : path === a.path));
+        if (rule === undefined) offences.push(`${where} (src/${from}/ may not import ${path})`);
+        else if (rule.typesOnly && !typesOnly) offences.push(`${where} (src/${from}/ may import only types of it)`);
+      }
     }
   }
   assert.deepEqual(offences, []);
