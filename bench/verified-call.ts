@@ -7,15 +7,14 @@
  * - verified, warm: again at that block with another `gas` (so the answer cache misses; the proofs are kept).
  * Prints medians and ratios as one JSON object.
  */
-import { encodeFunctionData, type Hex, multicall3Abi, parseAbi, parseGwei } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { MULTICALL3_INIT } from "../test/harness/contracts.ts";
+import { encodeFunctionData, type Hex, multicall3Abi } from "viem";
+import { MULTICALL3_INIT, TOKEN_ABI, TOKEN_INIT } from "../test/harness/contracts.ts";
 import { FOUR_DOMAINS, startTestNetwork, type TestNetwork } from "../test/harness/network.ts";
+import { minedSender } from "../test/harness/sender.ts";
 
 const RTT_MS = Number(process.env.MULTIHOME_BENCH_RTT_MS ?? 20);
 const ROUNDS = Number(process.env.MULTIHOME_BENCH_ROUNDS ?? 15);
-const TOKEN_INIT = "0x601c600c600039601c6000f3366044146013576004355460005260206000f35b6024356004355500" as Hex;
-const erc20 = parseAbi(["function balanceOf(address) view returns (uint256)", "function set(address,uint256)"]);
+const erc20 = TOKEN_ABI;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -28,28 +27,12 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 async function main() {
   const net: TestNetwork = await startTestNetwork({ nodes: FOUR_DOMAINS });
   try {
-    let nonce = 0;
-    const account = privateKeyToAccount(net.devnet.accounts[7]!.privateKey);
-    const send = async (data: Hex, to?: Hex) => {
-      const raw = await account.signTransaction({
-        chainId: net.chainId,
-        nonce: nonce++,
-        ...(to ? { to } : {}),
-        data,
-        gas: 3_000_000n,
-        maxFeePerGas: parseGwei("20"),
-        maxPriorityFeePerGas: parseGwei("1"),
-      });
-      const hash = await net.devnet.sendRawTransaction(raw);
-      await net.devnet.mine();
-      await net.synced();
-      return ((await net.direct("eth_getTransactionReceipt", [hash])) as { contractAddress: Hex }).contractAddress;
-    };
-    const token = await send(TOKEN_INIT);
-    const multicall = await send(MULTICALL3_INIT);
+    const from = minedSender(net, 7);
+    const token = await from.deploy(TOKEN_INIT);
+    const multicall = await from.deploy(MULTICALL3_INIT);
     const holders = Array.from({ length: 50 }, (_, i) => `0x${(0xb000 + i).toString(16).padStart(40, "0")}` as Hex);
     for (const [i, h] of holders.slice(0, 10).entries())
-      await send(encodeFunctionData({ abi: erc20, functionName: "set", args: [h, BigInt(i + 1)] }), token);
+      await from.send(encodeFunctionData({ abi: erc20, functionName: "set", args: [h, BigInt(i + 1)] }), token);
     for (const proxy of net.proxies.values()) await proxy.setFault({ fault: { kind: "latency", ms: RTT_MS } });
 
     const balanceOf = (h: Hex) => encodeFunctionData({ abi: erc20, functionName: "balanceOf", args: [h] });

@@ -6,45 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { encodeFunctionData, type Hex, multicall3Abi, parseAbi, parseGwei, toHex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { MULTICALL3_INIT } from "./harness/contracts.ts";
+import { encodeFunctionData, type Hex, multicall3Abi, toHex } from "viem";
+import { MULTICALL3_INIT, TOKEN_ABI, TOKEN_INIT } from "./harness/contracts.ts";
 import { disputesOf, liarRewrites } from "./harness/liar.ts";
 import { FOUR_DOMAINS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { type MinedSender, minedSender } from "./harness/sender.ts";
 
 let net: TestNetwork;
 const LIAR = "u2";
 
-/**
- * A token in raw EVM: with two arguments (68 bytes of calldata) it stores the second under the first; with one it
- * returns what is stored under it, so `balanceOf(address)` reads a balance mapping keyed by the address itself.
- */
-const TOKEN_RUNTIME = "366044146013576004355460005260206000f35b6024356004355500";
-const TOKEN_INIT = `0x601c600c600039601c6000f3${TOKEN_RUNTIME}` as Hex;
-const erc20 = parseAbi(["function balanceOf(address) view returns (uint256)", "function set(address,uint256)"]);
-
-let nonce = 0;
-async function send(data: Hex, to?: Hex): Promise<Hex> {
-  const account = privateKeyToAccount(net.devnet.accounts[7]!.privateKey);
-  const raw = await account.signTransaction({
-    chainId: net.chainId,
-    nonce: nonce++,
-    ...(to ? { to } : {}),
-    data,
-    gas: 3_000_000n,
-    maxFeePerGas: parseGwei("20"),
-    maxPriorityFeePerGas: parseGwei("1"),
-  });
-  const hash = await net.devnet.sendRawTransaction(raw);
-  await net.devnet.mine();
-  await net.synced();
-  return hash;
-}
-
-async function deploy(init: Hex): Promise<Hex> {
-  const hash = await send(init);
-  return ((await net.direct("eth_getTransactionReceipt", [hash])) as { contractAddress: Hex }).contractAddress;
-}
+const erc20 = TOKEN_ABI;
+let send: MinedSender["send"];
 
 let token: Hex;
 let multicall: Hex;
@@ -52,8 +24,10 @@ const holders = Array.from({ length: 50 }, (_, i) => `0x${(0xa000 + i).toString(
 
 before(async () => {
   net = await startTestNetwork({ nodes: FOUR_DOMAINS, config: { verification: { disputesToCordon: 1_000 } } });
-  token = await deploy(TOKEN_INIT);
-  multicall = await deploy(MULTICALL3_INIT);
+  const from = minedSender(net, 7);
+  send = from.send;
+  token = await from.deploy(TOKEN_INIT);
+  multicall = await from.deploy(MULTICALL3_INIT);
   for (const [i, holder] of holders.slice(0, 5).entries())
     await send(
       encodeFunctionData({ abi: erc20, functionName: "set", args: [holder, BigInt(i + 1) * 10n ** 18n] }),

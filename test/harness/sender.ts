@@ -1,5 +1,5 @@
 /** Signed transactions from one dev account, for tests that need blocks with something in them. */
-import type { Address, Hex } from "viem";
+import { type Address, type Hex, parseGwei } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { TestNetwork } from "./network.ts";
 
@@ -23,5 +23,40 @@ export function devSender(net: TestNetwork, account: number, firstNonce = 0) {
       maxPriorityFeePerGas: 1n,
     });
     return await net.devnet.sendRawTransaction(raw);
+  };
+}
+
+export interface MinedSender {
+  /** Sends `data` (to `to`, or a creation), mines it, waits until the gateway's head has it; its hash. */
+  send(data: Hex, to?: Hex): Promise<Hex>;
+  /** Deploys `init`; the contract's address. */
+  deploy(init: Hex): Promise<Hex>;
+}
+
+/** Transactions from dev account `account` that set up contracts and state, each mined in a block of its own. */
+export function minedSender(net: TestNetwork, account: number): MinedSender {
+  const signer = privateKeyToAccount(net.devnet.accounts[account]!.privateKey);
+  let nonce = 0;
+  async function send(data: Hex, to?: Hex): Promise<Hex> {
+    const raw = await signer.signTransaction({
+      chainId: net.chainId,
+      nonce: nonce++,
+      ...(to ? { to } : {}),
+      data,
+      gas: 3_000_000n,
+      maxFeePerGas: parseGwei("20"),
+      maxPriorityFeePerGas: parseGwei("1"),
+    });
+    const hash = await net.devnet.sendRawTransaction(raw);
+    await net.devnet.mine();
+    await net.synced();
+    return hash;
+  }
+  return {
+    send,
+    async deploy(init) {
+      const hash = await send(init);
+      return ((await net.direct("eth_getTransactionReceipt", [hash])) as { contractAddress: Hex }).contractAddress;
+    },
   };
 }
