@@ -28,7 +28,7 @@ export interface ResolveDeps {
   anchors: Anchors;
   blockReads: BlockReads;
   lastKnownGood: LastKnownGoodBook;
-  settings: Pick<ChainSettings, "chainId" | "verification" | "logs" | "forks" | "calls">;
+  settings: Pick<ChainSettings, "chainId" | "verification" | "logs" | "forks" | "calls" | "stack">;
   /** Strips configured upstream URLs and keys from a node's error (it may echo them back). */
   redactRpcError(error: RpcErrorObject): RpcErrorObject;
   /** A chunk of a split log range, answered as a call of its own (cached and shared like any other). */
@@ -43,12 +43,18 @@ function logsVerdict(filter: Record<string, unknown>) {
   };
 }
 
+/** Calls this EVM runs differently from independent domains are logged at most this often, ms. */
+export const MISMATCH_LOG_INTERVAL_MS = 60_000;
+
 export function createResolver(deps: ResolveDeps) {
   const { ctx, target, anchors, blockReads, lastKnownGood, settings } = deps;
   const run = (signal: AbortSignal | undefined) => (plan: CallPlan) => execute(ctx, target, plan, signal);
   const fees = createFeeOracle({ anchoredBody: blockReads.anchoredBody });
+  let lastMismatchLog = Number.NEGATIVE_INFINITY;
+  let mismatchesUnlogged = 0;
   const calls = createVerifiedCalls({
     chainId: settings.chainId,
+    stack: settings.stack ?? "ethereum",
     ...(settings.forks ? { forks: settings.forks } : {}),
     gasCap: settings.calls.maxGas,
     anchor: anchors.anchor,
@@ -57,8 +63,20 @@ export function createResolver(deps: ResolveDeps) {
       const u = target.upstreams.find((x) => x.id === id);
       if (u) target.onDispute?.(u, reason);
     },
-    onMismatch: (detail) =>
-      ctx.logger.warn({ chainId: settings.chainId, ...detail }, "call executed here differs from independent domains"),
+    // At most one line a minute: a rule this EVM lacks would otherwise write one per call.
+    onMismatch: (detail) => {
+      const now = ctx.clock.now();
+      if (now - lastMismatchLog < MISMATCH_LOG_INTERVAL_MS) {
+        mismatchesUnlogged++;
+        return;
+      }
+      ctx.logger.warn(
+        { chainId: settings.chainId, ...detail, sinceLastLine: mismatchesUnlogged },
+        "call executed here differs from independent domains",
+      );
+      lastMismatchLog = now;
+      mismatchesUnlogged = 0;
+    },
     redactRpcError: deps.redactRpcError,
   });
 

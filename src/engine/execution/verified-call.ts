@@ -8,7 +8,7 @@
  * - Not run locally (state that could not be proven, a bound, a block before London): `quorum`, as before.
  */
 import { decodeAbiParameters } from "viem";
-import type { ForkSchedule } from "../../core/chain-presets.ts";
+import type { ChainStack, ForkSchedule } from "../../core/chain-presets.ts";
 import { hardforkOf } from "../../core/execution/block-env.ts";
 import { readCall } from "../../core/execution/call-request.ts";
 import type { Hex } from "../../core/hex.ts";
@@ -22,6 +22,7 @@ import { createProvenStates } from "./proven-state.ts";
 
 export interface VerifiedCallDeps {
   chainId: number;
+  stack: ChainStack;
   forks?: ForkSchedule;
   /** The most gas a call runs with. */
   gasCap: number;
@@ -33,6 +34,12 @@ export interface VerifiedCallDeps {
   redactRpcError(error: RpcErrorObject): RpcErrorObject;
 }
 
+/**
+ * Stacks whose EVM this one runs as the chain does. Not Arbitrum: ArbOS answers NUMBER and BLOCKHASH with L1's and has
+ * precompiles of its own (0x64…), so its calls are answered by independent domains as before.
+ */
+const LOCAL_EXECUTION_STACKS: ReadonlySet<ChainStack> = new Set(["ethereum", "op-stack", "polygon"]);
+
 /** The Error(string) selector Solidity reverts with. */
 const ERROR_STRING = "0x08c379a0";
 
@@ -41,6 +48,7 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
 
   /** `eth_call(params)` at `blockNumber`; `agree` answers it by quorum when it cannot be proven. */
   async function call(params: unknown[], blockNumber: number, agree: () => Promise<CallAnswer>): Promise<CallAnswer> {
+    if (!LOCAL_EXECUTION_STACKS.has(deps.stack)) return agree();
     const anchored = await deps.anchor(blockNumber);
     // Roots agreed on (a header that could not be hashed) prove nothing further by themselves: quorum as before.
     const env = anchored && anchored.headerDigest === undefined ? anchored.env : undefined;
