@@ -125,6 +125,8 @@ describe("contract", () => {
     assert.equal(reply.status, 200);
     assert.ok(reply.body.error, JSON.stringify(reply.body));
     assert.equal(reply.headers.get("multihome-verified"), "proof");
+    // Every byte of the answer is the local run's, not the words of the upstream it was compared with.
+    assert.deepEqual(reply.body.error, { code: -32000, message: "insufficient balance" });
     // One upstream's call (a hedge may ask a second when it is slow), which the local run bears out: a failure both
     // give is the answer, not a reason to retry elsewhere or to ask a quorum.
     assert.ok(net.upstreamRequests("eth_call") <= 2, `${net.upstreamRequests("eth_call")} eth_call requests`);

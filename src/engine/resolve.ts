@@ -77,7 +77,6 @@ export function createResolver(deps: ResolveDeps) {
       lastMismatchLog = now;
       mismatchesUnlogged = 0;
     },
-    redactRpcError: deps.redactRpcError,
   });
 
   /** A state read (balance, nonce, code, storage) from a proof against the anchored block's state root. */

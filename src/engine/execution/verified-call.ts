@@ -31,7 +31,6 @@ export interface VerifiedCallDeps {
   onDispute(upstreamId: string, reason: string): void;
   /** This EVM and independent domains disagree on a call: for the operator, not a dispute. */
   onMismatch(detail: { blockNumber: number; local: string; agreed: string }): void;
-  redactRpcError(error: RpcErrorObject): RpcErrorObject;
 }
 
 /**
@@ -87,11 +86,11 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
       ...(upstream ? { upstream } : {}),
     });
     const said = "upstream" in upstream ? upstream : undefined;
-    if (said && sameOutcome(local, said)) return answerOf(local, said, evidence(said.upstream));
+    if (said && sameOutcome(local, said)) return answerOf(local, evidence(said.upstream));
     const agreed = await agree();
     if (sameOutcome(local, agreed)) {
       if (said) deps.onDispute(said.upstream, "call answer differs from its execution over proven state");
-      return answerOf(local, agreed, evidence(agreed.evidence.upstream));
+      return answerOf(local, evidence(agreed.evidence.upstream));
     }
     // Run with less gas than asked (MAX_LOCAL_EXECUTION_GAS), a call that reads GAS may differ: not worth a word.
     if (read.request.gas <= MAX_LOCAL_EXECUTION_GAS)
@@ -99,13 +98,14 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
     return agreed;
   }
 
-  /** The client's answer from the local run; a non-revert failure keeps the node's (redacted) words for it. */
-  function answerOf(local: LocalOutcome, said: ExecuteResult | CallAnswer, evidence: Evidence): CallAnswer {
+  /**
+   * The client's answer, every byte of it from the local run: its return data, its revert data (and reason), or the
+   * error it stopped with (out of gas, invalid opcode…) — never the words of the upstream it was compared with.
+   */
+  function answerOf(local: Exclude<LocalOutcome, { kind: "unexecuted" }>, evidence: Evidence): CallAnswer {
     if (local.kind === "success") return { ok: true, result: local.returnData, evidence };
     if (local.kind === "revert") return { ok: false, rpcError: revertError(local.returnData), evidence };
-    const error =
-      "rpcError" in said ? deps.redactRpcError(said.rpcError) : { code: -32000, message: "execution failed" };
-    return { ok: false, rpcError: error, evidence };
+    return { ok: false, rpcError: { code: -32000, message: local.error }, evidence };
   }
 
   return { call };
