@@ -25,41 +25,44 @@ export interface TipSuggestion {
 }
 
 export function createFeeOracle(io: FeeOracleIo) {
-  let last: { hash: string; suggestion: Promise<TipSuggestion | undefined> } | undefined;
+  let last: { hash: string; suggestion: Promise<TipSuggestion | "unprovable" | undefined> } | undefined;
 
-  async function compute(head: AgreedHead): Promise<TipSuggestion | undefined> {
+  /** The suggestion; `unprovable` when a recent body cannot be proven; undefined when one could not be fetched. */
+  async function compute(head: AgreedHead): Promise<TipSuggestion | "unprovable" | undefined> {
     const first = Math.max(0, head.number - TIP_ORACLE_BLOCKS + 1);
     const numbers = Array.from({ length: head.number - first + 1 }, (_, i) => head.number - i);
     const bodies = await Promise.all(numbers.map((n) => io.anchoredBody(n, head.number)));
     const samples: bigint[][] = [];
     for (const body of bodies) {
-      if (!body.ok || !body.value.verified.bodyProven) return undefined;
+      if (!body.ok) return undefined;
+      if (!body.value.verified.bodyProven) return "unprovable";
       const block = body.value.verified.block;
       const baseFee = typeof block.baseFeePerGas === "string" ? BigInt(block.baseFeePerGas) : undefined;
       samples.push(blockTipSamples(block.transactions as Record<string, unknown>[], baseFee));
     }
-    const latest = bodies[0]!;
-    if (!latest.ok) return undefined;
-    const base = latest.value.verified.block.baseFeePerGas;
+    const latest = (bodies[0] as Extract<(typeof bodies)[number], { ok: true }>).value;
+    const base = latest.verified.block.baseFeePerGas;
     return {
       tip: suggestTip(samples, IDLE_CHAIN_TIP_WEI),
       baseFee: typeof base === "string" ? BigInt(base) : 0n,
-      head: latest.value.anchored,
+      head: latest.anchored,
     };
   }
 
   return {
     /** The tip suggestion at the agreed head; undefined when the recent blocks could not all be proven. */
-    suggest(head: AgreedHead): Promise<TipSuggestion | undefined> {
+    async suggest(head: AgreedHead): Promise<TipSuggestion | undefined> {
       if (last?.hash !== head.hash) {
         const suggestion = compute(head).catch(() => undefined);
         last = { hash: head.hash, suggestion };
-        // A failure is not kept: the next call at this head tries again.
+        // A body that could not be fetched is not kept (the next call tries again); one that cannot be proven is a
+        // fact about this head, kept with it rather than fetched and checked again by every call.
         void suggestion.then((s) => {
           if (s === undefined && last?.suggestion === suggestion) last = undefined;
         });
       }
-      return last.suggestion;
+      const suggested = await last.suggestion;
+      return suggested === "unprovable" ? undefined : suggested;
     },
   };
 }
