@@ -16,9 +16,11 @@ import { REORG_WALK_FETCHES_PER_WINDOW } from "../src/engine/head-tracker.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { disputesOf as disputesOfIn, liarRewrites as rewrites } from "./harness/liar.ts";
 import { FOUR_DOMAINS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
+import { type MinedSender, minedSender } from "./harness/sender.ts";
 import { waitFor } from "./harness/wait.ts";
 
 let net: TestNetwork;
+let from: MinedSender;
 const LIAR = process.env.MULTIHOME_LIAR ?? "u2";
 const HONEST = FOUR_DOMAINS.map((n) => n.id).filter((id) => id !== LIAR);
 /** Mined transfers at most in the lookup tests, until the liar has been asked. */
@@ -33,6 +35,7 @@ before(async () => {
       transactions: { rebroadcastIntervalMs: 200 },
     },
   });
+  from = minedSender(net, 5);
 });
 after(() => net?.stop());
 
@@ -44,24 +47,8 @@ const liarRewrites = (
   honest?: Parameters<typeof rewrites>[5],
 ) => rewrites(net, LIAR, t, methods, fn, honest);
 
-let nonce = 0;
-/** A transfer from dev account 5 sent to every node and mined in a block of its own; returns its hash. */
-async function minedTransfer(): Promise<Hex> {
-  const account = privateKeyToAccount(net.devnet.accounts[5]!.privateKey);
-  const raw = await account.signTransaction({
-    chainId: net.chainId,
-    nonce: nonce++,
-    to: net.devnet.accounts[9]!.address,
-    value: 1n,
-    gas: 21_000n,
-    maxFeePerGas: parseGwei("20"),
-    maxPriorityFeePerGas: parseGwei("1"),
-  });
-  const hash = await net.devnet.sendRawTransaction(raw);
-  await net.devnet.mine();
-  await net.synced();
-  return hash;
-}
+/** A transaction from dev account 5 (to dev account 9) mined in a block of its own; returns its hash. */
+const minedTransfer = (): Promise<Hex> => from.send("0x", net.devnet.accounts[9]!.address);
 
 /** Reads `method(hash)` through the gateway and counts answers that differ from the node's. */
 async function compare(method: string, hash: Hex) {
@@ -294,18 +281,7 @@ describe("C7: calls and logs", () => {
   const ANSWERS_42 = "0x602a600055600a6011600039600a6000f3602a60005260206000f3";
 
   async function deploy(init: Hex): Promise<{ address: Hex; block: Hex }> {
-    const account = privateKeyToAccount(net.devnet.accounts[5]!.privateKey);
-    const raw = await account.signTransaction({
-      chainId: net.chainId,
-      nonce: nonce++,
-      data: init,
-      gas: 200_000n,
-      maxFeePerGas: parseGwei("20"),
-      maxPriorityFeePerGas: parseGwei("1"),
-    });
-    const hash = await net.devnet.sendRawTransaction(raw);
-    await net.devnet.mine();
-    await net.synced();
+    const hash = await from.send(init);
     const receipt = (await net.direct("eth_getTransactionReceipt", [hash])) as {
       contractAddress: Hex;
       blockNumber: Hex;
