@@ -7,12 +7,14 @@
  * time, and the gateway never imports this module. The package is an optional dependency; without it, public
  * addresses stay unknown and the rest still works.
  */
+
 import type { LookupAddress } from "node:dns";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { classifyAddress, ipv4Of, isIpAddress, normalizeHostname, parseIp } from "../core/address-policy.ts";
 import { UNKNOWN_REGION } from "../core/concentration.ts";
 import type { FailureDomain } from "../core/domain.ts";
+import { BaseError } from "../core/errors.ts";
 import { errorCodeOf } from "../core/redact.ts";
 import { type ResolveHostname, resolveAddresses, untilAborted } from "../upstream/safe-lookup.ts";
 
@@ -67,10 +69,11 @@ export interface AsnTables {
 }
 
 /** Thrown when the table's package is not installed (`npm install --include=optional`). */
-export class AsnDatabaseUnavailableError extends Error {
+export class AsnDatabaseUnavailableError extends BaseError<"asn_database_unavailable"> {
+  override readonly name = "AsnDatabaseUnavailableError";
+  readonly code = "asn_database_unavailable";
   constructor(options?: { cause?: unknown }) {
     super(`the IP-to-ASN table is not installed (npm package ${ASN_DATABASE_PACKAGE})`, options);
-    this.name = "AsnDatabaseUnavailableError";
   }
 }
 

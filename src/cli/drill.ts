@@ -6,6 +6,7 @@
  */
 
 import { type Drill, type DrillStats, parseDrillSelector } from "../core/drill.ts";
+import { BaseError } from "../core/errors.ts";
 
 export interface DrillOptions {
   domain: string;
@@ -16,7 +17,10 @@ export interface DrillOptions {
   progressMs: number;
 }
 
-export class DrillUsageError extends Error {}
+export class DrillUsageError extends BaseError<"drill_usage"> {
+  override readonly name = "DrillUsageError";
+  readonly code = "drill_usage";
+}
 
 /** How often the drill is read back while it runs, ms. */
 export const DRILL_POLL_MS = 1_000;

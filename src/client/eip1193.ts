@@ -3,6 +3,7 @@
  * read-and-broadcast provider: it holds no accounts (`eth_accounts` is empty) and signs nothing, so signed
  * transactions go out with `eth_sendRawTransaction` (ethers: a `Wallet` connected to it).
  */
+import { BaseError } from "../core/errors.ts";
 import type { Multihome, RequestArguments } from "./multihome.ts";
 
 /** EIP-1193: the provider does not support the requested method. */
@@ -16,12 +17,12 @@ export const EIP1193_CONNECT_WAIT_MS = 1_000;
 /** Methods that ask a wallet to act: not this provider's job. */
 const WALLET_ONLY = /^(eth_requestAccounts|eth_sendTransaction|eth_sign.*|personal_.*|wallet_.*)$/;
 
-export class ProviderRpcError extends Error {
+export class ProviderRpcError extends BaseError<number> {
+  override readonly name = "ProviderRpcError";
   readonly code: number;
   readonly data: unknown;
   constructor(code: number, message: string, data?: unknown) {
     super(message);
-    this.name = "ProviderRpcError";
     this.code = code;
     this.data = data;
   }

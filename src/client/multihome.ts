@@ -8,7 +8,7 @@
 import { type Config, type ConfigInput, configSchema } from "../config/schema.ts";
 import { ConfigError, parseWith } from "../config/validate.ts";
 import type { FailureDomain } from "../core/domain.ts";
-import { ERRORS, type ErrorCode, MultihomeError, toRpcError } from "../core/errors.ts";
+import { BaseError, ERRORS, type ErrorCode, MultihomeError, toRpcError } from "../core/errors.ts";
 import { callShapeProblem, type RpcCall, type RpcErrorObject } from "../core/jsonrpc.ts";
 import { SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
@@ -101,13 +101,13 @@ export type Answer =
   | { ok: false; error: RpcErrorBody; evidence: Evidence };
 
 /** What a rejected `request` throws: EIP-1193's shape (`code`, `data`), plus the evidence. */
-export class MultihomeRpcError extends Error {
+export class MultihomeRpcError extends BaseError<number> {
+  override readonly name = "MultihomeRpcError";
   readonly code: number;
   readonly data: unknown;
   readonly evidence: Evidence;
   constructor(error: RpcErrorBody, evidence: Evidence) {
     super(error.message);
-    this.name = "MultihomeRpcError";
     this.code = error.code;
     this.data = error.data;
     this.evidence = evidence;

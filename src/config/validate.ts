@@ -2,13 +2,16 @@
  * Checking a config object against a schema, with errors a person can act on. Free of Node modules: the embedded
  * library (browser included) validates its options with it too.
  */
-import type { z } from "zod";
 
-export class ConfigError extends Error {
+import type { z } from "zod";
+import { BaseError } from "../core/errors.ts";
+
+export class ConfigError extends BaseError<"config_invalid"> {
+  override readonly name = "ConfigError";
+  readonly code = "config_invalid";
   readonly issues: string[];
   constructor(message: string, issues: string[] = []) {
     super(issues.length ? `${message}\n${issues.map((i) => `  - ${i}`).join("\n")}` : message);
-    this.name = "ConfigError";
     this.issues = issues;
   }
 }

@@ -3,7 +3,7 @@
  * table documents no code that does not exist.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ERRORS } from "./errors.ts";
@@ -74,4 +74,25 @@ test("every error code the REST endpoints and WebSocket upgrades answer is docum
   for (const known of ["not_found", "unknown_chain", "method_not_allowed", "limit_exceeded"])
     assert.ok(answered.has(known), `the scan found ${[...answered].join(", ")}, not ${known}`);
   assert.deepEqual(missing, []);
+});
+
+test("every error class in src/ extends BaseError and is listed in docs/errors.md", () => {
+  const section = doc.split("\n## Errors thrown inside Multihome")[1] ?? "";
+  const listed = new Set([...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]));
+  assert.ok(listed.has("MultihomeError"), "docs/errors.md has the table of error classes");
+  const src = join(import.meta.dirname, "..");
+  const problems: string[] = [];
+  const found = new Set<string>();
+  for (const file of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+    if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
+    const text = readFileSync(join(src, file), "utf8");
+    for (const [, name, parent] of text.matchAll(/class (\w+) extends (\w+)/g)) {
+      if (!name!.endsWith("Error")) continue;
+      found.add(name!);
+      if (parent === "Error") problems.push(`${file}: ${name} extends Error, not BaseError (src/core/errors.ts)`);
+      if (!listed.has(name)) problems.push(`${file}: ${name} has no row in docs/errors.md's table of error classes`);
+    }
+  }
+  for (const name of listed) if (!found.has(name!)) problems.push(`docs/errors.md lists ${name}, which src/ lacks`);
+  assert.deepEqual(problems, []);
 });

@@ -21,8 +21,22 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * The base of every error Multihome throws. `code` is stable and machine-readable — what callers, logs, metrics and
+ * tests match on, never the words of the message (a string for Multihome's own failures, the JSON-RPC number where a
+ * standard says so: EIP-1193's provider errors). Each class names itself (`name`): a minified bundle renames classes.
+ */
+export abstract class BaseError<C extends string | number = string | number> extends Error {
+  abstract readonly code: C;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** An error Multihome itself answers with. `data` is shown to the client: it must never carry upstream details. */
-export class MultihomeError extends Error {
+export class MultihomeError extends BaseError<ErrorCode> {
+  override readonly name = "MultihomeError";
   readonly code: ErrorCode;
   readonly rpcCode: number;
   readonly httpStatus: number;
@@ -36,7 +50,6 @@ export class MultihomeError extends Error {
     options: { data?: Record<string, unknown>; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message ?? ERRORS[code].message, { cause: options.cause });
-    this.name = "MultihomeError";
     this.code = code;
     this.rpcCode = ERRORS[code].rpc;
     this.httpStatus = ERRORS[code].http;

@@ -9,9 +9,11 @@
  * `parentBeaconBlockRoot` hashes alike and would hide its withdrawals). A header with a field this code does not know
  * (a fork newer than it) cannot be hashed: it is unverifiable, which is not a lie.
  */
+
 import { type ByteArray, bytesToHex, keccak256, stringToBytes, toRlp } from "viem";
 import { canonicalJson } from "./cache-policy.ts";
 import type { ForkSchedule } from "./chain-presets.ts";
+import { BaseError } from "./errors.ts";
 import { type Hex, HexFormatError, quantityBytes, readData, readQuantity } from "./hex.ts";
 
 export type HeaderCheck =
@@ -23,8 +25,9 @@ export type HeaderCheck =
   | { ok: "unverifiable"; hash: Hex; reason: string };
 
 /** A block's JSON cannot be hashed: a header field is missing or is not the hex it must be. */
-export class HeaderFormatError extends Error {
-  override name = "HeaderFormatError";
+export class HeaderFormatError extends BaseError<"header_format"> {
+  override readonly name = "HeaderFormatError";
+  readonly code = "header_format";
 }
 
 type FieldKind = "hash" | "address" | "bloom" | "nonce" | "quantity" | "bytes";

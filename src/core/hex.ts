@@ -3,13 +3,16 @@
  * accepts any length; these readers reject what a well-behaved node never sends, so a verifier never reasons about
  * bytes the node did not actually state.
  */
+
 import { hexToBytes } from "viem";
+import { BaseError } from "./errors.ts";
 
 export type Hex = `0x${string}`;
 
 /** A value in an untrusted answer is not the hex string it must be. */
-export class HexFormatError extends Error {
-  override name = "HexFormatError";
+export class HexFormatError extends BaseError<"hex_format"> {
+  override readonly name = "HexFormatError";
+  readonly code = "hex_format";
 }
 
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/;

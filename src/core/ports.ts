@@ -61,19 +61,19 @@ export type TransportFailureKind =
   | "aborted";
 
 /** The one error type transports throw. Its message never contains the upstream URL. */
-export class TransportError extends Error {
-  readonly kind: TransportFailureKind;
-  constructor(kind: TransportFailureKind, message: string, options?: { cause?: unknown }) {
+export class TransportError extends BaseError<TransportFailureKind> {
+  override readonly name = "TransportError";
+  readonly code: TransportFailureKind;
+  constructor(code: TransportFailureKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "TransportError";
-    this.kind = kind;
+    this.code = code;
   }
 }
 
 export interface SendOptions {
-  /** Aborts the attempt; the transport must reject with `TransportError` kind `aborted`/`timeout` promptly. */
+  /** Aborts the attempt; the transport must reject with `TransportError` code `aborted`/`timeout` promptly. */
   signal: AbortSignal;
-  /** Response body cap in bytes; exceeding it rejects with kind `too_large`. */
+  /** Response body cap in bytes; exceeding it rejects with code `too_large`. */
   maxResponseBytes: number;
 }
 
@@ -179,3 +179,5 @@ export const noopMetrics: Metrics = {
   webSocketConnections() {},
   webSocketSubscriptions() {},
 };
+
+import { BaseError } from "./errors.ts";

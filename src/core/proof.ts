@@ -9,7 +9,9 @@
  * loading the proof into a throw-away trie database, which accepts unused extra nodes and cannot back these
  * synchronous functions; the walk below is small, allocation-light and rejects anything that is not exactly the path.
  */
+
 import { bytesToHex, keccak256 } from "viem";
+import { BaseError } from "./errors.ts";
 import { bytesToBigInt, equalBytes, type Hex, HexFormatError, readData, readQuantity } from "./hex.ts";
 
 /** Root of a trie with no entries: keccak256(rlp("")). The storage root of every account without storage. */
@@ -53,8 +55,9 @@ export type StorageProofResult =
 export type MerkleProofResult = { ok: true; value: Uint8Array | null } | { ok: false; reason: string };
 
 /** A proof or a claim about it does not hold. */
-export class ProofError extends Error {
-  override name = "ProofError";
+export class ProofError extends BaseError<"proof_invalid"> {
+  override readonly name = "ProofError";
+  readonly code = "proof_invalid";
 }
 
 /**

@@ -9,12 +9,14 @@
  * type this code does not know, such as an L2 deposit) makes the answer `ok: "unverifiable"`: not a lie, just beyond
  * what these checks can vouch for.
  */
+
 import { bytesToHex, keccak256, toRlp } from "viem";
 import type { ChainStack } from "./chain-presets.ts";
 import { encodeReceipt, encodeTransaction, STACK_ENCODINGS } from "./encodings/encode.ts";
 import { MAX_BLOCK_LOGS } from "./encodings/ethereum.ts";
 import { asRecord, hexOf, type Json, qty, RootFormatError, UnsupportedTypeError } from "./encodings/fields.ts";
 import { orderedTrieRoot } from "./encodings/trie.ts";
+import { BaseError } from "./errors.ts";
 import { equalBytes, type Hex, HexFormatError, readData, readQuantity } from "./hex.ts";
 import { EMPTY_TRIE_ROOT } from "./proof.ts";
 
@@ -34,8 +36,9 @@ export type RootCheck =
   | { ok: "unverifiable"; reason: string };
 
 /** Two stated facts disagree; never leaves this module (it becomes `ok: false`). */
-class ContradictionError extends Error {
-  override name = "ContradictionError";
+class ContradictionError extends BaseError<"contradiction"> {
+  override readonly name = "ContradictionError";
+  readonly code = "contradiction";
 }
 
 const EMPTY_TRIE_ROOT_BYTES = readData(EMPTY_TRIE_ROOT, "empty trie root");

@@ -3,6 +3,7 @@
  * the one validation every implementation shares; no I/O here. Implementations live in `stores/`, and each passes the
  * contract suite in `stores/store-contract.ts`.
  */
+import { BaseError } from "./errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "./hex.ts";
 
 /** How a served value was checked: a Merkle proof, agreement across domains, or one upstream's word. */
@@ -152,12 +153,12 @@ export type StoreFailureKind =
 // Redis: every failed read is `read_failed` and every failed write `write_failed` (unreachable, timed out).
 
 /** The one error type stores throw for their own failures (bad input is a `RangeError` or `TypeError`). */
-export class StoreError extends Error {
-  readonly kind: StoreFailureKind;
-  constructor(kind: StoreFailureKind, message: string, options?: { cause?: unknown }) {
+export class StoreError extends BaseError<StoreFailureKind> {
+  override readonly name = "StoreError";
+  readonly code: StoreFailureKind;
+  constructor(code: StoreFailureKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "StoreError";
-    this.kind = kind;
+    this.code = code;
   }
 }
 

@@ -2,9 +2,11 @@
  * One anvil process on a free loopback port. The native binary is spawned directly (not the npm `bin.mjs` wrapper),
  * so the pid we hold is anvil's own and a SIGKILL cannot leave an orphaned node behind a dead wrapper.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
+import { BaseError } from "../core/errors.ts";
 import { createRpcClient, errorMessage } from "./rpc.ts";
 
 /** How long anvil gets to print its port and answer `eth_chainId`, in milliseconds. */
@@ -45,8 +47,9 @@ export interface AnvilProcess {
 }
 
 /** anvil could not be started; the message carries the tail of its output. */
-export class AnvilStartError extends Error {
-  override name = "AnvilStartError";
+export class AnvilStartError extends BaseError<"anvil_start"> {
+  override readonly name = "AnvilStartError";
+  readonly code = "anvil_start";
 }
 
 const require = createRequire(import.meta.url);

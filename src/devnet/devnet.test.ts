@@ -215,7 +215,7 @@ describe("devnet of three anvil nodes", () => {
     assert.notEqual((await blockOf(gamma, number)).stateRoot, (await blockOf(alpha, number)).stateRoot);
     assert.equal(devnet.nodeStatus(gamma.id).diverged, true);
     assert.deepEqual(
-      errors.map((e) => [e.kind, e.nodeId]),
+      errors.map((e) => [e.code, e.nodeId]),
       [["diverged", gamma.id]],
     );
     // It keeps its lie but also keeps pace.
@@ -244,7 +244,7 @@ describe("devnet of three anvil nodes", () => {
     await assertSameBlock([alpha], number);
     assert.equal(devnet.nodeStatus(beta.id).unreachable, true);
     assert.deepEqual(
-      errors.map((e) => [e.kind, e.nodeId]),
+      errors.map((e) => [e.code, e.nodeId]),
       [["unreachable", beta.id]],
     );
     // Reported once, not on every block.
@@ -327,7 +327,7 @@ test("under concurrent sends to single nodes while blocks are mined, every node 
   }
   // A repair spoiled by yet another arrival is retried on the next block; nothing else may go wrong.
   assert.deepEqual(
-    errors.filter((e) => e.kind !== "resync"),
+    errors.filter((e) => e.code !== "resync"),
     [],
   );
 });

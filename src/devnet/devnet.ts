@@ -16,8 +16,10 @@
  * L1-attributes deposit (op-stack.ts), a function of the block's number and timestamp, logged and replayed like the
  * rest; a replacement block gets its own.
  */
+
 import { keccak256 } from "viem";
 import type { FailureDomain } from "../core/domain.ts";
+import { BaseError } from "../core/errors.ts";
 import { DEV_ACCOUNTS, type DevAccount } from "./accounts.ts";
 import { type AnvilProcess, startAnvil } from "./anvil.ts";
 import {
@@ -139,13 +141,13 @@ export interface DevnetReorg {
 
 export type DevnetErrorKind = "unreachable" | "diverged" | "resync" | "mine" | "stopped" | "start";
 
-export class DevnetError extends Error {
-  override name = "DevnetError";
-  kind: DevnetErrorKind;
-  nodeId: string | undefined;
-  constructor(kind: DevnetErrorKind, nodeId: string | undefined, message: string, options?: { cause?: unknown }) {
+export class DevnetError extends BaseError<DevnetErrorKind> {
+  override readonly name = "DevnetError";
+  readonly code: DevnetErrorKind;
+  readonly nodeId: string | undefined;
+  constructor(code: DevnetErrorKind, nodeId: string | undefined, message: string, options?: { cause?: unknown }) {
     super(nodeId === undefined ? message : `node ${nodeId}: ${message}`, options);
-    this.kind = kind;
+    this.code = code;
     this.nodeId = nodeId;
   }
 }

@@ -7,10 +7,10 @@
 export const DEVNET_RPC_TIMEOUT_MS = 2_000;
 
 /** The node answered with a JSON-RPC error object. */
-export class DevnetRpcError extends Error {
-  override name = "DevnetRpcError";
-  code: number;
-  data: unknown;
+export class DevnetRpcError extends BaseError<number> {
+  override readonly name = "DevnetRpcError";
+  readonly code: number;
+  readonly data: unknown;
   constructor(method: string, code: number, message: string, data?: unknown) {
     super(`${method} failed: ${message} (code ${code})`);
     this.code = code;
@@ -19,8 +19,9 @@ export class DevnetRpcError extends Error {
 }
 
 /** The node could not be reached, did not answer in time or answered with something that is not JSON-RPC. */
-export class DevnetUnreachableError extends Error {
-  override name = "DevnetUnreachableError";
+export class DevnetUnreachableError extends BaseError<"devnet_unreachable"> {
+  override readonly name = "DevnetUnreachableError";
+  readonly code = "devnet_unreachable";
 }
 
 export interface RpcCall {
@@ -114,3 +115,5 @@ export function errorMessage(error: unknown): string {
   }
   return String(error);
 }
+
+import { BaseError } from "../core/errors.ts";

@@ -145,7 +145,7 @@ test("a closed layered store refuses every call and does not report the shared s
   const { layered } = await replica();
   logged.length = 0;
   await layered.close();
-  const closed = (e: unknown) => e instanceof StoreError && e.kind === "closed";
+  const closed = (e: unknown) => e instanceof StoreError && e.code === "closed";
   await assert.rejects(layered.getAnswer(1, "k"), closed);
   await assert.rejects(layered.putAnswer(1, "k", "1"), closed);
   await assert.rejects(layered.addToCounter("n", 1, 1_000, 0), closed);

@@ -98,7 +98,7 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       assert.equal(long.length, 1);
       await assert.rejects(store.putCordon({ ...cordon, upstreamId: "" }), TypeError);
       await store.close();
-      await assert.rejects(store.getCordons(1, 0), (e: unknown) => e instanceof StoreError && e.kind === "closed");
+      await assert.rejects(store.getCordons(1, 0), (e: unknown) => e instanceof StoreError && e.code === "closed");
     });
 
     test("a put is returned by get, deep-equal; an unknown key is undefined", async () => {
@@ -251,7 +251,7 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       await store.close();
       await store.close();
       const closed = (error: unknown) =>
-        error instanceof StoreError && error.kind === "closed" && /closed/.test(error.message);
+        error instanceof StoreError && error.code === "closed" && /closed/.test(error.message);
       await assert.rejects(store.getLastKnownGood(31337, lastKnownGoodFixture().key), closed);
       await assert.rejects(store.putLastKnownGood(lastKnownGoodFixture()), closed);
       await store.close();
@@ -435,7 +435,7 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
     test("answers and counters reject with StoreError 'closed' once closed", async () => {
       const store = await open();
       await store.close();
-      const closed = (error: unknown) => error instanceof StoreError && error.kind === "closed";
+      const closed = (error: unknown) => error instanceof StoreError && error.code === "closed";
       await assert.rejects(store.putAnswer(1, "k", "1"), closed);
       await assert.rejects(store.getAnswer(1, "k"), closed);
       await assert.rejects(store.addToCounter("n", 1, 1_000, 0), closed);
@@ -782,7 +782,7 @@ function describeOutboxContract(
     const store = await open();
     await store.putOutbox(outboxFixture(1));
     await store.close();
-    const closed = (error: unknown) => error instanceof StoreError && error.kind === "closed";
+    const closed = (error: unknown) => error instanceof StoreError && error.code === "closed";
     await assert.rejects(store.putOutbox(outboxFixture(2)), closed);
     await assert.rejects(store.getOutbox(31337, outboxFixture(1).hash), closed);
     await assert.rejects(store.listPendingOutbox(31337, 10), closed);

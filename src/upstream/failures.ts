@@ -3,20 +3,20 @@
  * may have been sent decides whether a write may be retried. Free of Node modules, so the browser's fetch transport
  * shares it.
  */
+import { BaseError } from "../core/errors.ts";
 import { TransportError, type TransportFailureKind } from "../core/ports.ts";
 
 /** The `code` of an `AddressBlockedError`: stable, safe to log and to match on. */
 export const ADDRESS_BLOCKED_CODE = "EADDRBLOCKED";
 
 /** A connection refused by the address policy before anything was sent. The message names a class, never a host. */
-export class AddressBlockedError extends Error {
-  readonly code: typeof ADDRESS_BLOCKED_CODE;
+export class AddressBlockedError extends BaseError<typeof ADDRESS_BLOCKED_CODE> {
+  override readonly name = "AddressBlockedError";
+  readonly code = ADDRESS_BLOCKED_CODE;
   /** One of `ADDRESS_REFUSALS` (or a resolver outcome), without the host or address. */
   readonly reason: string;
   constructor(reason: string) {
     super(`upstream address refused: ${reason}`);
-    this.name = "AddressBlockedError";
-    this.code = ADDRESS_BLOCKED_CODE;
     this.reason = reason;
   }
 }
@@ -115,7 +115,7 @@ export const TRANSPORT_MESSAGES: Record<TransportFailureKind, string> = {
   aborted: "upstream attempt aborted",
 };
 
-/** What a send on a closed transport is refused with (kind `aborted`). */
+/** What a send on a closed transport is refused with (code `aborted`). */
 export const TRANSPORT_CLOSED_MESSAGE = "transport is closed";
 
 /** The error of an attempt its caller aborted: `timeout` when the reason is a deadline (`AbortSignal.timeout`). */

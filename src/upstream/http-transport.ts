@@ -31,7 +31,7 @@ export interface HttpTransportOptions {
   /** Idle keep-alive socket lifetime in milliseconds (the server's `Keep-Alive` hint may shorten it). @default 30_000 */
   keepAliveTimeoutMs?: number;
   /**
-   * Connect (TCP and TLS) deadline in milliseconds; exceeding it fails with kind `connect`. Undici checks it on a
+   * Connect (TCP and TLS) deadline in milliseconds; exceeding it fails with code `connect`. Undici checks it on a
    * coarse timer, so it fires up to about a second late; the caller's per-attempt signal is the precise bound.
    * @default 2_000
    */
@@ -150,7 +150,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    // Destroy rather than drain: in-flight sends are rejected (kind `aborted`), as with the WebSocket transport,
+    // Destroy rather than drain: in-flight sends are rejected (code `aborted`), as with the WebSocket transport,
     // so shutdown never waits on a slow upstream.
     await pool.destroy();
   }

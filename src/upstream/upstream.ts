@@ -121,7 +121,7 @@ export async function sendCall(
     const kind = timedOut
       ? "timeout"
       : error instanceof TransportError
-        ? error.kind
+        ? error.code
         : controller.signal.aborted
           ? "aborted"
           : "reset";

@@ -41,7 +41,7 @@ export function transportKit(canary: string, defaultScheme = "http") {
         "send",
       );
       assert.ok(error instanceof TransportError, `not a TransportError: ${String(error)}`);
-      assert.equal(error.kind, kind, error.message);
+      assert.equal(error.code, kind, error.message);
       const texts = [error.message, String(error.stack), inspect(error, { depth: 20, showHidden: true })];
       for (let cause: unknown = error.cause, depth = 0; cause !== undefined && depth < 10; depth++) {
         const c = cause as { message?: unknown; stack?: unknown; cause?: unknown };

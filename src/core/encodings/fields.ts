@@ -3,6 +3,7 @@
  * encodings are made of. Every reader is strict (a missing or malformed field is a RootFormatError naming it) and
  * bounded (the limits below), so a hostile answer costs what its size says and no more.
  */
+import { BaseError } from "../errors.ts";
 import { type Hex, HexFormatError, quantityBytes, readData, readQuantity } from "../hex.ts";
 
 /** Largest transaction `input`, in bytes: EIP-7934 caps a whole block at 10 MiB of RLP. */
@@ -15,13 +16,15 @@ export const MAX_AUTHORIZATIONS = 8_192;
 export const MAX_BLOB_HASHES = 64;
 
 /** A field of a transaction, receipt, log or withdrawal is missing or is not what it must be. */
-export class RootFormatError extends Error {
-  override name = "RootFormatError";
+export class RootFormatError extends BaseError<"root_format"> {
+  override readonly name = "RootFormatError";
+  readonly code = "root_format";
 }
 
 /** A transaction or receipt of a type whose consensus encoding is not known here (on this chain's stack). */
-export class UnsupportedTypeError extends Error {
-  override name = "UnsupportedTypeError";
+export class UnsupportedTypeError extends BaseError<"unsupported_type"> {
+  override readonly name = "UnsupportedTypeError";
+  readonly code = "unsupported_type";
 }
 
 export type RlpValue = Uint8Array | readonly RlpValue[];

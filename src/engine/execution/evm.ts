@@ -7,7 +7,9 @@
  * reads for the first time is proven and put into every checkpoint layer, as if it had been there from the start; what
  * the call writes stays in the layers and is thrown away with them.
  */
+
 import { bytesToHex, hexToBytes } from "viem";
+import { BaseError } from "../../core/errors.ts";
 import type { BlockEnv, ExecutionHardfork } from "../../core/execution/block-env.ts";
 import type { CallRequest } from "../../core/execution/call-request.ts";
 import type { Hex } from "../../core/hex.ts";
@@ -116,8 +118,9 @@ export async function runLocally(
 }
 
 /** A bound on what one call may cost was reached. */
-class ExecutionBoundError extends Error {
-  override name = "ExecutionBoundError";
+class ExecutionBoundError extends BaseError<"execution_bound"> {
+  override readonly name = "ExecutionBoundError";
+  readonly code = "execution_bound";
 }
 
 /** EIP-4844's blob price update fraction by hardfork (EIP-7691 raised it in Prague). */

@@ -5,7 +5,9 @@
  * every block) and a proof is asked once however many calls wait for it. A proof that does not verify is a dispute
  * against its supplier, and the piece is asked of another domain.
  */
+
 import { hexToBytes } from "viem";
+import { BaseError } from "../../core/errors.ts";
 import { ADDRESS_HEX, type Hex } from "../../core/hex.ts";
 import {
   type AccountState,
@@ -32,8 +34,9 @@ export interface ProvenStateIo {
 }
 
 /** Something a call needs could not be proven: the call cannot be executed here. */
-export class UnprovenStateError extends Error {
-  override name = "UnprovenStateError";
+export class UnprovenStateError extends BaseError<"state_unproven"> {
+  override readonly name = "UnprovenStateError";
+  readonly code = "state_unproven";
 }
 
 export interface ProvenState {

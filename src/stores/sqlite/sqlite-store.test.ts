@@ -163,7 +163,7 @@ test("sqlite store: close rejects, naming the file, when its final write fails; 
   const blocker = new DatabaseSync(path);
   blocker.exec("BEGIN IMMEDIATE");
   try {
-    const failed = (e: unknown) => e instanceof StoreError && e.kind === "write_failed" && e.message.includes(path);
+    const failed = (e: unknown) => e instanceof StoreError && e.code === "write_failed" && e.message.includes(path);
     await assert.rejects(store.close(), failed);
     await assert.rejects(store.close(), failed);
     await assert.rejects(store.getLastKnownGood(31337, "k"), { name: "StoreError", message: /closed/ });
@@ -179,7 +179,7 @@ test("sqlite store: a corrupt file, a folder in its place, or a newer schema is 
   writeFileSync(corrupt, "this is not a database\n".repeat(400));
   await assert.rejects(openSqliteStore({ path: corrupt, clock: createFakeClock() }), (e: unknown) => {
     assert.ok(e instanceof StoreError);
-    assert.equal(e.kind, "open_failed");
+    assert.equal(e.code, "open_failed");
     assert.equal(
       e.message,
       `cannot open the Multihome store at ${corrupt}: file is not a database (if the file is damaged, move it aside: ` +
@@ -365,7 +365,7 @@ test("sqlite store: an outbox put the file refuses rejects with write_failed, na
   try {
     await assert.rejects(
       store.putOutbox(tx),
-      (e: unknown) => e instanceof StoreError && e.kind === "write_failed" && e.message.includes(path),
+      (e: unknown) => e instanceof StoreError && e.code === "write_failed" && e.message.includes(path),
     );
   } finally {
     blocker.exec("ROLLBACK");
