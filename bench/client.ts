@@ -23,7 +23,7 @@ import {
 import { DEMO_NODES } from "../src/app/demo.ts";
 import type { ClientSettings, ClientUpstream, Multihome } from "../src/client/index.ts";
 import { multihome } from "../src/client/viem.ts";
-import { failureDomainOf } from "../src/core/domain.ts";
+import { outageDomainOf } from "../src/core/domain.ts";
 import type { Transport } from "../src/core/ports.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
@@ -404,7 +404,7 @@ export async function measureClient(options: ClientOptions = {}): Promise<Client
     const reader = await prepareChain(devnet, targets);
     const block = devnet.head();
     const upstreams: ClientUpstream[] = devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain }));
-    const domains = devnet.nodes.map((n) => failureDomainOf(n.domain));
+    const domains = devnet.nodes.map((n) => outageDomainOf(n.domain));
     const alpha = upstreams[0]!;
     // Every request goes to the node: with the cache on, the repeated reads would measure a map lookup.
     const cacheOff: ClientSettings = { cache: { enabled: false } };

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { areIndependent, failureDomainOf, meetsAnchorRule } from "./domain.ts";
+import { areIndependent, meetsAnchorRule, outageDomainOf } from "./domain.ts";
 
 const d = (operator: string, hosting: string, region: string) => ({ operator, hosting, region });
 
-test("failureDomainOf is hosting/region", () => {
-  assert.equal(failureDomainOf(d("alpha-rpc", "aws", "us-east-1")), "aws/us-east-1");
+test("outageDomainOf is hosting/region", () => {
+  assert.equal(outageDomainOf(d("alpha-rpc", "aws", "us-east-1")), "aws/us-east-1");
 });
 
 test("independent means different hosting/region AND different operator", () => {

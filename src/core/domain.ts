@@ -9,7 +9,7 @@ export interface FailureDomain {
 }
 
 /** The outage domain an upstream sits in, as shown to users: `hosting/region`, e.g. `aws/us-east-1`. */
-export function failureDomainOf(domain: FailureDomain): string {
+export function outageDomainOf(domain: FailureDomain): string {
   return `${domain.hosting}/${domain.region}`;
 }
 
@@ -18,7 +18,7 @@ export function failureDomainOf(domain: FailureDomain): string {
  * (who could lie on all its nodes at once) can take both down or make both say the same wrong thing.
  */
 export function areIndependent(a: FailureDomain, b: FailureDomain): boolean {
-  return a.operator !== b.operator && failureDomainOf(a) !== failureDomainOf(b);
+  return a.operator !== b.operator && outageDomainOf(a) !== outageDomainOf(b);
 }
 
 export interface AnchorRule {
@@ -35,6 +35,6 @@ export interface AnchorRule {
  */
 export function meetsAnchorRule(witnesses: readonly FailureDomain[], rule: AnchorRule): boolean {
   if (witnesses.length < rule.minUpstreams) return false;
-  if (new Set(witnesses.map(failureDomainOf)).size < rule.minDomains) return false;
+  if (new Set(witnesses.map(outageDomainOf)).size < rule.minDomains) return false;
   return rule.minDomains < 2 || witnesses.some((a) => witnesses.some((b) => areIndependent(a, b)));
 }

@@ -29,7 +29,7 @@ test("a drill takes its domain down while it runs, counts requests during and af
   assert.equal(activity.drilled(GCP), false);
   for (let i = 1; i <= 100; i++) {
     activity.served({
-      upstream: { id: "gamma", domainLabel: "gcp/europe-west1" },
+      upstream: { id: "gamma", outageDomain: "gcp/europe-west1" },
       failed: false,
       latencyMs: i,
       arrivedAt: clock.now(),
@@ -38,7 +38,7 @@ test("a drill takes its domain down while it runs, counts requests during and af
   activity.served({ failed: true, latencyMs: 5_000, arrivedAt: clock.now() });
   // A request that arrived before the drill is not the drill's, whenever it is answered.
   activity.served({
-    upstream: { id: "alpha", domainLabel: "aws/us-east-1" },
+    upstream: { id: "alpha", outageDomain: "aws/us-east-1" },
     failed: false,
     latencyMs: 9,
     arrivedAt: drill.startedAt - 1,
@@ -46,7 +46,7 @@ test("a drill takes its domain down while it runs, counts requests during and af
   clock.advance(10_000);
   assert.equal(activity.drilled(AWS), false, "over at its end");
   activity.served({
-    upstream: { id: "alpha", domainLabel: "aws/us-east-1" },
+    upstream: { id: "alpha", outageDomain: "aws/us-east-1" },
     failed: false,
     latencyMs: 1,
     arrivedAt: clock.now(),
@@ -108,7 +108,7 @@ test("events are coalesced per kind and subject, newest first, and bounded", () 
 test("traffic counts what each upstream answered over the last window only", () => {
   const clock = createFakeClock();
   const activity = createActivity(clock);
-  const alpha = { id: "alpha", domainLabel: "aws/us-east-1" };
+  const alpha = { id: "alpha", outageDomain: "aws/us-east-1" };
   activity.served({ upstream: alpha, failed: false, latencyMs: 1, arrivedAt: clock.now() });
   clock.advance(TRAFFIC_WINDOW_MS / 2);
   activity.served({ upstream: alpha, failed: false, latencyMs: 1, arrivedAt: clock.now() });

@@ -55,7 +55,7 @@ export interface ActivityEvent {
 /** One answered client request, as the activity counts it. */
 export interface ServedRequest {
   /** The upstream that answered, if one did (not for cached answers or refusals). */
-  upstream?: { id: string; domainLabel: string };
+  upstream?: { id: string; outageDomain: string };
   /** The gateway failed to answer (unavailable, timeout, internal). */
   failed: boolean;
   latencyMs: number;
@@ -110,7 +110,7 @@ function createStats() {
       requests++;
       if (r.failed) failed++;
       else {
-        const by = r.upstream?.domainLabel ?? "local";
+        const by = r.upstream?.outageDomain ?? "local";
         servedBy[by] = (servedBy[by] ?? 0) + 1;
       }
       const i = Math.floor(Math.log(Math.max(r.latencyMs, BUCKET_MIN_MS) / BUCKET_MIN_MS) / Math.log(BUCKET_GROWTH));

@@ -98,7 +98,7 @@ export function createAnchors(
     const agreed = agreedBlock(number, headBook.current()?.number);
     if (!agreed) return cached ?? (await anchorByQuorum(number));
     if (cached?.hash === agreed.hash) return cached;
-    const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.domainLabel))];
+    const domains = [...new Set(agreed.witnesses.map((id) => upstreams.find((u) => u.id === id)!.outageDomain))];
     const hash = agreed.hash as `0x${string}`;
     const polled = verifiedRoots.get(hash);
     if (polled) return remember({ number, hash, ...polled, domains });
@@ -154,7 +154,7 @@ export function createAnchors(
     if (!quorum.ok || !quorum.result.ok) return undefined;
     const { hash, ...roots } = quorum.result.result as Roots & { hash: `0x${string}`; headerDigest?: `0x${string}` };
     if (expected !== undefined && hash !== expected) return undefined;
-    return remember({ number, hash, ...roots, domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))] });
+    return remember({ number, hash, ...roots, domains: [...new Set(quorum.witnesses.map((u) => u.outageDomain))] });
   }
 
   function remember(anchored: AnchoredBlock): AnchoredBlock {

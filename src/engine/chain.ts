@@ -122,7 +122,7 @@ export function createChain(
   const target: ExecuteTarget = {
     upstreams,
     views: (now) =>
-      upstreams.map((u) => viewOf(u, now, headBook.headOf(u.id), domainHealth.isDown(u.domainLabel, now))),
+      upstreams.map((u) => viewOf(u, now, headBook.headOf(u.id), domainHealth.isDown(u.outageDomain, now))),
     domainHealth,
     refreshHeads: (ids) => tracker.refresh(ids),
     budget: createRetryBudget({ ratio: routing.retryBudgetRatio, minPerSecond: routing.retryBudgetMinPerSecond }),
@@ -195,7 +195,7 @@ export function createChain(
       const [x, y] = [upstreams.find((u) => u.id === a), upstreams.find((u) => u.id === b)];
       return x !== undefined && y !== undefined && areIndependent(x.domain, y.domain);
     },
-    domainOf: (id) => upstreams.find((u) => u.id === id)?.domainLabel ?? id,
+    domainOf: (id) => upstreams.find((u) => u.id === id)?.outageDomain ?? id,
     async refreshHead() {
       await tracker.refresh(upstreams.map((u) => u.id));
       return headBook.current()?.number;
@@ -365,7 +365,7 @@ export function createChain(
       domainsDown: domainHealth.downDomains(now),
       upstreams: upstreams.map((u) => ({
         id: u.id,
-        domain: u.domainLabel,
+        domain: u.outageDomain,
         operator: u.domain.operator,
         hosting: u.domain.hosting,
         region: u.domain.region,

@@ -40,7 +40,7 @@ export function createCordons(ctx: EngineContext, deps: CordonDeps) {
       { chainId, upstream: u.id, until: new Date(until).toISOString() },
       "upstream cordoned for disputes",
     );
-    activity.record({ kind: "cordon", chainId, upstream: u.id, domain: u.domainLabel, message: u.cordonReason });
+    activity.record({ kind: "cordon", chainId, upstream: u.id, domain: u.outageDomain, message: u.cordonReason });
     // Every replica sharing the store avoids it too.
     ctx.store
       .putCordon({ chainId, upstreamId: u.id, until, reason: u.cordonReason })
@@ -50,9 +50,9 @@ export function createCordons(ctx: EngineContext, deps: CordonDeps) {
   /** An answer `u` supplied failed verification: a dispute against it, and a cordon once there are enough. */
   function onDispute(u: Upstream, reason: string) {
     const now = clock.now();
-    ctx.logger.warn({ chainId, upstream: u.id, domain: u.domainLabel, reason }, "answer failed verification");
+    ctx.logger.warn({ chainId, upstream: u.id, domain: u.outageDomain, reason }, "answer failed verification");
     metrics.upstream(u).dispute();
-    activity.record({ kind: "dispute", chainId, upstream: u.id, domain: u.domainLabel, message: reason });
+    activity.record({ kind: "dispute", chainId, upstream: u.id, domain: u.outageDomain, message: reason });
     const until = disputes.record(u.id, now);
     if (until !== undefined) cordon(u, until, reason);
     ctx.store

@@ -53,7 +53,7 @@ function setup(scripts: Record<string, Script>, budget = { ratio: 0.2, minPerSec
   const domainHealth = createDomainHealth();
   const target: ExecuteTarget = {
     upstreams,
-    views: (now) => upstreams.map((u) => viewOf(u, now, head, domainHealth.isDown(u.domainLabel, now))),
+    views: (now) => upstreams.map((u) => viewOf(u, now, head, domainHealth.isDown(u.outageDomain, now))),
     refreshHeads: async (ids) => {
       refreshed.push(ids);
       head = 101;

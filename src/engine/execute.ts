@@ -151,7 +151,7 @@ export async function execute(
       latest = { upstream, startedAt: now };
       plan.onLaunch?.(upstream);
       tried.add(upstream.id);
-      triedDomains.add(upstream.domainLabel);
+      triedDomains.add(upstream.outageDomain);
       attempts++;
       inFlight++;
       const controller = new AbortController();
@@ -343,7 +343,7 @@ export function recordOutcome(
     target.latency.record(elapsedMs, now);
     u.breaker.onSuccess(now);
     u.lastSuccessAt = now;
-    target.domainHealth.onSuccess(u.domainLabel, u.id, now);
+    target.domainHealth.onSuccess(u.outageDomain, u.id, now);
     return;
   }
   if (outcome.kind === "capacity") {
@@ -359,7 +359,7 @@ export function recordOutcome(
   u.breaker.onFailure(now);
   // Refused, reset, timed out or 5xx: what a region going dark looks like, so it counts towards the domain too.
   if (outcome.kind === "transport" || outcome.kind === "server")
-    target.domainHealth.onFailure(u.domainLabel, u.id, now);
+    target.domainHealth.onFailure(u.outageDomain, u.id, now);
 }
 
 /** The hedge delay is a quantile over recent latencies; recomputing it per call would cost more than it tells. */

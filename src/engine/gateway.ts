@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { chainPreset, type ForkSchedule, missingPresetWarning } from "../core/chain-presets.ts";
-import { failureDomainOf } from "../core/domain.ts";
+import { outageDomainOf } from "../core/domain.ts";
 import type { Drill, DrillRefusal, DrillSelector } from "../core/drill.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { RpcCall } from "../core/jsonrpc.ts";
@@ -78,7 +78,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
   const answers = createByteLru<CachedAnswer>(config.cache.maxBytes);
   const activity = createActivity(ctx.clock);
   /** Upstream id → its outage domain label, per chain, to tell which domain served an answer. */
-  const domainLabels = new Map<number, Map<string, string>>();
+  const outageDomains = new Map<number, Map<string, string>>();
   for (const chain of config.chains) {
     const warning = missingPresetWarning(chain.chainId, chain);
     if (warning) ctx.logger.warn({ chainId: chain.chainId }, warning);
@@ -120,7 +120,7 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       ),
     );
     chainMetrics.set(chain.chainId, (ctx.metrics ?? noopMetrics).chain(chain.chainId));
-    domainLabels.set(chain.chainId, new Map(chain.upstreams.map((u) => [u.id, failureDomainOf(u.domain)])));
+    outageDomains.set(chain.chainId, new Map(chain.upstreams.map((u) => [u.id, outageDomainOf(u.domain)])));
   }
   const readiness = (): Readiness => {
     const statuses = [...chains.values()].map((c) => c.status());
@@ -149,9 +149,9 @@ export function createGateway(config: Config, ctx: EngineContext): Gateway {
       const answer = await chain.call(call, options);
       chainMetrics.get(chainId)?.verification(verificationOf(answer));
       const upstream = answer.evidence.upstream;
-      const domainLabel = upstream === undefined ? undefined : domainLabels.get(chainId)?.get(upstream);
+      const outageDomain = upstream === undefined ? undefined : outageDomains.get(chainId)?.get(upstream);
       activity.served({
-        ...(upstream !== undefined && domainLabel !== undefined ? { upstream: { id: upstream, domainLabel } } : {}),
+        ...(upstream !== undefined && outageDomain !== undefined ? { upstream: { id: upstream, outageDomain } } : {}),
         failed: !answer.ok && "error" in answer && GATEWAY_FAILURES.has(answer.error.code),
         latencyMs: performance.now() - started,
         arrivedAt,

@@ -147,7 +147,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     }
     if (u.admission !== "admitted") {
       log.info(
-        { upstream: u.id, domain: u.domainLabel },
+        { upstream: u.id, domain: u.outageDomain },
         u.admission === "cordoned" ? "upstream re-admitted" : "upstream admitted",
       );
       u.admission = "admitted";
@@ -201,7 +201,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       // turns half-open — one probe request per poll at most, then slow start — so a flapping node is still held back.
       else u.breaker.onProbeSuccess(at);
       u.lastSuccessAt = at;
-      domainHealth.onSuccess(u.domainLabel, u.id, at);
+      domainHealth.onSuccess(u.outageDomain, u.id, at);
       // A header whose fields do not hash to its hash is a lie about the chain: not a report, a dispute. One that
       // cannot be hashed (a field Multihome does not know) is a report whose roots need agreement (noteHeader).
       const check = checkHeader(block, options.forks);
@@ -242,7 +242,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
     }
     if (outcome.kind === "transport" && outcome.failure === "timeout") u.latency.record(elapsedMs, at);
     if (reported) u.breaker.onFailure(at);
-    domainHealth.onFailure(u.domainLabel, u.id, at);
+    domainHealth.onFailure(u.outageDomain, u.id, at);
   }
 
   /**

@@ -146,7 +146,7 @@ export function createResolver(deps: ResolveDeps) {
     const evidence: Evidence = {
       blockNumber,
       verified: quorum.witnesses.length >= 2 ? "quorum" : "single",
-      domains: [...new Set(quorum.witnesses.map((u) => u.domainLabel))],
+      domains: [...new Set(quorum.witnesses.map((u) => u.outageDomain))],
       upstream: quorum.witnesses[0]!.id,
     };
     return quorum.result.ok

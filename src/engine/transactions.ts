@@ -443,7 +443,7 @@ export function createTransactions(ctx: EngineContext, deps: TransactionDeps): T
       const reports: NonceReport[] = [];
       for (const [i, a] of answers.entries()) {
         if (!a?.ok || typeof a.result !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(a.result)) continue;
-        reports.push({ domain: targets[i]!.domainLabel, nonce: BigInt(a.result) });
+        reports.push({ domain: targets[i]!.outageDomain, nonce: BigInt(a.result) });
       }
       const chosen = choosePendingNonce(reports, mined === undefined ? undefined : BigInt(mined));
       if (chosen === undefined)

@@ -4,7 +4,7 @@
  */
 import { type Breaker, createBreaker } from "../core/breaker.ts";
 import { classifyResponse, classifyTransportFailure, type Outcome } from "../core/classify.ts";
-import { type FailureDomain, failureDomainOf } from "../core/domain.ts";
+import { type FailureDomain, outageDomainOf } from "../core/domain.ts";
 import { createLatencyWindow, type LatencyWindow } from "../core/latency.ts";
 import type { Clock, Transport, UpstreamCallOutcome, UpstreamMetrics } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
@@ -39,7 +39,7 @@ export interface Upstream {
   readonly id: string;
   readonly domain: FailureDomain;
   /** Outage domain label, `hosting/region`. */
-  readonly domainLabel: string;
+  readonly outageDomain: string;
   readonly breaker: Breaker;
   readonly latency: LatencyWindow;
   admission: AdmissionState;
@@ -149,7 +149,7 @@ export function createUpstream(config: { id: string; domain: FailureDomain }, de
   return {
     id: config.id,
     domain: config.domain,
-    domainLabel: failureDomainOf(config.domain),
+    outageDomain: outageDomainOf(config.domain),
     breaker: createBreaker(deps.breaker),
     latency: createLatencyWindow(UPSTREAM_LATENCY_WINDOW),
     admission: "pending",
@@ -167,7 +167,7 @@ export function viewOf(u: Upstream, now: number, head: number | undefined, domai
   const snapshot = u.breaker.snapshot(now);
   return {
     id: u.id,
-    domain: u.domainLabel,
+    domain: u.outageDomain,
     latencyMs: u.latency.ewma(),
     errorRate: snapshot.errorRate,
     weight: u.breaker.weight(now),
