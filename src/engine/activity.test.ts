@@ -135,7 +135,7 @@ test("a drilled transport refuses to connect without sending; otherwise it passe
   );
   await assert.rejects(transport.send("{}", { signal: new AbortController().signal, maxResponseBytes: 1 }), {
     name: "TransportError",
-    kind: "connect",
+    code: "connect",
   });
   assert.equal(sent, 0);
   down = false;
