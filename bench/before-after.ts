@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { VerificationPolicy } from "../src/core/methods.ts";
+import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import { balanceLoadOf, type Load, receiptLoadOf } from "./loads.ts";
 import { type BenchNodes, startBenchNodes } from "./nodes.ts";
 import type { MultihomeSpec } from "./serve.ts";

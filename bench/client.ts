@@ -23,11 +23,11 @@ import {
 import { DEMO_NODES } from "../src/app/demo.ts";
 import type { ClientSettings, ClientUpstream, Multihome } from "../src/client/index.ts";
 import { multihome } from "../src/client/viem.ts";
-import { outageDomainOf } from "../src/core/domain.ts";
+import { outageDomainOf } from "../src/core/domains/domain.ts";
 import type { Transport } from "../src/core/ports.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
-import type { Verification } from "../src/engine/answer.ts";
+import type { Verification } from "../src/engine/answers/answer.ts";
 import { createFetchTransport } from "../src/upstream/fetch-transport.ts";
 import { MAX_FEE_PER_GAS, MAX_PRIORITY_FEE_PER_GAS, rpc, TRANSFER_GAS } from "./nodes.ts";
 import { quantile } from "./open-loop.ts";

@@ -7,8 +7,8 @@
  * IPC throughout; the claim is that the count stays within the bound and the retained heap flat once the cache is full.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import type { FailureDomain } from "../src/core/domain.ts";
-import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/answer-cache.ts";
+import type { FailureDomain } from "../src/core/domains/domain.ts";
+import { CACHE_ENTRY_OVERHEAD_BYTES } from "../src/engine/answers/answer-cache.ts";
 import type { BodyCase } from "./bodies.ts";
 import type { CacheStats, MemoryReport, MemoryUsage, ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";

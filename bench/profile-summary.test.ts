@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { sourceOf, summarizeProfile } from "./profile-summary.ts";
 
 test("sources are named by repo path, package or Node internal", () => {
-  assert.equal(sourceOf("file:///repo/src/engine/execute.ts", "/repo"), "src/engine/execute.ts");
+  assert.equal(sourceOf("file:///repo/src/engine/routing/execute.ts", "/repo"), "src/engine/routing/execute.ts");
   assert.equal(sourceOf("file:///repo/node_modules/undici/lib/x.js", "/repo"), "undici");
   assert.equal(sourceOf("file:///repo/node_modules/@scope/pkg/a.js", "/repo"), "@scope/pkg");
   assert.equal(sourceOf("node:internal/http/server", "/repo"), "node:internal");
@@ -21,7 +21,7 @@ test("self time is summed per function from samples and time deltas; idle is set
       nodes: [
         { id: 1, callFrame: frame("(root)", ""), children: [2, 3, 4] },
         { id: 2, callFrame: frame("(idle)", "") },
-        { id: 3, callFrame: frame("execute", "file:///repo/src/engine/execute.ts") },
+        { id: 3, callFrame: frame("execute", "file:///repo/src/engine/routing/execute.ts") },
         { id: 4, callFrame: frame("request", "file:///repo/node_modules/undici/index.js") },
       ],
       samples: [2, 3, 3, 4, 3],
@@ -35,11 +35,11 @@ test("self time is summed per function from samples and time deltas; idle is set
     assert.deepEqual(
       s.byFunction.map((c) => [c.name, c.ms]),
       [
-        ["execute src/engine/execute.ts:10", 4],
+        ["execute src/engine/routing/execute.ts:10", 4],
         ["request undici:10", 2],
       ],
     );
-    assert.deepEqual(s.bySource[0], { name: "src/engine/execute.ts", ms: 4, share: 0.4 });
+    assert.deepEqual(s.bySource[0], { name: "src/engine/routing/execute.ts", ms: 4, share: 0.4 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,16 +1,16 @@
 /**
  * How long verification takes in the bench process itself, on fixtures taken from a real anvil: the CPU a proven
  * read adds to the gateway before any network cost. `verifyAccountProof` is timed on the same account and run count
- * as the unit test in `src/core/proof.test.ts`; the block checks on the largest block of `src/core/fixtures/bodies.json`,
- * the one `src/core/roots.test.ts` times once.
+ * as the unit test in `src/core/verification/proof.test.ts`; the block checks on the largest block of `src/core/fixtures/bodies.json`,
+ * the one `src/core/verification/roots.test.ts` times once.
  */
 import { performance } from "node:perf_hooks";
 import bodies from "../src/core/fixtures/bodies.json" with { type: "json" };
 import fixtures from "../src/core/fixtures/proofs.json" with { type: "json" };
 import type { Hex } from "../src/core/hex.ts";
-import { verifyAccountProof } from "../src/core/proof.ts";
-import { checkBlockBody, checkBlockReceipts } from "../src/core/roots.ts";
-import { recoverSender, sameAddress } from "../src/core/sender.ts";
+import { verifyAccountProof } from "../src/core/verification/proof.ts";
+import { checkBlockBody, checkBlockReceipts } from "../src/core/verification/roots.ts";
+import { recoverSender, sameAddress } from "../src/core/verification/sender.ts";
 
 export interface ProofTiming {
   /** Calls timed; the first ones are included, as in the unit test (no warm-up). */

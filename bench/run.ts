@@ -16,7 +16,7 @@ import { join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { DEFAULTS } from "../src/config/defaults.ts";
-import type { VerificationPolicy } from "../src/core/methods.ts";
+import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { anvilBinaryPath } from "../src/devnet/anvil.ts";
 import type { Readiness } from "../src/engine/gateway.ts";

@@ -4,8 +4,8 @@
  * over IPC, answers commands (`setFault`, `takeCounts`, `readiness`, `memory`) and stops on `{ type: "stop" }` or when the
  * parent goes away.
  */
-import type { FailureDomain } from "../src/core/domain.ts";
-import type { VerificationPolicy } from "../src/core/methods.ts";
+import type { FailureDomain } from "../src/core/domains/domain.ts";
+import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import type { Fault } from "../test/harness/fault-proxy.ts";
 
 export type MultihomeSpec = {

@@ -25,9 +25,9 @@ export const CLIENT_BUNDLE_BUDGET_GZIP_BYTES = 120 * 1024;
 
 /** Source files the proof verifier is made of: the browser bundle must keep them. */
 export const VERIFIER_FILES = [
-  "src/core/proof.ts",
-  "src/core/header.ts",
-  "src/core/roots.ts",
+  "src/core/verification/proof.ts",
+  "src/core/verification/header.ts",
+  "src/core/verification/roots.ts",
   "src/core/encodings/encode.ts",
 ] as const;
 

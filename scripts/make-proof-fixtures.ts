@@ -1,5 +1,5 @@
 /**
- * Regenerates the fixtures of `src/core/proof.test.ts` and `src/core/header.test.ts` from real anvil nodes, so those
+ * Regenerates the fixtures of `src/core/verification/proof.test.ts` and `src/core/verification/header.test.ts` from real anvil nodes, so those
  * unit tests run without starting a node: `node scripts/make-proof-fixtures.ts`.
  *
  * Per hardfork (anvil's default plus `--hardfork berlin | london | shanghai | cancun`) it sends value transfers,

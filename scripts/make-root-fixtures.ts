@@ -1,5 +1,5 @@
 /**
- * Regenerates `src/core/fixtures/bodies.json`, the fixture of `src/core/roots.test.ts`, from a real anvil node:
+ * Regenerates `src/core/fixtures/bodies.json`, the fixture of `src/core/verification/roots.test.ts`, from a real anvil node:
  * `node scripts/make-root-fixtures.ts`.
  *
  * It mines three blocks on anvil's default fork and saves each with full transactions (`eth_getBlockByNumber(n, true)`)

@@ -12,7 +12,7 @@ import { type Address, type Chain, createPublicClient, defineChain, type Hex, ht
 import { createEip1193Provider } from "../src/client/eip1193.ts";
 import { type ClientUpstream, createMultihome, type EvidenceEvent, type Multihome } from "../src/client/multihome.ts";
 import { multihome } from "../src/client/viem.ts";
-import type { FailureDomain } from "../src/core/domain.ts";
+import type { FailureDomain } from "../src/core/domains/domain.ts";
 import { type BlockView, type ClientUnderTest, ethersClient, lower, viemClient } from "./harness/clients.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { type FaultProxy, startFaultProxy } from "./harness/fault-proxy.ts";

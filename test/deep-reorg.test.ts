@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { REORG_WALK_MAX_BLOCKS } from "../src/engine/head-tracker.ts";
+import { REORG_WALK_MAX_BLOCKS } from "../src/engine/routing/head-tracker.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 

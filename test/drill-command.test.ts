@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
-import type { Drill } from "../src/core/drill.ts";
+import type { Drill } from "../src/core/domains/drill.ts";
 import { CANARY, FOUR_NODES_TWO_ON_AWS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { within } from "./harness/transport-kit.ts";
 

@@ -11,8 +11,8 @@ import { after, before, test } from "node:test";
 import type { Hex } from "viem";
 import { L2_TO_L1_MESSAGE_PASSER } from "../src/core/encodings/op-stack.ts";
 import { MultihomeError } from "../src/core/errors.ts";
-import { EMPTY_TRIE_ROOT } from "../src/core/proof.ts";
-import { createStackFields } from "../src/engine/stack-fields.ts";
+import { EMPTY_TRIE_ROOT } from "../src/core/verification/proof.ts";
+import { createStackFields } from "../src/engine/verification/stack-fields.ts";
 import { disputesOf, liarRewrites } from "./harness/liar.ts";
 import { startTestNetwork, type TestNetwork } from "./harness/network.ts";
 

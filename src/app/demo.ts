@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { validateConfig } from "../config/load.ts";
 import type { ConfigInput } from "../config/schema.ts";
-import type { FailureDomain } from "../core/domain.ts";
-import { staleAfterBlockTime } from "../core/staleness.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
+import { staleAfterBlockTime } from "../core/rpc/staleness.ts";
 import { type Devnet, startDevnet } from "../devnet/devnet.ts";
 import { type App, startApp } from "./app.ts";
 

@@ -3,7 +3,7 @@
  * where the upstream's host name resolves (hosting/ASN), for the operator to review and paste.
  */
 import type { DraftUpstreamConfig } from "../config/load.ts";
-import type { FailureDomain } from "../core/domain.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import { type AsnDatabase, inferDomain } from "./hosting.ts";
 

@@ -9,13 +9,13 @@
 
 import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import type { DraftConfig, DraftUpstreamConfig } from "../config/load.ts";
-import type { Outcome } from "../core/classify.ts";
-import { assessConcentration, type ConcentrationReport, type Finding } from "../core/concentration.ts";
+import { assessConcentration, type ConcentrationReport, type Finding } from "../core/domains/concentration.ts";
 import { readQuantity } from "../core/hex.ts";
-import type { RpcErrorObject } from "../core/jsonrpc.ts";
-import { parseBlockNumber, toHex } from "../core/methods.ts";
 import type { Transport } from "../core/ports.ts";
-import { createRedactor } from "../core/redact.ts";
+import type { Outcome } from "../core/routing/classify.ts";
+import type { RpcErrorObject } from "../core/rpc/jsonrpc.ts";
+import { parseBlockNumber, toHex } from "../core/rpc/methods.ts";
+import { createRedactor } from "../core/security/redact.ts";
 import { systemClock } from "../system/system.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";

@@ -3,7 +3,7 @@ import type { LookupAddress } from "node:dns";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
-import { UNKNOWN_REGION } from "../core/concentration.ts";
+import { UNKNOWN_REGION } from "../core/domains/concentration.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import {
   AsnDatabaseUnavailableError,

@@ -11,11 +11,11 @@
 import type { LookupAddress } from "node:dns";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { classifyAddress, ipv4Of, isIpAddress, normalizeHostname, parseIp } from "../core/address-policy.ts";
-import { UNKNOWN_REGION } from "../core/concentration.ts";
-import type { FailureDomain } from "../core/domain.ts";
+import { UNKNOWN_REGION } from "../core/domains/concentration.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
 import { BaseError } from "../core/errors.ts";
-import { errorCodeOf } from "../core/redact.ts";
+import { classifyAddress, ipv4Of, isIpAddress, normalizeHostname, parseIp } from "../core/security/address-policy.ts";
+import { errorCodeOf } from "../core/security/redact.ts";
 import { type ResolveHostname, resolveAddresses, untilAborted } from "../upstream/safe-lookup.ts";
 
 /** The npm package holding the IP-to-ASN table (CC BY 4.0: RouteViews, the five RIRs via NRO, DB-IP). */

@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { apiKeysSchema } from "../config/schema.ts";
-import { type ApiKey, type ApiKeyConfig, indexApiKeys } from "../core/access.ts";
 import type { Logger } from "../core/ports.ts";
+import { type ApiKey, type ApiKeyConfig, indexApiKeys } from "../core/rpc/access.ts";
 import { hashApiKey } from "../server/access.ts";
 
 export interface KeyRing {

@@ -8,7 +8,7 @@ import { stringify as toYaml } from "yaml";
 import { type DoctorReport, runDoctor, type UpstreamProbe } from "../app/doctor.ts";
 import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import { loadConfigFile } from "../config/load.ts";
-import type { Share } from "../core/concentration.ts";
+import type { Share } from "../core/domains/concentration.ts";
 
 /** Largest `--timeout`, in milliseconds. */
 export const DOCTOR_MAX_TIMEOUT_MS = 600_000;

@@ -5,7 +5,7 @@
  * the drill, 1 when some did, 2 for bad usage or a drill the gateway refused.
  */
 
-import { type Drill, type DrillStats, parseDrillSelector } from "../core/drill.ts";
+import { type Drill, type DrillStats, parseDrillSelector } from "../core/domains/drill.ts";
 import { BaseError } from "../core/errors.ts";
 
 export interface DrillOptions {

@@ -7,11 +7,11 @@
 
 import { type Config, type ConfigInput, configSchema } from "../config/schema.ts";
 import { ConfigError, parseWith } from "../config/validate.ts";
-import type { FailureDomain } from "../core/domain.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
 import { BaseError, ERRORS, type ErrorCode, MultihomeError, toRpcError } from "../core/errors.ts";
-import { callShapeProblem, type RpcCall, type RpcErrorObject } from "../core/jsonrpc.ts";
-import { SUBSCRIPTION_METHODS } from "../core/methods.ts";
 import { type Clock, type Logger, type Random, silentLogger, type Transport } from "../core/ports.ts";
+import { callShapeProblem, type RpcCall, type RpcErrorObject } from "../core/rpc/jsonrpc.ts";
+import { SUBSCRIPTION_METHODS } from "../core/rpc/methods.ts";
 import type { Store } from "../core/store.ts";
 import {
   type AccountAnswer,

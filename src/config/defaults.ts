@@ -184,7 +184,7 @@ export const DEFAULTS = {
       // Suggested from the tips paid in the last proven blocks (core/fees/tip-oracle.ts).
       eth_gasPrice: "proof",
       eth_maxPriorityFeePerGas: "proof",
-      // Estimates differ across honest pools: the median of independent domains (core/estimate.ts).
+      // Estimates differ across honest pools: the median of independent domains (core/routing/estimate.ts).
       eth_blobBaseFee: "quorum",
       eth_estimateGas: "quorum",
     } as Record<string, "proof" | "quorum" | "single">,

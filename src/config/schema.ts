@@ -3,9 +3,9 @@
  * comes from defaults.ts.
  */
 import * as z from "zod";
-import { API_KEYS_MAX, KEY_HASH } from "../core/access.ts";
-import { parseIp } from "../core/address-policy.ts";
-import { methodSpec } from "../core/methods.ts";
+import { API_KEYS_MAX, KEY_HASH } from "../core/rpc/access.ts";
+import { methodSpec } from "../core/rpc/methods.ts";
+import { parseIp } from "../core/security/address-policy.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { label } from "./fields.ts";
 import {

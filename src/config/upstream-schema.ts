@@ -4,7 +4,7 @@
  * whole config has been read (an entry's URL depends on its chain and on that section).
  */
 import * as z from "zod";
-import { hostnameVerdict } from "../core/address-policy.ts";
+import { hostnameVerdict } from "../core/security/address-policy.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { label } from "./fields.ts";
 import { type ProviderOverride, shortcutUrl, templateProblem, upstreamIds } from "./shortcuts.ts";

@@ -7,7 +7,7 @@
 /**
  * When each fork that added header fields took effect: London by block number, Shanghai, Cancun and Prague by block
  * timestamp (seconds since the Unix epoch). A fork left out has not taken effect. A header must carry exactly the
- * fields of the forks in effect at its number and timestamp (see `core/header.ts`).
+ * fields of the forks in effect at its number and timestamp (see `core/verification/header.ts`).
  */
 export interface ForkSchedule {
   /** First block with `baseFeePerGas`. */

@@ -12,6 +12,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { DEV_ACCOUNTS } from "../devnet/accounts.ts";
 import { ERRORS, MultihomeError, toRpcError } from "./errors.ts";
 import type { Hex } from "./hex.ts";
+import { decodeRawTransaction, type SendVerdict, sendVerdict } from "./outbox/tx.ts";
 import {
   type ParsedBody,
   type ParsedItem,
@@ -21,9 +22,8 @@ import {
   scanBody,
   serializeError,
   serializeResult,
-} from "./jsonrpc.ts";
-import { METHODS, methodSpec, parseBlockNumber, pinBlock, toHex } from "./methods.ts";
-import { decodeRawTransaction, type SendVerdict, sendVerdict } from "./tx.ts";
+} from "./rpc/jsonrpc.ts";
+import { METHODS, methodSpec, parseBlockNumber, pinBlock, toHex } from "./rpc/methods.ts";
 
 function positiveIntegerFromEnv(name: string): number | undefined {
   const text = process.env[name];

@@ -18,7 +18,7 @@
  */
 
 import { keccak256 } from "viem";
-import type { FailureDomain } from "../core/domain.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
 import { BaseError } from "../core/errors.ts";
 import { DEV_ACCOUNTS, type DevAccount } from "./accounts.ts";
 import { type AnvilProcess, startAnvil } from "./anvil.ts";

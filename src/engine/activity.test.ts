@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createFakeClock } from "../../test/harness/fake-clock.ts";
-import type { Drill } from "../core/drill.ts";
+import type { Drill } from "../core/domains/drill.ts";
 import {
   createActivity,
   DRILL_MAX_RECOVERY_MS,

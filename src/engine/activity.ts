@@ -8,7 +8,7 @@
  * window after it, the client requests the gateway answers are counted: how many failed, their p50/p99, and which
  * domains served them.
  */
-import type { FailureDomain } from "../core/domain.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
 import {
   type Drill,
   type DrillRefusal,
@@ -16,7 +16,7 @@ import {
   type DrillStats,
   drillLabel,
   drillSelects,
-} from "../core/drill.ts";
+} from "../core/domains/drill.ts";
 import { type Clock, type Transport, TransportError } from "../core/ports.ts";
 
 /** Events kept, newest first; older ones are dropped. */

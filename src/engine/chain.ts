@@ -1,43 +1,43 @@
 /** Everything Multihome keeps for one chain, and answering one call on it. */
 
-import { createMethodPolicy } from "../core/access.ts";
-import { cacheSlot, canonicalJson } from "../core/cache-policy.ts";
-import { limitCall } from "../core/call-limits.ts";
-import { areIndependent } from "../core/domain.ts";
-import { createDomainHealth, type DomainHealth } from "../core/domain-health.ts";
+import { areIndependent } from "../core/domains/domain.ts";
+import { createDomainHealth, type DomainHealth } from "../core/domains/domain-health.ts";
+import { createHeadBook } from "../core/domains/head.ts";
 import { MultihomeError } from "../core/errors.ts";
-import { createHeadBook } from "../core/head.ts";
 import { ADDRESS_HEX } from "../core/hex.ts";
-import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
-import { createLatencyWindow } from "../core/latency.ts";
 import type { ByteLru } from "../core/lru.ts";
-import { pinBlock, toHex } from "../core/methods.ts";
 import { noopMetrics } from "../core/ports.ts";
-import { createRedactor } from "../core/redact.ts";
-import { createRetryBudget } from "../core/retry-budget.ts";
-import { asksForHead } from "../core/staleness.ts";
-import type { ChainStatus } from "../core/status.ts";
+import { createLatencyWindow } from "../core/routing/latency.ts";
+import { createRetryBudget } from "../core/routing/retry-budget.ts";
+import { createMethodPolicy } from "../core/rpc/access.ts";
+import { cacheSlot, canonicalJson } from "../core/rpc/cache-policy.ts";
+import { limitCall } from "../core/rpc/call-limits.ts";
+import type { RpcCall, RpcErrorObject } from "../core/rpc/jsonrpc.ts";
+import { pinBlock, toHex } from "../core/rpc/methods.ts";
+import { asksForHead } from "../core/rpc/staleness.ts";
+import type { ChainStatus } from "../core/rpc/status.ts";
+import { createRedactor } from "../core/security/redact.ts";
 import { OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { type Activity, drillable } from "./activity.ts";
-import { createAnchors } from "./anchors.ts";
-import type { CallAnswer, CallOptions, Evidence } from "./answer.ts";
-import { type CachedAnswer, createAnswerCache } from "./answer-cache.ts";
-import { createBlockReads } from "./block-reads.ts";
-import { createBlockTags, pinsBlock } from "./block-tags.ts";
+import type { CallAnswer, CallOptions, Evidence } from "./answers/answer.ts";
+import { type CachedAnswer, createAnswerCache } from "./answers/answer-cache.ts";
+import { createLastKnownGoodBook, lastKnownGoodKey } from "./answers/last-known-good.ts";
+import { createStaleCheck } from "./answers/staleness.ts";
 import type { EngineContext } from "./context.ts";
-import { createCordons } from "./cordons.ts";
-import { type ExecuteTarget, execute } from "./execute.ts";
-import { createHeadTracker, type HeadTracker, READY_SILENCE_POLLS } from "./head-tracker.ts";
-import { createLastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
+import { createTransactions, type TransactionStatus } from "./outbox/transactions.ts";
 import { createResolver } from "./resolve.ts";
+import { createCordons } from "./routing/cordons.ts";
+import { type ExecuteTarget, execute } from "./routing/execute.ts";
+import { createHeadTracker, type HeadTracker, READY_SILENCE_POLLS } from "./routing/head-tracker.ts";
 import type { ChainSettings } from "./settings.ts";
-import { createStaleCheck } from "./staleness.ts";
-import { PROVEN_METHODS } from "./state-reads.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
-import { createTransactions, type TransactionStatus } from "./transactions.ts";
+import { createAnchors } from "./verification/anchors.ts";
+import { createBlockReads } from "./verification/block-reads.ts";
+import { createBlockTags, pinsBlock } from "./verification/block-tags.ts";
+import { PROVEN_METHODS } from "./verification/state-reads.ts";
 
-export type { CallAnswer, CallOptions, Evidence, Verification } from "./answer.ts";
+export type { CallAnswer, CallOptions, Evidence, Verification } from "./answers/answer.ts";
 
 export interface Chain {
   chainId: number;
@@ -272,7 +272,7 @@ export function createChain(
       typeof rpc.params[0] === "string" &&
       ADDRESS_HEX.test(rpc.params[0])
     )
-      // The highest the domains' pools support, bounded by the proven mined nonce (core/pending-nonce.ts).
+      // The highest the domains' pools support, bounded by the proven mined nonce (core/outbox/pending-nonce.ts).
       return transactions.pendingNonce(rpc.params[0]);
     if (!head && options.firstHeadWaitMs !== undefined) {
       head = headBook.current() ?? (await tracker.waitForNextHead(options.firstHeadWaitMs, signal));
@@ -287,7 +287,7 @@ export function createChain(
       return { ok: false, error, evidence: none };
     }
     if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
-    // `finalized`, `safe` and `{ blockHash }` become the anchored number they stand for (engine/block-tags.ts).
+    // `finalized`, `safe` and `{ blockHash }` become the anchored number they stand for (engine/verification/block-tags.ts).
     if (pinsBlock(rpc.method, spec, rpc.params)) {
       const tagged = await blockTags.pin(rpc.method, spec, rpc.params, head.number);
       if (!tagged.ok) return { ok: false, error: tagged.error, evidence: none };

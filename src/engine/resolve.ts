@@ -4,23 +4,30 @@
  * (quorum.ts; for fee suggestions and gas estimates their median), or one upstream's word — still checked where an
  * answer can be checked by itself (a block's header against the anchored hash, logs against their own filter).
  */
+
+import type { AgreedHead } from "../core/domains/head.ts";
 import { MultihomeError } from "../core/errors.ts";
-import { ESTIMATE_METHODS } from "../core/estimate.ts";
-import type { AgreedHead } from "../core/head.ts";
-import type { RpcCall, RpcErrorObject } from "../core/jsonrpc.ts";
-import { logsBreakFilter } from "../core/log-filter.ts";
-import { type MethodSpec, type PinnedCall, parseBlockNumber, toHex, type VerificationPolicy } from "../core/methods.ts";
-import type { Anchors } from "./anchors.ts";
-import { type CallAnswer, type CallOptions, type Evidence, weakestEvidence } from "./answer.ts";
-import type { BlockReads } from "./block-reads.ts";
+import { ESTIMATE_METHODS } from "../core/routing/estimate.ts";
+import type { RpcCall, RpcErrorObject } from "../core/rpc/jsonrpc.ts";
+import {
+  type MethodSpec,
+  type PinnedCall,
+  parseBlockNumber,
+  toHex,
+  type VerificationPolicy,
+} from "../core/rpc/methods.ts";
+import { logsBreakFilter } from "../core/verification/log-filter.ts";
+import { type CallAnswer, type CallOptions, type Evidence, weakestEvidence } from "./answers/answer.ts";
+import { type LastKnownGoodBook, lastKnownGoodKey } from "./answers/last-known-good.ts";
 import type { EngineContext } from "./context.ts";
-import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./execute.ts";
 import { createVerifiedCalls } from "./execution/verified-call.ts";
 import { createFeeOracle } from "./fees.ts";
-import { type LastKnownGoodBook, lastKnownGoodKey } from "./last-known-good.ts";
-import { executeEstimate, executeQuorum } from "./quorum.ts";
+import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./routing/execute.ts";
+import { executeEstimate, executeQuorum } from "./routing/quorum.ts";
 import type { ChainSettings } from "./settings.ts";
-import { readProven } from "./state-reads.ts";
+import type { Anchors } from "./verification/anchors.ts";
+import type { BlockReads } from "./verification/block-reads.ts";
+import { readProven } from "./verification/state-reads.ts";
 
 export interface ResolveDeps {
   ctx: EngineContext;

@@ -1,10 +1,10 @@
-import type { MethodRules } from "../core/access.ts";
-import type { CallLimits } from "../core/call-limits.ts";
 import type { ChainStack, ForkSchedule } from "../core/chain-presets.ts";
-import type { FailureDomain } from "../core/domain.ts";
-import type { VerificationPolicy } from "../core/methods.ts";
-import type { ExecuteTarget } from "./execute.ts";
-import type { TransactionSettings } from "./transactions.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
+import type { MethodRules } from "../core/rpc/access.ts";
+import type { CallLimits } from "../core/rpc/call-limits.ts";
+import type { VerificationPolicy } from "../core/rpc/methods.ts";
+import type { TransactionSettings } from "./outbox/transactions.ts";
+import type { ExecuteTarget } from "./routing/execute.ts";
 
 /** What the engine needs to run one chain (the app derives it from the validated config). */
 export interface ChainSettings {
@@ -38,7 +38,7 @@ export interface ChainSettings {
   logs: { maxBlockRange: number; chunkBlocks: number; chunkConcurrency: number };
   /**
    * How old the newest agreed block may be before answers about it are stale, ms; undefined for a chain that makes
-   * blocks only on demand (see core/staleness.ts).
+   * blocks only on demand (see core/rpc/staleness.ts).
    */
   staleAfterMs: number | undefined;
   cache: {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { computeHeaderHash } from "../core/header.ts";
-import type { CallAnswer } from "./answer.ts";
+import { computeHeaderHash } from "../core/verification/header.ts";
+import type { CallAnswer } from "./answers/answer.ts";
 import { bloomMayMatch, createStreams, logMatches, parseSubscription, STREAM_WINDOW_BLOCKS } from "./streams.ts";
 
 type Json = Record<string, unknown>;

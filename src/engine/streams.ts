@@ -13,10 +13,10 @@
  */
 import { hexToBytes, keccak256 } from "viem";
 import { MultihomeError } from "../core/errors.ts";
-import { BLOCK_BODY_KEYS, checkHeader } from "../core/header.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
-import { parseBlockNumber } from "../core/methods.ts";
-import type { CallAnswer } from "./answer.ts";
+import { parseBlockNumber } from "../core/rpc/methods.ts";
+import { BLOCK_BODY_KEYS, checkHeader } from "../core/verification/header.ts";
+import type { CallAnswer } from "./answers/answer.ts";
 import type { EngineContext } from "./context.ts";
 
 /** Delivered blocks remembered per chain (to link the next block and to withdraw logs on a reorg). */

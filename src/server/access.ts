@@ -7,6 +7,8 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { BlockList, isIP } from "node:net";
+import { MultihomeError } from "../core/errors.ts";
+import type { Logger } from "../core/ports.ts";
 import {
   type ApiKey,
   authenticate,
@@ -16,9 +18,7 @@ import {
   clientAddressKey,
   keyCaller,
   type RateLimit,
-} from "../core/access.ts";
-import { MultihomeError } from "../core/errors.ts";
-import type { Logger } from "../core/ports.ts";
+} from "../core/rpc/access.ts";
 import type { RpcGate } from "./rpc-handler.ts";
 
 /** An API key's digest as the config stores it (`sha256:<hex>`). */

@@ -4,9 +4,9 @@
  * engine's public API only and answers nothing that carries an upstream URL.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { assessConcentration, type ConcentrationReport } from "../core/concentration.ts";
-import type { FailureDomain } from "../core/domain.ts";
-import type { Drill } from "../core/drill.ts";
+import { assessConcentration, type ConcentrationReport } from "../core/domains/concentration.ts";
+import type { FailureDomain } from "../core/domains/domain.ts";
+import type { Drill } from "../core/domains/drill.ts";
 import type { ActivityEvent, ChainStatus, Gateway } from "../engine/gateway.ts";
 
 /** Request bodies of the admin API (a drill's selector and duration), bytes. */

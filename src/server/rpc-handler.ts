@@ -4,8 +4,9 @@
  * Over WebSocket the same text is sent as one message (the status and headers have no equivalent there).
  */
 import { randomBytes } from "node:crypto";
-import { bodyCost, callCost } from "../core/access.ts";
 import { MultihomeError, toRpcError } from "../core/errors.ts";
+import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
+import { bodyCost, callCost } from "../core/rpc/access.ts";
 import {
   type ParsedItem,
   type ParseLimits,
@@ -14,9 +15,8 @@ import {
   type RpcId,
   serializeError,
   serializeResult,
-} from "../core/jsonrpc.ts";
-import { methodLabel, SUBSCRIPTION_METHODS } from "../core/methods.ts";
-import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
+} from "../core/rpc/jsonrpc.ts";
+import { methodLabel, SUBSCRIPTION_METHODS } from "../core/rpc/methods.ts";
 import {
   type CallAnswer,
   type Gateway,

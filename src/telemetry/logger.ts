@@ -4,7 +4,7 @@
  */
 import { pino } from "pino";
 import type { Logger } from "../core/ports.ts";
-import { createRedactor } from "../core/redact.ts";
+import { createRedactor } from "../core/security/redact.ts";
 
 export interface LoggerOptions {
   level: string;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Histogram, Registry } from "prom-client";
-import { methodLabel } from "../core/methods.ts";
-import type { Readiness } from "../core/status.ts";
+import { methodLabel } from "../core/rpc/methods.ts";
+import type { Readiness } from "../core/rpc/status.ts";
 import { callOutcome } from "../upstream/upstream.ts";
 import { createMetrics, LATENCY_BUCKETS_SECONDS } from "./metrics.ts";
 

@@ -14,7 +14,6 @@
  */
 import { Counter, Gauge, type Metric, Registry } from "prom-client";
 import { ERRORS } from "../core/errors.ts";
-import { methodLabel } from "../core/methods.ts";
 import type {
   ChainMetrics,
   Metrics,
@@ -24,7 +23,8 @@ import type {
   UpstreamMetrics,
   VerificationOutcome,
 } from "../core/ports.ts";
-import type { StatusSource } from "../core/status.ts";
+import { methodLabel } from "../core/rpc/methods.ts";
+import type { StatusSource } from "../core/rpc/status.ts";
 
 /** Latency buckets, seconds: from a cache hit to the request deadline. */
 export const LATENCY_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

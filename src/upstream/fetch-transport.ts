@@ -4,7 +4,7 @@
  * address policy applies here; the gateway's own upstreams keep theirs (see `http-transport.ts`).
  */
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
-import { redactError } from "../core/redact.ts";
+import { redactError } from "../core/security/redact.ts";
 import {
   abortedError,
   classifyHttpFailure,

@@ -4,8 +4,8 @@ import { createServer as createNetServer, type Server as NetServer } from "node:
 import { test } from "node:test";
 import { transportContract } from "../../test/harness/transport-contract.ts";
 import { MiB, startHttpServer, stopHttpServer, transportKit } from "../../test/harness/transport-kit.ts";
-import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
 import type { TransportFailureKind } from "../core/ports.ts";
+import { ADDRESS_REFUSALS } from "../core/security/address-policy.ts";
 import { AddressBlockedError, classifyHttpFailure } from "./failures.ts";
 import { createHttpTransport } from "./http-transport.ts";
 import type { ResolveHostname } from "./safe-lookup.ts";

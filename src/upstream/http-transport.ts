@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool } from "undici";
-import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import { type SendOptions, type Transport, TransportError, type TransportResponse } from "../core/ports.ts";
-import { redactError } from "../core/redact.ts";
+import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/security/address-policy.ts";
+import { redactError } from "../core/security/redact.ts";
 import {
   AddressBlockedError,
   abortedError,

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { connect, createServer, type LookupFunction, type Server } from "node:net";
 import { test } from "node:test";
 import { within } from "../../test/harness/transport-kit.ts";
-import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
+import { ADDRESS_REFUSALS } from "../core/security/address-policy.ts";
 import { ADDRESS_BLOCKED_CODE, AddressBlockedError, addressBlockedReason } from "./failures.ts";
 import { checkUrl, createSafeLookup, type ResolveHostname } from "./safe-lookup.ts";
 

@@ -16,8 +16,8 @@ import {
   classifyAddress,
   hostnameVerdict,
   isIpAddress,
-} from "../core/address-policy.ts";
-import { errorCodeOf } from "../core/redact.ts";
+} from "../core/security/address-policy.ts";
+import { errorCodeOf } from "../core/security/redact.ts";
 import { AddressBlockedError } from "./failures.ts";
 
 /** Resolves a host name to every address it has. Tests inject one; production uses `dns.lookup` (getaddrinfo). */

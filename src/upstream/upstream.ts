@@ -2,13 +2,14 @@
  * One upstream at run time: its transport, breaker, latency window, rate-limit backoff and admission state.
  * `attempt()` sends one JSON-RPC call and returns its classified outcome; it never throws.
  */
-import { type Breaker, createBreaker } from "../core/breaker.ts";
-import { classifyResponse, classifyTransportFailure, type Outcome } from "../core/classify.ts";
-import { type FailureDomain, outageDomainOf } from "../core/domain.ts";
-import { createLatencyWindow, type LatencyWindow } from "../core/latency.ts";
+
+import { type FailureDomain, outageDomainOf } from "../core/domains/domain.ts";
 import type { Clock, Transport, UpstreamCallOutcome, UpstreamMetrics } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
-import type { UpstreamView } from "../core/select.ts";
+import { type Breaker, createBreaker } from "../core/routing/breaker.ts";
+import { classifyResponse, classifyTransportFailure, type Outcome } from "../core/routing/classify.ts";
+import { createLatencyWindow, type LatencyWindow } from "../core/routing/latency.ts";
+import type { UpstreamView } from "../core/routing/select.ts";
 
 /** Per-upstream latency: a short memory, so a fleet that turns slow is recognised within seconds. */
 export const UPSTREAM_LATENCY_WINDOW = { size: 64, maxAgeMs: 15_000 } as const;

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { keccak256, toHex } from "viem";
 import WebSocket, { WebSocketServer } from "ws";
 import { anvilForThisFile, freePort, MiB, transportKit, within } from "../../test/harness/transport-kit.ts";
-import { ADDRESS_REFUSALS } from "../core/address-policy.ts";
+import { ADDRESS_REFUSALS } from "../core/security/address-policy.ts";
 import { AddressBlockedError } from "./failures.ts";
 import type { ResolveHostname } from "./safe-lookup.ts";
 import { createWsTransport, WS_RECONNECT_DELAY_MIN_MS } from "./ws-transport.ts";

@@ -1,8 +1,8 @@
 import WebSocket from "ws";
-import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/address-policy.ts";
 import type { Clock, SendOptions, Transport, TransportResponse } from "../core/ports.ts";
 import { TransportError } from "../core/ports.ts";
-import { errorCodeOf, redactError } from "../core/redact.ts";
+import { ADDRESS_POLICY_DEFAULT, type AddressPolicy, hostnameVerdict } from "../core/security/address-policy.ts";
+import { errorCodeOf, redactError } from "../core/security/redact.ts";
 import { AddressBlockedError, abortedError, failureDetail, TRANSPORT_CLOSED_MESSAGE } from "./failures.ts";
 import { createSafeLookup, type ResolveHostname } from "./safe-lookup.ts";
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { BROWSER_BUNDLE_FILE, type BrowserBundle, buildBrowserBundle } from "../../scripts/build.ts";
-import type { FailureDomain } from "../../src/core/domain.ts";
+import type { FailureDomain } from "../../src/core/domains/domain.ts";
 
 const PAGE_DIR = join(import.meta.dirname, "client-page");
 

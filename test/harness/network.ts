@@ -9,7 +9,7 @@ import { DEMO_NODES } from "../../src/app/demo.ts";
 import { validateConfig } from "../../src/config/load.ts";
 import type { Config, ConfigInput } from "../../src/config/schema.ts";
 import type { ChainStack } from "../../src/core/chain-presets.ts";
-import type { FailureDomain } from "../../src/core/domain.ts";
+import type { FailureDomain } from "../../src/core/domains/domain.ts";
 import { type Devnet, startDevnet } from "../../src/devnet/devnet.ts";
 import { createLogger } from "../../src/telemetry/logger.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { afterEach, describe, test } from "node:test";
-import { classifyResponse } from "../../src/core/classify.ts";
 import type { Transport } from "../../src/core/ports.ts";
+import { classifyResponse } from "../../src/core/routing/classify.ts";
 import { TRANSPORT_CLOSED_MESSAGE } from "../../src/upstream/failures.ts";
 import {
   anvilForThisFile,

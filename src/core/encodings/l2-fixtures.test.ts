@@ -20,8 +20,8 @@ import opDepositEcotone from "../fixtures/l2/op-tx7e-127446283.json" with { type
 import opDeposit from "../fixtures/l2/op-tx7e-151539208.json" with { type: "json" };
 import unichainBlock from "../fixtures/l2/unichainsepolia-block-35535698.json" with { type: "json" };
 import unichainReceipts from "../fixtures/l2/unichainsepolia-receipts-35535698.json" with { type: "json" };
-import { checkHeader, verifyHeaderHash } from "../header.ts";
-import { checkBlockBody, checkTransactionHash } from "../roots.ts";
+import { checkHeader, verifyHeaderHash } from "../verification/header.ts";
+import { checkBlockBody, checkTransactionHash } from "../verification/roots.ts";
 import { ARBOS_ADDRESS } from "./arbitrum.ts";
 import { committedSender, encodeReceipt, encodeTransaction, ownTypeOf } from "./encode.ts";
 import { orderedTrieRoot } from "./trie.ts";

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bytesToHex, concatBytes, type Hex, hexToBytes, keccak256, stringToBytes } from "viem";
 import fixture from "../fixtures/bodies.json" with { type: "json" };
-import { checkBlockBody, checkBlockReceipts } from "../roots.ts";
-import { recoverSender } from "../sender.ts";
+import { checkBlockBody, checkBlockReceipts } from "../verification/roots.ts";
+import { recoverSender } from "../verification/sender.ts";
 import { stateSyncTransactionHash } from "./polygon.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the cases reach freely into nested answer JSON.

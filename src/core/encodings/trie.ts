@@ -4,7 +4,7 @@
  */
 import { bytesToHex, concatBytes, keccak256, toRlp } from "viem";
 import { type Hex, quantityBytes } from "../hex.ts";
-import { EMPTY_TRIE_ROOT, toNibbles } from "../proof.ts";
+import { EMPTY_TRIE_ROOT, toNibbles } from "../verification/proof.ts";
 import { EMPTY, type RlpValue, RootFormatError } from "./fields.ts";
 
 interface TrieEntry {

@@ -15,10 +15,10 @@ import {
   verifyAccountProof,
   verifyCode,
   verifyStorageProof,
-} from "../../core/proof.ts";
-import { boundedCache } from "../bounded-cache.ts";
-import type { CallPlan, ExecuteResult } from "../execute.ts";
-import type { AnchoredBlock } from "../state-reads.ts";
+} from "../../core/verification/proof.ts";
+import { boundedCache } from "../answers/bounded-cache.ts";
+import type { CallPlan, ExecuteResult } from "../routing/execute.ts";
+import type { AnchoredBlock } from "../verification/state-reads.ts";
 
 /** Proven accounts and storage slots kept, across blocks (a call at a new block proves afresh what it touches). */
 export const MAX_PROVEN_STATE_ENTRIES = 32_768;

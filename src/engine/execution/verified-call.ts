@@ -12,11 +12,11 @@ import type { ChainStack, ForkSchedule } from "../../core/chain-presets.ts";
 import { hardforkOf } from "../../core/execution/block-env.ts";
 import { readCall } from "../../core/execution/call-request.ts";
 import type { Hex } from "../../core/hex.ts";
-import type { RpcErrorObject } from "../../core/jsonrpc.ts";
-import { toHex } from "../../core/methods.ts";
-import type { CallAnswer, Evidence } from "../answer.ts";
-import type { CallPlan, ExecuteResult } from "../execute.ts";
-import type { AnchoredBlock } from "../state-reads.ts";
+import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
+import { toHex } from "../../core/rpc/methods.ts";
+import type { CallAnswer, Evidence } from "../answers/answer.ts";
+import type { CallPlan, ExecuteResult } from "../routing/execute.ts";
+import type { AnchoredBlock } from "../verification/state-reads.ts";
 import { type LocalOutcome, MAX_LOCAL_EXECUTION_GAS, runLocally } from "./evm.ts";
 import { createProvenStates } from "./proven-state.ts";
 
