@@ -3,29 +3,23 @@
 import { areIndependent } from "../core/domains/domain.ts";
 import { createDomainHealth, type DomainHealth } from "../core/domains/domain-health.ts";
 import { createHeadBook } from "../core/domains/head.ts";
-import { MultihomeError } from "../core/errors.ts";
-import { ADDRESS_HEX } from "../core/hex.ts";
 import type { ByteLru } from "../core/lru.ts";
 import { noopMetrics } from "../core/ports.ts";
 import { createLatencyWindow } from "../core/routing/latency.ts";
 import { createRetryBudget } from "../core/routing/retry-budget.ts";
 import { createMethodPolicy } from "../core/rpc/access.ts";
-import { cacheSlot, canonicalJson } from "../core/rpc/cache-policy.ts";
-import { limitCall } from "../core/rpc/call-limits.ts";
 import type { RpcCall, RpcErrorObject } from "../core/rpc/jsonrpc.ts";
-import { pinBlock, toHex } from "../core/rpc/methods.ts";
-import { asksForHead } from "../core/rpc/staleness.ts";
 import type { ChainStatus } from "../core/rpc/status.ts";
 import { createRedactor } from "../core/security/redact.ts";
-import { OUTBOX_MAX_RAW_HEX_CHARS } from "../core/store.ts";
 import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
 import { type Activity, drillable } from "./activity.ts";
-import type { CallAnswer, CallOptions, Evidence } from "./answers/answer.ts";
+import type { CallAnswer, CallOptions } from "./answers/answer.ts";
 import { type CachedAnswer, createAnswerCache } from "./answers/answer-cache.ts";
-import { createLastKnownGoodBook, lastKnownGoodKey } from "./answers/last-known-good.ts";
+import { createLastKnownGoodBook } from "./answers/last-known-good.ts";
 import { createStaleCheck } from "./answers/staleness.ts";
 import type { EngineContext } from "./context.ts";
 import { createTransactions, type TransactionStatus } from "./outbox/transactions.ts";
+import { createPipeline } from "./pipeline.ts";
 import { createResolver } from "./resolve.ts";
 import { createCordons } from "./routing/cordons.ts";
 import { type ExecuteTarget, execute } from "./routing/execute.ts";
@@ -34,8 +28,7 @@ import type { ChainSettings } from "./settings.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
 import { createAnchors } from "./verification/anchors.ts";
 import { createBlockReads } from "./verification/block-reads.ts";
-import { createBlockTags, pinsBlock } from "./verification/block-tags.ts";
-import { PROVEN_METHODS } from "./verification/state-reads.ts";
+import { createBlockTags } from "./verification/block-tags.ts";
 
 export type { CallAnswer, CallOptions, Evidence, Verification } from "./answers/answer.ts";
 
@@ -53,31 +46,6 @@ export interface Chain {
   /** eth_subscribe on the anchored chain (see streams.ts). */
   subscribe(params: unknown, deliver: (result: unknown) => void): SubscribeResult;
   stop(): Promise<void>;
-}
-
-function asksForLatest(spec: { blockParam?: number }, params: unknown[]): boolean {
-  const block = spec.blockParam === undefined ? undefined : params[spec.blockParam];
-  return block === undefined || block === "latest";
-}
-
-const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})+$/;
-
-/** Resolves with the call's answer, or with a cancellation as soon as this caller's signal aborts. */
-function raceAbort(answer: Promise<CallAnswer>, signal: AbortSignal, none: Evidence): Promise<CallAnswer> {
-  const cancelled: CallAnswer = {
-    ok: false,
-    error: new MultihomeError("timeout", "request cancelled"),
-    evidence: none,
-  };
-  if (signal.aborted) return Promise.resolve(cancelled);
-  return new Promise((resolve) => {
-    const onAbort = () => resolve(cancelled);
-    signal.addEventListener("abort", onAbort, { once: true });
-    void answer.then((a) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(a);
-    });
-  });
 }
 
 export function createChain(
@@ -210,7 +178,7 @@ export function createChain(
     lastKnownGood,
     settings,
     redactRpcError,
-    call: (rpc, options) => call(rpc, options),
+    call: (rpc, options) => pipeline.internal(rpc, options),
   });
 
   const cache = createAnswerCache(ctx, {
@@ -221,125 +189,6 @@ export function createChain(
     headNumber: () => headBook.current()?.number,
     forgetBlock: (hash) => blockReads.forget(hash),
   });
-
-  const flights = new Map<string, Promise<CallAnswer>>();
-
-  /**
-   * `client`: the call is a client's own, so its cache lookup is counted; the engine's reads for itself (log chunks,
-   * the outbox, streams, the account view) are not, so hits and misses add up to client calls of cacheable reads.
-   */
-  async function call(rpc: RpcCall, options: CallOptions = {}, client = false): Promise<CallAnswer> {
-    const { signal } = options;
-    let head = headBook.current();
-    let none: Evidence = { blockNumber: head?.number, verified: "none" };
-    const spec = serves(rpc.method);
-    if (!spec)
-      return {
-        ok: false,
-        error: new MultihomeError("method_not_found", `method ${rpc.method} is not available`),
-        evidence: none,
-      };
-    const limited = limitCall(rpc.method, rpc.params, settings.calls);
-    if (!limited.ok) return { ok: false, error: limited.error, evidence: none };
-    if (limited.params !== rpc.params) rpc = { ...rpc, params: limited.params };
-    if (rpc.method === "eth_chainId") return { ok: true, result: toHex(chainId), evidence: none };
-    if (rpc.method === "net_version") return { ok: true, result: String(chainId), evidence: none };
-    if (spec.kind === "write") {
-      const raw = Array.isArray(rpc.params) ? rpc.params[0] : undefined;
-      if (
-        typeof raw !== "string" ||
-        raw.length > OUTBOX_MAX_RAW_HEX_CHARS ||
-        !HEX_DATA.test(raw) ||
-        rpc.params.length !== 1
-      ) {
-        return {
-          ok: false,
-          error: new MultihomeError(
-            "invalid_params",
-            "expected one raw transaction as 0x-prefixed hex (at most 128 KiB)",
-          ),
-          evidence: none,
-        };
-      }
-      // Even with no agreed head: the transaction is recorded and goes out through whatever upstream is up.
-      return transactions.send(raw);
-    }
-    if (
-      rpc.method === "eth_getTransactionCount" &&
-      Array.isArray(rpc.params) &&
-      rpc.params.length === 2 &&
-      rpc.params[1] === "pending" &&
-      typeof rpc.params[0] === "string" &&
-      ADDRESS_HEX.test(rpc.params[0])
-    )
-      // The highest the domains' pools support, bounded by the proven mined nonce (core/outbox/pending-nonce.ts).
-      return transactions.pendingNonce(rpc.params[0]);
-    if (!head && options.firstHeadWaitMs !== undefined) {
-      head = headBook.current() ?? (await tracker.waitForNextHead(options.firstHeadWaitMs, signal));
-      none = { blockNumber: head?.number, verified: "none" };
-    }
-    if (!head) {
-      const error = new MultihomeError("unavailable", "no block agreed by independent upstreams yet");
-      // After a restart during an outage nothing is live, but what was proven before still is what it was.
-      if (PROVEN_METHODS.has(rpc.method) && Array.isArray(rpc.params) && asksForLatest(spec, rpc.params)) {
-        return lastKnownGood.answer(lastKnownGoodKey(rpc.method, rpc.params), error, options.maxStalenessSeconds, none);
-      }
-      return { ok: false, error, evidence: none };
-    }
-    if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
-    // `finalized`, `safe` and `{ blockHash }` become the anchored number they stand for (engine/verification/block-tags.ts).
-    if (pinsBlock(rpc.method, spec, rpc.params)) {
-      const tagged = await blockTags.pin(rpc.method, spec, rpc.params, head.number);
-      if (!tagged.ok) return { ok: false, error: tagged.error, evidence: none };
-      rpc = { ...rpc, params: tagged.params as RpcCall["params"] };
-    }
-    const pin = pinBlock(spec, rpc.params, head.number);
-    if (!pin.ok)
-      return {
-        ok: false,
-        error: new MultihomeError("invalid_params", `invalid params: ${pin.message}`),
-        evidence: none,
-      };
-    const policy = settings.verification.methods[rpc.method] ?? "single";
-    if (spec.kind !== "read") return resolver.resolve(rpc, spec, pin.pinned, head, policy, options);
-    const view = cache.view(head);
-    const slot = settings.cache.enabled ? cacheSlot(rpc.method, spec, pin.pinned, view) : undefined;
-    if (slot) {
-      const now = clock.now();
-      const hit = cache.lookup(slot, now);
-      // Final data cannot go stale; an answer about a recent block is served from the cache only while upstreams
-      // are heard from — in an outage the client gets the last-known-good contract, which says how old it is.
-      const served = hit !== undefined && (slot.ttlMs === undefined || hearingUpstreams(now));
-      if (client) metrics.cache(served);
-      if (served) return { ok: true, result: hit.result, evidence: hit.evidence };
-    }
-    // Identical concurrent reads share one resolution (and so one upstream call). It runs without any one client's
-    // signal: a client that goes away stops waiting, not the others.
-    const flightKey = `${options.maxStalenessSeconds ?? ""}|${slot?.key ?? `${rpc.method}|${canonicalJson(pin.pinned.params)}`}`;
-    let flight = flights.get(flightKey);
-    if (!flight) {
-      const shared = { maxStalenessSeconds: options.maxStalenessSeconds };
-      flight = (async () => {
-        const stored = slot?.shared ? await cache.fromStore(slot) : undefined;
-        if (stored) return stored;
-        const answer = await resolver.resolve(rpc, spec, pin.pinned, head, policy, shared);
-        if (slot) cache.remember(spec, slot, answer, policy, view);
-        return answer;
-      })();
-      flights.set(flightKey, flight);
-      const settled = flight;
-      void settled.finally(() => flights.get(flightKey) === settled && flights.delete(flightKey));
-    }
-    return signal ? raceAbort(flight, signal, none) : flight;
-  }
-
-  /** A call about the newest block is labelled stale, or refused, when that block is too old; any other as it is. */
-  function checkedForAge(rpc: RpcCall, options: CallOptions | undefined, client: boolean): Promise<CallAnswer> {
-    const spec = serves(rpc.method);
-    const answer = call(rpc, options, client);
-    if (!spec || !asksForHead(rpc.method, spec, rpc.params)) return answer;
-    return answer.then((answered) => staleness.check(rpc, answered, options?.maxStalenessSeconds));
-  }
 
   /** Some admitted upstream with a usable breaker answered a head poll lately. */
   function hearingUpstreams(now: number): boolean {
@@ -386,7 +235,7 @@ export function createChain(
     chainId,
     target,
     settings: settings.transactions,
-    read: (method, params) => call({ id: 0, method, params, notification: false }),
+    read: (method, params) => pipeline.internal({ id: 0, method, params, notification: false }),
     headNumber: () => headBook.current()?.number,
     redactRpcError,
   });
@@ -396,13 +245,29 @@ export function createChain(
     {
       head: () => headBook.current(),
       hashAt: async (n) => anchors.hashAt(n) ?? (await anchors.anchor(n))?.hash,
-      call: (method, params) => call({ id: 0, method, params, notification: false }),
+      call: (method, params) => pipeline.internal({ id: 0, method, params, notification: false }),
     },
     {
       logsFromReceipts: settings.verification.methods.eth_getBlockReceipts === "proof",
       retryMs: health.headPollIntervalMs,
     },
   );
+
+  const pipeline = createPipeline({
+    ctx,
+    settings,
+    serves,
+    head: () => headBook.current(),
+    waitForHead: (ms, signal) => tracker.waitForNextHead(ms, signal),
+    blockTags,
+    cache,
+    resolver,
+    transactions,
+    lastKnownGood,
+    staleness,
+    hearingUpstreams,
+    countCache: (hit) => metrics.cache(hit),
+  });
 
   return {
     chainId,
@@ -422,8 +287,8 @@ export function createChain(
         await tracker.waitForNextHead(Math.min(left, health.headPollIntervalMs));
       }
     },
-    call: (rpc, options) => checkedForAge(rpc, options, true),
-    read: (rpc, options) => checkedForAge(rpc, options, false),
+    call: pipeline.call,
+    read: pipeline.read,
     subscribe: (params, deliver) => streams.subscribe(params, deliver),
     status,
     async stop() {

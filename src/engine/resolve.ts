@@ -301,3 +301,5 @@ export function createResolver(deps: ResolveDeps) {
 
   return { resolve };
 }
+
+export type Resolver = ReturnType<typeof createResolver>;

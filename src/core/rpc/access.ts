@@ -32,7 +32,10 @@ export interface MethodRules {
 }
 
 /** The methods a chain serves: Multihome's own set, minus `deny`, plus `allow`. Unknown names are refused. */
-export function createMethodPolicy(rules: MethodRules): (method: string) => MethodSpec | undefined {
+/** The spec of a method this deployment serves, or undefined when it does not serve it. */
+export type MethodPolicy = (method: string) => MethodSpec | undefined;
+
+export function createMethodPolicy(rules: MethodRules): MethodPolicy {
   const allow = new Set(rules.allow);
   const deny = new Set(rules.deny);
   return (method) => {

@@ -167,3 +167,5 @@ export function createBlockTags(io: BlockTagIo) {
 
   return { pin };
 }
+
+export type BlockTags = ReturnType<typeof createBlockTags>;
