@@ -180,12 +180,13 @@ export const DEFAULTS = {
       // address, a log or a fee.
       eth_createAccessList: "quorum",
       eth_getLogs: "quorum",
-      eth_feeHistory: "quorum",
+      // From anchored headers and verified receipts (engine/fee-history.ts).
+      eth_feeHistory: "proof",
+      eth_blobBaseFee: "proof",
       // Suggested from the tips paid in the last proven blocks (core/fees/tip-oracle.ts).
       eth_gasPrice: "proof",
       eth_maxPriorityFeePerGas: "proof",
       // Estimates differ across honest pools: the median of independent domains (core/routing/estimate.ts).
-      eth_blobBaseFee: "quorum",
       eth_estimateGas: "quorum",
     } as Record<string, "proof" | "quorum" | "single">,
     /** Distinct outage domains whose upstreams must report the same hash for a block to be anchored. */

@@ -21,6 +21,7 @@ import { type CallAnswer, type CallOptions, type Evidence, weakestEvidence } fro
 import { type LastKnownGoodBook, lastKnownGoodKey } from "./answers/last-known-good.ts";
 import type { EngineContext } from "./context.ts";
 import { createVerifiedCalls } from "./execution/verified-call.ts";
+import { createFeeHistory } from "./fee-history.ts";
 import { createFeeOracle } from "./fees.ts";
 import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./routing/execute.ts";
 import { executeEstimate, executeQuorum } from "./routing/quorum.ts";
@@ -57,6 +58,14 @@ export function createResolver(deps: ResolveDeps) {
   const { ctx, target, anchors, blockReads, lastKnownGood, settings } = deps;
   const run = (signal: AbortSignal | undefined) => (plan: CallPlan) => execute(ctx, target, plan, signal);
   const fees = createFeeOracle({ anchoredBody: blockReads.anchoredBody });
+  const feeHistory = createFeeHistory({
+    chainId: settings.chainId,
+    stack: settings.stack ?? "ethereum",
+    ...(settings.forks ? { forks: settings.forks } : {}),
+    anchor: anchors.anchor,
+    anchoredBody: blockReads.anchoredBody,
+    receiptsOf: blockReads.receiptsOf,
+  });
   let lastMismatchLog = Number.NEGATIVE_INFINITY;
   let mismatchesUnlogged = 0;
   const calls = createVerifiedCalls({
@@ -207,10 +216,20 @@ export function createResolver(deps: ResolveDeps) {
       // Recent blocks that cannot all be proven: independent domains' estimates, as below.
       if (fee) return fee;
     }
+    if (policy === "proof" && spec.proof === "fee-history" && Array.isArray(params)) {
+      const fee =
+        rpc.method === "eth_blobBaseFee"
+          ? await feeHistory.blobBaseFee(head)
+          : await feeHistory.feeHistory(params, pinned.blockNumber, head);
+      // Not provable here (a rule not known, a tag, a range too wide): independent domains decide, never one of them.
+      if (fee) return fee;
+      const plan: CallPlan = { method: rpc.method, params, heavy: spec.heavy ?? false, minBlock: pinned.minBlock };
+      return agreed(rpc, plan, pinned.blockNumber ?? head.number, signal);
+    }
     if (
       policy === "proof" &&
       spec.proof !== undefined &&
-      !["execution", "fees"].includes(spec.proof) &&
+      !["execution", "fees", "fee-history"].includes(spec.proof) &&
       Array.isArray(params)
     ) {
       const read = await blockReads.read(rpc.method, pinned, head.number, signal);

@@ -1,7 +1,7 @@
 /**
  * The header fields the EVM reads while it runs a call at a block (NUMBER, TIMESTAMP, COINBASE, GASLIMIT, BASEFEE,
- * PREVRANDAO/DIFFICULTY, BLOBBASEFEE), taken from a header whose hash was verified, and the hardfork whose rules that
- * block runs under.
+ * PREVRANDAO/DIFFICULTY, BLOBBASEFEE) and those fee rules read (gas used, blob gas used, extra data), taken from a
+ * header whose hash was verified, and the hardfork whose rules that block runs under.
  */
 import type { ForkSchedule } from "../chain-presets.ts";
 
@@ -16,6 +16,10 @@ export interface BlockEnv {
   prevRandao: `0x${string}`;
   baseFeePerGas?: `0x${string}`;
   excessBlobGas?: `0x${string}`;
+  /** Not read by the EVM: what fee rules read (the base fee and blob fee of the next block, the fee history). */
+  gasUsed?: `0x${string}`;
+  blobGasUsed?: `0x${string}`;
+  extraData?: `0x${string}`;
   /** Which fork fields the header carries: the rules in force when no schedule says more. */
   carries: { withdrawals: boolean; blobs: boolean; requests: boolean };
 }
@@ -35,6 +39,9 @@ export function blockEnvOf(header: unknown): BlockEnv {
     prevRandao: hex(h.mixHash),
     ...(has(h, "baseFeePerGas") ? { baseFeePerGas: hex(h.baseFeePerGas) } : {}),
     ...(has(h, "excessBlobGas") ? { excessBlobGas: hex(h.excessBlobGas) } : {}),
+    ...(has(h, "gasUsed") ? { gasUsed: hex(h.gasUsed) } : {}),
+    ...(has(h, "blobGasUsed") ? { blobGasUsed: hex(h.blobGasUsed) } : {}),
+    ...(has(h, "extraData") ? { extraData: hex(h.extraData) } : {}),
     carries: {
       withdrawals: has(h, "withdrawalsRoot"),
       blobs: has(h, "excessBlobGas"),

@@ -25,9 +25,10 @@ export interface MethodSpec {
   /**
    * What the answer can be proven against when `verification.methods` asks for `proof`: the state root (a Merkle
    * proof), the block hash (header fields, transactions root), the receipts root of an anchored block, execution over
-   * proven state (`eth_call`), or the tips paid in proven recent blocks (fee suggestions).
+   * proven state (`eth_call`), the tips paid in proven recent blocks (fee suggestions), or anchored headers and their
+   * receipts (fee history, blob base fee).
    */
-  proof?: "state" | "block" | "receipt" | "transaction" | "execution" | "fees";
+  proof?: "state" | "block" | "receipt" | "transaction" | "execution" | "fees" | "fee-history";
   /**
    * Addresses chain data by hash: a node behind the agreed head may not have it yet and would answer `null` as if it
    * did not exist, so only upstreams at the agreed head are asked.
@@ -60,8 +61,8 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_syncing: read,
   eth_gasPrice: { kind: "read", proof: "fees" },
   eth_maxPriorityFeePerGas: { kind: "read", proof: "fees" },
-  eth_blobBaseFee: read,
-  eth_feeHistory: { kind: "read", blockParam: 1, cache: "block" },
+  eth_blobBaseFee: { kind: "read", proof: "fee-history" },
+  eth_feeHistory: { kind: "read", blockParam: 1, proof: "fee-history", cache: "block" },
   eth_getBalance: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
   eth_getCode: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
   eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },

@@ -384,6 +384,8 @@ export function createBlockReads(io: BlockReadIo) {
     forget: blocks.forget,
     /** The anchored block at `number` (at most `head`) with its body, verified against its roots (senders unchecked). */
     anchoredBody,
+    /** A verified block's receipts, checked against its receipts root and body. */
+    receiptsOf: blocks.receiptsOf,
     /**
      * Answer a proven block, transaction or receipt read. `signal` cancels the caller's own lookup; block bodies and
      * receipt lists are shared with other callers and run to completion.
