@@ -180,7 +180,7 @@ export const DEFAULTS = {
       // address, a log or a fee.
       eth_createAccessList: "quorum",
       eth_getLogs: "quorum",
-      // From anchored headers and verified receipts (engine/fee-history.ts).
+      // From anchored headers and verified receipts (engine/fees/fee-history.ts).
       eth_feeHistory: "proof",
       eth_blobBaseFee: "proof",
       // Suggested from the tips paid in the last proven blocks (core/fees/tip-oracle.ts).

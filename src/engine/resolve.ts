@@ -21,8 +21,8 @@ import { type CallAnswer, type CallOptions, type Evidence, weakestEvidence } fro
 import { type LastKnownGoodBook, lastKnownGoodKey } from "./answers/last-known-good.ts";
 import type { EngineContext } from "./context.ts";
 import { createVerifiedCalls } from "./execution/verified-call.ts";
-import { createFeeHistory } from "./fee-history.ts";
-import { createFeeOracle } from "./fees.ts";
+import { createFeeHistory } from "./fees/fee-history.ts";
+import { createFeeOracle } from "./fees/tip-oracle.ts";
 import { type CallPlan, type ExecuteTarget, execute, type Verdict } from "./routing/execute.ts";
 import { executeEstimate, executeQuorum } from "./routing/quorum.ts";
 import type { ChainSettings } from "./settings.ts";
@@ -128,7 +128,7 @@ export function createResolver(deps: ResolveDeps) {
     return lastKnownGood.answer(key, proven.error, options.maxStalenessSeconds, none);
   }
 
-  /** A tip (or, for `eth_gasPrice`, tip + base fee) from the tips paid in the last proven blocks (engine/fees.ts). */
+  /** A tip (or, for `eth_gasPrice`, tip + base fee) from the tips paid in the last proven blocks (engine/fees/tip-oracle.ts). */
   async function suggestedFee(method: string, head: AgreedHead): Promise<CallAnswer | undefined> {
     const suggested = await fees.suggest(head);
     if (!suggested) return undefined;

@@ -5,10 +5,10 @@
  * the suggestion to the agreement of independent domains, as before.
  */
 
-import type { AgreedHead } from "../core/domains/head.ts";
-import { blockTipSamples, suggestTip, TIP_ORACLE_BLOCKS } from "../core/fees/tip-oracle.ts";
-import type { AnchoredBlock } from "./verification/state-reads.ts";
-import type { Fetched, VerifiedBody } from "./verification/verified-blocks.ts";
+import type { AgreedHead } from "../../core/domains/head.ts";
+import { blockTipSamples, suggestTip, TIP_ORACLE_BLOCKS } from "../../core/fees/tip-oracle.ts";
+import type { AnchoredBlock } from "../verification/state-reads.ts";
+import type { Fetched, VerifiedBody } from "../verification/verified-blocks.ts";
 
 /** The suggestion when the recent blocks paid no tip at all (an idle chain): 1 gwei, as node clients default to. */
 export const IDLE_CHAIN_TIP_WEI = 1_000_000_000n;

@@ -6,10 +6,10 @@
  * another rule (an L2's own pricing, a fixed base fee) is answered by the nodes' agreement instead. Undefined, never a
  * guess, whenever something cannot be proven: the caller falls back to independent domains (`quorum`).
  */
-import type { ChainStack, ForkSchedule } from "../core/chain-presets.ts";
-import type { AgreedHead } from "../core/domains/head.ts";
-import { baseFeeRuleOf, nextBaseFee } from "../core/fees/base-fee.ts";
-import { blobBaseFee, blobScheduleAt, maxBlobGas, nextExcessBlobGas } from "../core/fees/blob-fee.ts";
+import type { ChainStack, ForkSchedule } from "../../core/chain-presets.ts";
+import type { AgreedHead } from "../../core/domains/head.ts";
+import { baseFeeRuleOf, nextBaseFee } from "../../core/fees/base-fee.ts";
+import { blobBaseFee, blobScheduleAt, maxBlobGas, nextExcessBlobGas } from "../../core/fees/blob-fee.ts";
 import {
   blockRewards,
   type FeeHistoryBlock,
@@ -17,10 +17,10 @@ import {
   feeHistoryResult,
   gasUsedPerTransaction,
   parseFeeHistoryRequest,
-} from "../core/fees/fee-history.ts";
-import type { CallAnswer } from "./answers/answer.ts";
-import type { AnchoredBlock } from "./verification/state-reads.ts";
-import type { Fetched, VerifiedBody, VerifiedReceipts } from "./verification/verified-blocks.ts";
+} from "../../core/fees/fee-history.ts";
+import type { CallAnswer } from "../answers/answer.ts";
+import type { AnchoredBlock } from "../verification/state-reads.ts";
+import type { Fetched, VerifiedBody, VerifiedReceipts } from "../verification/verified-blocks.ts";
 
 /** Most blocks whose headers one fee history proves (the head polls' memory); a wider range is agreed by nodes. */
 export const FEE_HISTORY_MAX_PROVEN_BLOCKS = 256;
