@@ -92,3 +92,20 @@ test("a provider inflating its own fee suggestion is not asked: the suggestion i
   }
   assert.equal(lies(), 0, "fee suggestions are not asked of any provider");
 });
+
+test("recent blocks that cannot be proven: the suggestion is independent domains' (quorum), never one provider's", async () => {
+  // OP-stack nodes served as the `ethereum` stack: every block holds a deposit transaction that stack cannot encode,
+  // so no recent body can be proven and the fee suggestions fall back to the median of independent domains.
+  const op = await startTestNetwork({ network: "optimism", chain: { stack: "ethereum" } });
+  try {
+    await op.devnet.mine();
+    await op.synced();
+    for (const method of ["eth_maxPriorityFeePerGas", "eth_gasPrice"]) {
+      const reply = await op.rpc(method, []);
+      assert.equal(reply.body.result, await op.direct(method, []), `${method}: the nodes' own suggestion`);
+      assert.equal(reply.headers.get("multihome-verified"), "quorum", method);
+    }
+  } finally {
+    await op.stop();
+  }
+});
