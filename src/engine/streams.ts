@@ -11,9 +11,10 @@
  * Subscription ids are Multihome's own, so no upstream failover can change them. One delivery loop per chain runs
  * while anyone is subscribed; it remembers the last STREAM_WINDOW_BLOCKS delivered blocks, nothing more.
  */
-import { hexToBytes, keccak256 } from "viem";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
+import { bloomMayMatch } from "../core/logs/bloom.ts";
+import { type LogFilter, logMatches } from "../core/logs/filter.ts";
 import { parseBlockNumber } from "../core/rpc/methods.ts";
 import { BLOCK_BODY_KEYS, checkHeader } from "../core/verification/header.ts";
 import type { CallAnswer } from "./answers/answer.ts";
@@ -26,12 +27,8 @@ export const STREAM_MAX_FILTER_VALUES = 1_024;
 
 type Json = Record<string, unknown>;
 
-export interface LogFilter {
-  /** Lowercase addresses; empty: any. */
-  addresses: string[];
-  /** Per position: lowercase alternatives; `null`: any. */
-  topics: (string[] | null)[];
-}
+/** The log filter, its matching and the bloom test live in core/logs/ (eth_getLogs derives logs by the same rules). */
+export { bloomMayMatch, type LogFilter, logMatches };
 
 export type Subscription = { kind: "newHeads" } | { kind: "logs"; filter: LogFilter };
 
@@ -118,32 +115,6 @@ export function parseSubscription(params: unknown): { ok: true; value: Subscript
     ok: true,
     value: { kind: "logs", filter: { addresses: (addresses as string[]).map((a) => a.toLowerCase()), topics } },
   };
-}
-
-export function logMatches(log: Json, filter: LogFilter): boolean {
-  if (filter.addresses.length > 0 && !filter.addresses.includes(String(log.address).toLowerCase())) return false;
-  const topics = Array.isArray(log.topics) ? (log.topics as unknown[]) : [];
-  return filter.topics.every(
-    (alternatives, i) => alternatives === null || alternatives.includes(String(topics[i]).toLowerCase()),
-  );
-}
-
-function inBloom(bloom: Uint8Array, value: string): boolean {
-  const h = hexToBytes(keccak256(value as `0x${string}`));
-  for (let i = 0; i < 6; i += 2) {
-    const bit = ((h[i]! << 8) | h[i + 1]!) & 2047;
-    if ((bloom[255 - (bit >> 3)]! & (1 << (bit & 7))) === 0) return false;
-  }
-  return true;
-}
-
-/** False only when a block's logs bloom proves that none of its logs can match (a bloom has no false negatives). */
-export function bloomMayMatch(logsBloom: unknown, filter: LogFilter): boolean {
-  if (typeof logsBloom !== "string" || !/^0x[0-9a-fA-F]{512}$/.test(logsBloom)) return true;
-  const bloom = hexToBytes(logsBloom as `0x${string}`);
-  if (bloom.every((b) => b === 0)) return false;
-  if (filter.addresses.length > 0 && !filter.addresses.some((a) => inBloom(bloom, a))) return false;
-  return filter.topics.every((alternatives) => alternatives === null || alternatives.some((t) => inBloom(bloom, t)));
 }
 
 /** A delivered block, and the logs some subscriber received from it (to withdraw on a reorg). */
