@@ -14,11 +14,13 @@ let transfer: ReturnType<typeof devSender>;
 
 before(async () => {
   // Finality 8 blocks deep (deeper than the deepest reorg here), so tests can put data on both sides of it.
-  // Log ranges wider than 3 blocks are split into chunks.
+  // Log ranges wider than 3 blocks are split into chunks, each agreed by independent domains (the `quorum` policy:
+  // proven logs are test/verified-logs.test.ts's).
   net = await startTestNetwork({
     config: {
       cache: { finalityDepth: 8, unfinalizedTtlMs: 60_000 },
       logs: { chunkBlocks: 3, maxBlockRange: 40, chunkConcurrency: 2 },
+      verification: { methods: { eth_getLogs: "quorum" } },
     },
   });
   // Dev account 7: no other test of this file signs with it.
@@ -135,7 +137,7 @@ describe("cache", () => {
     net.resetStats();
     const logs = await net.rpc("eth_getLogs", [filter]);
     assert.deepEqual(logs.body.result, truth);
-    // Logs are agreed by two independent domains (the default quorum): two upstream calls per chunk.
+    // Logs are agreed by two independent domains (as configured): two upstream calls per chunk.
     assert.equal(net.upstreamRequests("eth_getLogs"), 2 * Math.ceil((to - from + 1) / 3), "one quorum per chunk");
 
     // Every upstream fails a middle chunk of a (not yet cached) wider range: the whole request fails, never a

@@ -324,9 +324,11 @@ describe("C7: calls and logs", () => {
     ];
     const wrong: string[] = [];
     // Fee suggestions are made from the proven recent blocks (test/verified-fees.test.ts checks their values): here,
-    // that the liar's 500 gwei never shows. Calls are executed over proven state; the rest is agreed.
+    // that the liar's 500 gwei never shows. Calls are executed over proven state, logs derived from proven receipts
+    // (no upstream's list of logs is asked for); the rest is agreed.
     const fees = new Set(["eth_gasPrice", "eth_maxPriorityFeePerGas"]);
-    const expectedLabel = (method: string) => (method === "eth_call" || fees.has(method) ? "proof" : "quorum");
+    const proven = new Set([...fees, "eth_call", "eth_getLogs"]);
+    const expectedLabel = (method: string) => (proven.has(method) ? "proof" : "quorum");
     for (let round = 0; round < 4; round++) {
       for (const [method, params] of asked) {
         const reply = await net.rpc(method, params);

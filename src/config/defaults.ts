@@ -177,12 +177,13 @@ export const DEFAULTS = {
       // Executed here over proven state, checked against one upstream's answer (engine/execution/).
       eth_call: "proof",
       // No proof covers these (yet): independent domains must agree, so one upstream's word is never a name's
-      // address, a log or a fee.
+      // address or a fee.
       eth_createAccessList: "quorum",
-      eth_getLogs: "quorum",
       // From anchored headers and verified receipts (engine/fees/fee-history.ts).
       eth_feeHistory: "proof",
       eth_blobBaseFee: "proof",
+      // Derived from proven receipts of the blocks whose proven logs bloom may match (engine/verification/verified-logs.ts).
+      eth_getLogs: "proof",
       // Suggested from the tips paid in the last proven blocks (core/fees/tip-oracle.ts).
       eth_gasPrice: "proof",
       eth_maxPriorityFeePerGas: "proof",

@@ -25,6 +25,7 @@ import { executeEstimate, executeQuorum } from "./routing/quorum.ts";
 import type { ChainSettings } from "./settings.ts";
 import type { Anchors } from "./verification/anchors.ts";
 import type { BlockReads } from "./verification/block-reads.ts";
+import { createVerifiedLogs } from "./verification/verified-logs.ts";
 
 export interface ResolveDeps {
   ctx: EngineContext;
@@ -46,7 +47,19 @@ export function createResolver(deps: ResolveDeps) {
     stateFamily(answering, anchors, deps.lastKnownGood),
     executionFamily(answering, anchors, { ...settings, gasCap: settings.calls.maxGas }),
     blocksFamily(blockReads, anchors),
-    logsFamily(settings.logs, deps.call),
+    logsFamily(
+      answering,
+      createVerifiedLogs(ctx, {
+        ...(settings.forks ? { forks: settings.forks } : {}),
+        anchor: anchors.anchor,
+        execute: answering.run(undefined),
+        onDispute: answering.dispute,
+        bodyByHash: blockReads.bodyByHash,
+        receiptsOf: blockReads.receiptsOf,
+      }),
+      settings.logs,
+      deps.call,
+    ),
     feesFamily(answering, anchors, blockReads, settings),
   ];
   const familyOf = new Map(families.flatMap((f) => f.methods.map((m) => [m, f] as const)));

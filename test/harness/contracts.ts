@@ -18,6 +18,12 @@ export const MULTICALL3_INIT =
 export const EMITTER_ON_CALL_INIT = `0x602c80600b6000396000f3${EMITTER_INIT.slice(2)}` as Hex;
 
 /**
+ * Every call emits one LOG2 whose two topics are the calldata's first two 32-byte words and whose data is the rest
+ * (calldata must be at least 64 bytes): logs with any topics a test needs.
+ */
+export const TOPICS_EMITTER_INIT = "0x601480600b6000396000f3602035600035604036038060406000376000a200" as Hex;
+
+/**
  * A token in raw EVM: with two arguments (68 bytes of calldata) it stores the second under the first; with one it
  * returns what is stored under it, so `balanceOf(address)` reads a balance mapping keyed by the address itself.
  */

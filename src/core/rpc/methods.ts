@@ -25,10 +25,11 @@ export interface MethodSpec {
   /**
    * What the answer can be proven against when `verification.methods` asks for `proof`: the state root (a Merkle
    * proof), the block hash (header fields, transactions root), the receipts root of an anchored block, execution over
-   * proven state (`eth_call`), the tips paid in proven recent blocks (fee suggestions), or anchored headers and their
-   * receipts (fee history, blob base fee).
+   * proven state (`eth_call`), the tips paid in proven recent blocks (fee suggestions), anchored headers and their
+   * receipts (fee history, blob base fee), or the logs blooms and receipts of the blocks of a range, linked to an
+   * anchored block (`eth_getLogs`).
    */
-  proof?: "state" | "block" | "receipt" | "transaction" | "execution" | "fees" | "fee-history";
+  proof?: "state" | "block" | "receipt" | "transaction" | "execution" | "fees" | "fee-history" | "logs";
   /**
    * Addresses chain data by hash: a node behind the agreed head may not have it yet and would answer `null` as if it
    * did not exist, so only upstreams at the agreed head are asked.
@@ -84,7 +85,7 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_getTransactionByBlockHashAndIndex: { kind: "read", byHash: true, cache: "hash" },
   eth_getTransactionByBlockNumberAndIndex: { kind: "read", blockParam: 0, cache: "block" },
   eth_getTransactionReceipt: { kind: "read", proof: "receipt", byHash: true, cache: "tx" },
-  eth_getLogs: { kind: "read", logFilter: true, heavy: true, cache: "block" },
+  eth_getLogs: { kind: "read", logFilter: true, heavy: true, proof: "logs", cache: "block" },
   eth_sendRawTransaction: { kind: "write" },
 };
 

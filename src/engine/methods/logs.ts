@@ -4,8 +4,13 @@
  * - Split: a range wider than `logs.chunkBlocks` is asked as chunks, each a call of its own (cached, shared and
  *   checked as the policy says), merged in order with the weakest evidence of any chunk; one failed chunk fails the
  *   whole request (a partial list would be a wrong answer).
- * - Checked: every log an upstream returns must match the filter and lie in the range (a log that does not is a
- *   dispute); under `quorum`, independent domains must return the same list.
+ * - Proven (verification/verified-logs.ts): each block's header linked by parent hashes to an anchored block; its logs
+ *   bloom proves which blocks hold no match; the others' logs are taken from receipts proven against their roots.
+ *   Over a bound (MAX_PROVEN_LOG_BLOCKS), or when a block cannot be proven: independent domains (`quorum`), never
+ *   one upstream's list.
+ * - Checked, where a provider's list is asked for: every log must match the filter and lie in the range (a log that
+ *   does not is a dispute); under `quorum`, independent domains must return the same list.
+ * - Evidence: `proof`; `quorum` for the fallback; a split range the weakest of its chunks'.
  */
 import { MultihomeError } from "../../core/errors.ts";
 import type { RpcCall } from "../../core/rpc/jsonrpc.ts";
@@ -13,7 +18,8 @@ import { parseBlockNumber, toHex } from "../../core/rpc/methods.ts";
 import { logsBreakFilter } from "../../core/verification/log-filter.ts";
 import { type CallAnswer, type CallOptions, type Evidence, weakestEvidence } from "../answers/answer.ts";
 import type { ChainSettings } from "../settings.ts";
-import type { AnswerCheck, MethodFamily, PinnedRequest } from "./family.ts";
+import type { VerifiedLogs } from "../verification/verified-logs.ts";
+import type { AnswerCheck, Answering, MethodFamily, PinnedRequest } from "./family.ts";
 
 /** Logs that break their own filter (outside the range, another address or topic) are false: a dispute. */
 function logsCheck(filter: Record<string, unknown>): AnswerCheck {
@@ -26,6 +32,8 @@ function logsCheck(filter: Record<string, unknown>): AnswerCheck {
 }
 
 export function logsFamily(
+  answering: Answering,
+  verified: VerifiedLogs,
   settings: ChainSettings["logs"],
   /** A chunk of a split range, answered as a call of its own (cached and shared like any other). */
   call: (rpc: RpcCall, options: CallOptions) => Promise<CallAnswer>,
@@ -88,9 +96,18 @@ export function logsFamily(
     };
   }
 
+  const filterOf = ({ pinned }: PinnedRequest) => (pinned.params as Record<string, unknown>[])[0]!;
+
   return {
     methods: ["eth_getLogs"],
     split,
-    check: ({ pinned }) => logsCheck((pinned.params as Record<string, unknown>[])[0]!),
+    async prove(request) {
+      const proven = await verified.logs(filterOf(request), request.head.number);
+      if (proven.ok) return { ok: true, result: proven.logs, evidence: proven.evidence };
+      const plan = { ...answering.planOf(request), verify: logsCheck(filterOf(request)).verify };
+      const blockNumber = request.pinned.blockNumber ?? request.head.number;
+      return answering.agreed(request.rpc, plan, blockNumber, request.options.signal);
+    },
+    check: (request) => logsCheck(filterOf(request)),
   };
 }

@@ -20,15 +20,28 @@ import type { AnchoredBlock } from "./state-reads.ts";
 /** Anchored blocks kept (their state roots), oldest out first. */
 export const MAX_ANCHORED_BLOCKS = 1_024;
 
-type Roots = Pick<AnchoredBlock, "stateRoot" | "transactionsRoot" | "receiptsRoot" | "timestamp" | "env">;
+type Roots = Pick<
+  AnchoredBlock,
+  "stateRoot" | "transactionsRoot" | "receiptsRoot" | "logsBloom" | "parentHash" | "timestamp" | "env"
+>;
 
 /**
- * The roots, timestamp and execution environment of a header whose hash was verified (so its roots are well-formed 32-byte hex and its
- * timestamp a hex quantity).
+ * The roots, logs bloom, parent hash, timestamp and execution environment of a header whose hash was verified (so its
+ * roots are well-formed 32-byte hex and its timestamp a hex quantity).
  */
 function rootsOf(header: unknown): Roots {
   const { stateRoot, transactionsRoot, receiptsRoot, timestamp } = header as VerifiedHeader;
-  return { stateRoot, transactionsRoot, receiptsRoot, timestamp: Number(BigInt(timestamp)), env: blockEnvOf(header) };
+  const { logsBloom, parentHash } = header as Pick<AnchoredBlock, "logsBloom" | "parentHash">;
+  const env = blockEnvOf(header);
+  return {
+    stateRoot,
+    transactionsRoot,
+    receiptsRoot,
+    logsBloom,
+    parentHash,
+    timestamp: Number(BigInt(timestamp)),
+    env,
+  };
 }
 
 export interface Anchors {

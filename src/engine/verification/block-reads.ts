@@ -384,7 +384,9 @@ export function createBlockReads(io: BlockReadIo) {
     forget: blocks.forget,
     /** The anchored block at `number` (at most `head`) with its body, verified against its roots (senders unchecked). */
     anchoredBody,
-    /** A verified block's receipts, checked against its receipts root and body. */
+    /** The block with this hash and its body, verified against its hash and roots (senders unchecked), or its absence. */
+    bodyByHash: (hash: Hex, head: number) => blocks.body(hash, head),
+    /** A verified block's receipts, checked against its receipts root and its body. */
     receiptsOf: blocks.receiptsOf,
     /**
      * Answer a proven block, transaction or receipt read. `signal` cancels the caller's own lookup; block bodies and

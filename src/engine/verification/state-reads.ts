@@ -18,6 +18,10 @@ export interface AnchoredBlock {
   stateRoot: `0x${string}`;
   transactionsRoot: `0x${string}`;
   receiptsRoot: `0x${string}`;
+  /** The header's logs bloom (bound by its hash like the roots): which blocks can hold a log a filter asks for. */
+  logsBloom: `0x${string}`;
+  /** The header's parent hash: older blocks are proven by linking their headers down to this one. */
+  parentHash: `0x${string}`;
   /** Seconds since epoch, from the verified header: how old what is proven at this block is. */
   timestamp: number;
   /** Outage domains of the upstreams that vouched for the hash. */
