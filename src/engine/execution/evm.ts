@@ -56,6 +56,46 @@ export async function runLocally(
   request: CallRequest,
   blockHash: (number: bigint) => Promise<Hex | undefined>,
 ): Promise<LocalOutcome> {
+  try {
+    const { evm, block, util } = await createLocalEvm(chainId, env, hardfork, proven, request.gasPrice, blockHash);
+    const result = await evm.runCall({
+      block,
+      caller: util.createAddressFromString(request.from),
+      origin: util.createAddressFromString(request.from),
+      ...(request.to ? { to: util.createAddressFromString(request.to) } : {}),
+      data: hexToBytes(request.data),
+      value: request.value,
+      gasLimit: request.gas < MAX_LOCAL_EXECUTION_GAS ? request.gas : MAX_LOCAL_EXECUTION_GAS,
+      gasPrice: request.gasPrice,
+      ...(request.blobVersionedHashes ? { blobVersionedHashes: request.blobVersionedHashes } : {}),
+    });
+    if (proven.asked() > MAX_EXECUTION_PROOFS)
+      return { kind: "unexecuted", reason: `more than ${MAX_EXECUTION_PROOFS} proofs` };
+    const { execResult } = result;
+    const returnData = bytesToHex(execResult.returnValue);
+    if (!execResult.exceptionError) return { kind: "success", returnData, gasUsed: execResult.executionGasUsed };
+    if (execResult.exceptionError.error === "revert")
+      return { kind: "revert", returnData, gasUsed: execResult.executionGasUsed };
+    if (request.gas > MAX_LOCAL_EXECUTION_GAS && execResult.exceptionError.error === "out of gas")
+      return { kind: "unexecuted", reason: `more than ${MAX_LOCAL_EXECUTION_GAS} gas` };
+    return { kind: "failure", error: String(execResult.exceptionError.error) };
+  } catch (error) {
+    return { kind: "unexecuted", reason: unexecutedReason(error) };
+  }
+}
+
+/**
+ * An EVM at an anchored block over proven state: the block's header fields, its hardfork's rules, BLOCKHASH from the
+ * anchored chain. `gasPrice` 0 runs it with no base fee, as nodes run calls that pay nothing.
+ */
+export async function createLocalEvm(
+  chainId: number,
+  env: BlockEnv,
+  hardfork: ExecutionHardfork,
+  proven: ProvenState,
+  gasPrice: bigint,
+  blockHash: (number: bigint) => Promise<Hex | undefined>,
+) {
   const lib = await load();
   const common = lib.common.createCustomCommon({ chainId }, lib.common.Mainnet, { hardfork });
   const stateManager = provenStateManager(lib, proven);
@@ -83,38 +123,17 @@ export async function runLocally(
       prevRandao: hexToBytes(env.prevRandao),
       gasLimit: BigInt(env.gasLimit),
       // A call that pays nothing runs with no base fee, as nodes run eth_call (BASEFEE then reads 0).
-      baseFeePerGas:
-        request.gasPrice === 0n ? 0n : env.baseFeePerGas === undefined ? undefined : BigInt(env.baseFeePerGas),
+      baseFeePerGas: gasPrice === 0n ? 0n : env.baseFeePerGas === undefined ? undefined : BigInt(env.baseFeePerGas),
       getBlobGasPrice: () => (excessBlobGas === undefined ? undefined : blobGasPrice(hardfork, excessBlobGas)),
     },
   };
-  try {
-    const result = await evm.runCall({
-      block,
-      caller: lib.util.createAddressFromString(request.from),
-      origin: lib.util.createAddressFromString(request.from),
-      ...(request.to ? { to: lib.util.createAddressFromString(request.to) } : {}),
-      data: hexToBytes(request.data),
-      value: request.value,
-      gasLimit: request.gas < MAX_LOCAL_EXECUTION_GAS ? request.gas : MAX_LOCAL_EXECUTION_GAS,
-      gasPrice: request.gasPrice,
-      ...(request.blobVersionedHashes ? { blobVersionedHashes: request.blobVersionedHashes } : {}),
-    });
-    if (proven.asked() > MAX_EXECUTION_PROOFS)
-      return { kind: "unexecuted", reason: `more than ${MAX_EXECUTION_PROOFS} proofs` };
-    const { execResult } = result;
-    const returnData = bytesToHex(execResult.returnValue);
-    if (!execResult.exceptionError) return { kind: "success", returnData, gasUsed: execResult.executionGasUsed };
-    if (execResult.exceptionError.error === "revert")
-      return { kind: "revert", returnData, gasUsed: execResult.executionGasUsed };
-    if (request.gas > MAX_LOCAL_EXECUTION_GAS && execResult.exceptionError.error === "out of gas")
-      return { kind: "unexecuted", reason: `more than ${MAX_LOCAL_EXECUTION_GAS} gas` };
-    return { kind: "failure", error: String(execResult.exceptionError.error) };
-  } catch (error) {
-    if (error instanceof UnprovenStateError || error instanceof ExecutionBoundError)
-      return { kind: "unexecuted", reason: error.message };
-    return { kind: "unexecuted", reason: `the EVM could not run it: ${(error as Error).message}` };
-  }
+  return { evm, block, util: lib.util };
+}
+
+/** Why a run threw: state that could not be proven, a bound reached, or something this EVM cannot run. */
+export function unexecutedReason(error: unknown): string {
+  if (error instanceof UnprovenStateError || error instanceof ExecutionBoundError) return error.message;
+  return `the EVM could not run it: ${(error as Error).message}`;
 }
 
 /** A bound on what one call may cost was reached. */
