@@ -324,18 +324,25 @@ describe("C7: calls and logs", () => {
     ];
     const wrong: string[] = [];
     // Fee suggestions are made from the proven recent blocks (test/verified-fees.test.ts checks their values): here,
-    // that the liar's 500 gwei never shows. Calls are executed over proven state, logs derived from proven receipts
-    // (no upstream's list of logs is asked for); the rest is agreed.
+    // that the liar's 500 gwei never shows. Calls and estimates are executed over proven state, logs derived from
+    // proven receipts (no upstream's list of logs is asked for); the rest is agreed.
     const fees = new Set(["eth_gasPrice", "eth_maxPriorityFeePerGas"]);
-    const proven = new Set([...fees, "eth_call", "eth_getLogs"]);
+    // Estimates are searched for here too: within go-ethereum's 1.5 % of anvil's exact lowest limit, and never below it.
+    const proven = new Set([...fees, "eth_call", "eth_estimateGas", "eth_getLogs"]);
     const expectedLabel = (method: string) => (proven.has(method) ? "proof" : "quorum");
+    const withinEstimate = (got: unknown, node: unknown) =>
+      typeof got === "string" &&
+      BigInt(got) >= BigInt(node as string) &&
+      BigInt(got) * 985n <= BigInt(node as string) * 1000n;
     for (let round = 0; round < 4; round++) {
       for (const [method, params] of asked) {
         const reply = await net.rpc(method, params);
         const truth = await net.direct(method, params);
         const right = fees.has(method)
           ? typeof reply.body.result === "string" && BigInt(reply.body.result) < parseGwei("500")
-          : JSON.stringify(reply.body.result) === JSON.stringify(truth);
+          : method === "eth_estimateGas"
+            ? withinEstimate(reply.body.result, truth)
+            : JSON.stringify(reply.body.result) === JSON.stringify(truth);
         if (!right)
           wrong.push(
             `${method}: ${JSON.stringify(reply.body).slice(0, 240)} (node: ${JSON.stringify(truth).slice(0, 80)})`,

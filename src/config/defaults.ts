@@ -176,9 +176,8 @@ export const DEFAULTS = {
       eth_getBlockReceipts: "proof",
       // Executed here over proven state, checked against one upstream's answer (engine/execution/).
       eth_call: "proof",
-      // No proof covers these (yet): independent domains must agree, so one upstream's word is never a name's
-      // address or a fee.
-      eth_createAccessList: "quorum",
+      eth_estimateGas: "proof",
+      eth_createAccessList: "proof",
       // From anchored headers and verified receipts (engine/fees/fee-history.ts).
       eth_feeHistory: "proof",
       eth_blobBaseFee: "proof",
@@ -187,8 +186,6 @@ export const DEFAULTS = {
       // Suggested from the tips paid in the last proven blocks (core/fees/tip-oracle.ts).
       eth_gasPrice: "proof",
       eth_maxPriorityFeePerGas: "proof",
-      // Estimates differ across honest pools: the median of independent domains (core/routing/estimate.ts).
-      eth_estimateGas: "quorum",
     } as Record<string, "proof" | "quorum" | "single">,
     /** Distinct outage domains whose upstreams must report the same hash for a block to be anchored. */
     anchorMinDomains: 2,

@@ -25,9 +25,9 @@ export interface MethodSpec {
   /**
    * What the answer can be proven against when `verification.methods` asks for `proof`: the state root (a Merkle
    * proof), the block hash (header fields, transactions root), the receipts root of an anchored block, execution over
-   * proven state (`eth_call`), the tips paid in proven recent blocks (fee suggestions), anchored headers and their
-   * receipts (fee history, blob base fee), or the logs blooms and receipts of the blocks of a range, linked to an
-   * anchored block (`eth_getLogs`).
+   * proven state (`eth_call`, `eth_estimateGas`, `eth_createAccessList`), the tips paid in proven recent blocks (fee
+   * suggestions), anchored headers and their receipts (fee history, blob base fee), or the logs blooms and receipts of
+   * the blocks of a range, linked to an anchored block (`eth_getLogs`).
    */
   proof?: "state" | "block" | "receipt" | "transaction" | "execution" | "fees" | "fee-history" | "logs";
   /**
@@ -70,8 +70,22 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true, proof: "state", cache: "block" },
   eth_getProof: { kind: "read", blockParam: 2, cache: "block" },
   eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, proof: "execution", cache: "block" },
-  eth_estimateGas: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
-  eth_createAccessList: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, cache: "block" },
+  eth_estimateGas: {
+    kind: "read",
+    blockParam: 1,
+    blockOptional: true,
+    heavy: true,
+    proof: "execution",
+    cache: "block",
+  },
+  eth_createAccessList: {
+    kind: "read",
+    blockParam: 1,
+    blockOptional: true,
+    heavy: true,
+    proof: "execution",
+    cache: "block",
+  },
   eth_getBlockByNumber: { kind: "read", blockParam: 0, proof: "block", cache: "block" },
   eth_getBlockByHash: { kind: "read", proof: "block", byHash: true, cache: "hash" },
   eth_getBlockReceipts: { kind: "read", blockParam: 0, heavy: true, proof: "receipt", cache: "block" },

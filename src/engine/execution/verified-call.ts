@@ -37,7 +37,7 @@ export interface VerifiedCallDeps {
  * Stacks whose EVM this one runs as the chain does. Not Arbitrum: ArbOS answers NUMBER and BLOCKHASH with L1's and has
  * precompiles of its own (0x64…), so its calls are answered by independent domains as before.
  */
-const LOCAL_EXECUTION_STACKS: ReadonlySet<ChainStack> = new Set(["ethereum", "op-stack", "polygon"]);
+export const LOCAL_EXECUTION_STACKS: ReadonlySet<ChainStack> = new Set(["ethereum", "op-stack", "polygon"]);
 
 /** The Error(string) selector Solidity reverts with. */
 const ERROR_STRING = "0x08c379a0";
@@ -108,7 +108,7 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
     return { ok: false, rpcError: { code: -32000, message: local.error }, evidence };
   }
 
-  return { call };
+  return { call, states };
 }
 
 /** What a node says of a revert: code 3, "execution reverted" (with the Error(string) reason), the revert data. */
