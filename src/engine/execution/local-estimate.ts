@@ -10,9 +10,9 @@
  * held back would have used nearly all of it), and any other failure not at all.
  */
 
-import { isQuantity } from "../../core/routing/estimate.ts";
 import { estimateAgrees, estimateGasLimit, type Trial } from "../../core/execution/gas-estimate.ts";
 import type { Hex } from "../../core/hex.ts";
+import { isQuantity } from "../../core/routing/estimate.ts";
 import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import type { CallAnswer } from "../answers/answer.ts";
 import type { ExecuteResult } from "../routing/execute.ts";

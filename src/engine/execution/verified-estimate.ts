@@ -14,6 +14,7 @@ import { readAccessList } from "../../core/execution/access-list.ts";
 import { hardforkOf } from "../../core/execution/block-env.ts";
 import { readCall } from "../../core/execution/call-request.ts";
 import { initCodeTooLarge } from "../../core/execution/intrinsic-gas.ts";
+import type { Hex } from "../../core/hex.ts";
 import { toHex } from "../../core/rpc/methods.ts";
 import type { CallAnswer, Evidence } from "../answers/answer.ts";
 import type { ExecuteResult } from "../routing/execute.ts";
@@ -34,7 +35,8 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
 export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
   const { states } = deps;
 
-  async function prepare(params: unknown[], blockNumber: number): Promise<Prepared | undefined> {
+  /** `hinted`: an upstream's access list is asked ahead for a callee not proven yet at this block (see `hint`). */
+  async function prepare(params: unknown[], blockNumber: number, hinted: boolean): Promise<Prepared | undefined> {
     if (!LOCAL_EXECUTION_STACKS.has(deps.stack)) return undefined;
     const anchored = await deps.anchor(blockNumber);
     const env = anchored && anchored.headerDigest === undefined ? anchored.env : undefined;
@@ -50,11 +52,12 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
     if (!accessList || (call.maxFeePerGas !== undefined && baseFee !== undefined && feeCap < baseFee)) return undefined;
     const { request } = read;
     if (initCodeTooLarge({ data: request.data, creation: !request.to }, hardfork)) return undefined;
-    const stated = call.gas === undefined ? undefined : BigInt(call.gas as string);
+    const stated = call.gas === undefined || call.gas === null ? undefined : BigInt(call.gas as string);
     const gasLimit = min(
       stated !== undefined && stated >= 21_000n ? stated : BigInt(env.gasLimit),
       BigInt(deps.gasCap),
     );
+    if (hinted) hint(anchored, request.to, params, blockNumber);
     const proven = states.at(anchored);
     // The sender and the callee are read first by every run: proven side by side.
     void proven.account(request.from).catch(() => {});
@@ -115,9 +118,8 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
     blockNumber: number,
     agree: () => Promise<CallAnswer>,
   ): Promise<CallAnswer> {
-    const prepared = await prepare(params, blockNumber);
+    const prepared = await prepare(params, blockNumber, true);
     if (!prepared) return agree();
-    hint(prepared, params, blockNumber);
     const [local, upstream] = await Promise.all([
       estimateHere(prepared),
       upstreamAnswer("eth_estimateGas", params, blockNumber),
@@ -140,7 +142,7 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
     blockNumber: number,
     agree: () => Promise<CallAnswer>,
   ): Promise<CallAnswer> {
-    const prepared = await prepare(params, blockNumber);
+    const prepared = await prepare(params, blockNumber, false);
     if (!prepared) return agree();
     const asked = upstreamAnswer("eth_createAccessList", params, blockNumber);
     // The upstream's list is also a hint of what to prove ahead (never truth: the run proves what it reads).
@@ -165,11 +167,10 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
    * A call to a contract not yet proven at this block: an upstream's access list says what it will read, proven ahead
    * in one request per account (a hint, as for `eth_call`).
    */
-  function hint(prepared: Prepared, params: unknown[], blockNumber: number) {
-    const { to } = prepared.tx.request;
-    if (!to || states.known(prepared.anchored, to)) return;
+  function hint(anchored: AnchoredBlock, to: Hex | undefined, params: unknown[], blockNumber: number) {
+    if (!to || states.known(anchored, to)) return;
     void upstreamAnswer("eth_createAccessList", [params[0], toHex(blockNumber)], blockNumber).then(
-      (r) => r.ok && states.prefetch(prepared.anchored, (r.result as { accessList?: unknown } | null)?.accessList),
+      (r) => r.ok && states.prefetch(anchored, (r.result as { accessList?: unknown } | null)?.accessList),
     );
   }
 
