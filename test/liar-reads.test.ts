@@ -4,7 +4,8 @@
  * history, the blob base fee, gas estimates and access lists — and about the proofs, receipts and headers that back
  * them. The honest upstreams answer those methods more slowly, so the liar is heard first wherever the gateway asks a
  * provider at all. Every answer is judged against the nodes at the same block: 0 wrong, at most 2 % refused, and
- * every answer's evidence named (`proof` or `quorum`, never one provider's word).
+ * every answer's evidence named: `proof` for all of them (each family is proven by default on this stack), never one
+ * provider's word.
  *
  * MULTIHOME_LIAR=u1|u2|u3|u4 picks the liar (default u2).
  */
@@ -273,7 +274,7 @@ test("one liar among four domains: calls, reverts, logs, fees and gas estimates 
       entry[verdict]++;
       entry.evidence[evidence] = (entry.evidence[evidence] ?? 0) + 1;
       tally.set(read.family, entry);
-      if (verdict !== "refused" && evidence !== "proof" && evidence !== "quorum")
+      if (verdict !== "refused" && evidence !== "proof")
         unnamed.push(`${read.method} ${JSON.stringify(read.params).slice(0, 80)}: ${evidence}`);
       if (verdict !== "right") t.diagnostic(`${verdict}: ${read.method} ${JSON.stringify(reply.body).slice(0, 200)}`);
     }
@@ -292,7 +293,7 @@ test("one liar among four domains: calls, reverts, logs, fees and gas estimates 
     "no wrong answer",
   );
   assert.ok(refused <= total * MAX_REFUSED_SHARE, `${refused} of ${total} refused (at most 2 %)`);
-  assert.deepEqual(unnamed, [], "every answer's evidence is proof or quorum");
+  assert.deepEqual(unnamed, [], "every answer's evidence is proof");
   assert.ok((lies.get("eth_call") ?? 0) > 0, "the liar was asked for calls, and lied");
   assert.deepEqual(
     HONEST.map((id, i) => disputesOf(net, id) - honestBefore[i]!),
