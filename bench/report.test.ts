@@ -503,7 +503,7 @@ test("the embedded client section: bundle against its budget, the verifier, cont
   assert.match(section, /of 120\.0 KiB gzip \(`CLIENT_BUNDLE_BUDGET_GZIP_BYTES`.*\): within it\./);
   assert.match(
     section,
-    /\(`src\/core\/proof\.ts`, `src\/core\/header\.ts`: `VERIFIER_FILES`\) is inside\. 149 source files/,
+    /\(`src\/core\/verification\/proof\.ts`, `src\/core\/verification\/header\.ts`: `VERIFIER_FILES`\) is inside\. 149 source files/,
   );
   // Block and domains come from the run.
   assert.match(

@@ -7,10 +7,13 @@
  * every answer's evidence named: `proof` for all of them (each family is proven by default on this stack), never one
  * provider's word.
  *
+ * Blocks too (counts, a transaction by index and uncles, taken from the proven block), and `eth_getProof` itself.
+ *
  * MULTIHOME_LIAR=u1|u2|u3|u4 picks the liar (default u2).
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { isDeepStrictEqual } from "node:util";
 import { encodeFunctionData, type Hex, multicall3Abi, parseGwei } from "viem";
 import { EMITTER_ON_CALL_INIT, EMITTER_TOPIC, MULTICALL3_INIT, TOKEN_ABI, TOKEN_INIT } from "./harness/contracts.ts";
 import { disputesOf, HONEST_DELAY_MS } from "./harness/liar.ts";
@@ -48,7 +51,17 @@ const balanceOf = (holder: Hex) => encodeFunctionData({ abi: TOKEN_ABI, function
 const aggregate = (calls: { target: Hex; allowFailure: boolean; callData: Hex }[]) =>
   encodeFunctionData({ abi: multicall3Abi, functionName: "aggregate3", args: [calls] });
 
-type Family = "call" | "revert" | "logs" | "estimate" | "accessList" | "feeHistory" | "blobBaseFee" | "tip";
+type Family =
+  | "call"
+  | "revert"
+  | "logs"
+  | "estimate"
+  | "accessList"
+  | "feeHistory"
+  | "blobBaseFee"
+  | "tip"
+  | "block"
+  | "proof";
 interface Read {
   family: Family;
   method: string;
@@ -56,7 +69,7 @@ interface Read {
 }
 
 /** The reads of one round, all pinned to block `n` (or, for what only has a `latest`, the head, which stands still). */
-function roundReads(n: number, round: number): Read[] {
+function roundReads(n: number, round: number, hash: Hex): Read[] {
   const at = hex(n);
   const sender = net.devnet.accounts[7]!.address;
   const fifty = holders.map((h) => ({ target: token, allowFailure: false, callData: balanceOf(h) }));
@@ -95,6 +108,19 @@ function roundReads(n: number, round: number): Read[] {
     { family: "blobBaseFee", method: "eth_blobBaseFee", params: [] },
     { family: "tip", method: "eth_maxPriorityFeePerGas", params: [] },
     { family: "tip", method: "eth_gasPrice", params: [] },
+    {
+      family: "proof",
+      method: "eth_getProof",
+      params: [token, [`0x${holders[round % 8]!.slice(2).padStart(64, "0")}`, `0x${"00".repeat(32)}`], at],
+    },
+    ...[
+      ["eth_getBlockTransactionCountByNumber", [at]],
+      ["eth_getBlockTransactionCountByHash", [hash]],
+      ["eth_getTransactionByBlockNumberAndIndex", [at, "0x0"]],
+      ["eth_getTransactionByBlockHashAndIndex", [hash, "0x0"]],
+      ["eth_getUncleCountByBlockNumber", [at]],
+      ["eth_getUncleByBlockHashAndIndex", [hash, "0x0"]],
+    ].map(([method, params]) => ({ family: "block" as const, method: method as string, params: params as unknown[] })),
   ];
 }
 
@@ -232,7 +258,8 @@ async function nodeAnswer(method: string, params: unknown[]): Promise<RpcReply["
 async function judge(read: Read, reply: RpcReply, head: number): Promise<Verdict> {
   const { body } = reply;
   const truth = await nodeAnswer(read.method, read.params);
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  // Fields in any order: a proven answer is rebuilt from the fields a proof has.
+  const same = (a: unknown, b: unknown) => isDeepStrictEqual(a, b);
   if (body.error) {
     // A revert is an answer: the node's, with its data.
     if (truth.error && body.error.code === truth.error.code && same(body.error.data, truth.error.data)) return "right";
@@ -264,7 +291,8 @@ test("one liar among four domains: calls, reverts, logs, fees and gas estimates 
     await from.send("0x", emitter);
     await from.send(setBalance(holders[round % 8]!, BigInt(round + 100)), token);
     const head = Number(BigInt((await net.direct("eth_blockNumber", [])) as Hex));
-    const reads = roundReads(head, round);
+    const { hash } = (await net.direct("eth_getBlockByNumber", [hex(head), false])) as { hash: Hex };
+    const reads = roundReads(head, round, hash);
     const replies = await Promise.all(reads.map((r) => net.rpc(r.method, r.params)));
     for (const [i, read] of reads.entries()) {
       const reply = replies[i]!;

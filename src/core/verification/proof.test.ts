@@ -12,6 +12,7 @@ import {
   verifyAccountProof,
   verifyCode,
   verifyMerkleProof,
+  verifyProofAnswer,
   verifyStorageProof,
 } from "./proof.ts";
 
@@ -453,4 +454,25 @@ test("verifyAccountProof p50 over 1,000 runs is within 1 ms", (t) => {
     `verifyAccountProof (${proof.accountProof.length} nodes): p50 ${(p50 * 1000).toFixed(1)} µs, p99 ${(p99 * 1000).toFixed(1)} µs over 1,000 runs`,
   );
   assert.ok(p50 <= 1, `p50 ${p50.toFixed(3)} ms exceeds the 1 ms target`);
+});
+
+test("a whole eth_getProof answer: proven with the fields a proof has; a tampered value, a missing or extra storage proof, another slot fail", () => {
+  const proof = { ...proofOf("contract"), extra: "not a proof field" };
+  const slots = proof.storageProof.map((e) => `0x${BigInt(e.key).toString(16).padStart(64, "0")}` as Hex);
+  const checked = verifyProofAnswer(STATE_ROOT, addressOf("contract"), slots, proof);
+  assert.ok(checked.ok, !checked.ok ? checked.reason : "");
+  const { extra: _, ...fields } = proof;
+  assert.deepEqual(checked.value, fields, "every proof field, nothing else");
+
+  const tampered = proofOf("contract");
+  tampered.storageProof[0]!.value = "0x1234";
+  assert.equal(verifyProofAnswer(STATE_ROOT, addressOf("contract"), slots, tampered).ok, false);
+  const missing = proofOf("contract");
+  missing.storageProof.pop();
+  assert.equal(verifyProofAnswer(STATE_ROOT, addressOf("contract"), slots, missing).ok, false);
+  assert.equal(verifyProofAnswer(STATE_ROOT, addressOf("contract"), slots.slice(1), proofOf("contract")).ok, false);
+  const otherSlot = [...slots.slice(0, -1), `0x${"ab".repeat(32)}` as Hex];
+  assert.equal(verifyProofAnswer(STATE_ROOT, addressOf("contract"), otherSlot, proofOf("contract")).ok, false);
+  const balance = { ...proofOf("contract"), balance: "0x1" };
+  assert.equal(verifyProofAnswer(STATE_ROOT, addressOf("contract"), slots, balance).ok, false);
 });

@@ -107,6 +107,34 @@ export function verifyStorageProof(storageRoot: Hex, slot: Hex, storageProofEntr
   }
 }
 
+/**
+ * Checks a whole `eth_getProof` answer (untrusted) for `address` and the storage `slots` asked for (32-byte keys, in
+ * the order asked) against `stateRoot`: the account proof and every field it claims, then each storage proof against
+ * the proven storage root. The value is the answer with only the fields a proof has, each of them checked.
+ */
+export function verifyProofAnswer(
+  stateRoot: Hex,
+  address: Hex,
+  slots: readonly Hex[],
+  answer: unknown,
+): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+  const account = verifyAccountProof(stateRoot, address, answer);
+  if (!account.ok) return { ok: false, reason: `account proof: ${account.reason}` };
+  const claim = answer as Record<string, unknown>;
+  const entries = claim.storageProof;
+  if (!Array.isArray(entries) || entries.length !== slots.length)
+    return { ok: false, reason: `storage proofs: expected ${slots.length}` };
+  const storageProof = [];
+  for (const [i, slot] of slots.entries()) {
+    const storage = verifyStorageProof(account.account.storageRoot, slot, entries[i]);
+    if (!storage.ok) return { ok: false, reason: `storage proof ${i}: ${storage.reason}` };
+    const { key, value, proof } = entries[i] as Record<string, unknown>;
+    storageProof.push({ key, value, proof });
+  }
+  const { address: stated, accountProof, balance, codeHash, nonce, storageHash } = claim;
+  return { ok: true, value: { address: stated, accountProof, balance, codeHash, nonce, storageHash, storageProof } };
+}
+
 /** True when `code` (an `eth_getCode` result, untrusted) is well-formed hex whose keccak256 is `codeHash`. */
 export function verifyCode(codeHash: Hex, code: unknown): boolean {
   try {

@@ -8,7 +8,13 @@ import { MultihomeError } from "../../core/errors.ts";
 import type { BlockEnv } from "../../core/execution/block-env.ts";
 import { ADDRESS_HEX } from "../../core/hex.ts";
 import { toHex } from "../../core/rpc/methods.ts";
-import { EMPTY_CODE_HASH, verifyAccountProof, verifyCode, verifyStorageProof } from "../../core/verification/proof.ts";
+import {
+  EMPTY_CODE_HASH,
+  verifyAccountProof,
+  verifyCode,
+  verifyProofAnswer,
+  verifyStorageProof,
+} from "../../core/verification/proof.ts";
 import type { CallPlan, ExecuteResult, Verdict } from "../routing/execute.ts";
 
 /** A block whose hash independent upstreams agree on, with the roots from its verified header. */
@@ -84,13 +90,6 @@ export async function readProven(
     }
     slot = pad32(BigInt(raw));
   }
-  let anchor = await io.anchor(blockNumber);
-  if (!anchor) {
-    return {
-      ok: false,
-      error: new MultihomeError("unavailable", `block ${blockNumber} is not anchored by independent upstreams`),
-    };
-  }
   const block = toHex(blockNumber);
   let codeHash: `0x${string}` | undefined;
   const proofVerdict =
@@ -114,29 +113,15 @@ export async function readProven(
         }
       }
     };
-  const prove = (against: AnchoredBlock, onUnconfirmed: () => void) =>
-    io.execute({
-      method: "eth_getProof",
-      params: [address, slot ? [slot] : [], block],
-      heavy: false,
-      minBlock: blockNumber,
-      verify: proofVerdict(against.stateRoot),
-      onUnconfirmedDisputes: onUnconfirmed,
-    });
-  let doubted = false;
-  let proven = await prove(anchor, () => {
-    doubted = true;
-    io.distrust(anchor!);
-  });
-  if (!proven.ok && doubted) {
-    // Every proof disagreed with the anchor and none verified: anchor afresh and try once more before giving up.
-    const again = await io.anchor(blockNumber);
-    if (again) {
-      anchor = again;
-      proven = await prove(again, () => io.distrust(again));
-    }
-  }
-  if (!proven.ok) return { ok: false, error: unverifiable(proven), anchor };
+  const found = await provenAtAnchor(io, blockNumber, (root) => ({
+    method: "eth_getProof",
+    params: [address, slot ? [slot] : [], block],
+    heavy: false,
+    minBlock: blockNumber,
+    verify: proofVerdict(root),
+  }));
+  if (!found.ok) return found;
+  const { proven, anchor } = found;
   const supplier = proven.upstream;
   if (method !== "eth_getCode") return { ok: true, value: proven.result as `0x${string}`, anchor, supplier };
 
@@ -154,6 +139,80 @@ export async function readProven(
   });
   if (!code.ok) return { ok: false, error: unverifiable(code), anchor };
   return { ok: true, value: code.result as `0x${string}`, anchor, supplier };
+}
+
+/**
+ * One proof read at the anchored block `blockNumber`: `plan(stateRoot)` asked of upstreams until one's answer verifies.
+ * When every proof disagreed with the anchor and none verified, the block is anchored afresh and asked once more.
+ */
+async function provenAtAnchor(
+  io: ProvenReadIo,
+  blockNumber: number,
+  plan: (stateRoot: `0x${string}`) => Omit<CallPlan, "onUnconfirmedDisputes">,
+): Promise<
+  { ok: true; proven: Extract<ExecuteResult, { ok: true }>; anchor: AnchoredBlock } | Extract<ProvenRead, { ok: false }>
+> {
+  let anchor = await io.anchor(blockNumber);
+  if (!anchor) {
+    return {
+      ok: false,
+      error: new MultihomeError("unavailable", `block ${blockNumber} is not anchored by independent upstreams`),
+    };
+  }
+  const prove = (against: AnchoredBlock, onUnconfirmed: () => void) =>
+    io.execute({ ...plan(against.stateRoot), onUnconfirmedDisputes: onUnconfirmed });
+  let doubted = false;
+  let proven = await prove(anchor, () => {
+    doubted = true;
+    io.distrust(anchor!);
+  });
+  if (!proven.ok && doubted) {
+    const again = await io.anchor(blockNumber);
+    if (again) {
+      anchor = again;
+      proven = await prove(again, () => io.distrust(again));
+    }
+  }
+  if (!proven.ok) return { ok: false, error: unverifiable(proven), anchor };
+  return { ok: true, proven, anchor };
+}
+
+/** Most storage keys one `eth_getProof` may ask for. */
+export const MAX_PROOF_KEYS = 1_024;
+
+/**
+ * `eth_getProof` itself, proven: the answer's account proof and every field it claims checked against the anchored
+ * state root, each storage proof against the proven storage root (core/verification/proof.ts `verifyProofAnswer`).
+ */
+export async function readProofAnswer(
+  io: ProvenReadIo,
+  params: unknown[],
+  blockNumber: number,
+): Promise<{ ok: true; value: unknown; anchor: AnchoredBlock; supplier: string } | Extract<ProvenRead, { ok: false }>> {
+  const [address, keys] = params;
+  const invalid = (message: string) => ({ ok: false as const, error: new MultihomeError("invalid_params", message) });
+  if (typeof address !== "string" || !ADDRESS_HEX.test(address))
+    return invalid("invalid params: expected a 20-byte hex address");
+  if (
+    !Array.isArray(keys) ||
+    keys.length > MAX_PROOF_KEYS ||
+    keys.some((k) => typeof k !== "string" || !QUANTITY.test(k))
+  )
+    return invalid(`invalid params: expected at most ${MAX_PROOF_KEYS} storage keys (hex, up to 32 bytes)`);
+  const slots = keys.map((k) => pad32(BigInt(k as string)));
+  const found = await provenAtAnchor(io, blockNumber, (root) => ({
+    method: "eth_getProof",
+    // Asked as 32-byte keys, which every node takes (some refuse a short quantity).
+    params: [address, slots, toHex(blockNumber)],
+    heavy: false,
+    minBlock: blockNumber,
+    verify: (answer): Verdict => {
+      const checked = verifyProofAnswer(root, address as `0x${string}`, slots, answer);
+      return checked.ok ? { ok: true, value: checked.value } : { ok: false, reason: checked.reason };
+    },
+  }));
+  if (!found.ok) return found;
+  return { ok: true, value: found.proven.result, anchor: found.anchor, supplier: found.proven.upstream };
 }
 
 function unverifiable(result: Exclude<ExecuteResult, { ok: true }>): MultihomeError {
