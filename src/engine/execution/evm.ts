@@ -12,6 +12,7 @@ import { bytesToHex, hexToBytes } from "viem";
 import { BaseError } from "../../core/errors.ts";
 import type { BlockEnv, ExecutionHardfork } from "../../core/execution/block-env.ts";
 import type { CallRequest } from "../../core/execution/call-request.ts";
+import { type BlobSchedule, blobBaseFee } from "../../core/fees/blob-fee.ts";
 import type { Hex } from "../../core/hex.ts";
 import { type ProvenState, UnprovenStateError } from "./proven-state.ts";
 
@@ -48,16 +49,21 @@ function load() {
   return libraries;
 }
 
-export async function runLocally(
-  chainId: number,
-  env: BlockEnv,
-  hardfork: ExecutionHardfork,
-  proven: ProvenState,
-  request: CallRequest,
-  blockHash: (number: bigint) => Promise<Hex | undefined>,
-): Promise<LocalOutcome> {
+/** The block a run here executes at: its chain, header fields, rules and anchored history, over proven state. */
+export interface LocalBlock {
+  chainId: number;
+  env: BlockEnv;
+  hardfork: ExecutionHardfork;
+  /** The blob schedule the block ran under, when known (core/fees/blob-fee.ts): what BLOBBASEFEE reads. */
+  blobSchedule: BlobSchedule | undefined;
+  proven: ProvenState;
+  blockHash(number: bigint): Promise<Hex | undefined>;
+}
+
+export async function runLocally(at: LocalBlock, request: CallRequest): Promise<LocalOutcome> {
+  const { proven } = at;
   try {
-    const { evm, block, util } = await createLocalEvm(chainId, env, hardfork, proven, request.gasPrice, blockHash);
+    const { evm, block, util } = await createLocalEvm(at, request.gasPrice);
     const result = await evm.runCall({
       block,
       caller: util.createAddressFromString(request.from),
@@ -88,14 +94,8 @@ export async function runLocally(
  * An EVM at an anchored block over proven state: the block's header fields, its hardfork's rules, BLOCKHASH from the
  * anchored chain. `gasPrice` 0 runs it with no base fee, as nodes run calls that pay nothing.
  */
-export async function createLocalEvm(
-  chainId: number,
-  env: BlockEnv,
-  hardfork: ExecutionHardfork,
-  proven: ProvenState,
-  gasPrice: bigint,
-  blockHash: (number: bigint) => Promise<Hex | undefined>,
-) {
+export async function createLocalEvm(at: LocalBlock, gasPrice: bigint) {
+  const { chainId, env, hardfork, proven, blockHash } = at;
   const lib = await load();
   const common = lib.common.createCustomCommon({ chainId }, lib.common.Mainnet, { hardfork });
   const stateManager = provenStateManager(lib, proven);
@@ -124,7 +124,7 @@ export async function createLocalEvm(
       gasLimit: BigInt(env.gasLimit),
       // A call that pays nothing runs with no base fee, as nodes run eth_call (BASEFEE then reads 0).
       baseFeePerGas: gasPrice === 0n ? 0n : env.baseFeePerGas === undefined ? undefined : BigInt(env.baseFeePerGas),
-      getBlobGasPrice: () => (excessBlobGas === undefined ? undefined : blobGasPrice(hardfork, excessBlobGas)),
+      getBlobGasPrice: () => blobGasPrice(excessBlobGas, at.blobSchedule),
     },
   };
   return { evm, block, util: lib.util };
@@ -142,27 +142,16 @@ class ExecutionBoundError extends BaseError<"execution_bound"> {
   readonly code = "execution_bound";
 }
 
-/** EIP-4844's blob price update fraction by hardfork (EIP-7691 raised it in Prague). */
-const BLOB_PRICE_UPDATE_FRACTION: Record<ExecutionHardfork, bigint> = {
-  london: 3_338_477n,
-  shanghai: 3_338_477n,
-  cancun: 3_338_477n,
-  prague: 5_007_716n,
-  osaka: 5_007_716n,
-};
-
-/** EIP-4844's fake exponential from the minimum blob price (1 wei). */
-function blobGasPrice(hardfork: ExecutionHardfork, excessBlobGas: bigint) {
-  const denominator = BLOB_PRICE_UPDATE_FRACTION[hardfork];
-  let i = 1n;
-  let output = 0n;
-  let accumulator = denominator;
-  while (accumulator > 0n) {
-    output += accumulator;
-    accumulator = (accumulator * excessBlobGas) / (denominator * i);
-    i++;
-  }
-  return output / denominator;
+/**
+ * BLOBBASEFEE: the blob base fee of the block from its excess blob gas under its blob schedule (1 wei at no excess,
+ * whatever the schedule). A schedule not known here (a chain without a fork schedule, BPO forks not known) cannot be
+ * run here: the call is answered by independent domains.
+ */
+function blobGasPrice(excessBlobGas: bigint | undefined, schedule: BlobSchedule | undefined): bigint | undefined {
+  if (excessBlobGas === undefined) return undefined;
+  if (excessBlobGas === 0n) return 1n;
+  if (!schedule) throw new UnprovenStateError("the blob schedule of this block is not known here (BLOBBASEFEE)");
+  return blobBaseFee(excessBlobGas, schedule);
 }
 
 /** ethereumjs's in-memory state manager, filled from proofs the first time a piece of state is read. */

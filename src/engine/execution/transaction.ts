@@ -8,23 +8,22 @@
  */
 import { bytesToHex, getAddress, getContractAddress, hexToBytes } from "viem";
 import { type AccessListEntry, canonicalAccessList, slotKey } from "../../core/execution/access-list.ts";
-import type { BlockEnv, ExecutionHardfork } from "../../core/execution/block-env.ts";
 import type { CallRequest } from "../../core/execution/call-request.ts";
 import { intrinsicGas } from "../../core/execution/intrinsic-gas.ts";
 import type { Hex } from "../../core/hex.ts";
 import type { AnchoredBlock } from "../verification/state-reads.ts";
-import { createLocalEvm, MAX_EXECUTION_PROOFS, MAX_LOCAL_EXECUTION_GAS, unexecutedReason } from "./evm.ts";
-import type { ProvenState } from "./proven-state.ts";
+import {
+  createLocalEvm,
+  type LocalBlock,
+  MAX_EXECUTION_PROOFS,
+  MAX_LOCAL_EXECUTION_GAS,
+  unexecutedReason,
+} from "./evm.ts";
 
 /** London's refund cap (EIP-3529): at most a fifth of the gas used is given back. */
 const MAX_REFUND_QUOTIENT = 5n;
 
-export interface LocalTransaction {
-  chainId: number;
-  env: BlockEnv;
-  hardfork: ExecutionHardfork;
-  proven: ProvenState;
-  blockHash: (number: bigint) => Promise<Hex | undefined>;
+export interface LocalTransaction extends LocalBlock {
   /** From, to, data, value and the price paid per gas (its `gas` is not read: each run states its limit). */
   request: CallRequest;
   /** What the balance must cover per unit of gas: the fee cap, else the gas price, else 0. */
@@ -72,14 +71,7 @@ export async function runTransaction(
   const intrinsic = intrinsicGas({ data: request.data, creation: !request.to, accessList: tx.accessList }, hardfork);
   if (gasLimit < intrinsic.gas || gasLimit < intrinsic.floor) return { kind: "intrinsic" };
   try {
-    const { evm, block, util } = await createLocalEvm(
-      tx.chainId,
-      tx.env,
-      hardfork,
-      proven,
-      request.gasPrice,
-      tx.blockHash,
-    );
+    const { evm, block, util } = await createLocalEvm(tx, request.gasPrice);
     const from = util.createAddressFromString(request.from);
     const sender = (await evm.stateManager.getAccount(from)) ?? new util.Account();
     const want = gasLimit * tx.feeCap + request.value;

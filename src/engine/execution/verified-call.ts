@@ -11,6 +11,7 @@ import { decodeAbiParameters } from "viem";
 import type { ChainStack, ForkSchedule } from "../../core/chain-presets.ts";
 import { hardforkOf } from "../../core/execution/block-env.ts";
 import { readCall } from "../../core/execution/call-request.ts";
+import { blobScheduleAt } from "../../core/fees/blob-fee.ts";
 import type { Hex } from "../../core/hex.ts";
 import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import { toHex } from "../../core/rpc/methods.ts";
@@ -74,7 +75,17 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
     void view.account(read.request.from).catch(() => {});
     if (to) void view.account(to).catch(() => {});
     const [local, upstream] = await Promise.all([
-      runLocally(deps.chainId, env, hardfork, view, read.request, blockHash),
+      runLocally(
+        {
+          chainId: deps.chainId,
+          env,
+          hardfork,
+          blobSchedule: blobScheduleAt(Number(BigInt(env.timestamp)), deps.chainId, deps.forks),
+          proven: view,
+          blockHash,
+        },
+        read.request,
+      ),
       deps.execute({ method: "eth_call", params, heavy: true, minBlock: blockNumber }),
     ]);
     if (local.kind === "unexecuted") return agree();

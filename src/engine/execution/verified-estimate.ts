@@ -14,6 +14,7 @@ import { readAccessList } from "../../core/execution/access-list.ts";
 import { hardforkOf } from "../../core/execution/block-env.ts";
 import { readCall } from "../../core/execution/call-request.ts";
 import { initCodeTooLarge } from "../../core/execution/intrinsic-gas.ts";
+import { blobScheduleAt } from "../../core/fees/blob-fee.ts";
 import type { Hex } from "../../core/hex.ts";
 import { toHex } from "../../core/rpc/methods.ts";
 import type { CallAnswer, Evidence } from "../answers/answer.ts";
@@ -67,6 +68,7 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
       chainId: deps.chainId,
       env,
       hardfork,
+      blobSchedule: blobScheduleAt(Number(BigInt(env.timestamp)), deps.chainId, deps.forks),
       proven,
       blockHash,
       request,
