@@ -18,7 +18,7 @@ import { toHex } from "../../core/rpc/methods.ts";
 import type { CallAnswer, Evidence } from "../answers/answer.ts";
 import type { CallPlan, ExecuteResult } from "../routing/execute.ts";
 import type { AnchoredBlock } from "../verification/state-reads.ts";
-import { type LocalOutcome, MAX_LOCAL_EXECUTION_GAS, runLocally } from "./evm.ts";
+import { type LocalOutcome, letIoOut, MAX_LOCAL_EXECUTION_GAS, runLocally } from "./evm.ts";
 import { createProvenStates } from "./proven-state.ts";
 
 export interface VerifiedCallDeps {
@@ -74,20 +74,20 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
     // The sender and the callee are read first by every call: proven side by side, not one after the other.
     void view.account(read.request.from).catch(() => {});
     if (to) void view.account(to).catch(() => {});
-    const [local, upstream] = await Promise.all([
-      runLocally(
-        {
-          chainId: deps.chainId,
-          env,
-          hardfork,
-          blobSchedule: blobScheduleAt(Number(BigInt(env.timestamp)), deps.chainId, deps.forks),
-          proven: view,
-          blockHash,
-        },
-        read.request,
-      ),
-      deps.execute({ method: "eth_call", params, heavy: true, minBlock: blockNumber }),
-    ]);
+    const asked = deps.execute({ method: "eth_call", params, heavy: true, minBlock: blockNumber });
+    await letIoOut();
+    const local = await runLocally(
+      {
+        chainId: deps.chainId,
+        env,
+        hardfork,
+        blobSchedule: blobScheduleAt(Number(BigInt(env.timestamp)), deps.chainId, deps.forks),
+        proven: view,
+        blockHash,
+      },
+      read.request,
+    );
+    const upstream = await asked;
     if (local.kind === "unexecuted") return agree();
     const evidence = (upstream?: string): Evidence => ({
       blockNumber: anchored.number,

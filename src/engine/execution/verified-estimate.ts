@@ -20,6 +20,7 @@ import { toHex } from "../../core/rpc/methods.ts";
 import type { CallAnswer, Evidence } from "../answers/answer.ts";
 import type { ExecuteResult } from "../routing/execute.ts";
 import type { AnchoredBlock } from "../verification/state-reads.ts";
+import { letIoOut } from "./evm.ts";
 import { localAccessList, sameAccessListAnswer } from "./local-access-list.ts";
 import { type EstimateOutcome, estimateHere, outcomeAgrees } from "./local-estimate.ts";
 import type { createProvenStates } from "./proven-state.ts";
@@ -122,10 +123,10 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
   ): Promise<CallAnswer> {
     const prepared = await prepare(params, blockNumber, true);
     if (!prepared) return agree();
-    const [local, upstream] = await Promise.all([
-      estimateHere(prepared),
-      upstreamAnswer("eth_estimateGas", params, blockNumber),
-    ]);
+    const asked = upstreamAnswer("eth_estimateGas", params, blockNumber);
+    await letIoOut();
+    const local = await estimateHere(prepared);
+    const upstream = await asked;
     if (local.kind === "unexecuted") return agree();
     return decide(
       "eth_estimateGas",
@@ -151,7 +152,9 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
     void asked.then(
       (r) => r.ok && states.prefetch(prepared.anchored, (r.result as { accessList?: unknown })?.accessList),
     );
-    const [local, upstream] = await Promise.all([localAccessList(prepared), asked]);
+    await letIoOut();
+    const local = await localAccessList(prepared);
+    const upstream = await asked;
     if ("unexecuted" in local) return agree();
     const agrees = async (said: ExecuteResult | CallAnswer) => said.ok && sameAccessListAnswer(local, said.result);
     return decide(
