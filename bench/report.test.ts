@@ -14,6 +14,7 @@ import {
   MIN_DISTINCT_RATIO,
   MIN_PASS_THROUGH_RATIO,
   renderReport,
+  withKeptSections,
 } from "./report.ts";
 
 const loop = (p50Ms: number, p99Ms: number): OpenLoopResult => ({
@@ -588,4 +589,17 @@ test("bundle contributors: files grouped by npm package (scoped ones by scope an
     ],
   );
   assert.deepEqual(bundleContributors({}), []);
+});
+
+test("a new report keeps the sections other benches wrote (verified calls, proven logs), once each, after its own", () => {
+  const previous =
+    "# Benchmarks\n\nold\n\n## Verified eth_call\n\ncall figures\n\n## Proven eth_getLogs\n\nlog figures\n\n## Old\n\nx\n";
+  const rendered = "# Benchmarks\n\nnew\n\n## Measured elsewhere\n\ny\n";
+  const page = withKeptSections(rendered, previous);
+  assert.equal(
+    page,
+    "# Benchmarks\n\nnew\n\n## Measured elsewhere\n\ny\n\n## Verified eth_call\n\ncall figures\n\n## Proven eth_getLogs\n\nlog figures\n",
+  );
+  assert.equal(withKeptSections(page, page), page, "kept once");
+  assert.equal(withKeptSections(rendered, undefined), rendered);
 });

@@ -467,6 +467,22 @@ function scenarioTable(report: BenchReport, s: ScenarioOutcome): string[] {
   return lines;
 }
 
+/**
+ * Sections of docs/benchmarks.md written by benches of their own (`npm run bench:call`, `npm run bench:logs`), not by
+ * this report: a new report keeps them as they are, after its own.
+ */
+export const KEPT_SECTIONS = ["## Verified eth_call", "## Proven eth_getLogs"] as const;
+
+/** `rendered` with the kept sections of the `previous` page appended (those it does not have already). */
+export function withKeptSections(rendered: string, previous: string | undefined): string {
+  if (!previous) return rendered;
+  const kept = previous
+    .split(/\n(?=## )/)
+    .filter((section) => KEPT_SECTIONS.some((heading) => section.startsWith(`${heading}\n`)))
+    .filter((section) => !rendered.includes(section.split("\n")[0]!));
+  return kept.length === 0 ? rendered : `${rendered.trimEnd()}\n\n${kept.map((k) => k.trimEnd()).join("\n\n")}\n`;
+}
+
 export function renderReport(report: BenchReport): string {
   const { machine: m, settings: st } = report;
   const targets = checkTargets(report);
@@ -674,7 +690,9 @@ function whereTheTimeGoes(report: BenchReport): string[] {
     "(`node bench/metrics-cost.ts`) in [metrics.md](metrics.md#recording-cost), and the cost of the one-liar defences",
     "on proven reads against the commit before them (`node bench/before-after.ts`) in",
     "[security.md](security.md#cost-on-the-verified-hot-path), and what a verified `eth_call` costs against the",
-    "unverified call (`npm run bench:call`) in [verification.md](verification.md#cost).",
+    "unverified call (`npm run bench:call`) in [verification.md](verification.md#cost). The sections on verified",
+    "`eth_call` and proven `eth_getLogs` are written by `npm run bench:call` and `npm run bench:logs` and kept as they",
+    "are when this page is rewritten.",
     "",
   ];
 }

@@ -10,7 +10,7 @@
  * the page).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -38,6 +38,7 @@ import {
   type ProfileOutcome,
   renderReport,
   type ScenarioOutcome,
+  withKeptSections,
 } from "./report.ts";
 import type { MultihomeSpec, ServeSpec } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
@@ -756,7 +757,8 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(RESULTS, "wrk.txt"), raw.join("\n"));
     writeFileSync(join(RESULTS, "results.json"), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(opts.out, renderReport(report));
+    const previous = existsSync(opts.out) ? readFileSync(opts.out, "utf8") : undefined;
+    writeFileSync(opts.out, withKeptSections(renderReport(report), previous));
     log("");
     for (const t of checkTargets(report)) {
       log(`target: ${t.target}: ${t.measured} — ${t.met === undefined ? "not measured" : t.met ? "met" : "NOT met"}`);
