@@ -468,7 +468,7 @@ function scenarioTable(report: BenchReport, s: ScenarioOutcome): string[] {
 }
 
 /**
- * Sections of docs/benchmarks.md written by benches of their own (`npm run bench:call`, `npm run bench:logs`), not by
+ * Sections of docs/benchmarks.md holding what benches of their own print (`npm run bench:call`, `npm run bench:logs`), not by
  * this report: a new report keeps them as they are, after its own.
  */
 export const KEPT_SECTIONS = ["## Verified eth_call", "## Proven eth_getLogs"] as const;
@@ -691,7 +691,7 @@ function whereTheTimeGoes(report: BenchReport): string[] {
     "on proven reads against the commit before them (`node bench/before-after.ts`) in",
     "[security.md](security.md#cost-on-the-verified-hot-path), and what a verified `eth_call` costs against the",
     "unverified call (`npm run bench:call`) in [verification.md](verification.md#cost). The sections on verified",
-    "`eth_call` and proven `eth_getLogs` are written by `npm run bench:call` and `npm run bench:logs` and kept as they",
+    "`eth_call` and proven `eth_getLogs` hold what `npm run bench:call` and `npm run bench:logs` print, and are kept as they",
     "are when this page is rewritten.",
     "",
   ];
