@@ -178,7 +178,7 @@ function memoryTargets(report: BenchReport): TargetCheck[] {
   const memory = report.memory?.status === "measured" ? report.memory : undefined;
   const bound = memory ? `${mib(memory.withCache.cacheMaxBytes)} MiB` : "small";
   const countTarget =
-    `The cache's own byte count (\`Gateway.cacheStats()\`) ≤ \`cache.maxBytes\` ${bound} in every sample during and after ` +
+    `The cache's own byte count (\`Engine.cacheStats()\`) ≤ \`cache.maxBytes\` ${bound} in every sample during and after ` +
     "the load, while the distinct keys asked for grow far beyond the entries it holds";
   const flatTarget =
     `Memory stays bounded with \`cache.maxBytes\` ${bound} under far more distinct cacheable answers than it holds: ` +
@@ -352,7 +352,7 @@ function memorySection(report: BenchReport): string[] {
     `closed loop, no warm-up) sends \`eth_getBalance\` at block 1 of ${int(on.distinctBodies)} distinct addresses in turn for ${on.durationS} s,`,
     "each answer checked against its own body's (as in 2d and 3d). No body comes back before the cache has evicted",
     "its answer, so the cache fills, then every answer stored evicts the oldest. The gateway runs with",
-    `\`--expose-gc\` and reports \`process.memoryUsage()\` and its cache's own count (\`Gateway.cacheStats()\`: the entries`,
+    `\`--expose-gc\` and reports \`process.memoryUsage()\` and its cache's own count (\`Engine.cacheStats()\`: the entries`,
     `held and the bytes charged against \`cache.maxBytes\`) over IPC: every ${on.sampleMs} ms during the load as it is`,
     '(garbage included), and after a full garbage collection ("retained") when idle before the load, twice during',
     "it and after it. The control is the same load with the cache off: every request is a miss in both runs, so the",

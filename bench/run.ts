@@ -19,7 +19,7 @@ import { DEFAULTS } from "../src/config/defaults.ts";
 import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { anvilBinaryPath } from "../src/devnet/anvil.ts";
-import type { Readiness } from "../src/engine/gateway.ts";
+import type { Readiness } from "../src/engine/engine.ts";
 import { type BodyCase, balanceBodies, bodiesFileText, type FundedAccount, sampleCases, wrongCases } from "./bodies.ts";
 import { measureClient } from "./client.ts";
 import { findBinary, startHaproxy, startNginx } from "./external.ts";

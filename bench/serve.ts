@@ -45,7 +45,7 @@ export type ServeCommand =
   /**
    * Any server: `process.memoryUsage()` of its process, after a full garbage collection when `gc` is set (the process
    * must then run with `--expose-gc`), so the heap counted is what is retained; Multihome adds its answer cache's own
-   * count (`Gateway.cacheStats()`) as `cache`. Replies with a {@link MemoryReport}.
+   * count (`Engine.cacheStats()`) as `cache`. Replies with a {@link MemoryReport}.
    */
   | { id: number; type: "memory"; gc?: boolean }
   | { id: number; type: "stop" };
@@ -153,7 +153,7 @@ async function start(spec: ServeSpec): Promise<Running> {
     ...spec.config,
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });
-  const readiness = app.gateway.readiness();
+  const readiness = app.engine.readiness();
   if (!readiness.ready) {
     await app.stop();
     throw new Error(`Multihome not ready: ${JSON.stringify(readiness.chains.map((c) => c.reason))}`);
@@ -161,9 +161,9 @@ async function start(spec: ServeSpec): Promise<Running> {
   return {
     urls: [`${app.server.url}/rpc/${spec.chainId}`],
     async command(c) {
-      return c.type === "readiness" ? app.gateway.readiness() : undefined;
+      return c.type === "readiness" ? app.engine.readiness() : undefined;
     },
-    cacheStats: () => app.gateway.cacheStats(),
+    cacheStats: () => app.engine.cacheStats(),
     stop: app.stop,
   };
 }

@@ -36,7 +36,7 @@ const layer = (f: string) => relative(src, f).split("/")[0]!;
 /** The rules below hold vacuously of a scan that read no import: it must see imports known to be there. */
 function assertImportsScanned(): void {
   assert.ok(imports.get(join(src, "upstream", "http-transport.ts"))?.includes("undici"), "a package import is seen");
-  assert.ok(imports.get(join(src, "engine", "gateway.ts"))?.includes("../core/errors.ts"), "a relative import is seen");
+  assert.ok(imports.get(join(src, "engine", "engine.ts"))?.includes("../core/errors.ts"), "a relative import is seen");
 }
 
 test("core/ is pure: no I/O modules, no direct clock, randomness, timers or environment", () => {

@@ -44,7 +44,7 @@ async function transferInNewBlock(index: number, value: bigint): Promise<{ hash:
   return { hash, block };
 }
 
-const upstreamsOf = () => net.app.gateway.readiness().chains[0]!.upstreams;
+const upstreamsOf = () => net.app.engine.readiness().chains[0]!.upstreams;
 const disputesOf = (id: string, since: number) =>
   net.logs.slice(since).filter((l) => l.includes("answer failed verification") && l.includes(`"upstream":"${id}"`));
 
@@ -194,7 +194,7 @@ describe("a header field Multihome does not know", () => {
     const logsBefore = net.logs.length;
     const { block } = await transferInNewBlock(3, 1n);
     await waitFor(() => rewritten >= POLLS_WANTED, { timeoutMs: 10_000, what: `${POLLS_WANTED} rewritten head polls` });
-    const head = net.app.gateway.readiness().chains[0]!.head;
+    const head = net.app.engine.readiness().chains[0]!.head;
     t.diagnostic(`${rewritten} head polls with an unknown field; head ${head?.number} witnesses ${head?.witnesses}`);
     assert.deepEqual(disputesOf("u2", logsBefore), []);
     assert.deepEqual(
@@ -270,6 +270,6 @@ describe("a header field Multihome does not know", () => {
         .map((u) => u.id),
       [],
     );
-    assert.equal(net.app.gateway.readiness().ready, true);
+    assert.equal(net.app.engine.readiness().ready, true);
   });
 });

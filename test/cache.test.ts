@@ -98,7 +98,7 @@ describe("cache", () => {
 
       const reorg = await net.devnet.reorg(depth);
       assert.deepEqual(reorg.orphaned, [...before.values()]);
-      await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.hash === reorg.replacements.at(-1), {
+      await waitFor(() => net.app.engine.readiness().chains[0]!.head?.hash === reorg.replacements.at(-1), {
         timeoutMs: 5_000,
         what: "the new branch to be agreed",
       });

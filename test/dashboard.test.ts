@@ -127,7 +127,7 @@ test("dashboard: failure domains, concentration, live updates and a drill, in Ch
     const cells = await page.locator("td.served").allInnerTexts();
     return cells.reduce((sum, c) => sum + Number(c), 0);
   };
-  const gatewayServed = [...net.app.gateway.activity.traffic().values()].reduce((a, b) => a + b, 0);
+  const gatewayServed = [...net.app.engine.activity.traffic().values()].reduce((a, b) => a + b, 0);
   assert.ok(gatewayServed > 0, "the gateway counted calls its upstreams served");
   await until(`${gatewayServed} served calls on the page`, async () => (await served()) === gatewayServed);
   assert.doesNotMatch(await textOf(page.getByRole("article", { name: /Traffic/ })), /No traffic/);
@@ -140,7 +140,7 @@ test("dashboard: failure domains, concentration, live updates and a drill, in Ch
     for (const id of awsIds) if (!/down\s*drill/.test(await healthOf(page, id))) return false;
     return true;
   });
-  const running = net.app.gateway.activity.drills().find((d) => d.state === "running");
+  const running = net.app.engine.activity.drills().find((d) => d.state === "running");
   assert.equal(running?.label, "hosting=aws");
   assert.deepEqual([...(running?.upstreams ?? [])].sort(), [...awsIds].sort());
   for (const id of ["gamma", "delta"]) assert.doesNotMatch(await healthOf(page, id), /drill/);
@@ -160,7 +160,7 @@ test("dashboard: failure domains, concentration, live updates and a drill, in Ch
   // The stop button ends it: the drill is listed as stopped and aws is no longer drilled.
   await page.getByRole("button", { name: "Stop hosting=aws", exact: true }).click();
   await until("the drill shown stopped", async () => /hosting=aws\s+stopped/.test(await textOf(drillItem)));
-  assert.equal(net.app.gateway.activity.drills().find((d) => d.id === running?.id)?.state, "stopped");
+  assert.equal(net.app.engine.activity.drills().find((d) => d.id === running?.id)?.state, "stopped");
   await until("aws upstreams no longer drilled", async () => {
     for (const id of awsIds) if ((await healthOf(page, id)).includes("drill")) return false;
     return true;
@@ -184,7 +184,7 @@ test("dashboard: failure domains, concentration, live updates and a drill, in Ch
     }).observe(b, { attributes: true, attributeFilter: ["disabled"] });
     b.click();
   })`);
-  const gcpDrill = () => net.app.gateway.activity.drills().find((d) => d.label === "hosting=gcp");
+  const gcpDrill = () => net.app.engine.activity.drills().find((d) => d.label === "hosting=gcp");
   await until("the drill of gcp stopped", async () => gcpDrill()?.state === "stopped");
   assert.equal(await page.locator("#notice").isHidden(), true, await textOf(page.locator("#notice")));
   await until("gcp shown not drilled", async () => (await gcpButton.textContent()) === "Drill");

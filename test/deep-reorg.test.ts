@@ -48,7 +48,7 @@ test(`a reorg of depth ${DEPTH} leaves nothing of the orphaned branch anchored o
   for (const p of net.proxies.values()) await p.clearFault();
   await waitFor(
     () =>
-      net.app.gateway.readiness().chains[0]!.head?.hash === reorg.replacements.at(-1) &&
+      net.app.engine.readiness().chains[0]!.head?.hash === reorg.replacements.at(-1) &&
       learned() >= learnedBefore + net.proxies.size,
     { timeoutMs: 10_000, what: "every upstream's reorg to be seen, and the new branch agreed" },
   );

@@ -16,7 +16,7 @@ test("drill: a whole hosting domain (aws/us-east-1: alpha and beta) goes down un
   const reader = balanceReader(net, await truthBalances(net));
   const before = await runLoad({ durationMs: 1_500, concurrency: 8, request: reader.request });
   t.diagnostic(formatReport("drill before", before));
-  const headBefore = net.app.gateway.readiness().chains[0]!.head!.number;
+  const headBefore = net.app.engine.readiness().chains[0]!.head!.number;
 
   const load = runLoad({ durationMs: 6_000, concurrency: 8, request: reader.request });
   await Promise.all([
@@ -24,7 +24,7 @@ test("drill: a whole hosting domain (aws/us-east-1: alpha and beta) goes down un
     net.proxies.get("beta")!.setFault({ kind: "down" }),
   ]);
   const downAt = Date.now();
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.domainsDown.includes("aws/us-east-1"), {
+  await waitFor(() => net.app.engine.readiness().chains[0]!.domainsDown.includes("aws/us-east-1"), {
     timeoutMs: 3_000,
     what: "aws/us-east-1 to be judged down as a whole",
   });
@@ -36,7 +36,7 @@ test("drill: a whole hosting domain (aws/us-east-1: alpha and beta) goes down un
   assert.equal(reader.headWentBackwards, 0);
 
   // The chain kept moving: gamma and delta (independent domains) still anchor new heads.
-  const headAfter = net.app.gateway.readiness().chains[0]!.head!.number;
+  const headAfter = net.app.engine.readiness().chains[0]!.head!.number;
   t.diagnostic(`drill: agreed head ${headBefore} → ${headAfter} during the outage`);
   assert.ok(headAfter > headBefore);
   const readyz = await fetch(`${net.baseUrl}/readyz`);

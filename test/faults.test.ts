@@ -41,7 +41,7 @@ function load(reader: ReadChecker, durationMs: number): Promise<LoadReport> {
 }
 
 function upstreamStatus(net: TestNetwork, id: string) {
-  return net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === id)!;
+  return net.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === id)!;
 }
 
 /** The block a read names by number (not a tag or a hash), for the methods that take one. */
@@ -276,7 +276,7 @@ test("A8: a lagging upstream never answers for blocks it does not have", async (
       },
     },
   });
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
+  await waitFor(() => net.app.engine.readiness().chains[0]!.head?.number === net.devnet.head(), {
     timeoutMs: 5_000,
     what: "agreed head to reach the quorum head",
   });
@@ -412,16 +412,16 @@ for (const wrong of [
     const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 5_000 });
     t.after(() => app.stop());
     await waitFor(
-      () => app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!.admission === "cordoned",
+      () => app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!.admission === "cordoned",
       {
         timeoutMs: 5_000,
         what: "u3 to be cordoned",
       },
     );
-    const status = app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
+    const status = app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
     t.diagnostic(`A26 startup (${wrong.name}): ${status.cordonReason}`);
     assert.match(status.cordonReason ?? "", wrong.reason);
-    assert.equal(app.gateway.readiness().ready, true);
+    assert.equal(app.engine.readiness().ready, true);
   });
 }
 

@@ -38,7 +38,7 @@ async function post(body: string | Buffer, headers: Record<string, string> = {})
 before(async () => {
   net = await startTestNetwork();
   await net.devnet.mine(2);
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
+  await waitFor(() => net.app.engine.readiness().chains[0]!.head?.number === net.devnet.head(), {
     timeoutMs: 5_000,
     what: "the agreed head to catch up with the devnet",
   });

@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { silentLogger } from "../src/core/ports.ts";
-import type { AccountView } from "../src/engine/gateway.ts";
+import type { AccountView } from "../src/engine/engine.ts";
 import { startTestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -40,7 +40,7 @@ test("A16: total outage — last verified values with block and age, never a fak
   const net = await startTestNetwork({ config: { store: { kind: "sqlite", path: storePath } } });
   t.after(() => net.stop());
   await net.devnet.mine(2);
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.head?.number === net.devnet.head(), {
+  await waitFor(() => net.app.engine.readiness().chains[0]!.head?.number === net.devnet.head(), {
     timeoutMs: 5_000,
     what: "the agreed head",
   });

@@ -266,7 +266,7 @@ describe("stale answers and the minimum (every upstream down; runs last)", () =>
     // The gateway proved this balance above: it is its last verified value.
     try {
       for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
-      await waitFor(() => !net.app.gateway.readiness().ready, {
+      await waitFor(() => !net.app.engine.readiness().ready, {
         timeoutMs: SYNC_TIMEOUT_MS,
         what: "the gateway to notice the outage",
       });

@@ -110,7 +110,7 @@ test("three lines per vendor make a verified two-chain gateway, and no key leave
   app = await startApp(config, { logger: createLogger({ level: "debug", destination: sink }), readyTimeoutMs: 10_000 });
   await settled(app, 10_000);
   const started = app;
-  await waitFor(() => started.gateway.readiness().chains.every((c, i) => c.head?.number === devnets[i]!.head()), {
+  await waitFor(() => started.engine.readiness().chains.every((c, i) => c.head?.number === devnets[i]!.head()), {
     timeoutMs: 5_000,
     what: "both chains' agreed heads to reach their devnets' heads",
   });

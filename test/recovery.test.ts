@@ -23,7 +23,7 @@ before(async () => {
 });
 after(() => net?.stop());
 
-const breakers = () => net.app.gateway.readiness().chains[0]!.upstreams.map((u) => u.breaker);
+const breakers = () => net.app.engine.readiness().chains[0]!.upstreams.map((u) => u.breaker);
 
 test("after a total outage, proven reads come back with the first upstreams, whatever their breakers' backoff", async (t) => {
   const address = net.devnet.accounts[1]!.address;
@@ -32,7 +32,7 @@ test("after a total outage, proven reads come back with the first upstreams, wha
   await waitFor(
     async () => {
       await net.rpc("eth_getBalance", [address, "latest"]);
-      return breakers().every((b) => b === "open") && !net.app.gateway.readiness().ready;
+      return breakers().every((b) => b === "open") && !net.app.engine.readiness().ready;
     },
     { timeoutMs: 15_000, what: "every breaker to open and readiness to flip" },
   );
@@ -70,7 +70,7 @@ test("an upstream just held out by its breaker is head-polled every RECOVERY_POL
   });
   t.after(() => own.stop());
   const address = own.devnet.accounts[1]!.address;
-  const ownBreakers = () => own.app.gateway.readiness().chains[0]!.upstreams.map((u) => u.breaker);
+  const ownBreakers = () => own.app.engine.readiness().chains[0]!.upstreams.map((u) => u.breaker);
   for (const p of own.proxies.values()) await p.setFault({ kind: "status", status: 503 });
   await waitFor(
     async () => {
@@ -152,7 +152,7 @@ test("a read whose attempt dies mid-flight (reset, truncated body) is answered f
     struck.push(proxy.stats().faulted);
     await proxy.clearFault();
     // One node at a time: the next phase starts once this one is trusted again.
-    await waitFor(() => own.app.gateway.readiness().chains[0]!.upstreams.every((u) => u.breaker === "closed"), {
+    await waitFor(() => own.app.engine.readiness().chains[0]!.upstreams.every((u) => u.breaker === "closed"), {
       timeoutMs: 5_000,
       what: `${id}'s breaker to close`,
     });

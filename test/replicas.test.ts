@@ -203,7 +203,7 @@ test("a liar found by one replica is avoided by the other within seconds", async
   const address = net.devnet.accounts[2]!.address;
   await makeBalanceLiar(net, "u3", address);
   await net.synced();
-  const statusOf = (app: App) => app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
+  const statusOf = (app: App) => app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!;
   assert.equal(statusOf(replica).cordonReason, undefined, "replica B is asked nothing here: it can only learn it");
   // Replica A reads (the cache is off) until its proofs have caught the liar often enough to cordon it.
   await waitFor(
@@ -300,7 +300,7 @@ test("replicas pool their disputes: a liar spreading its lies over two replicas 
     const disputes = (r: { logs: string[] }) =>
       r.logs.filter((l) => l.includes("answer failed verification") && l.includes('"upstream":"u3"')).length;
     const cordoned = (r: { app: App }) =>
-      r.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!.cordonReason !== undefined;
+      r.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u3")!.cordonReason !== undefined;
     // Replica A catches the liar twice: below the threshold, so nobody cordons it yet.
     await waitFor(
       async () => {

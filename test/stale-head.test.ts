@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Clock } from "../src/core/ports.ts";
-import type { AccountView } from "../src/engine/gateway.ts";
+import type { AccountView } from "../src/engine/engine.ts";
 import { systemClock } from "../src/system/system.ts";
 import { type RpcReply, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
@@ -69,11 +69,11 @@ test("C10: a frozen agreed head is labelled stale with its block's age, or refus
   net.devnet.pause("u2");
   net.devnet.pause("u3");
   await net.devnet.mine(3);
-  await waitFor(() => net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u1")!.head! > frozen, {
+  await waitFor(() => net.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u1")!.head! > frozen, {
     timeoutMs: 5_000,
     what: "u1 to report the blocks past the frozen head",
   });
-  assert.equal(net.app.gateway.readiness().chains[0]!.head!.number, frozen);
+  assert.equal(net.app.engine.readiness().chains[0]!.head!.number, frozen);
   // And the clock moves past the chain's bound.
   const timestamp = await blockTimestamp(net, frozen);
   clock.advance(STALE_AFTER_MS + 60_000);

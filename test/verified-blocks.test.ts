@@ -192,7 +192,7 @@ describe("laggards and liars", () => {
       )
         wrong++;
     }
-    const cordon = () => net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!.cordonReason;
+    const cordon = () => net.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!.cordonReason;
     // Which upstream a read goes to is the router's choice: keep reading fresh blocks (a bounded number) until the
     // liar has been asked often enough to be cordoned.
     for (let i = 0; i < 48 && !cordon(); i++) {
@@ -204,7 +204,7 @@ describe("laggards and liars", () => {
       else if (JSON.stringify(r.body.result) !== JSON.stringify(await net.direct("eth_getTransactionReceipt", [hash])))
         wrong++;
     }
-    const u2 = net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!;
+    const u2 = net.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!;
     t.diagnostic(
       `rewriting upstream: ${lies} lies, ${wrong} wrong answers, ${failed} failed reads, cordon: ${u2.cordonReason}`,
     );

@@ -50,11 +50,11 @@ describe("proven reads", () => {
   });
 
   test("proven reads count as traffic served by the upstreams that supplied the proofs (what the dashboard shows)", async () => {
-    const before = net.app.gateway.activity.traffic();
+    const before = net.app.engine.activity.traffic();
     const proofsBefore = new Map([...net.proxies].map(([id, p]) => [id, p.stats().byMethod.eth_getProof ?? 0]));
     const reads = 12;
     for (let i = 0; i < reads; i++) await net.rpc("eth_getBalance", [net.devnet.accounts[i % 10]!.address, "latest"]);
-    const after = net.app.gateway.activity.traffic();
+    const after = net.app.engine.activity.traffic();
     const served = [...after].map(([id, n]) => [id, n - (before.get(id) ?? 0)] as const);
     const proofs = [...net.proxies].map(([id, p]) => [
       id,
@@ -123,7 +123,7 @@ describe("liars and forgers", () => {
         }
       }),
     );
-    const status = net.app.gateway.readiness().chains[0]!;
+    const status = net.app.engine.readiness().chains[0]!;
     const head = status.head!;
     const liarStatus = status.upstreams.find((u) => u.id === "u3")!;
     t.diagnostic(`A13: liar ${liarStatus.cordonReason ? `cordoned (${liarStatus.cordonReason})` : "not cordoned"}`);
@@ -167,7 +167,7 @@ describe("liars and forgers", () => {
         const r = await net.rpc("eth_getBalance", [address, "latest"]);
         assert.equal(r.body.result, truth, JSON.stringify(r.body));
       }
-      const status = net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!;
+      const status = net.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === "u2")!;
       t.diagnostic(`A14: ${forged} forged proofs sent, all rejected; u2: ${status.cordonReason}`);
       assert.ok(forged >= 1, "the forger was asked at least once");
       assert.match(status.cordonReason ?? "", /failed verification/);

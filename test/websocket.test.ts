@@ -13,7 +13,7 @@ import { createPublicClient, type Hex, webSocket } from "viem";
 import WebSocket from "ws";
 import type { MultihomeError } from "../src/core/errors.ts";
 import { type Metrics, noopMetrics, silentLogger } from "../src/core/ports.ts";
-import type { Gateway } from "../src/engine/gateway.ts";
+import type { Engine } from "../src/engine/engine.ts";
 import { createWsServer } from "../src/server/ws-server.ts";
 import { EMITTER_INIT, EMITTER_TOPIC } from "./harness/contracts.ts";
 import { FOUR_NODES_TWO_ON_AWS, startTestNetwork, type TestNetwork } from "./harness/network.ts";
@@ -102,7 +102,7 @@ function gaps(numbers: number[]) {
 const hexNumber = (n: unknown) => Number(n as string);
 
 const statusOf = (net: TestNetwork, id: string) =>
-  net.app.gateway.readiness().chains[0]!.upstreams.find((u) => u.id === id)!;
+  net.app.engine.readiness().chains[0]!.upstreams.find((u) => u.id === id)!;
 
 /** Waits until the gateway itself has found `id` failing: the fault struck, and what follows happens without it. */
 async function seenDown(net: TestNetwork, id: string): Promise<void> {
@@ -295,7 +295,7 @@ describe("websocket on three domains", () => {
         timeoutMs: 5_000,
         what: "the gateway to poll u3's new head",
       });
-      const agreed = net.app.gateway.readiness().chains[0]!.head!.number;
+      const agreed = net.app.engine.readiness().chains[0]!.head!.number;
       assert.ok(agreed < net.devnet.head(), `the agreed head reached ${agreed} with u1 and u2 down: nothing stalled`);
       await net.proxies.get("u2")!.clearFault();
       await net.synced();
@@ -472,7 +472,7 @@ describe("websocket when a whole domain goes down", () => {
     await streamThrough(t, net, "A28 domain", async () => {
       await mineInBursts(net, 8);
       await Promise.all(["alpha", "beta"].map((id) => net.proxies.get(id)!.setFault({ kind: "down" })));
-      await waitFor(() => net.app.gateway.readiness().chains[0]!.domainsDown.includes("aws/us-east-1"), {
+      await waitFor(() => net.app.engine.readiness().chains[0]!.domainsDown.includes("aws/us-east-1"), {
         timeoutMs: 5_000,
         what: "the gateway to find aws/us-east-1 down",
       });
@@ -496,7 +496,7 @@ test("a connection closed while its eth_subscribe is being paid for gets no subs
       subscribed++;
       return { ok: true, id: "0x1", unsubscribe: () => unsubscribed++ };
     },
-  } as unknown as Gateway;
+  } as unknown as Engine;
   // The rate-limit store answers only when the test says so.
   let charging!: () => void;
   const charged = new Promise<void>((resolve) => {

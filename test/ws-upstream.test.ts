@@ -22,7 +22,7 @@ test("a chain whose upstreams are WebSocket URLs agrees on a head and answers re
   });
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 10_000 });
   t.after(() => app.stop());
-  const ready = app.gateway.readiness();
+  const ready = app.engine.readiness();
   assert.equal(ready.ready, true, JSON.stringify(ready));
   assert.equal(ready.chains[0]!.head?.number, devnet.head());
   const client = createPublicClient({ transport: http(`${app.server.url}/rpc/${devnet.chainId}`) });

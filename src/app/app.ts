@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Clock, Logger } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
-import { createGateway, type Gateway } from "../engine/gateway.ts";
+import { createEngine, type Engine } from "../engine/engine.ts";
 import { createAccess } from "../server/access.ts";
 import { type RunningAdminServer, startAdminServer } from "../server/admin-server.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
@@ -20,7 +20,7 @@ import { createTransportFor } from "../upstream/transport-for.ts";
 import { type KeyRing, openKeyRing } from "./keys.ts";
 
 export interface App {
-  gateway: Gateway;
+  engine: Engine;
   server: RunningServer;
   /** The admin listener, when `admin` is configured. */
   admin: RunningAdminServer | undefined;
@@ -90,7 +90,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const clock = options.clock ?? systemClock;
   const store = await openStore(config, logger, clock);
   const metrics = createMetrics({ chainIds: config.chains.map((c) => c.chainId) });
-  const gateway = createGateway(config, {
+  const engine = createEngine(config, {
     metrics,
     clock,
     random: systemRandom,
@@ -99,9 +99,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     store,
     storeAnswers: config.store.kind !== "memory",
   });
-  metrics.watch(gateway);
-  gateway.start();
-  if (options.readyTimeoutMs) await gateway.ready(options.readyTimeoutMs);
+  metrics.watch(engine);
+  engine.start();
+  if (options.readyTimeoutMs) await engine.ready(options.readyTimeoutMs);
   let server: RunningServer | undefined;
   let admin: RunningAdminServer | undefined;
   let keyRing: KeyRing | undefined;
@@ -125,7 +125,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
     });
     server = await startHttpServer(
-      gateway,
+      engine,
       { ...config.server, websocket: config.websocket, access, metrics },
       logger,
       () => ({
@@ -134,7 +134,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     );
     if (config.admin) {
       admin = await startAdminServer(
-        gateway,
+        engine,
         {
           ...config.admin,
           headersTimeoutMs: config.server.headersTimeoutMs,
@@ -147,15 +147,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   } catch (error) {
     await server?.close();
     keyRing?.stop();
-    await gateway.stop();
+    await engine.stop();
     await store.close();
     throw error;
   }
   const listening = server;
-  logger.info({ listen: listening.url, admin: admin?.url, chains: gateway.chainIds() }, "multihome listening");
+  logger.info({ listen: listening.url, admin: admin?.url, chains: engine.chainIds() }, "multihome listening");
   let stopping: Promise<void> | undefined;
   return {
-    gateway,
+    engine,
     server: listening,
     admin,
     logger,
@@ -164,7 +164,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       stopping ??= (async () => {
         await Promise.all([listening.close(), admin?.close()]);
         keyRing?.stop();
-        await gateway.stop();
+        await engine.stop();
         await store.close();
       })();
       return stopping;

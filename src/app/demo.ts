@@ -34,7 +34,7 @@ export interface Demo {
 }
 
 export interface DemoOptions {
-  /** Gateway port; when omitted, 8545 if free, else any free port. */
+  /** Engine port; when omitted, 8545 if free, else any free port. */
   port?: number;
   blockTimeMs?: number;
   logLevel?: "info" | "warn" | "error" | "silent" | "debug";

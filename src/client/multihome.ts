@@ -18,18 +18,18 @@ import {
   type CallAnswer,
   type CallOptions,
   type ChainStatus,
-  createGateway,
+  createEngine,
   type Evidence,
   isVerification,
   rpcErrorOf,
   VERIFICATIONS,
   type Verification,
-} from "../engine/gateway.ts";
+} from "../engine/engine.ts";
 import { createMemoryStore } from "../stores/memory/memory-store.ts";
 import { systemClock, systemRandom } from "../system/system.ts";
 import { createFetchTransport } from "../upstream/fetch-transport.ts";
 
-export type { AccountAnswer, AccountView, ChainStatus, Evidence, Verification } from "../engine/gateway.ts";
+export type { AccountAnswer, AccountView, ChainStatus, Evidence, Verification } from "../engine/engine.ts";
 
 /** The answer cache of an embedded engine, bytes: a page or an app needs far less than a gateway. */
 export const CLIENT_CACHE_MAX_BYTES_DEFAULT = 8 * 1024 * 1024;
@@ -207,18 +207,18 @@ export function createMultihome(options: MultihomeOptions): Multihome {
   const config = clientConfig(options, ids);
   const logger = options.logger ?? silentLogger;
   const transportOf = options.transport ?? ((u: ClientUpstream) => createFetchTransport(u));
-  const gateway = createGateway(config, {
+  const engine = createEngine(config, {
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
     logger,
     createTransport: (upstream) => transportOf(byId.get(upstream.id)!),
     store: options.store ?? createMemoryStore(),
   });
-  gateway.start();
+  engine.start();
   const listeners = new Set<(event: EvidenceEvent) => void>();
   let nextId = 1;
   let closed = false;
-  const status = (): ChainStatus => gateway.readiness().chains[0]!;
+  const status = (): ChainStatus => engine.readiness().chains[0]!;
 
   /**
    * An app calls right after creating the engine, as it would with `http()`: until the first head is agreed, a call
@@ -255,7 +255,7 @@ export function createMultihome(options: MultihomeOptions): Multihome {
       notification: false,
     };
     const answer = toAnswer(
-      await gateway.call(chainId, rpc, {
+      await engine.call(chainId, rpc, {
         ...firstHeadWait(requestOptions.signal),
         ...(requestOptions.maxStalenessSeconds !== undefined
           ? { maxStalenessSeconds: requestOptions.maxStalenessSeconds }
@@ -284,10 +284,10 @@ export function createMultihome(options: MultihomeOptions): Multihome {
     },
     async account(address) {
       // Defined for every configured chain, and this engine has exactly one.
-      return (await gateway.account(chainId, address, firstHeadWait(undefined)))!;
+      return (await engine.account(chainId, address, firstHeadWait(undefined)))!;
     },
     async ready(timeoutMs = CLIENT_READY_TIMEOUT_MS_DEFAULT) {
-      const readiness = await gateway.ready(timeoutMs);
+      const readiness = await engine.ready(timeoutMs);
       return { ready: readiness.ready, status: readiness.chains[0]! };
     },
     status,
@@ -302,7 +302,7 @@ export function createMultihome(options: MultihomeOptions): Multihome {
       if (closed) return;
       closed = true;
       listeners.clear();
-      await gateway.stop();
+      await engine.stop();
     },
   };
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { assessConcentration, type ConcentrationReport } from "../core/domains/concentration.ts";
 import type { FailureDomain } from "../core/domains/domain.ts";
 import type { Drill } from "../core/domains/drill.ts";
-import type { ActivityEvent, ChainStatus, Gateway } from "../engine/gateway.ts";
+import type { ActivityEvent, ChainStatus, Engine } from "../engine/engine.ts";
 
 /** Request bodies of the admin API (a drill's selector and duration), bytes. */
 export const ADMIN_MAX_BODY_BYTES = 4_096;
@@ -62,9 +62,9 @@ function healthOf(u: ChainStatus["upstreams"][number], lag: number | null, domai
   return "healthy";
 }
 
-export function overviewOf(gateway: Gateway, now: number): Overview {
-  const traffic = gateway.activity.traffic();
-  const chains = gateway.readiness().chains.map((c) => {
+export function overviewOf(engine: Engine, now: number): Overview {
+  const traffic = engine.activity.traffic();
+  const chains = engine.readiness().chains.map((c) => {
     const served = c.upstreams.reduce((sum, u) => sum + (traffic.get(u.id) ?? 0), 0);
     return {
       chainId: c.chainId,
@@ -114,8 +114,8 @@ export function overviewOf(gateway: Gateway, now: number): Overview {
         "traffic",
       ),
     },
-    events: gateway.activity.events(),
-    drills: gateway.activity.drills(),
+    events: engine.activity.events(),
+    drills: engine.activity.drills(),
   };
 }
 
@@ -153,7 +153,7 @@ function selectorOf(value: unknown): { hosting?: string; operator?: string; regi
  * Answers an admin API request (already authenticated) when the path is one of the API's; false otherwise.
  */
 export async function handleAdminApi(
-  gateway: Gateway,
+  engine: Engine,
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
@@ -161,12 +161,12 @@ export async function handleAdminApi(
   now: () => number,
 ): Promise<boolean> {
   if (path === "/admin/api/overview" && req.method === "GET") {
-    send(res, 200, overviewOf(gateway, now()));
+    send(res, 200, overviewOf(engine, now()));
     return true;
   }
   if (path === "/admin/api/drills") {
     if (req.method === "GET") {
-      send(res, 200, gateway.activity.drills());
+      send(res, 200, engine.activity.drills());
       return true;
     }
     if (req.method !== "POST") return false;
@@ -188,7 +188,7 @@ export async function handleAdminApi(
       );
       return true;
     }
-    const drill = gateway.startDrill(selector, durationMs);
+    const drill = engine.startDrill(selector, durationMs);
     if ("code" in drill) refuse(send, res, drill.code === "drill_running" ? 409 : 400, drill.code, drill.message);
     else send(res, 201, drill);
     return true;
@@ -198,8 +198,8 @@ export async function handleAdminApi(
     if (req.method !== "GET" && req.method !== "DELETE") return false;
     const drill =
       req.method === "DELETE"
-        ? gateway.activity.stopDrill(one[1]!)
-        : gateway.activity.drills().find((d) => d.id === one[1]);
+        ? engine.activity.stopDrill(one[1]!)
+        : engine.activity.drills().find((d) => d.id === one[1]);
     if (drill) send(res, 200, drill);
     else refuse(send, res, 404, "not_found", "no such drill");
     return true;

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../core/ports.ts";
-import type { Gateway } from "../engine/gateway.ts";
+import type { Engine } from "../engine/engine.ts";
 import { bearerToken } from "./access.ts";
 import { handleAdminApi } from "./admin-api.ts";
 
@@ -58,7 +58,7 @@ async function loadDashboard(): Promise<Map<string, { type: string; body: Buffer
 }
 
 export async function startAdminServer(
-  gateway: Gateway,
+  engine: Engine,
   options: AdminServerOptions,
   logger: Logger,
 ): Promise<RunningAdminServer> {
@@ -89,7 +89,7 @@ export async function startAdminServer(
         { "www-authenticate": 'Bearer realm="multihome-admin"' },
       );
     }
-    if (req.method === "GET" && path === "/admin/api/status") return send(res, 200, gateway.readiness());
+    if (req.method === "GET" && path === "/admin/api/status") return send(res, 200, engine.readiness());
     if (req.method === "GET" && path === "/metrics" && options.registry) {
       const text = Buffer.from(await options.registry.scrape());
       res.writeHead(200, {
@@ -99,7 +99,7 @@ export async function startAdminServer(
       });
       return void res.end(text);
     }
-    if (await handleAdminApi(gateway, req, res, path, send, Date.now)) return;
+    if (await handleAdminApi(engine, req, res, path, send, Date.now)) return;
     send(res, 404, { error: { code: "not_found", message: "no such admin endpoint" } });
   }
 

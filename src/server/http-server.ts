@@ -10,7 +10,7 @@ import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import { type Caller, callCost, clientAddressKey } from "../core/rpc/access.ts";
-import type { Gateway } from "../engine/gateway.ts";
+import type { Engine } from "../engine/engine.ts";
 import { type Access, createClientCounts, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import {
   createRequestIds,
@@ -92,7 +92,7 @@ function parseMaxStaleness(value: string | string[] | undefined): number | undef
 }
 
 export async function startHttpServer(
-  gateway: Gateway,
+  engine: Engine,
   options: HttpServerOptions,
   logger: Logger,
   /** More for `/readyz` to report (e.g. the shared store's state); never a reason to be unready. */
@@ -108,7 +108,7 @@ export async function startHttpServer(
   const rpcTarget = (path: string): { chainId: number; pathKey: string | undefined } | undefined => {
     const match = RPC_PATH.exec(path);
     if (match) return { chainId: Number(match[1]), pathKey: match[2] };
-    const chains = gateway.chainIds();
+    const chains = engine.chainIds();
     return path === "/" && chains.length === 1 ? { chainId: chains[0]!, pathKey: undefined } : undefined;
   };
   const { access } = options;
@@ -257,7 +257,7 @@ export async function startHttpServer(
     if (minEvidence instanceof MultihomeError) return refuse(minEvidence);
     // A client that disconnects does not cancel its call: every call is bounded by routing.requestTimeoutMs anyway,
     // and not tracking disconnects keeps the hot path free of per-request listeners.
-    const r = await handleRpcBody(gateway, chainId, text, {
+    const r = await handleRpcBody(engine, chainId, text, {
       limits,
       logger,
       requestId,
@@ -294,7 +294,7 @@ export async function startHttpServer(
     const path = url.split("?", 1)[0]!;
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {
-      const r = gateway.readiness();
+      const r = engine.readiness();
       return sendJson(res, r.ready ? 200 : 503, {
         ready: r.ready,
         chains: r.chains.map((c) => ({ ...c, head: c.head ? { number: c.head.number, hash: c.head.hash } : null })),
@@ -312,7 +312,7 @@ export async function startHttpServer(
       if (!ADDRESS_HEX.test(address!)) {
         return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 20-byte hex address" } });
       }
-      const answer = await gateway.account(Number(chain), address!);
+      const answer = await engine.account(Number(chain), address!);
       if (!answer)
         return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
       if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
@@ -326,11 +326,11 @@ export async function startHttpServer(
       }
       const [, chain, hash] = transaction;
       if (!(await admitView(req, res, Number(chain), TRANSACTION_VIEW_COST))) return;
-      if (!gateway.chainIds().includes(Number(chain)))
+      if (!engine.chainIds().includes(Number(chain)))
         return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
       if (!HASH_HEX.test(hash!))
         return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 32-byte hex hash" } });
-      const status = await gateway.transaction(Number(chain), hash!);
+      const status = await engine.transaction(Number(chain), hash!);
       if (!status)
         return sendJson(res, 404, {
           error: { code: "not_found", message: "no such transaction in the outbox, and none mined with this hash" },
@@ -373,7 +373,7 @@ export async function startHttpServer(
     },
   );
   const websockets = createWsServer(
-    gateway,
+    engine,
     { ...options.websocket, maxPayload: options.maxBodyBytes, limits, metrics },
     logger,
     newRequestId,
@@ -387,7 +387,7 @@ export async function startHttpServer(
         error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
       });
     }
-    if (chainId === undefined || !gateway.chainIds().includes(chainId)) {
+    if (chainId === undefined || !engine.chainIds().includes(chainId)) {
       return refuseUpgrade(socket, 404, "Not Found", {
         error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
       });

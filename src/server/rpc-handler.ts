@@ -19,12 +19,12 @@ import {
 import { methodLabel, SUBSCRIPTION_METHODS } from "../core/rpc/methods.ts";
 import {
   type CallAnswer,
-  type Gateway,
+  type Engine,
   isVerification,
   rpcErrorOf,
   VERIFICATIONS,
   type Verification,
-} from "../engine/gateway.ts";
+} from "../engine/engine.ts";
 
 /** What a caller may do: the methods its key allows, and the units its calls cost against its limit. */
 export interface RpcGate {
@@ -171,7 +171,7 @@ function answerToJson(id: RpcId, answer: CallAnswer): string {
 }
 
 export async function handleRpcBody(
-  gateway: Gateway,
+  engine: Engine,
   chainId: number,
   text: string,
   options: {
@@ -192,7 +192,7 @@ export async function handleRpcBody(
   const startedAt = performance.now();
   // The trace only exists for the debug line: at info and above a request builds nothing for its log.
   const trace = options.logger.isLevelEnabled("debug") ? { methods: [], outcomes: [] } : undefined;
-  const response = await answerBody(gateway, chainId, text, options, startedAt, trace);
+  const response = await answerBody(engine, chainId, text, options, startedAt, trace);
   if (trace) {
     const { logger, requestId } = options;
     logRequest(
@@ -205,7 +205,7 @@ export async function handleRpcBody(
 }
 
 async function answerBody(
-  gateway: Gateway,
+  engine: Engine,
   chainId: number,
   text: string,
   options: Parameters<typeof handleRpcBody>[3],
@@ -276,7 +276,7 @@ async function answerBody(
     try {
       return {
         id: item.call.id,
-        answer: await gateway.call(chainId, item.call, {
+        answer: await engine.call(chainId, item.call, {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.maxStalenessSeconds !== undefined ? { maxStalenessSeconds: options.maxStalenessSeconds } : {}),
           ...(options.minEvidence !== undefined ? { minEvidence: options.minEvidence } : {}),

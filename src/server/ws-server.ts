@@ -13,7 +13,7 @@ import { MultihomeError } from "../core/errors.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import { callCost } from "../core/rpc/access.ts";
 import type { ParseLimits, RpcCall } from "../core/rpc/jsonrpc.ts";
-import type { CallAnswer, Gateway, Verification } from "../engine/gateway.ts";
+import type { CallAnswer, Engine, Verification } from "../engine/engine.ts";
 import { createClientCounts } from "./access.ts";
 import { handleRpcBody, NO_EVIDENCE, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
 
@@ -66,7 +66,7 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string, bo
 }
 
 export function createWsServer(
-  gateway: Gateway,
+  engine: Engine,
   options: WsServerOptions,
   logger: Logger,
   newRequestId: () => string,
@@ -166,7 +166,7 @@ export function createWsServer(
         }
         let id = "";
         const entry = { unsubscribe: () => {}, announced: false, held: [] as string[] };
-        const made = gateway.subscribe(chainId, params, (result) => {
+        const made = engine.subscribe(chainId, params, (result) => {
           const text = JSON.stringify({
             jsonrpc: "2.0",
             method: "eth_subscription",
@@ -191,7 +191,7 @@ export function createWsServer(
 
     async function answer(text: string) {
       const created: string[] = [];
-      const r = await handleRpcBody(gateway, chainId, text, {
+      const r = await handleRpcBody(engine, chainId, text, {
         limits: options.limits,
         logger,
         requestId: newRequestId(),

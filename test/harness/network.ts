@@ -86,7 +86,7 @@ export interface TestNetworkOptions {
 export async function settled(app: App, timeoutMs: number): Promise<void> {
   await waitFor(
     () =>
-      app.gateway
+      app.engine
         .readiness()
         .chains.every((c) => c.ready && c.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined)),
     { timeoutMs, what: "the gateway to be ready with every upstream admitted" },
@@ -171,7 +171,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
         return ((await res.json()) as { result: unknown }).result;
       },
       async synced() {
-        await waitFor(() => started.gateway.readiness().chains[0]!.head?.number === devnet.head(), {
+        await waitFor(() => started.engine.readiness().chains[0]!.head?.number === devnet.head(), {
           timeoutMs: 5_000,
           what: "agreed head to reach the devnet head",
         });

@@ -1,5 +1,5 @@
 /**
- * createGateway: the engine's public API. It owns one `Chain` per configured chain and answers calls; it knows
+ * createEngine: the engine's public API. It owns one `Chain` per configured chain and answers calls; it knows
  * nothing of HTTP, stores or the CLI (those sit around it in server/ and app/).
  */
 import type { Config } from "../config/schema.ts";
@@ -29,7 +29,7 @@ export type { CallAnswer, CallOptions, Evidence, Verification } from "./chain.ts
 export type { EngineContext } from "./context.ts";
 export type { SubscribeResult } from "./streams.ts";
 
-export interface Gateway {
+export interface Engine {
   chainIds(): number[];
   /** Begin admitting upstreams and tracking heads. */
   start(): void;
@@ -70,7 +70,7 @@ function forksOf(chain: Config["chains"][number]): { forks?: ForkSchedule } {
   return forks ? { forks } : {};
 }
 
-export function createGateway(config: Config, ctx: EngineContext): Gateway {
+export function createEngine(config: Config, ctx: EngineContext): Engine {
   const chains = new Map<number, Chain>();
   /** Each chain's instruments, bound once. */
   const chainMetrics = new Map<number, ChainMetrics>();
