@@ -136,9 +136,9 @@ test("a read whose attempt dies mid-flight (reset, truncated body) is answered f
   ] as const) {
     const proxy = own.proxies.get(id)!;
     await proxy.setFault({ fault, ratio: 0.5, methods });
-    // Six rounds, and more (up to 20) until the fault has struck at least five attempts: which upstream each read asks
+    // Six rounds, and more (up to 40) until the fault has struck at least five attempts: which upstream each read asks
     // is the router's choice, and many reads are answered without an upstream call (proofs kept, fees computed here).
-    for (let round = 0; round < 20 && (round < 6 || proxy.stats().faulted < 5); round++) {
+    for (let round = 0; round < 40 && (round < 6 || proxy.stats().faulted < 5); round++) {
       // A new head each round: reads of `latest` need new proofs, bodies and receipts, not the ones kept.
       await own.devnet.mine();
       await own.synced();

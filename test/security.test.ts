@@ -381,11 +381,12 @@ const CASES: Case[] = [
     request: () => ({ body: call("eth_call", [{ to: LOOP_CONTRACT, gas: "0xffffffffffffffff" }, "latest"]) }),
     status: 200,
     // Over the gas a call may burn here (MAX_LOCAL_EXECUTION_GAS), it is not settled locally: beside the one upstream
-    // asked with the local run, the quorum of two independent domains agree the capped gas runs out.
+    // asked with the local run, the quorum of two independent domains agree the capped gas runs out (a slow attempt
+    // may draw a hedge besides).
     upstreamCalls: "by check",
     check: (r) => {
       assert.match(r.json.error.message, /out ?of ?gas/i);
-      assert.equal(upstreamCallsOf("eth_call"), 3);
+      assert.ok(upstreamCallsOf("eth_call") >= 3, `${upstreamCallsOf("eth_call")} eth_call upstream calls`);
     },
   },
   {

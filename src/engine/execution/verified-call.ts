@@ -16,9 +16,10 @@ import type { Hex } from "../../core/hex.ts";
 import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import { toHex } from "../../core/rpc/methods.ts";
 import type { CallAnswer, Evidence } from "../answers/answer.ts";
+import { letIoOut } from "../io-turn.ts";
 import type { CallPlan, ExecuteResult } from "../routing/execute.ts";
 import type { AnchoredBlock } from "../verification/state-reads.ts";
-import { type LocalOutcome, letIoOut, MAX_LOCAL_EXECUTION_GAS, runLocally } from "./evm.ts";
+import { type LocalOutcome, MAX_LOCAL_EXECUTION_GAS, runLocally } from "./evm.ts";
 import { createProvenStates } from "./proven-state.ts";
 
 export interface VerifiedCallDeps {
@@ -74,6 +75,8 @@ export function createVerifiedCalls(deps: VerifiedCallDeps) {
     // The sender and the callee are read first by every call: proven side by side, not one after the other.
     void view.account(read.request.from).catch(() => {});
     if (to) void view.account(to).catch(() => {});
+    // The upstream's call leaves before the local run: a run over proven state never waits for I/O, so a request sent
+    // just before it would leave only once it ended (the warm Multicall3 of 50: 2.2x the unverified call, not 1.3x).
     const asked = deps.execute({ method: "eth_call", params, heavy: true, minBlock: blockNumber });
     await letIoOut();
     const local = await runLocally(

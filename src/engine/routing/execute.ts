@@ -23,6 +23,7 @@ import {
 import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import type { Upstream } from "../../upstream/upstream.ts";
 import type { EngineContext } from "../context.ts";
+import { afterStall } from "../io-turn.ts";
 
 export interface ExecuteTarget {
   upstreams: Upstream[];
@@ -310,15 +311,21 @@ export async function execute(
         bestAlternativeMs: pool.length ? Math.min(...pool.map(expectedCostMs)) : undefined,
       });
       if (!decision.hedge) {
-        if (decision.recheckInMs !== undefined) cancelTimers.push(clock.setTimer(decision.recheckInMs, considerHedge));
+        if (decision.recheckInMs !== undefined) hedgeTimer(decision.recheckInMs);
         return;
       }
       // One hedge per call: a second one rarely wins and always costs.
       if (target.budget.tryAcquire(now, "hedge")) launch();
     };
-    const scheduleHedge = () => {
-      cancelTimers.push(clock.setTimer(currentHedgeDelay(target, clock.now()), considerHedge));
+    /**
+     * `considerHedge` in `ms`; when this process held the loop past that (a local EVM run), after the I/O that arrived
+     * meanwhile is read — an answer waiting in its socket is not late.
+     */
+    const hedgeTimer = (ms: number) => {
+      const dueAt = clock.now() + ms;
+      cancelTimers.push(clock.setTimer(ms, () => afterStall(clock.now(), dueAt, considerHedge)));
     };
+    const scheduleHedge = () => hedgeTimer(currentHedgeDelay(target, clock.now()));
   });
 }
 
