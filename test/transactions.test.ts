@@ -205,11 +205,14 @@ test("100 identical concurrent sends: one broadcast round, one hash, no errors",
   const from = net.devnet.accounts[3]!.address;
   const raw = await transfer(3, await nonceOf(from));
   net.resetStats();
+  const startedAt = Date.now();
   const replies = await Promise.all(Array.from({ length: 100 }, () => net.rpc("eth_sendRawTransaction", [raw])));
   assert.deepEqual(new Set(replies.map((r) => r.body.result)), new Set([keccak256(raw)]));
-  // One broadcast round for the 100 (the outbox's own rounds, every 200 ms here, may add one or two).
+  // One broadcast round for the 100; the outbox's own rounds (every 200 ms here) add one per interval that passed
+  // until the status is read, however slow the machine — never one per client send.
   const rounds = (await status(keccak256(raw))).body.broadcasts as number;
-  assert.ok(rounds >= 1 && rounds <= 3, `${rounds} broadcast rounds`);
+  const ownRounds = Math.ceil((Date.now() - startedAt) / 200) + 1;
+  assert.ok(rounds >= 1 && rounds <= 1 + ownRounds, `${rounds} broadcast rounds (${ownRounds} of the outbox's own)`);
   assert.ok(sends() <= 3 * rounds, `${sends()} upstream sends in ${rounds} rounds for 100 identical client sends`);
   await net.devnet.mine();
 });
