@@ -2,6 +2,7 @@
  * The composition root: config → telemetry → transports → engine → server, and their lifecycle.
  * The only place that names concrete implementations.
  */
+import type { Socket } from "node:net";
 import type { Config } from "../config/schema.ts";
 import type { Clock, Logger } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
@@ -37,6 +38,10 @@ export interface AppOptions {
   readyTimeoutMs?: number;
   /** The time every part of the gateway reads. @default the system clock */
   clock?: Clock;
+  /** `false`: no public listener; connections come through `server.accept` (a worker's, from the primary). */
+  listen?: boolean;
+  /** A request on `socket` was refused for its caller's rate (a worker reports the client to the primary). */
+  onRateLimited?(socket: Socket): void;
 }
 
 /**
@@ -126,7 +131,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
     server = await startHttpServer(
       engine,
-      { ...config.server, websocket: config.websocket, access, metrics },
+      {
+        ...config.server,
+        websocket: config.websocket,
+        access,
+        metrics,
+        ...(options.listen === false ? { listen: false } : {}),
+        ...(options.onRateLimited ? { onRateLimited: options.onRateLimited } : {}),
+      },
       logger,
       () => ({
         store: storeStatus(config.store.kind, store),

@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { startApp } from "../app/app.ts";
 import { newApiKey } from "../app/keys.ts";
+import { startPrimary, workerCount } from "../app/workers/primary.ts";
 import { DOCTOR_CHECK_TIMEOUT_MS_DEFAULT } from "../config/defaults.ts";
 import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { runDemo } from "./demo.ts";
@@ -21,8 +22,9 @@ program
   .requiredOption("-c, --config <file>", "config file (.yaml, .json or .ts)")
   .action(async (opts: { config: string }) => {
     const config = await loadConfigFile(opts.config);
-    const app = await startApp(config);
-    onSignals(() => app.stop());
+    const workers = workerCount(config.server.workers);
+    const running = workers > 1 ? await startPrimary(config, opts.config, workers) : await startApp(config);
+    onSignals(() => running.stop());
   });
 
 program

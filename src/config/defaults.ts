@@ -14,6 +14,11 @@ export const DEFAULTS = {
   server: {
     host: "127.0.0.1",
     port: 8545,
+    /**
+     * Processes serving the listener (`multihome start`): 1 serves in the one process; more fork that many workers
+     * behind one front door, each client's connections on one worker; "auto": one per CPU the process may use.
+     */
+    workers: 1 as number | "auto",
     /** Largest request body, bytes. */
     maxBodyBytes: 1_048_576,
     /** Most calls in one batch. */

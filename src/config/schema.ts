@@ -129,6 +129,7 @@ const settingsSchema = z.strictObject({
     .strictObject({
       host: z.string().default(D.server.host),
       port: port.default(D.server.port),
+      workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(D.server.workers),
       maxBodyBytes: z.number().int().min(1024).max(104_857_600).default(D.server.maxBodyBytes),
       maxBatchItems: z.number().int().min(1).max(10_000).default(D.server.maxBatchItems),
       maxJsonDepth: z.number().int().min(4).max(1_000).default(D.server.maxJsonDepth),

@@ -117,14 +117,18 @@ export function createClientCounts() {
 const CORS_ALLOW_HEADERS = "content-type, authorization, x-api-key, multihome-max-staleness, multihome-min-evidence";
 const CORS_EXPOSE_HEADERS = "multihome-block, multihome-verified, multihome-stale, x-request-id, retry-after";
 
+/** Whether a peer is one of `server.trustedProxies` (addresses or CIDR ranges). */
+export function trustedProxyCheck(trustedProxies: readonly string[]): (address: string | undefined) => boolean {
+  const proxies = rangeList(trustedProxies);
+  return (address) => address !== undefined && trustedProxies.length > 0 && contains(proxies, address);
+}
+
 export function createAccess(options: AccessOptions): Access {
-  const proxies = rangeList(options.trustedProxies);
   const anyOrigin = options.corsOrigins.includes("*");
   const origins = new Set(options.corsOrigins.filter((o) => o !== "*"));
   /** Limit name → when its window ends (ms). */
   const blockedUntil = new Map<string, number>();
-  const trusted = (address: string | undefined) =>
-    address !== undefined && options.trustedProxies.length > 0 && contains(proxies, address);
+  const trusted = trustedProxyCheck(options.trustedProxies);
 
   function clientOf(req: IncomingMessage): string {
     const peer = req.socket.remoteAddress ?? "unknown";

@@ -4,14 +4,15 @@
  */
 import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
-import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import { type Caller, callCost, clientAddressKey } from "../core/rpc/access.ts";
+import { type Caller, callCost } from "../core/rpc/access.ts";
 import type { Engine } from "../engine/engine.ts";
-import { type Access, createClientCounts, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
+import { type Access, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
+import { createFrontDoor } from "./front-door.ts";
 import {
   createRequestIds,
   handleRpcBody,
@@ -45,11 +46,21 @@ export interface HttpServerOptions {
   access: Access;
   /** Requests and refusals are counted here. @default noopMetrics */
   metrics?: Metrics;
+  /**
+   * `false`: no listener of its own — connections come through `accept` (a worker, handed them by the primary's front
+   * door, which has already counted them against their client's cap). @default true
+   */
+  listen?: boolean;
+  /** A request on `socket` was refused for its caller's rate (a worker tells the primary: the client is noisy). */
+  onRateLimited?(socket: Socket): void;
 }
 
 export interface RunningServer {
+  /** The listener's URL and port (empty and 0 without a listener of its own). */
   url: string;
   port: number;
+  /** Serves a connection accepted elsewhere (a worker's, from the primary). */
+  accept(socket: Socket): void;
   /** WebSocket connections open now. */
   webSocketConnections(): number;
   /**
@@ -64,9 +75,6 @@ const RPC_PATH = /^\/rpc\/(\d{1,16})(?:\/([A-Za-z0-9_-]{1,128}))?\/?$/;
 
 /** How often the listener checks header and request deadlines, ms (at most the headers deadline). */
 export const SERVER_TIMEOUT_CHECK_MS = 1_000;
-
-/** Connections over a client's cap are held (unread) only up to `server.maxConnections` divided by this. */
-export const HELD_CONNECTIONS_DIVISOR = 4;
 
 /**
  * A refused request's unread body up to this many bytes is read and dropped, keeping the connection alive; a bigger
@@ -149,6 +157,7 @@ export async function startHttpServer(
     const blockedMs = access.blocked(caller);
     if (blockedMs === undefined) return { ok: true, caller, corsHeaders: cors.headers };
     metrics.refused("rate_limit");
+    options.onRateLimited?.(req.socket);
     const error = rateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
     return { ok: false, error, corsHeaders: cors.headers, blockedMs };
   };
@@ -413,42 +422,12 @@ export async function startHttpServer(
       ...(minEvidence !== undefined ? { minEvidence } : {}),
     });
   });
-  const perClient = createClientCounts();
-  /** Connections over a client's cap held unread for a while: at most a quarter of server.maxConnections in all. */
-  const held = new Set<Socket>();
-  const maxHeld = Math.floor(options.maxConnections / HELD_CONNECTIONS_DIVISOR);
-  /**
-   * The listening socket is a plain net server in front of the HTTP one: a connection is counted against its client's
-   * cap before Node's HTTP machinery sees it, so one over the cap costs an accept and a timer — no parser, no request
-   * state — however many a slowloris opens.
-   */
-  const listener = createNetServer((socket) => {
-    // Counted by peer address: behind a trusted proxy every client shares the proxy's connections, so those are
-    // not capped per client (the proxy's own limits apply).
-    const peer = socket.remoteAddress;
-    if (peer === undefined || access.isTrustedProxy(peer)) return void server.emit("connection", socket);
-    const client = clientAddressKey(peer);
-    if (perClient.count(client) < options.maxConnectionsPerClient) {
-      perClient.add(client);
-      socket.once("close", () => perClient.remove(client));
-      return void server.emit("connection", socket);
-    }
-    // Over the cap: not read, and closed after a while rather than at once — a client that reconnects as soon as it
-    // is cut would otherwise make the refusal itself the load; each is held a different time, so a crowd of them
-    // does not come back as one burst. Held ones are bounded too, so they can never fill server.maxConnections and
-    // lock everyone else out.
-    metrics.refused("connection_cap");
-    if (held.size >= maxHeld) return void socket.destroy();
-    held.add(socket);
-    socket.pause();
-    socket.on("error", () => {});
-    const timer = setTimeout(() => socket.destroy(), options.overCapHoldMs * (1 + Math.random()));
-    socket.once("close", () => {
-      clearTimeout(timer);
-      held.delete(socket);
-    });
-  });
-  listener.maxConnections = options.maxConnections;
+  const door = createFrontDoor(
+    { ...options, isTrustedProxy: (peer) => access.isTrustedProxy(peer) },
+    metrics,
+    (socket) => void server.emit("connection", socket),
+  );
+  const listener = door.server;
   // Node starts checking the header and request deadlines of an HTTP server's connections when it starts listening;
   // this one never listens itself (its connections come from the listener above), so it is told it does.
   server.emit("listening");
@@ -464,30 +443,39 @@ export async function startHttpServer(
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      listener.once("error", reject);
-      listener.listen(options.port, options.host, () => {
-        listener.off("error", reject);
-        resolve();
+  let url = "";
+  let port = 0;
+  if (options.listen !== false) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listener.once("error", reject);
+        listener.listen(options.port, options.host, () => {
+          listener.off("error", reject);
+          resolve();
+        });
       });
-    });
-  } catch (error) {
-    await websockets.close(0);
-    throw error;
+    } catch (error) {
+      await websockets.close(0);
+      throw error;
+    }
+    const address = listener.address() as AddressInfo;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    url = `http://${host}:${address.port}`;
+    port = address.port;
   }
-  const address = listener.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
+    url,
+    port,
+    accept: (socket) => void server.emit("connection", socket),
     webSocketConnections: () => websockets.connections(),
     async close() {
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const closed = listener.listening
+        ? new Promise<void>((resolve) => listener.close(() => resolve()))
+        : Promise.resolve();
       // Stops the deadline checks and closes idle keep-alive connections.
       server.close();
-      for (const socket of held) socket.destroy();
+      door.dropHeld();
       // WebSockets close while HTTP requests drain: both within the one grace period, not one after the other.
       const websocketsClosed = websockets.close(options.shutdownGraceMs);
       if (inFlight > 0) {

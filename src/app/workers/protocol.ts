@@ -1,0 +1,31 @@
+/** What the primary and its workers say to each other over the IPC channel (app/workers/). */
+
+/** Primary → worker. */
+export type ToWorker =
+  /** A connection (the IPC message's handle) accepted by the front door, from `client` (undefined: a trusted proxy). */
+  | { type: "connection"; client?: string }
+  /** Drain and exit. */
+  | { type: "stop" };
+
+/** Worker → primary. */
+export type ToPrimary =
+  /** Serving: connections may be handed over. */
+  | { type: "ready" }
+  /** A connection the primary handed over closed: its client's count goes down. */
+  | { type: "closed"; client: string }
+  /** A client was refused for its rate: its next connections go to the isolation worker. */
+  | { type: "noisy"; client: string };
+
+/** The environment variable that tells a worker its index (stable across restarts: its own store file). */
+export const WORKER_INDEX_ENV = "MULTIHOME_WORKER_INDEX";
+
+export function isToWorker(message: unknown): message is ToWorker {
+  const type = (message as { type?: unknown } | null)?.type;
+  return type === "connection" || type === "stop";
+}
+
+export function isToPrimary(message: unknown): message is ToPrimary {
+  const m = message as { type?: unknown; client?: unknown } | null;
+  if (m?.type === "ready") return true;
+  return (m?.type === "closed" || m?.type === "noisy") && typeof m.client === "string";
+}

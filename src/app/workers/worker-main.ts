@@ -1,0 +1,59 @@
+/**
+ * A worker process (forked by primary.ts): the whole gateway — engine, store, HTTP and WebSocket server — without a
+ * listener of its own. Connections come from the primary over IPC; a closed one is reported back, so the front door's
+ * per-client counts stay true. Worker `i` keeps its own SQLite store file (`<path>.worker-<i>`): a worker started again
+ * in its place reopens it and rebroadcasts the transactions it had recorded. Only worker 0 runs the admin listener.
+ */
+import type { Socket } from "node:net";
+import { loadConfigFile } from "../../config/load.ts";
+import type { Config } from "../../config/schema.ts";
+import { startApp } from "../app.ts";
+import { isToWorker, type ToPrimary, WORKER_INDEX_ENV } from "./protocol.ts";
+
+/** A worker's own config: its store file, and the admin listener on worker 0 only. */
+export function workerConfig(config: Config, index: number): Config {
+  const store =
+    config.store.kind === "sqlite" ? { ...config.store, path: `${config.store.path}.worker-${index}` } : config.store;
+  return { ...config, store, admin: index === 0 ? config.admin : undefined };
+}
+
+async function main(): Promise<void> {
+  const index = Number(process.env[WORKER_INDEX_ENV]);
+  const path = process.argv[process.argv.indexOf("--config") + 1];
+  if (!Number.isInteger(index) || index < 0 || path === undefined || !process.send)
+    throw new Error("a worker is started by the primary (multihome start with server.workers > 1)");
+  const send = (message: ToPrimary) => process.connected && process.send!(message);
+  const clients = new WeakMap<Socket, string>();
+  const app = await startApp(workerConfig(await loadConfigFile(path), index), {
+    listen: false,
+    onRateLimited: (socket) => {
+      const client = clients.get(socket);
+      if (client !== undefined) send({ type: "noisy", client });
+    },
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= app.stop().finally(() => process.exit(0));
+    return stopping;
+  };
+  process.on("message", (message: unknown, handle: unknown) => {
+    if (!isToWorker(message)) return;
+    if (message.type === "stop") return void stop();
+    const socket = handle as Socket | undefined;
+    if (!socket) return;
+    if (stopping) return void socket.destroy();
+    const { client } = message;
+    if (client !== undefined) {
+      clients.set(socket, client);
+      socket.once("close", () => send({ type: "closed", client }));
+    }
+    app.server.accept(socket);
+  });
+  // The primary went away (killed): nobody hands over connections any more, and nobody would restart this one.
+  process.on("disconnect", () => void stop());
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => {});
+  send({ type: "ready" });
+}
+
+await main();

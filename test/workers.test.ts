@@ -1,0 +1,152 @@
+/**
+ * `server.workers`: a primary process holding the listener and three worker processes, on real anvil nodes in three
+ * independent domains. Clients from eight loopback addresses (127.0.0.1–8) each keep calling; every connection of one
+ * address lands on one worker (assign.ts). One worker is killed with SIGKILL under load: clients of the other workers
+ * see no failed request, the killed worker's clients are served by the next worker within a retry, and the worker is
+ * forked again (a new pid) within a few seconds. Graceful stop drains every worker.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { Agent, request } from "undici";
+import { addressHash, planWorkers, workerFor } from "../src/app/workers/assign.ts";
+import { type RunningPrimary, startPrimary } from "../src/app/workers/primary.ts";
+import { loadConfigFile } from "../src/config/load.ts";
+import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
+import { THREE_DOMAINS } from "./harness/network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+const WORKERS = 3;
+const CLIENTS = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
+
+let devnet: Devnet;
+let primary: RunningPrimary;
+let dir: string;
+
+before(async () => {
+  devnet = await startDevnet({ nodes: THREE_DOMAINS, startTimestamp: Math.floor(Date.now() / 1000) });
+  await devnet.mine();
+  dir = mkdtempSync(join(tmpdir(), "multihome-workers-"));
+  const file = join(dir, "multihome.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { host: "127.0.0.1", port: 0, workers: WORKERS, shutdownGraceMs: 2_000 },
+      store: { kind: "sqlite", path: join(dir, "store.db") },
+      log: { level: "warn" },
+      chains: [
+        {
+          chainId: devnet.chainId,
+          upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+        },
+      ],
+    }),
+  );
+  primary = await startPrimary(await loadConfigFile(file), file, WORKERS);
+});
+
+after(async () => {
+  await primary?.stop();
+  await devnet?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+let lastFailure = "";
+
+/** One JSON-RPC call from `client`'s address over its own keep-alive agent. */
+function caller(client: string) {
+  const agent = new Agent({ localAddress: client, connections: 2 });
+  return {
+    agent,
+    async call(method: string, params: unknown[] = []): Promise<{ ok: boolean; result?: unknown }> {
+      try {
+        const res = await request(`${primary.url}/rpc/${devnet.chainId}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+          dispatcher: agent,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
+        const body = (await res.body.json()) as { result?: unknown; error?: unknown };
+        if (body.error !== undefined || res.statusCode !== 200)
+          lastFailure = `${res.statusCode} ${JSON.stringify(body)}`;
+        return { ok: res.statusCode === 200 && body.error === undefined, result: body.result };
+      } catch (error) {
+        lastFailure = String(error);
+        return { ok: false };
+      }
+    },
+  };
+}
+
+test("clients are spread over the workers by address, and every worker serves", async () => {
+  const plan = planWorkers(WORKERS);
+  const workersUsed = new Set(CLIENTS.map((c) => workerFor(c, plan, false, () => true, 0)));
+  assert.ok(workersUsed.size >= 2, "the eight addresses land on more than one worker");
+  for (const client of CLIENTS) {
+    const c = caller(client);
+    await waitFor(async () => (await c.call("eth_blockNumber")).ok, { timeoutMs: 10_000, what: `${client} served` });
+    await c.agent.close();
+  }
+  assert.equal(primary.workerPids().filter((p) => p !== undefined).length, WORKERS);
+});
+
+test("a worker killed with SIGKILL under load: other workers' clients see 0 failures; it is forked again", async (t) => {
+  const plan = planWorkers(WORKERS);
+  const victimOf = (client: string) => workerFor(client, plan, false, () => true, 0)!;
+  const victim = victimOf(CLIENTS[0]!);
+  const oldPid = primary.workerPids()[victim]!;
+  const callers = CLIENTS.map((client) => ({ client, onVictim: victimOf(client) === victim, ...caller(client) }));
+  const failures = new Map<string, number>(CLIENTS.map((c) => [c, 0]));
+  const served = new Map<string, number>(CLIENTS.map((c) => [c, 0]));
+  let running = true;
+  const loops = callers.map(async (c) => {
+    while (running) {
+      const r = await c.call("eth_getBalance", [devnet.accounts[1]!.address, "latest"]);
+      (r.ok ? served : failures).set(c.client, (r.ok ? served : failures).get(c.client)! + 1);
+    }
+  });
+  await waitFor(() => [...served.values()].every((n) => n >= 5), { timeoutMs: 10_000, what: "every client served" });
+  process.kill(oldPid, "SIGKILL");
+  const killedAt = Date.now();
+  await waitFor(() => (primary.workerPids()[victim] ?? oldPid) !== oldPid, {
+    timeoutMs: 10_000,
+    what: "the killed worker forked again",
+  });
+  const servedBefore = new Map(served);
+  await waitFor(() => callers.every((c) => served.get(c.client)! > servedBefore.get(c.client)! + 5), {
+    timeoutMs: 15_000,
+    what: "every client served again after the restart",
+  });
+  running = false;
+  await Promise.all(loops);
+  for (const c of callers) await c.agent.close();
+  const others = callers.filter((c) => !c.onVictim);
+  t.diagnostic(
+    `worker ${victim} (pid ${oldPid}) back as pid ${primary.workerPids()[victim]} after ${Date.now() - killedAt} ms at most; ` +
+      `served ${JSON.stringify(Object.fromEntries(served))}, failed ${JSON.stringify(Object.fromEntries(failures))}`,
+  );
+  t.diagnostic(`last failure: ${lastFailure}`);
+  assert.ok(others.length > 0, "some clients are on other workers");
+  for (const c of others) assert.equal(failures.get(c.client), 0, `${c.client} is on another worker: no failure`);
+});
+
+test("one address's connections all land on one worker; the hash is stable", () => {
+  assert.equal(addressHash("127.0.0.1"), addressHash("127.0.0.1"));
+  const plan = planWorkers(WORKERS);
+  assert.deepEqual(plan, { regular: [0, 1], isolation: 2 });
+  assert.equal(
+    workerFor("203.0.113.9", plan, true, () => true, 0),
+    2,
+    "a noisy client goes to the isolation worker",
+  );
+  const home = workerFor("203.0.113.9", plan, false, () => true, 0)!;
+  assert.notEqual(
+    workerFor("203.0.113.9", plan, false, (i) => i !== home, 0),
+    home,
+    "while its worker restarts, another serves it",
+  );
+});
