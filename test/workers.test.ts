@@ -134,6 +134,36 @@ test("a worker killed with SIGKILL under load: other workers' clients see 0 fail
   for (const c of others) assert.equal(failures.get(c.client), 0, `${c.client} is on another worker: no failure`);
 });
 
+test("a head one worker served is never gone back on by another: a client moved between workers sees it rise", async (t) => {
+  const plan = planWorkers(WORKERS);
+  const home = (client: string) => workerFor(client, plan, false, () => true, 0);
+  const a = CLIENTS.find((c) => home(c) === plan.regular[0])!;
+  const b = CLIENTS.find((c) => home(c) === plan.regular[1])!;
+  const [first, second] = [caller(a), caller(b)];
+  const headOf = async (c: ReturnType<typeof caller>) => {
+    const r = await c.call("eth_blockNumber");
+    return r.ok ? Number(BigInt(r.result as string)) : -1;
+  };
+  const behind: string[] = [];
+  // The workers poll their upstreams each on its own phase: in some rounds the second would still be a block behind.
+  for (let round = 0; round < 12; round++) {
+    await devnet.mine();
+    const seen = await waitFor(
+      async () => {
+        const n = await headOf(first);
+        return n >= devnet.head() ? n : undefined;
+      },
+      { timeoutMs: 10_000, what: `${a}'s worker to agree on block ${devnet.head()}` },
+    );
+    const then = await headOf(second);
+    if (then < seen) behind.push(`round ${round}: ${a} saw ${seen}, then ${b} saw ${then}`);
+  }
+  await first.agent.close();
+  await second.agent.close();
+  t.diagnostic(`${a} on worker ${home(a)}, ${b} on worker ${home(b)}: ${behind.length} heads gone back`);
+  assert.deepEqual(behind, []);
+});
+
 test("one address's connections all land on one worker; the hash is stable", () => {
   assert.equal(addressHash("127.0.0.1"), addressHash("127.0.0.1"));
   const plan = planWorkers(WORKERS);

@@ -25,6 +25,7 @@ import { createCordons } from "./routing/cordons.ts";
 import { type ExecuteTarget, execute } from "./routing/execute.ts";
 import { createHeadTracker, type HeadTracker, READY_SILENCE_POLLS } from "./routing/head-tracker.ts";
 import type { ChainSettings } from "./settings.ts";
+import { createSiblingHeads } from "./sibling-heads.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
 import { createAnchors } from "./verification/anchors.ts";
 import { createBlockReads } from "./verification/block-reads.ts";
@@ -45,8 +46,18 @@ export interface Chain {
   status(): ChainStatus;
   /** eth_subscribe on the anchored chain (see streams.ts). */
   subscribe(params: unknown, deliver: (result: unknown) => void): SubscribeResult;
+  /** Another worker of this gateway served head `number` (see `siblingHeads` below). */
+  siblingHead(number: number): void;
+  /** Told of every new agreed head (a worker tells its siblings). */
+  onHead(listener: (number: number) => void): void;
   stop(): Promise<void>;
 }
+
+/**
+ * How long a call waits for this engine to reach a head another worker of the gateway already served, ms: a client
+ * moved between workers must not see the head go back. Longer, it is answered at the head this engine has.
+ */
+export const SIBLING_HEAD_WAIT_MS = 1_000;
 
 export function createChain(
   ctx: EngineContext,
@@ -111,10 +122,20 @@ export function createChain(
     onHead: (head) => {
       ctx.logger.debug({ chainId, head: head.number }, "agreed head");
       streams.wake();
+      for (const listener of headListeners) listener(head.number);
     },
     onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
     onReorg: (deepBelow) => cache.onReorg(deepBelow),
+  });
+
+  const headListeners: ((number: number) => void)[] = [];
+  const siblings = createSiblingHeads({
+    head: () => headBook.current()?.number,
+    refresh: () => tracker.refresh(upstreams.map((u) => u.id)),
+    waitForNextHead: (ms) => tracker.waitForNextHead(ms),
+    now: () => clock.now(),
+    waitMs: SIBLING_HEAD_WAIT_MS,
   });
 
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
@@ -259,6 +280,7 @@ export function createChain(
     serves,
     head: () => headBook.current(),
     waitForHead: (ms, signal) => tracker.waitForNextHead(ms, signal),
+    catchUp: () => siblings.catchUp(),
     blockTags,
     cache,
     resolver,
@@ -290,6 +312,8 @@ export function createChain(
     call: pipeline.call,
     read: pipeline.read,
     subscribe: (params, deliver) => streams.subscribe(params, deliver),
+    siblingHead: (number) => siblings.served(number),
+    onHead: (listener) => void headListeners.push(listener),
     status,
     async stop() {
       stopped = true;

@@ -52,6 +52,13 @@ export interface Engine {
   activity: Pick<Activity, "events" | "traffic" | "drills" | "stopDrill">;
   /** Treats every upstream in the selected domain, on every chain, as down for `durationMs`. */
   startDrill(selector: DrillSelector, durationMs: number): Drill | DrillRefusal;
+  /**
+   * Another worker of this gateway served head `number` on `chainId`: this engine catches up before answering about
+   * the newest block (engine/sibling-heads.ts).
+   */
+  siblingHead(chainId: number, number: number): void;
+  /** Told of each chain's every new agreed head (a worker tells its siblings). */
+  onHead(listener: (chainId: number, number: number) => void): void;
   stop(): Promise<void>;
 }
 
@@ -178,6 +185,10 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
       if (!chain)
         return { ok: false, error: new MultihomeError("unknown_chain", `chain ${chainId} is not served here`) };
       return chain.subscribe(params, deliver);
+    },
+    siblingHead: (chainId, number) => chains.get(chainId)?.siblingHead(number),
+    onHead(listener) {
+      for (const [chainId, chain] of chains) chain.onHead((number) => listener(chainId, number));
     },
     readiness,
     cacheStats: () => ({ bytes: answers.bytes(), entries: answers.size() }),

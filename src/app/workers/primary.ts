@@ -99,6 +99,15 @@ export async function startPrimary(
     });
   }
 
+  /** The highest head any worker agreed on, per chain: told to every other worker when it rises. */
+  const heads = new Map<number, number>();
+  function relayHead(from: number, chainId: number, number: number): void {
+    if (number <= (heads.get(chainId) ?? -1)) return;
+    heads.set(chainId, number);
+    for (const [index, slot] of slots.entries())
+      if (index !== from && slot.ready) slot.worker!.send({ type: "head", chainId, number } satisfies ToWorker);
+  }
+
   function release(slot: Slot, client: string): void {
     const open = slot.clients.get(client) ?? 0;
     if (open <= 0) return;
@@ -117,8 +126,11 @@ export async function startPrimary(
       if (message.type === "ready") {
         slot.ready = true;
         slot.deaths = 0;
+        // A worker forked again catches up with the heads its siblings served before it serves anyone.
+        for (const [chainId, number] of heads) worker.send({ type: "head", chainId, number } satisfies ToWorker);
       } else if (message.type === "closed") release(slot, message.client);
-      else noisyUntil.set(message.client, Date.now() + NOISY_CLIENT_MEMORY_MS);
+      else if (message.type === "noisy") noisyUntil.set(message.client, Date.now() + NOISY_CLIENT_MEMORY_MS);
+      else relayHead(index, message.chainId, message.number);
     });
     worker.on("exit", (code, signal) => {
       slot.ready = false;

@@ -5,7 +5,9 @@ export type ToWorker =
   /** A connection (the IPC message's handle) accepted by the front door, from `client` (undefined: a trusted proxy). */
   | { type: "connection"; client?: string }
   /** Drain and exit. */
-  | { type: "stop" };
+  | { type: "stop" }
+  /** Another worker served this head (the highest any worker has): catch up before answering about the newest block. */
+  | { type: "head"; chainId: number; number: number };
 
 /** Worker → primary. */
 export type ToPrimary =
@@ -14,18 +16,24 @@ export type ToPrimary =
   /** A connection the primary handed over closed: its client's count goes down. */
   | { type: "closed"; client: string }
   /** A client was refused for its rate: its next connections go to the isolation worker. */
-  | { type: "noisy"; client: string };
+  | { type: "noisy"; client: string }
+  /** This worker agreed on a new head. */
+  | { type: "head"; chainId: number; number: number };
 
 /** The environment variable that tells a worker its index (stable across restarts: its own store file). */
 export const WORKER_INDEX_ENV = "MULTIHOME_WORKER_INDEX";
 
+const isHead = (m: { type?: unknown; chainId?: unknown; number?: unknown }) =>
+  m.type === "head" && Number.isSafeInteger(m.chainId) && Number.isSafeInteger(m.number);
+
 export function isToWorker(message: unknown): message is ToWorker {
-  const type = (message as { type?: unknown } | null)?.type;
-  return type === "connection" || type === "stop";
+  const m = message as { type?: unknown } | null;
+  return m?.type === "connection" || m?.type === "stop" || (m !== null && isHead(m));
 }
 
 export function isToPrimary(message: unknown): message is ToPrimary {
   const m = message as { type?: unknown; client?: unknown } | null;
-  if (m?.type === "ready") return true;
-  return (m?.type === "closed" || m?.type === "noisy") && typeof m.client === "string";
+  if (m === null || m === undefined) return false;
+  if (m.type === "ready" || isHead(m)) return true;
+  return (m.type === "closed" || m.type === "noisy") && typeof m.client === "string";
 }

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   process.on("message", (message: unknown, handle: unknown) => {
     if (!isToWorker(message)) return;
     if (message.type === "stop") return void stop();
+    if (message.type === "head") return void app.engine.siblingHead(message.chainId, message.number);
     const socket = handle as Socket | undefined;
     if (!socket) return;
     if (stopping) return void socket.destroy();
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   process.on("disconnect", () => void stop());
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => {});
+  app.engine.onHead((chainId, number) => send({ type: "head", chainId, number }));
   send({ type: "ready" });
 }
 
