@@ -19,6 +19,7 @@ import { THREE_DOMAINS } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
 const WORKERS = 3;
+const ADMIN_TOKEN = "workers-admin-token";
 const CLIENTS = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 
 let devnet: Devnet;
@@ -34,6 +35,7 @@ before(async () => {
     file,
     JSON.stringify({
       server: { host: "127.0.0.1", port: 0, workers: WORKERS, shutdownGraceMs: 2_000 },
+      admin: { host: "127.0.0.1", port: 0, token: ADMIN_TOKEN },
       store: { kind: "sqlite", path: join(dir, "store.db") },
       log: { level: "warn" },
       chains: [
@@ -162,6 +164,26 @@ test("a head one worker served is never gone back on by another: a client moved 
   await second.agent.close();
   t.diagnostic(`${a} on worker ${home(a)}, ${b} on worker ${home(b)}: ${behind.length} heads gone back`);
   assert.deepEqual(behind, []);
+});
+
+test("/metrics on the admin listener reports the whole gateway: every worker's requests summed", async () => {
+  const plan = planWorkers(WORKERS);
+  const spread = plan.regular.map((w) => CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!);
+  const scrape = async () => {
+    const res = await request(`${primary.adminUrl()}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const text = await res.body.text();
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith("multihome_requests_total{") && l.includes('method="web3_clientVersion"'));
+    return line === undefined ? 0 : Number(line.split(" ").at(-1));
+  };
+  const before = await scrape();
+  for (const client of spread) {
+    const c = caller(client);
+    for (let i = 0; i < 5; i++) assert.ok((await c.call("web3_clientVersion")).ok);
+    await c.agent.close();
+  }
+  assert.equal((await scrape()) - before, 5 * spread.length, "the requests of every worker, not worker 0's alone");
 });
 
 test("one address's connections all land on one worker; the hash is stable", () => {

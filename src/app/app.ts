@@ -42,6 +42,8 @@ export interface AppOptions {
   listen?: boolean;
   /** A request on `socket` was refused for its caller's rate (a worker reports the client to the primary). */
   onRateLimited?(socket: Socket): void;
+  /** What the admin listener's `/metrics` serves, in place of this process's own scrape (a worker's: every worker's). */
+  scrape?(): Promise<string>;
 }
 
 /**
@@ -151,7 +153,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           ...config.admin,
           headersTimeoutMs: config.server.headersTimeoutMs,
           requestTimeoutMs: config.server.requestTimeoutMs,
-          registry: metrics.registry,
+          registry: options.scrape
+            ? { contentType: metrics.registry.contentType, scrape: options.scrape }
+            : metrics.registry,
         },
         logger,
       );

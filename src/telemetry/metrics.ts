@@ -60,6 +60,8 @@ export interface MetricsRegistry {
   contentType: string;
   /** Reads the gateway's status once, fills the state gauges, and returns every metric in the Prometheus text format. */
   scrape(): Promise<string>;
+  /** The same, as prom-client's JSON: what a worker gives the primary to aggregate (metrics-aggregate.ts). */
+  scrapeJson(): Promise<object[]>;
 }
 
 export interface PrometheusMetrics extends Metrics {
@@ -226,8 +228,9 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
   });
 
   // State filled by scrape() from one read of the gateway's status: nothing on the hot path keeps these up to date.
+  // Over workers a state is the highest any reports (a head, a lag, a breaker open somewhere), not their sum.
   const stateGauge = (name: string, help: string, labelNames: readonly string[] = []) =>
-    new Gauge({ name, help, labelNames, registers });
+    new Gauge({ name, help, labelNames, registers, aggregator: "max" });
   const chainReady = stateGauge("multihome_chain_ready", "1 when the chain has an agreed head and a usable upstream.", [
     "chain",
   ]);
@@ -431,6 +434,10 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
       async scrape() {
         if (source) fillState(source);
         return registry.metrics();
+      },
+      async scrapeJson() {
+        if (source) fillState(source);
+        return registry.getMetricsAsJSON();
       },
     },
     watch(s) {

@@ -17,6 +17,7 @@ import { noopMetrics } from "../../core/ports.ts";
 import { trustedProxyCheck } from "../../server/access.ts";
 import { createFrontDoor } from "../../server/front-door.ts";
 import { createLogger } from "../../telemetry/logger.ts";
+import { aggregateMetrics } from "../../telemetry/metrics-aggregate.ts";
 import { upstreamSecrets } from "../app.ts";
 import { NOISY_CLIENT_CONNECTIONS, NOISY_CLIENT_MEMORY_MS, planWorkers, workerFor } from "./assign.ts";
 import { isToPrimary, type ToWorker, WORKER_INDEX_ENV } from "./protocol.ts";
@@ -24,12 +25,16 @@ import { isToPrimary, type ToWorker, WORKER_INDEX_ENV } from "./protocol.ts";
 /** A worker that dies is forked again after this long, doubled for each death in a row (up to the maximum), ms. */
 export const WORKER_RESTART_DELAY_MS = 100;
 export const WORKER_RESTART_MAX_DELAY_MS = 5_000;
+/** How long the primary waits for each worker's metrics when the gateway is scraped, ms. */
+export const WORKER_SCRAPE_TIMEOUT_MS = 2_000;
 /** How long a worker may take to say it is ready, ms. */
 export const WORKER_START_TIMEOUT_MS = 60_000;
 
 export interface RunningPrimary {
   url: string;
   port: number;
+  /** The admin listener's URL (worker 0 runs it), when `admin` is configured. */
+  adminUrl(): string | undefined;
   /** Process ids of the workers now running, by index (undefined while one is being forked again). */
   workerPids(): (number | undefined)[];
   stop(): Promise<void>;
@@ -71,6 +76,7 @@ export async function startPrimary(
   }));
   const noisyUntil = new Map<string, number>();
   let stopping = false;
+  let adminUrl: string | undefined;
   let turn = 0;
 
   const door = createFrontDoor(
@@ -108,6 +114,28 @@ export async function startPrimary(
       if (index !== from && slot.ready) slot.worker!.send({ type: "head", chainId, number } satisfies ToWorker);
   }
 
+  /** Scrapes in progress: each worker's answer, by scrape id. */
+  const scrapes = new Map<number, (index: number, metrics: object[]) => void>();
+  let nextScrape = 0;
+  /** Every serving worker's metrics, aggregated (a worker that does not answer in time is left out). */
+  async function gatherMetrics(): Promise<string> {
+    const id = nextScrape++;
+    const serving = slots.flatMap((slot, index) => (slot.ready ? [index] : []));
+    const answers = new Map<number, object[]>();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, WORKER_SCRAPE_TIMEOUT_MS);
+      scrapes.set(id, (index, metrics) => {
+        answers.set(index, metrics);
+        if (answers.size < serving.length) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      for (const index of serving) slots[index]!.worker!.send({ type: "scrape", id } satisfies ToWorker);
+    });
+    scrapes.delete(id);
+    return (await aggregateMetrics([...answers.values()])).text;
+  }
+
   function release(slot: Slot, client: string): void {
     const open = slot.clients.get(client) ?? 0;
     if (open <= 0) return;
@@ -124,13 +152,17 @@ export async function startPrimary(
     worker.on("message", (message: unknown) => {
       if (!isToPrimary(message)) return;
       if (message.type === "ready") {
+        if (message.admin) adminUrl = message.admin;
         slot.ready = true;
         slot.deaths = 0;
         // A worker forked again catches up with the heads its siblings served before it serves anyone.
         for (const [chainId, number] of heads) worker.send({ type: "head", chainId, number } satisfies ToWorker);
       } else if (message.type === "closed") release(slot, message.client);
       else if (message.type === "noisy") noisyUntil.set(message.client, Date.now() + NOISY_CLIENT_MEMORY_MS);
-      else relayHead(index, message.chainId, message.number);
+      else if (message.type === "head") relayHead(index, message.chainId, message.number);
+      else if (message.type === "scraped") scrapes.get(message.id)?.(index, message.metrics);
+      else
+        void gatherMetrics().then((text) => worker.send({ type: "metrics", id: message.id, text } satisfies ToWorker));
     });
     worker.on("exit", (code, signal) => {
       slot.ready = false;
@@ -174,6 +206,7 @@ export async function startPrimary(
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
+    adminUrl: () => adminUrl,
     workerPids: () => slots.map((s) => s.worker?.process.pid),
     async stop() {
       stopping = true;

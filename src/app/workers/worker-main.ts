@@ -24,7 +24,20 @@ async function main(): Promise<void> {
     throw new Error("a worker is started by the primary (multihome start with server.workers > 1)");
   const send = (message: ToPrimary) => process.connected && process.send!(message);
   const clients = new WeakMap<Socket, string>();
+  /** Scrapes of the whole gateway asked of the primary, by id (worker 0's admin `/metrics`). */
+  const gathered = new Map<number, (text: string) => void>();
+  let nextGather = 0;
+  const wholeGateway = () =>
+    new Promise<string>((resolve) => {
+      const id = nextGather++;
+      gathered.set(id, (text) => {
+        gathered.delete(id);
+        resolve(text);
+      });
+      send({ type: "metrics", id });
+    });
   const app = await startApp(workerConfig(await loadConfigFile(path), index), {
+    scrape: wholeGateway,
     listen: false,
     onRateLimited: (socket) => {
       const client = clients.get(socket);
@@ -40,6 +53,11 @@ async function main(): Promise<void> {
     if (!isToWorker(message)) return;
     if (message.type === "stop") return void stop();
     if (message.type === "head") return void app.engine.siblingHead(message.chainId, message.number);
+    if (message.type === "scrape")
+      return void app.metrics.registry
+        .scrapeJson()
+        .then((metrics) => send({ type: "scraped", id: message.id, metrics }));
+    if (message.type === "metrics") return void gathered.get(message.id)?.(message.text);
     const socket = handle as Socket | undefined;
     if (!socket) return;
     if (stopping) return void socket.destroy();
@@ -55,7 +73,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => {});
   app.engine.onHead((chainId, number) => send({ type: "head", chainId, number }));
-  send({ type: "ready" });
+  send(app.admin ? { type: "ready", admin: app.admin.url } : { type: "ready" });
 }
 
 await main();
