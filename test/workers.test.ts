@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Agent, request } from "undici";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { addressHash, planWorkers, workerFor } from "../src/app/workers/assign.ts";
 import { type RunningPrimary, startPrimary } from "../src/app/workers/primary.ts";
 import { loadConfigFile } from "../src/config/load.ts";
@@ -38,6 +40,7 @@ before(async () => {
       admin: { host: "127.0.0.1", port: 0, token: ADMIN_TOKEN },
       store: { kind: "sqlite", path: join(dir, "store.db") },
       log: { level: "warn" },
+      transactions: { rebroadcastIntervalMs: 200 },
       chains: [
         {
           chainId: devnet.chainId,
@@ -56,6 +59,16 @@ after(async () => {
 });
 
 let lastFailure = "";
+
+/** One JSON-RPC call straight to a node; its result (undefined on an error). */
+async function rpcTo(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  return ((await res.body.json()) as { result?: unknown }).result;
+}
 
 /** One JSON-RPC call from `client`'s address over its own keep-alive agent. */
 function caller(client: string) {
@@ -184,6 +197,41 @@ test("/metrics on the admin listener reports the whole gateway: every worker's r
     await c.agent.close();
   }
   assert.equal((await scrape()) - before, 5 * spread.length, "the requests of every worker, not worker 0's alone");
+});
+
+test("a send a worker recorded is not lost when it is killed: the worker forked in its place rebroadcasts it", async () => {
+  const plan = planWorkers(WORKERS);
+  const client = CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === plan.regular[1])!;
+  const victim = plan.regular[1]!;
+  const signer = privateKeyToAccount(devnet.accounts[4]!.privateKey);
+  const raw = await signer.signTransaction({
+    chainId: devnet.chainId,
+    type: "eip1559",
+    nonce: 0,
+    to: devnet.accounts[8]!.address,
+    value: 1n,
+    gas: 21_000n,
+    maxFeePerGas: 10n ** 11n,
+    maxPriorityFeePerGas: 1n,
+  });
+  const c = caller(client);
+  const sent = await c.call("eth_sendRawTransaction", [raw]);
+  await c.agent.close();
+  assert.ok(sent.ok, "accepted");
+  const hash = sent.result as Hex;
+  // The nodes forget it (as a node restarted or evicting its pool would), and the worker that recorded it dies.
+  for (const node of devnet.nodes) await rpcTo(node.url, "anvil_dropTransaction", [hash]);
+  const oldPid = primary.workerPids()[victim]!;
+  process.kill(oldPid, "SIGKILL");
+  await waitFor(() => (primary.workerPids()[victim] ?? oldPid) !== oldPid, { timeoutMs: 10_000, what: "forked again" });
+  // Forked again, it reopens its store and rebroadcasts: the transaction is back in a pool and mined.
+  await waitFor(
+    async () => {
+      await devnet.mine();
+      return (await rpcTo(devnet.nodes[0]!.url, "eth_getTransactionReceipt", [hash])) ?? undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 300, what: "the recorded transaction mined after the worker's restart" },
+  );
 });
 
 test("one address's connections all land on one worker; the hash is stable", () => {
