@@ -17,6 +17,7 @@ import { addressHash, planWorkers, workerFor } from "../src/app/workers/assign.t
 import { type RunningPrimary, startPrimary } from "../src/app/workers/primary.ts";
 import { loadConfigFile } from "../src/config/load.ts";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
+import { type FaultProxy, startFaultProxy } from "./harness/fault-proxy.ts";
 import { THREE_DOMAINS } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -26,11 +27,14 @@ const CLIENTS = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 
 let devnet: Devnet;
 let primary: RunningPrimary;
+/** A fault proxy in front of each node (by node id): what each upstream is asked, whichever worker asks it. */
+const proxies = new Map<string, FaultProxy>();
 let dir: string;
 
 before(async () => {
   devnet = await startDevnet({ nodes: THREE_DOMAINS, startTimestamp: Math.floor(Date.now() / 1000) });
   await devnet.mine();
+  for (const node of devnet.nodes) proxies.set(node.id, await startFaultProxy({ target: node.url }));
   dir = mkdtempSync(join(tmpdir(), "multihome-workers-"));
   const file = join(dir, "multihome.json");
   writeFileSync(
@@ -44,7 +48,7 @@ before(async () => {
       chains: [
         {
           chainId: devnet.chainId,
-          upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+          upstreams: devnet.nodes.map((n) => ({ id: n.id, url: proxies.get(n.id)!.url, domain: n.domain })),
         },
       ],
     }),
@@ -54,6 +58,7 @@ before(async () => {
 
 after(async () => {
   await primary?.stop();
+  for (const proxy of proxies.values()) await proxy.close();
   await devnet?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -232,6 +237,30 @@ test("a send a worker recorded is not lost when it is killed: the worker forked 
     },
     { timeoutMs: 15_000, intervalMs: 300, what: "the recorded transaction mined after the worker's restart" },
   );
+});
+
+test("a drill started on the admin listener takes the domain down on every worker, and stopping it brings it back", async () => {
+  const admin = (method: string, path: string, body?: unknown) =>
+    request(`${primary.adminUrl()}${path}`, {
+      method: method as "GET",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { id?: string } }));
+  const aws = THREE_DOMAINS.find((n) => n.domain.hosting === "aws")!.id;
+  const started = await admin("POST", "/admin/api/drills", { selector: { hosting: "aws" }, durationMs: 60_000 });
+  assert.equal(started.status, 201);
+  // Every worker keeps polling heads (once a second) and serves its clients: none of it may reach the drilled domain.
+  const plan = planWorkers(WORKERS);
+  const clients = plan.regular.map((w) => caller(CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!));
+  proxies.get(aws)!.resetStats();
+  for (let i = 0; i < 10; i++)
+    for (const c of clients) assert.ok((await c.call("eth_getBalance", [devnet.accounts[2]!.address, "latest"])).ok);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const duringDrill = proxies.get(aws)!.stats().requests;
+  assert.equal((await admin("DELETE", `/admin/api/drills/${started.body.id}`)).status, 200);
+  await waitFor(() => proxies.get(aws)!.stats().requests > duringDrill, { timeoutMs: 5_000, what: "aws asked again" });
+  for (const c of clients) await c.agent.close();
+  assert.equal(duringDrill, 0, "no worker asked the drilled domain anything");
 });
 
 test("one address's connections all land on one worker; the hash is stable", () => {

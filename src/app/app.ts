@@ -19,6 +19,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { createMetrics, type PrometheusMetrics } from "../telemetry/metrics.ts";
 import { createTransportFor } from "../upstream/transport-for.ts";
 import { type KeyRing, openKeyRing } from "./keys.ts";
+import { type DrillRelay, relayingDrills } from "./workers/drill-relay.ts";
 
 export interface App {
   engine: Engine;
@@ -44,6 +45,8 @@ export interface AppOptions {
   onRateLimited?(socket: Socket): void;
   /** What the admin listener's `/metrics` serves, in place of this process's own scrape (a worker's: every worker's). */
   scrape?(): Promise<string>;
+  /** Drills the admin API starts and stops here, told to the other workers (workers/drill-relay.ts). */
+  drills?: DrillRelay;
 }
 
 /**
@@ -148,7 +151,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     );
     if (config.admin) {
       admin = await startAdminServer(
-        engine,
+        options.drills ? relayingDrills(engine, options.drills) : engine,
         {
           ...config.admin,
           headersTimeoutMs: config.server.headersTimeoutMs,

@@ -161,7 +161,10 @@ export async function startPrimary(
       else if (message.type === "noisy") noisyUntil.set(message.client, Date.now() + NOISY_CLIENT_MEMORY_MS);
       else if (message.type === "head") relayHead(index, message.chainId, message.number);
       else if (message.type === "scraped") scrapes.get(message.id)?.(index, message.metrics);
-      else
+      else if (message.type === "drill") {
+        for (const [other, s] of slots.entries())
+          if (other !== index && s.ready) s.worker!.send({ ...message } satisfies ToWorker);
+      } else
         void gatherMetrics().then((text) => worker.send({ type: "metrics", id: message.id, text } satisfies ToWorker));
     });
     worker.on("exit", (code, signal) => {

@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import { loadConfigFile } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
 import { startApp } from "../app.ts";
+import { applyDrill } from "./drill-relay.ts";
 import { isToWorker, type ToPrimary, WORKER_INDEX_ENV } from "./protocol.ts";
 
 /** A worker's own config: its store file, and the admin listener on worker 0 only. */
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
     });
   const app = await startApp(workerConfig(await loadConfigFile(path), index), {
     scrape: wholeGateway,
+    drills: {
+      started: (selector, durationMs) => send({ type: "drill", selector, durationMs }),
+      stopped: (selector) => send({ type: "drill", selector }),
+    },
     listen: false,
     onRateLimited: (socket) => {
       const client = clients.get(socket);
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
         .scrapeJson()
         .then((metrics) => send({ type: "scraped", id: message.id, metrics }));
     if (message.type === "metrics") return void gathered.get(message.id)?.(message.text);
+    if (message.type === "drill") return void applyDrill(app.engine, message.selector, message.durationMs);
     const socket = handle as Socket | undefined;
     if (!socket) return;
     if (stopping) return void socket.destroy();
