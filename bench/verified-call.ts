@@ -9,12 +9,11 @@
  * - verified, warm: again at that block with another `gas` (so the answer cache misses; the proofs are kept).
  * Prints medians and ratios as one JSON object.
  */
-import { encodeFunctionData, type Hex, multicall3Abi, parseGwei } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
+import { encodeFunctionData, type Hex, multicall3Abi } from "viem";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
 import { MULTICALL3_INIT, TOKEN_ABI, TOKEN_INIT } from "../test/harness/contracts.ts";
 import { FOUR_DOMAINS } from "../test/harness/network.ts";
+import { minedSender } from "../test/harness/sender.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 
 const RTT_MS = Number(process.env.MULTIHOME_BENCH_RTT_MS ?? 20);
@@ -28,26 +27,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
   return performance.now() - t;
-}
-
-/** Transactions from one dev account, each mined in a block of its own. */
-function sender(devnet: Devnet) {
-  const signer = privateKeyToAccount(DEV_ACCOUNTS[7]!.privateKey);
-  let nonce = 0;
-  return async (data: Hex, to?: Hex): Promise<Hex> => {
-    const raw = await signer.signTransaction({
-      chainId: devnet.chainId,
-      nonce: nonce++,
-      ...(to ? { to } : {}),
-      data,
-      gas: 3_000_000n,
-      maxFeePerGas: parseGwei("20"),
-      maxPriorityFeePerGas: parseGwei("1"),
-    });
-    const hash = await devnet.sendRawTransaction(raw);
-    await devnet.mine();
-    return hash;
-  };
 }
 
 /** One JSON-RPC call with plain fetch; its result. */
@@ -73,10 +52,16 @@ async function main() {
   const devnet = await startDevnet({ nodes: FOUR_DOMAINS, startTimestamp: Math.floor(Date.now() / 1000) });
   const servers: ServerProcess[] = [];
   try {
-    const send = sender(devnet);
-    const deploy = async (init: Hex) =>
-      ((await ask(devnet.nodes[0]!.url, "eth_getTransactionReceipt", [await send(init)])) as { contractAddress: Hex })
-        .contractAddress;
+    // The contracts are set up before the gateway starts: nothing to wait for after each block.
+    const { send, deploy } = minedSender(
+      {
+        devnet,
+        chainId: devnet.chainId,
+        synced: async () => {},
+        direct: (method, params) => ask(devnet.nodes[0]!.url, method, params),
+      },
+      7,
+    );
     const token = await deploy(TOKEN_INIT);
     const multicall = await deploy(MULTICALL3_INIT);
     const holders = Array.from({ length: 50 }, (_, i) => `0x${(0xb000 + i).toString(16).padStart(40, "0")}` as Hex);

@@ -33,8 +33,14 @@ export interface MinedSender {
   deploy(init: Hex): Promise<Hex>;
 }
 
-/** Transactions from dev account `account` that set up contracts and state, each mined in a block of its own. */
-export function minedSender(net: TestNetwork, account: number): MinedSender {
+/**
+ * Transactions from dev account `account` that set up contracts and state, each mined in a block of its own. Any
+ * network of devnet nodes will do (a bench's, without the test network's gateway): `synced` waits for whatever serves.
+ */
+export function minedSender(
+  net: Pick<TestNetwork, "devnet" | "chainId" | "synced" | "direct">,
+  account: number,
+): MinedSender {
   const signer = privateKeyToAccount(net.devnet.accounts[account]!.privateKey);
   let nonce = 0;
   async function send(data: Hex, to?: Hex): Promise<Hex> {
