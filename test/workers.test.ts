@@ -80,7 +80,7 @@ function caller(client: string) {
   const agent = new Agent({ localAddress: client, connections: 2 });
   return {
     agent,
-    async call(method: string, params: unknown[] = []): Promise<{ ok: boolean; result?: unknown }> {
+    async call(method: string, params: unknown[] = []): Promise<{ ok: boolean; result?: unknown; error?: unknown }> {
       try {
         const res = await request(`${primary.url}/rpc/${devnet.chainId}`, {
           method: "POST",
@@ -93,7 +93,7 @@ function caller(client: string) {
         const body = (await res.body.json()) as { result?: unknown; error?: unknown };
         if (body.error !== undefined || res.statusCode !== 200)
           lastFailure = `${res.statusCode} ${JSON.stringify(body)}`;
-        return { ok: res.statusCode === 200 && body.error === undefined, result: body.result };
+        return { ok: res.statusCode === 200 && body.error === undefined, result: body.result, error: body.error };
       } catch (error) {
         lastFailure = String(error);
         return { ok: false };
@@ -261,6 +261,31 @@ test("a drill started on the admin listener takes the domain down on every worke
   await waitFor(() => proxies.get(aws)!.stats().requests > duringDrill, { timeoutMs: 5_000, what: "aws asked again" });
   for (const c of clients) await c.agent.close();
   assert.equal(duringDrill, 0, "no worker asked the drilled domain anything");
+});
+
+test("what one worker proved, another serves as last-known-good when nothing is reachable: the workers share a store", async () => {
+  const plan = planWorkers(WORKERS);
+  const [a, b] = plan.regular.map((w) => caller(CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!));
+  const address = devnet.accounts[6]!.address;
+  const live = await a!.call("eth_getBalance", [address, "latest"]);
+  assert.ok(live.ok, "proven on the first worker");
+  for (const p of proxies.values()) await p.setFault({ kind: "down" });
+  try {
+    // The second worker never read this account: the value can only have come from the shared store.
+    const lkg = await waitFor(
+      async () => {
+        const r = await b!.call("eth_getBalance", [address, "latest"]);
+        assert.equal(r.ok, false, "nothing is reachable: no live answer");
+        return (r.error as { data?: { lastKnownGood?: { value: string } } } | undefined)?.data?.lastKnownGood;
+      },
+      { timeoutMs: 10_000, what: "the other worker to answer with the shared last-known-good value" },
+    );
+    assert.equal(lkg.value, live.result);
+  } finally {
+    for (const p of proxies.values()) await p.clearFault();
+    await a!.agent.close();
+    await b!.agent.close();
+  }
 });
 
 test("one address's connections all land on one worker; the hash is stable", () => {

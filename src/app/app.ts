@@ -47,6 +47,8 @@ export interface AppOptions {
   scrape?(): Promise<string>;
   /** Drills the admin API starts and stops here, told to the other workers (workers/drill-relay.ts). */
   drills?: DrillRelay;
+  /** Opens the store in place of the configured one (a worker's: shared through the primary; workers/shared-store.ts). */
+  openStore?(config: Config, logger: Logger, clock: Clock): Promise<Store>;
 }
 
 /**
@@ -98,7 +100,7 @@ export function upstreamSecrets(config: Config): string[] {
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level, secrets: upstreamSecrets(config) });
   const clock = options.clock ?? systemClock;
-  const store = await openStore(config, logger, clock);
+  const store = await (options.openStore ?? openStore)(config, logger, clock);
   const metrics = createMetrics({ chainIds: config.chains.map((c) => c.chainId) });
   const engine = createEngine(config, {
     metrics,

@@ -18,9 +18,10 @@ import { trustedProxyCheck } from "../../server/access.ts";
 import { createFrontDoor } from "../../server/front-door.ts";
 import { createLogger } from "../../telemetry/logger.ts";
 import { aggregateMetrics } from "../../telemetry/metrics-aggregate.ts";
-import { upstreamSecrets } from "../app.ts";
+import { openStore, upstreamSecrets } from "../app.ts";
 import { NOISY_CLIENT_CONNECTIONS, NOISY_CLIENT_MEMORY_MS, planWorkers, workerFor } from "./assign.ts";
 import { isToPrimary, type ToWorker, WORKER_INDEX_ENV } from "./protocol.ts";
+import { hostStore, isStoreCall } from "./shared-store.ts";
 
 /** A worker that dies is forked again after this long, doubled for each death in a row (up to the maximum), ms. */
 export const WORKER_RESTART_DELAY_MS = 100;
@@ -68,6 +69,8 @@ export async function startPrimary(
     execArgv: process.execArgv.filter((arg) => !arg.startsWith("--test")),
   });
   const plan = planWorkers(count);
+  // The store every worker shares (all but each worker's outbox): opened here, answered over IPC.
+  const shared = await openStore(config, logger);
   const slots: Slot[] = Array.from({ length: count }, () => ({
     worker: undefined,
     ready: false,
@@ -150,6 +153,8 @@ export async function startPrimary(
     slot.worker = worker;
     slot.ready = false;
     worker.on("message", (message: unknown) => {
+      if (isStoreCall(message))
+        return void hostStore(shared, message).then((reply) => worker.isConnected() && worker.send(reply));
       if (!isToPrimary(message)) return;
       if (message.type === "ready") {
         if (message.admin) adminUrl = message.admin;
@@ -224,6 +229,7 @@ export async function startPrimary(
         return [exited.finally(() => clearTimeout(kill))];
       });
       await Promise.all([closed, ...exits]);
+      await shared.close();
     },
   };
 }

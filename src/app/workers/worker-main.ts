@@ -7,9 +7,10 @@
 import type { Socket } from "node:net";
 import { loadConfigFile } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
-import { startApp } from "../app.ts";
+import { openStore, startApp } from "../app.ts";
 import { applyDrill } from "./drill-relay.ts";
 import { isToWorker, type ToPrimary, WORKER_INDEX_ENV } from "./protocol.ts";
+import { isStoreReply, type StoreReply, workerStore } from "./shared-store.ts";
 
 /** A worker's own config: its store file, and the admin listener on worker 0 only. */
 export function workerConfig(config: Config, index: number): Config {
@@ -37,7 +38,17 @@ async function main(): Promise<void> {
       });
       send({ type: "metrics", id });
     });
+  let storeReply: ((reply: StoreReply) => void) | undefined;
   const app = await startApp(workerConfig(await loadConfigFile(path), index), {
+    // Its own file for its outbox; everything else through the primary, shared by every worker.
+    async openStore(config, logger, clock) {
+      const composed = workerStore(
+        await openStore(config, logger, clock),
+        (call) => process.connected && process.send!(call),
+      );
+      storeReply = composed.reply;
+      return composed.store;
+    },
     scrape: wholeGateway,
     drills: {
       started: (selector, durationMs) => send({ type: "drill", selector, durationMs }),
@@ -55,6 +66,7 @@ async function main(): Promise<void> {
     return stopping;
   };
   process.on("message", (message: unknown, handle: unknown) => {
+    if (isStoreReply(message)) return void storeReply?.(message);
     if (!isToWorker(message)) return;
     if (message.type === "stop") return void stop();
     if (message.type === "head") return void app.engine.siblingHead(message.chainId, message.number);
