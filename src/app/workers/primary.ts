@@ -8,7 +8,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { once } from "node:events";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../config/schema.ts";
@@ -17,17 +17,17 @@ import { noopMetrics } from "../../core/ports.ts";
 import { trustedProxyCheck } from "../../server/access.ts";
 import { createFrontDoor } from "../../server/front-door.ts";
 import { createLogger } from "../../telemetry/logger.ts";
-import { aggregateMetrics } from "../../telemetry/metrics-aggregate.ts";
 import { openStore, upstreamSecrets } from "../app.ts";
-import { NOISY_CLIENT_CONNECTIONS, NOISY_CLIENT_MEMORY_MS, planWorkers, workerFor } from "./assign.ts";
-import { isToPrimary, type ToWorker, WORKER_INDEX_ENV } from "./protocol.ts";
+import { planWorkers } from "./assign.ts";
+import { createMetricsGather } from "./gather.ts";
+import { createHandover } from "./handover.ts";
+import { isToPrimary, type ToPrimary, type ToWorker, WORKER_INDEX_ENV } from "./protocol.ts";
 import { hostStore, isStoreCall } from "./shared-store.ts";
+import { broadcast, createSlots } from "./slots.ts";
 
 /** A worker that dies is forked again after this long, doubled for each death in a row (up to the maximum), ms. */
 export const WORKER_RESTART_DELAY_MS = 100;
 export const WORKER_RESTART_MAX_DELAY_MS = 5_000;
-/** How long the primary waits for each worker's metrics when the gateway is scraped, ms. */
-export const WORKER_SCRAPE_TIMEOUT_MS = 2_000;
 /** How long a worker may take to say it is ready, ms. */
 export const WORKER_START_TIMEOUT_MS = 60_000;
 
@@ -41,18 +41,21 @@ export interface RunningPrimary {
   stop(): Promise<void>;
 }
 
+/** Resolves once a newly forked worker says it is ready; rejects when it exits first or takes too long. */
+function started(worker: Worker, index: number): Promise<void> {
+  const ready = new Promise<void>((resolve) =>
+    worker.on("message", (m: unknown) => isToPrimary(m) && m.type === "ready" && resolve()),
+  );
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`worker ${index} did not start`)), WORKER_START_TIMEOUT_MS).unref(),
+  );
+  const exited = once(worker, "exit").then(() => Promise.reject(new Error(`worker ${index} exited while starting`)));
+  return Promise.race([ready, timeout, exited]);
+}
+
 /** `server.workers` as a count: "auto" is one per CPU the process may use. */
 export function workerCount(setting: number | "auto"): number {
   return setting === "auto" ? availableParallelism() : setting;
-}
-
-interface Slot {
-  worker: Worker | undefined;
-  ready: boolean;
-  /** Connections handed to this worker and not reported closed, by client. */
-  clients: Map<string, number>;
-  /** Deaths in a row, for the restart delay. */
-  deaths: number;
 }
 
 export async function startPrimary(
@@ -71,82 +74,50 @@ export async function startPrimary(
   const plan = planWorkers(count);
   // The store every worker shares (all but each worker's outbox): opened here, answered over IPC.
   const shared = await openStore(config, logger);
-  const slots: Slot[] = Array.from({ length: count }, () => ({
-    worker: undefined,
-    ready: false,
-    clients: new Map(),
-    deaths: 0,
-  }));
-  const noisyUntil = new Map<string, number>();
-  let stopping = false;
-  let adminUrl: string | undefined;
-  let turn = 0;
-
+  const slots = createSlots(count);
+  const handover = createHandover(() => door, slots, plan);
+  const metrics = createMetricsGather(slots);
   const door = createFrontDoor(
     { ...config.server, isTrustedProxy: trustedProxyCheck(config.server.trustedProxies) },
     noopMetrics,
-    (socket, client) => handOver(socket, client),
+    handover.handOver,
     false,
   );
-
-  function handOver(socket: Socket, client: string | undefined): void {
-    const noisy =
-      client !== undefined &&
-      (door.connectionsOf(client) >= NOISY_CLIENT_CONNECTIONS || (noisyUntil.get(client) ?? 0) > Date.now());
-    const index = workerFor(client, plan, noisy, (i) => slots[i]!.ready, turn++);
-    if (index === undefined) {
-      if (client !== undefined) door.closed(client);
-      return void socket.destroy();
-    }
-    const slot = slots[index]!;
-    if (client !== undefined) slot.clients.set(client, (slot.clients.get(client) ?? 0) + 1);
-    const message: ToWorker = client === undefined ? { type: "connection" } : { type: "connection", client };
-    slot.worker!.send(message, socket, { keepOpen: false }, (error) => {
-      if (!error) return;
-      socket.destroy();
-      if (client !== undefined) release(slot, client);
-    });
-  }
-
-  /** The highest head any worker agreed on, per chain: told to every other worker when it rises. */
+  /** The highest head any worker agreed on, per chain: told to the others when it rises, and to a worker forked again. */
   const heads = new Map<number, number>();
-  function relayHead(from: number, chainId: number, number: number): void {
-    if (number <= (heads.get(chainId) ?? -1)) return;
-    heads.set(chainId, number);
-    for (const [index, slot] of slots.entries())
-      if (index !== from && slot.ready) slot.worker!.send({ type: "head", chainId, number } satisfies ToWorker);
+  let stopping = false;
+  let adminUrl: string | undefined;
+
+  /** What worker `index` says. */
+  function dispatch(index: number, worker: Worker, message: ToPrimary): void {
+    const slot = slots[index]!;
+    switch (message.type) {
+      case "ready":
+        if (message.admin) adminUrl = message.admin;
+        slot.ready = true;
+        slot.deaths = 0;
+        for (const [chainId, number] of heads) worker.send({ type: "head", chainId, number } satisfies ToWorker);
+        return;
+      case "closed":
+        return void handover.release(slot, message.client);
+      case "noisy":
+        return void handover.noisy(message.client);
+      case "head":
+        if (message.number <= (heads.get(message.chainId) ?? -1)) return;
+        heads.set(message.chainId, message.number);
+        return void broadcast(slots, message, index);
+      case "drill":
+        return void broadcast(slots, message, index);
+      case "scraped":
+        return void metrics.scraped(message.id, index, message.metrics);
+      case "metrics":
+        return void metrics
+          .gather()
+          .then((text) => worker.send({ type: "metrics", id: message.id, text } satisfies ToWorker));
+    }
   }
 
-  /** Scrapes in progress: each worker's answer, by scrape id. */
-  const scrapes = new Map<number, (index: number, metrics: object[]) => void>();
-  let nextScrape = 0;
-  /** Every serving worker's metrics, aggregated (a worker that does not answer in time is left out). */
-  async function gatherMetrics(): Promise<string> {
-    const id = nextScrape++;
-    const serving = slots.flatMap((slot, index) => (slot.ready ? [index] : []));
-    const answers = new Map<number, object[]>();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, WORKER_SCRAPE_TIMEOUT_MS);
-      scrapes.set(id, (index, metrics) => {
-        answers.set(index, metrics);
-        if (answers.size < serving.length) return;
-        clearTimeout(timer);
-        resolve();
-      });
-      for (const index of serving) slots[index]!.worker!.send({ type: "scrape", id } satisfies ToWorker);
-    });
-    scrapes.delete(id);
-    return (await aggregateMetrics([...answers.values()])).text;
-  }
-
-  function release(slot: Slot, client: string): void {
-    const open = slot.clients.get(client) ?? 0;
-    if (open <= 0) return;
-    if (open === 1) slot.clients.delete(client);
-    else slot.clients.set(client, open - 1);
-    door.closed(client);
-  }
-
+  /** Forks worker `index`, and again whenever it dies (after a delay that grows with deaths in a row). */
   function fork(index: number): Worker {
     const slot = slots[index]!;
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
@@ -155,29 +126,12 @@ export async function startPrimary(
     worker.on("message", (message: unknown) => {
       if (isStoreCall(message))
         return void hostStore(shared, message).then((reply) => worker.isConnected() && worker.send(reply));
-      if (!isToPrimary(message)) return;
-      if (message.type === "ready") {
-        if (message.admin) adminUrl = message.admin;
-        slot.ready = true;
-        slot.deaths = 0;
-        // A worker forked again catches up with the heads its siblings served before it serves anyone.
-        for (const [chainId, number] of heads) worker.send({ type: "head", chainId, number } satisfies ToWorker);
-      } else if (message.type === "closed") release(slot, message.client);
-      else if (message.type === "noisy") noisyUntil.set(message.client, Date.now() + NOISY_CLIENT_MEMORY_MS);
-      else if (message.type === "head") relayHead(index, message.chainId, message.number);
-      else if (message.type === "scraped") scrapes.get(message.id)?.(index, message.metrics);
-      else if (message.type === "drill") {
-        for (const [other, s] of slots.entries())
-          if (other !== index && s.ready) s.worker!.send({ ...message } satisfies ToWorker);
-      } else
-        void gatherMetrics().then((text) => worker.send({ type: "metrics", id: message.id, text } satisfies ToWorker));
+      if (isToPrimary(message)) dispatch(index, worker, message);
     });
     worker.on("exit", (code, signal) => {
       slot.ready = false;
       slot.worker = undefined;
-      // Its connections died with it.
-      for (const [client, open] of slot.clients) for (let i = 0; i < open; i++) door.closed(client);
-      slot.clients.clear();
+      handover.releaseAll(slot);
       if (stopping) return;
       const delay = Math.min(WORKER_RESTART_MAX_DELAY_MS, WORKER_RESTART_DELAY_MS * 2 ** slot.deaths++);
       logger.warn({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delay }, "worker exited");
@@ -186,23 +140,7 @@ export async function startPrimary(
     return worker;
   }
 
-  await Promise.all(
-    slots.map(async (_, index) => {
-      const worker = fork(index);
-      const ready = new Promise<void>((resolve) =>
-        worker.on("message", (m: unknown) => isToPrimary(m) && m.type === "ready" && resolve()),
-      );
-      const timeout = new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`worker ${index} did not start`)), WORKER_START_TIMEOUT_MS).unref(),
-      );
-      await Promise.race([
-        ready,
-        timeout,
-        once(worker, "exit").then(() => Promise.reject(new Error(`worker ${index} exited while starting`))),
-      ]);
-    }),
-  );
-
+  await Promise.all(slots.map((_, index) => started(fork(index), index)));
   await new Promise<void>((resolve, reject) => {
     door.server.once("error", reject);
     door.server.listen(config.server.port, config.server.host, () => resolve());
