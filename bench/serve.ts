@@ -4,6 +4,8 @@
  * over IPC, answers commands (`setFault`, `takeCounts`, `readiness`, `memory`) and stops on `{ type: "stop" }` or when the
  * parent goes away.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import type { FailureDomain } from "../src/core/domains/domain.ts";
 import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import type { Fault } from "../test/harness/fault-proxy.ts";
@@ -48,6 +50,12 @@ export type ServeCommand =
    * count (`Engine.cacheStats()`) as `cache`. Replies with a {@link MemoryReport}.
    */
   | { id: number; type: "memory"; gc?: boolean }
+  /**
+   * Any server: starts a CPU profile of its process (`start`), or stops it and writes the `.cpuprofile` to `file`
+   * (`stop`): a profile of one phase of a run rather than of the whole process, as `--cpu-prof` would take.
+   */
+  | { id: number; type: "cpuProfile"; action: "start" }
+  | { id: number; type: "cpuProfile"; action: "stop"; file: string }
   | { id: number; type: "stop" };
 
 export type ServeMessage =
@@ -88,6 +96,25 @@ function memoryReport(running: Running, gc: boolean | undefined): MemoryReport {
   const usage = memoryUsage(gc);
   // Read after the collection, like the heap: both describe the same moment.
   return running.cacheStats ? { ...usage, cache: running.cacheStats() } : usage;
+}
+
+let profiler: Session | undefined;
+
+async function cpuProfile(c: Extract<ServeCommand, { type: "cpuProfile" }>): Promise<void> {
+  if (c.action === "start") {
+    if (profiler) throw new Error("cpuProfile: a profile is already running");
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+    return;
+  }
+  if (!profiler) throw new Error("cpuProfile: no profile is running");
+  const session = profiler;
+  profiler = undefined;
+  const { profile } = await session.post("Profiler.stop");
+  session.disconnect();
+  writeFileSync(c.file, JSON.stringify(profile));
 }
 
 interface Running {
@@ -195,7 +222,12 @@ async function main(): Promise<void> {
       void stop();
       return;
     }
-    const answer = c.type === "memory" ? Promise.resolve().then(() => memoryReport(running, c.gc)) : running.command(c);
+    const answer =
+      c.type === "memory"
+        ? Promise.resolve().then(() => memoryReport(running, c.gc))
+        : c.type === "cpuProfile"
+          ? cpuProfile(c)
+          : running.command(c);
     answer.then(
       (value) => send({ type: "reply", id: c.id, value }),
       (error: unknown) => send({ type: "reply", id: c.id, error: (error as Error).message }),

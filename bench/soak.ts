@@ -1,0 +1,199 @@
+/**
+ * `npm run bench:soak`: does the cached path stay lean under varied traffic? Hours of a gateway's day compressed into
+ * minutes: Multihome (cache on, one upstream, its own process) serves a cacheable final-block read
+ * (`eth_getBlockByNumber` of block 1, proven, answered from the cache) under wrk — before, between and after rounds of
+ * distinct traffic (`bench/soak-bodies.ts`: new `eth_call`s, balances, log queries and receipts, none asked twice),
+ * and once more after an idle spell. Its memory is sampled after every phase (a full collection first: what is
+ * retained) together with the cache's own count. Prints a JSON summary and writes it to bench/results/soak.json.
+ *
+ * The claim (issue 20): the cached read after the traffic runs at ≥ 0.9× its rate before it, and the memory retained
+ * returns within 10 % of its level before, once what the answer cache holds (its own count, within `cache.maxBytes`)
+ * is set aside.
+ *
+ * Options: --rounds=N (4) --round-duration=S (8) --round-bodies=N (60000, distinct bodies per round)
+ * --read-duration=S (5) --idle=S (20) --connections=N (50) --call=single|proof (single: `eth_call`'s verification, so
+ * a round reaches the issue's ~50,000 distinct calls in 8 s) --profile (CPU profiles of the first and last cached
+ * read, summarised) --root=DIR (the checkout whose Multihome is started; default this one).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
+import { bodiesFileText } from "./bodies.ts";
+import { rpc, startBenchNodes } from "./nodes.ts";
+import { formatProfile, summarizeProfile } from "./profile-summary.ts";
+import type { MemoryReport } from "./serve.ts";
+import { type ServerProcess, startServerProcess } from "./server-process.ts";
+import { type SoakFixture, soakRoundBodies } from "./soak-bodies.ts";
+import { type MemoryPhase, type ReadPhase, type RoundResult, type SoakSummary, soakVerdict } from "./soak-verdict.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const RESULTS = join(import.meta.dirname, "results");
+/** With the nodes still at block 2, block 1 is final: its answers are cached until evicted. */
+const FINALITY_DEPTH = 1;
+/** The cached read is warmed up this long before it is first measured, s. */
+const WARMUP_S = 3;
+/** Memory is sampled this often while idle, ms. */
+const IDLE_SAMPLE_MS = 5_000;
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "4" },
+    "round-duration": { type: "string", default: "8" },
+    "round-bodies": { type: "string", default: "60000" },
+    "read-duration": { type: "string", default: "5" },
+    idle: { type: "string", default: "20" },
+    connections: { type: "string", default: "50" },
+    call: { type: "string", default: "single" },
+    profile: { type: "boolean", default: false },
+    root: { type: "string", default: ROOT },
+  },
+});
+const positive = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
+  return n;
+};
+const rounds = positive("rounds", opts.rounds);
+const roundDurationS = positive("round-duration", opts["round-duration"]);
+const roundBodies = positive("round-bodies", opts["round-bodies"]);
+const readDurationS = positive("read-duration", opts["read-duration"]);
+const idleS = positive("idle", opts.idle);
+const connections = positive("connections", opts.connections);
+if (opts.call !== "single" && opts.call !== "proof")
+  throw new Error(`--call must be single or proof, got ${opts.call}`);
+const callPolicy: VerificationPolicy = opts.call;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function readPhase(phase: string, w: WrkResult): ReadPhase {
+  return {
+    phase,
+    rps: Math.round(w.rps),
+    p50Us: w.p50Us,
+    p99Us: w.p99Us,
+    wrong: w.wrong,
+    errors: w.connectErrors + w.readErrors + w.writeErrors + w.timeouts + w.non2xx,
+  };
+}
+
+/** Block 1 (final) for state reads, blocks 1–2 for logs, and block 2's transfers for receipts. */
+async function fixtureOf(url: string): Promise<SoakFixture> {
+  const block2 = (await rpc(url, "eth_getBlockByNumber", ["0x2", false])) as { transactions: string[] };
+  return { block: "0x1", logsFrom: "0x1", logsTo: "0x2", transactions: block2.transactions };
+}
+
+async function main(): Promise<void> {
+  const wrkVersion = ensureWrk(log);
+  log(`wrk: ${wrkVersion}`);
+  const dir = mkdtempSync(join(tmpdir(), "multihome-soak-"));
+  mkdirSync(RESULTS, { recursive: true });
+  const nodes = await startBenchNodes();
+  let gateway: ServerProcess | undefined;
+  try {
+    const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
+    const fixture = await fixtureOf(alpha.url);
+    const { DEFAULTS } = await import("../src/config/defaults.ts");
+    gateway = await startServerProcess(
+      {
+        kind: "multihome",
+        chainId: nodes.devnet.chainId,
+        upstreams: [{ id: alpha.id, url: alpha.url, domain: alpha.domain }],
+        balances: "proof",
+        methods: { eth_call: callPolicy },
+        cache: true,
+        finalityDepth: FINALITY_DEPTH,
+      },
+      ["--expose-gc"],
+      opts.root,
+    );
+    const url = gateway.urls[0]!;
+    const server = gateway;
+    const read = {
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBlockByNumber", params: ["0x1", false] }),
+      expect: `"hash":"${nodes.block1Hash.toLowerCase()}"`,
+    };
+    const memory: MemoryPhase[] = [];
+    const sample = async (phase: string, gc: boolean) => {
+      const m = (await server.command({ type: "memory", gc })) as MemoryReport;
+      memory.push({ phase, gc, ...m });
+      log(
+        `memory ${phase}${gc ? " (retained)" : ""}: rss ${mb(m.rss)} heap ${mb(m.heapUsed)} cache ${m.cache?.entries} entries ${mb(m.cache?.bytes ?? 0)}`,
+      );
+    };
+    const reads: ReadPhase[] = [];
+    const measureRead = async (phase: string, profile?: string) => {
+      if (profile) await server.command({ type: "cpuProfile", action: "start" });
+      const w = await runWrk({ url, ...read, connections, durationS: readDurationS });
+      if (profile) {
+        const file = join(RESULTS, `soak-${profile}.cpuprofile`);
+        await server.command({ type: "cpuProfile", action: "stop", file });
+        log(`profile of the cached read ${phase}:\n${formatProfile(summarizeProfile(file, opts.root, 25))}`);
+      }
+      reads.push(readPhase(phase, w));
+      log(`cached read ${phase}: ${Math.round(w.rps)} req/s p50 ${w.p50Us} µs p99 ${w.p99Us} µs wrong ${w.wrong}`);
+    };
+
+    await runWrk({ url, ...read, connections, durationS: WARMUP_S });
+    await sample("before", true);
+    await measureRead("before", opts.profile ? "before" : undefined);
+    const roundResults: RoundResult[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const file = join(dir, `round-${round}.txt`);
+      writeFileSync(file, bodiesFileText(soakRoundBodies(fixture, round, roundBodies)));
+      const w = await runWrk({ url, bodiesFile: file, connections, durationS: roundDurationS });
+      roundResults.push({
+        round,
+        requests: w.requests,
+        rps: Math.round(w.rps),
+        wrong: w.wrong,
+        errors: w.connectErrors + w.readErrors + w.writeErrors + w.timeouts + w.non2xx,
+        wrongSample: w.wrongSample.slice(0, 200),
+      });
+      log(`round ${round}: ${w.requests} distinct requests, ${Math.round(w.rps)} req/s, wrong ${w.wrong}`);
+      await sample(`round ${round}`, false);
+      const last = round === rounds - 1;
+      await measureRead(`after round ${round}`, last && opts.profile ? "after" : undefined);
+      await sample(`after round ${round}`, true);
+    }
+    for (let waited = 0; waited < idleS * 1000; waited += IDLE_SAMPLE_MS) {
+      await delay(Math.min(IDLE_SAMPLE_MS, idleS * 1000 - waited));
+      await sample(`idle ${Math.min(idleS, (waited + IDLE_SAMPLE_MS) / 1000)} s`, false);
+    }
+    await measureRead("after idle");
+    await sample("end", true);
+    const summary: SoakSummary = {
+      date: new Date().toISOString(),
+      settings: {
+        rounds,
+        roundDurationS,
+        roundBodies,
+        readDurationS,
+        idleS,
+        connections,
+        callPolicy,
+        cacheMaxBytes: String(DEFAULTS.cache.maxBytes),
+      },
+      reads,
+      rounds: roundResults,
+      memory,
+      verdict: soakVerdict(reads, memory),
+    };
+    const json = JSON.stringify(summary, null, 2);
+    writeFileSync(join(RESULTS, "soak.json"), `${json}\n`);
+    process.stdout.write(`${json}\n`);
+  } finally {
+    await gateway?.stop();
+    await nodes.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+await main();
