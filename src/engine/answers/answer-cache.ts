@@ -43,6 +43,12 @@ export const CACHE_ENTRY_OVERHEAD_BYTES = 256;
 export function cachedAnswerBytes(key: string, json: string): number {
   return key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES;
 }
+/**
+ * Expired answers dropped (at most) at each lookup and each answer kept: the cache lets go of what expired as fast as
+ * new answers arrive, so answers kept briefly (about recent blocks, or one upstream's word) do not pile up to the byte
+ * bound under varied traffic.
+ */
+export const CACHE_PRUNE_PER_CALL = 8;
 /** Block hashes tracked for reorg eviction; beyond it the oldest are evicted from the cache at once. */
 export const MAX_WATCHED_BLOCKS = 65_536;
 
@@ -96,6 +102,7 @@ export function createAnswerCache(ctx: EngineContext, deps: AnswerCacheDeps) {
     if (!keep) return;
     const key = `${chainId}|${keep.key}`;
     const now = clock.now();
+    answers.prune(now, CACHE_PRUNE_PER_CALL);
     if (standing === "single" && isVerified(answers.get(key, now)?.evidence)) return;
     const cached: CachedAnswer = { result: answer.result, evidence: answer.evidence };
     const json = JSON.stringify(cached);
@@ -171,7 +178,10 @@ export function createAnswerCache(ctx: EngineContext, deps: AnswerCacheDeps) {
   }
 
   /** A cached answer for this slot, unless there is none (or it expired). */
-  const lookup = (slot: CacheSlot, now: number) => answers.get(`${chainId}|${slot.key}`, now);
+  const lookup = (slot: CacheSlot, now: number) => {
+    answers.prune(now, CACHE_PRUNE_PER_CALL);
+    return answers.get(`${chainId}|${slot.key}`, now);
+  };
 
   return { view, lookup, remember, fromStore, onReorg };
 }
