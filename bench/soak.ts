@@ -1,6 +1,6 @@
 /**
  * `npm run bench:soak`: does the cached path stay lean under varied traffic? Hours of a gateway's day compressed into
- * minutes: Multihome (cache on, one upstream, its own process) serves a cacheable final-block read
+ * minutes: Multihome (cache on, three upstreams, its own process) serves a cacheable final-block read
  * (`eth_getBlockByNumber` of block 1, proven, answered from the cache) under wrk — before, between and after rounds of
  * distinct traffic (`bench/soak-bodies.ts`: new `eth_call`s, balances, log queries and receipts, none asked twice),
  * and once more after an idle spell. Its memory is sampled after every phase (a full collection first: what is
@@ -9,6 +9,8 @@
  * The claim (issue 20): the cached read after the traffic runs at ≥ 0.9× its rate before it, and the memory retained
  * returns within 10 % of its level before, once what the answer cache holds (its own count, within `cache.maxBytes`)
  * is set aside.
+ *
+ * Multihome runs over three nodes in independent hosting domains (blocks anchored, answers proven as by default).
  *
  * Options: --rounds=N (4) --round-duration=S (8) --round-bodies=N (60000, distinct bodies per round)
  * --read-duration=S (5) --idle=S (20) --connections=N (50) --call=single|proof (single: `eth_call`'s verification, so
@@ -36,6 +38,10 @@ const RESULTS = join(import.meta.dirname, "results");
 const FINALITY_DEPTH = 1;
 /** The cached read is warmed up this long before it is first measured, s. */
 const WARMUP_S = 3;
+/** The upstreams: the bench nodes in aws/us-east-1, gcp/europe-west1 and hetzner/eu-central. */
+const THREE_DOMAINS = ["alpha", "gamma", "delta"];
+/** Bodies of each round checked one by one before it is sent under load. */
+const CHECKED_PER_ROUND = 20;
 /** Memory is sampled this often while idle, ms. */
 const IDLE_SAMPLE_MS = 5_000;
 
@@ -94,14 +100,20 @@ async function main(): Promise<void> {
   const nodes = await startBenchNodes();
   let gateway: ServerProcess | undefined;
   try {
-    const alpha = nodes.devnet.nodes.find((n) => n.id === "alpha")!;
-    const fixture = await fixtureOf(alpha.url);
+    // One node in each of three hosting domains: blocks are anchored by independent domains, so proven answers
+    // (the defaults) are what the cache keeps.
+    const upstreams = THREE_DOMAINS.map((id) => {
+      const n = nodes.devnet.nodes.find((x) => x.id === id);
+      if (!n) throw new Error(`no devnet node ${id}`);
+      return { id: n.id, url: n.url, domain: n.domain };
+    });
+    const fixture = await fixtureOf(upstreams[0]!.url);
     const { DEFAULTS } = await import("../src/config/defaults.ts");
     gateway = await startServerProcess(
       {
         kind: "multihome",
         chainId: nodes.devnet.chainId,
-        upstreams: [{ id: alpha.id, url: alpha.url, domain: alpha.domain }],
+        upstreams,
         balances: "proof",
         methods: { eth_call: callPolicy },
         cache: true,
@@ -137,13 +149,17 @@ async function main(): Promise<void> {
       log(`cached read ${phase}: ${Math.round(w.rps)} req/s p50 ${w.p50Us} µs p99 ${w.p99Us} µs wrong ${w.wrong}`);
     };
 
+    await expectAnswer(url, read.body, read.expect);
     await runWrk({ url, ...read, connections, durationS: WARMUP_S });
     await sample("before", true);
     await measureRead("before", opts.profile ? "before" : undefined);
     const roundResults: RoundResult[] = [];
     for (let round = 0; round < rounds; round++) {
       const file = join(dir, `round-${round}.txt`);
-      writeFileSync(file, bodiesFileText(soakRoundBodies(fixture, round, roundBodies)));
+      const cases = soakRoundBodies(fixture, round, roundBodies);
+      // Checked one by one first (they are then cached: a few of the round's many).
+      for (const c of cases.slice(0, CHECKED_PER_ROUND)) await expectAnswer(url, c.body, c.expect);
+      writeFileSync(file, bodiesFileText(cases));
       const w = await runWrk({ url, bodiesFile: file, connections, durationS: roundDurationS });
       roundResults.push({
         round,
@@ -190,6 +206,14 @@ async function main(): Promise<void> {
     await nodes.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Throws unless Multihome's answer to `body` holds `expect`: a soak must not measure errors. */
+async function expectAnswer(url: string, body: string, expect: string): Promise<void> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes(expect))
+    throw new Error(`${body} answered ${res.status} ${text.slice(0, 300)}`);
 }
 
 function mb(bytes: number): string {
