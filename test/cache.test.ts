@@ -49,6 +49,35 @@ describe("cache", () => {
     assert.equal(net.upstreamRequests("eth_getProof"), 0, "served from the cache");
   });
 
+  test("a cached answer is written as it was first served, byte for byte, whatever the request's id", async () => {
+    const post = async (id: unknown) => {
+      const res = await fetch(net.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method: "eth_getBlockByNumber", params: ["0x4", false] }),
+      });
+      return {
+        text: await res.text(),
+        verified: res.headers.get("multihome-verified"),
+        block: res.headers.get("multihome-block"),
+      };
+    };
+    net.resetStats();
+    const first = await post(7);
+    assert.ok(net.upstreamRequests() > 0, "the first read is asked upstream");
+    net.resetStats();
+    const again = await post(7);
+    assert.equal(net.upstreamRequests(), 0, "served from the cache");
+    assert.equal(again.text, first.text);
+    assert.deepEqual([again.verified, again.block], [first.verified, first.block]);
+    assert.equal(first.verified, "proof");
+    const { result } = JSON.parse(first.text) as { result: unknown };
+    for (const id of ['a "quoted" id', null, 2 ** 40]) {
+      const hit = await post(id);
+      assert.equal(hit.text, JSON.stringify({ jsonrpc: "2.0", id, result }));
+    }
+  });
+
   test("errors and unverifiable answers are never cached", async () => {
     const tag = "0x3";
     const forge = (_req: unknown, response: unknown) => {

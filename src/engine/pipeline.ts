@@ -178,7 +178,8 @@ export function createPipeline(deps: PipelineDeps) {
       // are heard from — in an outage the client gets the last-known-good contract, which says how old it is.
       const served = hit !== undefined && (slot.ttlMs === undefined || deps.hearingUpstreams(now));
       if (client) deps.countCache(served);
-      if (served) return { ok: true, result: hit.result, evidence: hit.evidence };
+      // The answer as it was kept, encoded: nothing is built or serialised again for a hit.
+      if (served) return hit;
     }
     // Identical concurrent reads share one resolution (and so one upstream call). It runs without any one client's
     // signal: a client that goes away stops waiting, not the others.

@@ -13,6 +13,7 @@ import {
   parseRequestBody,
   type RpcCall,
   type RpcId,
+  serializeEncodedResult,
   serializeError,
   serializeResult,
 } from "../core/rpc/jsonrpc.ts";
@@ -167,7 +168,12 @@ export function refuseBody(error: MultihomeError, log: RequestLog, metrics: Metr
 }
 
 function answerToJson(id: RpcId, answer: CallAnswer): string {
-  return answer.ok ? serializeResult(id, answer.result) : serializeError(id, rpcErrorOf(answer));
+  if (!answer.ok) return serializeError(id, rpcErrorOf(answer));
+  // Kept encoded (a cache hit): written as it is, unless something since put another result in its place.
+  const encoded = answer.encoded;
+  return encoded !== undefined && encoded.of === answer.result
+    ? serializeEncodedResult(id, encoded.json)
+    : serializeResult(id, answer.result);
 }
 
 export async function handleRpcBody(

@@ -7,7 +7,9 @@ import {
   type ParseLimits,
   parseRequestBody,
   type RpcCall,
+  type RpcId,
   scanBody,
+  serializeEncodedResult,
   serializeError,
   serializeResult,
 } from "./jsonrpc.ts";
@@ -309,4 +311,11 @@ test("serializeResult and serializeError write JSON-RPC 2.0 response objects", (
     serializeError("q", { code: -32602, message: "bad", data: { x: 1 } }),
     '{"jsonrpc":"2.0","id":"q","error":{"code":-32602,"message":"bad","data":{"x":1}}}',
   );
+});
+
+test("an encoded result is written as serializeResult writes it, whatever the id", () => {
+  const results: unknown[] = ["0x", "0x1", false, 0, [], [{ a: 1, b: [null, "x"] }], { number: "0x1", hash: "0xab" }];
+  const ids: RpcId[] = [1, 0, 2 ** 53 - 1, "a", 'quo"ted\\', null, { nested: [1, "2"] }];
+  for (const result of results)
+    for (const id of ids) assert.equal(serializeEncodedResult(id, JSON.stringify(result)), serializeResult(id, result));
 });

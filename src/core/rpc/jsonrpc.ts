@@ -200,6 +200,14 @@ export function serializeResult(id: RpcId, result: unknown): string {
   return JSON.stringify({ jsonrpc: "2.0", id, result });
 }
 
+/**
+ * The same text as `serializeResult(id, result)` when `json` is `JSON.stringify(result)`: an answer kept encoded is
+ * written as it is, without serialising its result again.
+ */
+export function serializeEncodedResult(id: RpcId, json: string): string {
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
+}
+
 export function serializeError(id: RpcId, error: RpcErrorObject): string {
   return JSON.stringify({ jsonrpc: "2.0", id, error });
 }

@@ -13,12 +13,28 @@ import { answerFits } from "../../core/store.ts";
 import type { EngineContext } from "../context.ts";
 import type { ChainSettings } from "../settings.ts";
 import { type Anchors, inDeepReorg } from "../verification/anchors.ts";
-import type { CallAnswer, Evidence } from "./answer.ts";
+import type { CallAnswer, EncodedResult, Evidence } from "./answer.ts";
 
-/** A cached answer and the evidence it was served with. */
-export interface CachedAnswer {
+/**
+ * A cached answer as it is served: the answer itself, built once (a hit returns this same object, frozen), with its
+ * result kept encoded so a hit is written without serialising it again.
+ */
+export type CachedAnswer = Readonly<Extract<CallAnswer, { ok: true }>> & { encoded: EncodedResult };
+
+/** What the store keeps for an answer: `{ result, evidence }` as JSON. */
+interface StoredAnswer {
   result: unknown;
   evidence: Evidence;
+}
+
+/** The answer served from the cache, built once when it is kept. */
+function cachedAnswer(result: unknown, evidence: Evidence, json: string): CachedAnswer {
+  return Object.freeze({
+    ok: true as const,
+    result,
+    evidence: Object.freeze({ ...evidence }),
+    encoded: Object.freeze({ of: result, json }),
+  });
 }
 
 /** Established by a proof or by independent domains agreeing: what may be shared, and what nothing unverified replaces. */
@@ -27,11 +43,12 @@ export function isVerified(evidence: Evidence | undefined): boolean {
 }
 
 /** A stored answer's JSON, or undefined when it is not one (a store is an accelerator: what it holds is checked). */
-function parseStoredAnswer(json: string): CachedAnswer | undefined {
+function parseStoredAnswer(json: string): StoredAnswer | undefined {
   try {
-    const parsed = JSON.parse(json) as Partial<CachedAnswer> | null;
+    const parsed = JSON.parse(json) as Partial<StoredAnswer> | null;
     if (typeof parsed !== "object" || parsed === null || typeof parsed.evidence !== "object") return undefined;
-    return parsed as CachedAnswer;
+    if (parsed.evidence === null || parsed.result === undefined) return undefined;
+    return parsed as StoredAnswer;
   } catch {
     return undefined;
   }
@@ -42,6 +59,10 @@ export const CACHE_ENTRY_OVERHEAD_BYTES = 256;
 /** What a cached answer counts against `cache.maxBytes`: its key, its `{ result, evidence }` JSON, and the overhead. */
 export function cachedAnswerBytes(key: string, json: string): number {
   return key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES;
+}
+/** `{ result, evidence }` as the store keeps it: the same text as `JSON.stringify({ result, evidence })`. */
+function storedJson(resultJson: string, evidence: Evidence): string {
+  return `{"result":${resultJson},"evidence":${JSON.stringify(evidence)}}`;
 }
 /**
  * Expired answers dropped (at most) at each lookup and each answer kept: the cache lets go of what expired as fast as
@@ -104,14 +125,14 @@ export function createAnswerCache(ctx: EngineContext, deps: AnswerCacheDeps) {
     const now = clock.now();
     answers.prune(now, CACHE_PRUNE_PER_CALL);
     if (standing === "single" && isVerified(answers.get(key, now)?.evidence)) return;
-    const cached: CachedAnswer = { result: answer.result, evidence: answer.evidence };
-    const json = JSON.stringify(cached);
+    const resultJson = JSON.stringify(answer.result);
+    const json = storedJson(resultJson, answer.evidence);
     if (keep.shared && ctx.storeAnswers && answerFits(keep.key, json)) {
       ctx.store
         .putAnswer(chainId, keep.key, json)
         .catch((error: unknown) => ctx.logger.debug({ err: (error as Error).message }, "answer not shared"));
     }
-    answers.set(key, cached, {
+    answers.set(key, cachedAnswer(answer.result, answer.evidence, resultJson), {
       bytes: cachedAnswerBytes(key, json),
       ...(keep.ttlMs !== undefined ? { expiresAt: now + keep.ttlMs } : {}),
       tags: keep.tags.map((t) => `${chainId}|${t}`),
@@ -142,13 +163,14 @@ export function createAnswerCache(ctx: EngineContext, deps: AnswerCacheDeps) {
       return undefined;
     }
     if (json === undefined) return undefined;
-    const cached = parseStoredAnswer(json);
+    const stored = parseStoredAnswer(json);
     // What an older Multihome kept on one upstream's word is not served: it is asked again, and the verified answer
     // replaces it.
-    if (!cached || !isVerified(cached.evidence)) return undefined;
+    if (!stored || !isVerified(stored.evidence)) return undefined;
     const key = `${chainId}|${slot.key}`;
+    const cached = cachedAnswer(stored.result, stored.evidence, JSON.stringify(stored.result));
     answers.set(key, cached, { bytes: cachedAnswerBytes(key, json), tags: [] });
-    return { ok: true, result: cached.result, evidence: cached.evidence };
+    return cached;
   }
 
   /**

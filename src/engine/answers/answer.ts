@@ -51,8 +51,17 @@ export interface CallOptions {
   minEvidence?: Verification;
 }
 
+/**
+ * A result's JSON as it is served, next to the result it encodes (`of`): what the answer cache keeps, so a hit is
+ * written without serialising its result again. It is used only while the answer's `result` is still `of`.
+ */
+export interface EncodedResult {
+  of: unknown;
+  json: string;
+}
+
 export type CallAnswer =
-  | { ok: true; result: unknown; evidence: Evidence }
+  | { ok: true; result: unknown; evidence: Evidence; encoded?: EncodedResult }
   | { ok: false; rpcError: RpcErrorObject; evidence: Evidence }
   | { ok: false; error: MultihomeError; evidence: Evidence };
 
