@@ -101,6 +101,9 @@ test("canonical JSON ignores key order", () => {
     canonicalJson({ b: 1, a: { d: 2, c: [3, { f: 1, e: 2 }] } }),
     '{"a":{"c":[3,{"e":2,"f":1}],"d":2},"b":1}',
   );
+  // An object deep in arrays is sorted too; params without objects are written as they are.
+  assert.equal(canonicalJson([["0x1", [{ b: 1, a: 2 }]], false]), '[["0x1",[{"a":2,"b":1}]],false]');
+  assert.equal(canonicalJson(["0x1", false, 3, null, ["x"]]), '["0x1",false,3,null,["x"]]');
 });
 
 test("only answers about final data are shared through the store", () => {

@@ -34,8 +34,18 @@ export interface CacheSlot {
   shared: boolean;
 }
 
+/** Whether `value` holds an object other than an array, at any depth: only those have keys to sort. */
+function holdsObject(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (!Array.isArray(value)) return true;
+  for (const item of value) if (holdsObject(item)) return true;
+  return false;
+}
+
 /** JSON with object keys sorted: two requests or answers that differ only in key order are the same. */
 export function canonicalJson(value: unknown): string {
+  // Params of block and hash reads (strings, numbers, booleans): nothing to sort, and no replacer called per value.
+  if (!holdsObject(value)) return JSON.stringify(value);
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v)
       ? Object.fromEntries(
