@@ -57,8 +57,15 @@ export interface SoakVerdict {
   /** The cached read right after the last round, and after the idle spell, against before the first round. */
   afterTrafficRatio: number;
   afterIdleRatio: number;
-  /** Retained heap and RSS at the end minus before, less what the cache's own count grew by, as a share of before. */
+  /**
+   * Retained heap (after a full collection) at the end minus before, less what the cache's own count grew by, as a
+   * share of before: the memory the claim is about.
+   */
   heapExcessShare: number;
+  /**
+   * The same for RSS, shown beside it: RSS also holds the heap pages V8 grew to under load and keeps (`heapTotal`),
+   * which no collection returns, so it is not the claim's measure.
+   */
   rssExcessShare: number;
   readMet: boolean;
   memoryMet: boolean;
@@ -84,6 +91,6 @@ export function soakVerdict(reads: readonly ReadPhase[], memory: readonly Memory
     heapExcessShare,
     rssExcessShare,
     readMet: afterTrafficRatio >= SOAK_READ_RATIO && afterIdleRatio >= SOAK_READ_RATIO,
-    memoryMet: rssExcessShare <= SOAK_MEMORY_EXCESS && heapExcessShare <= SOAK_MEMORY_EXCESS,
+    memoryMet: heapExcessShare <= SOAK_MEMORY_EXCESS,
   };
 }

@@ -29,7 +29,15 @@ import { formatProfile, summarizeProfile } from "./profile-summary.ts";
 import type { MemoryReport } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 import { type SoakFixture, soakRoundBodies } from "./soak-bodies.ts";
-import { type MemoryPhase, type ReadPhase, type RoundResult, type SoakSummary, soakVerdict } from "./soak-verdict.ts";
+import {
+  type MemoryPhase,
+  type ReadPhase,
+  type RoundResult,
+  SOAK_MEMORY_EXCESS,
+  SOAK_READ_RATIO,
+  type SoakSummary,
+  soakVerdict,
+} from "./soak-verdict.ts";
 import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -133,7 +141,7 @@ async function main(): Promise<void> {
       const m = (await server.command({ type: "memory", gc })) as MemoryReport;
       memory.push({ phase, gc, ...m });
       log(
-        `memory ${phase}${gc ? " (retained)" : ""}: rss ${mb(m.rss)} heap ${mb(m.heapUsed)} cache ${m.cache?.entries} entries ${mb(m.cache?.bytes ?? 0)}`,
+        `memory ${phase}${gc ? " (retained)" : ""}: rss ${mb(m.rss)} heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)} cache ${m.cache?.entries} entries ${mb(m.cache?.bytes ?? 0)}`,
       );
     };
     const reads: ReadPhase[] = [];
@@ -201,6 +209,13 @@ async function main(): Promise<void> {
     const json = JSON.stringify(summary, null, 2);
     writeFileSync(join(RESULTS, "soak.json"), `${json}\n`);
     process.stdout.write(`${json}\n`);
+    const v = summary.verdict;
+    log(
+      `cached read after the traffic ${v.afterTrafficRatio.toFixed(2)}x, after idle ${v.afterIdleRatio.toFixed(2)}x ` +
+        `(target ≥ ${SOAK_READ_RATIO}x: ${v.readMet ? "met" : "NOT met"}); retained heap beyond the cache's growth ` +
+        `${(v.heapExcessShare * 100).toFixed(1)} % (target ≤ ${SOAK_MEMORY_EXCESS * 100} %: ${v.memoryMet ? "met" : "NOT met"}); ` +
+        `RSS ${(v.rssExcessShare * 100).toFixed(1)} %`,
+    );
   } finally {
     await gateway?.stop();
     await nodes.stop();
