@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import type { MemoryUsage } from "./serve.ts";
+import type { MemoryReport, MemoryUsage } from "./serve.ts";
 import { startServerProcess } from "./server-process.ts";
 
 test("a server process reports its memory, collecting garbage first only when it runs with --expose-gc", async () => {
@@ -10,8 +13,9 @@ test("a server process reports its memory, collecting garbage first only when it
   const spec = { kind: "bare", target: "http://127.0.0.1:9", connections: 1 } as const;
   const withGc = await startServerProcess(spec, ["--expose-gc"]);
   try {
-    const usage = (await withGc.command({ type: "memory", gc: true })) as MemoryUsage;
-    assert.deepEqual(Object.keys(usage).sort(), ["arrayBuffers", "external", "heapTotal", "heapUsed", "rss"]);
+    const usage = (await withGc.command({ type: "memory", gc: true })) as MemoryReport;
+    assert.deepEqual(Object.keys(usage).sort(), ["arrayBuffers", "cpuUs", "external", "heapTotal", "heapUsed", "rss"]);
+    assert.ok(usage.cpuUs! > 0, "the CPU time it used so far");
     assert.ok(usage.heapUsed > 0 && usage.heapUsed <= usage.heapTotal && usage.heapTotal < usage.rss);
   } finally {
     await withGc.stop();
@@ -23,6 +27,23 @@ test("a server process reports its memory, collecting garbage first only when it
     await assert.rejects(without.command({ type: "memory", gc: true }), /without --expose-gc/);
   } finally {
     await without.stop();
+  }
+});
+
+test("a server process writes a CPU profile of what it did between start and stop", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "serve-profile-"));
+  const server = await startServerProcess({ kind: "bare", target: "http://127.0.0.1:9", connections: 1 });
+  try {
+    await assert.rejects(server.command({ type: "cpuProfile", action: "stop", file: join(dir, "x") }), /no profile/);
+    await server.command({ type: "cpuProfile", action: "start" });
+    await server.command({ type: "memory" });
+    const file = join(dir, "p.cpuprofile");
+    await server.command({ type: "cpuProfile", action: "stop", file });
+    const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: unknown[]; samples: unknown[] };
+    assert.ok(profile.nodes.length > 0 && Array.isArray(profile.samples));
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -14,6 +14,11 @@ export const SOAK_MEMORY_EXCESS = 0.1;
 export interface ReadPhase {
   phase: string;
   rps: number;
+  /**
+   * The gateway's CPU time per request during the phase (profiling included when it ran), µs: less sensitive than
+   * the rate to what else runs on the machine.
+   */
+  cpuUsPerRequest?: number;
   p50Us: number;
   p99Us: number;
   wrong: number;

@@ -147,14 +147,20 @@ async function main(): Promise<void> {
     const reads: ReadPhase[] = [];
     const measureRead = async (phase: string, profile?: string) => {
       if (profile) await server.command({ type: "cpuProfile", action: "start" });
+      const cpuBefore = ((await server.command({ type: "memory" })) as MemoryReport).cpuUs ?? 0;
       const w = await runWrk({ url, ...read, connections, durationS: readDurationS });
+      const cpuAfter = ((await server.command({ type: "memory" })) as MemoryReport).cpuUs ?? 0;
       if (profile) {
         const file = join(RESULTS, `soak-${profile}.cpuprofile`);
         await server.command({ type: "cpuProfile", action: "stop", file });
         log(`profile of the cached read ${phase}:\n${formatProfile(summarizeProfile(file, opts.root, 25))}`);
       }
-      reads.push(readPhase(phase, w));
-      log(`cached read ${phase}: ${Math.round(w.rps)} req/s p50 ${w.p50Us} µs p99 ${w.p99Us} µs wrong ${w.wrong}`);
+      const phaseRead = { ...readPhase(phase, w), cpuUsPerRequest: (cpuAfter - cpuBefore) / w.requests };
+      reads.push(phaseRead);
+      log(
+        `cached read ${phase}: ${Math.round(w.rps)} req/s p50 ${w.p50Us} µs p99 ${w.p99Us} µs ` +
+          `gateway CPU ${phaseRead.cpuUsPerRequest.toFixed(1)} µs/request wrong ${w.wrong}`,
+      );
     };
 
     await expectAnswer(url, read.body, read.expect);
