@@ -19,6 +19,8 @@ export interface ReadPhase {
    * the rate to what else runs on the machine.
    */
   cpuUsPerRequest?: number;
+  /** Every run's rate when the phase is the best of several. */
+  runsRps?: number[];
   p50Us: number;
   p99Us: number;
   wrong: number;
@@ -47,6 +49,7 @@ export interface SoakSummary {
     roundDurationS: number;
     roundBodies: number;
     readDurationS: number;
+    readRepeats: number;
     idleS: number;
     connections: number;
     callPolicy: VerificationPolicy;
