@@ -16,7 +16,7 @@
  * --read-duration=S (3) --read-repeats=N (3: each measure of the cached read is the best of this many wrk runs, since
  * other work on the machine only ever slows a run) --idle=S (20) --connections=N (50) --call=single|proof (single: `eth_call`'s verification, so
  * a round reaches the issue's ~50,000 distinct calls in 8 s) --profile (CPU profiles of the first and last cached
- * read, summarised) --root=DIR (the checkout whose Multihome is started; default this one).
+ * read, summarised) --node-options="…" (more flags for the gateway's node, e.g. V8 heap sizes) --root=DIR (the checkout whose Multihome is started; default this one).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,6 +66,7 @@ const { values: opts } = parseArgs({
     call: { type: "string", default: "single" },
     profile: { type: "boolean", default: false },
     root: { type: "string", default: ROOT },
+    "node-options": { type: "string", default: "" },
   },
 });
 const positive = (name: string, v: string | undefined) => {
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
         cache: true,
         finalityDepth: FINALITY_DEPTH,
       },
-      ["--expose-gc"],
+      ["--expose-gc", ...opts["node-options"].split(" ").filter((o) => o !== "")],
       opts.root,
     );
     const url = gateway.urls[0]!;
