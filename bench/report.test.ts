@@ -591,14 +591,14 @@ test("bundle contributors: files grouped by npm package (scoped ones by scope an
   assert.deepEqual(bundleContributors({}), []);
 });
 
-test("a new report keeps the sections other benches wrote (verified calls, proven logs), once each, after its own", () => {
+test("a new report keeps the sections other benches wrote (verified calls, proven logs, soak), once each, after its own", () => {
   const previous =
-    "# Benchmarks\n\nold\n\n## Verified eth_call\n\ncall figures\n\n## Proven eth_getLogs\n\nlog figures\n\n## Old\n\nx\n";
+    "# Benchmarks\n\nold\n\n## Verified eth_call\n\ncall figures\n\n## Soak\n\nsoak figures\n\n## Proven eth_getLogs\n\nlog figures\n\n## Old\n\nx\n";
   const rendered = "# Benchmarks\n\nnew\n\n## Measured elsewhere\n\ny\n";
   const page = withKeptSections(rendered, previous);
   assert.equal(
     page,
-    "# Benchmarks\n\nnew\n\n## Measured elsewhere\n\ny\n\n## Verified eth_call\n\ncall figures\n\n## Proven eth_getLogs\n\nlog figures\n",
+    "# Benchmarks\n\nnew\n\n## Measured elsewhere\n\ny\n\n## Verified eth_call\n\ncall figures\n\n## Soak\n\nsoak figures\n\n## Proven eth_getLogs\n\nlog figures\n",
   );
   assert.equal(withKeptSections(page, page), page, "kept once");
   assert.equal(withKeptSections(rendered, undefined), rendered);

@@ -468,10 +468,10 @@ function scenarioTable(report: BenchReport, s: ScenarioOutcome): string[] {
 }
 
 /**
- * Sections of docs/benchmarks.md holding what benches of their own print (`npm run bench:call`, `npm run bench:logs`), not by
- * this report: a new report keeps them as they are, after its own.
+ * Sections of docs/benchmarks.md holding what benches of their own print (`npm run bench:call`, `npm run bench:logs`,
+ * `npm run bench:soak`), not by this report: a new report keeps them as they are, after its own.
  */
-export const KEPT_SECTIONS = ["## Verified eth_call", "## Proven eth_getLogs"] as const;
+export const KEPT_SECTIONS = ["## Verified eth_call", "## Proven eth_getLogs", "## Soak"] as const;
 
 /** `rendered` with the kept sections of the `previous` page appended (those it does not have already). */
 export function withKeptSections(rendered: string, previous: string | undefined): string {
@@ -691,8 +691,8 @@ function whereTheTimeGoes(report: BenchReport): string[] {
     "on proven reads against the commit before them (`node bench/before-after.ts`) in",
     "[security.md](security.md#cost-on-the-verified-hot-path), and what a verified `eth_call` costs against the",
     "unverified call (`npm run bench:call`) in [verification.md](verification.md#cost). The sections on verified",
-    "`eth_call` and proven `eth_getLogs` hold what `npm run bench:call` and `npm run bench:logs` print, and are kept as they",
-    "are when this page is rewritten.",
+    "`eth_call`, proven `eth_getLogs` and the soak hold what `npm run bench:call`, `npm run bench:logs` and",
+    "`npm run bench:soak` print, and are kept as they are when this page is rewritten.",
     "",
   ];
 }
