@@ -23,9 +23,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { DEFAULTS } from "../src/config/defaults.ts";
 import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import { bodiesFileText } from "./bodies.ts";
-import { rpc, startBenchNodes } from "./nodes.ts";
+import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
 import { formatProfile, summarizeProfile } from "./profile-summary.ts";
 import type { MemoryReport } from "./serve.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
@@ -104,59 +105,57 @@ async function fixtureOf(url: string): Promise<SoakFixture> {
   return { block: "0x1", logsFrom: "0x1", logsTo: "0x2", transactions: block2.transactions };
 }
 
-async function main(): Promise<void> {
-  const wrkVersion = ensureWrk(log);
-  log(`wrk: ${wrkVersion}`);
-  const dir = mkdtempSync(join(tmpdir(), "multihome-soak-"));
-  mkdirSync(RESULTS, { recursive: true });
-  const nodes = await startBenchNodes();
-  let gateway: ServerProcess | undefined;
-  try {
-    // One node in each of three hosting domains: blocks are anchored by independent domains, so proven answers
-    // (the defaults) are what the cache keeps.
-    const upstreams = THREE_DOMAINS.map((id) => {
-      const n = nodes.devnet.nodes.find((x) => x.id === id);
-      if (!n) throw new Error(`no devnet node ${id}`);
-      return { id: n.id, url: n.url, domain: n.domain };
-    });
-    const fixture = await fixtureOf(upstreams[0]!.url);
-    const { DEFAULTS } = await import("../src/config/defaults.ts");
-    gateway = await startServerProcess(
-      {
-        kind: "multihome",
-        chainId: nodes.devnet.chainId,
-        upstreams,
-        balances: "proof",
-        methods: { eth_call: callPolicy },
-        cache: true,
-        finalityDepth: FINALITY_DEPTH,
-      },
-      ["--expose-gc", ...opts["node-options"].split(" ").filter((o) => o !== "")],
-      opts.root,
-    );
-    const url = gateway.urls[0]!;
-    const server = gateway;
-    const read = {
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBlockByNumber", params: ["0x1", false] }),
-      expect: `"hash":"${nodes.block1Hash.toLowerCase()}"`,
-    };
-    const memory: MemoryPhase[] = [];
-    const sample = async (phase: string, gc: boolean) => {
+interface CachedRead {
+  body: string;
+  expect: string;
+}
+
+/** Multihome over one node in each of three hosting domains: blocks anchored by independent domains, answers proven. */
+async function startGateway(nodes: BenchNodes): Promise<ServerProcess> {
+  const upstreams = THREE_DOMAINS.map((id) => {
+    const n = nodes.devnet.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no devnet node ${id}`);
+    return { id: n.id, url: n.url, domain: n.domain };
+  });
+  return startServerProcess(
+    {
+      kind: "multihome",
+      chainId: nodes.devnet.chainId,
+      upstreams,
+      balances: "proof",
+      methods: { eth_call: callPolicy },
+      cache: true,
+      finalityDepth: FINALITY_DEPTH,
+    },
+    ["--expose-gc", ...opts["node-options"].split(" ").filter((o) => o !== "")],
+    opts.root,
+  );
+}
+
+/** Memory samples and measures of the cached read, kept in order. */
+function probesOf(server: ServerProcess, read: CachedRead) {
+  const url = server.urls[0]!;
+  const memory: MemoryPhase[] = [];
+  const reads: ReadPhase[] = [];
+  const cpuUs = async () => ((await server.command({ type: "memory" })) as MemoryReport).cpuUs ?? 0;
+  /** One wrk run of the cached read, with the gateway's CPU time over it. */
+  const readOnce = async (): Promise<ReadPhase> => {
+    const cpuBefore = await cpuUs();
+    const w = await runWrk({ url, ...read, connections, durationS: readDurationS });
+    return { ...readPhase("", w), cpuUsPerRequest: ((await cpuUs()) - cpuBefore) / w.requests };
+  };
+  return {
+    memory,
+    reads,
+    async sample(phase: string, gc: boolean) {
       const m = (await server.command({ type: "memory", gc })) as MemoryReport;
       memory.push({ phase, gc, ...m });
       log(
-        `memory ${phase}${gc ? " (retained)" : ""}: rss ${mb(m.rss)} heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)} cache ${m.cache?.entries} entries ${mb(m.cache?.bytes ?? 0)}`,
+        `memory ${phase}${gc ? " (retained)" : ""}: rss ${mb(m.rss)} heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)} ` +
+          `cache ${m.cache?.entries} entries ${mb(m.cache?.bytes ?? 0)}`,
       );
-    };
-    const reads: ReadPhase[] = [];
-    /** One wrk run of the cached read, with the gateway's CPU time over it. */
-    const readOnce = async () => {
-      const cpuBefore = ((await server.command({ type: "memory" })) as MemoryReport).cpuUs ?? 0;
-      const w = await runWrk({ url, ...read, connections, durationS: readDurationS });
-      const cpuAfter = ((await server.command({ type: "memory" })) as MemoryReport).cpuUs ?? 0;
-      return { ...readPhase("", w), cpuUsPerRequest: (cpuAfter - cpuBefore) / w.requests };
-    };
-    const measureRead = async (phase: string, profile?: string) => {
+    },
+    async measureRead(phase: string, profile?: string) {
       if (profile) await server.command({ type: "cpuProfile", action: "start" });
       const runs: ReadPhase[] = [];
       for (let i = 0; i < readRepeats; i++) runs.push(await readOnce());
@@ -167,69 +166,95 @@ async function main(): Promise<void> {
       }
       // The best run stands for the phase: what else runs on the machine only ever slows a run down.
       const best = runs.reduce((a, b) => (b.rps > a.rps ? b : a));
-      const phaseRead: ReadPhase = {
+      const measured: ReadPhase = {
         ...best,
         phase,
         wrong: runs.reduce((n, r) => n + r.wrong, 0),
         errors: runs.reduce((n, r) => n + r.errors, 0),
         runsRps: runs.map((r) => r.rps),
       };
-      reads.push(phaseRead);
+      reads.push(measured);
       log(
-        `cached read ${phase}: ${phaseRead.rps} req/s (runs ${phaseRead.runsRps!.join(", ")}) p50 ${best.p50Us} µs ` +
-          `p99 ${best.p99Us} µs gateway CPU ${best.cpuUsPerRequest!.toFixed(1)} µs/request wrong ${phaseRead.wrong}`,
+        `cached read ${phase}: ${measured.rps} req/s (runs ${measured.runsRps!.join(", ")}) p50 ${best.p50Us} µs ` +
+          `p99 ${best.p99Us} µs gateway CPU ${best.cpuUsPerRequest!.toFixed(1)} µs/request wrong ${measured.wrong}`,
       );
-    };
+    },
+  };
+}
 
-    await expectAnswer(url, read.body, read.expect);
-    await runWrk({ url, ...read, connections, durationS: WARMUP_S });
-    await sample("before", true);
-    await measureRead("before", opts.profile ? "before" : undefined);
-    const roundResults: RoundResult[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const file = join(dir, `round-${round}.txt`);
-      const cases = soakRoundBodies(fixture, round, roundBodies);
-      // Checked one by one first (they are then cached: a few of the round's many).
-      for (const c of cases.slice(0, CHECKED_PER_ROUND)) await expectAnswer(url, c.body, c.expect);
-      writeFileSync(file, bodiesFileText(cases));
-      const w = await runWrk({ url, bodiesFile: file, connections, durationS: roundDurationS });
-      roundResults.push({
-        round,
-        requests: w.requests,
-        rps: Math.round(w.rps),
-        wrong: w.wrong,
-        errors: w.connectErrors + w.readErrors + w.writeErrors + w.timeouts + w.non2xx,
-        wrongSample: w.wrongSample.slice(0, 200),
-      });
-      log(`round ${round}: ${w.requests} distinct requests, ${Math.round(w.rps)} req/s, wrong ${w.wrong}`);
-      await sample(`round ${round}`, false);
-      const last = round === rounds - 1;
-      await measureRead(`after round ${round}`, last && opts.profile ? "after" : undefined);
-      await sample(`after round ${round}`, true);
-    }
-    for (let waited = 0; waited < idleS * 1000; waited += IDLE_SAMPLE_MS) {
-      await delay(Math.min(IDLE_SAMPLE_MS, idleS * 1000 - waited));
-      await sample(`idle ${Math.min(idleS, (waited + IDLE_SAMPLE_MS) / 1000)} s`, false);
-    }
-    await measureRead("after idle");
-    await sample("end", true);
+/** One round of distinct traffic: its bodies written to `dir`, the first few checked, then sent under wrk. */
+async function trafficRound(url: string, fixture: SoakFixture, round: number, dir: string): Promise<RoundResult> {
+  const file = join(dir, `round-${round}.txt`);
+  const cases = soakRoundBodies(fixture, round, roundBodies);
+  // Checked one by one first (they are then cached: a few of the round's many).
+  for (const c of cases.slice(0, CHECKED_PER_ROUND)) await expectAnswer(url, c.body, c.expect);
+  writeFileSync(file, bodiesFileText(cases));
+  const w = await runWrk({ url, bodiesFile: file, connections, durationS: roundDurationS });
+  log(`round ${round}: ${w.requests} distinct requests, ${Math.round(w.rps)} req/s, wrong ${w.wrong}`);
+  return {
+    round,
+    requests: w.requests,
+    rps: Math.round(w.rps),
+    wrong: w.wrong,
+    errors: w.connectErrors + w.readErrors + w.writeErrors + w.timeouts + w.non2xx,
+    wrongSample: w.wrongSample.slice(0, 200),
+  };
+}
+
+/** The soak's phases against a running gateway: before, each round and the read after it, idle, after idle. */
+async function soak(server: ServerProcess, read: CachedRead, fixture: SoakFixture, dir: string) {
+  const url = server.urls[0]!;
+  const probes = probesOf(server, read);
+  await expectAnswer(url, read.body, read.expect);
+  await runWrk({ url, ...read, connections, durationS: WARMUP_S });
+  await probes.sample("before", true);
+  await probes.measureRead("before", opts.profile ? "before" : undefined);
+  const roundResults: RoundResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    roundResults.push(await trafficRound(url, fixture, round, dir));
+    await probes.sample(`round ${round}`, false);
+    const last = round === rounds - 1;
+    await probes.measureRead(`after round ${round}`, last && opts.profile ? "after" : undefined);
+    await probes.sample(`after round ${round}`, true);
+  }
+  for (let waited = 0; waited < idleS * 1000; waited += IDLE_SAMPLE_MS) {
+    await delay(Math.min(IDLE_SAMPLE_MS, idleS * 1000 - waited));
+    await probes.sample(`idle ${Math.min(idleS, (waited + IDLE_SAMPLE_MS) / 1000)} s`, false);
+  }
+  await probes.measureRead("after idle");
+  await probes.sample("end", true);
+  return { reads: probes.reads, memory: probes.memory, rounds: roundResults };
+}
+
+async function main(): Promise<void> {
+  log(`wrk: ${ensureWrk(log)}`);
+  const dir = mkdtempSync(join(tmpdir(), "multihome-soak-"));
+  mkdirSync(RESULTS, { recursive: true });
+  const nodes = await startBenchNodes();
+  let gateway: ServerProcess | undefined;
+  try {
+    const fixture = await fixtureOf(nodes.devnet.nodes[0]!.url);
+    gateway = await startGateway(nodes);
+    const read = {
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_getBlockByNumber", params: ["0x1", false] }),
+      expect: `"hash":"${nodes.block1Hash.toLowerCase()}"`,
+    };
+    const phases = await soak(gateway, read, fixture, dir);
+    const settings = {
+      rounds,
+      roundDurationS,
+      roundBodies,
+      readDurationS,
+      readRepeats,
+      idleS,
+      connections,
+      callPolicy,
+    };
     const summary: SoakSummary = {
       date: new Date().toISOString(),
-      settings: {
-        rounds,
-        roundDurationS,
-        roundBodies,
-        readDurationS,
-        readRepeats,
-        idleS,
-        connections,
-        callPolicy,
-        cacheMaxBytes: String(DEFAULTS.cache.maxBytes),
-      },
-      reads,
-      rounds: roundResults,
-      memory,
-      verdict: soakVerdict(reads, memory),
+      settings: { ...settings, cacheMaxBytes: String(DEFAULTS.cache.maxBytes) },
+      ...phases,
+      verdict: soakVerdict(phases.reads, phases.memory),
     };
     const json = JSON.stringify(summary, null, 2);
     writeFileSync(join(RESULTS, "soak.json"), `${json}\n`);
