@@ -157,7 +157,10 @@ function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
 }
 
 function toAnswer(answer: CallAnswer): Answer {
-  return answer.ok ? answer : { ok: false, error: rpcErrorOf(answer), evidence: answer.evidence };
+  // A fresh object with only what a caller is told (a cached answer is shared, frozen, and carries its encoding).
+  return answer.ok
+    ? { ok: true, result: answer.result, evidence: answer.evidence }
+    : { ok: false, error: rpcErrorOf(answer), evidence: answer.evidence };
 }
 
 /** The gateway's config for these options, checked by the same schema; problems are named by the options' paths. */
