@@ -22,8 +22,10 @@ export function createSiblingHeads(io: SiblingHeadsIo) {
 
   const behind = () => highest > (io.head() ?? -1);
 
+  /** One poll of every upstream at a time, however many siblings and calls ask for it. */
   function refresh(): void {
-    refreshing ??= io.refresh().finally(() => {
+    if (refreshing) return;
+    refreshing = io.refresh().finally(() => {
       refreshing = undefined;
     });
   }
