@@ -234,4 +234,20 @@ describe("a liar", () => {
     assert.ok(lies() > 0, "the liar answered");
     assert.ok(disputesOf(net, LIAR) > before, "the liar is disputed");
   });
+
+  test("an estimate above ours that is enough (another estimator's margin) is served as ours and not disputed", async (t) => {
+    const before = disputesOf(net, LIAR);
+    // Half as much again: more than the error ratio above the lowest limit, yet enough to run.
+    const generous = await liarRewrites(net, LIAR, t, ["eth_estimateGas"], (_, result) =>
+      typeof result === "string" ? `0x${((BigInt(result) * 3n) / 2n).toString(16)}` : result,
+    );
+    for (let i = 0; i < 4; i++) {
+      const call = { from, to: token, data: set(holders[46]!, BigInt(i + 10)) };
+      const estimate = await net.rpc("eth_estimateGas", [call, "latest"]);
+      assert.equal(estimateWrong(estimate.body, await truth("eth_estimateGas", call, estimate)), undefined);
+      assert.equal(estimate.headers.get("multihome-verified"), "proof");
+    }
+    assert.ok(generous() > 0, "the generous upstream answered");
+    assert.equal(disputesOf(net, LIAR), before, "a figure that suffices is not held against its upstream");
+  });
 });

@@ -7,7 +7,9 @@
  *   upstream's agrees when it lists the same accounts and slots (in any order) and the same gas.
  * - Agreed, the answer made here is served as `proof` (every byte of it from the local run). Otherwise independent
  *   domains decide, as for `eth_call`: the side they agree with wins, the upstream that differed is disputed, a rule this
- *   EVM runs differently from the chain is logged. Not run here (a bound, state that could not be proven, a failed
+ *   EVM runs differently from the chain is logged. An estimate above ours that is enough is not held against its
+ *   upstream: other clients search differently (with margins, or to other tolerances), and a figure that suffices harms
+ *   no one — the client is served ours either way. Not run here (a bound, state that could not be proven, a failed
  *   access-list run): `quorum`, as before.
  */
 import { readAccessList } from "../../core/execution/access-list.ts";
@@ -16,6 +18,7 @@ import { readCall } from "../../core/execution/call-request.ts";
 import { initCodeTooLarge } from "../../core/execution/intrinsic-gas.ts";
 import { blobScheduleAt } from "../../core/fees/blob-fee.ts";
 import type { Hex } from "../../core/hex.ts";
+import { isQuantity } from "../../core/routing/estimate.ts";
 import { toHex } from "../../core/rpc/methods.ts";
 import type { CallAnswer, Evidence } from "../answers/answer.ts";
 import { letIoOut } from "../io-turn.ts";
@@ -103,12 +106,15 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
     answer: (evidence: Evidence) => CallAnswer,
     describe: () => string,
     agree: () => Promise<CallAnswer>,
+    /** Whether an upstream's differing answer is a fault to dispute (default: any difference is). */
+    faulty: (said: ExecuteResult) => boolean = () => true,
   ): Promise<CallAnswer> {
     const said = "upstream" in upstream ? upstream : undefined;
     if (said && (await agrees(said))) return answer(evidenceOf(anchored, said.upstream));
     const agreed = await agree();
     if (await agrees(agreed)) {
-      if (said) deps.onDispute(said.upstream, `${method} answer differs from its execution over proven state`);
+      if (said && faulty(said))
+        deps.onDispute(said.upstream, `${method} answer differs from its execution over proven state`);
       return answer(evidenceOf(anchored, agreed.evidence.upstream));
     }
     deps.onMismatch({ blockNumber: anchored.number, local: `${method} ${describe()}`, agreed: describeAnswer(agreed) });
@@ -136,6 +142,8 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
       (evidence) => estimateAnswer(local, evidence),
       () => describeEstimate(local),
       agree,
+      // A figure at or above ours is enough: another estimator's, not a lie (only one too low makes a sender lose).
+      (said) => !(said.ok && local.kind === "estimate" && isQuantity(said.result) && BigInt(said.result) >= local.gas),
     );
   }
 
