@@ -209,7 +209,7 @@ describe("eth_createAccessList over proven state", () => {
 });
 
 describe("a liar", () => {
-  test("answering every estimate with 21000 and inventing access lists is never heard, and is disputed", async (t) => {
+  test("answering every estimate with 21000 and inventing access lists is never heard; the low estimates are disputed", async (t) => {
     const before = disputesOf(net, LIAR);
     const invented = { accessList: [{ address: `0x${"de".repeat(20)}`, storageKeys: [] }], gasUsed: "0x5208" };
     const lies = await liarRewrites(net, LIAR, t, ["eth_estimateGas", "eth_createAccessList"], (request) =>

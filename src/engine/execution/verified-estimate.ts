@@ -9,7 +9,8 @@
  *   domains decide, as for `eth_call`: the side they agree with wins, the upstream that differed is disputed, a rule this
  *   EVM runs differently from the chain is logged. An estimate above ours that is enough is not held against its
  *   upstream: other clients search differently (with margins, or to other tolerances), and a figure that suffices harms
- *   no one — the client is served ours either way. Not run here (a bound, state that could not be proven, a failed
+ *   no one — the client is served ours either way. Nor is a differing access list: clients' tracers leave out
+ *   different accounts. Not run here (a bound, state that could not be proven, a failed
  *   access-list run): `quorum`, as before.
  */
 import { readAccessList } from "../../core/execution/access-list.ts";
@@ -173,6 +174,9 @@ export function createVerifiedEstimates(deps: VerifiedEstimateDeps) {
       (evidence) => ({ ok: true, result: local, evidence }),
       () => `${local.accessList.length} accounts, gas ${BigInt(local.gasUsed)}`,
       agree,
+      // Clients' tracers leave out different accounts (the coinbase, precompiles of later forks): a list that differs
+      // is not held against its upstream. The client is served the list traced here either way.
+      () => false,
     );
   }
 
