@@ -51,6 +51,15 @@ export interface MethodSpec {
 export type VerificationPolicy = "proof" | "quorum" | "single";
 
 const read: MethodSpec = { kind: "read" };
+/** A call run at a block: executed here over proven state (engine/methods/execution.ts). */
+const execution: MethodSpec = {
+  kind: "read",
+  blockParam: 1,
+  blockOptional: true,
+  heavy: true,
+  proof: "execution",
+  cache: "block",
+};
 
 export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_chainId: { kind: "local" },
@@ -69,23 +78,9 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   eth_getTransactionCount: { kind: "read", blockParam: 1, blockOptional: true, proof: "state", cache: "block" },
   eth_getStorageAt: { kind: "read", blockParam: 2, blockOptional: true, proof: "state", cache: "block" },
   eth_getProof: { kind: "read", blockParam: 2, proof: "state", cache: "block" },
-  eth_call: { kind: "read", blockParam: 1, blockOptional: true, heavy: true, proof: "execution", cache: "block" },
-  eth_estimateGas: {
-    kind: "read",
-    blockParam: 1,
-    blockOptional: true,
-    heavy: true,
-    proof: "execution",
-    cache: "block",
-  },
-  eth_createAccessList: {
-    kind: "read",
-    blockParam: 1,
-    blockOptional: true,
-    heavy: true,
-    proof: "execution",
-    cache: "block",
-  },
+  eth_call: execution,
+  eth_estimateGas: execution,
+  eth_createAccessList: execution,
   eth_getBlockByNumber: { kind: "read", blockParam: 0, proof: "block", cache: "block" },
   eth_getBlockByHash: { kind: "read", proof: "block", byHash: true, cache: "hash" },
   eth_getBlockReceipts: { kind: "read", blockParam: 0, heavy: true, proof: "receipt", cache: "block" },
