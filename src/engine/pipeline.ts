@@ -36,8 +36,8 @@ export interface PipelineDeps {
   serves: MethodPolicy;
   head(): AgreedHead | undefined;
   waitForHead(timeoutMs: number, signal?: AbortSignal): Promise<AgreedHead | undefined>;
-  /** Resolves once this engine's head is at least the one another worker served (bounded; see sibling-heads.ts). */
-  catchUp(): Promise<void>;
+  /** Undefined when this engine's head is at least any other worker's; else resolves once it is (bounded). */
+  catchUp(): Promise<void> | undefined;
   blockTags: BlockTags;
   cache: AnswerCache;
   resolver: Resolver;
@@ -156,8 +156,11 @@ export function createPipeline(deps: PipelineDeps) {
       none = { blockNumber: head?.number, verified: "none" };
     }
     if (!head) return headless(rpc, spec, options, none);
-    await deps.catchUp();
-    head = deps.head() ?? head;
+    const catching = deps.catchUp();
+    if (catching) {
+      await catching;
+      head = deps.head() ?? head;
+    }
     if (rpc.method === "eth_blockNumber") return { ok: true, result: toHex(head.number), evidence: none };
     // `finalized`, `safe` and `{ blockHash }` become the anchored number they stand for (verification/block-tags.ts).
     if (pinsBlock(rpc.method, spec, rpc.params)) {

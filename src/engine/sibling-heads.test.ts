@@ -34,7 +34,7 @@ test("a sibling's higher head makes the engine poll at once, and a call waits un
   s.siblings.served(12);
   assert.equal(s.refreshes(), 1, "asked its upstreams at once");
   let done = false;
-  const waiting = s.siblings.catchUp().then(() => {
+  const waiting = s.siblings.catchUp()!.then(() => {
     done = true;
   });
   await Promise.resolve();
@@ -52,7 +52,7 @@ test("a sibling's head at or below this engine's changes nothing; catching up is
   s.siblings.served(9);
   s.siblings.served(10);
   assert.equal(s.refreshes(), 0);
-  await s.siblings.catchUp();
+  assert.equal(s.siblings.catchUp(), undefined, "not behind: nothing to wait for");
   s.siblings.served(20);
   const waiting = s.siblings.catchUp();
   await Promise.resolve();

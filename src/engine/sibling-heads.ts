@@ -37,16 +37,22 @@ export function createSiblingHeads(io: SiblingHeadsIo) {
       highest = number;
       if (behind()) refresh();
     },
-    /** Resolves once this engine's head is at least every sibling's, or after `waitMs`. */
-    async catchUp(): Promise<void> {
-      if (!behind()) return;
-      refresh();
-      const deadline = io.now() + io.waitMs;
-      while (behind()) {
-        const left = deadline - io.now();
-        if (left <= 0) return;
-        await io.waitForNextHead(left);
-      }
+    /**
+     * Undefined when this engine's head is at least every sibling's (no promise on the hot path); else resolves once it
+     * is, or after `waitMs`.
+     */
+    catchUp(): Promise<void> | undefined {
+      return behind() ? reach() : undefined;
     },
   };
+
+  async function reach(): Promise<void> {
+    refresh();
+    const deadline = io.now() + io.waitMs;
+    while (behind()) {
+      const left = deadline - io.now();
+      if (left <= 0) return;
+      await io.waitForNextHead(left);
+    }
+  }
 }
