@@ -54,6 +54,12 @@ before(async () => {
     }),
   );
   primary = await startPrimary(await loadConfigFile(file), file, WORKERS);
+  // A worker says it is ready once it serves; its first head is agreed a poll later.
+  for (const client of CLIENTS) {
+    const c = caller(client);
+    await waitFor(async () => (await c.call("eth_blockNumber")).ok, { timeoutMs: 10_000, what: `${client} served` });
+    await c.agent.close();
+  }
 });
 
 after(async () => {
@@ -252,10 +258,16 @@ test("a drill started on the admin listener takes the domain down on every worke
   // Every worker keeps polling heads (once a second) and serves its clients: none of it may reach the drilled domain.
   const plan = planWorkers(WORKERS);
   const clients = plan.regular.map((w) => caller(CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!));
-  proxies.get(aws)!.resetStats();
+  const others = THREE_DOMAINS.filter((n) => n.id !== aws).map((n) => proxies.get(n.id)!);
+  for (const p of proxies.values()) p.resetStats();
   for (let i = 0; i < 10; i++)
     for (const c of clients) assert.ok((await c.call("eth_getBalance", [devnet.accounts[2]!.address, "latest"])).ok);
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Every worker polls every upstream once a second: two rounds of polls from all three reached the other domains.
+  const polls = (p: FaultProxy) => p.stats().byMethod.eth_getBlockByNumber ?? 0;
+  await waitFor(() => others.every((p) => polls(p) >= 2 * WORKERS), {
+    timeoutMs: 10_000,
+    what: "two rounds of head polls from every worker during the drill",
+  });
   const duringDrill = proxies.get(aws)!.stats().requests;
   assert.equal((await admin("DELETE", `/admin/api/drills/${started.body.id}`)).status, 200);
   await waitFor(() => proxies.get(aws)!.stats().requests > duringDrill, { timeoutMs: 5_000, what: "aws asked again" });
