@@ -28,6 +28,8 @@ import { broadcast, createSlots } from "./slots.ts";
 /** A worker that dies is forked again after this long, doubled for each death in a row (up to the maximum), ms. */
 export const WORKER_RESTART_DELAY_MS = 100;
 export const WORKER_RESTART_MAX_DELAY_MS = 5_000;
+/** On stop, a worker still running this long after `server.shutdownGraceMs` is killed, ms. */
+export const WORKER_STOP_MARGIN_MS = 5_000;
 /** How long a worker may take to say it is ready, ms. */
 export const WORKER_START_TIMEOUT_MS = 60_000;
 
@@ -163,7 +165,10 @@ export async function startPrimary(
         if (!worker || worker.isDead()) return [];
         const exited = once(worker, "exit");
         worker.send({ type: "stop" } satisfies ToWorker);
-        const kill = setTimeout(() => worker.process.kill("SIGKILL"), config.server.shutdownGraceMs + 5_000);
+        const kill = setTimeout(
+          () => worker.process.kill("SIGKILL"),
+          config.server.shutdownGraceMs + WORKER_STOP_MARGIN_MS,
+        );
         return [exited.finally(() => clearTimeout(kill))];
       });
       await Promise.all([closed, ...exits]);
