@@ -13,7 +13,7 @@ import { after, before, test } from "node:test";
 import { Agent, request } from "undici";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { addressHash, planWorkers, workerFor } from "../src/app/workers/assign.ts";
+import { NOISY_CLIENT_CONNECTIONS, planWorkers, workerFor } from "../src/app/workers/assign.ts";
 import { type RunningPrimary, startPrimary } from "../src/app/workers/primary.ts";
 import { loadConfigFile } from "../src/config/load.ts";
 import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
@@ -81,10 +81,30 @@ async function rpcTo(url: string, method: string, params: unknown[]): Promise<un
   return ((await res.body.json()) as { result?: unknown }).result;
 }
 
+const plan = planWorkers(WORKERS);
+/** The worker a quiet client's first connection goes to. */
+const home = (client: string) =>
+  workerFor(client, plan, { noisy: false, isolating: false, live: () => true, held: () => 0, turn: 0 })!;
+
+/**
+ * A caller whose connection is on `worker` now: a client's connections go where it holds fewest, so a client that
+ * just closed one may not be back on its home worker before the primary hears of the close.
+ */
+async function callerOn(worker: number) {
+  for (const client of CLIENTS) {
+    const c = caller(client, 1);
+    assert.ok((await c.call("eth_chainId")).ok);
+    if ((primary.connections()[worker]![client] ?? 0) > 0) return c;
+    await c.agent.close();
+  }
+  throw new Error(`no client's connection landed on worker ${worker}`);
+}
+
 /** One JSON-RPC call from `client`'s address over its own keep-alive agent. */
-function caller(client: string) {
-  const agent = new Agent({ localAddress: client, connections: 2 });
+function caller(client: string, connections = 2) {
+  const agent = new Agent({ localAddress: client, connections });
   return {
+    client,
     agent,
     async call(method: string, params: unknown[] = []): Promise<{ ok: boolean; result?: unknown; error?: unknown }> {
       try {
@@ -109,8 +129,7 @@ function caller(client: string) {
 }
 
 test("clients are spread over the workers by address, and every worker serves", async () => {
-  const plan = planWorkers(WORKERS);
-  const workersUsed = new Set(CLIENTS.map((c) => workerFor(c, plan, false, () => true, 0)));
+  const workersUsed = new Set(CLIENTS.map(home));
   assert.ok(workersUsed.size >= 2, "the eight addresses land on more than one worker");
   for (const client of CLIENTS) {
     const c = caller(client);
@@ -121,11 +140,9 @@ test("clients are spread over the workers by address, and every worker serves", 
 });
 
 test("a worker killed with SIGKILL under load: other workers' clients see 0 failures; it is forked again", async (t) => {
-  const plan = planWorkers(WORKERS);
-  const victimOf = (client: string) => workerFor(client, plan, false, () => true, 0)!;
-  const victim = victimOf(CLIENTS[0]!);
+  const victim = home(CLIENTS[0]!);
   const oldPid = primary.workerPids()[victim]!;
-  const callers = CLIENTS.map((client) => ({ client, onVictim: victimOf(client) === victim, ...caller(client) }));
+  const callers = CLIENTS.map((client) => ({ onVictim: false, ...caller(client) }));
   const failures = new Map<string, number>(CLIENTS.map((c) => [c, 0]));
   const served = new Map<string, number>(CLIENTS.map((c) => [c, 0]));
   let running = true;
@@ -136,6 +153,9 @@ test("a worker killed with SIGKILL under load: other workers' clients see 0 fail
     }
   });
   await waitFor(() => [...served.values()].every((n) => n >= 5), { timeoutMs: 10_000, what: "every client served" });
+  // Each client's one keep-alive connection stays where it is until the kill: those on the victim are its clients.
+  const onVictim = primary.connections()[victim]!;
+  for (const c of callers) c.onVictim = onVictim[c.client] !== undefined;
   process.kill(oldPid, "SIGKILL");
   const killedAt = Date.now();
   await waitFor(() => (primary.workerPids()[victim] ?? oldPid) !== oldPid, {
@@ -161,11 +181,8 @@ test("a worker killed with SIGKILL under load: other workers' clients see 0 fail
 });
 
 test("a head one worker served is never gone back on by another: a client moved between workers sees it rise", async (t) => {
-  const plan = planWorkers(WORKERS);
-  const home = (client: string) => workerFor(client, plan, false, () => true, 0);
-  const a = CLIENTS.find((c) => home(c) === plan.regular[0])!;
-  const b = CLIENTS.find((c) => home(c) === plan.regular[1])!;
-  const [first, second] = [caller(a), caller(b)];
+  const [first, second] = [await callerOn(0), await callerOn(1)];
+  const [a, b] = [first.client, second.client];
   const headOf = async (c: ReturnType<typeof caller>) => {
     const r = await c.call("eth_blockNumber");
     return r.ok ? Number(BigInt(r.result as string)) : -1;
@@ -186,13 +203,12 @@ test("a head one worker served is never gone back on by another: a client moved 
   }
   await first.agent.close();
   await second.agent.close();
-  t.diagnostic(`${a} on worker ${home(a)}, ${b} on worker ${home(b)}: ${behind.length} heads gone back`);
+  t.diagnostic(`${a} on worker 0, ${b} on worker 1: ${behind.length} heads gone back`);
   assert.deepEqual(behind, []);
 });
 
 test("/metrics on the admin listener reports the whole gateway: every worker's requests summed", async () => {
-  const plan = planWorkers(WORKERS);
-  const spread = plan.regular.map((w) => CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!);
+  const spread = Array.from({ length: WORKERS }, (_, w) => CLIENTS.find((c) => home(c) === w)!);
   const scrape = async () => {
     const res = await request(`${primary.adminUrl()}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const text = await res.body.text();
@@ -211,9 +227,7 @@ test("/metrics on the admin listener reports the whole gateway: every worker's r
 });
 
 test("a send a worker recorded is not lost when it is killed: the worker forked in its place rebroadcasts it", async () => {
-  const plan = planWorkers(WORKERS);
-  const client = CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === plan.regular[1])!;
-  const victim = plan.regular[1]!;
+  const victim = 1;
   const signer = privateKeyToAccount(devnet.accounts[4]!.privateKey);
   const raw = await signer.signTransaction({
     chainId: devnet.chainId,
@@ -225,7 +239,7 @@ test("a send a worker recorded is not lost when it is killed: the worker forked 
     maxFeePerGas: 10n ** 11n,
     maxPriorityFeePerGas: 1n,
   });
-  const c = caller(client);
+  const c = await callerOn(victim);
   const sent = await c.call("eth_sendRawTransaction", [raw]);
   await c.agent.close();
   assert.ok(sent.ok, "accepted");
@@ -256,8 +270,8 @@ test("a drill started on the admin listener takes the domain down on every worke
   const started = await admin("POST", "/admin/api/drills", { selector: { hosting: "aws" }, durationMs: 60_000 });
   assert.equal(started.status, 201);
   // Every worker keeps polling heads (once a second) and serves its clients: none of it may reach the drilled domain.
-  const plan = planWorkers(WORKERS);
-  const clients = plan.regular.map((w) => caller(CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!));
+  const clients: ReturnType<typeof caller>[] = [];
+  for (let w = 0; w < WORKERS; w++) clients.push(await callerOn(w));
   const others = THREE_DOMAINS.filter((n) => n.id !== aws).map((n) => proxies.get(n.id)!);
   for (const p of proxies.values()) p.resetStats();
   for (let i = 0; i < 10; i++)
@@ -276,8 +290,7 @@ test("a drill started on the admin listener takes the domain down on every worke
 });
 
 test("what one worker proved, another serves as last-known-good when nothing is reachable: the workers share a store", async () => {
-  const plan = planWorkers(WORKERS);
-  const [a, b] = plan.regular.map((w) => caller(CLIENTS.find((c) => workerFor(c, plan, false, () => true, 0) === w)!));
+  const [a, b] = [await callerOn(0), await callerOn(1)];
   const address = devnet.accounts[6]!.address;
   const live = await a!.call("eth_getBalance", [address, "latest"]);
   assert.ok(live.ok, "proven on the first worker");
@@ -300,19 +313,46 @@ test("what one worker proved, another serves as last-known-good when nothing is 
   }
 });
 
-test("one address's connections all land on one worker; the hash is stable", () => {
-  assert.equal(addressHash("127.0.0.1"), addressHash("127.0.0.1"));
-  const plan = planWorkers(WORKERS);
-  assert.deepEqual(plan, { regular: [0, 1], isolation: 2 });
+test("one client's many connections are spread over every worker", async () => {
+  const client = CLIENTS[2]!;
+  const c = caller(client, 3 * WORKERS);
+  // Concurrent calls open as many connections as the agent allows.
+  await Promise.all(Array.from({ length: 3 * WORKERS }, () => c.call("eth_chainId")));
+  const held = primary.connections().map((byClient) => byClient[client] ?? 0);
+  await c.agent.close();
   assert.equal(
-    workerFor("203.0.113.9", plan, true, () => true, 0),
-    2,
-    "a noisy client goes to the isolation worker",
+    held.reduce((a, b) => a + b, 0),
+    3 * WORKERS,
   );
-  const home = workerFor("203.0.113.9", plan, false, () => true, 0)!;
-  assert.notEqual(
-    workerFor("203.0.113.9", plan, false, (i) => i !== home, 0),
-    home,
-    "while its worker restarts, another serves it",
+  assert.deepEqual(held, Array(WORKERS).fill(3), `every worker holds three of ${client}'s connections`);
+});
+
+// Last: a noisy client keeps the isolation worker to itself for NOISY_CLIENT_MEMORY_MS.
+test("a noisy client is moved to the isolation worker, and quiet clients off it, each after an answer", async () => {
+  const isolation = plan.isolation!;
+  const quietAddress = CLIENTS.find((c) => home(c) === isolation)!;
+  const quiet = caller(quietAddress);
+  assert.ok((await quiet.call("eth_chainId")).ok);
+  assert.equal(primary.connections()[isolation]![quietAddress], 1, "the quiet client starts on the isolation worker");
+  const noisyAddress = CLIENTS.find((c) => c !== quietAddress)!;
+  const noisy = caller(noisyAddress, NOISY_CLIENT_CONNECTIONS);
+  // As many connections at once as make a client noisy: the last of them already goes to the isolation worker.
+  await Promise.all(Array.from({ length: NOISY_CLIENT_CONNECTIONS }, () => noisy.call("eth_chainId")));
+  // Each connection on a regular worker is closed after its next answer; its client comes back through the front door.
+  await waitFor(
+    async () => {
+      await Promise.all(Array.from({ length: NOISY_CLIENT_CONNECTIONS }, () => noisy.call("eth_chainId")));
+      await quiet.call("eth_chainId");
+      const open = primary.connections();
+      return open.every((byClient, i) => (i === isolation) === (byClient[noisyAddress] !== undefined)) &&
+        open[isolation]![quietAddress] === undefined
+        ? true
+        : undefined;
+    },
+    { timeoutMs: 10_000, what: `${noisyAddress} alone on worker ${isolation}` },
   );
+  assert.ok((await quiet.call("eth_chainId")).ok, "the quiet client is served on another worker");
+  assert.equal(primary.connections()[isolation]![quietAddress], undefined);
+  await noisy.agent.close();
+  await quiet.agent.close();
 });

@@ -43,6 +43,8 @@ export interface AppOptions {
   listen?: boolean;
   /** A request on `socket` was refused for its caller's rate (a worker reports the client to the primary). */
   onRateLimited?(socket: Socket): void;
+  /** `socket`'s client belongs on another worker: close the connection after this answer (http-server.ts). */
+  belongsElsewhere?(socket: Socket): boolean;
   /** What the admin listener's `/metrics` serves, in place of this process's own scrape (a worker's: every worker's). */
   scrape?(): Promise<string>;
   /** Drills the admin API starts and stops here, told to the other workers (workers/drill-relay.ts). */
@@ -145,6 +147,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         metrics,
         ...(options.listen === false ? { listen: false } : {}),
         ...(options.onRateLimited ? { onRateLimited: options.onRateLimited } : {}),
+        ...(options.belongsElsewhere ? { belongsElsewhere: options.belongsElsewhere } : {}),
       },
       logger,
       () => ({

@@ -53,6 +53,11 @@ export interface HttpServerOptions {
   listen?: boolean;
   /** A request on `socket` was refused for its caller's rate (a worker tells the primary: the client is noisy). */
   onRateLimited?(socket: Socket): void;
+  /**
+   * True: `socket`'s client belongs on another worker now — the connection is closed after this answer
+   * (`Connection: close`), and the client's next one comes through the front door to the right worker.
+   */
+  belongsElsewhere?(socket: Socket): boolean;
 }
 
 export interface RunningServer {
@@ -371,6 +376,10 @@ export async function startHttpServer(
     },
     (req, res) => {
       inFlight++;
+      if (options.belongsElsewhere?.(req.socket)) {
+        res.shouldKeepAlive = false;
+        res.setHeader("connection", "close");
+      }
       route(req, res)
         .catch((error: unknown) => {
           logger.error({ err: (error as Error).message }, "request handling failed");

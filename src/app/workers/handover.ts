@@ -1,15 +1,23 @@
 /**
  * The primary's front door hands each connection to a worker (assign.ts chooses which) and keeps its client's count
- * until the worker reports it closed — or dies, taking its connections with it.
+ * until the worker reports it closed — or dies, taking its connections with it. It also keeps the record of noisy
+ * clients, and tells every worker when one turns noisy (so each can send that client's connections back through the
+ * front door to the isolation worker, and the isolation worker its quiet clients' to the others).
  */
 import type { Socket } from "node:net";
 import type { FrontDoor } from "../../server/front-door.ts";
-import { NOISY_CLIENT_CONNECTIONS, NOISY_CLIENT_MEMORY_MS, type WorkerPlan, workerFor } from "./assign.ts";
+import {
+  createNoisyClients,
+  NOISY_CLIENT_CONNECTIONS,
+  NOISY_CLIENT_MEMORY_MS,
+  type WorkerPlan,
+  workerFor,
+} from "./assign.ts";
 import type { ToWorker } from "./protocol.ts";
-import type { Slot } from "./slots.ts";
+import { broadcast, type Slot } from "./slots.ts";
 
 export function createHandover(door: () => FrontDoor, slots: readonly Slot[], plan: WorkerPlan) {
-  const noisyUntil = new Map<string, number>();
+  const noisy = createNoisyClients();
   let turn = 0;
 
   function release(slot: Slot, client: string): void {
@@ -20,13 +28,25 @@ export function createHandover(door: () => FrontDoor, slots: readonly Slot[], pl
     door().closed(client);
   }
 
+  /** `client` is noisy from now on (for NOISY_CLIENT_MEMORY_MS): remembered here and told to every worker. */
+  function markNoisy(client: string): void {
+    const wasNoisy = noisy.has(client);
+    const until = Date.now() + NOISY_CLIENT_MEMORY_MS;
+    noisy.mark(client, until);
+    if (!wasNoisy) broadcast(slots, { type: "noisy", client, until });
+  }
+
   return {
-    /** A connection the front door let in: to its client's worker, or closed when no worker can take it. */
+    /** A connection the front door let in: to a worker chosen for its client, or closed when none can take it. */
     handOver(socket: Socket, client: string | undefined): void {
-      const noisy =
-        client !== undefined &&
-        (door().connectionsOf(client) >= NOISY_CLIENT_CONNECTIONS || (noisyUntil.get(client) ?? 0) > Date.now());
-      const index = workerFor(client, plan, noisy, (i) => slots[i]!.ready, turn++);
+      if (client !== undefined && door().connectionsOf(client) >= NOISY_CLIENT_CONNECTIONS) markNoisy(client);
+      const index = workerFor(client, plan, {
+        noisy: client !== undefined && noisy.has(client),
+        isolating: noisy.any(),
+        live: (i) => slots[i]!.ready,
+        held: (i) => (client === undefined ? 0 : (slots[i]!.clients.get(client) ?? 0)),
+        turn: turn++,
+      });
       if (index === undefined) {
         if (client !== undefined) door().closed(client);
         return void socket.destroy();
@@ -47,9 +67,7 @@ export function createHandover(door: () => FrontDoor, slots: readonly Slot[], pl
       for (const [client, open] of slot.clients) for (let i = 0; i < open; i++) door().closed(client);
       slot.clients.clear();
     },
-    /** A worker refused `client` for its rate: its next connections go to the isolation worker for a while. */
-    noisy(client: string): void {
-      noisyUntil.set(client, Date.now() + NOISY_CLIENT_MEMORY_MS);
-    },
+    /** A worker refused `client` for its rate. */
+    noisy: markNoisy,
   };
 }

@@ -21,7 +21,7 @@ import { openStore, upstreamSecrets } from "../app.ts";
 import { planWorkers } from "./assign.ts";
 import { createMetricsGather } from "./gather.ts";
 import { createHandover } from "./handover.ts";
-import { isToPrimary, type ToPrimary, type ToWorker, WORKER_INDEX_ENV } from "./protocol.ts";
+import { isToPrimary, type ToPrimary, type ToWorker, WORKER_INDEX_ENV, WORKER_ISOLATION_ENV } from "./protocol.ts";
 import { hostStore, isStoreCall } from "./shared-store.ts";
 import { broadcast, createSlots } from "./slots.ts";
 
@@ -40,6 +40,8 @@ export interface RunningPrimary {
   adminUrl(): string | undefined;
   /** Process ids of the workers now running, by index (undefined while one is being forked again). */
   workerPids(): (number | undefined)[];
+  /** Connections open on each worker, by index: how many of each client's. */
+  connections(): Record<string, number>[];
   stop(): Promise<void>;
 }
 
@@ -122,7 +124,10 @@ export async function startPrimary(
   /** Forks worker `index`, and again whenever it dies (after a delay that grows with deaths in a row). */
   function fork(index: number): Worker {
     const slot = slots[index]!;
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const worker = cluster.fork({
+      [WORKER_INDEX_ENV]: String(index),
+      ...(index === plan.isolation ? { [WORKER_ISOLATION_ENV]: "1" } : {}),
+    });
     slot.worker = worker;
     slot.ready = false;
     worker.on("message", (message: unknown) => {
@@ -156,6 +161,7 @@ export async function startPrimary(
     port: address.port,
     adminUrl: () => adminUrl,
     workerPids: () => slots.map((s) => s.worker?.process.pid),
+    connections: () => slots.map((s) => Object.fromEntries(s.clients)),
     async stop() {
       stopping = true;
       const closed = new Promise<void>((resolve) => door.server.close(() => resolve()));

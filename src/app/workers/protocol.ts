@@ -14,7 +14,9 @@ export type ToWorker =
   /** Scrape your metrics (prom-client JSON) and answer `scraped` with this id. */
   | { type: "scrape"; id: number }
   /** The whole gateway's metrics, aggregated over every worker: the answer to `metrics` with this id. */
-  | { type: "metrics"; id: number; text: string };
+  | { type: "metrics"; id: number; text: string }
+  /** `client` is noisy until `until` (ms since the epoch): its connections belong on the isolation worker. */
+  | { type: "noisy"; client: string; until: number };
 
 /** Worker → primary. */
 export type ToPrimary =
@@ -35,6 +37,8 @@ export type ToPrimary =
 
 /** The environment variable that tells a worker its index (stable across restarts: its own store file). */
 export const WORKER_INDEX_ENV = "MULTIHOME_WORKER_INDEX";
+/** Set ("1") for the isolation worker (assign.ts): the one noisy clients are sent to. */
+export const WORKER_ISOLATION_ENV = "MULTIHOME_WORKER_ISOLATION";
 
 const isDrill = (message: object) => {
   const m = message as { selector?: unknown; durationMs?: unknown };
@@ -54,6 +58,10 @@ export function isToWorker(message: unknown): message is ToWorker {
   if (m.type === "scrape") return Number.isSafeInteger(m.id);
   if (m.type === "drill") return isDrill(m);
   if (m.type === "metrics") return Number.isSafeInteger(m.id) && typeof m.text === "string";
+  if (m.type === "noisy") {
+    const { client, until } = m as { client?: unknown; until?: unknown };
+    return typeof client === "string" && Number.isSafeInteger(until);
+  }
   return m.type === "connection" || m.type === "stop" || isHead(m);
 }
 

@@ -8,8 +8,9 @@ import type { Socket } from "node:net";
 import { loadConfigFile } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
 import { openStore, startApp } from "../app.ts";
+import { belongsElsewhere, createNoisyClients } from "./assign.ts";
 import { applyDrill } from "./drill-relay.ts";
-import { isToWorker, type ToPrimary, WORKER_INDEX_ENV } from "./protocol.ts";
+import { isToWorker, type ToPrimary, WORKER_INDEX_ENV, WORKER_ISOLATION_ENV } from "./protocol.ts";
 import { isStoreReply, type StoreReply, workerStore } from "./shared-store.ts";
 
 /** A worker's own config: its store file, and the admin listener on worker 0 only. */
@@ -26,6 +27,9 @@ async function main(): Promise<void> {
     throw new Error("a worker is started by the primary (multihome start with server.workers > 1)");
   const send = (message: ToPrimary) => process.connected && process.send!(message);
   const clients = new WeakMap<Socket, string>();
+  const isIsolation = process.env[WORKER_ISOLATION_ENV] === "1";
+  /** Noisy clients, as the primary tells them: a connection on the wrong side of isolation is sent back through it. */
+  const noisy = createNoisyClients();
   /** Scrapes of the whole gateway asked of the primary, by id (worker 0's admin `/metrics`). */
   const gathered = new Map<number, (text: string) => void>();
   let nextGather = 0;
@@ -59,6 +63,10 @@ async function main(): Promise<void> {
       const client = clients.get(socket);
       if (client !== undefined) send({ type: "noisy", client });
     },
+    belongsElsewhere: (socket) => {
+      const client = clients.get(socket);
+      return client !== undefined && belongsElsewhere(isIsolation, noisy.has(client), noisy.any());
+    },
   });
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -76,6 +84,7 @@ async function main(): Promise<void> {
         .then((metrics) => send({ type: "scraped", id: message.id, metrics }));
     if (message.type === "metrics") return void gathered.get(message.id)?.(message.text);
     if (message.type === "drill") return void applyDrill(app.engine, message.selector, message.durationMs);
+    if (message.type === "noisy") return void noisy.mark(message.client, message.until);
     const socket = handle as Socket | undefined;
     if (!socket) return;
     if (stopping) return void socket.destroy();
