@@ -13,6 +13,7 @@
  * one's first second (the opening) is also reported apart. See docs/security.md.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, setPriority } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -56,13 +57,15 @@ type Attack = (typeof ATTACKS)[number];
 
 /**
  * `--attacks a,b` (or `none`); `--gateway-node-options "…"`: flags for the gateway's Node process (say a V8 heap setting);
- * `--duration-s N`: each phase's length; `--warmup-s N`: the measured client's run before the first phase.
+ * `--duration-s N`: each phase's length; `--warmup-s N`: the measured client's run before the first phase;
+ * `--workers N`: `server.workers` (the primary and its workers all on the gateway's core).
  */
 function optionsFromArgs(argv: string[]): {
   attacks: Set<Attack>;
   gatewayExecArgv: string[];
   durationMs: number;
   warmupMs: number;
+  workers: number;
 } {
   const { values } = parseArgs({
     args: argv,
@@ -71,6 +74,7 @@ function optionsFromArgs(argv: string[]): {
       "gateway-node-options": { type: "string", default: "" },
       "duration-s": { type: "string", default: String(DEFAULT_DURATION_S) },
       "warmup-s": { type: "string", default: String(DEFAULT_WARMUP_S) },
+      workers: { type: "string", default: "1" },
     },
   });
   // `none`: the same three phases without any attack, to see how much the bench's own noise moves the ratio.
@@ -84,11 +88,14 @@ function optionsFromArgs(argv: string[]): {
   const warmupS = Number(values["warmup-s"]);
   if (!Number.isInteger(warmupS) || warmupS < 1)
     throw new Error("--warmup-s must be a whole number of seconds, at least 1");
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error("--workers must be a whole number, at least 1");
   return {
     attacks: new Set(named as Attack[]),
     gatewayExecArgv,
     durationMs: durationS * 1000,
     warmupMs: warmupS * 1000,
+    workers,
   };
 }
 
@@ -106,6 +113,14 @@ function attacker(pid: number): void {
   const cores = availableParallelism();
   if (cores >= 2) pin(pid, `1-${cores - 1}`);
   setPriority(pid, ATTACKER_NICENESS);
+}
+
+/** The process and its children (a primary's workers), by pid, from /proc. */
+function withChildren(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+  );
+  return [pid, ...children.flatMap(withChildren)];
 }
 
 /** Restricts a process and all its threads to the given cores (`taskset` list syntax). */
@@ -184,7 +199,7 @@ function slice(r: OpenLoopResult, fromMs: number, toMs: number): string {
 }
 
 async function main(): Promise<void> {
-  const { attacks, gatewayExecArgv, durationMs, warmupMs } = optionsFromArgs(process.argv.slice(2));
+  const { attacks, gatewayExecArgv, durationMs, warmupMs, workers } = optionsFromArgs(process.argv.slice(2));
   ensureWrk((l) => process.stdout.write(`${l}\n`));
   const cores = availableParallelism();
   // anvil inherits the bench's cores (all but the first); then the gateway and the bench move to the first.
@@ -197,6 +212,7 @@ async function main(): Promise<void> {
       upstreams: devnet.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
       balances: "proof",
       cache: true,
+      workers,
       config: {
         server: { host: "127.0.0.1", port: 0, maxConnectionsPerClient: 64, headersTimeoutMs: 2_000 },
         auth: {
@@ -208,7 +224,7 @@ async function main(): Promise<void> {
     gatewayExecArgv,
   );
   if (cores >= 2) {
-    pin(gateway.pid, "0");
+    for (const pid of withChildren(gateway.pid)) pin(pid, "0");
     pin(process.pid, "0");
   }
   const clientPriority = raisePriority();
@@ -260,7 +276,7 @@ async function main(): Promise<void> {
         line("after", after),
         line("without attack (alone and after)", without),
         `attacks: ${attacks.size > 0 ? [...attacks].join(", ") : "none"}; each phase ${durationMs / 1000} s, after ${warmupMs / 1000} s of warm-up`,
-        `gateway Node options: ${gatewayExecArgv.length > 0 ? gatewayExecArgv.join(" ") : "none"}`,
+        `gateway Node options: ${gatewayExecArgv.length > 0 ? gatewayExecArgv.join(" ") : "none"}; workers: ${workers}`,
         hostileResult,
         `p99 under attack / without: ${ratio.toFixed(2)}× (target ≤ ${P99_TARGET_RATIO}×: ${ratio <= P99_TARGET_RATIO ? "met" : "NOT met"})`,
         "",

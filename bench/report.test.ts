@@ -124,6 +124,9 @@ test("targets: throughput ratio to the bare proxy and added open-loop p50", () =
       ["—", undefined],
       ["—", undefined],
       ["—", undefined],
+      ["—", undefined],
+      ["—", undefined],
+      ["—", undefined],
     ],
   );
   assert.deepEqual(
@@ -135,6 +138,9 @@ test("targets: throughput ratio to the bare proxy and added open-loop p50", () =
       ["0.30×", true],
       ["0.30×", true],
       ["1000.0 µs", true],
+      ["—", undefined],
+      ["—", undefined],
+      ["—", undefined],
       ["—", undefined],
       ["—", undefined],
       ["—", undefined],
@@ -160,10 +166,44 @@ test("the cached-workload target compares Multihome with its cache on against ng
       },
     ],
   };
-  const target = checkTargets(withNginx).at(-4)!;
+  const target = checkTargets(withNginx)[6]!;
   assert.match(target.target, /≥ 1\.0× nginx proxy_pass/);
   assert.deepEqual([target.measured, target.met], ["2.00×", true]);
-  assert.deepEqual([checkTargets(r).at(-4)!.measured, checkTargets(r).at(-4)!.met], ["—", undefined]);
+  assert.deepEqual([checkTargets(r)[6]!.measured, checkTargets(r)[6]!.met], ["—", undefined]);
+});
+
+test("the worker targets: the cached read with a worker per core against nginx and one process, routing against the bare proxy", () => {
+  const r = report(20_000, 0.1);
+  const rps = r.scenarios[0]!.wrk!.rps;
+  const scenario = (key: string, title: string, factor: number) => ({
+    ...r.scenarios[0]!,
+    key,
+    title,
+    wrk: { ...r.scenarios[0]!.wrk!, rps: rps * factor },
+  });
+  const withWorkers = {
+    ...r,
+    cachedKey: "cached",
+    nginxKey: "nginx",
+    cachedWorkersKey: "cached-workers",
+    distinctBaselineKey: "bare-d",
+    distinctWorkersKey: "distinct-workers",
+    scenarios: [
+      ...r.scenarios.filter((x) => x.key !== "nginx"),
+      scenario("nginx", "6. nginx", 1),
+      scenario("cached", "8. cached", 1),
+      scenario("cached-workers", "8w. cached, workers", 1.2),
+      scenario("bare-d", "2d. bare, distinct", 1),
+      scenario("distinct-workers", "3dw. distinct, workers", 0.9),
+    ],
+  };
+  const [vsNginx, vsOne, routing] = checkTargets(withWorkers).slice(7, 10);
+  assert.match(vsNginx!.target, /\(8w\) ≥ 1\.0× nginx proxy_pass \(6, one worker\)/);
+  assert.deepEqual([vsNginx!.measured, vsNginx!.met], ["1.20×", true]);
+  assert.match(vsOne!.target, /≥ 1\.3× Multihome in one process \(8\)/);
+  assert.deepEqual([vsOne!.measured, vsOne!.met], ["1.20×", false]);
+  assert.match(routing!.target, /\(3dw, distinct bodies\) ≥ 1\.0× the bare Node proxy \(2d\)/);
+  assert.deepEqual([routing!.measured, routing!.met], ["0.90×", false]);
 });
 
 test("the proven-read target names the two scenarios it compares, and is unmeasured when one failed", () => {

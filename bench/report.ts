@@ -88,6 +88,9 @@ export interface BenchReport {
   /** Multihome with its cache on, and nginx in front of one upstream: the cached-workload comparison. */
   cachedKey?: string;
   nginxKey?: string;
+  /** The cached read with `server.workers: "auto"`, and routing alone (distinct bodies) with it. */
+  cachedWorkersKey?: string;
+  distinctWorkersKey?: string;
   /** The same pair for receipts: `verification.methods.eth_getTransactionReceipt` "proof" and "single". */
   receiptsProvenKey: string;
   receiptsUnprovenKey: string;
@@ -131,6 +134,8 @@ export const MIN_DISTINCT_RATIO = 1.0;
 export const MAX_ADDED_P50_MS = 0.3;
 /** Multihome's cached, proven read throughput over nginx proxy_pass to one upstream. */
 export const MIN_CACHED_RATIO = 1.0;
+/** The cached read with a worker per core over the same read in one process. */
+export const MIN_WORKERS_SCALING = 1.3;
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (us: number) => (us / 1000).toFixed(2);
@@ -287,7 +292,38 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       measured: ratio(cachedRatio),
       met: cachedRatio === undefined ? undefined : cachedRatio >= MIN_CACHED_RATIO,
     },
+    ...workerTargets(report),
     ...memoryTargets(report),
+  ];
+}
+
+/** The cached read and routing alone with a worker per core: against nginx, one process, and the bare proxy. */
+function workerTargets(report: BenchReport): TargetCheck[] {
+  const { cachedWorkersKey: cachedW, distinctWorkersKey: distinctW } = report;
+  const check = (target: string, key: string | undefined, baseline: string | undefined, min: number) => {
+    const r = key && baseline ? ratioTo(report, key, baseline) : undefined;
+    return { target, measured: ratio(r), met: r === undefined ? undefined : r >= min };
+  };
+  const t = (key: string | undefined) => (key ? titleOf(report, key) : "—");
+  return [
+    check(
+      `The cacheable read with a worker per core (${t(cachedW)}) ${atLeast(MIN_CACHED_RATIO)} nginx proxy_pass (${t(report.nginxKey)}, one worker), same run`,
+      cachedW,
+      report.nginxKey,
+      MIN_CACHED_RATIO,
+    ),
+    check(
+      `The same (${t(cachedW)}) ${atLeast(MIN_WORKERS_SCALING)} Multihome in one process (${t(report.cachedKey)}), same run`,
+      cachedW,
+      report.cachedKey,
+      MIN_WORKERS_SCALING,
+    ),
+    check(
+      `Routing alone with a worker per core (${t(distinctW)}, distinct bodies) ${atLeast(MIN_DISTINCT_RATIO)} the bare Node proxy (${t(report.distinctBaselineKey)}), same run`,
+      distinctW,
+      report.distinctBaselineKey,
+      MIN_DISTINCT_RATIO,
+    ),
   ];
 }
 

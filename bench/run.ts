@@ -4,7 +4,7 @@
  * distinct bodies); memory under load with a small cache; then open-loop fixed-rate latency, direct vs through
  * Multihome; the embedded client's browser bundle and per-request overhead (`bench/client.ts`). Writes docs/benchmarks.md (the committed record) and raw results to bench/results/.
  *
- * Options: --duration=S (10) --warmup=S (2) --connections=N (32, below the distinct bodies per wrk thread) --rate=N (1000) --open-loop-duration=S (10)
+ * Options: --duration=S (10) --warmup=S (2) --connections=N (50, below the distinct bodies per wrk thread) --rate=N (1000) --open-loop-duration=S (10)
  * --memory-duration=S (15, each of the two memory runs) --out=FILE (docs/benchmarks.md) --profile (also
  * CPU-profile the bare proxy and Multihome pass-through under wrk; summaries in bench/results/profile.txt, not in
  * the page).
@@ -47,6 +47,8 @@ import { ensureWrk, runWrk } from "./wrk.ts";
 const ROOT = join(import.meta.dirname, "..");
 const RESULTS = join(import.meta.dirname, "results");
 const THREADS = 1;
+/** Workers of the worker scenarios: `server.workers: "auto"`, one per CPU this process may use. */
+const WORKERS = availableParallelism();
 /** Multihome learns of a dead domain from its head polls (1 s apart by default): allow a few. */
 const DOMAIN_DOWN_TIMEOUT_MS = 15_000;
 const DOMAIN_DOWN_POLL_MS = 100;
@@ -72,7 +74,7 @@ const { values: opts } = parseArgs({
   options: {
     duration: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
-    connections: { type: "string", default: "32" },
+    connections: { type: "string", default: "50" },
     rate: { type: "string", default: "1000" },
     "open-loop-duration": { type: "string", default: "10" },
     "memory-duration": { type: "string", default: "15" },
@@ -414,6 +416,25 @@ function scenarios(nodes: BenchNodes, load: Load, receiptLoad: Load, routing: Bo
       verified: "proof",
       start: () => serve({ ...threeDomainsSpec(nodes, "proof"), cache: true }),
     },
+    {
+      key: "cached-workers",
+      title: `8w. Multihome, cache on, ${WORKERS} workers`,
+      path:
+        `As 8, run as \`multihome start\` runs it with \`server.workers: "auto"\` (${WORKERS} here, one per core): ` +
+        "a primary holds the listening socket and hands each connection to a worker, the load's connections spread " +
+        "over every worker. Compare with 6 (nginx) and with 8 (one process).",
+      verified: "proof",
+      start: () => serve({ ...threeDomainsSpec(nodes, "proof"), cache: true, workers: WORKERS }),
+    },
+    {
+      key: "pass-through-distinct-workers",
+      title: `3dw. Multihome pass-through, distinct bodies, ${WORKERS} workers`,
+      path: `As 3d, with \`server.workers: "auto"\` (${WORKERS} workers). Against 2d: routing alone, on every core.`,
+      bodies: routing,
+      baselineKey: "bare-distinct",
+      verified: "single",
+      start: () => serve({ ...passThroughSpec(nodes), workers: WORKERS }),
+    },
   ];
 }
 
@@ -742,6 +763,8 @@ async function main(): Promise<void> {
       unprovenKey: "three-domains",
       cachedKey: "cached",
       nginxKey: "nginx",
+      cachedWorkersKey: "cached-workers",
+      distinctWorkersKey: "pass-through-distinct-workers",
       receiptsProvenKey: "three-domains-receipts-proof",
       receiptsUnprovenKey: "three-domains-receipts",
       proofTiming,

@@ -4,8 +4,11 @@
  * over IPC, answers commands (`setFault`, `takeCounts`, `readiness`, `memory`) and stops on `{ type: "stop" }` or when the
  * parent goes away.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Config } from "../src/config/schema.ts";
 import type { FailureDomain } from "../src/core/domains/domain.ts";
 import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import type { Fault } from "../test/harness/fault-proxy.ts";
@@ -29,6 +32,11 @@ export type MultihomeSpec = {
   finalityDepth?: number;
   /** More of the config (`server` limits, `auth`), merged over the rest (a `server` given here must name host and port). */
   config?: Record<string, unknown>;
+  /**
+   * `server.workers`: more than one runs this process as the primary (`multihome start` does the same), the workers
+   * forked from it; `readiness` and the cache counts are then unavailable. @default 1
+   */
+  workers?: number;
 };
 
 export type ServeSpec =
@@ -182,6 +190,7 @@ async function start(spec: ServeSpec): Promise<Running> {
     chains: [{ chainId: spec.chainId, upstreams: spec.upstreams }],
     ...spec.config,
   });
+  if ((spec.workers ?? 1) > 1) return startWorkers(config, spec.workers!);
   const app = await startApp(config, { logger: silentLogger, readyTimeoutMs: 15_000 });
   const readiness = app.engine.readiness();
   if (!readiness.ready) {
@@ -195,6 +204,25 @@ async function start(spec: ServeSpec): Promise<Running> {
     },
     cacheStats: () => app.engine.cacheStats(),
     stop: app.stop,
+  };
+}
+
+/** Multihome as `multihome start` runs it with workers: this process the primary, the config read from a file. */
+async function startWorkers(config: Config, count: number): Promise<Running> {
+  const { startPrimary } = await import("../src/app/workers/primary.ts");
+  const { silentLogger } = await import("../src/core/ports.ts");
+  const dir = mkdtempSync(join(tmpdir(), "multihome-bench-workers-"));
+  const file = join(dir, "multihome.json");
+  writeFileSync(file, JSON.stringify({ ...config, server: { ...config.server, workers: count } }));
+  const primary = await startPrimary(config, file, count, silentLogger);
+  const chainId = config.chains[0]!.chainId;
+  return {
+    urls: [`${primary.url}/rpc/${chainId}`],
+    command: async () => undefined,
+    async stop() {
+      await primary.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

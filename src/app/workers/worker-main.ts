@@ -13,6 +13,9 @@ import { applyDrill } from "./drill-relay.ts";
 import { isToWorker, type ToPrimary, WORKER_INDEX_ENV, WORKER_ISOLATION_ENV } from "./protocol.ts";
 import { isStoreReply, type StoreReply, workerStore } from "./shared-store.ts";
 
+/** A worker waits this long at most for an agreed head on every chain before it takes connections, ms. */
+export const WORKER_READY_WAIT_MS = 10_000;
+
 /** A worker's own config: its store file, and the admin listener on worker 0 only. */
 export function workerConfig(config: Config, index: number): Config {
   const store =
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
     });
   let storeReply: ((reply: StoreReply) => void) | undefined;
   const app = await startApp(workerConfig(await loadConfigFile(path), index), {
+    // Its clients go to the other workers until it has agreed on a head (or this long has passed).
+    readyTimeoutMs: WORKER_READY_WAIT_MS,
     // Its own file for its outbox; everything else through the primary, shared by every worker.
     async openStore(config, logger, clock) {
       const composed = workerStore(
