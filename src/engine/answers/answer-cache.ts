@@ -55,7 +55,7 @@ function parseStoredAnswer(json: string): StoredAnswer | undefined {
 }
 
 /** What an entry costs beyond its key and serialized result (the objects around them), for the byte bound. */
-export const CACHE_ENTRY_OVERHEAD_BYTES = 256;
+export const CACHE_ENTRY_OVERHEAD_BYTES = 512;
 /** What a cached answer counts against `cache.maxBytes`: its key, its `{ result, evidence }` JSON, and the overhead. */
 export function cachedAnswerBytes(key: string, json: string): number {
   return key.length + json.length + CACHE_ENTRY_OVERHEAD_BYTES;
