@@ -139,6 +139,25 @@ test("clients are spread over the workers by address, and every worker serves", 
   assert.equal(primary.workerPids().filter((p) => p !== undefined).length, WORKERS);
 });
 
+// Early: no earlier request was answered by an upstream, so nothing leaves the overview's one-minute window meanwhile.
+test("the admin overview reports the whole gateway: every worker's traffic summed", async () => {
+  const overview = async () => {
+    const res = await request(`${primary.adminUrl()}/admin/api/overview`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    const body = (await res.body.json()) as { chains: { upstreams: { served: number }[] }[] };
+    return body.chains[0]!.upstreams.reduce((sum, u) => sum + u.served, 0);
+  };
+  const before = await overview();
+  for (let w = 0; w < WORKERS; w++) {
+    const c = await callerOn(w);
+    // One upstream's word each ("single"): each is counted against the upstream that answered it.
+    for (let i = 0; i < 5; i++) assert.ok((await c.call("web3_clientVersion")).ok);
+    await c.agent.close();
+  }
+  assert.equal((await overview()) - before, 5 * WORKERS, "the traffic of every worker, not worker 0's alone");
+});
+
 test("a worker killed with SIGKILL under load: other workers' clients see 0 failures; it is forked again", async (t) => {
   const victim = home(CLIENTS[0]!);
   const oldPid = primary.workerPids()[victim]!;

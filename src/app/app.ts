@@ -8,6 +8,7 @@ import type { Clock, Logger } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createEngine, type Engine } from "../engine/engine.ts";
 import { createAccess } from "../server/access.ts";
+import type { Overview } from "../server/admin-api.ts";
 import { type RunningAdminServer, startAdminServer } from "../server/admin-server.ts";
 import { type RunningServer, startHttpServer } from "../server/http-server.ts";
 import { createLayeredStore, type LayeredStore } from "../stores/layered-store.ts";
@@ -45,8 +46,11 @@ export interface AppOptions {
   onRateLimited?(socket: Socket): void;
   /** `socket`'s client belongs on another worker: close the connection after this answer (http-server.ts). */
   belongsElsewhere?(socket: Socket): boolean;
-  /** What the admin listener's `/metrics` serves, in place of this process's own scrape (a worker's: every worker's). */
-  scrape?(): Promise<string>;
+  /**
+   * What the admin listener shows in place of this process's own: a worker's `/metrics` and overview are every
+   * worker's, gathered by the primary.
+   */
+  wholeGateway?: { metrics(): Promise<string>; overview(): Promise<Overview> };
   /** Drills the admin API starts and stops here, told to the other workers (workers/drill-relay.ts). */
   drills?: DrillRelay;
   /** Opens the store in place of the configured one (a worker's: shared through the primary; workers/shared-store.ts). */
@@ -161,9 +165,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           ...config.admin,
           headersTimeoutMs: config.server.headersTimeoutMs,
           requestTimeoutMs: config.server.requestTimeoutMs,
-          registry: options.scrape
-            ? { contentType: metrics.registry.contentType, scrape: options.scrape }
+          registry: options.wholeGateway
+            ? { contentType: metrics.registry.contentType, scrape: options.wholeGateway.metrics }
             : metrics.registry,
+          ...(options.wholeGateway ? { overview: options.wholeGateway.overview } : {}),
         },
         logger,
       );

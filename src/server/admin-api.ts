@@ -95,6 +95,16 @@ export function overviewOf(engine: Engine, now: number): Overview {
       }),
     };
   });
+  return withConcentration(chains, engine.activity.events(), engine.activity.drills(), now);
+}
+
+/** The overview of these chains, events and drills, with how concentrated upstreams and traffic are. */
+export function withConcentration(
+  chains: Overview["chains"],
+  events: ActivityEvent[],
+  drills: Drill[],
+  now: number,
+): Overview {
   const all = chains.flatMap((c) => c.upstreams);
   const domainOf = (u: UpstreamOverview): FailureDomain => ({
     hosting: u.hosting,
@@ -114,8 +124,8 @@ export function overviewOf(engine: Engine, now: number): Overview {
         "traffic",
       ),
     },
-    events: engine.activity.events(),
-    drills: engine.activity.drills(),
+    events,
+    drills,
   };
 }
 
@@ -154,14 +164,14 @@ function selectorOf(value: unknown): { hosting?: string; operator?: string; regi
  */
 export async function handleAdminApi(
   engine: Engine,
+  overview: () => Promise<Overview>,
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   send: Send,
-  now: () => number,
 ): Promise<boolean> {
   if (path === "/admin/api/overview" && req.method === "GET") {
-    send(res, 200, overviewOf(engine, now()));
+    send(res, 200, await overview());
     return true;
   }
   if (path === "/admin/api/drills") {

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../core/ports.ts";
 import type { Engine } from "../engine/engine.ts";
 import { bearerToken } from "./access.ts";
-import { handleAdminApi } from "./admin-api.ts";
+import { handleAdminApi, type Overview, overviewOf } from "./admin-api.ts";
 
 export interface AdminServerOptions {
   host: string;
@@ -20,6 +20,8 @@ export interface AdminServerOptions {
   requestTimeoutMs: number;
   /** Served as `GET /metrics` (Prometheus text): the gateway's own registry, scraped once per request. */
   registry?: { contentType: string; scrape(): Promise<string> };
+  /** Served as `GET /admin/api/overview` in place of this engine's own (a worker's: the whole gateway's). */
+  overview?(): Promise<Overview>;
 }
 
 export interface RunningAdminServer {
@@ -99,7 +101,8 @@ export async function startAdminServer(
       });
       return void res.end(text);
     }
-    if (await handleAdminApi(engine, req, res, path, send, Date.now)) return;
+    const overview = options.overview ?? (async () => overviewOf(engine, Date.now()));
+    if (await handleAdminApi(engine, overview, req, res, path, send)) return;
     send(res, 404, { error: { code: "not_found", message: "no such admin endpoint" } });
   }
 

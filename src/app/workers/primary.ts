@@ -19,7 +19,7 @@ import { createFrontDoor } from "../../server/front-door.ts";
 import { createLogger } from "../../telemetry/logger.ts";
 import { openStore, upstreamSecrets } from "../app.ts";
 import { planWorkers } from "./assign.ts";
-import { createMetricsGather } from "./gather.ts";
+import { createGather } from "./gather.ts";
 import { createHandover } from "./handover.ts";
 import { isToPrimary, type ToPrimary, type ToWorker, WORKER_INDEX_ENV, WORKER_ISOLATION_ENV } from "./protocol.ts";
 import { hostStore, isStoreCall } from "./shared-store.ts";
@@ -80,7 +80,7 @@ export async function startPrimary(
   const shared = await openStore(config, logger);
   const slots = createSlots(count);
   const handover = createHandover(() => door, slots, plan);
-  const metrics = createMetricsGather(slots);
+  const gathering = createGather(slots);
   const door = createFrontDoor(
     { ...config.server, isTrustedProxy: trustedProxyCheck(config.server.trustedProxies) },
     noopMetrics,
@@ -113,11 +113,11 @@ export async function startPrimary(
       case "drill":
         return void broadcast(slots, message, index);
       case "scraped":
-        return void metrics.scraped(message.id, index, message.metrics);
-      case "metrics":
-        return void metrics
-          .gather()
-          .then((text) => worker.send({ type: "metrics", id: message.id, text } satisfies ToWorker));
+        return void gathering.scraped(message.id, index, message.value);
+      case "gather":
+        return void gathering
+          .gather(message.what)
+          .then((value) => worker.send({ type: "gathered", id: message.id, value } satisfies ToWorker));
     }
   }
 

@@ -11,10 +11,10 @@ export type ToWorker =
   | { type: "head"; chainId: number; number: number }
   /** A drill started (with `durationMs`) or stopped (without) on another worker: do the same. */
   | { type: "drill"; selector: DrillSelector; durationMs?: number }
-  /** Scrape your metrics (prom-client JSON) and answer `scraped` with this id. */
-  | { type: "scrape"; id: number }
-  /** The whole gateway's metrics, aggregated over every worker: the answer to `metrics` with this id. */
-  | { type: "metrics"; id: number; text: string }
+  /** Answer `scraped` with this id: your metrics (prom-client JSON) or your admin overview. */
+  | { type: "scrape"; id: number; what: Gathered }
+  /** The whole gateway's metrics (text) or overview, merged over every worker: the answer to `gather` with this id. */
+  | { type: "gathered"; id: number; value: unknown }
   /** `client` is noisy until `until` (ms since the epoch): its connections belong on the isolation worker. */
   | { type: "noisy"; client: string; until: number };
 
@@ -30,10 +30,14 @@ export type ToPrimary =
   | { type: "head"; chainId: number; number: number }
   /** A drill started (with `durationMs`) or stopped (without) here: tell the other workers. */
   | { type: "drill"; selector: DrillSelector; durationMs?: number }
-  /** The whole gateway's metrics, please (worker 0's admin listener is scraped). */
-  | { type: "metrics"; id: number }
-  /** This worker's metrics, for the scrape with this id. */
-  | { type: "scraped"; id: number; metrics: object[] };
+  /** The whole gateway's metrics or overview, please (worker 0's admin listener was asked). */
+  | { type: "gather"; id: number; what: Gathered }
+  /** This worker's metrics or overview, for the scrape with this id. */
+  | { type: "scraped"; id: number; value: unknown };
+
+/** What worker 0's admin listener shows of the whole gateway. */
+export type Gathered = "metrics" | "overview";
+const isGathered = (what: unknown): what is Gathered => what === "metrics" || what === "overview";
 
 /** The environment variable that tells a worker its index (stable across restarts: its own store file). */
 export const WORKER_INDEX_ENV = "MULTIHOME_WORKER_INDEX";
@@ -53,11 +57,11 @@ const isHead = (m: { type?: unknown; chainId?: unknown; number?: unknown }) =>
   m.type === "head" && Number.isSafeInteger(m.chainId) && Number.isSafeInteger(m.number);
 
 export function isToWorker(message: unknown): message is ToWorker {
-  const m = message as { type?: unknown; id?: unknown; text?: unknown } | null;
+  const m = message as { type?: unknown; id?: unknown; what?: unknown } | null;
   if (m === null || m === undefined) return false;
-  if (m.type === "scrape") return Number.isSafeInteger(m.id);
+  if (m.type === "scrape") return Number.isSafeInteger(m.id) && isGathered(m.what);
   if (m.type === "drill") return isDrill(m);
-  if (m.type === "metrics") return Number.isSafeInteger(m.id) && typeof m.text === "string";
+  if (m.type === "gathered") return Number.isSafeInteger(m.id) && "value" in m;
   if (m.type === "noisy") {
     const { client, until } = m as { client?: unknown; until?: unknown };
     return typeof client === "string" && Number.isSafeInteger(until);
@@ -69,9 +73,9 @@ export function isToPrimary(message: unknown): message is ToPrimary {
   const m = message as { type?: unknown; client?: unknown } | null;
   if (m === null || m === undefined) return false;
   if (m.type === "ready" || isHead(m)) return true;
-  const { id, metrics } = m as { id?: unknown; metrics?: unknown };
-  if (m.type === "metrics") return Number.isSafeInteger(id);
+  const { id, what } = m as { id?: unknown; what?: unknown };
+  if (m.type === "gather") return Number.isSafeInteger(id) && isGathered(what);
   if (m.type === "drill") return isDrill(m);
-  if (m.type === "scraped") return Number.isSafeInteger(id) && Array.isArray(metrics);
+  if (m.type === "scraped") return Number.isSafeInteger(id) && "value" in m;
   return (m.type === "closed" || m.type === "noisy") && typeof m.client === "string";
 }

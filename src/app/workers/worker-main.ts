@@ -7,10 +7,11 @@
 import type { Socket } from "node:net";
 import { loadConfigFile } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
+import { type Overview, overviewOf } from "../../server/admin-api.ts";
 import { openStore, startApp } from "../app.ts";
 import { belongsElsewhere, createNoisyClients } from "./assign.ts";
 import { applyDrill } from "./drill-relay.ts";
-import { isToWorker, type ToPrimary, WORKER_INDEX_ENV, WORKER_ISOLATION_ENV } from "./protocol.ts";
+import { type Gathered, isToWorker, type ToPrimary, WORKER_INDEX_ENV, WORKER_ISOLATION_ENV } from "./protocol.ts";
 import { isStoreReply, type StoreReply, workerStore } from "./shared-store.ts";
 
 /** A worker waits this long at most for an agreed head on every chain before it takes connections, ms. */
@@ -33,17 +34,17 @@ async function main(): Promise<void> {
   const isIsolation = process.env[WORKER_ISOLATION_ENV] === "1";
   /** Noisy clients, as the primary tells them: a connection on the wrong side of isolation is sent back through it. */
   const noisy = createNoisyClients();
-  /** Scrapes of the whole gateway asked of the primary, by id (worker 0's admin `/metrics`). */
-  const gathered = new Map<number, (text: string) => void>();
+  /** What worker 0's admin listener asked the primary of the whole gateway, by id (its `/metrics` and overview). */
+  const gathered = new Map<number, (value: unknown) => void>();
   let nextGather = 0;
-  const wholeGateway = () =>
-    new Promise<string>((resolve) => {
+  const gather = <T>(what: Gathered) =>
+    new Promise<T>((resolve) => {
       const id = nextGather++;
-      gathered.set(id, (text) => {
+      gathered.set(id, (value) => {
         gathered.delete(id);
-        resolve(text);
+        resolve(value as T);
       });
-      send({ type: "metrics", id });
+      send({ type: "gather", id, what });
     });
   let storeReply: ((reply: StoreReply) => void) | undefined;
   const app = await startApp(workerConfig(await loadConfigFile(path), index), {
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
       storeReply = composed.reply;
       return composed.store;
     },
-    scrape: wholeGateway,
+    wholeGateway: { metrics: () => gather<string>("metrics"), overview: () => gather<Overview>("overview") },
     drills: {
       started: (selector, durationMs) => send({ type: "drill", selector, durationMs }),
       stopped: (selector) => send({ type: "drill", selector }),
@@ -83,11 +84,13 @@ async function main(): Promise<void> {
     if (!isToWorker(message)) return;
     if (message.type === "stop") return void stop();
     if (message.type === "head") return void app.engine.siblingHead(message.chainId, message.number);
-    if (message.type === "scrape")
-      return void app.metrics.registry
-        .scrapeJson()
-        .then((metrics) => send({ type: "scraped", id: message.id, metrics }));
-    if (message.type === "metrics") return void gathered.get(message.id)?.(message.text);
+    if (message.type === "scrape") {
+      const { id } = message;
+      if (message.what === "overview")
+        return void send({ type: "scraped", id, value: overviewOf(app.engine, Date.now()) });
+      return void app.metrics.registry.scrapeJson().then((value) => send({ type: "scraped", id, value }));
+    }
+    if (message.type === "gathered") return void gathered.get(message.id)?.(message.value);
     if (message.type === "drill") return void applyDrill(app.engine, message.selector, message.durationMs);
     if (message.type === "noisy") return void noisy.mark(message.client, message.until);
     const socket = handle as Socket | undefined;
