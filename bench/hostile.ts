@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { DEMO_NODES } from "../src/app/demo.ts";
+import { WORKER_ISOLATION_ENV } from "../src/app/workers/protocol.ts";
 import { startDevnet } from "../src/devnet/devnet.ts";
 import { hashApiKey } from "../src/server/access.ts";
 import { type OpenLoopResult, quantile, runOpenLoop } from "./open-loop.ts";
@@ -54,11 +55,12 @@ const CLIENT_NICENESS = -10;
 const OPENING_MS = 1_000;
 const ATTACKS = ["flood", "batch", "slowloris"] as const;
 type Attack = (typeof ATTACKS)[number];
+type Layout = "shared" | "spread";
 
 /**
  * `--attacks a,b` (or `none`); `--gateway-node-options "…"`: flags for the gateway's Node process (say a V8 heap setting);
  * `--duration-s N`: each phase's length; `--warmup-s N`: the measured client's run before the first phase;
- * `--workers N`: `server.workers` (the primary and its workers all on the gateway's core).
+ * `--workers N`: `server.workers`; `--layout shared|spread`: where workers run (see placeGateway).
  */
 function optionsFromArgs(argv: string[]): {
   attacks: Set<Attack>;
@@ -66,6 +68,7 @@ function optionsFromArgs(argv: string[]): {
   durationMs: number;
   warmupMs: number;
   workers: number;
+  layout: Layout;
 } {
   const { values } = parseArgs({
     args: argv,
@@ -75,6 +78,7 @@ function optionsFromArgs(argv: string[]): {
       "duration-s": { type: "string", default: String(DEFAULT_DURATION_S) },
       "warmup-s": { type: "string", default: String(DEFAULT_WARMUP_S) },
       workers: { type: "string", default: "1" },
+      layout: { type: "string", default: "shared" },
     },
   });
   // `none`: the same three phases without any attack, to see how much the bench's own noise moves the ratio.
@@ -90,7 +94,10 @@ function optionsFromArgs(argv: string[]): {
     throw new Error("--warmup-s must be a whole number of seconds, at least 1");
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new Error("--workers must be a whole number, at least 1");
+  const layout = values.layout;
+  if (layout !== "shared" && layout !== "spread") throw new Error("--layout must be shared or spread");
   return {
+    layout,
     attacks: new Set(named as Attack[]),
     gatewayExecArgv,
     durationMs: durationS * 1000,
@@ -115,12 +122,34 @@ function attacker(pid: number): void {
   setPriority(pid, ATTACKER_NICENESS);
 }
 
-/** The process and its children (a primary's workers), by pid, from /proc. */
-function withChildren(pid: number): number[] {
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+/** A process's children (a primary's workers), by pid, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
     readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
   );
-  return [pid, ...children.flatMap(withChildren)];
+}
+
+/** The isolation worker: the one forked with MULTIHOME_WORKER_ISOLATION=1 (app/workers/protocol.ts). */
+const isIsolationWorker = (pid: number) =>
+  readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`${WORKER_ISOLATION_ENV}=1`);
+
+/**
+ * Where the gateway runs. One process: core 0, with the measured client. Workers, `shared`: the primary and every
+ * worker on core 0 (the same CPU as one process). Workers, `spread`: a gateway of two cores — the quiet workers on
+ * core 0 with the client, the isolation worker on the others (where the attackers run, below its priority), the
+ * primary on every core.
+ */
+function placeGateway(pid: number, layout: Layout, cores: number): string {
+  if (cores < 2) return "cores: one core, shared by everything (no pinning)";
+  const rest = `1-${cores - 1}`;
+  const workers = childrenOf(pid);
+  if (workers.length === 0 || layout === "shared") {
+    for (const p of [pid, ...workers]) pin(p, "0");
+    return `cores: the gateway${workers.length > 0 ? " (primary and workers)" : ""} and the client on core 0; anvil and the attackers (niceness ${ATTACKER_NICENESS}) on ${rest}`;
+  }
+  pin(pid, `0-${cores - 1}`);
+  for (const p of workers) pin(p, isIsolationWorker(p) ? rest : "0");
+  return `cores: the quiet workers and the client on core 0; the isolation worker on ${rest} with anvil and the attackers (niceness ${ATTACKER_NICENESS}); the primary on every core`;
 }
 
 /** Restricts a process and all its threads to the given cores (`taskset` list syntax). */
@@ -199,7 +228,7 @@ function slice(r: OpenLoopResult, fromMs: number, toMs: number): string {
 }
 
 async function main(): Promise<void> {
-  const { attacks, gatewayExecArgv, durationMs, warmupMs, workers } = optionsFromArgs(process.argv.slice(2));
+  const { attacks, gatewayExecArgv, durationMs, warmupMs, workers, layout } = optionsFromArgs(process.argv.slice(2));
   ensureWrk((l) => process.stdout.write(`${l}\n`));
   const cores = availableParallelism();
   // anvil inherits the bench's cores (all but the first); then the gateway and the bench move to the first.
@@ -223,10 +252,8 @@ async function main(): Promise<void> {
     },
     gatewayExecArgv,
   );
-  if (cores >= 2) {
-    for (const pid of withChildren(gateway.pid)) pin(pid, "0");
-    pin(process.pid, "0");
-  }
+  const placement = placeGateway(gateway.pid, layout, cores);
+  if (cores >= 2) pin(process.pid, "0");
   const clientPriority = raisePriority();
   const url = gateway.urls[0]!;
   // One pool for every phase: the client keeps its connections, as a steady client would, so no phase starts with
@@ -265,9 +292,7 @@ async function main(): Promise<void> {
     const ratio = attacked.p99Ms / quantile(without.latenciesMs, 0.99);
     process.stdout.write(
       [
-        cores >= 2
-          ? `cores: the gateway and the client on core 0; anvil and the attackers (niceness ${ATTACKER_NICENESS}) on 1-${cores - 1}`
-          : "cores: one core, shared by everything (no pinning)",
+        placement,
         `measured client: ${clientPriority}`,
         line("alone", alone),
         line("under attack", attacked),
@@ -276,7 +301,7 @@ async function main(): Promise<void> {
         line("after", after),
         line("without attack (alone and after)", without),
         `attacks: ${attacks.size > 0 ? [...attacks].join(", ") : "none"}; each phase ${durationMs / 1000} s, after ${warmupMs / 1000} s of warm-up`,
-        `gateway Node options: ${gatewayExecArgv.length > 0 ? gatewayExecArgv.join(" ") : "none"}; workers: ${workers}`,
+        `gateway Node options: ${gatewayExecArgv.length > 0 ? gatewayExecArgv.join(" ") : "none"}; workers: ${workers} (${layout})`,
         hostileResult,
         `p99 under attack / without: ${ratio.toFixed(2)}× (target ≤ ${P99_TARGET_RATIO}×: ${ratio <= P99_TARGET_RATIO ? "met" : "NOT met"})`,
         "",
