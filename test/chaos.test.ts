@@ -95,7 +95,7 @@ describe("randomized faults over four domains", () => {
 function summary(r: ChaosReport): string {
   return [
     `reads ${r.reads}, failed ${r.failed}; while two honest domains up ≥3 s: ${r.failedCovered}/${r.covered} failed (${r.failedCoveredPct.toFixed(2)} %)`,
-    `wrong: balances ${r.wrongBalances}, fake zeros ${r.fakeZeros}, heads backwards ${r.headsBackwards}, ahead ${r.headsAhead}, unlabelled stale ${r.unlabelledStale}, receipts ${r.wrongReceipts}, statuses ${r.wrongStatuses}`,
+    `wrong: balances ${r.wrongBalances} (and ${r.onForkedBlocks} at heights a node briefly forked: ${r.onForkedBlocks > 0 ? "not judged" : "none"}), fake zeros ${r.fakeZeros}, heads backwards ${r.headsBackwards}, ahead ${r.headsAhead}, unlabelled stale ${r.unlabelledStale}, receipts ${r.wrongReceipts}, statuses ${r.wrongStatuses}`,
     `sends ${r.sends}, accepted ${r.accepted}, mined ${r.minedOnce}, lost ${r.lost}`,
     `back to serving after two domains return (ms): ${r.recoveries.map((x) => `${x.ms}@${x.atMs}`).join(" ")}; p50 ${r.recoveryP50Ms}, p99 ${r.recoveryP99Ms}`,
     `failed reads by honest domains up: ${JSON.stringify(r.failedByUp)}; covered errors: ${JSON.stringify(r.coveredErrors)}`,

@@ -106,6 +106,12 @@ export interface Devnet {
   accounts: DevAccount[];
   /** Last block number mined by the driver. */
   head(): number;
+  /**
+   * Heights at which some node mined another block than the one the chain kept (a client's transaction raced into its
+   * pool while the driver mined) and was rolled back and replayed: until then, that node served its own block, which
+   * is a one-block reorg as far as a client can tell.
+   */
+  forkedHeights(): number[];
   /** Mines `count` (default 1) identical blocks on every active node; returns the new head. */
   mine(count?: number): Promise<number>;
   /** Submits to every node (paused ones too: a lagging provider still hears about transactions); returns the hash. */
@@ -248,6 +254,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   /** Raw bytes of transactions seen in pools, so they are fetched once; pruned to the current pools every block. */
   let knownRaw = new Map<Hex, Hex>();
   let head = 0;
+  /** Heights some node mined a block other than the kept one at (forkedHeights). */
+  const forked = new Set<number>();
   let stopped = false;
   let stopping: Promise<void> | undefined;
   let loopTimer: NodeJS.Timeout | undefined;
@@ -518,6 +526,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           return;
         }
         s.inSync = false;
+        forked.add(number);
         await attempt(s, `repairing block ${number}`, () => resync(s));
       }),
     );
@@ -706,6 +715,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     nodes: states.map((s) => s.view),
     accounts: DEV_ACCOUNTS.map((a) => ({ ...a })),
     head: () => head,
+    forkedHeights: () => [...forked].sort((a, b) => a - b),
     async mine(count = 1) {
       if (!Number.isInteger(count) || count < 0) throw new TypeError(`mine(count): count must be an integer >= 0`);
       for (let i = 0; i < count; i++) await serial(produceBlock);
