@@ -32,6 +32,19 @@ export const WORKER_RESTART_MAX_DELAY_MS = 5_000;
 export const WORKER_STOP_MARGIN_MS = 5_000;
 /** How long a worker may take to say it is ready, ms. */
 export const WORKER_START_TIMEOUT_MS = 60_000;
+/**
+ * V8's young generation per worker, MiB per semi-space (`--max-semi-space-size`), unless the operator set it: V8 grows
+ * it under a burst and keeps the pages, so a worker's RSS stayed 43 % above its level before a burst (8 MiB: 7.6 %;
+ * `npm run bench:soak`, docs/benchmarks.md#soak).
+ */
+export const WORKER_SEMI_SPACE_MB = 8;
+
+/** The Node flags a worker runs with: the primary's (a test runner's own left behind), and the young generation's size. */
+export function workerExecArgv(primary: readonly string[], nodeOptions = process.env["NODE_OPTIONS"] ?? ""): string[] {
+  const own = primary.filter((arg) => !arg.startsWith("--test"));
+  const set = [...own, nodeOptions].some((arg) => arg.includes("--max-semi-space-size"));
+  return set ? own : [...own, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+}
 
 export interface RunningPrimary {
   url: string;
@@ -73,7 +86,7 @@ export async function startPrimary(
   cluster.setupPrimary({
     exec: fileURLToPath(entry),
     args: ["--config", configPath],
-    execArgv: process.execArgv.filter((arg) => !arg.startsWith("--test")),
+    execArgv: workerExecArgv(process.execArgv),
   });
   const plan = planWorkers(count);
   // The store every worker shares (all but each worker's outbox): opened here, answered over IPC.
