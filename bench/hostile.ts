@@ -26,8 +26,8 @@ import { type OpenLoopResult, quantile, runOpenLoop } from "./open-loop.ts";
 import { startServerProcess } from "./server-process.ts";
 import { ensureWrk } from "./wrk.ts";
 
-/** The target: the well-behaved client's p99 under attack stays within this of its p99 without attack. */
-const P99_TARGET_RATIO = 1.1;
+/** The target: the well-behaved client's p99 under attack stays within this of its p99 without attack (issue 20's). */
+const P99_TARGET_RATIO = 1.25;
 const RATE = 200;
 /**
  * Each phase (alone, under attack, after), seconds. An attack is sustained: its opening, when every attacker connects
