@@ -368,3 +368,19 @@ test("a reorg: a head whose parent contradicts the past is a broken link; walked
   book.recordAncestor("a", 13, "x");
   assert.equal(book.hashOf("a", 13), undefined);
 });
+
+test("blocks taken back by heads going below them are doubted once independent domains no longer agree on them", () => {
+  const book = independentBook();
+  for (const id of ["alpha", "beta", "gamma"]) for (let n = 10; n <= 13; n++) report(book, id, n);
+  assert.equal(book.agree(all)?.hash, hash(13));
+  // A reorg under way: nodes roll back to 11 before mining the new branch.
+  report(book, "alpha", 11);
+  assert.equal(book.doubted(12, hash(12), all), false, "beta and gamma, independent, still agree on it");
+  report(book, "beta", 11);
+  assert.equal(book.doubted(12, hash(12), all), true, "taken back by two; one witness alone is no agreement");
+  assert.equal(book.doubted(13, hash(13), all), true);
+  assert.equal(book.doubted(11, hash(11), all), false, "what they went back to stays agreed");
+  report(book, "alpha", 12);
+  report(book, "beta", 12);
+  assert.equal(book.doubted(12, hash(12), all), false, "reported again: no longer taken back");
+});

@@ -51,7 +51,8 @@ export interface HeadBook {
   forgetBelow(upstreamId: string, number: number): void;
   /**
    * What was anchored at `number` may be orphaned: independent witnesses among `usable` now agree on another block
-   * there, or, when none agree on any, some usable upstream says another block is there.
+   * there, or, when none agree on any, some usable upstream says another block is there or took this one back (its
+   * head went below it).
    */
   doubted(number: number, hash: string, usable: (upstreamId: string) => boolean): boolean;
 }
@@ -70,6 +71,11 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
   const { upstreams, maxJumpBlocks = 10_000, maxBackwardsBlocks = 64 } = options;
   const domains = new Map(upstreams.map((u) => [u.id, u.domain]));
   const history = new Map<string, Map<number, string>>();
+  /**
+   * Blocks an upstream reported and then took back by going below them (its head moved back: a reorg in progress),
+   * by upstream: a retraction counts against the block like a contradiction (`doubted`) until it reports it again.
+   */
+  const retracted = new Map<string, Map<number, string>>();
   const heads = new Map<string, number>();
   const canFormIndependentPair = upstreams.some((a) => upstreams.some((b) => areIndependent(a.domain, b.domain)));
   let agreed: AgreedHead | undefined;
@@ -81,9 +87,12 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       history.set(id, h);
     }
     h.set(number, hash);
+    retracted.get(id)?.delete(number);
   }
 
   function prune(id: string, head: number): void {
+    const r = retracted.get(id);
+    if (r) for (const n of r.keys()) if (n <= head - HEAD_HISTORY_BLOCKS) r.delete(n);
     const h = history.get(id);
     if (!h || h.size <= HEAD_HISTORY_BLOCKS * 2) return;
     for (const n of h.keys()) if (n <= head - HEAD_HISTORY_BLOCKS || n > head) h.delete(n);
@@ -123,9 +132,16 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       }
       if (anomaly) return anomaly;
       if (previous !== undefined && number < previous) {
-        // A shallow reorg: what this upstream said above the new head is no longer its chain.
+        // A shallow reorg: what this upstream said above the new head is no longer its chain, and it takes it back.
         const h = history.get(id);
-        if (h) for (const n of h.keys()) if (n > number) h.delete(n);
+        let taken = retracted.get(id);
+        if (!taken) retracted.set(id, (taken = new Map()));
+        if (h)
+          for (const [n, said] of h) {
+            if (n <= number) continue;
+            h.delete(n);
+            taken.set(n, said);
+          }
       }
       heads.set(id, number);
       record(id, number, hash);
@@ -136,6 +152,7 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     headOf: (id) => heads.get(id),
     forget(id) {
       history.delete(id);
+      retracted.delete(id);
       heads.delete(id);
     },
     agree(usable) {
@@ -188,13 +205,15 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     },
     doubted(number, hash, usable) {
       // While independent witnesses still agree on a block there, one upstream saying otherwise moves nothing (a liar
-      // reporting branches cannot evict what honest domains agree on); with no agreement, any contradiction counts.
+      // reporting branches cannot evict what honest domains agree on); with no agreement, any contradiction counts,
+      // and so does an upstream taking the block back (its head went below it).
       const agreed = witnessesAt(number, [...heads.keys()].filter(usable));
       if (agreed) return agreed.hash !== hash;
       for (const [id, h] of history) {
         const said = h.get(number);
         if (said !== undefined && said !== hash && usable(id)) return true;
       }
+      for (const [id, r] of retracted) if (r.get(number) === hash && usable(id)) return true;
       return false;
     },
   };

@@ -211,9 +211,12 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       }
       noteHeader(u, check, block);
       const previous = headBook.headOf(u.id);
-      const reorged = headBook.linkBroken(u.id, number, block.hash, block.parentHash);
+      // Another block where it had one, or its head back below where it was (a reorg under way, or a node behind a
+      // balancer): what it said below may belong to a branch left behind.
+      const wentBack = previous !== undefined && number < previous;
+      const reorged = headBook.linkBroken(u.id, number, block.hash, block.parentHash) || wentBack;
       const anomaly = headBook.observe(u.id, { number, hash: block.hash, parentHash: block.parentHash });
-      if (anomaly || (previous !== undefined && number < previous)) {
+      if (anomaly || wentBack) {
         log.warn(
           { upstream: u.id, anomaly: anomaly ?? { kind: "backwards", from: previous, to: number } },
           "head anomaly: re-checking chain",
@@ -223,6 +226,7 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       }
       if (reorged && walkBudget(u.id, at) > 0) {
         log.info({ upstream: u.id, head: number }, "reorg: learning the new branch's blocks");
+        // Down to where it meets what the upstream said before (one header when it only went back on its branch).
         const deepBelow = await walkBack(u, number - 1, block.parentHash);
         if (deepBelow !== undefined) {
           log.warn({ upstream: u.id, below: deepBelow }, "reorg deeper than the walk: older reports forgotten");
@@ -231,10 +235,15 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
         options.onReorg?.(deepBelow);
       } else if (reorged) {
         log.warn({ upstream: u.id, head: number }, "reorg not followed: this upstream's reorg walks used their budget");
+        // What it took back above its new head is still doubted where independent domains no longer agree on it.
+        if (wentBack) options.onReorg?.();
       }
       const before = headBook.current();
       const head = headBook.agree(usable);
       if (head && (head.number !== before?.number || head.hash !== before?.hash)) {
+        // The old head is not below the new one (its witnesses took it back, and no walk followed the new branch):
+        // answers about the branch left behind go before the new head is served.
+        if (before && headBook.agreedAt(before.number, usable)?.hash !== before.hash) options.onReorg?.();
         options.onHead?.(head);
         for (const settle of [...headWaiters]) settle(head);
       }

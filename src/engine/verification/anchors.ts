@@ -167,6 +167,9 @@ export function createAnchors(
     if (!quorum.ok || !quorum.result.ok) return undefined;
     const { hash, ...roots } = quorum.result.result as Roots & { hash: `0x${string}`; headerDigest?: `0x${string}` };
     if (expected !== undefined && hash !== expected) return undefined;
+    // What each witness said is part of its head history: when it later takes the block back or names another, the
+    // anchor (and every answer about the block) is doubted like one its head polls reported.
+    for (const u of quorum.witnesses) headBook.recordAncestor(u.id, number, hash);
     return remember({ number, hash, ...roots, domains: [...new Set(quorum.witnesses.map((u) => u.outageDomain))] });
   }
 
