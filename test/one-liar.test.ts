@@ -226,6 +226,9 @@ describe("C6: tags and hashes pinned through the anchored chain", () => {
         if (request.method === "eth_getBalance") return "0x0";
         return { ...(result as object), balance: "0x0" };
       },
+      // A tag is asked of several domains at once (a quorum): honest ones refusing until the liar had answered would
+      // refuse the witnesses asked beside it.
+      "slow",
     );
     const wrong: string[] = [];
     for (const tag of ["finalized", "safe"]) {
