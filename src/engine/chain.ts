@@ -126,7 +126,7 @@ export function createChain(
     },
     onVerifiedHeader: (header) => anchors.rememberHeader(header),
     onDispute: (u, reason) => target.onDispute?.(u, reason),
-    onReorg: (deepBelow) => cache.onReorg(deepBelow),
+    onReorg: (deepBelow, branch) => cache.onReorg(deepBelow, branch),
   });
 
   const headListeners: ((number: number) => void)[] = [];

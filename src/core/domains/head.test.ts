@@ -384,3 +384,15 @@ test("blocks taken back by heads going below them are doubted once independent d
   report(book, "beta", 12);
   assert.equal(book.doubted(12, hash(12), all), false, "reported again: no longer taken back");
 });
+
+test("off the new head's branch: a block some witness of the head names otherwise, or says nothing of", () => {
+  const book = independentBook();
+  for (const id of ["alpha", "beta"]) for (let n = 10; n <= 13; n++) report(book, id, n, "b");
+  report(book, "gamma", 13, "a");
+  const head = book.agree(all)!;
+  assert.deepEqual([head.hash, head.witnesses], [hash(13, "b"), ["alpha", "beta"]]);
+  assert.equal(book.offBranch(head, 12, hash(12, "b")), false);
+  assert.equal(book.offBranch(head, 12, hash(12, "a")), true, "gamma's old block there is off the branch");
+  assert.equal(book.offBranch(head, 5, hash(5, "b")), true, "nothing said there: not known to be on it");
+  assert.equal(book.offBranch(head, 14, hash(14, "b")), true, "above the head");
+});

@@ -55,6 +55,12 @@ export interface HeadBook {
    * head went below it).
    */
   doubted(number: number, hash: string, usable: (upstreamId: string) => boolean): boolean;
+  /**
+   * Whether the block `hash` at `number` (below `head`) is not known to be on `head`'s branch: some witness of `head`
+   * says nothing there or names another block. After the agreed head was replaced by one not standing on it, what is
+   * off the new head's branch is not served.
+   */
+  offBranch(head: AgreedHead, number: number, hash: string): boolean;
 }
 
 export type HeadAnomaly = { kind: "backwards"; from: number; to: number } | { kind: "jump"; from: number; to: number };
@@ -134,8 +140,8 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       if (previous !== undefined && number < previous) {
         // A shallow reorg: what this upstream said above the new head is no longer its chain, and it takes it back.
         const h = history.get(id);
-        let taken = retracted.get(id);
-        if (!taken) retracted.set(id, (taken = new Map()));
+        const taken = retracted.get(id) ?? new Map<number, string>();
+        retracted.set(id, taken);
         if (h)
           for (const [n, said] of h) {
             if (n <= number) continue;
@@ -202,6 +208,10 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     forgetBelow(id, number) {
       const h = history.get(id);
       if (h) for (const n of h.keys()) if (n < number) h.delete(n);
+    },
+    offBranch(head, number, hash) {
+      if (number > head.number) return true;
+      return head.witnesses.some((id) => history.get(id)?.get(number) !== hash);
     },
     doubted(number, hash, usable) {
       // While independent witnesses still agree on a block there, one upstream saying otherwise moves nothing (a liar

@@ -177,15 +177,15 @@ export function createAnswerCache(ctx: EngineContext, deps: AnswerCacheDeps) {
    * After a reorg: forget everything that belonged to a block some usable upstream now contradicts — after one deeper
    * than the walk, everything below `deepBelow` within the head history.
    */
-  function onReorg(deepBelow?: number) {
-    const orphaned = new Set<string>(anchors.reconcile(deepBelow));
+  function onReorg(deepBelow?: number, branch?: AgreedHead) {
+    const orphaned = new Set<string>(anchors.reconcile(deepBelow, branch));
     const floor = (deps.headNumber() ?? 0) - settings.finalityDepth;
     for (const [hash, number] of watched) {
       // Height unknown: drop it to be safe (a cache miss costs one upstream call, a stale hit a wrong answer).
       if (
         number === undefined ||
         (deepBelow !== undefined && inDeepReorg(number, deepBelow)) ||
-        (number > floor && anchors.doubted(number, hash))
+        (number > floor && (anchors.doubted(number, hash) || (branch && anchors.offBranch(branch, number, hash))))
       )
         orphaned.add(hash);
       else if (number <= floor) watched.delete(hash);

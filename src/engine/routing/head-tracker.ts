@@ -63,9 +63,10 @@ export interface HeadTrackerOptions {
   onVerifiedHeader?: (header: VerifiedHeader) => void;
   /**
    * An upstream's chain reorganised and its new branch was learned: what was anchored may be orphaned. `deepBelow`: the
-   * reorg went deeper than the walk, and everything below that height is in doubt too.
+   * reorg went deeper than the walk, and everything below that height is in doubt too. `branch`: the agreed head was
+   * just replaced by this one, which does not stand on it: what is not known to be on its branch is in doubt.
    */
-  onReorg?: (deepBelow?: number) => void;
+  onReorg?: (deepBelow?: number, branch?: AgreedHead) => void;
   /** A polled header failed verification. */
   onDispute?: (upstream: Upstream, reason: string) => void;
 }
@@ -243,7 +244,8 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       if (head && (head.number !== before?.number || head.hash !== before?.hash)) {
         // The old head is not below the new one (its witnesses took it back, and no walk followed the new branch):
         // answers about the branch left behind go before the new head is served.
-        if (before && headBook.agreedAt(before.number, usable)?.hash !== before.hash) options.onReorg?.();
+        if (before && headBook.agreedAt(before.number, usable)?.hash !== before.hash)
+          options.onReorg?.(undefined, head);
         options.onHead?.(head);
         for (const settle of [...headWaiters]) settle(head);
       }

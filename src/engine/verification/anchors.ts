@@ -6,7 +6,7 @@
  */
 import type { ForkSchedule } from "../../core/chain-presets.ts";
 import { type AnchorRule, areIndependent, meetsAnchorRule } from "../../core/domains/domain.ts";
-import { HEAD_HISTORY_BLOCKS, type HeadBook } from "../../core/domains/head.ts";
+import { type AgreedHead, HEAD_HISTORY_BLOCKS, type HeadBook } from "../../core/domains/head.ts";
 import { blockEnvOf } from "../../core/execution/block-env.ts";
 import { toHex } from "../../core/rpc/methods.ts";
 import { checkHeader, headerDigest } from "../../core/verification/header.ts";
@@ -54,7 +54,13 @@ export interface Anchors {
    * After a reorg: forget anchored blocks some usable upstream now contradicts — and, after a reorg deeper than the
    * walk (`deepBelow`), every one below that height within the head history; returns their hashes.
    */
-  reconcile(deepBelow?: number): `0x${string}`[];
+  /**
+   * Drops anchored blocks that are doubted, below a reorg deeper than the walk (`deepBelow`), or — after the agreed
+   * head was replaced by `branch`, one not standing on it — not known to be on `branch`. Returns their hashes.
+   */
+  reconcile(deepBelow?: number, branch?: AgreedHead): `0x${string}`[];
+  /** The block is not known to be on `branch` (the new agreed head's): see HeadBook.offBranch. */
+  offBranch(branch: AgreedHead, number: number, hash: string): boolean;
   /** The hash independent upstreams agree on at `number` (by the anchor rule), without fetching anything. */
   hashAt(number: number): string | undefined;
   /**
@@ -221,11 +227,16 @@ export function createAnchors(
       return polled ?? (await anchor(number))?.timestamp;
     },
     doubted: (number, hash) => headBook.doubted(number, hash, usableForAnchor),
-    reconcile(deepBelow) {
+    offBranch: (branch, number, hash) => headBook.offBranch(branch, number, hash),
+    reconcile(deepBelow, branch) {
       const dropped: `0x${string}`[] = [];
       for (const [number, anchored] of anchors) {
         const deep = deepBelow !== undefined && inDeepReorg(number, deepBelow);
-        if (!deep && !headBook.doubted(number, anchored.hash, usableForAnchor)) continue;
+        const off =
+          branch !== undefined &&
+          number > branch.number - HEAD_HISTORY_BLOCKS &&
+          headBook.offBranch(branch, number, anchored.hash);
+        if (!deep && !off && !headBook.doubted(number, anchored.hash, usableForAnchor)) continue;
         anchors.delete(number);
         dropped.push(anchored.hash);
       }
