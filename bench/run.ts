@@ -20,6 +20,7 @@ import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
 import { DEV_ACCOUNTS } from "../src/devnet/accounts.ts";
 import { anvilBinaryPath } from "../src/devnet/anvil.ts";
 import type { Readiness } from "../src/engine/engine.ts";
+import { positive } from "./args.ts";
 import { type BodyCase, balanceBodies, bodiesFileText, type FundedAccount, sampleCases, wrongCases } from "./bodies.ts";
 import { measureClient } from "./client.ts";
 import { findBinary, startHaproxy, startNginx } from "./external.ts";
@@ -82,11 +83,6 @@ const { values: opts } = parseArgs({
     out: { type: "string", default: join(ROOT, "docs", "benchmarks.md") },
   },
 });
-const positive = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
-  return n;
-};
 const durationS = positive("duration", opts.duration);
 const warmupS = positive("warmup", opts.warmup);
 const connections = positive("connections", opts.connections);

@@ -25,6 +25,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { DEFAULTS } from "../src/config/defaults.ts";
 import type { VerificationPolicy } from "../src/core/rpc/methods.ts";
+import { positive } from "./args.ts";
 import { bodiesFileText } from "./bodies.ts";
 import { type BenchNodes, rpc, startBenchNodes } from "./nodes.ts";
 import { formatProfile, summarizeProfile } from "./profile-summary.ts";
@@ -70,11 +71,6 @@ const { values: opts } = parseArgs({
     "node-options": { type: "string", default: "" },
   },
 });
-const positive = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${v}`);
-  return n;
-};
 const rounds = positive("rounds", opts.rounds);
 const roundDurationS = positive("round-duration", opts["round-duration"]);
 const roundBodies = positive("round-bodies", opts["round-bodies"]);
