@@ -396,3 +396,24 @@ test("off the new head's branch: a block some witness of the head names otherwis
   assert.equal(book.offBranch(head, 5, hash(5, "b")), true, "nothing said there: not known to be on it");
   assert.equal(book.offBranch(head, 14, hash(14, "b")), true, "above the head");
 });
+
+test("during a reorg walk what the upstream said below its new head vouches for nothing, until the walk ends", () => {
+  const book = independentBook();
+  for (const id of ["alpha", "beta"]) for (let n = 10; n <= 13; n++) report(book, id, n);
+  assert.equal(book.agreedAt(11, all)?.hash, hash(11));
+  // Both see a new branch from 11 up; alpha's walk is under way, beta's has not begun.
+  for (const id of ["alpha", "beta"]) report(book, id, 14, "b");
+  book.hold("alpha", 13);
+  assert.equal(book.agreedAt(11, all), undefined, "alpha's old block 11 is no witness while its walk runs");
+  assert.equal(book.hashOf("alpha", 11), hash(11), "the walk still finds where the branches meet");
+  book.recordAncestor("alpha", 12, hash(12, "b"));
+  book.release("alpha", 10);
+  assert.equal(book.hashOf("alpha", 11), undefined, "above where the walk met: forgotten, not restored");
+  assert.equal(book.agreedAt(10, all)?.hash, hash(10), "at and below it: its chain still");
+  assert.equal(book.hashOf("alpha", 12), hash(12, "b"), "what the walk learned stays");
+  // A walk cut short forgets everything it held.
+  book.hold("beta", 13);
+  book.release("beta");
+  assert.equal(book.hashOf("beta", 10), undefined);
+  assert.equal(book.hashOf("beta", 13), hash(13, "b"), "the new head's parent is kept");
+});

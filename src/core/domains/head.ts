@@ -45,10 +45,17 @@ export interface HeadBook {
   /** An ancestor of this upstream's head, learned by walking parent hashes after a reorg. */
   recordAncestor(upstreamId: string, number: number, hash: string): void;
   /**
-   * Forget what this upstream said below `number`: its chain reorganised deeper than the walk could follow, so what it
-   * said there before belongs to a branch it no longer is on (and must vouch for nothing).
+   * A reorg walk of this upstream begins: what it said below `number` may belong to the branch it left, so it vouches
+   * for nothing (agreement, doubts, branches) until the walk ends; `hashOf` still sees it, for the walk to find where
+   * the branches meet. Blocks the walk learns (`recordAncestor`) count at once.
    */
-  forgetBelow(upstreamId: string, number: number): void;
+  hold(upstreamId: string, number: number): void;
+  /**
+   * The walk ended. `metAt`: it met what the upstream said before at that height, so what it said there and below is
+   * its chain still and counts again. Without it (deeper than the walk, or the walk failed) what was held is
+   * forgotten: the upstream's history is what the walk learned.
+   */
+  release(upstreamId: string, metAt?: number): void;
   /**
    * What was anchored at `number` may be orphaned: independent witnesses among `usable` now agree on another block
    * there, or, when none agree on any, some usable upstream says another block is there or took this one back (its
@@ -82,6 +89,8 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
    * by upstream: a retraction counts against the block like a contradiction (`doubted`) until it reports it again.
    */
   const retracted = new Map<string, Map<number, string>>();
+  /** What an upstream said below a reorg walk under way (see `hold`), by upstream. */
+  const held = new Map<string, Map<number, string>>();
   const heads = new Map<string, number>();
   const canFormIndependentPair = upstreams.some((a) => upstreams.some((b) => areIndependent(a.domain, b.domain)));
   let agreed: AgreedHead | undefined;
@@ -159,6 +168,7 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
     forget(id) {
       history.delete(id);
       retracted.delete(id);
+      held.delete(id);
       heads.delete(id);
     },
     agree(usable) {
@@ -200,14 +210,28 @@ export function createHeadBook(options: HeadBookOptions): HeadBook {
       const below = h?.get(number - 1);
       return (here !== undefined && here !== hash) || (below !== undefined && below !== parentHash);
     },
-    hashOf: (id, number) => history.get(id)?.get(number),
+    hashOf: (id, number) => history.get(id)?.get(number) ?? held.get(id)?.get(number),
     recordAncestor(id, number, hash) {
       const head = heads.get(id);
       if (head !== undefined && number < head && number >= head - HEAD_HISTORY_BLOCKS) record(id, number, hash);
     },
-    forgetBelow(id, number) {
+    hold(id, number) {
       const h = history.get(id);
-      if (h) for (const n of h.keys()) if (n < number) h.delete(n);
+      if (!h) return;
+      const kept = held.get(id) ?? new Map<number, string>();
+      held.set(id, kept);
+      for (const [n, said] of h) {
+        if (n >= number) continue;
+        h.delete(n);
+        kept.set(n, said);
+      }
+    },
+    release(id, metAt) {
+      const kept = held.get(id);
+      held.delete(id);
+      const h = history.get(id);
+      if (!kept || !h || metAt === undefined) return;
+      for (const [n, said] of kept) if (n <= metAt && !h.has(n)) h.set(n, said);
     },
     offBranch(head, number, hash) {
       if (number > head.number) return true;

@@ -228,12 +228,18 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       if (reorged && walkBudget(u.id, at) > 0) {
         log.info({ upstream: u.id, head: number }, "reorg: learning the new branch's blocks");
         // Down to where it meets what the upstream said before (one header when it only went back on its branch).
-        const deepBelow = await walkBack(u, number - 1, block.parentHash);
-        if (deepBelow !== undefined) {
-          log.warn({ upstream: u.id, below: deepBelow }, "reorg deeper than the walk: older reports forgotten");
-          headBook.forgetBelow(u.id, deepBelow);
-        }
-        options.onReorg?.(deepBelow);
+        // Meanwhile what it said below its new head vouches for nothing: reads anchor on what is live instead.
+        headBook.hold(u.id, number - 1);
+        const walk = await walkBack(u, number - 1, block.parentHash);
+        headBook.release(u.id, walk.kind === "met" ? walk.at : undefined);
+        if (walk.kind !== "met")
+          log.warn(
+            { upstream: u.id, below: walk.below },
+            walk.kind === "deep"
+              ? "reorg deeper than the walk: older reports forgotten"
+              : "reorg walk cut short: older reports forgotten",
+          );
+        options.onReorg?.(walk.kind === "deep" ? walk.below : undefined);
       } else if (reorged) {
         log.warn({ upstream: u.id, head: number }, "reorg not followed: this upstream's reorg walks used their budget");
         // What it took back above its new head is still doubted where independent domains no longer agree on it.
@@ -257,23 +263,29 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
   }
 
   /**
+   * How a reorg walk ended: it met what the upstream said before (at that height), went as deep as allowed without
+   * meeting it, or was cut short (a failed fetch, a bad header, the walk budget) with blocks below `below` unknown.
+   */
+  type Walk = { kind: "met"; at: number } | { kind: "deep" | "cut"; below: number };
+
+  /**
    * After a reorg, learn an upstream's blocks on the new branch by following parent hashes down from `number` (whose
    * hash is `hash`) until they meet what it said before, so agreement on older blocks follows the new branch too.
    */
-  async function walkBack(u: Upstream, number: number, hash: string): Promise<number | undefined> {
+  async function walkBack(u: Upstream, number: number, hash: string): Promise<Walk> {
     let n = number;
     for (let h = hash; n > 0 && number - n < REORG_WALK_MAX_BLOCKS; n--) {
-      if (walkBudget(u.id, clock.now()) <= 0) return undefined;
+      if (walkBudget(u.id, clock.now()) <= 0) return { kind: "cut", below: n };
       spendWalkFetch(u.id, clock.now());
       const { outcome } = await u.attempt("eth_getBlockByHash", [h, false], {
         timeoutMs: options.attemptTimeoutMs,
         signal: stopped.signal,
       });
-      if (outcome.kind !== "result") return;
+      if (outcome.kind !== "result") return { kind: "cut", below: n };
       const check = checkHeader(outcome.result, options.forks);
       if (check.ok === false || check.hash !== h) {
         options.onDispute?.(u, `ancestor header: ${check.ok === false ? check.reason : "not the block asked for"}`);
-        return;
+        return { kind: "cut", below: n };
       }
       const block = outcome.result as VerifiedHeader & { parentHash: string };
       noteHeader(u, check, block);
@@ -281,11 +293,11 @@ export function createHeadTracker(ctx: EngineContext, options: HeadTrackerOption
       headBook.recordAncestor(u.id, n - 1, block.parentHash);
       // Stop where the new branch meets what the upstream said before; a height it never reported (heads can be
       // skipped between polls) says nothing about where the fork is, so the walk goes on.
-      if (known === block.parentHash) return undefined;
+      if (known === block.parentHash) return { kind: "met", at: n - 1 };
       h = block.parentHash;
     }
     // Walked as deep as allowed without meeting the old branch: the lowest height learned bounds what is known.
-    return n > 0 ? n : undefined;
+    return n > 0 ? { kind: "deep", below: n } : { kind: "met", at: 0 };
   }
 
   /** Walk fetches per upstream within the window (their times). */
