@@ -7,7 +7,14 @@ import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { type ChainConfig, type Config, type ConfigInput, configSchemaOf, type UpstreamConfig } from "./schema.ts";
+import {
+  type ChainConfig,
+  type Config,
+  type ConfigInput,
+  configSchemaOf,
+  type SolanaClusterConfig,
+  type UpstreamConfig,
+} from "./schema.ts";
 import { ConfigError, parseWith } from "./validate.ts";
 
 export { ConfigError };
@@ -66,7 +73,10 @@ function parseYamlWithEnvRefs(text: string): unknown {
 export type DraftUpstreamConfig = Omit<UpstreamConfig, "domain"> & { domain?: UpstreamConfig["domain"] };
 export type DraftChainConfig = Omit<ChainConfig, "upstreams"> & { upstreams: DraftUpstreamConfig[] };
 /** A config whose upstreams may lack `domain`: for `multihome doctor` only, never for the gateway. */
-export type DraftConfig = Omit<Config, "chains"> & { chains: DraftChainConfig[] };
+export type DraftConfig = Omit<Config, "chains" | "solana"> & {
+  chains: DraftChainConfig[];
+  solana: (Omit<SolanaClusterConfig, "upstreams"> & { upstreams: DraftUpstreamConfig[] })[];
+};
 
 export interface ValidateOptions {
   /** `false`: upstreams may leave out `domain` (`multihome doctor`); everything else is checked as usual. @default true */

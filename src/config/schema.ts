@@ -10,6 +10,7 @@ import { DEFAULTS } from "./defaults.ts";
 import { label } from "./fields.ts";
 import {
   domainSchema,
+  plainUpstreamWith,
   providersSchema,
   type ResolveIssue,
   resolveUpstreams,
@@ -94,9 +95,39 @@ const forkSchedule = z
     }
   });
 
+/** Distinct upstream ids within one chain's entry (ids given in the config; shortcuts get theirs when expanded). */
+const uniqueUpstreamIds = (chain: { upstreams: { id?: string | undefined }[] }, ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  chain.upstreams.forEach((u, i) => {
+    if (u.id === undefined) return;
+    if (seen.has(u.id))
+      ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
+    seen.add(u.id);
+  });
+};
+
+/** A Solana cluster's name: the last segment of `/rpc/solana/{name}`. */
+export const SOLANA_CLUSTER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+/** A base58-encoded 32-byte hash (Solana's genesis hash, blockhashes). */
+export const BASE58_HASH = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+
+/** A Solana cluster in `chains`: `{ family: "solana", name, upstreams }`, served at `/rpc/solana/{name}`. */
+const solanaClusterSchemaWith = <D extends z.ZodType>(domain: D) =>
+  z
+    .strictObject({
+      family: z.literal("solana"),
+      name: z.string().regex(SOLANA_CLUSTER_NAME, "lower-case letters, digits and '-', at most 32"),
+      /** When given, every upstream's `getGenesisHash` must be this; otherwise independent domains must agree on it. */
+      genesisHash: z.string().regex(BASE58_HASH, "a base58 hash").optional(),
+      upstreams: z.array(plainUpstreamWith(domain)).min(1).max(64),
+    })
+    .superRefine(uniqueUpstreamIds);
+
 const chainSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) =>
   z
     .strictObject({
+      /** Ethereum-like (the default); Solana clusters are the other family (see solanaClusterSchemaWith). */
+      family: z.literal("evm").optional(),
       chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
       name: z.string().max(64).optional(),
       /** Plain upstreams `{ id, url, domain }` and provider shortcuts `{ provider, key, domain }`. */
@@ -112,16 +143,28 @@ const chainSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, sh
       /** Overrides the chain's preset stack: whose transaction and receipt encodings it uses. */
       stack: z.enum(["ethereum", "op-stack", "arbitrum", "polygon"]).optional(),
     })
-    .superRefine((chain, ctx) => {
-      // Ids given in the config; a shortcut without one gets a free one when it is expanded.
-      const seen = new Set<string>();
-      chain.upstreams.forEach((u, i) => {
-        if (u.id === undefined) return;
-        if (seen.has(u.id))
-          ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
-        seen.add(u.id);
-      });
-    });
+    .superRefine(uniqueUpstreamIds);
+
+/** A parsed entry of `chains` (one that failed its checks is not, and is left alone: its issues are reported). */
+const isEntry = (c: unknown): c is { upstreams: unknown[] } =>
+  typeof c === "object" && c !== null && Array.isArray((c as { upstreams?: unknown }).upstreams);
+
+/** One entry of `chains`: a Solana cluster when it says `family: "solana"`, else an Ethereum-like chain. */
+const chainEntryWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) => {
+  const evm = chainSchemaWith(domain, shortcutDomain);
+  const solana = solanaClusterSchemaWith(domain);
+  type Out = z.output<typeof evm> | z.output<typeof solana>;
+  type In = z.input<typeof evm> | z.input<typeof solana>;
+  const entry = z.unknown().transform((input, ctx): Out => {
+    const isSolana = typeof input === "object" && input !== null && (input as { family?: unknown }).family === "solana";
+    const result = (isSolana ? solana : evm).safeParse(input);
+    if (result.success) return result.data;
+    // Every issue stops the checks after it: the entry is not a chain, so nothing may read it as one.
+    for (const issue of result.error.issues) ctx.issues.push({ ...issue, input: undefined } as never);
+    return z.NEVER;
+  });
+  return entry as unknown as z.ZodType<Out, In>;
+};
 
 /** Everything but `chains`, unrefined: each schema below extends it with its own chains (a refined schema cannot). */
 const settingsSchema = z.strictObject({
@@ -311,22 +354,29 @@ const settingsSchema = z.strictObject({
 
 const configSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) =>
   settingsSchema
-    .extend({ providers: providersSchema, chains: z.array(chainSchemaWith(domain, shortcutDomain)).min(1) })
+    .extend({ providers: providersSchema, chains: z.array(chainEntryWith(domain, shortcutDomain)).min(1).max(256) })
     .superRefine((config, ctx) => {
-      const ids = new Set<number>();
+      const ids = new Set<number | string>();
       config.chains.forEach((c, i) => {
-        if (ids.has(c.chainId))
-          ctx.addIssue({ code: "custom", path: ["chains", i, "chainId"], message: `duplicate chainId ${c.chainId}` });
-        ids.add(c.chainId);
+        if (!isEntry(c)) return;
+        const [id, path, what] =
+          c.family === "solana"
+            ? [`solana/${c.name}`, "name", `duplicate Solana cluster "${c.name}"`]
+            : [c.chainId, "chainId", `duplicate chainId ${c.chainId}`];
+        if (ids.has(id)) ctx.addIssue({ code: "custom", path: ["chains", i, path], message: what });
+        ids.add(id);
       });
     })
-    .transform(({ providers = {}, chains, ...settings }, ctx) => ({
+    .transform(({ providers = {}, chains: entries, ...settings }, ctx) => ({
       ...settings,
-      chains: chains.map((chain, i) => {
+      chains: entries.flatMap((chain, i) => {
+        if (!isEntry(chain) || chain.family === "solana") return [];
         const report = (issue: ResolveIssue) =>
           ctx.addIssue({ code: "custom", path: ["chains", i, "upstreams", ...issue.path], message: issue.message });
-        return { ...chain, upstreams: resolveUpstreams<z.output<D>>(chain, providers, report) };
+        return [{ ...chain, upstreams: resolveUpstreams<z.output<D>>(chain, providers, report) }];
       }),
+      // Solana clusters are kept apart: every other part of the gateway speaks of Ethereum-like chains.
+      solana: entries.flatMap((chain) => (isEntry(chain) && chain.family === "solana" ? [chain] : [])),
     }));
 
 /** The gateway's config: every upstream declares its `domain`. */
@@ -345,3 +395,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ChainConfig = Config["chains"][number];
 export type UpstreamConfig = ChainConfig["upstreams"][number];
+export type SolanaClusterConfig = Config["solana"][number];

@@ -56,7 +56,7 @@ function addressProblem(url: string, allowPrivate: boolean): string | undefined 
 }
 
 /** An upstream whose `domain` is validated by `domain`: required for the gateway, optional in a draft. */
-const plainUpstreamWith = <Dom extends z.ZodType>(domain: Dom) =>
+export const plainUpstreamWith = <Dom extends z.ZodType>(domain: Dom) =>
   z.strictObject({ id: label, url: upstreamUrl, domain, connections, allowPrivateNetwork }).superRefine((u, ctx) => {
     // A literal address is decided here, so the error names the field; a host name is checked at every connect.
     const problem = addressProblem(u.url, u.allowPrivateNetwork);

@@ -5,14 +5,11 @@ import { createDomainHealth, type DomainHealth } from "../core/domains/domain-he
 import { createHeadBook } from "../core/domains/head.ts";
 import type { ByteLru } from "../core/lru.ts";
 import { noopMetrics } from "../core/ports.ts";
-import { createLatencyWindow } from "../core/routing/latency.ts";
-import { createRetryBudget } from "../core/routing/retry-budget.ts";
 import { createMethodPolicy } from "../core/rpc/access.ts";
 import type { RpcCall, RpcErrorObject } from "../core/rpc/jsonrpc.ts";
 import type { ChainStatus } from "../core/rpc/status.ts";
 import { createRedactor } from "../core/security/redact.ts";
-import { createUpstream, type Upstream, viewOf } from "../upstream/upstream.ts";
-import { type Activity, drillable } from "./activity.ts";
+import type { Activity } from "./activity.ts";
 import type { CallAnswer, CallOptions } from "./answers/answer.ts";
 import { type CachedAnswer, createAnswerCache } from "./answers/answer-cache.ts";
 import { createLastKnownGoodBook } from "./answers/last-known-good.ts";
@@ -22,8 +19,9 @@ import { createTransactions, type TransactionStatus } from "./outbox/transaction
 import { createPipeline } from "./pipeline.ts";
 import { createResolver } from "./resolve.ts";
 import { createCordons } from "./routing/cordons.ts";
-import { type ExecuteTarget, execute } from "./routing/execute.ts";
+import { execute } from "./routing/execute.ts";
 import { createHeadTracker, type HeadTracker, READY_SILENCE_POLLS } from "./routing/head-tracker.ts";
+import { createTarget, createUpstreams } from "./routing/upstream-set.ts";
 import type { ChainSettings } from "./settings.ts";
 import { createSiblingHeads } from "./sibling-heads.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
@@ -71,23 +69,7 @@ export function createChain(
   const { chainId, routing, health } = settings;
   const serves = createMethodPolicy(settings.methods);
   const metrics = (ctx.metrics ?? noopMetrics).chain(chainId);
-  const upstreams: Upstream[] = settings.upstreams.map((u) =>
-    createUpstream(u, {
-      clock,
-      transport: drillable(ctx.createTransport(u), () => activity.drilled(u.domain)),
-      maxResponseBytes: settings.maxResponseBytes,
-      metrics: metrics.upstream(u),
-      breaker: {
-        failureThreshold: health.breakerFailureThreshold,
-        failureRateThreshold: health.breakerFailureRate,
-        windowMs: health.breakerWindowMs,
-        minRequestsInWindow: health.breakerMinRequests,
-        openMs: health.breakerOpenMs,
-        maxOpenMs: health.breakerMaxOpenMs,
-        slowStartMs: health.slowStartMs,
-      },
-    }),
-  );
+  const upstreams = createUpstreams(ctx, settings, activity, (u) => metrics.upstream(u));
   const headBook = createHeadBook({ upstreams: settings.upstreams });
   const domainHealth = withEvents(
     createDomainHealth({
@@ -98,17 +80,13 @@ export function createChain(
     chainId,
     activity,
   );
-  const target: ExecuteTarget = {
+  const target = createTarget(
+    settings,
     upstreams,
-    views: (now) =>
-      upstreams.map((u) => viewOf(u, now, headBook.headOf(u.id), domainHealth.isDown(u.outageDomain, now))),
     domainHealth,
-    refreshHeads: (ids) => tracker.refresh(ids),
-    budget: createRetryBudget({ ratio: routing.retryBudgetRatio, minPerSecond: routing.retryBudgetMinPerSecond }),
-    latency: createLatencyWindow(),
-    hedgeDelay: { ms: 0, computedAt: Number.NEGATIVE_INFINITY },
-    routing,
-  };
+    (id) => headBook.headOf(id),
+    (ids) => tracker.refresh(ids),
+  );
   const tracker: HeadTracker = createHeadTracker(ctx, {
     chainId,
     upstreams,

@@ -19,6 +19,8 @@ import type { CachedAnswer } from "./answers/answer-cache.ts";
 import { type CallAnswer, type CallOptions, type Chain, createChain } from "./chain.ts";
 import type { EngineContext } from "./context.ts";
 import type { TransactionStatus } from "./outbox/transactions.ts";
+import type { SolanaAnswer } from "./solana/answer.ts";
+import { createSolanaCluster, type SolanaCluster, type SolanaClusterStatus } from "./solana/cluster.ts";
 import type { SubscribeResult } from "./streams.ts";
 
 export type { ChainStatus, Readiness } from "../core/rpc/status.ts";
@@ -27,6 +29,8 @@ export type { AccountAnswer, AccountView } from "./answers/account-view.ts";
 export { isVerification, rpcErrorOf, VERIFICATIONS } from "./answers/answer.ts";
 export type { CallAnswer, CallOptions, Evidence, Verification } from "./chain.ts";
 export type { EngineContext } from "./context.ts";
+export type { SolanaAnswer, SolanaEvidence } from "./solana/answer.ts";
+export type { SolanaClusterStatus } from "./solana/cluster.ts";
 export type { SubscribeResult } from "./streams.ts";
 
 export interface Engine {
@@ -59,6 +63,11 @@ export interface Engine {
   siblingHead(chainId: number, number: number): void;
   /** Told of each chain's every new agreed head (a worker tells its siblings). */
   onHead(listener: (chainId: number, number: number) => void): void;
+  /** The Solana clusters served, by name (`/rpc/solana/{name}`). */
+  solanaClusters(): string[];
+  /** A call on a Solana cluster; undefined when no cluster has that name. */
+  solanaCall(name: string, call: RpcCall): Promise<SolanaAnswer> | undefined;
+  solanaStatus(): SolanaClusterStatus[];
   stop(): Promise<void>;
 }
 
@@ -129,6 +138,24 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     chainMetrics.set(chain.chainId, (ctx.metrics ?? noopMetrics).chain(chain.chainId));
     outageDomains.set(chain.chainId, new Map(chain.upstreams.map((u) => [u.id, outageDomainOf(u.domain)])));
   }
+  const clusters = new Map<string, SolanaCluster>(
+    config.solana.map((cluster) => [
+      cluster.name,
+      createSolanaCluster(
+        ctx,
+        {
+          name: cluster.name,
+          genesisHash: cluster.genesisHash,
+          upstreams: cluster.upstreams,
+          routing: config.routing,
+          health: config.health,
+          maxResponseBytes: config.upstream.maxResponseBytes,
+          cordonMs: config.verification.cordonMs,
+        },
+        activity,
+      ),
+    ]),
+  );
   const readiness = (): Readiness => {
     const statuses = [...chains.values()].map((c) => c.status());
     return { ready: statuses.every((s) => s.ready), chains: statuses };
@@ -137,9 +164,10 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     chainIds: () => [...chains.keys()],
     start() {
       for (const c of chains.values()) c.start();
+      for (const c of clusters.values()) c.start();
     },
     async ready(timeoutMs) {
-      await Promise.all([...chains.values()].map((c) => c.ready(timeoutMs)));
+      await Promise.all([...chains.values(), ...clusters.values()].map((c) => c.ready(timeoutMs)));
       return readiness();
     },
     async call(chainId, call, options) {
@@ -200,8 +228,11 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
         config.chains.flatMap((c) => c.upstreams),
       );
     },
+    solanaClusters: () => [...clusters.keys()],
+    solanaCall: (name, call) => clusters.get(name)?.call(call),
+    solanaStatus: () => [...clusters.values()].map((c) => c.status()),
     async stop() {
-      await Promise.all([...chains.values()].map((c) => c.stop()));
+      await Promise.all([...chains.values(), ...clusters.values()].map((c) => c.stop()));
     },
   };
 }

@@ -22,6 +22,7 @@ import {
   refuseBody,
   wholeBodyError,
 } from "./rpc-handler.ts";
+import { handleSolanaBody } from "./solana-handler.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
@@ -92,6 +93,13 @@ export const ACCOUNT_VIEW_COST = 4;
 export const TRANSACTION_VIEW_COST = 4;
 
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
+/** `/rpc/solana/{name}`: a Solana cluster's JSON-RPC. */
+const SOLANA_PATH = /^\/rpc\/solana\/([a-z0-9-]{1,32})\/?$/;
+/**
+ * The chain id Solana calls are admitted under (keys, limits): none is a real chain's, so an API key restricted to
+ * listed chains does not reach Solana clusters.
+ */
+export const SOLANA_ACCESS_CHAIN = 0;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
 
 /** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
@@ -283,6 +291,29 @@ export async function startHttpServer(
     send(res, r.status, r.headers, r.body);
   }
 
+  async function handleSolana(req: IncomingMessage, res: ServerResponse, name: string) {
+    if (req.method === "OPTIONS") return preflight(req, res);
+    if (req.method !== "POST") {
+      res.setHeader("allow", "POST, OPTIONS");
+      return sendJson(res, 405, { error: { code: "method_not_allowed", message: "JSON-RPC requests use POST" } });
+    }
+    if (!engine.solanaClusters().includes(name))
+      return sendJson(res, 404, {
+        error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
+      });
+    const gate = admit(req, res, SOLANA_ACCESS_CHAIN, undefined, refuseRpc(res));
+    if (!gate) return;
+    const body = await readBody(req);
+    if (body === "too_large" || !isUtf8(body)) {
+      res.shouldKeepAlive = false;
+      return sendJson(res, body === "too_large" ? 413 : 400, {
+        error: { code: body === "too_large" ? "limit_exceeded" : "parse_error", message: "request body refused" },
+      });
+    }
+    const r = await handleSolanaBody(engine, name, body.toString("utf8"), { limits, requestId: newRequestId(), gate });
+    send(res, r.status, r.headers, r.body);
+  }
+
   /** A CORS preflight: allowed origins get the headers (no credentials, ever), others a 403. */
   function preflight(req: IncomingMessage, res: ServerResponse) {
     const cors = access.cors(req, undefined);
@@ -332,6 +363,8 @@ export async function startHttpServer(
       if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
       return sendJson(res, 200, answer.view);
     }
+    const solana = SOLANA_PATH.exec(path);
+    if (solana) return handleSolana(req, res, solana[1]!);
     const transaction = TRANSACTION_PATH.exec(path);
     if (transaction) {
       if (req.method !== "GET") {

@@ -1,0 +1,247 @@
+/**
+ * One Solana cluster: its upstreams in their failure domains, the agreed slot per commitment, and answering one call —
+ * by agreement at one slot (account reads, blockhashes, signature statuses), from the agreed view (the slot, the
+ * genesis hash), through several domains (sends), or on one upstream's word for everything else, labelled so.
+ */
+
+import { createDomainHealth } from "../../core/domains/domain-health.ts";
+import { MultihomeError } from "../../core/errors.ts";
+import { noopMetrics } from "../../core/ports.ts";
+import { canonicalJson } from "../../core/rpc/cache-policy.ts";
+import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
+import { createRedactor } from "../../core/security/redact.ts";
+import {
+  clientMinContextSlot,
+  commitmentOfCall,
+  solanaMethodKind,
+  withMinContextSlot,
+} from "../../core/solana/methods.ts";
+import { COMMITMENTS, type Commitment, createSlotBook } from "../../core/solana/slots.ts";
+import type { Activity } from "../activity.ts";
+import type { EngineContext } from "../context.ts";
+import { execute } from "../routing/execute.ts";
+import { createTarget, createUpstreams, type UpstreamSetSettings } from "../routing/upstream-set.ts";
+import type { ChainSettings } from "../settings.ts";
+import { executeAtOneSlot } from "./agreement.ts";
+import type { SolanaAnswer, SolanaEvidence } from "./answer.ts";
+import { createSolanaLastKnownGood } from "./last-known-good.ts";
+import { sendThroughDomains } from "./send.ts";
+import { createSlotTracker } from "./slot-tracker.ts";
+
+/** What the engine needs to run one Solana cluster (the app derives it from the validated config). */
+export interface SolanaClusterSettings extends UpstreamSetSettings {
+  name: string;
+  genesisHash: string | undefined;
+  cordonMs: ChainSettings["verification"]["cordonMs"];
+}
+
+export interface SolanaClusterStatus {
+  name: string;
+  ready: boolean;
+  slots: Partial<Record<Commitment, number>>;
+  upstreams: { id: string; domain: string; admission: string; slot: number | undefined }[];
+}
+
+export interface SolanaCluster {
+  name: string;
+  start(): void;
+  /** Resolves once every commitment has an agreed slot, or after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void>;
+  call(call: RpcCall): Promise<SolanaAnswer>;
+  status(): SolanaClusterStatus;
+  stop(): Promise<void>;
+}
+
+const NONE: SolanaEvidence = { verified: "none" };
+
+export function createSolanaCluster(
+  ctx: EngineContext,
+  settings: SolanaClusterSettings,
+  activity: Activity,
+): SolanaCluster {
+  const { clock } = ctx;
+  const { health, routing } = settings;
+  // Solana clusters have no metrics of their own yet: their upstreams count nowhere.
+  const metrics = noopMetrics.chain(0);
+  const upstreams = createUpstreams(ctx, settings, activity, (u) => metrics.upstream(u));
+  const stop = new AbortController();
+  const book = createSlotBook(settings.upstreams);
+  const domainHealth = createDomainHealth({
+    minFailedUpstreams: health.domainMinFailedUpstreams,
+    windowMs: health.domainWindowMs,
+    downMs: health.domainDownMs,
+  });
+  const target = createTarget(
+    settings,
+    upstreams,
+    domainHealth,
+    (id) => book.slotOf(id, "processed"),
+    (ids) => tracker.refresh(ids),
+  );
+  const slotWaiters = new Set<() => void>();
+  const tracker = createSlotTracker(ctx, {
+    cluster: settings.name,
+    upstreams,
+    book,
+    domainHealth,
+    pollIntervalMs: health.headPollIntervalMs,
+    attemptTimeoutMs: routing.attemptTimeoutMs,
+    genesisHash: settings.genesisHash,
+    onSlots: () => {
+      for (const settle of [...slotWaiters]) settle();
+    },
+  });
+  const redact = createRedactor(settings.upstreams.map((u) => u.url));
+  const lastKnownGood = createSolanaLastKnownGood(clock);
+  target.onDispute = (u, reason) => {
+    ctx.logger.warn({ cluster: settings.name, upstream: u.id, reason }, "answer failed agreement");
+    // One provably wrong answer at a slot independent domains agree on is enough: it vouches for nothing a while.
+    u.cordonedUntil = Math.max(u.cordonedUntil, clock.now() + settings.cordonMs);
+    u.cordonReason = `disputed: ${reason}`;
+  };
+  const run = (plan: Parameters<typeof execute>[2]) => execute(ctx, target, plan);
+  const ready = () => COMMITMENTS.every((c) => book.agreed(c) !== undefined);
+  const cleanError = (e: RpcErrorObject): RpcErrorObject => ({
+    code: e.code,
+    message: redact(e.message),
+    ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
+  });
+
+  async function agreedRead(call: RpcCall): Promise<SolanaAnswer> {
+    const commitment = commitmentOfCall(call.method, call.params);
+    const min = clientMinContextSlot(call.method, call.params);
+    if (commitment === undefined || min === "invalid")
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", "invalid params: commitment or minContextSlot"),
+        evidence: NONE,
+      };
+    const floor = Math.max(min ?? 0, book.agreed(commitment) ?? 0);
+    const agreement = await executeAtOneSlot(
+      run,
+      (at) => ({
+        method: call.method,
+        params: withMinContextSlot(call.method, call.params, at),
+        heavy: false,
+        minBlock: undefined,
+      }),
+      floor,
+      (u, reason) => target.onDispute?.(u, reason),
+    );
+    const key = `${call.method}:${canonicalJson(withMinContextSlot(call.method, call.params, 0))}`;
+    if (agreement.ok) {
+      const domains = [...new Set(agreement.witnesses.map((u) => u.outageDomain))];
+      const evidence: SolanaEvidence = {
+        verified: "quorum",
+        slot: agreement.slot,
+        upstream: agreement.witnesses[0]!.id,
+        domains,
+      };
+      lastKnownGood.remember(key, agreement.result, agreement.slot, domains);
+      return { ok: true, result: agreement.result, evidence };
+    }
+    if ("rpcError" in agreement)
+      return { ok: false, rpcError: cleanError(agreement.rpcError), evidence: { verified: "quorum" } };
+    const known = lastKnownGood.get(key);
+    const error = known
+      ? new MultihomeError("unavailable", agreement.error.message, {
+          data: { ...agreement.error.data, lastKnownGood: known },
+        })
+      : agreement.error;
+    return { ok: false, error, evidence: NONE };
+  }
+
+  function agreedSlot(call: RpcCall): SolanaAnswer {
+    const commitment = commitmentOfCall(call.method, call.params);
+    const min = clientMinContextSlot(call.method, call.params);
+    if (commitment === undefined || min === "invalid")
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", "invalid params: commitment or minContextSlot"),
+        evidence: NONE,
+      };
+    const slot = book.agreed(commitment);
+    if (slot === undefined)
+      return {
+        ok: false,
+        error: new MultihomeError("unavailable", "no slot is agreed by independent domains yet"),
+        evidence: NONE,
+      };
+    if (min !== undefined && slot < min)
+      return {
+        ok: false,
+        rpcError: { code: -32016, message: "Minimum context slot has not been reached", data: { contextSlot: slot } },
+        evidence: { verified: "quorum", slot },
+      };
+    return { ok: true, result: slot, evidence: { verified: "quorum", slot } };
+  }
+
+  async function single(call: RpcCall): Promise<SolanaAnswer> {
+    const r = await run({ method: call.method, params: call.params, heavy: false, minBlock: undefined });
+    if (r.ok) return { ok: true, result: r.result, evidence: { verified: "single", upstream: r.upstream } };
+    if ("rpcError" in r)
+      return { ok: false, rpcError: cleanError(r.rpcError), evidence: { verified: "single", upstream: r.upstream } };
+    return { ok: false, error: r.error, evidence: NONE };
+  }
+
+  return {
+    name: settings.name,
+    start: () => tracker.start(),
+    async ready(timeoutMs) {
+      if (ready()) return;
+      await new Promise<void>((resolve) => {
+        const settle = () => {
+          if (!ready() && !stop.signal.aborted) return;
+          cancel();
+          slotWaiters.delete(settle);
+          resolve();
+        };
+        const cancel = clock.setTimer(timeoutMs, () => {
+          slotWaiters.delete(settle);
+          resolve();
+        });
+        slotWaiters.add(settle);
+      });
+    },
+    async call(call) {
+      switch (solanaMethodKind(call.method)) {
+        case "slot":
+          return agreedSlot(call);
+        case "genesis": {
+          const genesis = tracker.genesis();
+          return genesis
+            ? { ok: true, result: genesis, evidence: { verified: "quorum" } }
+            : { ok: false, error: new MultihomeError("unavailable", "no genesis hash is agreed yet"), evidence: NONE };
+        }
+        case "agreed":
+          return agreedRead(call);
+        case "send":
+          return sendThroughDomains(upstreams, call, {
+            attemptTimeoutMs: routing.attemptTimeoutMs,
+            usable: tracker.usable,
+            onDispute: (u, reason) => target.onDispute?.(u, reason),
+            cleanError,
+          });
+        default:
+          return single(call);
+      }
+    },
+    status: () => ({
+      name: settings.name,
+      ready: ready(),
+      slots: Object.fromEntries(COMMITMENTS.map((c) => [c, book.agreed(c)])),
+      upstreams: upstreams.map((u) => ({
+        id: u.id,
+        domain: u.outageDomain,
+        admission: u.admission,
+        slot: book.slotOf(u.id, "processed"),
+      })),
+    }),
+    async stop() {
+      stop.abort();
+      tracker.stop();
+      for (const settle of [...slotWaiters]) settle();
+      await Promise.all(upstreams.map((u) => u.close()));
+    },
+  };
+}
