@@ -21,6 +21,7 @@ import type { EngineContext } from "./context.ts";
 import type { TransactionStatus } from "./outbox/transactions.ts";
 import type { SolanaAnswer } from "./solana/answer.ts";
 import { createSolanaCluster, type SolanaCluster, type SolanaClusterStatus } from "./solana/cluster.ts";
+import type { SolanaSend } from "./solana/outbox.ts";
 import type { SubscribeResult } from "./streams.ts";
 
 export type { ChainStatus, Readiness } from "../core/rpc/status.ts";
@@ -31,6 +32,7 @@ export type { CallAnswer, CallOptions, Evidence, Verification } from "./chain.ts
 export type { EngineContext } from "./context.ts";
 export type { SolanaAnswer, SolanaEvidence } from "./solana/answer.ts";
 export type { SolanaClusterStatus } from "./solana/cluster.ts";
+export type { SolanaSend } from "./solana/outbox.ts";
 export type { SubscribeResult } from "./streams.ts";
 
 export interface Engine {
@@ -68,6 +70,8 @@ export interface Engine {
   /** A call on a Solana cluster; undefined when no cluster has that name. */
   solanaCall(name: string, call: RpcCall): Promise<SolanaAnswer> | undefined;
   solanaStatus(): SolanaClusterStatus[];
+  /** A transaction sent through a Solana cluster, as its outbox knows it; undefined when unknown. */
+  solanaTransaction(name: string, signature: string): SolanaSend | undefined;
   stop(): Promise<void>;
 }
 
@@ -151,6 +155,7 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
           cordonMs: config.verification.cordonMs,
+          transactions: config.transactions,
         },
         activity,
       ),
@@ -231,6 +236,7 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     solanaClusters: () => [...clusters.keys()],
     solanaCall: (name, call) => clusters.get(name)?.call(call),
     solanaStatus: () => [...clusters.values()].map((c) => c.status()),
+    solanaTransaction: (name, signature) => clusters.get(name)?.transaction(signature),
     async stop() {
       await Promise.all([...chains.values(), ...clusters.values()].map((c) => c.stop()));
     },

@@ -100,6 +100,8 @@ const SOLANA_PATH = /^\/rpc\/solana\/([a-z0-9-]{1,32})\/?$/;
  * listed chains does not reach Solana clusters.
  */
 export const SOLANA_ACCESS_CHAIN = 0;
+/** `/v1/solana/{name}/transactions/{signature}`: what became of a Solana transaction sent through the outbox. */
+const SOLANA_TRANSACTION_PATH = /^\/v1\/solana\/([a-z0-9-]{1,32})\/transactions\/([1-9A-HJ-NP-Za-km-z]{64,88})\/?$/;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
 
 /** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
@@ -362,6 +364,24 @@ export async function startHttpServer(
         return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
       if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
       return sendJson(res, 200, answer.view);
+    }
+    const solanaTx = SOLANA_TRANSACTION_PATH.exec(path);
+    if (solanaTx) {
+      if (req.method !== "GET") {
+        res.setHeader("allow", "GET");
+        return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
+      }
+      if (!(await admitView(req, res, SOLANA_ACCESS_CHAIN, TRANSACTION_VIEW_COST))) return;
+      const [, name, signature] = solanaTx;
+      if (!engine.solanaClusters().includes(name!))
+        return sendJson(res, 404, {
+          error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
+        });
+      const sent = engine.solanaTransaction(name!, signature!);
+      if (!sent)
+        return sendJson(res, 404, { error: { code: "not_found", message: "no such transaction in the outbox" } });
+      const { encoded: _bytes, ...status } = sent;
+      return sendJson(res, 200, status);
     }
     const solana = SOLANA_PATH.exec(path);
     if (solana) return handleSolana(req, res, solana[1]!);

@@ -9,7 +9,7 @@ import {
   solanaRpcCode,
   withMinContextSlot,
 } from "./methods.ts";
-import { firstSignature, transactionBytes } from "./transaction.ts";
+import { firstSignature, recentBlockhash, transactionBytes } from "./transaction.ts";
 
 test("methods: account reads are agreed, the slot and genesis come from the agreed view, sends go wide", () => {
   assert.equal(solanaMethodKind("getBalance"), "agreed");
@@ -71,4 +71,37 @@ test("a transaction's id is its first signature, read from its bytes in either e
   assert.equal(firstSignature(new Uint8Array([1, 2, 3])), undefined, "too short");
   assert.equal(transactionBytes("not base64!", { encoding: "base64" }), undefined);
   assert.equal(transactionBytes(b64, { encoding: "jsonParsed" }), undefined);
+});
+
+test("a transaction's blockhash is read from its message, legacy or versioned", async () => {
+  const {
+    generateKeyPairSigner,
+    createTransactionMessage,
+    pipe,
+    setTransactionMessageFeePayerSigner,
+    setTransactionMessageLifetimeUsingBlockhash,
+    appendTransactionMessageInstruction,
+    signTransactionMessageWithSigners,
+    getBase64EncodedWireTransaction,
+    blockhash,
+  } = await import("@solana/kit");
+  const { getTransferSolInstruction } = await import("@solana-program/system");
+  const payer = await generateKeyPairSigner();
+  const lifetime = { blockhash: blockhash("4QjEBrJnATvydaCoPb7j4cneA5vSJNFsAYHQwRAjAjmQ"), lastValidBlockHeight: 150n };
+  for (const version of [0, "legacy"] as const) {
+    const message = pipe(
+      createTransactionMessage({ version }),
+      (m) => setTransactionMessageFeePayerSigner(payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(lifetime, m),
+      (m) =>
+        appendTransactionMessageInstruction(
+          getTransferSolInstruction({ source: payer, destination: payer.address, amount: 1n }),
+          m,
+        ),
+    );
+    const wire = getBase64EncodedWireTransaction(await signTransactionMessageWithSigners(message));
+    const bytes = transactionBytes(wire, { encoding: "base64" })!;
+    assert.equal(recentBlockhash(bytes), lifetime.blockhash, `version ${version}`);
+  }
+  assert.equal(recentBlockhash(new Uint8Array([1, 2])), undefined);
 });

@@ -31,3 +31,33 @@ export function firstSignature(bytes: Uint8Array): string | undefined {
   if (bytes.length < 1 + count * SIGNATURE_BYTES) return undefined;
   return base58.encode(bytes.subarray(1, 1 + SIGNATURE_BYTES));
 }
+
+/** A compact-u16 at `at`: its value and the offset after it; undefined when the bytes end first. */
+function compactU16(bytes: Uint8Array, at: number): { value: number; next: number } | undefined {
+  let value = 0;
+  for (let i = 0; i < 3; i++) {
+    const byte = bytes[at + i];
+    if (byte === undefined) return undefined;
+    value |= (byte & 0x7f) << (7 * i);
+    if ((byte & 0x80) === 0) return { value, next: at + i + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * The blockhash a transaction is valid for (its lifetime), base58; undefined when the bytes are not a transaction.
+ * After the signatures: a version prefix (v0 and later), a three-byte header, the account keys, then the blockhash.
+ */
+export function recentBlockhash(bytes: Uint8Array): string | undefined {
+  const signatures = compactU16(bytes, 0);
+  if (!signatures) return undefined;
+  let at = signatures.next + signatures.value * SIGNATURE_BYTES;
+  const first = bytes[at];
+  if (first === undefined) return undefined;
+  if (first & 0x80) at++;
+  const keys = compactU16(bytes, at + 3);
+  if (!keys) return undefined;
+  const start = keys.next + keys.value * 32;
+  if (bytes.length < start + 32) return undefined;
+  return base58.encode(bytes.subarray(start, start + 32));
+}

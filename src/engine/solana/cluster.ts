@@ -17,6 +17,7 @@ import {
   withMinContextSlot,
 } from "../../core/solana/methods.ts";
 import { COMMITMENTS, type Commitment, createSlotBook } from "../../core/solana/slots.ts";
+import type { Upstream } from "../../upstream/upstream.ts";
 import type { Activity } from "../activity.ts";
 import type { EngineContext } from "../context.ts";
 import { execute } from "../routing/execute.ts";
@@ -25,7 +26,8 @@ import type { ChainSettings } from "../settings.ts";
 import { executeAtOneSlot } from "./agreement.ts";
 import type { SolanaAnswer, SolanaEvidence } from "./answer.ts";
 import { createSolanaLastKnownGood } from "./last-known-good.ts";
-import { sendThroughDomains } from "./send.ts";
+import { createSolanaOutbox, type SolanaSend } from "./outbox.ts";
+import { sendThroughDomains, sentTransaction } from "./send.ts";
 import { createSlotTracker } from "./slot-tracker.ts";
 
 /** What the engine needs to run one Solana cluster (the app derives it from the validated config). */
@@ -33,6 +35,7 @@ export interface SolanaClusterSettings extends UpstreamSetSettings {
   name: string;
   genesisHash: string | undefined;
   cordonMs: ChainSettings["verification"]["cordonMs"];
+  transactions: Pick<ChainSettings["transactions"], "broadcastDomains" | "rebroadcastIntervalMs">;
 }
 
 export interface SolanaClusterStatus {
@@ -48,6 +51,8 @@ export interface SolanaCluster {
   /** Resolves once every commitment has an agreed slot, or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void>;
   call(call: RpcCall): Promise<SolanaAnswer>;
+  /** A transaction sent through this cluster, as the outbox knows it. */
+  transaction(signature: string): SolanaSend | undefined;
   status(): SolanaClusterStatus;
   stop(): Promise<void>;
 }
@@ -184,9 +189,54 @@ export function createSolanaCluster(
     return { ok: false, error: r.error, evidence: NONE };
   }
 
+  const sendDeps = {
+    domains: settings.transactions.broadcastDomains,
+    attemptTimeoutMs: routing.attemptTimeoutMs,
+    usable: tracker.usable,
+    onDispute: (u: Upstream, reason: string) => target.onDispute?.(u, reason),
+    cleanError,
+  };
+  /** An agreed read's value (or undefined when nothing could be agreed): what the outbox asks. */
+  const agreedValue = async (method: string, params: unknown[]): Promise<unknown> => {
+    const answer = await agreedRead({ id: 0, method, params, notification: false });
+    return answer.ok ? (answer.result as { value: unknown }).value : undefined;
+  };
+  const outbox = createSolanaOutbox({
+    clock,
+    rebroadcastIntervalMs: settings.transactions.rebroadcastIntervalMs,
+    async rebroadcast(entry) {
+      const params = [entry.encoded, { encoding: entry.encoding, skipPreflight: true }];
+      return (await sendThroughDomains(upstreams, params, entry.signature, sendDeps)).ok;
+    },
+    statuses: async (signatures) =>
+      (await agreedValue("getSignatureStatuses", [signatures])) as Awaited<
+        ReturnType<Parameters<typeof createSolanaOutbox>[0]["statuses"]>
+      >,
+    blockhashValid: async (blockhash) =>
+      (await agreedValue("isBlockhashValid", [blockhash, { commitment: "processed" }])) as boolean | undefined,
+    onError: (error) =>
+      ctx.logger.error({ cluster: settings.name, err: (error as Error).message }, "outbox check failed unexpectedly"),
+  });
+
+  /** Recorded before its first broadcast, then sent through several domains at once. */
+  async function send(call: RpcCall): Promise<SolanaAnswer> {
+    const tx = sentTransaction(call.params);
+    if (!tx)
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", "invalid params: expected a signed transaction in its encoding"),
+        evidence: NONE,
+      };
+    outbox.broadcasted(outbox.record(tx));
+    return sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
+  }
+
   return {
     name: settings.name,
-    start: () => tracker.start(),
+    start() {
+      tracker.start();
+      outbox.start();
+    },
     async ready(timeoutMs) {
       if (ready()) return;
       await new Promise<void>((resolve) => {
@@ -216,12 +266,7 @@ export function createSolanaCluster(
         case "agreed":
           return agreedRead(call);
         case "send":
-          return sendThroughDomains(upstreams, call, {
-            attemptTimeoutMs: routing.attemptTimeoutMs,
-            usable: tracker.usable,
-            onDispute: (u, reason) => target.onDispute?.(u, reason),
-            cleanError,
-          });
+          return send(call);
         default:
           return single(call);
       }
@@ -237,9 +282,11 @@ export function createSolanaCluster(
         slot: book.slotOf(u.id, "processed"),
       })),
     }),
+    transaction: (signature) => outbox.get(signature),
     async stop() {
       stop.abort();
       tracker.stop();
+      outbox.stop();
       for (const settle of [...slotWaiters]) settle();
       await Promise.all(upstreams.map((u) => u.close()));
     },

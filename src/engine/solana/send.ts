@@ -1,52 +1,57 @@
 /**
  * `sendTransaction` through several failure domains at once: the same signed bytes go to one admitted upstream in each
- * of up to SOLANA_SEND_DOMAINS outage domains, so one provider dropping it — or a whole cloud being down — loses
+ * of up to `transactions.broadcastDomains` outage domains, so one provider dropping it — or a whole cloud being down — loses
  * nothing. The transaction's id is its first signature, read from the bytes: an upstream that answers with another
  * is disputed and not believed. The first acceptance answers the client; a rejection is the chain's answer only when
  * no domain accepted.
  */
 
 import { MultihomeError } from "../../core/errors.ts";
-import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
-import { firstSignature, transactionBytes } from "../../core/solana/transaction.ts";
+import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
+import { firstSignature, recentBlockhash, transactionBytes } from "../../core/solana/transaction.ts";
 import type { Upstream } from "../../upstream/upstream.ts";
 import type { SolanaAnswer } from "./answer.ts";
 
-/** Outage domains a transaction is sent through at once. */
-export const SOLANA_SEND_DOMAINS = 3;
-
 export interface SendDeps {
+  /** Outage domains a transaction is sent through at once (`transactions.broadcastDomains`). */
+  domains: number;
   attemptTimeoutMs: number;
   usable(id: string): boolean;
   onDispute(upstream: Upstream, reason: string): void;
   cleanError(error: RpcErrorObject): RpcErrorObject;
 }
 
-/** One usable upstream per outage domain, the healthiest first, at most SOLANA_SEND_DOMAINS. */
+/** One usable upstream per outage domain, the healthiest first, at most `deps.domains`. */
 function spreadOver(upstreams: Upstream[], deps: SendDeps, now: number): Upstream[] {
   const chosen = new Map<string, Upstream>();
   const ranked = upstreams
     .filter((u) => deps.usable(u.id) && u.breaker.state(now) !== "open")
     .sort((a, b) => a.breaker.snapshot(now).errorRate - b.breaker.snapshot(now).errorRate);
   for (const u of ranked) if (!chosen.has(u.outageDomain)) chosen.set(u.outageDomain, u);
-  return [...chosen.values()].slice(0, SOLANA_SEND_DOMAINS);
+  return [...chosen.values()].slice(0, deps.domains);
 }
 
+/** The signed transaction a `sendTransaction` call carries: its id (first signature) and its blockhash. */
+export function sentTransaction(
+  params: unknown,
+): { signature: string; blockhash: string; encoded: string; encoding: "base58" | "base64" } | undefined {
+  const [encoded, config] = Array.isArray(params) ? params : [];
+  const bytes = transactionBytes(encoded, config);
+  const signature = bytes && firstSignature(bytes);
+  const blockhash = bytes && recentBlockhash(bytes);
+  if (!signature || !blockhash) return undefined;
+  const encoding = (config as { encoding?: unknown } | undefined)?.encoding === "base64" ? "base64" : "base58";
+  return { signature, blockhash, encoded: encoded as string, encoding };
+}
+
+/** Sends `params` (a `sendTransaction` call's) through several domains; the transaction's id is `signature`. */
 export async function sendThroughDomains(
   upstreams: Upstream[],
-  call: RpcCall,
+  params: unknown,
+  signature: string,
   deps: SendDeps,
   now = Date.now(),
 ): Promise<SolanaAnswer> {
-  const [encoded, config] = Array.isArray(call.params) ? call.params : [];
-  const bytes = transactionBytes(encoded, config);
-  const signature = bytes && firstSignature(bytes);
-  if (!signature)
-    return {
-      ok: false,
-      error: new MultihomeError("invalid_params", "invalid params: expected a signed transaction in its encoding"),
-      evidence: { verified: "none" },
-    };
   const targets = spreadOver(upstreams, deps, now);
   if (targets.length === 0)
     return {
@@ -57,7 +62,7 @@ export async function sendThroughDomains(
   const outcomes = await Promise.all(
     targets.map(async (u) => ({
       u,
-      ...(await u.attempt("sendTransaction", call.params, { timeoutMs: deps.attemptTimeoutMs })),
+      ...(await u.attempt("sendTransaction", params, { timeoutMs: deps.attemptTimeoutMs })),
     })),
   );
   const accepted: Upstream[] = [];

@@ -1,0 +1,240 @@
+/**
+ * Solana through Multihome, end to end: litesvm nodes in four independent domains behind fault proxies, the gateway at
+ * /rpc/solana/localnet, and `@solana/kit` as the client.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  type Address,
+  appendTransactionMessageInstruction,
+  createSolanaRpc,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
+  getSignatureFromTransaction,
+  type KeyPairSigner,
+  lamports,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+} from "@solana/kit";
+import { getTransferSolInstruction } from "@solana-program/system";
+import { FUNDED_LAMPORTS, type SolanaTestNetwork, startSolanaTestNetwork } from "./harness/solana-network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+let net: SolanaTestNetwork;
+before(async () => {
+  net = await startSolanaTestNetwork({ config: { transactions: { rebroadcastIntervalMs: 250 } } });
+  await net.advance(6);
+});
+after(() => net?.stop());
+
+/** A signed transfer of `amount` lamports, as base64 wire bytes, with a blockhash the gateway served. */
+async function transfer(
+  from: KeyPairSigner,
+  to: Address,
+  amount: bigint,
+): Promise<{ wire: string; signature: string }> {
+  const rpc = createSolanaRpc(net.rpcUrl);
+  const { value: blockhash } = await rpc.getLatestBlockhash({ commitment: "confirmed" }).send();
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(from, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+    (m) =>
+      appendTransactionMessageInstruction(
+        getTransferSolInstruction({ source: from, destination: to, amount: lamports(amount) }),
+        m,
+      ),
+  );
+  const signed = await signTransactionMessageWithSigners(message);
+  return { wire: getBase64EncodedWireTransaction(signed), signature: getSignatureFromTransaction(signed) };
+}
+
+test("a balance is served when independent domains agree on it at one slot, with evidence headers", async () => {
+  const wallet = net.wallets[0]!.address;
+  const r = await net.rpc("getBalance", [wallet, { commitment: "confirmed" }]);
+  assert.equal(r.headers.get("multihome-verified"), "quorum");
+  const result = r.body.result as { context: { slot: number }; value: number };
+  assert.equal(result.value, Number(FUNDED_LAMPORTS));
+  assert.equal(Number(r.headers.get("multihome-slot")), result.context.slot);
+  assert.ok(result.context.slot >= net.cluster.slot() - 1, "at least the agreed confirmed slot");
+  // @solana/kit reads it like a node's answer.
+  const kit = await createSolanaRpc(net.rpcUrl).getBalance(wallet).send();
+  assert.equal(kit.value, FUNDED_LAMPORTS);
+  const genesis = await net.rpc("getGenesisHash");
+  assert.equal(genesis.body.result, net.cluster.genesisHash);
+});
+
+test("getSlot is the agreed slot and never goes back; a minContextSlot above it is -32016, as a node says", async () => {
+  const slot = await net.advance(2);
+  const r = await net.rpc("getSlot", [{ commitment: "processed" }]);
+  assert.equal(r.body.result, slot);
+  assert.equal(r.headers.get("multihome-verified"), "quorum");
+  const ahead = await net.rpc("getSlot", [{ commitment: "processed", minContextSlot: slot + 100 }]);
+  assert.equal(ahead.body.error?.code, -32016);
+  const bad = await net.rpc("getBalance", [net.wallets[0]!.address, { commitment: "soon" }]);
+  assert.equal(bad.body.error?.code, -32602);
+});
+
+test("a transfer sent through the gateway lands on every node; balances move by exactly what was sent", async () => {
+  const [from] = net.wallets;
+  const to = (await generateKeyPairSigner()).address;
+  const { wire, signature } = await transfer(from!, to, 2_000_000_000n);
+  const sent = await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
+  assert.equal(sent.body.result, signature, JSON.stringify(sent.body));
+  await net.advance(6);
+  const statuses = await net.rpc("getSignatureStatuses", [[signature]]);
+  const [status] = (statuses.body.result as { value: { confirmationStatus: string; err: unknown }[] }).value;
+  assert.deepEqual([status?.confirmationStatus, status?.err], ["finalized", null]);
+  assert.equal(statuses.headers.get("multihome-verified"), "quorum");
+  const balance = await net.rpc("getBalance", [to]);
+  assert.equal((balance.body.result as { value: number }).value, 2_000_000_000);
+  for (let node = 0; node < net.cluster.nodes.length; node++)
+    assert.equal(((await net.direct("getBalance", [to], node)) as { value: number }).value, 2_000_000_000);
+});
+
+test("one provider lying about an account at the honest slot among four domains: 0 wrong answers, the liar disputed", async () => {
+  const wallet = net.wallets[1]!.address;
+  const liar = net.proxies.get("u1")!;
+  let lies = 0;
+  await liar.setFault({
+    fault: {
+      kind: "rewrite",
+      fn: (_request, response) => {
+        const r = response as { result?: { context: unknown; value: unknown } };
+        if (!r.result) return response;
+        lies++;
+        return { ...r, result: { ...r.result, value: 0 } };
+      },
+    },
+    methods: ["getBalance"],
+  });
+  try {
+    const wrong: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await net.rpc("getBalance", [wallet, { commitment: "confirmed" }]);
+      const value = (r.body.result as { value?: number } | undefined)?.value;
+      if (value !== Number(FUNDED_LAMPORTS)) wrong.push(JSON.stringify(r.body).slice(0, 200));
+    }
+    assert.deepEqual(wrong, []);
+    assert.ok(lies > 0, "the liar was asked");
+    assert.ok(net.logs.some((l) => l.includes("answer failed agreement") && l.includes('"u1"')));
+  } finally {
+    await liar.clearFault();
+  }
+});
+
+test("one provider dropping sends silently: every transfer confirmed, balances moved by exactly what was sent", async () => {
+  const dropper = net.proxies.get("u2")!;
+  const [from] = net.wallets;
+  const to = (await generateKeyPairSigner()).address;
+  const signatures: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const { wire, signature } = await transfer(from!, to, 1_000_000_000n + BigInt(i));
+    // It says it took the transaction, and drops it.
+    await dropper.setFault({
+      fault: { kind: "status", status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, result: signature }) },
+      methods: ["sendTransaction"],
+    });
+    const sent = await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
+    assert.equal(sent.body.result, signature);
+    signatures.push(signature);
+    await net.advance(1);
+  }
+  await dropper.clearFault();
+  await net.advance(6);
+  const statuses = await net.rpc("getSignatureStatuses", [signatures]);
+  const value = (statuses.body.result as { value: ({ confirmationStatus: string } | null)[] }).value;
+  assert.deepEqual(
+    value.map((s) => s?.confirmationStatus),
+    signatures.map(() => "finalized"),
+  );
+  const balance = await net.rpc("getBalance", [to]);
+  assert.equal((balance.body.result as { value: number }).value, 5_000_000_000 + 0 + 1 + 2 + 3 + 4);
+});
+
+test("every provider down: an error carrying the last agreed value and its slot, never 0", async () => {
+  const wallet = net.wallets[1]!.address;
+  const before = await net.rpc("getBalance", [wallet, { commitment: "finalized" }]);
+  const known = before.body.result as { context: { slot: number }; value: number };
+  for (const p of net.proxies.values()) await p.setFault({ kind: "down" });
+  try {
+    const r = await net.rpc("getBalance", [wallet, { commitment: "finalized" }]);
+    assert.equal(r.body.result, undefined);
+    assert.equal(r.body.error?.code, -32099);
+    const data = r.body.error?.data as {
+      multihomeCode: string;
+      lastKnownGood: { value: unknown; slot: number; ageSeconds: number };
+    };
+    assert.equal(data.multihomeCode, "unavailable");
+    assert.deepEqual(data.lastKnownGood.value, known);
+    assert.equal(data.lastKnownGood.slot, known.context.slot);
+    assert.equal(typeof data.lastKnownGood.ageSeconds, "number");
+    assert.equal(r.headers.get("multihome-verified"), "none");
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+  await waitFor(async () => (await net.rpc("getBalance", [wallet])).body.result !== undefined, {
+    timeoutMs: 10_000,
+    what: "reads to be served again",
+  });
+});
+
+/** A fault that says the transaction was taken, and drops it. */
+const dropSend = (signature: string) => ({
+  fault: { kind: "status" as const, status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, result: signature }) },
+  methods: ["sendTransaction"],
+});
+
+async function outboxStatus(signature: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const base = net.rpcUrl.replace(/\/rpc\/solana\/.*$/, "");
+  const res = await fetch(`${base}/v1/solana/localnet/transactions/${signature}`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+test("every provider drops the first broadcast: the outbox sends it again until it is finalized", async () => {
+  const to = (await generateKeyPairSigner()).address;
+  const { wire, signature } = await transfer(net.wallets[0]!, to, 3_000_000_000n);
+  for (const p of net.proxies.values()) await p.setFault(dropSend(signature));
+  const sent = await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
+  assert.equal(sent.body.result, signature);
+  await net.advance(2);
+  assert.equal((await outboxStatus(signature)).body.status, "pending", "nobody has it yet");
+  for (const p of net.proxies.values()) await p.clearFault();
+  // The outbox rebroadcasts on its own; the slots go on until it is final.
+  await waitFor(
+    async () => {
+      await net.advance(1);
+      return (await outboxStatus(signature)).body.status === "finalized";
+    },
+    { timeoutMs: 15_000, what: "the dropped transaction to be rebroadcast and finalized" },
+  );
+  const status = (await outboxStatus(signature)).body;
+  assert.ok((status.broadcasts as number) >= 2, JSON.stringify(status));
+  assert.equal(status.encoded, undefined, "the status does not echo the transaction");
+  const balance = await net.rpc("getBalance", [to]);
+  assert.equal((balance.body.result as { value: number }).value, 3_000_000_000);
+  assert.equal((await outboxStatus("1".repeat(88))).status, 404);
+});
+
+test("a transaction nobody takes until its blockhash expired is given up as expired, by agreement", async () => {
+  const to = (await generateKeyPairSigner()).address;
+  const { wire, signature } = await transfer(net.wallets[0]!, to, 1_000_000_000n);
+  for (const p of net.proxies.values()) await p.setFault(dropSend(signature));
+  try {
+    await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
+    // 150 slots is a blockhash's life.
+    await net.advance(160);
+    await waitFor(async () => (await outboxStatus(signature)).body.status === "expired", {
+      timeoutMs: 10_000,
+      what: "the transaction to be given up as expired",
+    });
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+  await net.advance(2);
+  const balance = await net.rpc("getBalance", [to, { commitment: "processed" }]);
+  assert.equal((balance.body.result as { value: number }).value, 0, "never landed");
+});
