@@ -15,7 +15,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test("demo: starts anvil nodes in four domains for two chains and the gateway, serves, and stops cleanly on SIGINT", async (t) => {
+test("demo: starts anvil nodes in four domains for two chains, a Solana cluster and the gateway, serves, and stops cleanly on SIGINT", async (t) => {
   const child = spawn(process.execPath, ["src/cli/main.ts", "demo", "--port", "0", "--block-time", "500"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
@@ -43,7 +43,7 @@ test("demo: starts anvil nodes in four domains for two chains and the gateway, s
   assert.match(out, /aws\/us-east-1/);
   assert.match(out, /gcp\/europe-west1/);
   const pids = [...out.matchAll(/ pid (\d+)\n/g)].map((m) => Number(m[1]));
-  assert.equal(pids.length, 8, "four nodes for each chain");
+  assert.equal(pids.length, 12, "four nodes for each chain and for the Solana cluster");
   assert.match(out, /Dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard\?token=\S+/);
 
   const res = await fetch(url, {
@@ -66,6 +66,22 @@ test("demo: starts anvil nodes in four domains for two chains and the gateway, s
     .transactions[0];
   assert.deepEqual([first?.type, first?.to], ["0x7e", "0x4200000000000000000000000000000000000015"]);
 
+  // The Solana cluster: the demo wallet's balance, agreed by independent domains at one slot.
+  const [, solanaUrl, wallet] =
+    /curl -s -X POST (http:\/\/\S+\/rpc\/solana\/\S+)[\s\S]*?"getBalance","params":\["(\w+)"\]/.exec(out)!;
+  const solana = await fetch(solanaUrl!, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "getBalance",
+      params: [wallet, { commitment: "processed" }],
+    }),
+  });
+  assert.equal(solana.headers.get("multihome-verified"), "quorum");
+  assert.equal(((await solana.json()) as { result: { value: number } }).result.value, 1_000_000_000_000);
+
   // The drill the demo prints is one command; shortened here, it takes aws down and reports no failed request.
   const drill = /npm run drill -- (.*)\n/.exec(out)![1]!.replace("--duration 60s", "--duration 1s").split(" ");
   const report = spawnSync(process.execPath, ["src/cli/main.ts", "drill", ...drill], { cwd: root, encoding: "utf8" });
@@ -75,5 +91,5 @@ test("demo: starts anvil nodes in four domains for two chains and the gateway, s
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   child.kill("SIGINT");
   assert.equal(await exited, 0);
-  for (const pid of pids) assert.equal(alive(pid), false, `anvil ${pid} still running`);
+  for (const pid of pids) assert.equal(alive(pid), false, `node ${pid} still running`);
 });

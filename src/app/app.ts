@@ -107,7 +107,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const logger = options.logger ?? createLogger({ level: config.log.level, secrets: upstreamSecrets(config) });
   const clock = options.clock ?? systemClock;
   const store = await (options.openStore ?? openStore)(config, logger, clock);
-  const metrics = createMetrics({ chainIds: config.chains.map((c) => c.chainId) });
+  const metrics = createMetrics({
+    chainIds: [...config.chains.map((c) => c.chainId), ...config.solana.map((c) => `solana/${c.name}`)],
+  });
   const engine = createEngine(config, {
     metrics,
     clock,

@@ -1,7 +1,8 @@
 /**
  * The demo: a local network of anvil nodes in four failure domains — two of them on the same cloud region, to show
  * why domains matter — kept on identical blocks, with the gateway in front. The same four providers also serve an
- * OP-stack chain (chain id {@link DEMO_OP_CHAIN_ID}), whose every block starts with an L1-attributes deposit.
+ * OP-stack chain (chain id {@link DEMO_OP_CHAIN_ID}), whose every block starts with an L1-attributes deposit, and a
+ * Solana cluster ({@link DEMO_SOLANA_CLUSTER}) of litesvm nodes producing a slot every {@link DEMO_SOLANA_SLOT_MS} ms.
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
@@ -10,6 +11,7 @@ import type { ConfigInput } from "../config/schema.ts";
 import type { FailureDomain } from "../core/domains/domain.ts";
 import { staleAfterBlockTime } from "../core/rpc/staleness.ts";
 import { type Devnet, startDevnet } from "../devnet/devnet.ts";
+import type { SolanaCluster } from "../devnet/solana/cluster.ts";
 import { type App, startApp } from "./app.ts";
 
 export const DEMO_NODES: { id: string; domain: FailureDomain }[] = [
@@ -21,6 +23,12 @@ export const DEMO_NODES: { id: string; domain: FailureDomain }[] = [
 
 /** The OP-stack chain of the demo: the chain id of the OP stack's own local devnet. */
 export const DEMO_OP_CHAIN_ID = 901;
+/** The demo's Solana cluster, served at `/rpc/solana/localnet`. */
+export const DEMO_SOLANA_CLUSTER = "localnet";
+/** The demo's Solana slot time, ms (mainnet's). */
+export const DEMO_SOLANA_SLOT_MS = 400;
+/** Lamports the demo's Solana wallet starts with: 1,000 SOL. */
+const DEMO_SOLANA_LAMPORTS = 1_000_000_000_000n;
 
 export interface Demo {
   devnet: Devnet;
@@ -28,6 +36,8 @@ export interface Demo {
   rpcUrl: string;
   /** The OP-stack chain, unless `opStack: false`. */
   op?: { devnet: Devnet; rpcUrl: string };
+  /** The Solana cluster and its funded wallet's address, unless `solana: false`. */
+  solana?: { cluster: SolanaCluster; rpcUrl: string; wallet: string };
   /** The admin listener (metrics, dashboard, drills) and its token. */
   admin: { url: string; token: string };
   stop(): Promise<void>;
@@ -41,6 +51,25 @@ export interface DemoOptions {
   storePath?: string;
   /** Also serve an OP-stack chain (four more anvil nodes). @default true */
   opStack?: boolean;
+  /** Also serve a Solana cluster (four litesvm nodes). @default true */
+  solana?: boolean;
+}
+
+/**
+ * The demo's Solana cluster on the same four providers, with one wallet funded at genesis (its key derived from a fixed
+ * label: a dev key, never for a real network). Loaded on demand: only the demo needs litesvm and @solana/kit.
+ */
+async function startDemoSolana(): Promise<{ cluster: SolanaCluster; wallet: string }> {
+  const { startSolanaCluster } = await import("../devnet/solana/cluster.ts");
+  const { devnetSigner } = await import("../devnet/solana/testing.ts");
+  const wallet = (await devnetSigner("demo")).address;
+  const cluster = await startSolanaCluster({
+    name: DEMO_SOLANA_CLUSTER,
+    nodes: DEMO_NODES,
+    slotTimeMs: DEMO_SOLANA_SLOT_MS,
+    accounts: [{ address: wallet, lamports: DEMO_SOLANA_LAMPORTS }],
+  });
+  return { cluster, wallet };
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -57,7 +86,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const startTimestamp = Math.floor(Date.now() / 1000);
   const devnet = await startDevnet({ nodes: DEMO_NODES, blockTimeMs, startTimestamp });
   let op: Devnet | undefined;
+  let solana: { cluster: SolanaCluster; wallet: string } | undefined;
   try {
+    if (options.solana ?? true) solana = await startDemoSolana();
     if (options.opStack ?? true) {
       op = await startDevnet({
         nodes: DEMO_NODES,
@@ -97,6 +128,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
               },
             ]
           : []),
+        ...(solana
+          ? [
+              {
+                family: "solana" as const,
+                name: DEMO_SOLANA_CLUSTER,
+                upstreams: solana.cluster.nodes.map((n) => ({ id: n.id, url: n.url, domain: n.domain })),
+              },
+            ]
+          : []),
       ],
     };
     const app = await startApp(validateConfig(input), { readyTimeoutMs: 15_000 });
@@ -105,14 +145,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       app,
       rpcUrl: `${app.server.url}/rpc/${devnet.chainId}`,
       ...(op ? { op: { devnet: op, rpcUrl: `${app.server.url}/rpc/${op.chainId}` } } : {}),
+      ...(solana ? { solana: { ...solana, rpcUrl: `${app.server.url}/rpc/solana/${DEMO_SOLANA_CLUSTER}` } } : {}),
       admin: { url: app.admin!.url, token: adminToken },
       async stop() {
         await app.stop();
-        await Promise.all([devnet.stop(), op?.stop()]);
+        await Promise.all([devnet.stop(), op?.stop(), solana?.cluster.stop()]);
       },
     };
   } catch (error) {
-    await Promise.all([devnet.stop(), op?.stop()]);
+    await Promise.all([devnet.stop(), op?.stop(), solana?.cluster.stop()]);
     throw error;
   }
 }

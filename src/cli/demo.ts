@@ -5,9 +5,9 @@ import type { DevnetNode } from "../devnet/devnet.ts";
 export async function runDemo(options: { port?: number; blockTimeMs: number; opStack?: boolean }) {
   process.stdout.write("Starting anvil nodes in four failure domains…\n");
   const demo = await startDemo(options);
-  const { devnet, rpcUrl, app, admin, op } = demo;
+  const { devnet, rpcUrl, app, admin, op, solana } = demo;
   const account = devnet.accounts[0]!;
-  const nodeLine = (n: DevnetNode) =>
+  const nodeLine = (n: Pick<DevnetNode, "id" | "domain" | "url" | "pid">) =>
     `    ${n.id.padEnd(6)} ${`${n.domain.hosting}/${n.domain.region}`.padEnd(22)} ${n.domain.operator.padEnd(12)} ${n.url}  pid ${n.pid}`;
   const lines = [
     "",
@@ -21,11 +21,13 @@ export async function runDemo(options: { port?: number; blockTimeMs: number; opS
           `  OP stack   ${op.rpcUrl}   (chain id ${op.devnet.chainId}: every block starts with an L1-attributes deposit)`,
         ]
       : []),
+    ...(solana ? [`  Solana     ${solana.rpcUrl}   (litesvm nodes on the same providers, a slot every 400 ms)`] : []),
     `  readiness  ${app.server.url}/readyz`,
     "",
     "  Upstreams (failure domain = hosting/region, operator):",
     ...devnet.nodes.map(nodeLine),
     ...(op ? [`  and, for the OP-stack chain, the same providers:`, ...op.devnet.nodes.map(nodeLine)] : []),
+    ...(solana ? [`  and, for Solana, the same providers:`, ...solana.cluster.nodes.map(nodeLine)] : []),
     "  alpha and beta are different vendors on the same cloud region: one outage takes both.",
     "",
     "  Try it:",
@@ -38,6 +40,14 @@ export async function runDemo(options: { port?: number; blockTimeMs: number; opS
     `    await client.getBalance({ address: "${account.address}" });`,
     "",
     `  Funded dev account: ${account.address} (anvil's well-known test key; never use it on a real network)`,
+    ...(solana
+      ? [
+          "",
+          "    # Solana: a balance agreed by independent domains at one slot (see multihome-verified, multihome-slot)",
+          `    curl -s -X POST ${solana.rpcUrl} -H 'content-type: application/json' \\`,
+          `      -d '{"jsonrpc":"2.0","id":1,"method":"getBalance","params":["${solana.wallet}"]}' -i`,
+        ]
+      : []),
     "",
     `  Dashboard  ${admin.url}/dashboard?token=${admin.token}`,
     `  Metrics    curl -s -H 'authorization: Bearer ${admin.token}' ${admin.url}/metrics`,

@@ -145,14 +145,17 @@ export interface ChainMetrics {
  * only; `telemetry/metrics.ts` implements it with prom-client, `noopMetrics` is the embedded library's default.
  * Label values come from closed sets: a method Multihome does not know is `other`, a chain it does not serve `other`.
  */
+/** What metrics label a chain by: an EVM chain id, or `solana/{name}` for a Solana cluster. */
+export type ChainKey = number | string;
+
 export interface Metrics {
-  chain(chainId: number): ChainMetrics;
+  chain(chain: ChainKey): ChainMetrics;
   /**
    * One client JSON-RPC call answered: `outcome` is `ok`, an error code name (`unavailable`, `rate_limited`…) or
    * `execution_error` (the chain's own error, e.g. a revert). A body refused as a whole (no method read) counts once,
    * with `method` undefined.
    */
-  request(chainId: number, method: string | undefined, outcome: string, seconds: number): void;
+  request(chain: ChainKey, method: string | undefined, outcome: string, seconds: number): void;
   /** A request, connection or message turned away at the front door. */
   refused(reason: RefusalReason): void;
   /** A WebSocket connection opened (+1) or closed (-1). */

@@ -312,7 +312,12 @@ export async function startHttpServer(
         error: { code: body === "too_large" ? "limit_exceeded" : "parse_error", message: "request body refused" },
       });
     }
-    const r = await handleSolanaBody(engine, name, body.toString("utf8"), { limits, requestId: newRequestId(), gate });
+    const r = await handleSolanaBody(engine, name, body.toString("utf8"), {
+      limits,
+      requestId: newRequestId(),
+      gate,
+      metrics,
+    });
     send(res, r.status, r.headers, r.body);
   }
 

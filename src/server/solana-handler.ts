@@ -5,6 +5,7 @@
  * reads as a failed simulation); the chain's own errors pass through as the nodes gave them.
  */
 import { MultihomeError, toRpcError } from "../core/errors.ts";
+import { type Metrics, noopMetrics } from "../core/ports.ts";
 import { bodyCost, callCost } from "../core/rpc/access.ts";
 import {
   type ParsedItem,
@@ -33,8 +34,17 @@ export async function handleSolanaBody(
   engine: Engine,
   name: string,
   text: string,
-  options: { limits: ParseLimits; requestId: string; gate?: RpcGate },
+  options: { limits: ParseLimits; requestId: string; gate?: RpcGate; metrics?: Metrics },
 ): Promise<RpcHttpResponse> {
+  const startedAt = performance.now();
+  const metrics = options.metrics ?? noopMetrics;
+  const count = (method: string | undefined, answer: SolanaAnswer) =>
+    metrics.request(
+      `solana/${name}`,
+      method,
+      answer.ok ? "ok" : "rpcError" in answer ? "execution_error" : answer.error.code,
+      (performance.now() - startedAt) / 1000,
+    );
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": options.requestId };
   const whole = (error: MultihomeError): RpcHttpResponse => ({
     status: error.httpStatus,
@@ -60,6 +70,11 @@ export async function handleSolanaBody(
   if (refused) return whole(refused);
 
   const run = async (item: ParsedItem): Promise<{ id: RpcId; answer: SolanaAnswer }> => {
+    const out = await runItem(item);
+    count(item.ok ? item.call.method : undefined, out.answer);
+    return out;
+  };
+  const runItem = async (item: ParsedItem): Promise<{ id: RpcId; answer: SolanaAnswer }> => {
     if (!item.ok) return { id: item.id, answer: { ok: false, error: item.error, evidence: { verified: "none" } } };
     if (options.gate && !options.gate.mayCall(item.call.method)) {
       const error = new MultihomeError(

@@ -15,6 +15,7 @@
 import { Counter, Gauge, type Metric, Registry } from "prom-client";
 import { ERRORS } from "../core/errors.ts";
 import type {
+  ChainKey,
   ChainMetrics,
   Metrics,
   RefusalReason,
@@ -72,8 +73,8 @@ export interface PrometheusMetrics extends Metrics {
 }
 
 export interface MetricsOptions {
-  /** The chains served: any other chain id is labelled `other`. */
-  chainIds: readonly number[];
+  /** The chains served (EVM chain ids, `solana/{name}` for Solana clusters): any other is labelled `other`. */
+  chainIds: readonly ChainKey[];
 }
 
 type Labels = Record<string, string>;
@@ -119,7 +120,7 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
   const registry = new Registry();
   const registers = [registry];
   const served = new Map(options.chainIds.map((id) => [id, String(id)]));
-  const chainLabel = (chainId: number) => served.get(chainId) ?? "other";
+  const chainLabel = (chainId: ChainKey) => served.get(chainId) ?? "other";
   let source: StatusSource | undefined;
 
   /** A counter family whose series are plain numbers; the function returned binds one, shown at 0 until it moves. */
@@ -288,8 +289,8 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
     cacheEntries.set(cache.entries);
   }
 
-  const chains = new Map<number, ChainMetrics>();
-  function chain(chainId: number): ChainMetrics {
+  const chains = new Map<ChainKey, ChainMetrics>();
+  function chain(chainId: ChainKey): ChainMetrics {
     let bound = chains.get(chainId);
     if (bound) return bound;
     const label = chainLabel(chainId);
@@ -383,7 +384,7 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
     methods: Map<string, RequestSeries>;
     none?: RequestSeries;
   }
-  const chainRequests = new Map<number, ChainRequests>();
+  const chainRequests = new Map<ChainKey, ChainRequests>();
   for (const id of options.chainIds) chainRequests.set(id, { label: String(id), methods: new Map() });
   const otherChainRequests: ChainRequests = { label: "other", methods: new Map() };
   const requestSeries = (chain: ChainRequests, method: string): RequestSeries => ({
@@ -409,7 +410,7 @@ export function createMetrics(options: MetricsOptions): PrometheusMetrics {
     }
     return count;
   }
-  function request(chainId: number, method: string | undefined, outcome: string, seconds: number): void {
+  function request(chainId: ChainKey, method: string | undefined, outcome: string, seconds: number): void {
     const chain = chainRequests.get(chainId) ?? otherChainRequests;
     let series: RequestSeries;
     if (method === undefined) {

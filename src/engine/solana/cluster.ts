@@ -66,8 +66,7 @@ export function createSolanaCluster(
 ): SolanaCluster {
   const { clock } = ctx;
   const { health, routing } = settings;
-  // Solana clusters have no metrics of their own yet: their upstreams count nowhere.
-  const metrics = noopMetrics.chain(0);
+  const metrics = (ctx.metrics ?? noopMetrics).chain(`solana/${settings.name}`);
   const upstreams = createUpstreams(ctx, settings, activity, (u) => metrics.upstream(u));
   const stop = new AbortController();
   const book = createSlotBook(settings.upstreams);
@@ -100,6 +99,7 @@ export function createSolanaCluster(
   const lastKnownGood = createSolanaLastKnownGood(clock);
   target.onDispute = (u, reason) => {
     ctx.logger.warn({ cluster: settings.name, upstream: u.id, reason }, "answer failed agreement");
+    metrics.upstream(u).dispute();
     // One provably wrong answer at a slot independent domains agree on is enough: it vouches for nothing a while.
     u.cordonedUntil = Math.max(u.cordonedUntil, clock.now() + settings.cordonMs);
     u.cordonReason = `disputed: ${reason}`;
@@ -231,6 +231,26 @@ export function createSolanaCluster(
     return sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
   }
 
+  /** One call, by how its method is answered. */
+  async function answerCall(call: RpcCall): Promise<SolanaAnswer> {
+    switch (solanaMethodKind(call.method)) {
+      case "slot":
+        return agreedSlot(call);
+      case "genesis": {
+        const genesis = tracker.genesis();
+        return genesis
+          ? { ok: true, result: genesis, evidence: { verified: "quorum" } }
+          : { ok: false, error: new MultihomeError("unavailable", "no genesis hash is agreed yet"), evidence: NONE };
+      }
+      case "agreed":
+        return agreedRead(call);
+      case "send":
+        return send(call);
+      default:
+        return single(call);
+    }
+  }
+
   return {
     name: settings.name,
     start() {
@@ -254,22 +274,15 @@ export function createSolanaCluster(
       });
     },
     async call(call) {
-      switch (solanaMethodKind(call.method)) {
-        case "slot":
-          return agreedSlot(call);
-        case "genesis": {
-          const genesis = tracker.genesis();
-          return genesis
-            ? { ok: true, result: genesis, evidence: { verified: "quorum" } }
-            : { ok: false, error: new MultihomeError("unavailable", "no genesis hash is agreed yet"), evidence: NONE };
-        }
-        case "agreed":
-          return agreedRead(call);
-        case "send":
-          return send(call);
-        default:
-          return single(call);
-      }
+      const answer = await answerCall(call);
+      metrics.verification(
+        answer.ok || "rpcError" in answer
+          ? answer.evidence.verified
+          : answer.error.code === "unavailable"
+            ? "failed"
+            : "none",
+      );
+      return answer;
     },
     status: () => ({
       name: settings.name,
