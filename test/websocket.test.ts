@@ -549,7 +549,7 @@ test("a connection closed while its eth_subscribe is being paid for gets no subs
     () => "r1",
   );
   const server = createServer();
-  server.on("upgrade", (req, socket, head) => wss.upgrade(req, socket, head, 1, { client: "c", gate }));
+  server.on("upgrade", (req, socket, head) => wss.upgrade(req, socket, head, { chainId: 1 }, { client: "c", gate }));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/1`);

@@ -22,6 +22,7 @@ import type { TransactionStatus } from "./outbox/transactions.ts";
 import type { SolanaAnswer } from "./solana/answer.ts";
 import { createSolanaCluster, type SolanaCluster, type SolanaClusterStatus } from "./solana/cluster.ts";
 import type { SolanaSend } from "./solana/outbox.ts";
+import type { Deliver, SolanaSubscribeResult } from "./solana/subscriptions.ts";
 import type { SubscribeResult } from "./streams.ts";
 
 export type { ChainStatus, Readiness } from "../core/rpc/status.ts";
@@ -33,6 +34,7 @@ export type { EngineContext } from "./context.ts";
 export type { SolanaAnswer, SolanaEvidence } from "./solana/answer.ts";
 export type { SolanaClusterStatus } from "./solana/cluster.ts";
 export type { SolanaSend } from "./solana/outbox.ts";
+export { SOLANA_SUBSCRIPTION_METHODS, SOLANA_SUBSCRIPTIONS } from "./solana/subscriptions.ts";
 export type { SubscribeResult } from "./streams.ts";
 
 export interface Engine {
@@ -70,6 +72,8 @@ export interface Engine {
   /** A call on a Solana cluster; undefined when no cluster has that name. */
   solanaCall(name: string, call: RpcCall): Promise<SolanaAnswer> | undefined;
   solanaStatus(): SolanaClusterStatus[];
+  /** A Solana subscription (slotSubscribe, accountSubscribe, signatureSubscribe) served from the agreed view. */
+  solanaSubscribe(name: string, method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult;
   /** A transaction sent through a Solana cluster, as its outbox knows it; undefined when unknown. */
   solanaTransaction(name: string, signature: string): SolanaSend | undefined;
   stop(): Promise<void>;
@@ -237,6 +241,12 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     solanaCall: (name, call) => clusters.get(name)?.call(call),
     solanaStatus: () => [...clusters.values()].map((c) => c.status()),
     solanaTransaction: (name, signature) => clusters.get(name)?.transaction(signature),
+    solanaSubscribe(name, method, params, deliver) {
+      const cluster = clusters.get(name);
+      if (!cluster)
+        return { ok: false, error: new MultihomeError("unknown_chain", `Solana cluster ${name} is not served here`) };
+      return cluster.subscribe(method, params, deliver);
+    },
     async stop() {
       await Promise.all([...chains.values(), ...clusters.values()].map((c) => c.stop()));
     },

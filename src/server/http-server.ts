@@ -456,14 +456,18 @@ export async function startHttpServer(
   );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    const target = rpcTarget((req.url ?? "/").split("?", 1)[0]!);
-    const chainId = target?.chainId;
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    const target = rpcTarget(path);
+    const solana = SOLANA_PATH.exec(path)?.[1];
+    const chainId = solana === undefined ? target?.chainId : SOLANA_ACCESS_CHAIN;
     if (req.method !== "GET" || String(req.headers.upgrade).toLowerCase() !== "websocket") {
       return refuseUpgrade(socket, 400, "Bad Request", {
         error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
       });
     }
-    if (chainId === undefined || !engine.chainIds().includes(chainId)) {
+    const served =
+      solana === undefined ? engine.chainIds().includes(chainId!) : engine.solanaClusters().includes(solana);
+    if (chainId === undefined || !served) {
       return refuseUpgrade(socket, 404, "Not Found", {
         error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
       });
@@ -483,7 +487,7 @@ export async function startHttpServer(
         error: { code: minEvidence.code, message: minEvidence.message },
       });
     }
-    websockets.upgrade(req, socket, head, chainId, {
+    websockets.upgrade(req, socket, head, solana === undefined ? { chainId } : { solana }, {
       client: access.clientOf(req),
       gate: access.gate(checked.caller, chainId),
       ...(minEvidence !== undefined ? { minEvidence } : {}),

@@ -11,12 +11,13 @@ import {
   type ParsedItem,
   type ParseLimits,
   parseRequestBody,
+  type RpcCall,
   type RpcId,
   serializeError,
   serializeResult,
 } from "../core/rpc/jsonrpc.ts";
 import { solanaRpcCode } from "../core/solana/methods.ts";
-import type { Engine, SolanaAnswer } from "../engine/engine.ts";
+import { type Engine, SOLANA_SUBSCRIPTION_METHODS, type SolanaAnswer } from "../engine/engine.ts";
 import type { RpcGate, RpcHttpResponse } from "./rpc-handler.ts";
 
 /** A Multihome error as the Solana endpoint writes it. */
@@ -34,7 +35,14 @@ export async function handleSolanaBody(
   engine: Engine,
   name: string,
   text: string,
-  options: { limits: ParseLimits; requestId: string; gate?: RpcGate; metrics?: Metrics },
+  options: {
+    limits: ParseLimits;
+    requestId: string;
+    gate?: RpcGate;
+    metrics?: Metrics;
+    /** Answers the subscription methods (a WebSocket connection's own state); absent over HTTP. */
+    subscriptions?: (call: RpcCall) => SolanaAnswer;
+  },
 ): Promise<RpcHttpResponse> {
   const startedAt = performance.now();
   const metrics = options.metrics ?? noopMetrics;
@@ -81,6 +89,11 @@ export async function handleSolanaBody(
         "method_not_found",
         `method ${item.call.method} is not allowed for this API key`,
       );
+      return { id: item.call.id, answer: { ok: false, error, evidence: { verified: "none" } } };
+    }
+    if (SOLANA_SUBSCRIPTION_METHODS.has(item.call.method)) {
+      if (options.subscriptions) return { id: item.call.id, answer: options.subscriptions(item.call) };
+      const error = new MultihomeError("method_not_found", `${item.call.method} needs a WebSocket connection`);
       return { id: item.call.id, answer: { ok: false, error, evidence: { verified: "none" } } };
     }
     const answer = await engine.solanaCall(name, item.call);

@@ -13,9 +13,16 @@ import { MultihomeError } from "../core/errors.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import { callCost } from "../core/rpc/access.ts";
 import type { ParseLimits, RpcCall } from "../core/rpc/jsonrpc.ts";
-import type { CallAnswer, Engine, Verification } from "../engine/engine.ts";
+import {
+  type CallAnswer,
+  type Engine,
+  SOLANA_SUBSCRIPTIONS,
+  type SolanaAnswer,
+  type Verification,
+} from "../engine/engine.ts";
 import { createClientCounts } from "./access.ts";
 import { handleRpcBody, NO_EVIDENCE, type RpcGate, wholeBodyError } from "./rpc-handler.ts";
+import { handleSolanaBody } from "./solana-handler.ts";
 
 /** Calls of one connection in flight at once; beyond it the connection's messages wait unread. */
 export const WS_MAX_IN_FLIGHT_PER_CONNECTION = 64;
@@ -42,11 +49,14 @@ export interface WsServerOptions {
 
 export interface WsServer {
   /** Takes over an upgrade request already routed to a served chain. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, chainId: number, admitted: Admitted): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: WsTarget, admitted: Admitted): void;
   connections(): number;
   /** Closes every connection with 1001, waits for them up to `graceMs`, then destroys what is left. */
   close(graceMs: number): Promise<void>;
 }
+
+/** What a connection serves: an EVM chain, or a Solana cluster (`/rpc/solana/{name}`). */
+export type WsTarget = { chainId: number } | { solana: string };
 
 /** Who the connection is from, and what its calls may do and cost (checked once, at the upgrade). */
 export interface Admitted {
@@ -101,7 +111,9 @@ export function createWsServer(
   }, options.pingIntervalMs);
   pinger.unref();
 
-  function serve(ws: WebSocket, chainId: number, admitted: Admitted) {
+  let nextSolanaId = 1;
+  function serve(ws: WebSocket, target: WsTarget, admitted: Admitted) {
+    const chainId = "chainId" in target ? target.chainId : target.solana;
     open.add(ws);
     metrics.webSocketConnections(1);
     perClient.add(admitted.client);
@@ -132,75 +144,113 @@ export function createWsServer(
         policyClose(`slow consumer: more than ${options.maxBufferedBytes} bytes waiting to be sent`);
     }
 
+    type Entry = { unsubscribe(): void; announced: boolean; held: string[] };
+    /** Why no subscription may be made now: the connection closing, or its cap reached. */
+    function refusal(): MultihomeError | undefined {
+      // The connection may have closed (or begun to) while the body was being paid for: its subscriptions are
+      // already dropped, and one made now would never be.
+      if (ws.readyState !== ws.OPEN)
+        return new MultihomeError("timeout", "request cancelled: the connection is closed");
+      if (subscriptions.size < options.maxSubscriptionsPerConnection) return undefined;
+      const limit = options.maxSubscriptionsPerConnection;
+      return new MultihomeError("limit_exceeded", `too many subscriptions on this connection (limit ${limit})`, {
+        data: { reason: "too many subscriptions", limit },
+      });
+    }
+    /** A notification never overtakes the answer that tells the client its subscription id. */
+    function notify(entry: Entry, text: string) {
+      if (entry.announced) return send(text);
+      entry.held.push(text);
+      heldBytes += text.length;
+      if (heldBytes > options.maxBufferedBytes)
+        policyClose(`slow consumer: more than ${options.maxBufferedBytes} bytes waiting to be sent`);
+    }
+    function drop(id: string): boolean {
+      const entry = subscriptions.get(id);
+      if (!entry) return false;
+      entry.unsubscribe();
+      subscriptions.delete(id);
+      metrics.webSocketSubscriptions(-1);
+      return true;
+    }
+    function keep(id: string, entry: Entry, created: string[]) {
+      subscriptions.set(id, entry);
+      metrics.webSocketSubscriptions(1);
+      created.push(id);
+    }
+
     /** eth_subscribe / eth_unsubscribe for this connection; new ids are announced by the caller once answered. */
-    function subscriptionsOf(created: string[]) {
+    function subscriptionsOf(chainId: number, created: string[]) {
       return (call: RpcCall): CallAnswer => {
         const params = Array.isArray(call.params) ? call.params : [];
         if (call.method === "eth_unsubscribe") {
           const id = params[0];
-          const entry = typeof id === "string" ? subscriptions.get(id) : undefined;
-          if (entry) {
-            entry.unsubscribe();
-            subscriptions.delete(id as string);
-            metrics.webSocketSubscriptions(-1);
-          }
-          return { ok: true, result: entry !== undefined, evidence: NO_EVIDENCE };
+          return { ok: true, result: typeof id === "string" && drop(id), evidence: NO_EVIDENCE };
         }
-        // The connection may have closed (or begun to) while the body was being paid for: its subscriptions are
-        // already dropped, and one made now would never be.
-        if (ws.readyState !== ws.OPEN)
-          return {
-            ok: false,
-            error: new MultihomeError("timeout", "request cancelled: the connection is closed"),
-            evidence: NO_EVIDENCE,
-          };
-        if (subscriptions.size >= options.maxSubscriptionsPerConnection) {
-          const limit = options.maxSubscriptionsPerConnection;
-          return {
-            ok: false,
-            error: new MultihomeError("limit_exceeded", `too many subscriptions on this connection (limit ${limit})`, {
-              data: { reason: "too many subscriptions", limit },
-            }),
-            evidence: NO_EVIDENCE,
-          };
-        }
+        const refused = refusal();
+        if (refused) return { ok: false, error: refused, evidence: NO_EVIDENCE };
         let id = "";
-        const entry = { unsubscribe: () => {}, announced: false, held: [] as string[] };
-        const made = engine.subscribe(chainId, params, (result) => {
-          const text = JSON.stringify({
-            jsonrpc: "2.0",
-            method: "eth_subscription",
-            params: { subscription: id, result },
-          });
-          if (entry.announced) return send(text);
-          // A notification never overtakes the answer that tells the client its subscription id.
-          entry.held.push(text);
-          heldBytes += text.length;
-          if (heldBytes > options.maxBufferedBytes)
-            policyClose(`slow consumer: more than ${options.maxBufferedBytes} bytes waiting to be sent`);
-        });
+        const entry: Entry = { unsubscribe: () => {}, announced: false, held: [] };
+        const made = engine.subscribe(chainId, params, (result) =>
+          notify(
+            entry,
+            JSON.stringify({ jsonrpc: "2.0", method: "eth_subscription", params: { subscription: id, result } }),
+          ),
+        );
         if (!made.ok) return { ok: false, error: made.error, evidence: NO_EVIDENCE };
         id = made.id;
         entry.unsubscribe = made.unsubscribe;
-        subscriptions.set(id, entry);
-        metrics.webSocketSubscriptions(1);
-        created.push(id);
+        keep(id, entry, created);
         return { ok: true, result: id, evidence: NO_EVIDENCE };
+      };
+    }
+
+    /** Solana's subscriptions for this connection: numeric ids, `{method}Notification` messages. */
+    function solanaSubscriptionsOf(name: string, created: string[]) {
+      return (call: RpcCall): SolanaAnswer => {
+        const params = Array.isArray(call.params) ? call.params : [];
+        const none = { verified: "none" as const };
+        if (!(call.method in SOLANA_SUBSCRIPTIONS)) {
+          const id = params[0];
+          return { ok: true, result: typeof id === "number" && drop(String(id)), evidence: none };
+        }
+        const refused = refusal();
+        if (refused) return { ok: false, error: refused, evidence: none };
+        const id = nextSolanaId++;
+        const notification = SOLANA_SUBSCRIPTIONS[call.method as keyof typeof SOLANA_SUBSCRIPTIONS].notification;
+        const entry: Entry = { unsubscribe: () => {}, announced: false, held: [] };
+        const made = engine.solanaSubscribe(name, call.method, params, (result, last) => {
+          notify(entry, JSON.stringify({ jsonrpc: "2.0", method: notification, params: { result, subscription: id } }));
+          if (last) drop(String(id));
+        });
+        if (!made.ok) return { ok: false, error: made.error, evidence: none };
+        entry.unsubscribe = made.unsubscribe;
+        keep(String(id), entry, created);
+        return { ok: true, result: id, evidence: none };
       };
     }
 
     async function answer(text: string) {
       const created: string[] = [];
-      const r = await handleRpcBody(engine, chainId, text, {
-        limits: options.limits,
-        logger,
-        requestId: newRequestId(),
-        signal: gone.signal,
-        subscriptions: subscriptionsOf(created),
-        ...(admitted.gate ? { gate: admitted.gate } : {}),
-        ...(admitted.minEvidence !== undefined ? { minEvidence: admitted.minEvidence } : {}),
-        metrics,
-      });
+      const r =
+        "solana" in target
+          ? await handleSolanaBody(engine, target.solana, text, {
+              limits: options.limits,
+              requestId: newRequestId(),
+              subscriptions: solanaSubscriptionsOf(target.solana, created),
+              ...(admitted.gate ? { gate: admitted.gate } : {}),
+              metrics,
+            })
+          : await handleRpcBody(engine, target.chainId, text, {
+              limits: options.limits,
+              logger,
+              requestId: newRequestId(),
+              signal: gone.signal,
+              subscriptions: subscriptionsOf(target.chainId, created),
+              ...(admitted.gate ? { gate: admitted.gate } : {}),
+              ...(admitted.minEvidence !== undefined ? { minEvidence: admitted.minEvidence } : {}),
+              metrics,
+            });
       if (r.body !== "") send(r.body);
       for (const id of created) {
         const entry = subscriptions.get(id);
@@ -249,7 +299,7 @@ export function createWsServer(
   }
 
   return {
-    upgrade(req, socket, head, chainId, admitted) {
+    upgrade(req, socket, head, target, admitted) {
       if (closing)
         return refuseUpgrade(socket, 503, "Service Unavailable", {
           error: { code: "unavailable", message: "the server is shutting down" },
@@ -271,7 +321,7 @@ export function createWsServer(
         });
       }
       // Counted once upgraded (ws completes a valid handshake synchronously; a refused one never reaches serve).
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, chainId, admitted));
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, target, admitted));
     },
     connections: () => open.size,
     async close(graceMs) {

@@ -29,6 +29,7 @@ import { createSolanaLastKnownGood } from "./last-known-good.ts";
 import { createSolanaOutbox, type SolanaSend } from "./outbox.ts";
 import { sendThroughDomains, sentTransaction } from "./send.ts";
 import { createSlotTracker } from "./slot-tracker.ts";
+import { createSolanaSubscriptions, type Deliver, type SolanaSubscribeResult } from "./subscriptions.ts";
 
 /** What the engine needs to run one Solana cluster (the app derives it from the validated config). */
 export interface SolanaClusterSettings extends UpstreamSetSettings {
@@ -51,6 +52,8 @@ export interface SolanaCluster {
   /** Resolves once every commitment has an agreed slot, or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void>;
   call(call: RpcCall): Promise<SolanaAnswer>;
+  /** A subscription served from the agreed view (see subscriptions.ts). */
+  subscribe(method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult;
   /** A transaction sent through this cluster, as the outbox knows it. */
   transaction(signature: string): SolanaSend | undefined;
   status(): SolanaClusterStatus;
@@ -83,6 +86,7 @@ export function createSolanaCluster(
     (ids) => tracker.refresh(ids),
   );
   const slotWaiters = new Set<() => void>();
+  const slotListeners = new Set<(slots: Partial<Record<Commitment, number>>) => void>();
   const tracker = createSlotTracker(ctx, {
     cluster: settings.name,
     upstreams,
@@ -91,8 +95,9 @@ export function createSolanaCluster(
     pollIntervalMs: health.headPollIntervalMs,
     attemptTimeoutMs: routing.attemptTimeoutMs,
     genesisHash: settings.genesisHash,
-    onSlots: () => {
+    onSlots: (slots) => {
       for (const settle of [...slotWaiters]) settle();
+      for (const listener of [...slotListeners]) listener(slots);
     },
   });
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
@@ -106,6 +111,8 @@ export function createSolanaCluster(
   };
   const run = (plan: Parameters<typeof execute>[2]) => execute(ctx, target, plan);
   const ready = () => COMMITMENTS.every((c) => book.agreed(c) !== undefined);
+  const agreedSlots = (): Partial<Record<Commitment, number>> =>
+    Object.fromEntries(COMMITMENTS.map((c) => [c, book.agreed(c)]));
   const cleanError = (e: RpcErrorObject): RpcErrorObject => ({
     code: e.code,
     message: redact(e.message),
@@ -231,6 +238,15 @@ export function createSolanaCluster(
     return sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
   }
 
+  const subscriptions = createSolanaSubscriptions({
+    onSlots(listener) {
+      slotListeners.add(listener);
+      return () => slotListeners.delete(listener);
+    },
+    slots: agreedSlots,
+    read: agreedRead,
+  });
+
   /** One call, by how its method is answered. */
   async function answerCall(call: RpcCall): Promise<SolanaAnswer> {
     switch (solanaMethodKind(call.method)) {
@@ -287,7 +303,7 @@ export function createSolanaCluster(
     status: () => ({
       name: settings.name,
       ready: ready(),
-      slots: Object.fromEntries(COMMITMENTS.map((c) => [c, book.agreed(c)])),
+      slots: agreedSlots(),
       upstreams: upstreams.map((u) => ({
         id: u.id,
         domain: u.outageDomain,
@@ -296,11 +312,13 @@ export function createSolanaCluster(
       })),
     }),
     transaction: (signature) => outbox.get(signature),
+    subscribe: (method, params, deliver) => subscriptions.subscribe(method, params, deliver),
     async stop() {
       stop.abort();
       tracker.stop();
       outbox.stop();
       for (const settle of [...slotWaiters]) settle();
+      slotListeners.clear();
       await Promise.all(upstreams.map((u) => u.close()));
     },
   };

@@ -1,0 +1,150 @@
+/**
+ * Solana subscriptions served from the agreed view, not relayed from one upstream's socket: a notification is sent
+ * for every slot the agreed slot moves through (`slotSubscribe`), when the value independent domains agree on changes
+ * (`accountSubscribe`), or when the status they agree on reaches the commitment asked for (`signatureSubscribe`, once,
+ * then it ends). Losing an upstream loses nothing: the next agreed slot comes from the others, so there is no gap to
+ * fill and nothing to deduplicate.
+ */
+import { MultihomeError } from "../../core/errors.ts";
+import { canonicalJson } from "../../core/rpc/cache-policy.ts";
+import type { RpcCall } from "../../core/rpc/jsonrpc.ts";
+import { type Commitment, commitmentOf, MAX_SLOT_JUMP } from "../../core/solana/slots.ts";
+import type { SolanaAnswer } from "./answer.ts";
+
+/** The subscription methods, with the notification each sends and the method that ends it. */
+export const SOLANA_SUBSCRIPTIONS = {
+  slotSubscribe: { notification: "slotNotification", unsubscribe: "slotUnsubscribe" },
+  accountSubscribe: { notification: "accountNotification", unsubscribe: "accountUnsubscribe" },
+  signatureSubscribe: { notification: "signatureNotification", unsubscribe: "signatureUnsubscribe" },
+} as const;
+export type SolanaSubscribeMethod = keyof typeof SOLANA_SUBSCRIPTIONS;
+
+/** Every method a WebSocket connection answers itself (subscribing and unsubscribing). */
+export const SOLANA_SUBSCRIPTION_METHODS: ReadonlySet<string> = new Set(
+  Object.entries(SOLANA_SUBSCRIPTIONS).flatMap(([method, { unsubscribe }]) => [method, unsubscribe]),
+);
+
+export type SolanaSubscribeResult =
+  | { ok: true; notification: string; unsubscribe(): void }
+  | { ok: false; error: MultihomeError };
+
+/** `deliver(result, last)`: `last` when the subscription ends with this notification (a signature reached). */
+export type Deliver = (result: unknown, last: boolean) => void;
+
+const RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
+
+export interface SubscriptionDeps {
+  /** Called with the agreed slots whenever one moves; returns the unsubscribe. */
+  onSlots(listener: (slots: Partial<Record<Commitment, number>>) => void): () => void;
+  /** The agreed slots now. */
+  slots(): Partial<Record<Commitment, number>>;
+  /** An agreed read, as a client's call would be answered. */
+  read(call: RpcCall): Promise<SolanaAnswer>;
+}
+
+const invalid = (message: string): SolanaSubscribeResult => ({
+  ok: false,
+  error: new MultihomeError("invalid_params", `invalid params: ${message}`),
+});
+
+export function createSolanaSubscriptions(deps: SubscriptionDeps) {
+  /** Runs `check` on each move of the commitment's slot, never two at once (a move during a check is not lost). */
+  function onEachSlot(commitment: Commitment, check: (slot: number) => Promise<boolean | undefined>) {
+    let running = false;
+    let again = false;
+    let last = -1;
+    let ended = false;
+    const off = deps.onSlots(async (slots) => {
+      const slot = slots[commitment];
+      if (ended || slot === undefined || slot <= last) return;
+      last = slot;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = true;
+      do {
+        again = false;
+        if (await check(last)) {
+          ended = true;
+          off();
+        }
+      } while (again && !ended);
+      running = false;
+    });
+    return () => {
+      ended = true;
+      off();
+    };
+  }
+
+  function slot(deliver: Deliver): SolanaSubscribeResult {
+    // From the slot after the one agreed now.
+    let last = deps.slots().processed;
+    const off = deps.onSlots((slots) => {
+      const top = slots.processed;
+      if (top === undefined || (last !== undefined && top <= last)) return;
+      // Every slot once and in order, though the agreed slot may move by several at once.
+      const from = last === undefined ? top : Math.max(last + 1, top - MAX_SLOT_JUMP);
+      for (let slot = from; slot <= top; slot++)
+        deliver({ slot, parent: Math.max(0, slot - 1), root: Math.min(slots.finalized ?? 0, slot) }, false);
+      last = top;
+    });
+    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.slotSubscribe.notification, unsubscribe: off };
+  }
+
+  function account(params: unknown[], deliver: Deliver): SolanaSubscribeResult {
+    const [address, config] = params;
+    if (typeof address !== "string") return invalid("expected an account address");
+    const commitment = commitmentOf(config);
+    if (!commitment) return invalid("unknown commitment");
+    const options = config && typeof config === "object" ? { ...(config as object) } : {};
+    let seen: string | undefined;
+    const off = onEachSlot(commitment, async (at) => {
+      const answer = await deps.read({
+        id: 0,
+        method: "getAccountInfo",
+        params: [address, { encoding: "base64", ...options, commitment, minContextSlot: at }],
+        notification: false,
+      });
+      if (!answer.ok) return;
+      const key = canonicalJson((answer.result as { value: unknown }).value);
+      if (key === seen) return;
+      // The first agreed value is where the client starts from, not a change: only later ones are sent.
+      if (seen !== undefined) deliver(answer.result, false);
+      seen = key;
+      return undefined;
+    });
+    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.accountSubscribe.notification, unsubscribe: off };
+  }
+
+  function signature(params: unknown[], deliver: Deliver): SolanaSubscribeResult {
+    const [sig, config] = params;
+    if (typeof sig !== "string") return invalid("expected a transaction signature");
+    const commitment = commitmentOf(config);
+    if (!commitment) return invalid("unknown commitment");
+    const off = onEachSlot("processed", async () => {
+      const answer = await deps.read({ id: 0, method: "getSignatureStatuses", params: [[sig]], notification: false });
+      if (!answer.ok) return false;
+      const { context, value } = answer.result as {
+        context: { slot: number };
+        value: ({ err: unknown; confirmationStatus: string } | null)[];
+      };
+      const status = value[0];
+      if (!status || (RANK[status.confirmationStatus] ?? -1) < RANK[commitment]!) return false;
+      deliver({ context, value: { err: status.err ?? null } }, true);
+      return true;
+    });
+    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.signatureSubscribe.notification, unsubscribe: off };
+  }
+
+  return {
+    subscribe(method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult {
+      const list = Array.isArray(params) ? params : [];
+      if (method === "slotSubscribe") return slot(deliver);
+      if (method === "accountSubscribe") return account(list, deliver);
+      if (method === "signatureSubscribe") return signature(list, deliver);
+      return { ok: false, error: new MultihomeError("method_not_found", `${method} is not a subscription`) };
+    },
+  };
+}
