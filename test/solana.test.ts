@@ -126,6 +126,34 @@ test("one provider lying about an account at the honest slot among four domains:
   }
 });
 
+test("one provider answering from an invented future slot is not compared, and sends no one else to -32016", async () => {
+  const wallet = net.wallets[1]!.address;
+  const liar = net.proxies.get("u3")!;
+  await liar.setFault({
+    fault: {
+      kind: "rewrite",
+      fn: (_request, response) => {
+        const r = response as { result?: { context: { slot: number }; value: unknown } };
+        if (!r.result?.context) return response;
+        return { ...r, result: { context: { ...r.result.context, slot: r.result.context.slot + 500 }, value: 0 } };
+      },
+    },
+    methods: ["getBalance"],
+  });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const r = await net.rpc("getBalance", [wallet, { commitment: "confirmed" }]);
+      assert.equal(
+        (r.body.result as { value?: number } | undefined)?.value,
+        Number(FUNDED_LAMPORTS),
+        JSON.stringify(r.body),
+      );
+    }
+  } finally {
+    await liar.clearFault();
+  }
+});
+
 test("one provider dropping sends silently: every transfer confirmed, balances moved by exactly what was sent", async () => {
   const dropper = net.proxies.get("u2")!;
   const [from] = net.wallets;

@@ -17,6 +17,8 @@ import { createWitnessing, noAgreement } from "../routing/quorum.ts";
 
 /** Rounds of asking before a read gives up: each raises the floor to the highest slot seen, or breaks a tie. */
 export const SLOT_AGREEMENT_ROUNDS = 3;
+/** How far past the agreed processed slot an answer's slot may be (slots its head polls have not seen yet). */
+export const SLOT_LEAD_MAX = 32;
 
 export interface SlotWitness {
   upstream: Upstream;
@@ -49,11 +51,18 @@ export async function executeAtOneSlot(
   /** The plan for a floor: the call's params with `minContextSlot` raised to it. */
   planAt: (floor: number) => CallPlan,
   floor: number,
+  /**
+   * The highest slot an answer may be at: a little past the agreed processed slot. One far above it is not compared
+   * and raises no floor — else one upstream inventing a future slot would send every other domain to -32016.
+   */
+  ceiling: number,
   onDispute: (upstream: Upstream, reason: string) => void,
 ): Promise<SlotAgreement> {
   /** Each upstream's latest answer: one upstream is one witness, however often it was asked. */
   const latest = new Map<string, SlotWitness>();
   const why = new Set<string>();
+  /** Upstreams not asked again for this read: they answered from past the ceiling. */
+  const passedOver = new Set<string>();
   /** Upstreams that answered with an error of the chain's (not a failure): the answer when independent ones agree. */
   const errors = new Map<string, { upstream: Upstream; key: string; rpcError: RpcErrorObject }>();
   let target = floor;
@@ -65,7 +74,10 @@ export async function executeAtOneSlot(
       (p) =>
         run({
           ...p,
-          avoid: (u) => atTarget.some((w) => w.upstream === u || !independent(w.upstream, u)) || !!p.avoid?.(u),
+          avoid: (u) =>
+            passedOver.has(u.id) ||
+            atTarget.some((w) => w.upstream === u || !independent(w.upstream, u)) ||
+            !!p.avoid?.(u),
         }),
       { ...plan, verify: (result) => checkEnvelope(result, target, plan.verify) },
     );
@@ -77,6 +89,11 @@ export async function executeAtOneSlot(
         continue;
       }
       const envelope = contextOf(w.result.result)!;
+      if (envelope.slot > ceiling) {
+        why.add(`answered at slot ${envelope.slot}, past the slots independent domains have reached`);
+        passedOver.add(w.upstream.id);
+        continue;
+      }
       latest.set(w.upstream.id, {
         upstream: w.upstream,
         slot: envelope.slot,

@@ -23,7 +23,7 @@ import type { EngineContext } from "../context.ts";
 import { execute } from "../routing/execute.ts";
 import { createTarget, createUpstreams, type UpstreamSetSettings } from "../routing/upstream-set.ts";
 import type { ChainSettings } from "../settings.ts";
-import { executeAtOneSlot } from "./agreement.ts";
+import { executeAtOneSlot, SLOT_LEAD_MAX } from "./agreement.ts";
 import type { SolanaAnswer, SolanaEvidence } from "./answer.ts";
 import { createSolanaLastKnownGood } from "./last-known-good.ts";
 import { createSolanaOutbox, type SolanaSend } from "./outbox.ts";
@@ -138,6 +138,7 @@ export function createSolanaCluster(
         minBlock: undefined,
       }),
       floor,
+      Math.max(floor, book.agreed("processed") ?? 0) + SLOT_LEAD_MAX,
       (u, reason) => target.onDispute?.(u, reason),
     );
     const key = `${call.method}:${canonicalJson(withMinContextSlot(call.method, call.params, 0))}`;
