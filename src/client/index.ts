@@ -35,4 +35,10 @@ export {
   type RpcErrorBody,
   type Verification,
 } from "./multihome.ts";
+export {
+  createSolanaMultihome,
+  type SolanaClientAnswer,
+  type SolanaMultihome,
+  type SolanaMultihomeOptions,
+} from "./solana.ts";
 export { type MultihomeTransport, type MultihomeTransportOptions, multihome } from "./viem.ts";

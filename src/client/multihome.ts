@@ -19,6 +19,7 @@ import {
   type CallOptions,
   type ChainStatus,
   createEngine,
+  type Engine,
   type Evidence,
   isVerification,
   rpcErrorOf,
@@ -143,7 +144,7 @@ export interface Multihome {
 }
 
 /** Upstream ids: given ones kept, missing ones from the operator, numbered on collision. */
-function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
+export function upstreamIds(upstreams: readonly ClientUpstream[]): string[] {
   const taken = new Set(upstreams.flatMap((u) => (u.id === undefined ? [] : [u.id])));
   return upstreams.map((u) => {
     if (u.id !== undefined) return u.id;
@@ -203,21 +204,31 @@ function clientConfig(options: MultihomeOptions, ids: string[]): Config {
   }
 }
 
+/** The engine of an embedded client, over its upstreams (fetch by default), started. */
+export function startClientEngine(
+  config: Config,
+  options: Pick<MultihomeOptions, "transport" | "clock" | "random" | "logger" | "store">,
+  byId: ReadonlyMap<string, ClientUpstream>,
+): Engine {
+  const transportOf = options.transport ?? ((u: ClientUpstream) => createFetchTransport(u));
+  const engine = createEngine(config, {
+    clock: options.clock ?? systemClock,
+    random: options.random ?? systemRandom,
+    logger: options.logger ?? silentLogger,
+    createTransport: (upstream) => transportOf(byId.get(upstream.id)!),
+    store: options.store ?? createMemoryStore(),
+  });
+  engine.start();
+  return engine;
+}
+
 export function createMultihome(options: MultihomeOptions): Multihome {
   const { chainId } = options;
   const ids = upstreamIds(options.upstreams);
   const byId = new Map(options.upstreams.map((u, i) => [ids[i]!, u]));
   const config = clientConfig(options, ids);
   const logger = options.logger ?? silentLogger;
-  const transportOf = options.transport ?? ((u: ClientUpstream) => createFetchTransport(u));
-  const engine = createEngine(config, {
-    clock: options.clock ?? systemClock,
-    random: options.random ?? systemRandom,
-    logger,
-    createTransport: (upstream) => transportOf(byId.get(upstream.id)!),
-    store: options.store ?? createMemoryStore(),
-  });
-  engine.start();
+  const engine = startClientEngine(config, options, byId);
   const listeners = new Set<(event: EvidenceEvent) => void>();
   let nextId = 1;
   let closed = false;
