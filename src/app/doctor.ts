@@ -21,6 +21,7 @@ import type { ResolveHostname } from "../upstream/safe-lookup.ts";
 import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";
 import { sendCall } from "../upstream/upstream.ts";
 import { type DomainFinding, domainOf } from "./doctor-domain.ts";
+import { doctorSolana, type SolanaProbe } from "./doctor-solana.ts";
 import { type AsnDatabase, createAsnDatabase } from "./hosting.ts";
 
 /** An upstream more than this many blocks behind the highest head seen on its chain is reported as lagging. */
@@ -72,6 +73,8 @@ type ProbeChecks = Omit<UpstreamProbe, "domain" | "domainSource" | "domainNote" 
 /** A finding about one chain or one upstream. Codes are stable; docs/doctor.md lists them. */
 export interface DoctorFinding extends Finding {
   chainId?: number;
+  /** A Solana cluster's name. */
+  cluster?: string;
   upstream?: string;
 }
 
@@ -101,6 +104,8 @@ export interface DoctorReport {
    * config depends).
    */
   chains: { chainId: number; concentration: ConcentrationReport }[];
+  /** The upstreams of Solana clusters (doctor-solana.ts). */
+  solana: SolanaProbe[];
   /** Critical first. */
   findings: DoctorFinding[];
   /** Some finding is critical. */
@@ -120,18 +125,18 @@ export interface DoctorOptions {
   onProbe?: (probe: UpstreamProbe) => void;
 }
 
-interface Answer {
+export interface Answer {
   /** Classified as the gateway classifies it (`classifyResponse`). */
   outcome: Outcome;
   /** Why the call failed, for the report: redacted and shortened; undefined for a result. */
   error: string | undefined;
 }
 
-interface Caller {
+export interface Caller {
   call(method: string, params: unknown[]): Promise<Answer>;
 }
 
-function shorten(text: string): string {
+export function shorten(text: string): string {
   return text.length > DOCTOR_MAX_ERROR_CHARS ? `${text.slice(0, DOCTOR_MAX_ERROR_CHARS)}…` : text;
 }
 
@@ -159,7 +164,7 @@ function describe(outcome: Outcome, thrown: unknown, redact: (text: string) => s
 }
 
 /** One JSON-RPC call per check, each under its own deadline (cleared when it settles) and the run's signal. */
-function createCaller(transport: Transport, context: ProbeContext, redact: (text: string) => string): Caller {
+export function createCaller(transport: Transport, context: ProbeContext, redact: (text: string) => string): Caller {
   const deps = { clock: systemClock, transport, maxResponseBytes: context.maxResponseBytes };
   let nextId = 1;
   return {
@@ -241,7 +246,7 @@ function wsUrlOf(url: string): string {
   return parsed.href;
 }
 
-interface ProbeContext {
+export interface ProbeContext {
   timeoutMs: number;
   maxResponseBytes: number;
   /** The gateway's own transports, address policy included. */
@@ -439,10 +444,13 @@ export async function runDoctor(config: DraftConfig, options: DoctorOptions = {}
     }
   }
   probeFindings(probes, config.chains.length, add);
+  const solana = await doctorSolana(config.solana, context);
+  findings.push(...solana.findings);
   findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "critical" ? -1 : 1));
   return {
     upstreams: probes,
     chains,
+    solana: solana.probes,
     findings,
     critical: findings.some((f) => f.severity === "critical"),
   };

@@ -43,7 +43,7 @@ export async function runDoctorCommand(
     return 2;
   }
   const config = await loadConfigFile(options.config, process.env, { requireDomains: false });
-  const count = config.chains.reduce((n, c) => n + c.upstreams.length, 0);
+  const count = [...config.chains, ...config.solana].reduce((n, c) => n + c.upstreams.length, 0);
   if (!options.json) io.stderr(`Probing ${count} upstream${count === 1 ? "" : "s"}…\n`);
   const report = await runDoctor(config, {
     timeoutMs,
@@ -128,6 +128,29 @@ export function formatReport(report: DoctorReport): string {
       ]).replace(/^ {2}/gm, "    "),
     );
     out.push("");
+  }
+  if (report.solana.length > 0) {
+    for (const name of new Set(report.solana.map((p) => p.cluster))) {
+      out.push(`Solana ${name}`);
+      out.push(
+        table([
+          ["UPSTREAM", "REACHABLE", "GENESIS", "PROCESSED", "CONFIRMED", "FINALIZED", "LAG", "MINCONTEXTSLOT"],
+          ...report.solana
+            .filter((p) => p.cluster === name)
+            .map((p) => [
+              p.id,
+              p.reachable ? "yes" : "no",
+              p.genesisMatches === null ? "-" : p.genesisMatches ? "ok" : "wrong",
+              String(p.slots.processed ?? "-"),
+              String(p.slots.confirmed ?? "-"),
+              String(p.slots.finalized ?? "-"),
+              p.lagSlots === null ? "-" : String(p.lagSlots),
+              yesNo(p.minContextSlot),
+            ]),
+        ]),
+      );
+      out.push("");
+    }
   }
   out.push("Findings:");
   if (report.findings.length === 0) out.push("  none: no critical finding, no warning.");
