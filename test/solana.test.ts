@@ -266,3 +266,23 @@ test("a transaction nobody takes until its blockhash expired is given up as expi
   const balance = await net.rpc("getBalance", [to, { commitment: "processed" }]);
   assert.equal((balance.body.result as { value: number }).value, 0, "never landed");
 });
+
+test("a drill takes a domain down for Solana too: reads are served by the others and the drilled upstream is not asked", async () => {
+  const wallet = net.wallets[1]!.address;
+  const drilled = net.proxies.get("u2")!;
+  const drill = net.app.engine.startDrill({ hosting: "gcp" }, 60_000);
+  assert.ok("id" in drill, JSON.stringify(drill));
+  drilled.resetStats();
+  try {
+    for (let i = 0; i < 10; i++) {
+      const r = await net.rpc("getBalance", [wallet, { commitment: "confirmed" }]);
+      assert.equal((r.body.result as { value?: number } | undefined)?.value, Number(FUNDED_LAMPORTS));
+    }
+    assert.equal(drilled.stats().requests, 0, "the drilled domain's upstream was not reached");
+    const report = net.app.engine.activity.drills().find((d) => d.id === drill.id)!;
+    assert.deepEqual(report.upstreams, ["u2"]);
+    assert.ok(report.during.requests >= 10 && report.during.failed === 0, JSON.stringify(report.during));
+  } finally {
+    net.app.engine.activity.stopDrill(drill.id);
+  }
+});

@@ -58,7 +58,7 @@ export interface Engine {
   cacheStats(): { bytes: number; entries: number };
   /** Recent events, the last minute's traffic per upstream, and drills (see activity.ts). */
   activity: Pick<Activity, "events" | "traffic" | "drills" | "stopDrill">;
-  /** Treats every upstream in the selected domain, on every chain, as down for `durationMs`. */
+  /** Treats every upstream in the selected domain, on every chain and Solana cluster, as down for `durationMs`. */
   startDrill(selector: DrillSelector, durationMs: number): Drill | DrillRefusal;
   /**
    * Another worker of this gateway served head `number` on `chainId`: this engine catches up before answering about
@@ -165,6 +165,25 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
       ),
     ]),
   );
+  /** Upstream id → outage domain, per Solana cluster: who served an answer, for drills and the dashboard. */
+  const solanaDomains = new Map(
+    config.solana.map((c) => [c.name, new Map(c.upstreams.map((u) => [u.id, outageDomainOf(u.domain)]))]),
+  );
+  /** A Solana call, counted as traffic like an EVM one (drills' reports, the dashboard's shares). */
+  async function servedSolana(name: string, cluster: SolanaCluster, call: RpcCall): Promise<SolanaAnswer> {
+    const arrivedAt = ctx.clock.now();
+    const started = performance.now();
+    const answer = await cluster.call(call);
+    const upstream = answer.evidence.upstream;
+    const outageDomain = upstream === undefined ? undefined : solanaDomains.get(name)?.get(upstream);
+    activity.served({
+      ...(upstream !== undefined && outageDomain !== undefined ? { upstream: { id: upstream, outageDomain } } : {}),
+      failed: !answer.ok && "error" in answer && GATEWAY_FAILURES.has(answer.error.code),
+      latencyMs: performance.now() - started,
+      arrivedAt,
+    });
+    return answer;
+  }
   const readiness = (): Readiness => {
     const statuses = [...chains.values()].map((c) => c.status());
     return { ready: statuses.every((s) => s.ready), chains: statuses };
@@ -234,11 +253,14 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
       return activity.startDrill(
         selector,
         durationMs,
-        config.chains.flatMap((c) => c.upstreams),
+        [...config.chains, ...config.solana].flatMap((c) => c.upstreams),
       );
     },
     solanaClusters: () => [...clusters.keys()],
-    solanaCall: (name, call) => clusters.get(name)?.call(call),
+    solanaCall(name, call) {
+      const cluster = clusters.get(name);
+      return cluster ? servedSolana(name, cluster, call) : undefined;
+    },
     solanaStatus: () => [...clusters.values()].map((c) => c.status()),
     solanaTransaction: (name, signature) => clusters.get(name)?.transaction(signature),
     solanaSubscribe(name, method, params, deliver) {
