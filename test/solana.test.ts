@@ -20,6 +20,7 @@ import {
   signTransactionMessageWithSigners,
 } from "@solana/kit";
 import { getTransferSolInstruction } from "@solana-program/system";
+import { overviewOf } from "../src/server/admin-api.ts";
 import { FUNDED_LAMPORTS, type SolanaTestNetwork, startSolanaTestNetwork } from "./harness/solana-network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -285,4 +286,21 @@ test("a drill takes a domain down for Solana too: reads are served by the others
   } finally {
     net.app.engine.activity.stopDrill(drill.id);
   }
+});
+
+test("the operator's overview shows the cluster like a chain: its agreed slots, every upstream's health and slot", async () => {
+  const slot = await net.advance(1);
+  const overview = overviewOf(net.app.engine, Date.now());
+  const cluster = overview.chains.find((c) => c.chainId === "solana/localnet")!;
+  assert.equal(cluster.head?.number, slot);
+  assert.equal(cluster.slots?.processed, slot);
+  // u1 lied about balances above (disputed until cordoned): it is shown so, with why.
+  const [liar, ...honest] = cluster.upstreams;
+  assert.deepEqual([liar?.id, liar?.health], ["u1", "cordoned"]);
+  assert.match(liar?.cordonReason ?? "", /failed agreement/);
+  assert.deepEqual(
+    honest.map((u) => [u.id, u.health, u.head]),
+    ["u2", "u3", "u4"].map((id) => [id, "healthy", slot]),
+  );
+  assert.ok(overview.concentration.upstreams.byHosting.length === 4);
 });

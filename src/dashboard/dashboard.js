@@ -273,10 +273,19 @@ function renderChains(chains) {
     (el, c) => {
       const state = c.ready ? "ready" : `not ready${c.reason ? `: ${c.reason}` : ""}`;
       el.classList.toggle("not-ready", !c.ready);
+      // A Solana cluster (`solana/{name}`): its head is the agreed processed slot.
+      const solana = c.slots !== undefined;
+      const head = !c.head
+        ? solana
+          ? "no agreed slot"
+          : "no agreed head"
+        : solana
+          ? `slot ${c.head.number} · finalized ${c.slots.finalized ?? "?"}`
+          : `head #${c.head.number}`;
       el.replaceChildren(
-        h("strong", {}, `Chain ${c.chainId}`),
+        h("strong", {}, solana ? `Solana ${String(c.chainId).replace(/^solana\//, "")}` : `Chain ${c.chainId}`),
         " · ",
-        h("span", { class: "head" }, c.head ? `head #${c.head.number}` : "no agreed head"),
+        h("span", { class: "head" }, head),
         " · ",
         h("span", {}, state),
         ...(c.domainsDown.length > 0

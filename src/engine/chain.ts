@@ -21,7 +21,7 @@ import { createResolver } from "./resolve.ts";
 import { createCordons } from "./routing/cordons.ts";
 import { execute } from "./routing/execute.ts";
 import { createHeadTracker, type HeadTracker, READY_SILENCE_POLLS } from "./routing/head-tracker.ts";
-import { createTarget, createUpstreams } from "./routing/upstream-set.ts";
+import { createTarget, createUpstreams, upstreamStatus } from "./routing/upstream-set.ts";
 import type { ChainSettings } from "./settings.ts";
 import { createSiblingHeads } from "./sibling-heads.ts";
 import { createStreams, type SubscribeResult } from "./streams.ts";
@@ -211,20 +211,7 @@ export function createChain(
       ...(reason ? { reason } : {}),
       head,
       domainsDown: domainHealth.downDomains(now),
-      upstreams: upstreams.map((u) => ({
-        id: u.id,
-        domain: u.outageDomain,
-        operator: u.domain.operator,
-        hosting: u.domain.hosting,
-        region: u.domain.region,
-        cordoned: u.admission === "cordoned" || u.cordonedUntil > now,
-        drilled: activity.drilled(u.domain),
-        admission: u.admission,
-        ...(u.cordonReason ? { cordonReason: u.cordonReason } : {}),
-        breaker: u.breaker.state(now),
-        head: headBook.headOf(u.id),
-        latencyMs: u.latency.ewma(),
-      })),
+      upstreams: upstreams.map((u) => upstreamStatus(u, now, activity, headBook.headOf(u.id))),
     };
   }
 

@@ -158,7 +158,7 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
           routing: config.routing,
           health: config.health,
           maxResponseBytes: config.upstream.maxResponseBytes,
-          cordonMs: config.verification.cordonMs,
+          verification: config.verification,
           transactions: config.transactions,
         },
         activity,

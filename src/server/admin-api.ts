@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { assessConcentration, type ConcentrationReport } from "../core/domains/concentration.ts";
 import type { FailureDomain } from "../core/domains/domain.ts";
 import type { Drill } from "../core/domains/drill.ts";
+import type { ChainKey } from "../core/ports.ts";
 import type { ActivityEvent, ChainStatus, Engine } from "../engine/engine.ts";
 
 /** Request bodies of the admin API (a drill's selector and duration), bytes. */
@@ -42,12 +43,15 @@ export interface UpstreamOverview {
 export interface Overview {
   generatedAt: number;
   chains: {
-    chainId: number;
+    /** An EVM chain id, or `solana/{name}` for a Solana cluster. */
+    chainId: ChainKey;
     ready: boolean;
     reason?: string;
     head: { number: number; hash: string } | null;
     domainsDown: string[];
     upstreams: UpstreamOverview[];
+    /** A Solana cluster's agreed slot per commitment. */
+    slots?: Partial<Record<"processed" | "confirmed" | "finalized", number>>;
   }[];
   concentration: { upstreams: ConcentrationReport; traffic: ConcentrationReport };
   events: ActivityEvent[];
@@ -62,39 +66,53 @@ function healthOf(u: ChainStatus["upstreams"][number], lag: number | null, domai
   return "healthy";
 }
 
+/** One chain's (or Solana cluster's) entry: its upstreams with their health, lag and share of the traffic. */
+function chainOverview(
+  c: Pick<ChainStatus, "ready" | "reason" | "head" | "domainsDown" | "upstreams">,
+  chainId: ChainKey,
+  traffic: ReadonlyMap<string, number>,
+): Overview["chains"][number] {
+  const served = c.upstreams.reduce((sum, u) => sum + (traffic.get(u.id) ?? 0), 0);
+  return {
+    chainId,
+    ready: c.ready,
+    ...(c.reason ? { reason: c.reason } : {}),
+    head: c.head ? { number: c.head.number, hash: c.head.hash } : null,
+    domainsDown: c.domainsDown,
+    upstreams: c.upstreams.map((u): UpstreamOverview => {
+      const lag = c.head && u.head !== undefined ? Math.max(0, c.head.number - u.head) : null;
+      const count = traffic.get(u.id) ?? 0;
+      return {
+        id: u.id,
+        hosting: u.hosting,
+        operator: u.operator,
+        region: u.region,
+        domain: u.domain,
+        health: healthOf(u, lag, c.domainsDown),
+        drilled: u.drilled,
+        ...(u.cordoned && u.cordonReason ? { cordonReason: u.cordonReason } : {}),
+        breaker: u.breaker,
+        admission: u.admission,
+        head: u.head ?? null,
+        lag,
+        latencyMs: u.latencyMs === undefined ? null : Math.round(u.latencyMs * 100) / 100,
+        share: served === 0 ? 0 : count / served,
+        served: count,
+      };
+    }),
+  };
+}
+
 export function overviewOf(engine: Engine, now: number): Overview {
   const traffic = engine.activity.traffic();
-  const chains = engine.readiness().chains.map((c) => {
-    const served = c.upstreams.reduce((sum, u) => sum + (traffic.get(u.id) ?? 0), 0);
-    return {
-      chainId: c.chainId,
-      ready: c.ready,
-      ...(c.reason ? { reason: c.reason } : {}),
-      head: c.head ? { number: c.head.number, hash: c.head.hash } : null,
-      domainsDown: c.domainsDown,
-      upstreams: c.upstreams.map((u): UpstreamOverview => {
-        const lag = c.head && u.head !== undefined ? Math.max(0, c.head.number - u.head) : null;
-        const count = traffic.get(u.id) ?? 0;
-        return {
-          id: u.id,
-          hosting: u.hosting,
-          operator: u.operator,
-          region: u.region,
-          domain: u.domain,
-          health: healthOf(u, lag, c.domainsDown),
-          drilled: u.drilled,
-          ...(u.cordoned && u.cordonReason ? { cordonReason: u.cordonReason } : {}),
-          breaker: u.breaker,
-          admission: u.admission,
-          head: u.head ?? null,
-          lag,
-          latencyMs: u.latencyMs === undefined ? null : Math.round(u.latencyMs * 100) / 100,
-          share: served === 0 ? 0 : count / served,
-          served: count,
-        };
-      }),
-    };
-  });
+  const chains = engine.readiness().chains.map((c) => chainOverview(c, c.chainId, traffic));
+  // A Solana cluster is shown like a chain: its head is the agreed processed slot (no hash), its lag in slots.
+  for (const s of engine.solanaStatus()) {
+    const slot = s.slots.processed;
+    const head = slot === undefined ? undefined : { number: slot, hash: "", witnesses: [] };
+    const status = { ready: s.ready, head, domainsDown: s.domainsDown, upstreams: s.upstreams };
+    chains.push({ ...chainOverview(status, `solana/${s.name}`, traffic), slots: s.slots });
+  }
   return withConcentration(chains, engine.activity.events(), engine.activity.drills(), now);
 }
 

@@ -5,6 +5,7 @@
  * a drill's requests summed over the workers that ran it. Pure: the primary gathers the workers' overviews.
  */
 import type { Drill, DrillStats } from "../core/domains/drill.ts";
+import type { ChainKey } from "../core/ports.ts";
 import type { ActivityEvent } from "../engine/engine.ts";
 import { type Overview, type UpstreamHealth, type UpstreamOverview, withConcentration } from "./admin-api.ts";
 
@@ -31,7 +32,7 @@ function mergeUpstream(a: UpstreamOverview, b: UpstreamOverview): UpstreamOvervi
 }
 
 function mergeChains(overviews: readonly Overview[]): Overview["chains"] {
-  const byChain = new Map<number, Overview["chains"][number]>();
+  const byChain = new Map<ChainKey, Overview["chains"][number]>();
   for (const chain of overviews.flatMap((o) => o.chains)) {
     const seen = byChain.get(chain.chainId);
     if (!seen) {
@@ -46,6 +47,8 @@ function mergeChains(overviews: readonly Overview[]): Overview["chains"] {
       ...seen,
       ready: seen.ready || chain.ready,
       head,
+      // A Solana cluster's slots go with its highest head.
+      ...(head === chain.head && chain.slots ? { slots: chain.slots } : {}),
       domainsDown: [...new Set([...seen.domainsDown, ...chain.domainsDown])].sort(),
       upstreams: [...upstreams.values()],
     });

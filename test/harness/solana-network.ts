@@ -103,7 +103,7 @@ export async function startSolanaTestNetwork(options: SolanaTestNetworkOptions =
     };
     await waitFor(
       () =>
-        started.engine.solanaStatus()[0]?.upstreams.every((u) => u.admission === "admitted" && u.slot !== undefined),
+        started.engine.solanaStatus()[0]?.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined),
       { timeoutMs: 10_000, what: "every Solana upstream admitted with its slot known" },
     );
     let nextId = 1;

@@ -8,6 +8,7 @@ import type { DomainHealth } from "../../core/domains/domain-health.ts";
 import type { UpstreamMetrics } from "../../core/ports.ts";
 import { createLatencyWindow } from "../../core/routing/latency.ts";
 import { createRetryBudget } from "../../core/routing/retry-budget.ts";
+import type { ChainStatus } from "../../core/rpc/status.ts";
 import { createUpstream, type Upstream, viewOf } from "../../upstream/upstream.ts";
 import { type Activity, drillable } from "../activity.ts";
 import type { EngineContext } from "../context.ts";
@@ -60,5 +61,28 @@ export function createTarget(
     latency: createLatencyWindow(),
     hedgeDelay: { ms: 0, computedAt: Number.NEGATIVE_INFINITY },
     routing,
+  };
+}
+
+/** One upstream as the status shows it (admin API, dashboard, metrics); `head` is its block, or its slot. */
+export function upstreamStatus(
+  u: Upstream,
+  now: number,
+  activity: Pick<Activity, "drilled">,
+  head: number | undefined,
+): ChainStatus["upstreams"][number] {
+  return {
+    id: u.id,
+    domain: u.outageDomain,
+    operator: u.domain.operator,
+    hosting: u.domain.hosting,
+    region: u.domain.region,
+    cordoned: u.admission === "cordoned" || u.cordonedUntil > now,
+    drilled: activity.drilled(u.domain),
+    admission: u.admission,
+    ...(u.cordonReason ? { cordonReason: u.cordonReason } : {}),
+    breaker: u.breaker.state(now),
+    head,
+    latencyMs: u.latency.ewma(),
   };
 }

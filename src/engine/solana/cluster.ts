@@ -7,8 +7,10 @@
 import { createDomainHealth } from "../../core/domains/domain-health.ts";
 import { MultihomeError } from "../../core/errors.ts";
 import { noopMetrics } from "../../core/ports.ts";
+import { createDisputes } from "../../core/routing/disputes.ts";
 import { canonicalJson } from "../../core/rpc/cache-policy.ts";
 import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
+import type { ChainStatus } from "../../core/rpc/status.ts";
 import { createRedactor } from "../../core/security/redact.ts";
 import {
   clientMinContextSlot,
@@ -21,7 +23,7 @@ import type { Upstream } from "../../upstream/upstream.ts";
 import type { Activity } from "../activity.ts";
 import type { EngineContext } from "../context.ts";
 import { execute } from "../routing/execute.ts";
-import { createTarget, createUpstreams, type UpstreamSetSettings } from "../routing/upstream-set.ts";
+import { createTarget, createUpstreams, type UpstreamSetSettings, upstreamStatus } from "../routing/upstream-set.ts";
 import type { ChainSettings } from "../settings.ts";
 import { executeAtOneSlot, SLOT_LEAD_MAX } from "./agreement.ts";
 import type { SolanaAnswer, SolanaEvidence } from "./answer.ts";
@@ -35,7 +37,7 @@ import { createSolanaSubscriptions, type Deliver, type SolanaSubscribeResult } f
 export interface SolanaClusterSettings extends UpstreamSetSettings {
   name: string;
   genesisHash: string | undefined;
-  cordonMs: ChainSettings["verification"]["cordonMs"];
+  verification: Pick<ChainSettings["verification"], "cordonMs" | "disputesToCordon" | "disputeWindowMs">;
   transactions: Pick<ChainSettings["transactions"], "broadcastDomains" | "rebroadcastIntervalMs">;
 }
 
@@ -43,7 +45,9 @@ export interface SolanaClusterStatus {
   name: string;
   ready: boolean;
   slots: Partial<Record<Commitment, number>>;
-  upstreams: { id: string; domain: string; admission: string; slot: number | undefined }[];
+  domainsDown: string[];
+  /** As an EVM chain's, `head` being the upstream's processed slot. */
+  upstreams: ChainStatus["upstreams"];
 }
 
 export interface SolanaCluster {
@@ -102,12 +106,25 @@ export function createSolanaCluster(
   });
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
   const lastKnownGood = createSolanaLastKnownGood(clock);
+  const disputes = createDisputes({
+    threshold: settings.verification.disputesToCordon,
+    windowMs: settings.verification.disputeWindowMs,
+    cordonMs: settings.verification.cordonMs,
+  });
+  // An answer independent domains contradicted at its own slot: disputed, and cordoned as EVM upstreams are, after
+  // `verification.disputesToCordon` within the window.
   target.onDispute = (u, reason) => {
     ctx.logger.warn({ cluster: settings.name, upstream: u.id, reason }, "answer failed agreement");
     metrics.upstream(u).dispute();
-    // One provably wrong answer at a slot independent domains agree on is enough: it vouches for nothing a while.
-    u.cordonedUntil = Math.max(u.cordonedUntil, clock.now() + settings.cordonMs);
-    u.cordonReason = `disputed: ${reason}`;
+    const until = disputes.record(u.id, clock.now());
+    if (until === undefined || u.cordonedUntil >= until) return;
+    u.cordonedUntil = until;
+    u.cordonReason = `failed agreement ${settings.verification.disputesToCordon} times: ${reason}`;
+    metrics.upstream(u).cordon("disputes");
+    ctx.logger.error(
+      { cluster: settings.name, upstream: u.id, until: new Date(until).toISOString() },
+      "upstream cordoned for disputes",
+    );
   };
   const run = (plan: Parameters<typeof execute>[2]) => execute(ctx, target, plan);
   const ready = () => COMMITMENTS.every((c) => book.agreed(c) !== undefined);
@@ -305,12 +322,8 @@ export function createSolanaCluster(
       name: settings.name,
       ready: ready(),
       slots: agreedSlots(),
-      upstreams: upstreams.map((u) => ({
-        id: u.id,
-        domain: u.outageDomain,
-        admission: u.admission,
-        slot: book.slotOf(u.id, "processed"),
-      })),
+      domainsDown: domainHealth.downDomains(clock.now()),
+      upstreams: upstreams.map((u) => upstreamStatus(u, clock.now(), activity, book.slotOf(u.id, "processed"))),
     }),
     transaction: (signature) => outbox.get(signature),
     subscribe: (method, params, deliver) => subscriptions.subscribe(method, params, deliver),
