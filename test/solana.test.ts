@@ -202,6 +202,20 @@ test("every provider down: an error carrying the last agreed value and its slot,
     assert.equal(data.lastKnownGood.slot, known.context.slot);
     assert.equal(typeof data.lastKnownGood.ageSeconds, "number");
     assert.equal(r.headers.get("multihome-verified"), "none");
+    // Opted into staleness: the last agreed value is the answer, labelled with its age.
+    const stale = await fetch(net.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "multihome-max-staleness": "3600" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "getBalance",
+        params: [wallet, { commitment: "finalized" }],
+      }),
+    });
+    assert.deepEqual(((await stale.json()) as { result: unknown }).result, known);
+    assert.equal(stale.headers.get("multihome-slot"), String(known.context.slot));
+    assert.match(stale.headers.get("multihome-stale") ?? "", /^\d+$/);
   } finally {
     for (const p of net.proxies.values()) await p.clearFault();
   }
@@ -290,17 +304,24 @@ test("a drill takes a domain down for Solana too: reads are served by the others
 
 test("the operator's overview shows the cluster like a chain: its agreed slots, every upstream's health and slot", async () => {
   const slot = await net.advance(1);
+  // The agreed slot needs two domains; the overview is read once the others have reported it too.
+  await waitFor(() => net.app.engine.solanaStatus()[0]!.upstreams.filter((u) => u.head === slot).length === 3, {
+    timeoutMs: 5_000,
+    what: `three upstreams at slot ${slot}`,
+  });
   const overview = overviewOf(net.app.engine, Date.now());
   const cluster = overview.chains.find((c) => c.chainId === "solana/localnet")!;
   assert.equal(cluster.head?.number, slot);
   assert.equal(cluster.slots?.processed, slot);
-  // u1 lied about balances above (disputed until cordoned): it is shown so, with why.
-  const [liar, ...honest] = cluster.upstreams;
-  assert.deepEqual([liar?.id, liar?.health], ["u1", "cordoned"]);
-  assert.match(liar?.cordonReason ?? "", /failed agreement/);
+  // An upstream cordoned by an earlier test's lies is shown so, with why; every other is healthy at the slot.
+  const cordoned = cluster.upstreams.filter((u) => u.health === "cordoned");
+  for (const u of cordoned) assert.match(u.cordonReason ?? "", /failed agreement/);
+  const others = cluster.upstreams.filter((u) => u.health !== "cordoned");
+  assert.ok(others.length >= 3);
+  // (one just back from the drill above may still be on probation: degraded, not down)
   assert.deepEqual(
-    honest.map((u) => [u.id, u.health, u.head]),
-    ["u2", "u3", "u4"].map((id) => [id, "healthy", slot]),
+    others.map((u) => [u.health === "healthy" || u.health === "degraded", u.head]),
+    others.map(() => [true, slot]),
   );
   assert.ok(overview.concentration.upstreams.byHosting.length === 4);
 });

@@ -70,7 +70,11 @@ export interface Engine {
   /** The Solana clusters served, by name (`/rpc/solana/{name}`). */
   solanaClusters(): string[];
   /** A call on a Solana cluster; undefined when no cluster has that name. */
-  solanaCall(name: string, call: RpcCall): Promise<SolanaAnswer> | undefined;
+  solanaCall(
+    name: string,
+    call: RpcCall,
+    options?: { maxStalenessSeconds?: number },
+  ): Promise<SolanaAnswer> | undefined;
   solanaStatus(): SolanaClusterStatus[];
   /** A Solana subscription (slotSubscribe, accountSubscribe, signatureSubscribe) served from the agreed view. */
   solanaSubscribe(name: string, method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult;
@@ -170,10 +174,15 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     config.solana.map((c) => [c.name, new Map(c.upstreams.map((u) => [u.id, outageDomainOf(u.domain)]))]),
   );
   /** A Solana call, counted as traffic like an EVM one (drills' reports, the dashboard's shares). */
-  async function servedSolana(name: string, cluster: SolanaCluster, call: RpcCall): Promise<SolanaAnswer> {
+  async function servedSolana(
+    name: string,
+    cluster: SolanaCluster,
+    call: RpcCall,
+    options?: { maxStalenessSeconds?: number },
+  ): Promise<SolanaAnswer> {
     const arrivedAt = ctx.clock.now();
     const started = performance.now();
-    const answer = await cluster.call(call);
+    const answer = await cluster.call(call, options);
     const upstream = answer.evidence.upstream;
     const outageDomain = upstream === undefined ? undefined : solanaDomains.get(name)?.get(upstream);
     activity.served({
@@ -257,9 +266,9 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
       );
     },
     solanaClusters: () => [...clusters.keys()],
-    solanaCall(name, call) {
+    solanaCall(name, call, options) {
       const cluster = clusters.get(name);
-      return cluster ? servedSolana(name, cluster, call) : undefined;
+      return cluster ? servedSolana(name, cluster, call, options) : undefined;
     },
     solanaStatus: () => [...clusters.values()].map((c) => c.status()),
     solanaTransaction: (name, signature) => clusters.get(name)?.transaction(signature),

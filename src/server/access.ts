@@ -115,7 +115,8 @@ export function createClientCounts() {
   };
 }
 const CORS_ALLOW_HEADERS = "content-type, authorization, x-api-key, multihome-max-staleness, multihome-min-evidence";
-const CORS_EXPOSE_HEADERS = "multihome-block, multihome-verified, multihome-stale, x-request-id, retry-after";
+const CORS_EXPOSE_HEADERS =
+  "multihome-block, multihome-slot, multihome-verified, multihome-stale, x-request-id, retry-after";
 
 /** Whether a peer is one of `server.trustedProxies` (addresses or CIDR ranges). */
 export function trustedProxyCheck(trustedProxies: readonly string[]): (address: string | undefined) => boolean {

@@ -312,7 +312,16 @@ export async function startHttpServer(
         error: { code: body === "too_large" ? "limit_exceeded" : "parse_error", message: "request body refused" },
       });
     }
+    const staleness = parseMaxStaleness(req.headers["multihome-max-staleness"]);
+    if (staleness === "invalid")
+      return sendJson(res, 400, {
+        error: {
+          code: "invalid_request",
+          message: `multihome-max-staleness must be whole seconds from 0 to ${MAX_STALENESS_SECONDS}`,
+        },
+      });
     const r = await handleSolanaBody(engine, name, body.toString("utf8"), {
+      ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
       limits,
       requestId: newRequestId(),
       gate,

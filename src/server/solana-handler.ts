@@ -40,6 +40,8 @@ export async function handleSolanaBody(
     requestId: string;
     gate?: RpcGate;
     metrics?: Metrics;
+    /** The caller's `multihome-max-staleness`: last-known-good up to this old answers when nothing can be agreed. */
+    maxStalenessSeconds?: number;
     /** Answers the subscription methods (a WebSocket connection's own state); absent over HTTP. */
     subscriptions?: (call: RpcCall) => SolanaAnswer;
   },
@@ -96,7 +98,12 @@ export async function handleSolanaBody(
       const error = new MultihomeError("method_not_found", `${item.call.method} needs a WebSocket connection`);
       return { id: item.call.id, answer: { ok: false, error, evidence: { verified: "none" } } };
     }
-    const answer = await engine.solanaCall(name, item.call);
+    const staleness = options.maxStalenessSeconds;
+    const answer = await engine.solanaCall(
+      name,
+      item.call,
+      staleness === undefined ? undefined : { maxStalenessSeconds: staleness },
+    );
     if (answer) return { id: item.call.id, answer };
     const error = new MultihomeError("unknown_chain", `Solana cluster ${name} is not served here`);
     return { id: item.call.id, answer: { ok: false, error, evidence: { verified: "none" } } };
@@ -108,6 +115,7 @@ export async function handleSolanaBody(
       return { status: 204, headers: { "x-request-id": options.requestId }, body: "" };
     headers["multihome-verified"] = answer.evidence.verified;
     if (answer.evidence.slot !== undefined) headers["multihome-slot"] = String(answer.evidence.slot);
+    if (answer.evidence.staleSeconds !== undefined) headers["multihome-stale"] = String(answer.evidence.staleSeconds);
     const status = !answer.ok && "error" in answer && answer.error.httpStatus === 429 ? 429 : 200;
     return { status, headers, body: answerToJson(id, answer) };
   }

@@ -8,6 +8,8 @@ export interface SolanaEvidence {
   slot?: number;
   upstream?: string;
   domains?: string[];
+  /** Served from last-known-good, by the client's opt-in (`multihome-max-staleness`): seconds since it was agreed. */
+  staleSeconds?: number;
 }
 
 export type SolanaAnswer =

@@ -38,7 +38,7 @@ export interface SolanaClusterSettings extends UpstreamSetSettings {
   name: string;
   genesisHash: string | undefined;
   verification: Pick<ChainSettings["verification"], "cordonMs" | "disputesToCordon" | "disputeWindowMs">;
-  transactions: Pick<ChainSettings["transactions"], "broadcastDomains" | "rebroadcastIntervalMs">;
+  transactions: Pick<ChainSettings["transactions"], "broadcastDomains" | "rebroadcastIntervalMs" | "expiryMs">;
 }
 
 export interface SolanaClusterStatus {
@@ -55,7 +55,8 @@ export interface SolanaCluster {
   start(): void;
   /** Resolves once every commitment has an agreed slot, or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void>;
-  call(call: RpcCall): Promise<SolanaAnswer>;
+  /** `maxStalenessSeconds`: when nothing can be agreed, the last agreed value up to this old is the answer. */
+  call(call: RpcCall, options?: { maxStalenessSeconds?: number }): Promise<SolanaAnswer>;
   /** A subscription served from the agreed view (see subscriptions.ts). */
   subscribe(method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult;
   /** A transaction sent through this cluster, as the outbox knows it. */
@@ -136,7 +137,7 @@ export function createSolanaCluster(
     ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
   });
 
-  async function agreedRead(call: RpcCall): Promise<SolanaAnswer> {
+  async function agreedRead(call: RpcCall, maxStalenessSeconds?: number): Promise<SolanaAnswer> {
     const commitment = commitmentOfCall(call.method, call.params);
     const min = clientMinContextSlot(call.method, call.params);
     if (commitment === undefined || min === "invalid")
@@ -173,6 +174,10 @@ export function createSolanaCluster(
     if ("rpcError" in agreement)
       return { ok: false, rpcError: cleanError(agreement.rpcError), evidence: { verified: "quorum" } };
     const known = lastKnownGood.get(key);
+    if (known && maxStalenessSeconds !== undefined && known.ageSeconds <= maxStalenessSeconds) {
+      const evidence: SolanaEvidence = { verified: "quorum", slot: known.slot, domains: known.evidence.domains };
+      return { ok: true, result: known.value, evidence: { ...evidence, staleSeconds: known.ageSeconds } };
+    }
     const error = known
       ? new MultihomeError("unavailable", agreement.error.message, {
           data: { ...agreement.error.data, lastKnownGood: known },
@@ -229,6 +234,7 @@ export function createSolanaCluster(
   const outbox = createSolanaOutbox({
     clock,
     rebroadcastIntervalMs: settings.transactions.rebroadcastIntervalMs,
+    expiryMs: settings.transactions.expiryMs,
     async rebroadcast(entry) {
       const params = [entry.encoded, { encoding: entry.encoding, skipPreflight: true }];
       return (await sendThroughDomains(upstreams, params, entry.signature, sendDeps)).ok;
@@ -266,7 +272,7 @@ export function createSolanaCluster(
   });
 
   /** One call, by how its method is answered. */
-  async function answerCall(call: RpcCall): Promise<SolanaAnswer> {
+  async function answerCall(call: RpcCall, maxStalenessSeconds?: number): Promise<SolanaAnswer> {
     switch (solanaMethodKind(call.method)) {
       case "slot":
         return agreedSlot(call);
@@ -277,7 +283,7 @@ export function createSolanaCluster(
           : { ok: false, error: new MultihomeError("unavailable", "no genesis hash is agreed yet"), evidence: NONE };
       }
       case "agreed":
-        return agreedRead(call);
+        return agreedRead(call, maxStalenessSeconds);
       case "send":
         return send(call);
       default:
@@ -307,8 +313,8 @@ export function createSolanaCluster(
         slotWaiters.add(settle);
       });
     },
-    async call(call) {
-      const answer = await answerCall(call);
+    async call(call, options) {
+      const answer = await answerCall(call, options?.maxStalenessSeconds);
       metrics.verification(
         answer.ok || "rpcError" in answer
           ? answer.evidence.verified

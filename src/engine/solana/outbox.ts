@@ -34,6 +34,11 @@ export interface SolanaSend {
 export interface SolanaOutboxDeps {
   clock: Clock;
   rebroadcastIntervalMs: number;
+  /**
+   * A transaction still unseen this long after it was first sent is given up (`transactions.expiryMs`) — for
+   * upstreams that cannot say whether its blockhash expired (no `isBlockhashValid`).
+   */
+  expiryMs: number;
   /** Sends it through several domains again; resolves whether any accepted it. */
   rebroadcast(send: SolanaSend): Promise<boolean>;
   /** Statuses independent domains agree on, in the order asked; undefined when no agreement could be had. */
@@ -81,7 +86,8 @@ export function createSolanaOutbox(deps: SolanaOutboxDeps) {
       }
       // Included: it only needs to become final. Not seen: sent again while its blockhash lives.
       if (send.status !== "pending" || now - (send.lastBroadcastAt ?? 0) < deps.rebroadcastIntervalMs) continue;
-      if (statuses !== undefined && (await deps.blockhashValid(send.blockhash)) === false) {
+      const givenUp = now - send.firstSeenAt > deps.expiryMs;
+      if (givenUp || (statuses !== undefined && (await deps.blockhashValid(send.blockhash)) === false)) {
         send.status = "expired";
         send.updatedAt = now;
         continue;
