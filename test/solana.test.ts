@@ -92,6 +92,15 @@ test("a transfer sent through the gateway lands on every node; balances move by 
   assert.equal(statuses.headers.get("multihome-verified"), "quorum");
   const balance = await net.rpc("getBalance", [to]);
   assert.equal((balance.body.result as { value: number }).value, 2_000_000_000);
+  // Final, it never changes: agreed exactly once, then served from memory.
+  const params = [signature, { encoding: "base64", maxSupportedTransactionVersion: 0 }];
+  const tx = await net.rpc("getTransaction", params);
+  assert.equal(tx.headers.get("multihome-verified"), "quorum");
+  assert.deepEqual(tx.body.result, await net.direct("getTransaction", params));
+  for (const p of net.proxies.values()) p.resetStats();
+  const again = await net.rpc("getTransaction", params);
+  assert.deepEqual(again.body.result, tx.body.result);
+  assert.equal([...net.proxies.values()].reduce((n, p) => n + (p.stats().byMethod.getTransaction ?? 0), 0), 0);
   for (let node = 0; node < net.cluster.nodes.length; node++)
     assert.equal(((await net.direct("getBalance", [to], node)) as { value: number }).value, 2_000_000_000);
 });

@@ -354,20 +354,34 @@ const settingsSchema = z.strictObject({
 
 const configSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) =>
   settingsSchema
-    .extend({ providers: providersSchema, chains: z.array(chainEntryWith(domain, shortcutDomain)).min(1).max(256) })
+    .extend({
+      providers: providersSchema,
+      chains: z.array(chainEntryWith(domain, shortcutDomain)).max(256),
+      /**
+       * Solana clusters as the validated config lists them (apart from `chains`), so a validated config validates
+       * again; a config file puts them in `chains` with `family: solana`.
+       */
+      solana: z.array(solanaClusterSchemaWith(domain)).max(256).optional(),
+    })
     .superRefine((config, ctx) => {
+      if (config.chains.length + (config.solana?.length ?? 0) === 0)
+        ctx.addIssue({ code: "custom", path: ["chains"], message: "at least one chain or Solana cluster is served" });
       const ids = new Set<number | string>();
-      config.chains.forEach((c, i) => {
-        if (!isEntry(c)) return;
+      const entries = [
+        ...config.chains.map((c, i) => ({ c, at: ["chains", i] })),
+        ...(config.solana ?? []).map((c, i) => ({ c, at: ["solana", i] })),
+      ];
+      for (const { c, at } of entries) {
+        if (!isEntry(c)) continue;
         const [id, path, what] =
           c.family === "solana"
             ? [`solana/${c.name}`, "name", `duplicate Solana cluster "${c.name}"`]
             : [c.chainId, "chainId", `duplicate chainId ${c.chainId}`];
-        if (ids.has(id)) ctx.addIssue({ code: "custom", path: ["chains", i, path], message: what });
+        if (ids.has(id)) ctx.addIssue({ code: "custom", path: [...at, path], message: what });
         ids.add(id);
-      });
+      }
     })
-    .transform(({ providers = {}, chains: entries, ...settings }, ctx) => ({
+    .transform(({ providers = {}, chains: entries, solana = [], ...settings }, ctx) => ({
       ...settings,
       chains: entries.flatMap((chain, i) => {
         if (!isEntry(chain) || chain.family === "solana") return [];
@@ -376,7 +390,7 @@ const configSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, s
         return [{ ...chain, upstreams: resolveUpstreams<z.output<D>>(chain, providers, report) }];
       }),
       // Solana clusters are kept apart: every other part of the gateway speaks of Ethereum-like chains.
-      solana: entries.flatMap((chain) => (isEntry(chain) && chain.family === "solana" ? [chain] : [])),
+      solana: [...solana, ...entries.flatMap((chain) => (isEntry(chain) && chain.family === "solana" ? [chain] : []))],
     }));
 
 /** The gateway's config: every upstream declares its `domain`. */

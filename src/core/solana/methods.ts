@@ -14,6 +14,8 @@ export type SolanaMethodKind =
   | "genesis"
   /** `sendTransaction`: sent through several independent domains. */
   | "send"
+  /** `getTransaction`, `getBlock`: at `finalized` immutable, so agreed exactly by independent domains and cached. */
+  | "immutable"
   /** Anything else: one upstream's word, labelled `single`. */
   | "single";
 
@@ -38,6 +40,8 @@ const SPECS: Readonly<Record<string, MethodSpec>> = {
   getSlot: { kind: "slot", configAt: 0 },
   getGenesisHash: { kind: "genesis" },
   sendTransaction: { kind: "send", configAt: 1 },
+  getTransaction: { kind: "immutable", configAt: 1 },
+  getBlock: { kind: "immutable", configAt: 1 },
 };
 
 /** How a method is answered; anything not listed is `single`. */

@@ -6,6 +6,7 @@
 
 import { createDomainHealth } from "../../core/domains/domain-health.ts";
 import { MultihomeError } from "../../core/errors.ts";
+import { createByteLru } from "../../core/lru.ts";
 import { noopMetrics } from "../../core/ports.ts";
 import { createDisputes } from "../../core/routing/disputes.ts";
 import { canonicalJson } from "../../core/rpc/cache-policy.ts";
@@ -23,6 +24,7 @@ import type { Upstream } from "../../upstream/upstream.ts";
 import type { Activity } from "../activity.ts";
 import type { EngineContext } from "../context.ts";
 import { execute } from "../routing/execute.ts";
+import { executeQuorum } from "../routing/quorum.ts";
 import { createTarget, createUpstreams, type UpstreamSetSettings, upstreamStatus } from "../routing/upstream-set.ts";
 import type { ChainSettings } from "../settings.ts";
 import { executeAtOneSlot, SLOT_LEAD_MAX } from "./agreement.ts";
@@ -66,6 +68,9 @@ export interface SolanaCluster {
 }
 
 const NONE: SolanaEvidence = { verified: "none" };
+
+/** Bytes of finalized Solana blocks and transactions a cluster keeps in memory once agreed. */
+export const SOLANA_IMMUTABLE_CACHE_BYTES = 16 * 1024 * 1024;
 
 export function createSolanaCluster(
   ctx: EngineContext,
@@ -271,6 +276,25 @@ export function createSolanaCluster(
     read: agreedRead,
   });
 
+  /** Finalized blocks and transactions never change: agreed once by independent domains, then served from memory. */
+  const immutables = createByteLru<unknown>(SOLANA_IMMUTABLE_CACHE_BYTES);
+  async function immutable(call: RpcCall): Promise<SolanaAnswer> {
+    if (commitmentOfCall(call.method, call.params) !== "finalized") return single(call);
+    const key = `${call.method}:${canonicalJson(call.params)}`;
+    const cached = immutables.get(key, clock.now());
+    if (cached !== undefined) return { ok: true, result: cached, evidence: { verified: "quorum" } };
+    const plan = { method: call.method, params: call.params, heavy: true, minBlock: undefined };
+    const agreed = await executeQuorum(run, plan, 2, (u, reason) => target.onDispute?.(u, reason));
+    if (!agreed.ok) return { ok: false, error: agreed.error, evidence: NONE };
+    const domains = [...new Set(agreed.witnesses.map((u) => u.outageDomain))];
+    const evidence: SolanaEvidence = { verified: "quorum", upstream: agreed.witnesses[0]!.id, domains };
+    if (!agreed.result.ok) return { ok: false, rpcError: cleanError(agreed.result.rpcError), evidence };
+    // Not there yet (null) may change; only what exists is kept.
+    const result = agreed.result.result;
+    if (result !== null) immutables.set(key, result, { bytes: key.length + JSON.stringify(result).length });
+    return { ok: true, result, evidence };
+  }
+
   /** One call, by how its method is answered. */
   async function answerCall(call: RpcCall, maxStalenessSeconds?: number): Promise<SolanaAnswer> {
     switch (solanaMethodKind(call.method)) {
@@ -286,6 +310,8 @@ export function createSolanaCluster(
         return agreedRead(call, maxStalenessSeconds);
       case "send":
         return send(call);
+      case "immutable":
+        return immutable(call);
       default:
         return single(call);
     }
