@@ -166,18 +166,31 @@ function toAnswer(answer: CallAnswer): Answer {
 
 /** The gateway's config for these options, checked by the same schema; problems are named by the options' paths. */
 function clientConfig(options: MultihomeOptions, ids: string[]): Config {
-  const settings = options.settings ?? {};
-  const httpOnly = options.upstreams.flatMap((u, i) =>
-    /^https?:\/\//i.test(String(u.url))
-      ? []
-      : [`upstreams.${i}.url: must be http(s)://; the embedded client has no WebSocket upstreams`],
-  );
   const minEvidence =
     options.minEvidence === undefined || isVerification(options.minEvidence)
       ? []
       : [`minEvidence: must be one of ${VERIFICATIONS.join(", ")}`];
-  if (httpOnly.length + minEvidence.length > 0)
-    throw new ConfigError("invalid Multihome options", [...httpOnly, ...minEvidence]);
+  return parseClientConfig(options.settings ?? {}, { chainId: options.chainId }, options.upstreams, ids, minEvidence);
+}
+
+/**
+ * The config of an embedded engine serving one entry of `chains` (an EVM chain, or a Solana cluster) over these
+ * upstreams; `problems` found before are reported with the schema's. Problems are named by the options' paths.
+ */
+export function parseClientConfig(
+  settings: ClientSettings,
+  chain: Record<string, unknown>,
+  upstreams: readonly ClientUpstream[],
+  ids: string[],
+  problems: string[] = [],
+): Config {
+  const httpOnly = upstreams.flatMap((u, i) =>
+    /^https?:\/\//i.test(String(u.url))
+      ? []
+      : [`upstreams.${i}.url: must be http(s)://; the embedded client has no WebSocket upstreams`],
+  );
+  if (httpOnly.length + problems.length > 0)
+    throw new ConfigError("invalid Multihome options", [...httpOnly, ...problems]);
   try {
     return parseWith(configSchema, {
       ...settings,
@@ -185,10 +198,10 @@ function clientConfig(options: MultihomeOptions, ids: string[]): Config {
       store: { kind: "memory" },
       chains: [
         {
-          chainId: options.chainId,
+          ...chain,
           // The app names its upstreams, and a wallet's own node may well be at 192.168.x.y: only the addresses that
           // are never an RPC node (cloud metadata) stay refused.
-          upstreams: options.upstreams.map((u, i) => ({
+          upstreams: upstreams.map((u, i) => ({
             id: ids[i],
             url: u.url,
             domain: u.domain,

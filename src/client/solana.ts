@@ -4,16 +4,14 @@
  * app lists. `transport` is a `@solana/kit` RPC transport: `createSolanaRpcFromTransport(mh.transport)` gives kit's
  * whole client, every answer checked here.
  */
-import { configSchema } from "../config/schema.ts";
-import { ConfigError, parseWith } from "../config/validate.ts";
 import { MultihomeError, toRpcError } from "../core/errors.ts";
 import { callShapeProblem, type RpcErrorObject } from "../core/rpc/jsonrpc.ts";
 import { solanaRpcCode } from "../core/solana/methods.ts";
 import type { SolanaAnswer, SolanaClusterStatus, SolanaEvidence } from "../engine/engine.ts";
 import {
-  CLIENT_CACHE_MAX_BYTES_DEFAULT,
   CLIENT_READY_TIMEOUT_MS_DEFAULT,
   type MultihomeOptions,
+  parseClientConfig,
   startClientEngine,
   upstreamIds,
 } from "./multihome.ts";
@@ -57,34 +55,12 @@ export function createSolanaMultihome(options: SolanaMultihomeOptions): SolanaMu
   const cluster = options.cluster ?? "mainnet";
   const ids = upstreamIds(options.upstreams);
   const byId = new Map(options.upstreams.map((u, i) => [ids[i]!, u]));
-  const settings = options.settings ?? {};
-  let config: ReturnType<typeof parseWith<typeof configSchema>>;
-  try {
-    config = parseWith(configSchema, {
-      ...settings,
-      cache: { maxBytes: CLIENT_CACHE_MAX_BYTES_DEFAULT, ...settings.cache },
-      store: { kind: "memory" },
-      chains: [
-        {
-          family: "solana",
-          name: cluster,
-          ...(options.genesisHash !== undefined ? { genesisHash: options.genesisHash } : {}),
-          upstreams: options.upstreams.map((u, i) => ({
-            id: ids[i],
-            url: u.url,
-            domain: u.domain,
-            allowPrivateNetwork: true,
-          })),
-        },
-      ],
-    });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(
-      "invalid Multihome options",
-      error.issues.map((issue) => issue.replace(/^chains\.0\./, "")),
-    );
-  }
+  const chain = {
+    family: "solana",
+    name: cluster,
+    ...(options.genesisHash !== undefined ? { genesisHash: options.genesisHash } : {}),
+  };
+  const config = parseClientConfig(options.settings ?? {}, chain, options.upstreams, ids);
   const engine = startClientEngine(config, options, byId);
   let closed = false;
   const status = () => engine.solanaStatus()[0]!;

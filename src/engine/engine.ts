@@ -183,15 +183,24 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     const arrivedAt = ctx.clock.now();
     const started = performance.now();
     const answer = await cluster.call(call, options);
+    served(answer, solanaDomains.get(name), started, arrivedAt);
+    return answer;
+  }
+  /** An answer given to a client, counted as traffic: by the outage domain that supplied it, failed or not. */
+  function served(
+    answer: CallAnswer | SolanaAnswer,
+    domains: ReadonlyMap<string, string> | undefined,
+    started: number,
+    arrivedAt: number,
+  ): void {
     const upstream = answer.evidence.upstream;
-    const outageDomain = upstream === undefined ? undefined : solanaDomains.get(name)?.get(upstream);
+    const outageDomain = upstream === undefined ? undefined : domains?.get(upstream);
     activity.served({
       ...(upstream !== undefined && outageDomain !== undefined ? { upstream: { id: upstream, outageDomain } } : {}),
       failed: !answer.ok && "error" in answer && GATEWAY_FAILURES.has(answer.error.code),
       latencyMs: performance.now() - started,
       arrivedAt,
     });
-    return answer;
   }
   const readiness = (): Readiness => {
     const statuses = [...chains.values()].map((c) => c.status());
@@ -220,14 +229,7 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
       const started = performance.now();
       const answer = await chain.call(call, options);
       chainMetrics.get(chainId)?.verification(verificationOf(answer));
-      const upstream = answer.evidence.upstream;
-      const outageDomain = upstream === undefined ? undefined : outageDomains.get(chainId)?.get(upstream);
-      activity.served({
-        ...(upstream !== undefined && outageDomain !== undefined ? { upstream: { id: upstream, outageDomain } } : {}),
-        failed: !answer.ok && "error" in answer && GATEWAY_FAILURES.has(answer.error.code),
-        latencyMs: performance.now() - started,
-        arrivedAt,
-      });
+      served(answer, outageDomains.get(chainId), started, arrivedAt);
       // Counted above as it was checked: a refusal for the caller's minimum is the caller's choice, not a failure.
       return holdToFloor(call.method, answer, options?.minEvidence);
     },

@@ -142,15 +142,19 @@ export function createSolanaCluster(
     ...(e.data !== undefined ? { data: JSON.parse(redact(JSON.stringify(e.data))) } : {}),
   });
 
-  async function agreedRead(call: RpcCall, maxStalenessSeconds?: number): Promise<SolanaAnswer> {
+  /** The commitment a call is asked at and the client's own `minContextSlot`, or the error for invalid ones. */
+  function freshnessOf(call: RpcCall): { commitment: Commitment; min: number | undefined } | SolanaAnswer {
     const commitment = commitmentOfCall(call.method, call.params);
     const min = clientMinContextSlot(call.method, call.params);
-    if (commitment === undefined || min === "invalid")
-      return {
-        ok: false,
-        error: new MultihomeError("invalid_params", "invalid params: commitment or minContextSlot"),
-        evidence: NONE,
-      };
+    if (commitment !== undefined && min !== "invalid") return { commitment, min };
+    const error = new MultihomeError("invalid_params", "invalid params: commitment or minContextSlot");
+    return { ok: false, error, evidence: NONE };
+  }
+
+  async function agreedRead(call: RpcCall, maxStalenessSeconds?: number): Promise<SolanaAnswer> {
+    const asked = freshnessOf(call);
+    if ("ok" in asked) return asked;
+    const { commitment, min } = asked;
     const floor = Math.max(min ?? 0, book.agreed(commitment) ?? 0);
     const agreement = await executeAtOneSlot(
       run,
@@ -192,14 +196,9 @@ export function createSolanaCluster(
   }
 
   function agreedSlot(call: RpcCall): SolanaAnswer {
-    const commitment = commitmentOfCall(call.method, call.params);
-    const min = clientMinContextSlot(call.method, call.params);
-    if (commitment === undefined || min === "invalid")
-      return {
-        ok: false,
-        error: new MultihomeError("invalid_params", "invalid params: commitment or minContextSlot"),
-        evidence: NONE,
-      };
+    const asked = freshnessOf(call);
+    if ("ok" in asked) return asked;
+    const { commitment, min } = asked;
     const slot = book.agreed(commitment);
     if (slot === undefined)
       return {
