@@ -7,6 +7,7 @@ import {
   SOLANA_UNAVAILABLE_CODE,
   solanaMethodKind,
   solanaRpcCode,
+  withContextAsked,
   withMinContextSlot,
 } from "./methods.ts";
 import { firstSignature, recentBlockhash, transactionBytes } from "./transaction.ts";
@@ -32,6 +33,17 @@ test("minContextSlot is raised to the floor in the method's config object, kept 
     { minContextSlot: 3 },
   ]);
   assert.deepEqual(withMinContextSlot("getSignatureStatuses", [["s"]], 3), [["s"]], "takes no config");
+});
+
+test("getProgramAccounts is always asked with its context (the slot to agree at); the client gets what it asked", () => {
+  assert.deepEqual(withContextAsked("getProgramAccounts", ["prog"]), {
+    params: ["prog", { withContext: true }],
+    clientAsked: false,
+  });
+  const asked = ["prog", { withContext: true, filters: [{ dataSize: 165 }] }];
+  assert.deepEqual(withContextAsked("getProgramAccounts", asked), { params: asked, clientAsked: true });
+  assert.deepEqual(withContextAsked("getBalance", ["a"]), { params: ["a"], clientAsked: true });
+  assert.equal(solanaMethodKind("getProgramAccounts"), "agreed");
 });
 
 test("a call's commitment and minContextSlot", () => {

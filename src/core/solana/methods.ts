@@ -25,6 +25,8 @@ interface MethodSpec {
   configAt?: number;
   /** The commitment its context slot follows when it takes none (getSignatureStatuses: the node's newest slot). */
   fixedCommitment?: Commitment;
+  /** Answers a plain value unless asked `withContext: true`: Multihome always asks for the envelope (its slot). */
+  contextOnRequest?: boolean;
 }
 
 const SPECS: Readonly<Record<string, MethodSpec>> = {
@@ -34,6 +36,7 @@ const SPECS: Readonly<Record<string, MethodSpec>> = {
   getTokenAccountBalance: { kind: "agreed", configAt: 1 },
   getTokenSupply: { kind: "agreed", configAt: 1 },
   getTokenAccountsByOwner: { kind: "agreed", configAt: 2 },
+  getProgramAccounts: { kind: "agreed", configAt: 1, contextOnRequest: true },
   getLatestBlockhash: { kind: "agreed", configAt: 0 },
   isBlockhashValid: { kind: "agreed", configAt: 1 },
   getSignatureStatuses: { kind: "agreed", fixedCommitment: "processed" },
@@ -86,6 +89,21 @@ export function withMinContextSlot(method: string, params: unknown, floor: numbe
   const asked = typeof base.minContextSlot === "number" ? base.minContextSlot : 0;
   list[at] = { ...base, minContextSlot: Math.max(asked, floor) };
   return list;
+}
+
+/**
+ * For a method that answers a context envelope only on request (`getProgramAccounts`): the params asking for it, and
+ * whether the client asked itself (else it gets the value alone, as from a node). Other methods: unchanged.
+ */
+export function withContextAsked(method: string, params: unknown): { params: unknown; clientAsked: boolean } {
+  if (!SPECS[method]?.contextOnRequest) return { params, clientAsked: true };
+  const { config, at } = configOf(method, params);
+  const base = config && typeof config === "object" ? (config as Record<string, unknown>) : {};
+  if (base.withContext === true) return { params, clientAsked: true };
+  const list = Array.isArray(params) ? [...params] : [];
+  while (list.length < at!) list.push(null);
+  list[at!] = { ...base, withContext: true };
+  return { params: list, clientAsked: false };
 }
 
 /** A context envelope's slot and value, when `result` is one. */

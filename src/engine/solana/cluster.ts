@@ -17,6 +17,7 @@ import {
   clientMinContextSlot,
   commitmentOfCall,
   solanaMethodKind,
+  withContextAsked,
   withMinContextSlot,
 } from "../../core/solana/methods.ts";
 import { COMMITMENTS, type Commitment, createSlotBook } from "../../core/solana/slots.ts";
@@ -156,11 +157,12 @@ export function createSolanaCluster(
     if ("ok" in asked) return asked;
     const { commitment, min } = asked;
     const floor = Math.max(min ?? 0, book.agreed(commitment) ?? 0);
+    const { params, clientAsked } = withContextAsked(call.method, call.params);
     const agreement = await executeAtOneSlot(
       run,
       (at) => ({
         method: call.method,
-        params: withMinContextSlot(call.method, call.params, at),
+        params: withMinContextSlot(call.method, params, at),
         heavy: false,
         minBlock: undefined,
       }),
@@ -177,8 +179,10 @@ export function createSolanaCluster(
         upstream: agreement.witnesses[0]!.id,
         domains,
       };
-      lastKnownGood.remember(key, agreement.result, agreement.slot, domains);
-      return { ok: true, result: agreement.result, evidence };
+      // Agreed on the envelope; served as the client asked (a plain array when it did not ask `withContext`).
+      const result = clientAsked ? agreement.result : (agreement.result as { value: unknown }).value;
+      lastKnownGood.remember(key, result, agreement.slot, domains);
+      return { ok: true, result, evidence };
     }
     if ("rpcError" in agreement)
       return { ok: false, rpcError: cleanError(agreement.rpcError), evidence: { verified: "quorum" } };

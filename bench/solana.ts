@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:solana`: what agreement costs a Solana read, against the node answering it alone in the same run.
+ * Four litesvm nodes in independent domains producing a slot every 400 ms, the gateway in this process, wrk as the
+ * client (16 connections, 10 s each):
+ * - direct: `getBalance` at `confirmed` straight to one node;
+ * - agreed: the same call through Multihome, served when two independent domains agree on the value at one slot.
+ * Also counts the upstream calls each agreed read cost (nodes' request counters before and after). Prints one JSON
+ * object; docs/solana.md keeps the figures.
+ */
+import { generateKeyPairSigner } from "@solana/kit";
+import { startApp } from "../src/app/app.ts";
+import { validateConfig } from "../src/config/load.ts";
+import { silentLogger } from "../src/core/ports.ts";
+import { startSolanaCluster } from "../src/devnet/solana/cluster.ts";
+import { startFaultProxy } from "../test/harness/fault-proxy.ts";
+import { FOUR_DOMAINS } from "../test/harness/network.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
+
+const SLOT_MS = 400;
+const CONNECTIONS = Number(process.env.MULTIHOME_BENCH_CONNECTIONS ?? 16);
+const DURATION_S = Number(process.env.MULTIHOME_BENCH_SECONDS ?? 10);
+const LAMPORTS = 7_000_000_000n;
+
+const summary = (r: WrkResult) => ({
+  rps: Math.round(r.rps),
+  p50Ms: r.p50Us / 1000,
+  p99Ms: r.p99Us / 1000,
+  wrong: r.wrong,
+  errors: r.connectErrors + r.readErrors + r.writeErrors + r.timeouts + r.non2xx,
+});
+
+async function main() {
+  ensureWrk((line) => process.stderr.write(`${line}\n`));
+  const wallet = (await generateKeyPairSigner()).address;
+  const cluster = await startSolanaCluster({
+    name: "bench",
+    nodes: FOUR_DOMAINS,
+    slotTimeMs: SLOT_MS,
+    accounts: [{ address: wallet, lamports: LAMPORTS }],
+  });
+  // Counted at the gateway's side of each node: every request Multihome sends goes through one counting proxy.
+  const proxies = await Promise.all(cluster.nodes.map((n) => startFaultProxy({ target: n.url })));
+  const upstreamRequests = () => proxies.reduce((sum, p) => sum + p.stats().requests, 0);
+  const app = await startApp(
+    validateConfig({
+      server: { host: "127.0.0.1", port: 0 },
+      store: { kind: "memory" },
+      log: { level: "warn" },
+      chains: [
+        {
+          family: "solana",
+          name: "bench",
+          upstreams: cluster.nodes.map((n, i) => ({ id: n.id, url: proxies[i]!.url, domain: n.domain })),
+        },
+      ],
+    }),
+    { logger: silentLogger, readyTimeoutMs: 15_000 },
+  );
+  try {
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "getBalance",
+      params: [wallet, { commitment: "confirmed" }],
+    });
+    const expect = `"value":${LAMPORTS}`;
+    const load = { body, expect, connections: CONNECTIONS, durationS: DURATION_S };
+    const direct = await runWrk({ ...load, url: cluster.nodes[0]!.url });
+    const before = upstreamRequests();
+    const agreed = await runWrk({ ...load, url: `${app.server.url}/rpc/solana/bench` });
+    const upstreamPerRead = (upstreamRequests() - before) / agreed.requests;
+    const result = {
+      slotMs: SLOT_MS,
+      connections: CONNECTIONS,
+      seconds: DURATION_S,
+      direct: summary(direct),
+      agreed: summary(agreed),
+      throughputRatio: Math.round((agreed.rps / direct.rps) * 100) / 100,
+      p50Ratio: Math.round((agreed.p50Us / direct.p50Us) * 100) / 100,
+      // Slot polls (three per upstream per second) included: a few hundred over the run.
+      upstreamCallsPerRead: Math.round(upstreamPerRead * 100) / 100,
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await app.stop();
+    await Promise.all(proxies.map((p) => p.close()));
+    await cluster.stop();
+  }
+}
+
+await main();
