@@ -20,6 +20,8 @@ import {
   signTransactionMessageWithSigners,
 } from "@solana/kit";
 import { getTransferSolInstruction } from "@solana-program/system";
+import { TOKEN_PROGRAM } from "../src/devnet/solana/spl-token.ts";
+import { signedMintSetup } from "../src/devnet/solana/testing.ts";
 import { overviewOf } from "../src/server/admin-api.ts";
 import { FUNDED_LAMPORTS, type SolanaTestNetwork, startSolanaTestNetwork } from "./harness/solana-network.ts";
 import { waitFor } from "./harness/wait.ts";
@@ -100,7 +102,10 @@ test("a transfer sent through the gateway lands on every node; balances move by 
   for (const p of net.proxies.values()) p.resetStats();
   const again = await net.rpc("getTransaction", params);
   assert.deepEqual(again.body.result, tx.body.result);
-  assert.equal([...net.proxies.values()].reduce((n, p) => n + (p.stats().byMethod.getTransaction ?? 0), 0), 0);
+  assert.equal(
+    [...net.proxies.values()].reduce((n, p) => n + (p.stats().byMethod.getTransaction ?? 0), 0),
+    0,
+  );
   for (let node = 0; node < net.cluster.nodes.length; node++)
     assert.equal(((await net.direct("getBalance", [to], node)) as { value: number }).value, 2_000_000_000);
 });
@@ -333,4 +338,54 @@ test("the operator's overview shows the cluster like a chain: its agreed slots, 
     others.map(() => [true, slot]),
   );
   assert.ok(overview.concentration.upstreams.byHosting.length === 4);
+});
+
+test("token reads a wallet makes are agreed at one slot: balance, accounts by owner, supply, program accounts", async () => {
+  const [payer] = net.wallets;
+  const mint = await generateKeyPairSigner();
+  const holder = await generateKeyPairSigner();
+  const owner = (await generateKeyPairSigner()).address;
+  const { blockhash } = (
+    (await net.rpc("getLatestBlockhash", [{ commitment: "confirmed" }])).body.result as {
+      value: { blockhash: string };
+    }
+  ).value;
+  const wire = await signedMintSetup({
+    payer: payer!,
+    mint,
+    decimals: 6,
+    holders: [{ account: holder, owner, amount: 1_500_000n }],
+    blockhash,
+  });
+  assert.equal(typeof (await net.rpc("sendTransaction", [wire, { encoding: "base64" }])).body.result, "string");
+  await net.advance(6);
+  const calls: [string, unknown[]][] = [
+    ["getTokenAccountBalance", [holder.address]],
+    ["getTokenAccountsByOwner", [owner, { mint: mint.address }, { encoding: "base64" }]],
+    ["getTokenSupply", [mint.address]],
+    [
+      "getProgramAccounts",
+      [TOKEN_PROGRAM, { encoding: "base64", filters: [{ dataSize: 165 }, { memcmp: { offset: 32, bytes: owner } }] }],
+    ],
+  ];
+  for (const [method, params] of calls) {
+    const r = await net.rpc(method, params);
+    assert.equal(r.headers.get("multihome-verified"), "quorum", `${method}: ${JSON.stringify(r.body).slice(0, 200)}`);
+    const truth = await net.direct(method, params);
+    // A node's own answer may be at a later slot: the values must be the same.
+    const value = (x: unknown) =>
+      x && typeof x === "object" && "context" in x ? (x as unknown as { value: unknown }).value : x;
+    assert.deepEqual(value(r.body.result), value(truth), method);
+  }
+  const balance = (await net.rpc("getTokenAccountBalance", [holder.address])).body.result as {
+    value: { amount: string };
+  };
+  assert.equal(balance.value.amount, "1500000");
+  const program = (
+    await net.rpc("getProgramAccounts", [
+      TOKEN_PROGRAM,
+      { encoding: "base64", filters: [{ memcmp: { offset: 32, bytes: owner } }] },
+    ])
+  ).body.result;
+  assert.ok(Array.isArray(program) && program.length === 1, "a plain array, as the client asked no context");
 });

@@ -9,7 +9,7 @@ import type { Finding } from "../core/domains/concentration.ts";
 import { agreedValue } from "../core/domains/head.ts";
 import { createRedactor } from "../core/security/redact.ts";
 import { COMMITMENTS, type Commitment } from "../core/solana/slots.ts";
-import { type Caller, createCaller, type ProbeContext, shorten } from "./doctor.ts";
+import { type Caller, createCaller, type ProbeContext, shorten } from "./doctor-probe.ts";
 
 /** A Solana upstream more than this many slots behind the highest processed slot of its cluster is `lagging`. */
 export const DOCTOR_LAG_WARNING_SLOTS = 150;

@@ -13,23 +13,22 @@ import { assessConcentration, type ConcentrationReport, type Finding } from "../
 import { readQuantity } from "../core/hex.ts";
 import type { Transport } from "../core/ports.ts";
 import type { Outcome } from "../core/routing/classify.ts";
-import type { RpcErrorObject } from "../core/rpc/jsonrpc.ts";
 import { parseBlockNumber, toHex } from "../core/rpc/methods.ts";
 import { createRedactor } from "../core/security/redact.ts";
-import { systemClock } from "../system/system.ts";
 import type { ResolveHostname } from "../upstream/safe-lookup.ts";
-import { type ConfiguredUpstream, createTransportFor } from "../upstream/transport-for.ts";
-import { sendCall } from "../upstream/upstream.ts";
+import { createTransportFor } from "../upstream/transport-for.ts";
 import { type DomainFinding, domainOf } from "./doctor-domain.ts";
+import { type Caller, createCaller, type ProbeContext, rpcErrorOf, shorten } from "./doctor-probe.ts";
 import { doctorSolana, type SolanaProbe } from "./doctor-solana.ts";
+
+export { DOCTOR_MAX_ERROR_CHARS } from "./doctor-probe.ts";
+
 import { type AsnDatabase, createAsnDatabase } from "./hosting.ts";
 
 /** An upstream more than this many blocks behind the highest head seen on its chain is reported as lagging. */
 export const DOCTOR_LAG_WARNING_BLOCKS = 8;
 /** How far back the archive check asks for state, deepest first after block 1, in blocks behind the head. */
 export const DOCTOR_ARCHIVE_DEPTHS: readonly number[] = [100_000, 128];
-/** Longest error message kept from an upstream (longer is cut): it is shown, not parsed. */
-export const DOCTOR_MAX_ERROR_CHARS = 200;
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
@@ -125,57 +124,6 @@ export interface DoctorOptions {
   onProbe?: (probe: UpstreamProbe) => void;
 }
 
-export interface Answer {
-  /** Classified as the gateway classifies it (`classifyResponse`). */
-  outcome: Outcome;
-  /** Why the call failed, for the report: redacted and shortened; undefined for a result. */
-  error: string | undefined;
-}
-
-export interface Caller {
-  call(method: string, params: unknown[]): Promise<Answer>;
-}
-
-export function shorten(text: string): string {
-  return text.length > DOCTOR_MAX_ERROR_CHARS ? `${text.slice(0, DOCTOR_MAX_ERROR_CHARS)}…` : text;
-}
-
-/** The JSON-RPC error the upstream answered with, if it answered with one. */
-function rpcErrorOf(outcome: Outcome): RpcErrorObject | undefined {
-  return "error" in outcome ? outcome.error : undefined;
-}
-
-/** The upstream's own words (`message (code)`), the transport's, or what was wrong with the answer. */
-function describe(outcome: Outcome, thrown: unknown, redact: (text: string) => string): string | undefined {
-  if (outcome.kind === "result") return undefined;
-  const error = rpcErrorOf(outcome);
-  if (error !== undefined) return shorten(redact(`${error.message || "error"} (${error.code})`));
-  switch (outcome.kind) {
-    case "capacity":
-      return "rate limited";
-    case "server":
-      return `HTTP status ${outcome.status}`;
-    case "malformed":
-    case "dispute":
-      return outcome.reason;
-    default:
-      return shorten(redact(thrown instanceof Error ? thrown.message : String(thrown)));
-  }
-}
-
-/** One JSON-RPC call per check, each under its own deadline (cleared when it settles) and the run's signal. */
-export function createCaller(transport: Transport, context: ProbeContext, redact: (text: string) => string): Caller {
-  const deps = { clock: systemClock, transport, maxResponseBytes: context.maxResponseBytes };
-  let nextId = 1;
-  return {
-    async call(method, params) {
-      const body = JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params });
-      const { outcome, thrown } = await sendCall(deps, body, { timeoutMs: context.timeoutMs, signal: context.signal });
-      return { outcome, error: describe(outcome, thrown, redact) };
-    },
-  };
-}
-
 /** A balance: any hex quantity of up to 256 bits (the zero address holds more than 2^53 wei on mainnet). */
 function isQuantity(value: unknown): boolean {
   try {
@@ -244,15 +192,6 @@ function wsUrlOf(url: string): string {
   const parsed = new URL(url);
   parsed.protocol = parsed.protocol === "https:" ? "wss:" : "ws:";
   return parsed.href;
-}
-
-export interface ProbeContext {
-  timeoutMs: number;
-  maxResponseBytes: number;
-  /** The gateway's own transports, address policy included. */
-  createTransport: (upstream: ConfiguredUpstream) => Transport;
-  signal: AbortSignal | undefined;
-  resolve: ResolveHostname | undefined;
 }
 
 /** `eth_subscribe newHeads` over WebSocket: the upstream's own socket, or a new one at its ws:// twin. */

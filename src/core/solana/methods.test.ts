@@ -21,16 +21,24 @@ test("methods: account reads are agreed, the slot and genesis come from the agre
 });
 
 test("minContextSlot is raised to the floor in the method's config object, kept when the client asked higher", () => {
-  assert.deepEqual(withMinContextSlot("getBalance", ["addr"], 40), ["addr", { minContextSlot: 40 }]);
+  assert.deepEqual(withMinContextSlot("getBalance", ["addr"], 40), [
+    "addr",
+    { commitment: "finalized", minContextSlot: 40 },
+  ]);
   assert.deepEqual(withMinContextSlot("getBalance", ["addr", { commitment: "confirmed", minContextSlot: 90 }], 40), [
     "addr",
     { commitment: "confirmed", minContextSlot: 90 },
   ]);
-  assert.deepEqual(withMinContextSlot("getLatestBlockhash", [], 7), [{ minContextSlot: 7 }]);
+  assert.deepEqual(withMinContextSlot("getLatestBlockhash", [], 7), [{ commitment: "finalized", minContextSlot: 7 }]);
   assert.deepEqual(withMinContextSlot("getTokenAccountsByOwner", ["o", { mint: "m" }], 3), [
     "o",
     { mint: "m" },
-    { minContextSlot: 3 },
+    { commitment: "finalized", minContextSlot: 3 },
+  ]);
+  // An old name is sent as the new one; a bare commitment config gets its commitment.
+  assert.deepEqual(withMinContextSlot("getTokenSupply", ["m", { commitment: "max" }], 2), [
+    "m",
+    { commitment: "finalized", minContextSlot: 2 },
   ]);
   assert.deepEqual(withMinContextSlot("getSignatureStatuses", [["s"]], 3), [["s"]], "takes no config");
 });

@@ -77,7 +77,9 @@ export function clientMinContextSlot(method: string, params: unknown): number | 
 
 /**
  * The params with `minContextSlot` raised to `floor`: a node behind the slot Multihome already agreed on answers
- * -32016 instead of old data. Methods without a config object are returned unchanged.
+ * -32016 instead of old data. The commitment is always named too: some methods (`getTokenAccountBalance`,
+ * `getTokenSupply`) take a bare commitment config, which a node refuses without one (and where it ignores
+ * `minContextSlot`, the answer's own slot is checked instead). Methods without a config object are returned unchanged.
  */
 export function withMinContextSlot(method: string, params: unknown, floor: number): unknown {
   const { config, at } = configOf(method, params);
@@ -87,7 +89,8 @@ export function withMinContextSlot(method: string, params: unknown, floor: numbe
   while (list.length < at) list.push(null);
   const base = config && typeof config === "object" ? (config as Record<string, unknown>) : {};
   const asked = typeof base.minContextSlot === "number" ? base.minContextSlot : 0;
-  list[at] = { ...base, minContextSlot: Math.max(asked, floor) };
+  const commitment = commitmentOf(base) ?? base.commitment;
+  list[at] = { ...base, commitment, minContextSlot: Math.max(asked, floor) };
   return list;
 }
 

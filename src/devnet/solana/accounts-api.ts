@@ -18,6 +18,7 @@ import {
   requireParams,
   withContext,
 } from "./params.ts";
+import { parsedTokenData } from "./spl-token.ts";
 
 /** Most keys one `getMultipleAccounts` may ask for. */
 export const MAX_MULTIPLE_ACCOUNTS = 100;
@@ -29,7 +30,7 @@ export const RENT_EXEMPT_RENT_EPOCH = 18_446_744_073_709_551_615n;
 /** One JSON-RPC method: positional params in, a JSON-able result out (bigint for integers beyond 2^53). */
 export type RpcMethod = (params: readonly unknown[]) => unknown;
 
-type AccountEncoding = "binary" | "base58" | "base64" | "base64+zstd" | "jsonParsed";
+export type AccountEncoding = "binary" | "base58" | "base64" | "base64+zstd" | "jsonParsed";
 
 const ENCODINGS: readonly AccountEncoding[] = ["binary", "base58", "base64", "jsonParsed", "base64+zstd"];
 
@@ -49,7 +50,7 @@ export function accountMethods(ledger: SolanaLedger): Record<string, RpcMethod> 
       const encoding = encodingOf(config, "binary");
       const slice = dataSliceOf(config);
       const slot = contextSlotOf(ledger, config);
-      return withContext(slot, encodeAccount(ledger.account(key, slot), encoding, slice));
+      return withContext(slot, encodeAccountAt(ledger, slot, ledger.account(key, slot), encoding, slice));
     },
     getMultipleAccounts(params) {
       requireParams(params, 1);
@@ -65,7 +66,7 @@ export function accountMethods(ledger: SolanaLedger): Record<string, RpcMethod> 
       const slot = contextSlotOf(ledger, config);
       return withContext(
         slot,
-        addresses.map((a) => encodeAccount(ledger.account(a, slot), encoding, slice)),
+        addresses.map((a) => encodeAccountAt(ledger, slot, ledger.account(a, slot), encoding, slice)),
       );
     },
     getMinimumBalanceForRentExemption(params) {
@@ -76,12 +77,12 @@ export function accountMethods(ledger: SolanaLedger): Record<string, RpcMethod> 
   };
 }
 
-interface DataSlice {
+export interface DataSlice {
   offset: number;
   length: number;
 }
 
-function encodingOf(config: Config, fallback: AccountEncoding): AccountEncoding {
+export function encodingOf(config: Config, fallback: AccountEncoding): AccountEncoding {
   const value = config["encoding"] ?? fallback;
   if (ENCODINGS.includes(value as AccountEncoding)) return value as AccountEncoding;
   throw invalidParams(
@@ -89,7 +90,7 @@ function encodingOf(config: Config, fallback: AccountEncoding): AccountEncoding 
   );
 }
 
-function dataSliceOf(config: Config): DataSlice | undefined {
+export function dataSliceOf(config: Config): DataSlice | undefined {
   const value = config["dataSlice"];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object")
@@ -98,16 +99,32 @@ function dataSliceOf(config: Config): DataSlice | undefined {
   return { offset: integerParam(offset, "dataSlice.offset"), length: integerParam(length, "dataSlice.length") };
 }
 
-/** An account as validators encode it; `jsonParsed` falls back to base64, as it does for accounts no parser knows. */
-export function encodeAccount(
+/**
+ * An account as of `slot` as validators encode it. `jsonParsed` parses the SPL Token programs' accounts (not slicing
+ * them) and falls back to base64 for the rest, as a validator does for accounts no parser of its knows.
+ */
+export function encodeAccountAt(
+  ledger: SolanaLedger,
+  slot: number,
   account: AccountState | null,
   encoding: AccountEncoding,
   slice: DataSlice | undefined,
 ): unknown {
+  const parsed = account && encoding === "jsonParsed" ? parsedTokenData(ledger, account, slot) : undefined;
+  return encodeAccount(account, encoding, slice, parsed);
+}
+
+/** An account as validators encode it; `parsed` is its `jsonParsed` data, without which that falls back to base64. */
+export function encodeAccount(
+  account: AccountState | null,
+  encoding: AccountEncoding,
+  slice: DataSlice | undefined,
+  parsed?: unknown,
+): unknown {
   if (!account) return null;
   const data = slice ? account.data.subarray(slice.offset, slice.offset + slice.length) : account.data;
   return {
-    data: encodeData(data, encoding),
+    data: parsed === undefined ? encodeData(data, encoding) : parsed,
     executable: account.executable,
     lamports: Number(account.lamports),
     owner: account.owner,

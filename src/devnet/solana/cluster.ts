@@ -1,17 +1,5 @@
-/**
- * The local Solana network for tests and the demo: several node processes (node.ts), each standing for a provider in
- * its own failure domain, kept on identical slots by one deterministic driver.
- *
- * The nodes do not talk to each other (no gossip, no turbine), so the driver plays the network, as devnet.ts does for
- * anvil: before every slot it gathers the union of every active node's pool (a client may have reached only one
- * node), orders it canonically (by signature) and tells every active node to produce that slot with exactly that
- * list. Same genesis + same transactions in the same order = the same state and blockhash on every node. Every slot's
- * list is logged, so a node that was paused, lagged or was restarted from genesis is brought back by replaying it.
- */
-
-import type { FailureDomain } from "../../core/domains/domain.ts";
-import type { SolanaCluster, SolanaClusterNode, SolanaClusterNodeSpec } from "./cluster-types.ts";
-import { createDriver, type NodeState, SolanaClusterError, type SolanaNodeStatus } from "./driver.ts";
+import type { SolanaCluster, SolanaClusterNodeSpec } from "./cluster-types.ts";
+import { createDriver, type NodeState, SolanaClusterError } from "./driver.ts";
 import { createDriverRpc, errorMessage } from "./driver-rpc.ts";
 import type { GenesisAccount } from "./ledger.ts";
 

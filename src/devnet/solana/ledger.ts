@@ -121,6 +121,8 @@ export interface SolanaLedger {
   blockTime(slot: number): number;
   /** An account as of `slot` (at most the processed slot); null when it does not exist. */
   account(address: string, slot: number): AccountState | null;
+  /** Every address with an account history: the genesis accounts and every account a transaction named. Unordered. */
+  addresses(): string[];
   transaction(signature: string): TransactionRecord | undefined;
   /** Adds to the pool; false when it is already there or the pool is full. */
   addToPool(tx: WireTransaction): boolean;
@@ -150,8 +152,9 @@ export function createSolanaLedger(options: SolanaLedgerOptions): SolanaLedger {
   if (!Number.isInteger(finalizedDepth) || finalizedDepth < 1) {
     throw new RangeError(`finalizedDepth must be a positive integer, got ${finalizedDepth}`);
   }
-  // The blockhash check is ours (blockhashes per slot, with an age); litesvm's own only knows its latest one.
-  const svm = new LiteSVM().withBlockhashCheck(false);
+  // The blockhash check is ours (blockhashes per slot, with an age); litesvm's own only knows its latest one. The SPL
+  // programs come with `new LiteSVM()`; the native mint (wrapped SOL) exists on every real cluster, so here too.
+  const svm = new LiteSVM().withBlockhashCheck(false).withNativeMints();
   const genesisHash = genesisHashOf(name, accounts);
   let slot = 0;
   const hashBySlot = new Map<number, string>();
@@ -317,6 +320,7 @@ export function createSolanaLedger(options: SolanaLedgerOptions): SolanaLedger {
     canLand,
     blockTime,
     account,
+    addresses: () => [...history.keys()],
     transaction: (signature) => records.get(signature),
     addToPool(tx) {
       if (pool.has(tx.signature) || pool.size >= POOL_CAPACITY) return false;

@@ -136,7 +136,8 @@ export function base58Param(value: unknown, bytes: 32 | 64): string {
   return value;
 }
 
-function typeName(value: unknown): string {
+/** How serde names a JSON value in its `invalid type` errors. */
+export function typeName(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "unit";
   if (Array.isArray(value)) return "sequence";

@@ -18,6 +18,8 @@ import {
   requireParams,
   SOLANA_API_VERSION,
 } from "./params.ts";
+import { programMethods } from "./program-api.ts";
+import { tokenMethods } from "./token-api.ts";
 import { transactionMethods } from "./transactions-api.ts";
 
 /** The `feature-set` id `getVersion` reports: fixed, it only has to be stable. */
@@ -40,6 +42,8 @@ export function createSolanaRpcHandler(ledger: SolanaLedger): SolanaRpcHandler {
   const methods: Record<string, RpcMethod> = {
     ...clusterMethods(ledger),
     ...accountMethods(ledger),
+    ...programMethods(ledger),
+    ...tokenMethods(ledger),
     ...transactionMethods(ledger),
     ...devnetMethods(ledger),
   };
