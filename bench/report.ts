@@ -507,7 +507,7 @@ function scenarioTable(report: BenchReport, s: ScenarioOutcome): string[] {
  * Sections of docs/benchmarks.md holding what benches of their own print (`npm run bench:call`, `npm run bench:logs`,
  * `npm run bench:soak`), not by this report: a new report keeps them as they are, after its own.
  */
-export const KEPT_SECTIONS = ["## Verified eth_call", "## Proven eth_getLogs", "## Soak"] as const;
+export const KEPT_SECTIONS = ["## Verified eth_call", "## Proven eth_getLogs", "## Soak", "## Solana"] as const;
 
 /** `rendered` with the kept sections of the `previous` page appended (those it does not have already). */
 export function withKeptSections(rendered: string, previous: string | undefined): string {
