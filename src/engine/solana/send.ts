@@ -7,10 +7,12 @@
  */
 
 import { MultihomeError } from "../../core/errors.ts";
-import type { RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
+import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import { firstSignature, recentBlockhash, transactionBytes } from "../../core/solana/transaction.ts";
 import type { Upstream } from "../../upstream/upstream.ts";
+import type { EngineContext } from "../context.ts";
 import type { SolanaAnswer } from "./answer.ts";
+import { createSolanaOutbox, type SolanaOutboxDeps } from "./outbox.ts";
 
 export interface SendDeps {
   /** Outage domains a transaction is sent through at once (`transactions.broadcastDomains`). */
@@ -93,3 +95,53 @@ export async function sendThroughDomains(
     evidence: { verified: "none" },
   };
 }
+
+export interface SolanaSendsDeps extends Omit<SendDeps, "domains"> {
+  cluster: string;
+  ctx: EngineContext;
+  upstreams: Upstream[];
+  transactions: { broadcastDomains: number; rebroadcastIntervalMs: number; expiryMs: number };
+  /** An agreed read, as a client's would be answered: what the outbox asks of independent domains. */
+  agreedRead(call: RpcCall): Promise<SolanaAnswer>;
+}
+
+/** `sendTransaction` with the outbox behind it: recorded before its first broadcast, then sent through several domains. */
+export function createSolanaSends(deps: SolanaSendsDeps) {
+  const { ctx, upstreams, transactions } = deps;
+  const sendDeps: SendDeps = { ...deps, domains: transactions.broadcastDomains };
+  /** An agreed read's value (or undefined when nothing could be agreed). */
+  const agreedValue = async (method: string, params: unknown[]): Promise<unknown> => {
+    const answer = await deps.agreedRead({ id: 0, method, params, notification: false });
+    return answer.ok ? (answer.result as { value: unknown }).value : undefined;
+  };
+  const outbox = createSolanaOutbox({
+    clock: ctx.clock,
+    rebroadcastIntervalMs: transactions.rebroadcastIntervalMs,
+    expiryMs: transactions.expiryMs,
+    async rebroadcast(entry) {
+      const params = [entry.encoded, { encoding: entry.encoding, skipPreflight: true }];
+      return (await sendThroughDomains(upstreams, params, entry.signature, sendDeps)).ok;
+    },
+    statuses: async (signatures) => (await agreedValue("getSignatureStatuses", [signatures])) as Statuses | undefined,
+    blockhashValid: async (blockhash) =>
+      (await agreedValue("isBlockhashValid", [blockhash, { commitment: "processed" }])) as boolean | undefined,
+    onError: (error) =>
+      ctx.logger.error({ cluster: deps.cluster, err: (error as Error).message }, "outbox check failed unexpectedly"),
+  });
+
+  async function send(call: RpcCall): Promise<SolanaAnswer> {
+    const tx = sentTransaction(call.params);
+    if (!tx)
+      return {
+        ok: false,
+        error: new MultihomeError("invalid_params", "invalid params: expected a signed transaction in its encoding"),
+        evidence: { verified: "none" },
+      };
+    outbox.broadcasted(outbox.record(tx));
+    return sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
+  }
+
+  return { send, outbox };
+}
+
+type Statuses = Awaited<ReturnType<SolanaOutboxDeps["statuses"]>>;
