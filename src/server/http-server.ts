@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import { type Caller, callCost } from "../core/rpc/access.ts";
+import { type Caller, callCost, SOLANA_ACCESS_CHAIN } from "../core/rpc/access.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Access, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import { createFrontDoor } from "./front-door.ts";
@@ -95,11 +95,6 @@ export const TRANSACTION_VIEW_COST = 4;
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
 /** `/rpc/solana/{name}`: a Solana cluster's JSON-RPC. */
 const SOLANA_PATH = /^\/rpc\/solana\/([a-z0-9-]{1,32})\/?$/;
-/**
- * The chain id Solana calls are admitted under (keys, limits): none is a real chain's, so an API key restricted to
- * listed chains does not reach Solana clusters.
- */
-export const SOLANA_ACCESS_CHAIN = 0;
 /** `/v1/solana/{name}/transactions/{signature}`: what became of a Solana transaction sent through the outbox. */
 const SOLANA_TRANSACTION_PATH = /^\/v1\/solana\/([a-z0-9-]{1,32})\/transactions\/([1-9A-HJ-NP-Za-km-z]{64,88})\/?$/;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;

@@ -6,7 +6,6 @@
  */
 import { MultihomeError, toRpcError } from "../core/errors.ts";
 import { type Metrics, noopMetrics } from "../core/ports.ts";
-import { bodyCost, callCost } from "../core/rpc/access.ts";
 import {
   type ParsedItem,
   type ParseLimits,
@@ -16,7 +15,7 @@ import {
   serializeError,
   serializeResult,
 } from "../core/rpc/jsonrpc.ts";
-import { solanaRpcCode } from "../core/solana/methods.ts";
+import { solanaCallCost, solanaRpcCode } from "../core/solana/methods.ts";
 import { type Engine, SOLANA_SUBSCRIPTION_METHODS, type SolanaAnswer } from "../engine/engine.ts";
 import type { RpcGate, RpcHttpResponse } from "./rpc-handler.ts";
 
@@ -67,15 +66,13 @@ export async function handleSolanaBody(
   } catch (error) {
     if (!(error instanceof MultihomeError)) throw error;
     const items = typeof error.data?.items === "number" ? error.data.items : 1;
-    const refused = await options.gate?.charge(items * callCost(undefined, options.gate.costs));
+    const refused = await options.gate?.charge(items * solanaCallCost(undefined, options.gate.costs));
     return whole(refused ?? error);
   }
   const items = parsed.batch ? parsed.items : [parsed.item];
+  // Every item is paid for, valid or not, before any runs (as on the EVM endpoints), at Solana's own prices.
   const refused = await options.gate?.charge(
-    bodyCost(
-      items.map((i) => (i.ok ? i.call : undefined)),
-      options.gate.costs,
-    ),
+    items.reduce((sum, i) => sum + solanaCallCost(i.ok ? i.call.method : undefined, options.gate!.costs), 0),
   );
   if (refused) return whole(refused);
 

@@ -155,14 +155,22 @@ export function authenticate(
 const unknownKey = () => new MultihomeError("unauthorized", "unauthorized: unknown or revoked API key");
 
 /**
+ * The chain id Solana calls are admitted under (keys, rate limits): no real chain's, so an API key restricted to
+ * listed chains does not reach Solana clusters.
+ */
+export const SOLANA_ACCESS_CHAIN = 0;
+
+/**
  * The caller a key digest names now, on this chain: the same checks at every use, so a key revoked or re-scoped in
  * the keys file stops working for a connection that is already open too.
  */
 export function keyCaller(keys: ReadonlyMap<string, ApiKey>, hash: string, chainId: number): Caller | MultihomeError {
   const key = keys.get(hash);
   if (!key || key.revoked) return unknownKey();
-  if (key.chains && !key.chains.has(chainId))
-    return new MultihomeError("forbidden", `forbidden: this API key is not allowed on chain ${chainId}`);
+  if (key.chains && !key.chains.has(chainId)) {
+    const where = chainId === SOLANA_ACCESS_CHAIN ? "Solana clusters" : `chain ${chainId}`;
+    return new MultihomeError("forbidden", `forbidden: this API key is not allowed on ${where}`);
+  }
   return { kind: "key", key, hash, limitName: `key:${key.id}` };
 }
 

@@ -4,7 +4,9 @@ import {
   clientMinContextSlot,
   commitmentOfCall,
   contextOf,
+  SOLANA_DEFAULT_METHOD_COST,
   SOLANA_UNAVAILABLE_CODE,
+  solanaCallCost,
   solanaMethodKind,
   solanaRpcCode,
   withContextAsked,
@@ -124,4 +126,12 @@ test("a transaction's blockhash is read from its message, legacy or versioned", 
     assert.equal(recentBlockhash(bytes), lifetime.blockhash, `version ${version}`);
   }
   assert.equal(recentBlockhash(new Uint8Array([1, 2])), undefined);
+});
+
+test("Solana calls cost Solana's prices, not those of a method unknown to the EVM table", () => {
+  assert.equal(solanaCallCost("getSlot", {}), 1);
+  assert.equal(solanaCallCost("getBalance", {}), SOLANA_DEFAULT_METHOD_COST);
+  assert.equal(solanaCallCost("getProgramAccounts", {}), 20);
+  assert.equal(solanaCallCost("getProgramAccounts", { getProgramAccounts: 100 }), 100, "the config's override first");
+  assert.equal(solanaCallCost(undefined, {}), SOLANA_DEFAULT_METHOD_COST);
 });

@@ -47,6 +47,32 @@ const SPECS: Readonly<Record<string, MethodSpec>> = {
   getBlock: { kind: "immutable", configAt: 1 },
 };
 
+/**
+ * What each Solana method costs in rate-limit units (as `METHOD_COSTS` does for EVM methods): an agreed read asks two
+ * domains, the heavy scans more. A method not listed costs `SOLANA_DEFAULT_METHOD_COST`.
+ */
+export const SOLANA_METHOD_COSTS: Readonly<Record<string, number>> = {
+  getSlot: 1,
+  getGenesisHash: 1,
+  getHealth: 1,
+  getVersion: 1,
+  getBlockHeight: 1,
+  getProgramAccounts: 20,
+  getTokenAccountsByOwner: 10,
+  getBlock: 20,
+  getTransaction: 5,
+  sendTransaction: 10,
+  simulateTransaction: 10,
+};
+export const SOLANA_DEFAULT_METHOD_COST = 2;
+
+/** Units one Solana call costs; `costs` (the config's overrides, by method) first. */
+export function solanaCallCost(method: string | undefined, costs: Readonly<Record<string, number>>): number {
+  if (method !== undefined && Object.hasOwn(costs, method)) return costs[method]!;
+  if (method !== undefined && Object.hasOwn(SOLANA_METHOD_COSTS, method)) return SOLANA_METHOD_COSTS[method]!;
+  return SOLANA_DEFAULT_METHOD_COST;
+}
+
 /** How a method is answered; anything not listed is `single`. */
 export function solanaMethodKind(method: string): SolanaMethodKind {
   return SPECS[method]?.kind ?? "single";
