@@ -16,13 +16,15 @@ import { createFrontDoor } from "./front-door.ts";
 import {
   createRequestIds,
   handleRpcBody,
+  MAX_STALENESS_SECONDS,
   MIN_EVIDENCE_HEADER,
   minEvidenceOf,
+  parseMaxStaleness,
   type RpcGate,
   refuseBody,
   wholeBodyError,
 } from "./rpc-handler.ts";
-import { handleSolanaBody } from "./solana-handler.ts";
+import { createSolanaRoutes, SOLANA_PATH } from "./solana-routes.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
@@ -93,21 +95,7 @@ export const ACCOUNT_VIEW_COST = 4;
 export const TRANSACTION_VIEW_COST = 4;
 
 const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
-/** `/rpc/solana/{name}`: a Solana cluster's JSON-RPC. */
-const SOLANA_PATH = /^\/rpc\/solana\/([a-z0-9-]{1,32})\/?$/;
-/** `/v1/solana/{name}/transactions/{signature}`: what became of a Solana transaction sent through the outbox. */
-const SOLANA_TRANSACTION_PATH = /^\/v1\/solana\/([a-z0-9-]{1,32})\/transactions\/([1-9A-HJ-NP-Za-km-z]{64,88})\/?$/;
 const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
-
-/** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
-export const MAX_STALENESS_SECONDS = 2_592_000;
-
-function parseMaxStaleness(value: string | string[] | undefined): number | undefined | "invalid" {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || !/^\d{1,7}$/.test(value.trim())) return "invalid";
-  const seconds = Number(value.trim());
-  return seconds <= MAX_STALENESS_SECONDS ? seconds : "invalid";
-}
 
 export async function startHttpServer(
   engine: Engine,
@@ -288,43 +276,6 @@ export async function startHttpServer(
     send(res, r.status, r.headers, r.body);
   }
 
-  async function handleSolana(req: IncomingMessage, res: ServerResponse, name: string) {
-    if (req.method === "OPTIONS") return preflight(req, res);
-    if (req.method !== "POST") {
-      res.setHeader("allow", "POST, OPTIONS");
-      return sendJson(res, 405, { error: { code: "method_not_allowed", message: "JSON-RPC requests use POST" } });
-    }
-    if (!engine.solanaClusters().includes(name))
-      return sendJson(res, 404, {
-        error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
-      });
-    const gate = admit(req, res, SOLANA_ACCESS_CHAIN, undefined, refuseRpc(res));
-    if (!gate) return;
-    const body = await readBody(req);
-    if (body === "too_large" || !isUtf8(body)) {
-      res.shouldKeepAlive = false;
-      return sendJson(res, body === "too_large" ? 413 : 400, {
-        error: { code: body === "too_large" ? "limit_exceeded" : "parse_error", message: "request body refused" },
-      });
-    }
-    const staleness = parseMaxStaleness(req.headers["multihome-max-staleness"]);
-    if (staleness === "invalid")
-      return sendJson(res, 400, {
-        error: {
-          code: "invalid_request",
-          message: `multihome-max-staleness must be whole seconds from 0 to ${MAX_STALENESS_SECONDS}`,
-        },
-      });
-    const r = await handleSolanaBody(engine, name, body.toString("utf8"), {
-      ...(staleness !== undefined ? { maxStalenessSeconds: staleness } : {}),
-      limits,
-      requestId: newRequestId(),
-      gate,
-      metrics,
-    });
-    send(res, r.status, r.headers, r.body);
-  }
-
   /** A CORS preflight: allowed origins get the headers (no credentials, ever), others a 403. */
   function preflight(req: IncomingMessage, res: ServerResponse) {
     const cors = access.cors(req, undefined);
@@ -374,26 +325,8 @@ export async function startHttpServer(
       if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
       return sendJson(res, 200, answer.view);
     }
-    const solanaTx = SOLANA_TRANSACTION_PATH.exec(path);
-    if (solanaTx) {
-      if (req.method !== "GET") {
-        res.setHeader("allow", "GET");
-        return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
-      }
-      if (!(await admitView(req, res, SOLANA_ACCESS_CHAIN, TRANSACTION_VIEW_COST))) return;
-      const [, name, signature] = solanaTx;
-      if (!engine.solanaClusters().includes(name!))
-        return sendJson(res, 404, {
-          error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
-        });
-      const sent = engine.solanaTransaction(name!, signature!);
-      if (!sent)
-        return sendJson(res, 404, { error: { code: "not_found", message: "no such transaction in the outbox" } });
-      const { encoded: _bytes, ...status } = sent;
-      return sendJson(res, 200, status);
-    }
-    const solana = SOLANA_PATH.exec(path);
-    if (solana) return handleSolana(req, res, solana[1]!);
+    const solana = solanaRoutes.route(req, res, path);
+    if (solana) return solana;
     const transaction = TRANSACTION_PATH.exec(path);
     if (transaction) {
       if (req.method !== "GET") {
@@ -427,6 +360,21 @@ export async function startHttpServer(
     const gate = admit(req, res, target.chainId, target.pathKey, refuseRpc(res));
     if (gate) return handleRpc(req, res, target.chainId, gate);
   }
+
+  const solanaRoutes = createSolanaRoutes({
+    engine,
+    limits,
+    metrics,
+    newRequestId,
+    admit,
+    refuseRpc,
+    admitView,
+    readBody,
+    send,
+    sendJson,
+    preflight,
+    transactionViewCost: TRANSACTION_VIEW_COST,
+  });
 
   const server: Server = createServer(
     {

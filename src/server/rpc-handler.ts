@@ -64,6 +64,17 @@ function internalError(requestId: string): MultihomeError {
   return new MultihomeError("internal", "internal error", { data: { requestId } });
 }
 
+/** The largest `multihome-max-staleness` a client may ask for: 30 days, in seconds. */
+export const MAX_STALENESS_SECONDS = 2_592_000;
+
+/** `multihome-max-staleness`: whole seconds, at most MAX_STALENESS_SECONDS; undefined when absent. */
+export function parseMaxStaleness(value: string | string[] | undefined): number | undefined | "invalid" {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^\d{1,7}$/.test(value.trim())) return "invalid";
+  const seconds = Number(value.trim());
+  return seconds <= MAX_STALENESS_SECONDS ? seconds : "invalid";
+}
+
 /** Sets the weakest evidence a caller accepts, on a JSON-RPC request or a WebSocket upgrade (for all its calls). */
 export const MIN_EVIDENCE_HEADER = "multihome-min-evidence";
 
