@@ -138,3 +138,36 @@ test("accountSubscribe and signatureSubscribe: a transfer is notified as its acc
     client.ws.close();
   }
 });
+
+test("accountSubscribe: subscribers of one account share one watcher — two sockets cost the upstreams what one does", async () => {
+  const [a, b] = [await connect(), await connect()];
+  try {
+    const to = (await generateKeyPairSigner()).address;
+    for (const c of [a, b]) await c.call("accountSubscribe", [to, { commitment: "confirmed", encoding: "base64" }]);
+    for (const p of net.proxies.values()) p.resetStats();
+    const slots = 5;
+    await net.advance(slots);
+    const reads = [...net.proxies.values()].reduce((n, p) => n + (p.stats().byMethod.getAccountInfo ?? 0), 0);
+    // Two domains per agreed read, once per slot the confirmed commitment moves through (a re-ask now and then).
+    assert.ok(reads <= slots * 2 + 4, `${reads} upstream reads for ${slots} slots and two subscribers`);
+    const blockhash = (
+      (await net.rpc("getLatestBlockhash", [{ commitment: "confirmed" }])).body.result as {
+        value: { blockhash: string };
+      }
+    ).value.blockhash;
+    const base64 = await signedTransfer({ from: net.wallets[0]!, to, lamports: 1_000_000_000n, blockhash });
+    await net.rpc("sendTransaction", [base64, { encoding: "base64" }]);
+    await waitFor(
+      async () => {
+        await net.advance(1);
+        return [a, b].every((c) => notifications(c.messages, "accountNotification").length > 0);
+      },
+      { timeoutMs: 10_000, what: "both subscribers notified" },
+    );
+    const [first, second] = [a, b].map((c) => notifications(c.messages, "accountNotification")[0]!.params.result);
+    assert.deepEqual(first, second);
+  } finally {
+    a.ws.close();
+    b.ws.close();
+  }
+});

@@ -128,13 +128,15 @@ test("one provider lying about an account at the honest slot among four domains:
   });
   try {
     const wrong: string[] = [];
-    for (let i = 0; i < 20; i++) {
+    // Until the liar has been asked a few times: which domains a read goes to is the router's choice.
+    let reads = 0;
+    for (; reads < 300 && lies < 3; reads++) {
       const r = await net.rpc("getBalance", [wallet, { commitment: "confirmed" }]);
       const value = (r.body.result as { value?: number } | undefined)?.value;
       if (value !== Number(FUNDED_LAMPORTS)) wrong.push(JSON.stringify(r.body).slice(0, 200));
     }
     assert.deepEqual(wrong, []);
-    assert.ok(lies > 0, "the liar was asked");
+    assert.ok(lies >= 3, `the liar was asked (${lies} lies in ${reads} reads)`);
     assert.ok(net.logs.some((l) => l.includes("answer failed agreement") && l.includes('"u1"')));
   } finally {
     await liar.clearFault();
@@ -319,9 +321,14 @@ test("a drill takes a domain down for Solana too: reads are served by the others
 test("the operator's overview shows the cluster like a chain: its agreed slots, every upstream's health and slot", async () => {
   const slot = await net.advance(1);
   // The agreed slot needs two domains; the overview is read once the others have reported it too.
-  await waitFor(() => net.app.engine.solanaStatus()[0]!.upstreams.filter((u) => u.head === slot).length === 3, {
+  const caughtUp = () =>
+    net.app.engine
+      .solanaStatus()[0]!
+      .upstreams.filter((u) => !u.cordoned)
+      .every((u) => u.head === slot);
+  await waitFor(caughtUp, {
     timeoutMs: 5_000,
-    what: `three upstreams at slot ${slot}`,
+    what: `every upstream not cordoned at slot ${slot}`,
   });
   const overview = overviewOf(net.app.engine, Date.now());
   const cluster = overview.chains.find((c) => c.chainId === "solana/localnet")!;

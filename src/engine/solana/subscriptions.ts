@@ -93,29 +93,50 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
     return { ok: true, notification: SOLANA_SUBSCRIPTIONS.slotSubscribe.notification, unsubscribe: off };
   }
 
+  /**
+   * Account watchers, one per account and config however many subscribe to it: each re-reads (two upstream calls)
+   * once per move of its commitment's slot, and every subscriber hears the same notifications.
+   */
+  const watchers = new Map<string, { listeners: Set<Deliver>; off: () => void }>();
+
   function account(params: unknown[], deliver: Deliver): SolanaSubscribeResult {
     const [address, config] = params;
     if (typeof address !== "string") return invalid("expected an account address");
     const commitment = commitmentOf(config);
     if (!commitment) return invalid("unknown commitment");
-    const options = config && typeof config === "object" ? { ...(config as object) } : {};
-    let seen: string | undefined;
-    const off = onEachSlot(commitment, async (at) => {
-      const answer = await deps.read({
-        id: 0,
-        method: "getAccountInfo",
-        params: [address, { encoding: "base64", ...options, commitment, minContextSlot: at }],
-        notification: false,
+    const options = config && typeof config === "object" ? { ...(config as object), commitment } : { commitment };
+    const id = canonicalJson([address, options]);
+    let watcher = watchers.get(id);
+    if (!watcher) {
+      const listeners = new Set<Deliver>();
+      let seen: string | undefined;
+      const off = onEachSlot(commitment, async (at) => {
+        const answer = await deps.read({
+          id: 0,
+          method: "getAccountInfo",
+          params: [address, { encoding: "base64", ...options, minContextSlot: at }],
+          notification: false,
+        });
+        if (!answer.ok) return;
+        const key = canonicalJson((answer.result as { value: unknown }).value);
+        if (key === seen) return;
+        // The first agreed value is where subscribers start from, not a change: only later ones are sent.
+        if (seen !== undefined) for (const listener of [...listeners]) listener(answer.result, false);
+        seen = key;
+        return undefined;
       });
-      if (!answer.ok) return;
-      const key = canonicalJson((answer.result as { value: unknown }).value);
-      if (key === seen) return;
-      // The first agreed value is where the client starts from, not a change: only later ones are sent.
-      if (seen !== undefined) deliver(answer.result, false);
-      seen = key;
-      return undefined;
-    });
-    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.accountSubscribe.notification, unsubscribe: off };
+      watcher = { listeners, off };
+      watchers.set(id, watcher);
+    }
+    const shared = watcher;
+    shared.listeners.add(deliver);
+    const unsubscribe = () => {
+      shared.listeners.delete(deliver);
+      if (shared.listeners.size > 0 || watchers.get(id) !== shared) return;
+      watchers.delete(id);
+      shared.off();
+    };
+    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.accountSubscribe.notification, unsubscribe };
   }
 
   function signature(params: unknown[], deliver: Deliver): SolanaSubscribeResult {
