@@ -12,10 +12,16 @@ import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { silentLogger } from "../src/core/ports.ts";
 import { startSolanaCluster } from "../src/devnet/solana/cluster.ts";
-import { FOUR_DOMAINS } from "../test/harness/network.ts";
 import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
 
 const SLOT_MS = 400;
+/** Four providers in independent failure domains (the test harness's, without its canary guard in this process). */
+const FOUR_DOMAINS = [
+  { id: "u1", domain: { operator: "op-one", hosting: "aws", region: "us-east-1" } },
+  { id: "u2", domain: { operator: "op-two", hosting: "gcp", region: "europe-west1" } },
+  { id: "u3", domain: { operator: "op-three", hosting: "hetzner", region: "eu-central" } },
+  { id: "u4", domain: { operator: "op-four", hosting: "ovh", region: "ca-east" } },
+];
 const CONNECTIONS = Number(process.env.MULTIHOME_BENCH_CONNECTIONS ?? 16);
 const DURATION_S = Number(process.env.MULTIHOME_BENCH_SECONDS ?? 10);
 const LAMPORTS = 7_000_000_000n;
