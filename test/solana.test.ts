@@ -396,3 +396,41 @@ test("token reads a wallet makes are agreed at one slot: balance, accounts by ow
   ).body.result;
   assert.ok(Array.isArray(program) && program.length === 1, "a plain array, as the client asked no context");
 });
+
+test("a refusal from one domain is not the chain's answer: the send is held and lands once the others are back", async () => {
+  const to = (await generateKeyPairSigner()).address;
+  const { wire, signature } = await transfer(net.wallets[0]!, to, 1_000_000_000n);
+  // One provider refuses it (as a liar could); every other domain is unreachable.
+  await net.proxies.get("u1")!.setFault({
+    fault: { kind: "rpcError", code: -32002, message: "Transaction simulation failed: Blockhash not found" },
+    methods: ["sendTransaction"],
+  });
+  for (const id of ["u2", "u3", "u4"]) await net.proxies.get(id)!.setFault({ kind: "down" });
+  try {
+    const sent = await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
+    assert.equal(sent.body.error?.code, -32099, JSON.stringify(sent.body));
+    assert.equal((await outboxStatus(signature)).body.status, "pending", "held, not given up on one domain's word");
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+  await waitFor(
+    async () => {
+      await net.advance(1);
+      return (await outboxStatus(signature)).body.status === "finalized";
+    },
+    { timeoutMs: 15_000, what: "the held transaction to be sent again and finalized" },
+  );
+});
+
+test("a refusal independent domains agree on is the chain's answer, and the outbox never sends it again", async () => {
+  const to = (await generateKeyPairSigner()).address;
+  // More than the wallet holds: every node's preflight refuses it.
+  const { wire, signature } = await transfer(net.wallets[0]!, to, 10n ** 15n);
+  const sent = await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
+  assert.equal(sent.body.error?.code, -32002, JSON.stringify(sent.body).slice(0, 300));
+  assert.equal(sent.headers.get("multihome-verified"), "quorum");
+  assert.equal((await outboxStatus(signature)).body.status, "rejected");
+  await net.advance(6);
+  const status = (await net.rpc("getSignatureStatuses", [[signature]])).body.result as { value: unknown[] };
+  assert.deepEqual(status.value, [null], "never landed (a failed transaction would have paid its fee)");
+});

@@ -8,6 +8,7 @@ import type { DraftUpstreamConfig } from "../config/load.ts";
 import type { Finding } from "../core/domains/concentration.ts";
 import { agreedValue } from "../core/domains/head.ts";
 import { createRedactor } from "../core/security/redact.ts";
+import { MIN_CONTEXT_SLOT_NOT_REACHED } from "../core/solana/methods.ts";
 import { COMMITMENTS, type Commitment } from "../core/solana/slots.ts";
 import { type Caller, createCaller, type ProbeContext, shorten } from "./doctor-probe.ts";
 
@@ -82,7 +83,8 @@ async function probe(cluster: string, upstream: DraftUpstreamConfig, context: Pr
         "11111111111111111111111111111111",
         { commitment: "processed", minContextSlot: processed + 1_000_000 },
       ]);
-      result.minContextSlot = "error" in ahead.outcome ? ahead.outcome.error?.code === -32016 : false;
+      result.minContextSlot =
+        "error" in ahead.outcome ? ahead.outcome.error?.code === MIN_CONTEXT_SLOT_NOT_REACHED : false;
     }
     return result;
   } finally {

@@ -135,6 +135,9 @@ export function withContextAsked(method: string, params: unknown): { params: unk
   return { params: list, clientAsked: false };
 }
 
+/** Solana's own code for "the node's slot is below the `minContextSlot` asked for". */
+export const MIN_CONTEXT_SLOT_NOT_REACHED = -32016;
+
 /** A context envelope's slot and value, when `result` is one. */
 export function contextOf(result: unknown): { slot: number; value: unknown } | undefined {
   if (!result || typeof result !== "object") return undefined;

@@ -12,7 +12,8 @@ export const SOLANA_OUTBOX_MAX = 10_000;
 /** Pending transactions whose status one check asks for at once (getSignatureStatuses takes up to 256). */
 export const SOLANA_STATUS_BATCH = 256;
 
-export type SolanaSendStatus = "pending" | "processed" | "confirmed" | "finalized" | "expired";
+/** `rejected`: independent domains refused it (a failed preflight); it is not sent again. */
+export type SolanaSendStatus = "pending" | "processed" | "confirmed" | "finalized" | "expired" | "rejected";
 
 export interface SolanaSend {
   signature: string;
@@ -50,7 +51,7 @@ export interface SolanaOutboxDeps {
   onError(error: unknown): void;
 }
 
-const FINAL: ReadonlySet<SolanaSendStatus> = new Set(["finalized", "expired"]);
+const FINAL: ReadonlySet<SolanaSendStatus> = new Set(["finalized", "expired", "rejected"]);
 
 export function createSolanaOutbox(deps: SolanaOutboxDeps) {
   const { clock } = deps;
@@ -119,6 +120,13 @@ export function createSolanaOutbox(deps: SolanaOutboxDeps) {
       send.lastBroadcastAt = clock.now();
     },
     get: (signature: string): SolanaSend | undefined => sends.get(signature),
+    /** Independent domains refused it: final, never sent again. */
+    rejected(signature: string): void {
+      const send = sends.get(signature);
+      if (!send || send.status !== "pending") return;
+      send.status = "rejected";
+      send.updatedAt = clock.now();
+    },
     start(): void {
       running = true;
       schedule();

@@ -12,6 +12,7 @@ import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import {
   clientMinContextSlot,
   commitmentOfCall,
+  MIN_CONTEXT_SLOT_NOT_REACHED,
   withContextAsked,
   withMinContextSlot,
 } from "../../core/solana/methods.ts";
@@ -111,7 +112,11 @@ export function createSolanaReads(deps: SolanaReadDeps) {
     if (min !== undefined && slot < min)
       return {
         ok: false,
-        rpcError: { code: -32016, message: "Minimum context slot has not been reached", data: { contextSlot: slot } },
+        rpcError: {
+          code: MIN_CONTEXT_SLOT_NOT_REACHED,
+          message: "Minimum context slot has not been reached",
+          data: { contextSlot: slot },
+        },
         evidence: { verified: "quorum", slot },
       };
     return { ok: true, result: slot, evidence: { verified: "quorum", slot } };

@@ -6,6 +6,7 @@
  * no domain accepted.
  */
 
+import { areIndependent } from "../../core/domains/domain.ts";
 import { MultihomeError } from "../../core/errors.ts";
 import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import { firstSignature, recentBlockhash, transactionBytes } from "../../core/solana/transaction.ts";
@@ -68,13 +69,13 @@ export async function sendThroughDomains(
     })),
   );
   const accepted: Upstream[] = [];
-  let rejection: { u: Upstream; error: RpcErrorObject } | undefined;
+  const rejections: { u: Upstream; error: RpcErrorObject }[] = [];
   for (const { u, outcome } of outcomes) {
     if (outcome.kind === "result") {
       if (outcome.result === signature) accepted.push(u);
       else deps.onDispute(u, "sendTransaction answered with another signature than the transaction's");
     } else if (outcome.kind === "execution" || outcome.kind === "unknown") {
-      rejection ??= { u, error: outcome.error };
+      rejections.push({ u, error: outcome.error });
     }
   }
   if (accepted.length > 0)
@@ -83,17 +84,44 @@ export async function sendThroughDomains(
       result: signature,
       evidence: { verified: "single", upstream: accepted[0]!.id, domains: accepted.map((u) => u.outageDomain) },
     };
+  const rejection = agreedRejection(rejections, targets);
   if (rejection)
     return {
       ok: false,
       rpcError: deps.cleanError(rejection.error),
-      evidence: { verified: "single", upstream: rejection.u.id },
+      evidence: { verified: "quorum", upstream: rejection.by[0]!.id, domains: rejection.by.map((u) => u.outageDomain) },
     };
+  // One domain's refusal is not the chain's answer: a liar could refuse what every other domain would take. The
+  // transaction stays in the outbox and goes out again.
+  const refused =
+    rejections.length > 0 ? `; refused by ${rejections.length} (not confirmed by an independent domain)` : "";
   return {
     ok: false,
-    error: new MultihomeError("unavailable", "no upstream accepted the transaction"),
+    error: new MultihomeError(
+      "unavailable",
+      `no upstream accepted the transaction${refused}; the outbox keeps sending it`,
+    ),
     evidence: { verified: "none" },
   };
+}
+
+/**
+ * The rejection that is the chain's answer: the same error code from two independent domains — or, where the
+ * upstreams sent to cannot form an independent pair (one's own node), from every one of them.
+ */
+function agreedRejection(
+  rejections: readonly { u: Upstream; error: RpcErrorObject }[],
+  targets: readonly Upstream[],
+): { error: RpcErrorObject; by: Upstream[] } | undefined {
+  const pairable = targets.some((a) => targets.some((b) => areIndependent(a.domain, b.domain)));
+  for (const r of rejections) {
+    const alike = rejections.filter((o) => o.error.code === r.error.code).map((o) => o.u);
+    const agreed = pairable
+      ? alike.some((a) => alike.some((b) => areIndependent(a.domain, b.domain)))
+      : alike.length === targets.length;
+    if (agreed) return { error: r.error, by: alike };
+  }
+  return undefined;
 }
 
 export interface SolanaSendsDeps extends Omit<SendDeps, "domains"> {
@@ -138,7 +166,11 @@ export function createSolanaSends(deps: SolanaSendsDeps) {
         evidence: { verified: "none" },
       };
     outbox.broadcasted(outbox.record(tx));
-    return sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
+    const answer = await sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
+    // Refused by the chain itself (a failed preflight, by independent domains): never sent again with preflight
+    // off, which would land it failing and charge its fee.
+    if (!answer.ok && "rpcError" in answer) outbox.rejected(tx.signature);
+    return answer;
   }
 
   return { send, outbox };
