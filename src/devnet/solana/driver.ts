@@ -9,7 +9,7 @@ import type { SolanaCluster, SolanaClusterNode, SolanaClusterNodeSpec, SolanaNod
 
 export type { SolanaNodeStatus } from "./cluster-types.ts";
 
-import { type DriverRpc, errorMessage, SolanaNodeRpcError, SolanaNodeUnreachableError } from "./driver-rpc.ts";
+import { DevnetRpcError, DevnetUnreachableError, type DriverRpc, errorMessage } from "./driver-rpc.ts";
 import type { SolanaNodeConfig } from "./node.ts";
 import { type SolanaNodeProcess, spawnSolanaNode } from "./node-process.ts";
 import { decodeWireTransaction } from "./transaction.ts";
@@ -110,7 +110,7 @@ export function createDriver(options: DriverOptions): SolanaCluster {
     } catch (error) {
       s.behind = true;
       if (stopped) return undefined;
-      if (error instanceof SolanaNodeUnreachableError) {
+      if (error instanceof DevnetUnreachableError) {
         if (!s.unresponsive) {
           report(new SolanaClusterError("unreachable", s.spec.id, `${what}: ${error.message}`, { cause: error }));
         }
@@ -358,5 +358,5 @@ async function broadcast(states: readonly NodeState[], base64: string, signal: A
   const sent = outcomes.find((o) => o.status === "fulfilled");
   if (sent) return (sent as PromiseFulfilledResult<string>).value;
   const refusals = outcomes.map((o) => (o as PromiseRejectedResult).reason);
-  throw refusals.find((r) => r instanceof SolanaNodeRpcError) ?? refusals[0];
+  throw refusals.find((r) => r instanceof DevnetRpcError) ?? refusals[0];
 }
