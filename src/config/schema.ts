@@ -8,15 +8,18 @@ import { methodSpec } from "../core/rpc/methods.ts";
 import { parseIp } from "../core/security/address-policy.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { label } from "./fields.ts";
+import { solanaClusterSchemaWith } from "./solana-schema.ts";
 import {
   domainSchema,
-  plainUpstreamWith,
   providersSchema,
   type ResolveIssue,
   resolveUpstreams,
   shortcutDomainSchema,
+  uniqueUpstreamIds,
   upstreamEntryWith,
 } from "./upstream-schema.ts";
+
+export { BASE58_HASH, SOLANA_CLUSTER_NAME } from "./solana-schema.ts";
 
 export { DOMAIN_REQUIRED, SHORTCUT_DOMAIN_REQUIRED } from "./upstream-schema.ts";
 
@@ -94,34 +97,6 @@ const forkSchedule = z
         ctx.addIssue({ code: "custom", path: [fork], message: `${fork} cannot take effect before ${before}` });
     }
   });
-
-/** Distinct upstream ids within one chain's entry (ids given in the config; shortcuts get theirs when expanded). */
-const uniqueUpstreamIds = (chain: { upstreams: { id?: string | undefined }[] }, ctx: z.RefinementCtx) => {
-  const seen = new Set<string>();
-  chain.upstreams.forEach((u, i) => {
-    if (u.id === undefined) return;
-    if (seen.has(u.id))
-      ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
-    seen.add(u.id);
-  });
-};
-
-/** A Solana cluster's name: the last segment of `/rpc/solana/{name}`. */
-export const SOLANA_CLUSTER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-/** A base58-encoded 32-byte hash (Solana's genesis hash, blockhashes). */
-export const BASE58_HASH = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
-
-/** A Solana cluster in `chains`: `{ family: "solana", name, upstreams }`, served at `/rpc/solana/{name}`. */
-const solanaClusterSchemaWith = <D extends z.ZodType>(domain: D) =>
-  z
-    .strictObject({
-      family: z.literal("solana"),
-      name: z.string().regex(SOLANA_CLUSTER_NAME, "lower-case letters, digits and '-', at most 32"),
-      /** When given, every upstream's `getGenesisHash` must be this; otherwise independent domains must agree on it. */
-      genesisHash: z.string().regex(BASE58_HASH, "a base58 hash").optional(),
-      upstreams: z.array(plainUpstreamWith(domain)).min(1).max(64),
-    })
-    .superRefine(uniqueUpstreamIds);
 
 const chainSchemaWith = <D extends z.ZodType, S extends z.ZodType>(domain: D, shortcutDomain: S) =>
   z

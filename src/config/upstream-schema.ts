@@ -212,3 +212,14 @@ export function resolveUpstreams<Dom>(
     return { id: ids[i]!, url, domain: resolvedDomain as Dom, connections, allowPrivateNetwork, provider };
   });
 }
+
+/** Distinct upstream ids within one chain's entry (ids given in the config; shortcuts get theirs when expanded). */
+export const uniqueUpstreamIds = (chain: { upstreams: { id?: string | undefined }[] }, ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  chain.upstreams.forEach((u, i) => {
+    if (u.id === undefined) return;
+    if (seen.has(u.id))
+      ctx.addIssue({ code: "custom", path: ["upstreams", i, "id"], message: `duplicate upstream id "${u.id}"` });
+    seen.add(u.id);
+  });
+};
