@@ -121,6 +121,23 @@ test("bad values name the path and the expectation", () => {
   }
 });
 
+test("a key's chains are chain ids or solana/{name} clusters", () => {
+  const hash = `sha256:${"a".repeat(64)}`;
+  const key = (chains: unknown[]) => ({ ...base(), auth: { keys: [{ id: "k", hash, chains }] } });
+  assert.deepEqual(validateConfig(key([1, "solana/mainnet", "solana/dev-net-2"]), {}).auth.keys[0]!.chains, [
+    1,
+    "solana/mainnet",
+    "solana/dev-net-2",
+  ]);
+  const scope = /^auth\.keys\.0\.chains\.0: a chain id, or solana\/\{name\} for a Solana cluster/;
+  for (const bad of ["solana/", "solana/Main", "solana/-x", "solana/a/b", `solana/${"a".repeat(33)}`, "mainnet", "1"]) {
+    const issues = issuesOf(key([bad]));
+    assert.equal(issues.length, 1, `${bad}: ${issues.join("; ")}`);
+    assert.match(issues[0]!, scope, bad);
+  }
+  assert.match(issuesOf(key([0]))[0]!, /^auth\.keys\.0\.chains\.0: .*>=\s*1/);
+});
+
 test("chain and upstream fields are checked", () => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ chainId: 0, upstreams: [upstream("a")] }, /^chains\.0\.chainId: /],

@@ -8,7 +8,7 @@ import { methodSpec } from "../core/rpc/methods.ts";
 import { parseIp } from "../core/security/address-policy.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { label } from "./fields.ts";
-import { solanaClusterSchemaWith } from "./solana-schema.ts";
+import { SOLANA_CLUSTER_NAME, solanaClusterSchemaWith } from "./solana-schema.ts";
 import {
   domainSchema,
   providersSchema,
@@ -57,11 +57,18 @@ const origin = z.string().refine((value) => {
   }
 }, 'an origin (scheme://host[:port], no path) or "*"');
 
+/** What a key may be scoped to: a chain id, or a Solana cluster as `solana/{name}` (the label of its metrics). */
+const accessChain = z.union(
+  [z.number().int().min(1), z.templateLiteral(["solana/", z.string().regex(SOLANA_CLUSTER_NAME)])],
+  { error: "a chain id, or solana/{name} for a Solana cluster (lower-case letters, digits and '-', at most 32)" },
+);
+
 export const apiKeySchema = z.strictObject({
   id: label,
   /** `sha256:<hex>` of the key (`multihome keys new` prints both); the key itself is never stored. */
   hash: z.string().regex(KEY_HASH, "sha256:<64 hex digits> (multihome keys new prints it)"),
-  chains: z.array(z.number().int().min(1)).max(256).optional(),
+  /** Chain ids and `solana/{name}` clusters the key may use; absent: every one. */
+  chains: z.array(accessChain).max(256).optional(),
   methods: z.array(methodName).max(256).optional(),
   rateLimit: rateLimit.optional(),
   origins: z

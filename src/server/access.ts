@@ -10,6 +10,7 @@ import { BlockList, isIP } from "node:net";
 import { MultihomeError } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import {
+  type AccessChain,
   type ApiKey,
   authenticate,
   type Caller,
@@ -59,7 +60,8 @@ export interface Access {
   clientOf(req: IncomingMessage): string;
   /** Whether connections from this peer are capped per client (a trusted proxy carries many clients). */
   isTrustedProxy(address: string | undefined): boolean;
-  authenticate(req: IncomingMessage, chainId: number, pathKey: string | undefined): Caller | MultihomeError;
+  /** `chain`: the chain id, or `solana/{name}` for a Solana cluster (what a key's `chains` lists). */
+  authenticate(req: IncomingMessage, chain: AccessChain, pathKey: string | undefined): Caller | MultihomeError;
   /**
    * CORS: whether a browser origin may call at all, and the headers to answer with (never a wildcard, never
    * credentials). A request without `Origin` (not from a browser) is always let through.
@@ -72,7 +74,7 @@ export interface Access {
    * a client already over its limit (refused without asking the store), then the units debited. HTTP, WebSocket
    * messages and the REST views all pay through this one gate.
    */
-  gate(caller: Caller, chainId: number): RpcGate;
+  gate(caller: Caller, chain: AccessChain): RpcGate;
 }
 
 function rangeList(ranges: readonly string[]): BlockList {
@@ -193,7 +195,7 @@ export function createAccess(options: AccessOptions): Access {
   return {
     clientOf,
     isTrustedProxy: trusted,
-    authenticate(req, chainId, pathKey) {
+    authenticate(req, chain, pathKey) {
       return authenticate(
         {
           keys: options.keys(),
@@ -202,7 +204,7 @@ export function createAccess(options: AccessOptions): Access {
         },
         presentedKey(req, pathKey),
         () => clientOf(req),
-        chainId,
+        chain,
       );
     },
     cors(req, caller) {
@@ -228,8 +230,8 @@ export function createAccess(options: AccessOptions): Access {
       return { allowed: true, headers };
     },
     blocked,
-    gate(caller, chainId) {
-      const current = () => (caller.kind === "key" ? keyCaller(options.keys(), caller.hash, chainId) : caller);
+    gate(caller, chain) {
+      const current = () => (caller.kind === "key" ? keyCaller(options.keys(), caller.hash, chain) : caller);
       return {
         costs: options.methodCosts,
         client: caller.kind === "key" ? caller.key.id : "anonymous",

@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import { type Caller, callCost, SOLANA_ACCESS_CHAIN } from "../core/rpc/access.ts";
+import { type AccessChain, type Caller, callCost, solanaAccessChain } from "../core/rpc/access.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Access, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import { createFrontDoor } from "./front-door.ts";
@@ -136,12 +136,12 @@ export async function startHttpServer(
    */
   const checkCaller = (
     req: IncomingMessage,
-    chainId: number,
+    chain: AccessChain,
     pathKey: string | undefined,
   ):
     | { ok: true; caller: Caller; corsHeaders: Record<string, string> }
     | { ok: false; error: MultihomeError; corsHeaders: Record<string, string>; blockedMs?: number } => {
-    const caller = access.authenticate(req, chainId, pathKey);
+    const caller = access.authenticate(req, chain, pathKey);
     if (caller instanceof MultihomeError) {
       metrics.refused("auth");
       return { ok: false, error: caller, corsHeaders: {} };
@@ -167,13 +167,13 @@ export async function startHttpServer(
   const admit = (
     req: IncomingMessage,
     res: ServerResponse,
-    chainId: number,
+    chain: AccessChain,
     pathKey: string | undefined,
     refuse: (error: MultihomeError) => void,
   ): RpcGate | undefined => {
-    const checked = checkCaller(req, chainId, pathKey);
+    const checked = checkCaller(req, chain, pathKey);
     for (const [name, value] of Object.entries(checked.corsHeaders)) res.setHeader(name, value);
-    if (checked.ok) return access.gate(checked.caller, chainId);
+    if (checked.ok) return access.gate(checked.caller, chain);
     const { blockedMs } = checked;
     if (blockedMs === undefined) return void refuse(checked.error);
     // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
@@ -287,9 +287,9 @@ export async function startHttpServer(
   }
 
   /** The REST views pay like the JSON-RPC calls behind them; false when refused (and answered). */
-  async function admitView(req: IncomingMessage, res: ServerResponse, chainId: number, cost: number) {
+  async function admitView(req: IncomingMessage, res: ServerResponse, chain: AccessChain, cost: number) {
     const refuse = refuseRest(res);
-    const gate = admit(req, res, chainId, undefined, refuse);
+    const gate = admit(req, res, chain, undefined, refuse);
     if (!gate) return false;
     const refused = await gate.charge(cost);
     if (refused) refuse(refused);
@@ -411,21 +411,22 @@ export async function startHttpServer(
     const path = (req.url ?? "/").split("?", 1)[0]!;
     const target = rpcTarget(path);
     const solana = SOLANA_PATH.exec(path)?.[1];
-    const chainId = solana === undefined ? target?.chainId : SOLANA_ACCESS_CHAIN;
+    const chainId = target?.chainId;
     if (req.method !== "GET" || String(req.headers.upgrade).toLowerCase() !== "websocket") {
       return refuseUpgrade(socket, 400, "Bad Request", {
         error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
       });
     }
+    const chain = solana === undefined ? chainId : solanaAccessChain(solana);
     const served =
       solana === undefined ? engine.chainIds().includes(chainId!) : engine.solanaClusters().includes(solana);
-    if (chainId === undefined || !served) {
+    if (chain === undefined || !served) {
       return refuseUpgrade(socket, 404, "Not Found", {
         error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
       });
     }
     // Browsers send Origin on WebSocket upgrades and do not preflight them: the origin check is the only guard.
-    const checked = checkCaller(req, chainId, target?.pathKey);
+    const checked = checkCaller(req, chain, target?.pathKey);
     if (!checked.ok) {
       const { error } = checked;
       return refuseUpgrade(socket, error.httpStatus, STATUS_CODES[error.httpStatus] ?? "Error", {
@@ -439,9 +440,9 @@ export async function startHttpServer(
         error: { code: minEvidence.code, message: minEvidence.message },
       });
     }
-    websockets.upgrade(req, socket, head, solana === undefined ? { chainId } : { solana }, {
+    websockets.upgrade(req, socket, head, solana === undefined ? { chainId: chainId! } : { solana }, {
       client: access.clientOf(req),
-      gate: access.gate(checked.caller, chainId),
+      gate: access.gate(checked.caller, chain),
       ...(minEvidence !== undefined ? { minEvidence } : {}),
     });
   });

@@ -10,7 +10,9 @@ import {
   createMethodPolicy,
   DEFAULT_METHOD_COST,
   indexApiKeys,
+  keyCaller,
   PASS_THROUGH_METHOD_COST,
+  solanaAccessChain,
 } from "./access.ts";
 import type { RpcCall } from "./jsonrpc.ts";
 
@@ -47,6 +49,34 @@ test("scopes: another chain is 403; the key's methods bound what it may call; an
   assert.equal(anonymous.limitName, "ip:1.2.3.4");
   const refused = authenticate(settings(false), undefined, () => "1.2.3.4", 1);
   assert.ok(refused instanceof Error && refused.httpStatus === 401);
+});
+
+test("scopes name Solana clusters as solana/{name}: exactly those listed; the refusal names the cluster", () => {
+  const scoped = indexApiKeys([
+    { id: "s", hash: hashApiKey("mh_s"), chains: [1, "solana/devnet"] },
+    { id: "e", hash: hashApiKey("mh_e"), chains: [1] },
+    { id: "o", hash: hashApiKey("mh_o") },
+  ]);
+  const as = (key: string, chain: Parameters<typeof keyCaller>[2]) => keyCaller(scoped, hashApiKey(key), chain);
+  assert.equal(solanaAccessChain("devnet"), "solana/devnet");
+  const devnet = as("mh_s", solanaAccessChain("devnet"));
+  const one = as("mh_s", 1);
+  assert.ok(!(devnet instanceof Error) && !(one instanceof Error));
+  // One key, one limit: its rate limit counts across every chain and cluster it reaches.
+  assert.equal(devnet.limitName, "key:s");
+  assert.equal(one.limitName, "key:s");
+  const mainnet = as("mh_s", "solana/mainnet");
+  assert.ok(mainnet instanceof Error && mainnet.httpStatus === 403);
+  assert.equal(mainnet.message, "forbidden: this API key is not allowed on solana/mainnet");
+  const evm = as("mh_s", 5);
+  assert.ok(evm instanceof Error && evm.message === "forbidden: this API key is not allowed on chain 5");
+  // A key scoped to chain ids reaches no cluster; an unscoped key reaches every chain and cluster.
+  const evmOnly = as("mh_e", "solana/devnet");
+  assert.ok(evmOnly instanceof Error && evmOnly.message === "forbidden: this API key is not allowed on solana/devnet");
+  for (const chain of [1, 5, "solana/devnet", "solana/mainnet"] as const)
+    assert.ok(!(as("mh_o", chain) instanceof Error), `an unscoped key reaches ${chain}`);
+  // The cluster's label is exact: a chain id is never a cluster.
+  assert.ok(as("mh_s", solanaAccessChain("1")) instanceof Error);
 });
 
 test("method policy: Multihome's set, minus deny; dangerous methods only when named in allow", () => {

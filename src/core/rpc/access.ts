@@ -79,11 +79,20 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/**
+ * What a key's `chains` scope names: an Ethereum-like chain by its id, or a Solana cluster as `solana/{name}` (the
+ * label its metrics carry).
+ */
+export type AccessChain = number | `solana/${string}`;
+
+/** The Solana cluster `name` as keys are scoped to it. */
+export const solanaAccessChain = (name: string): AccessChain => `solana/${name}`;
+
 export interface ApiKeyConfig {
   id: string;
   hash: string;
-  /** Chains the key may use; absent: every chain. */
-  chains?: readonly number[] | undefined;
+  /** Chains and Solana clusters the key may use; absent: every one. */
+  chains?: readonly AccessChain[] | undefined;
   /** Methods the key may call; absent: every method the chain serves. */
   methods?: readonly string[] | undefined;
   rateLimit?: RateLimit | undefined;
@@ -95,7 +104,7 @@ export interface ApiKeyConfig {
 
 export interface ApiKey {
   id: string;
-  chains: ReadonlySet<number> | undefined;
+  chains: ReadonlySet<AccessChain> | undefined;
   methods: ReadonlySet<string> | undefined;
   rateLimit: RateLimit | undefined;
   origins: ReadonlySet<string> | undefined;
@@ -141,7 +150,7 @@ export function authenticate(
   presented: string | undefined,
   /** The client's address: asked only of anonymous callers. */
   clientId: () => string,
-  chainId: number,
+  chain: AccessChain,
 ): Caller | MultihomeError {
   if (presented === undefined) {
     if (!settings.anonymous.allowed)
@@ -149,26 +158,25 @@ export function authenticate(
     return { kind: "anonymous", limitName: `ip:${clientId()}`, rateLimit: settings.anonymous.rateLimit };
   }
   if (presented.length > API_KEY_MAX_CHARS) return unknownKey();
-  return keyCaller(settings.keys, settings.digest(presented), chainId);
+  return keyCaller(settings.keys, settings.digest(presented), chain);
 }
 
 const unknownKey = () => new MultihomeError("unauthorized", "unauthorized: unknown or revoked API key");
 
 /**
- * The chain id Solana calls are admitted under (keys, rate limits): no real chain's, so an API key restricted to
- * listed chains does not reach Solana clusters.
+ * The caller a key digest names now, on this chain or cluster: the same checks at every use, so a key revoked or
+ * re-scoped in the keys file stops working for a connection that is already open too. The rate limit is the key's
+ * across every chain (`limitName` does not name the chain).
  */
-export const SOLANA_ACCESS_CHAIN = 0;
-
-/**
- * The caller a key digest names now, on this chain: the same checks at every use, so a key revoked or re-scoped in
- * the keys file stops working for a connection that is already open too.
- */
-export function keyCaller(keys: ReadonlyMap<string, ApiKey>, hash: string, chainId: number): Caller | MultihomeError {
+export function keyCaller(
+  keys: ReadonlyMap<string, ApiKey>,
+  hash: string,
+  chain: AccessChain,
+): Caller | MultihomeError {
   const key = keys.get(hash);
   if (!key || key.revoked) return unknownKey();
-  if (key.chains && !key.chains.has(chainId)) {
-    const where = chainId === SOLANA_ACCESS_CHAIN ? "Solana clusters" : `chain ${chainId}`;
+  if (key.chains && !key.chains.has(chain)) {
+    const where = typeof chain === "number" ? `chain ${chain}` : chain;
     return new MultihomeError("forbidden", `forbidden: this API key is not allowed on ${where}`);
   }
   return { kind: "key", key, hash, limitName: `key:${key.id}` };
