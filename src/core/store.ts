@@ -5,6 +5,7 @@
  */
 import { BaseError } from "./errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "./hex.ts";
+import type { SolanaSendRecord } from "./solana/send-record.ts";
 
 /** How a served value was checked: a Merkle proof, agreement across domains, or one upstream's word. */
 export type Verification = "proof" | "quorum" | "single";
@@ -114,6 +115,18 @@ export interface Store {
   getOutbox(chainId: number, hash: string): Promise<OutboxEntry | undefined>;
   /** Pending transactions of a chain, oldest `firstSeenAt` first (ties by hash), at most `limit`. */
   listPendingOutbox(chainId: number, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Record or update a Solana transaction (core/solana/send-record.ts), keyed by (cluster, signature), before it is
+   * broadcast: the same rules as `putOutbox` — durable when it resolves, a final record (`finalized`, `expired`,
+   * `rejected`) frozen, the first `firstSeenAt` kept — with its own bound of `maxOutboxEntries` records (the ones that
+   * became final longest ago go first, pending ones only when none is final). Rejects as `putOutbox` does, for a
+   * record `checkSolanaSend` refuses.
+   */
+  putSolanaSend(record: SolanaSendRecord): Promise<void>;
+  /** The record kept under (cluster, signature), any status. */
+  getSolanaSend(cluster: string, signature: string): Promise<SolanaSendRecord | undefined>;
+  /** A cluster's records not yet final (pending, processed, confirmed), oldest `firstSeenAt` first, at most `limit`. */
+  listPendingSolanaSends(cluster: string, limit: number): Promise<SolanaSendRecord[]>;
   /** Write anything buffered and release resources; idempotent. */
   close(): Promise<void>;
 }

@@ -3,10 +3,12 @@ import { after, before, test } from "node:test";
 import { type RedisServer, startRedis } from "../../test/harness/redis.ts";
 import { waitFor } from "../../test/harness/wait.ts";
 import type { Logger } from "../core/ports.ts";
+import type { SolanaSendRecord } from "../core/solana/send-record.ts";
 import { type OutboxEntry, type Store, StoreError } from "../core/store.ts";
 import { createLayeredStore } from "./layered-store.ts";
 import { createMemoryStore } from "./memory/memory-store.ts";
 import { createRedisStore, type RedisStore } from "./redis/redis-store.ts";
+import { describeSolanaSendContract, solanaSendFixture } from "./solana-send-contract.ts";
 import { outboxFixture } from "./store-contract.ts";
 
 let redis: RedisServer;
@@ -45,6 +47,17 @@ async function replica() {
   toClose.push(layered);
   return { keyPrefix, local, shared, layered, other: await redisStore(keyPrefix) };
 }
+
+// One replica's layered store over a fresh prefix; its close closes both tiers. Replicas are tested below: the merged
+// list keeps what only this replica holds, so the contract's replica tests (one shared bound) do not apply to it.
+describeSolanaSendContract("layered (memory over Redis)", {
+  async open(limits) {
+    const keyPrefix = `layered${next++}:`;
+    const shared = createRedisStore({ url: redis.url, keyPrefix, ...limits });
+    assert.ok(await shared.waitConnected(5_000), "redis did not connect in 5 s");
+    return createLayeredStore(createMemoryStore(limits), shared, logger);
+  },
+});
 
 const included = (tx: OutboxEntry): OutboxEntry => ({
   ...tx,
@@ -103,6 +116,70 @@ test("layered outbox: with Redis down puts resolve and lists come from local; Re
   assert.deepEqual(await other.getOutbox(early.chainId, early.hash), included(early));
   assert.deepEqual(await other.listPendingOutbox(31337, 10), [during]);
   assert.deepEqual(await layered.listPendingOutbox(31337, 10), [during]);
+});
+
+const finalized = (r: SolanaSendRecord): SolanaSendRecord => ({
+  ...r,
+  status: "finalized",
+  slot: 30,
+  updatedAt: r.updatedAt + 10,
+});
+
+test("layered Solana sends: a put is in both tiers when it resolves; lists merge; the furthest copy is read", async () => {
+  const { local, layered, other } = await replica();
+  const [mine, theirs, missed] = [solanaSendFixture(1), solanaSendFixture(2), solanaSendFixture(3)];
+  await layered.putSolanaSend(mine);
+  assert.deepEqual(await local.getSolanaSend(mine.cluster, mine.signature), mine);
+  assert.deepEqual(await other.getSolanaSend(mine.cluster, mine.signature), mine, "Redis lacked it at the resolve");
+
+  await other.putSolanaSend(theirs);
+  await local.putSolanaSend(missed);
+  assert.deepEqual(await layered.listPendingSolanaSends("devnet", 10), [mine, theirs, missed]);
+  assert.deepEqual(await layered.listPendingSolanaSends("devnet", 2), [mine, theirs]);
+
+  // A deeper commitment wins over a later update; a final status over both.
+  const confirmed = { ...theirs, status: "confirmed" as const, slot: 20 };
+  await local.putSolanaSend(confirmed);
+  await other.putSolanaSend({ ...theirs, status: "processed", slot: 20, updatedAt: theirs.updatedAt + 5 });
+  assert.deepEqual(await layered.getSolanaSend(theirs.cluster, theirs.signature), confirmed);
+
+  // Another replica saw "mine" and "missed" finalized: this one stops listing them and learns it locally.
+  await other.putSolanaSend(finalized(mine));
+  await other.putSolanaSend(finalized(missed));
+  assert.equal((await layered.listPendingSolanaSends("devnet", 10)).length, 1);
+  assert.deepEqual(await local.getSolanaSend(missed.cluster, missed.signature), finalized(missed));
+  assert.deepEqual(await layered.getSolanaSend(mine.cluster, mine.signature), finalized(mine));
+
+  await assert.rejects(layered.putSolanaSend({ ...mine, signature: "0x12" }), TypeError);
+  await assert.rejects(layered.getSolanaSend("Devnet", mine.signature), TypeError);
+  assert.equal(layered.sharedUp(), true, "bad input read as Redis being down");
+});
+
+test("layered Solana sends: with Redis down puts resolve from local; Redis gets them when it is back", async () => {
+  const { keyPrefix, local, shared, layered } = await replica();
+  const [early, during] = [solanaSendFixture(1), solanaSendFixture(2)];
+  await layered.putSolanaSend(early);
+
+  await redis.kill();
+  await waitFor(() => !shared.connected(), { timeoutMs: 5_000, what: "the client to see Redis gone" });
+  await layered.putSolanaSend(during);
+  assert.equal(layered.sharedUp(), false);
+  assert.deepEqual(await layered.listPendingSolanaSends("devnet", 10), [early, during]);
+  await layered.putSolanaSend(finalized(early));
+  assert.deepEqual(await layered.listPendingSolanaSends("devnet", 10), [during]);
+  assert.deepEqual(await layered.getSolanaSend(early.cluster, early.signature), finalized(early));
+  assert.deepEqual(await local.getSolanaSend(during.cluster, during.signature), during);
+
+  // This Redis keeps nothing across a restart: what it holds afterwards came from the catch-up.
+  await redis.start();
+  assert.ok(await shared.waitConnected(5_000));
+  await layered.catchUp();
+  assert.equal(layered.sharedUp(), true);
+  const other = await redisStore(keyPrefix);
+  assert.deepEqual(await other.getSolanaSend(during.cluster, during.signature), during);
+  assert.deepEqual(await other.getSolanaSend(early.cluster, early.signature), finalized(early));
+  assert.deepEqual(await other.listPendingSolanaSends("devnet", 10), [during]);
+  assert.deepEqual(await layered.listPendingSolanaSends("devnet", 10), [during]);
 });
 
 test("catch-up: a write queued again while its older copy is being sent is not lost", async () => {

@@ -11,9 +11,17 @@
  * Outbox transactions go to both, and a put waits for Redis's acknowledgement (one command deadline at most) so that,
  * while Redis is up, a transaction survives this replica. When Redis refuses or is down the put still resolves: the
  * local copy is what this replica works from, and Redis gets the entry when it is back (the same backlog and catch-up
- * as last-known-good values).
+ * as last-known-good values). Solana sends follow the same rules, with a backlog of their own.
  */
 import type { Logger } from "../core/ports.ts";
+import {
+  checkSolanaSendAddress,
+  checkSolanaSendList,
+  comparePendingSolanaSends,
+  isFinalSolanaSend,
+  type SolanaSendRecord,
+  solanaSendId,
+} from "../core/solana/send-record.ts";
 import {
   checkAnswer,
   checkOutboxAddress,
@@ -35,6 +43,33 @@ export const SHARED_BACKLOG_MAX = 10_000;
  * stay in the local store, which this replica keeps broadcasting from).
  */
 export const SHARED_OUTBOX_BACKLOG_MAX = 10_000;
+/** Solana sends kept for the shared store while it is unreachable, apart from the EVM outbox's; as above. */
+export const SHARED_SOLANA_BACKLOG_MAX = 10_000;
+
+/** What merging the two tiers' copies of one kind of outbox record needs to know of it. */
+interface RecordKind<T> {
+  /** The record's id within its chain or cluster. */
+  key(record: T): string;
+  isFinal(record: T): boolean;
+  /** How far along the record is: of two copies, the higher rank is the one to believe. */
+  rank(record: T): number;
+  /** The pending order. */
+  compare(a: T, b: T): number;
+}
+const EVM_OUTBOX: RecordKind<OutboxEntry> = {
+  key: (e) => e.hash,
+  isFinal: (e) => isFinalOutboxStatus(e.status),
+  rank: (e) => (isFinalOutboxStatus(e.status) ? 1 : 0),
+  compare: comparePendingOutbox,
+};
+const SOLANA_COMMITMENT_RANK: Partial<Record<SolanaSendRecord["status"], number>> = { processed: 1, confirmed: 2 };
+const SOLANA_SENDS: RecordKind<SolanaSendRecord> = {
+  key: (r) => r.signature,
+  isFinal: (r) => isFinalSolanaSend(r.status),
+  // A final status, then the deeper commitment.
+  rank: (r) => (isFinalSolanaSend(r.status) ? 3 : (SOLANA_COMMITMENT_RANK[r.status] ?? 0)),
+  compare: comparePendingSolanaSends,
+};
 
 export interface LayeredStore extends Store {
   /** The shared store is reachable (as far as the last operation on it showed). */
@@ -47,7 +82,8 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
   let up = true;
   const backlog = new Map<string, LastKnownGood>();
   const outboxBacklog = new Map<string, OutboxEntry>();
-  const backlogSize = () => backlog.size + outboxBacklog.size;
+  const solanaBacklog = new Map<string, SolanaSendRecord>();
+  const backlogSize = () => backlog.size + outboxBacklog.size + solanaBacklog.size;
   let closed = false;
   const ensureOpen = () => {
     if (closed) throw new StoreError("closed", "the layered store is closed");
@@ -82,6 +118,7 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       try {
         // Transactions first: they are what must not be lost.
         await drain(outboxBacklog, (e) => shared.putOutbox(e));
+        await drain(solanaBacklog, (r) => shared.putSolanaSend(r));
         await drain(backlog, (e) => shared.putLastKnownGood(e));
         markUp();
       } catch (error) {
@@ -91,6 +128,86 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       }
     })();
     return catching;
+  }
+
+  /**
+   * Writes an outbox record (put locally already) to the shared store and waits for its acknowledgement; when it
+   * fails, queues the record for the catch-up. Never rejects: the local copy is what this replica works from.
+   */
+  async function putShared<T>(map: Map<string, T>, id: string, record: T, max: number, put: (r: T) => Promise<void>) {
+    try {
+      await put(record);
+      // The shared store has this write; an older one waiting in the backlog must not follow it.
+      map.delete(id);
+      markUp();
+      if (backlogSize() > 0) void catchUp();
+    } catch (error) {
+      queue(map, id, record, max);
+      markDown(error);
+    }
+  }
+
+  /** Asks both tiers for one record and returns the copy further along; with the shared store down, the local one. */
+  async function getFurthest<T extends { updatedAt: number }>(
+    kind: RecordKind<T>,
+    mine: T | undefined,
+    getShared: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    let theirs: T | undefined;
+    try {
+      theirs = await getShared();
+      markUp();
+    } catch (error) {
+      markDown(error);
+      return mine;
+    }
+    return furthest(kind, theirs, mine);
+  }
+
+  /**
+   * Merges the shared store's list of pending records of one chain or cluster with the local one (one per key,
+   * pending order, at most `limit`). A record final here is left out; one pending only here is looked up in the
+   * shared store, and when another replica saw it final it is left out and learnt locally.
+   */
+  async function mergePending<T>(
+    kind: RecordKind<T>,
+    limit: number,
+    mine: T[],
+    theirs: T[],
+    tiers: {
+      getLocal(key: string): Promise<T | undefined>;
+      putLocal(record: T): Promise<void>;
+      getShared(key: string): Promise<T | undefined>;
+    },
+  ): Promise<T[]> {
+    const merged = new Map<string, T>();
+    for (const r of theirs) {
+      // Final here while the shared store missed it (it is in the backlog): this replica knows better.
+      const known = await tiers.getLocal(kind.key(r));
+      if (!known || !kind.isFinal(known)) merged.set(kind.key(r), r);
+    }
+    let reachable = true;
+    const lastOfTheirs = theirs.length === limit ? theirs.at(-1) : undefined;
+    for (const r of mine) {
+      if (merged.has(kind.key(r))) continue;
+      // Pending here but not in the shared list: another replica may have seen it final. Ask, and learn it locally so
+      // the next list does not ask again — unless the shared list was cut before it (then it is simply further down).
+      const beyond = lastOfTheirs !== undefined && kind.compare(r, lastOfTheirs) > 0;
+      if (reachable && !beyond) {
+        try {
+          const known = await tiers.getShared(kind.key(r));
+          if (known && kind.isFinal(known)) {
+            await tiers.putLocal(known);
+            continue;
+          }
+        } catch (error) {
+          markDown(error);
+          reachable = false;
+        }
+      }
+      merged.set(kind.key(r), r);
+    }
+    return [...merged.values()].sort(kind.compare).slice(0, limit);
   }
 
   return {
@@ -175,29 +292,12 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
       await local.putOutbox(entry);
       const e = structuredClone(entry);
       const id = outboxId(e.chainId, checkOutboxAddress(e.chainId, e.hash));
-      try {
-        await shared.putOutbox(e);
-        // Redis has this write; an older one waiting in the backlog must not follow it.
-        outboxBacklog.delete(id);
-        markUp();
-        if (backlogSize() > 0) void catchUp();
-      } catch (error) {
-        queue(outboxBacklog, id, e, SHARED_OUTBOX_BACKLOG_MAX);
-        markDown(error);
-      }
+      await putShared(outboxBacklog, id, e, SHARED_OUTBOX_BACKLOG_MAX, (x) => shared.putOutbox(x));
     },
     async getOutbox(chainId, hash) {
       const h = checkOutboxAddress(chainId, hash);
       const mine = await local.getOutbox(chainId, h);
-      let theirs: OutboxEntry | undefined;
-      try {
-        theirs = await shared.getOutbox(chainId, h);
-        markUp();
-      } catch (error) {
-        markDown(error);
-        return mine;
-      }
-      return furthest(theirs, mine);
+      return getFurthest(EVM_OUTBOX, mine, () => shared.getOutbox(chainId, h));
     },
     async listPendingOutbox(chainId, limit) {
       checkOutboxList(chainId, limit);
@@ -210,34 +310,40 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
         markDown(error);
         return mine;
       }
-      const merged = new Map<string, OutboxEntry>();
-      for (const e of theirs) {
-        // Final here while Redis missed it (it is in the backlog): this replica knows better.
-        const known = await local.getOutbox(chainId, e.hash);
-        if (!known || !isFinalOutboxStatus(known.status)) merged.set(e.hash, e);
+      return mergePending(EVM_OUTBOX, limit, mine, theirs, {
+        getLocal: (hash) => local.getOutbox(chainId, hash),
+        putLocal: (e) => local.putOutbox(e),
+        getShared: (hash) => shared.getOutbox(chainId, hash),
+      });
+    },
+    async putSolanaSend(record) {
+      // As putOutbox: the local store validates (and records) first.
+      await local.putSolanaSend(record);
+      const r = structuredClone(record);
+      const id = solanaSendId(r.cluster, r.signature);
+      await putShared(solanaBacklog, id, r, SHARED_SOLANA_BACKLOG_MAX, (x) => shared.putSolanaSend(x));
+    },
+    async getSolanaSend(cluster, signature) {
+      checkSolanaSendAddress(cluster, signature);
+      const mine = await local.getSolanaSend(cluster, signature);
+      return getFurthest(SOLANA_SENDS, mine, () => shared.getSolanaSend(cluster, signature));
+    },
+    async listPendingSolanaSends(cluster, limit) {
+      checkSolanaSendList(cluster, limit);
+      const mine = await local.listPendingSolanaSends(cluster, limit);
+      let theirs: SolanaSendRecord[];
+      try {
+        theirs = await shared.listPendingSolanaSends(cluster, limit);
+        markUp();
+      } catch (error) {
+        markDown(error);
+        return mine;
       }
-      let reachable = true;
-      const lastOfTheirs = theirs.length === limit ? theirs.at(-1) : undefined;
-      for (const e of mine) {
-        if (merged.has(e.hash)) continue;
-        // Pending here but not in Redis's list: another replica may have seen it final. Ask, and learn it locally so
-        // the next list does not ask again — unless Redis's list was cut before it (then it is simply further down).
-        const beyond = lastOfTheirs !== undefined && comparePendingOutbox(e, lastOfTheirs) > 0;
-        if (reachable && !beyond) {
-          try {
-            const known = await shared.getOutbox(chainId, e.hash);
-            if (known && isFinalOutboxStatus(known.status)) {
-              await local.putOutbox(known);
-              continue;
-            }
-          } catch (error) {
-            markDown(error);
-            reachable = false;
-          }
-        }
-        merged.set(e.hash, e);
-      }
-      return [...merged.values()].sort(comparePendingOutbox).slice(0, limit);
+      return mergePending(SOLANA_SENDS, limit, mine, theirs, {
+        getLocal: (signature) => local.getSolanaSend(cluster, signature),
+        putLocal: (r) => local.putSolanaSend(r),
+        getShared: (signature) => shared.getSolanaSend(cluster, signature),
+      });
     },
     async close() {
       closed = true;
@@ -246,10 +352,17 @@ export function createLayeredStore(local: Store, shared: Store, logger: Logger):
   };
 }
 
-/** Of two copies of one transaction, the one further along: a final status over pending, then the later update. */
-function furthest(theirs: OutboxEntry | undefined, mine: OutboxEntry | undefined): OutboxEntry | undefined {
+/**
+ * Of two copies of one record, the one further along: the higher rank (a final status over a non-final one), then the
+ * later update.
+ */
+function furthest<T extends { updatedAt: number }>(
+  kind: RecordKind<T>,
+  theirs: T | undefined,
+  mine: T | undefined,
+): T | undefined {
   if (!theirs || !mine) return theirs ?? mine;
-  const rank = (e: OutboxEntry) => (isFinalOutboxStatus(e.status) ? 1 : 0);
-  if (rank(theirs) !== rank(mine)) return rank(theirs) > rank(mine) ? theirs : mine;
+  const [t, m] = [kind.rank(theirs), kind.rank(mine)];
+  if (t !== m) return t > m ? theirs : mine;
   return mine.updatedAt > theirs.updatedAt ? mine : theirs;
 }

@@ -2,14 +2,14 @@
  * One store for the whole gateway when it runs as workers. The primary opens the configured store and answers the
  * workers' store calls over IPC (`hostStore`); each worker's store (`workerStore`) sends there what every worker must
  * see — last-known-good values, cordons, verified answers about final blocks, rate-limit counters — and keeps its
- * outbox in its own file: a transaction is recorded and rebroadcast by the one worker that took it (no two broadcast
- * it), and the worker forked again in its place reopens that file.
+ * outbox (EVM transactions and Solana sends alike) in its own file: a transaction is recorded and rebroadcast by the
+ * one worker that took it (no two broadcast it), and the worker forked again in its place reopens that file.
  */
 
 import type { Store } from "../../core/store.ts";
 import { StoreError } from "../../core/store.ts";
 
-/** The store calls a worker sends the primary (the outbox stays in the worker). */
+/** The store calls a worker sends the primary (the outbox and Solana sends stay in the worker). */
 export const SHARED_STORE_OPS = [
   "putLastKnownGood",
   "getLastKnownGood",
@@ -62,7 +62,7 @@ export async function hostStore(store: Store, call: StoreCall): Promise<StoreRep
 
 /**
  * A worker's store: the shared calls through `send` to the primary (answers come back through the returned
- * `reply`), the outbox in `local`. Closing closes `local` only: the primary owns the shared store.
+ * `reply`), the outbox and Solana sends in `local`. Closing closes `local` only: the primary owns the shared store.
  */
 export function workerStore(
   local: Store,
@@ -98,6 +98,9 @@ export function workerStore(
       putOutbox: (entry) => local.putOutbox(entry),
       getOutbox: (chainId, hash) => local.getOutbox(chainId, hash),
       listPendingOutbox: (chainId, limit) => local.listPendingOutbox(chainId, limit),
+      putSolanaSend: (record) => local.putSolanaSend(record),
+      getSolanaSend: (cluster, signature) => local.getSolanaSend(cluster, signature),
+      listPendingSolanaSends: (cluster, limit) => local.listPendingSolanaSends(cluster, limit),
       async close() {
         closed = true;
         for (const [, w] of waiting) {

@@ -1,6 +1,6 @@
 /**
  * The in-process store: for tests, the embedded library, and as the local fallback when a shared store is down.
- * Nothing survives the process, outbox transactions included.
+ * Nothing survives the process, outbox transactions (EVM and Solana) included.
  */
 
 import { createByteLru } from "../../core/lru.ts";
@@ -20,7 +20,7 @@ import {
   StoreError,
   type StoreLimits,
 } from "../../core/store.ts";
-import { createOutboxBook } from "./outbox-book.ts";
+import { createOutboxBook, createSolanaSendBook } from "./outbox-book.ts";
 
 export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
   const { maxEntries, maxAnswerBytes, maxOutboxEntries } = resolveStoreLimits(limits);
@@ -31,6 +31,8 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
   const answers = createByteLru<string>(maxAnswerBytes);
   const counters = createLocalCounters();
   const outbox = createOutboxBook(maxOutboxEntries);
+  // Bounded apart from the EVM outbox: one chain's transactions never evict another's.
+  const solanaSends = createSolanaSendBook(maxOutboxEntries);
   let closed = false;
 
   const ensureOpen = () => {
@@ -92,9 +94,25 @@ export function createMemoryStore(limits: Partial<StoreLimits> = {}): Store {
       return outbox.listPending(chainId, limit);
     },
 
+    async putSolanaSend(record) {
+      ensureOpen();
+      solanaSends.put(record);
+    },
+
+    async getSolanaSend(cluster, signature) {
+      ensureOpen();
+      return solanaSends.get(cluster, signature);
+    },
+
+    async listPendingSolanaSends(cluster, limit) {
+      ensureOpen();
+      return solanaSends.listPending(cluster, limit);
+    },
+
     async close() {
       closed = true;
       outbox.clear();
+      solanaSends.clear();
       entries.clear();
       counters.clear();
     },

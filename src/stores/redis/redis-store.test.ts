@@ -1,7 +1,8 @@
 import { after, before } from "node:test";
 import { type RedisServer, startRedis } from "../../../test/harness/redis.ts";
 import type { Store, StoreLimits } from "../../core/store.ts";
-import { describeStoreContract } from "../store-contract.ts";
+import { describeSolanaSendContract } from "../solana-send-contract.ts";
+import { describeStoreContract, type StoreContractSubject } from "../store-contract.ts";
 import { createRedisStore } from "./redis-store.ts";
 
 let redis: RedisServer;
@@ -14,7 +15,7 @@ let next = 0;
 /** Each store's key prefix and bounds: a restart opens the same keys with the same configuration. */
 const opened = new WeakMap<Store, { keyPrefix: string; limits?: Partial<StoreLimits> }>();
 
-describeStoreContract("redis", {
+const subject: StoreContractSubject = {
   async open(limits) {
     const keyPrefix = `t${next++}:`;
     const store = createRedisStore({ url: redis.url, keyPrefix, ...limits });
@@ -36,4 +37,6 @@ describeStoreContract("redis", {
     await store.waitConnected(5_000);
     return store;
   },
-});
+};
+describeStoreContract("redis", subject);
+describeSolanaSendContract("redis", subject);

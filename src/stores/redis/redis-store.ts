@@ -2,7 +2,8 @@
  * The shared store: Redis (or Valkey), so gateway replicas in different clouds share what they proved. Keep-the-newest
  * and the size bound run in one Lua script, atomic across replicas. Every command has a short deadline: a Redis that
  * is gone costs a request nothing but that deadline (see `layered-store.ts` for serving on without it). An outbox
- * put resolves once Redis acknowledged it; how durable that is then is Redis's own persistence setting.
+ * put resolves once Redis acknowledged it; how durable that is then is Redis's own persistence setting. Solana sends
+ * follow the same rules under keys of their own (`solana-sends.ts`).
  */
 import { Redis } from "ioredis";
 import {
@@ -27,6 +28,7 @@ import {
   type StoreLimits,
   toHeld,
 } from "../../core/store.ts";
+import { redisSolanaSends } from "./solana-sends.ts";
 
 /** Deadline of one Redis command, ms. */
 export const REDIS_COMMAND_TIMEOUT_MS = 250;
@@ -199,6 +201,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       throw new StoreError(kind, `redis: ${(error as Error).message}`, { cause: error });
     }
   }
+  // Bounded apart from the EVM outbox, by the same maxOutboxEntries.
+  const solanaSends = redisSolanaSends(redis, prefix, maxOutboxEntries, run);
 
   return {
     connected: () => up,
@@ -321,6 +325,18 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const entries: OutboxEntry[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) entries.push(fromStoredOutbox(flat[i]!, flat[i + 1]));
       return entries;
+    },
+    async putSolanaSend(record) {
+      ensureOpen();
+      await solanaSends.put(record);
+    },
+    async getSolanaSend(cluster, signature) {
+      ensureOpen();
+      return solanaSends.get(cluster, signature);
+    },
+    async listPendingSolanaSends(cluster, limit) {
+      ensureOpen();
+      return solanaSends.listPending(cluster, limit);
     },
     async addToCounter(name, amount, windowMs, now) {
       ensureOpen();

@@ -9,7 +9,13 @@ import { pathToFileURL } from "node:url";
 import { createFakeClock, type FakeClock } from "../../../test/harness/fake-clock.ts";
 import type { Logger } from "../../core/ports.ts";
 import { type Store, StoreError, type StoreLimits } from "../../core/store.ts";
-import { describeStoreContract, lastKnownGoodFixture, outboxFixture } from "../store-contract.ts";
+import { describeSolanaSendContract, solanaSendFixture } from "../solana-send-contract.ts";
+import {
+  describeStoreContract,
+  lastKnownGoodFixture,
+  outboxFixture,
+  type StoreContractSubject,
+} from "../store-contract.ts";
 import { openSqliteStore, SQLITE_FLUSH_INTERVAL_MS, SQLITE_SCHEMA_VERSION } from "./sqlite-store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "multihome-sqlite-store-"));
@@ -51,14 +57,16 @@ async function openAt(path: string, limits?: Partial<StoreLimits>): Promise<Stor
   return store;
 }
 
-describeStoreContract("sqlite", {
+const subject: StoreContractSubject = {
   open: (limits) => openAt(freshPath(), limits),
   settle: async (store) => opened.get(store)!.clock.advance(SQLITE_FLUSH_INTERVAL_MS),
   reopen: (closed) => {
     const { path, limits } = opened.get(closed)!;
     return openAt(path, limits);
   },
-});
+};
+describeStoreContract("sqlite", subject);
+describeSolanaSendContract("sqlite", subject);
 
 test("sqlite store: creates its folder, uses WAL and records its schema version", async () => {
   const path = freshPath();
@@ -258,10 +266,11 @@ test("sqlite store: a version 2 file gains the outbox table and keeps its answer
   await v2store.putLastKnownGood(entry);
   await v2store.putAnswer(1, "final", "42");
   await v2store.close();
-  // What version 2 wrote: the same tables less the outbox and the block timestamp.
+  // What version 2 wrote: the same tables less the outbox, the block timestamp and Solana sends.
   const v2 = new DatabaseSync(path);
   v2.exec(
-    "DROP TABLE outbox; ALTER TABLE last_known_good DROP COLUMN block_timestamp; UPDATE multihome_schema SET version = 2",
+    "DROP TABLE outbox; DROP TABLE solana_sends; ALTER TABLE last_known_good DROP COLUMN block_timestamp; " +
+      "UPDATE multihome_schema SET version = 2",
   );
   v2.close();
 
@@ -291,7 +300,10 @@ test("sqlite store: a version 3 file drops the values it cannot age and keeps it
   await v3store.putOutbox(tx);
   await v3store.close();
   const v3 = new DatabaseSync(path);
-  v3.exec("ALTER TABLE last_known_good DROP COLUMN block_timestamp; UPDATE multihome_schema SET version = 3");
+  v3.exec(
+    "DROP TABLE solana_sends; ALTER TABLE last_known_good DROP COLUMN block_timestamp; " +
+      "UPDATE multihome_schema SET version = 3",
+  );
   v3.close();
 
   const store = await openAt(path);
@@ -304,6 +316,79 @@ test("sqlite store: a version 3 file drops the values it cannot age and keeps it
   const again = await openAt(path);
   assert.deepEqual(await again.getLastKnownGood(entry.chainId, entry.key), entry);
   await again.close();
+});
+
+test("sqlite store: a version 4 file gains the Solana sends table and keeps everything it held", async () => {
+  const path = freshPath();
+  const v4store = await openAt(path);
+  const entry = lastKnownGoodFixture();
+  const tx = outboxFixture(1);
+  await v4store.putLastKnownGood(entry);
+  await v4store.putAnswer(1, "final", "42");
+  await v4store.putOutbox(tx);
+  await v4store.close();
+  // What version 4 wrote: every table but solana_sends.
+  const v4 = new DatabaseSync(path);
+  v4.exec("DROP TABLE solana_sends; UPDATE multihome_schema SET version = 4");
+  v4.close();
+
+  const store = await openAt(path);
+  assert.deepEqual(await store.getLastKnownGood(entry.chainId, entry.key), entry);
+  assert.equal(await store.getAnswer(1, "final"), "42");
+  assert.deepEqual(await store.getOutbox(tx.chainId, tx.hash), tx);
+  const send = solanaSendFixture(1);
+  await store.putSolanaSend(send);
+  await store.close();
+  const version = inspect(path, (db) =>
+    (db.prepare("SELECT version FROM multihome_schema").all() as { version: number }[]).map((r) => r.version),
+  );
+  assert.deepEqual(version, [SQLITE_SCHEMA_VERSION]);
+  const again = await openAt(path);
+  assert.deepEqual(await again.getSolanaSend(send.cluster, send.signature), send);
+  assert.deepEqual(await again.listPendingSolanaSends(send.cluster, 10), [send]);
+  await again.close();
+});
+
+test("sqlite store: a Solana send is in the file when it resolves, with no flush; a refused write records nothing", async () => {
+  const path = freshPath();
+  const clock = createFakeClock();
+  const store = await openSqliteStore({ path, clock });
+  const send = solanaSendFixture(3, { err: { InstructionError: [0, "InvalidArgument"] } });
+  await store.putSolanaSend(send);
+  assert.equal(clock.pending(), 0, "a Solana send never arms the flush timer");
+  const rows = inspect(path, (db) =>
+    db
+      .prepare("SELECT cluster, signature, status, final, first_seen_at, record FROM solana_sends")
+      .all()
+      .map((r) => ({ ...r })),
+  );
+  assert.deepEqual(rows, [
+    {
+      cluster: send.cluster,
+      signature: send.signature,
+      status: "pending",
+      final: 0,
+      first_seen_at: send.firstSeenAt,
+      record: JSON.stringify(send),
+    },
+  ]);
+
+  const blocker = new DatabaseSync(path);
+  blocker.exec("BEGIN IMMEDIATE");
+  const other = solanaSendFixture(4);
+  try {
+    await assert.rejects(
+      store.putSolanaSend(other),
+      (e: unknown) => e instanceof StoreError && e.code === "write_failed" && e.message.includes(path),
+    );
+  } finally {
+    blocker.exec("ROLLBACK");
+    blocker.close();
+  }
+  assert.equal(await store.getSolanaSend(other.cluster, other.signature), undefined);
+  await store.putSolanaSend(other);
+  assert.deepEqual(await store.listPendingSolanaSends("devnet", 10), [send, other]);
+  await store.close();
 });
 
 test("sqlite store: an outbox put is in the file when it resolves, with no flush (it survives kill -9)", async () => {

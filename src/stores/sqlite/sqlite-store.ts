@@ -3,7 +3,8 @@
  * puts happen on the request path, so puts only touch memory; one transaction writes them every `flushIntervalMs`, and
  * reads look at that buffer before the file. A crash loses at most one interval of last-known-good values: they are a
  * cache of verified facts, and the next verified read records them again. Outbox transactions are the exception: a
- * signed transaction cannot be recorded again, so each put commits to the file (synced) before it resolves.
+ * signed transaction cannot be recorded again, so each put commits to the file (synced) before it resolves; Solana
+ * sends too (their table and statements are in `solana-sends.ts`).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -31,11 +32,12 @@ import {
   StoreError,
   type Verification,
 } from "../../core/store.ts";
+import { commitDurably, SCHEMA_SOLANA_SENDS, sqliteSolanaSends } from "./solana-sends.ts";
 
 /** How long accepted puts wait in memory before they are written, ms. */
 export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
 /** The schema this build reads and writes; a file with a higher version was written by a newer Multihome. */
-export const SQLITE_SCHEMA_VERSION = 4;
+export const SQLITE_SCHEMA_VERSION = 5;
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. */
@@ -174,11 +176,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw new StoreError("open_failed", `cannot open the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
   }
   let statements: ReturnType<typeof prepare>;
+  let solanaSends: ReturnType<typeof sqliteSolanaSends>;
   /** Bytes of answers in the file (kept in step with every write, so the bound is checked without a scan). */
   let answerBytes: number;
   try {
     migrate(db, path);
     statements = prepare(db);
+    // Bounded apart from the EVM outbox, by the same maxOutboxEntries.
+    solanaSends = sqliteSolanaSends(db, path, maxOutboxEntries);
     answerBytes = Number((statements.answerBytes.get() as { bytes: number }).bytes);
   } catch (cause) {
     db.close();
@@ -278,51 +283,31 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (!cancelFlush && !closed) cancelFlush = clock.setTimer(flushIntervalMs, onFlushTimer);
   };
 
-  /**
-   * Writes one outbox entry in its own transaction, synced to disk before it returns (FULL for this commit only:
-   * the buffered last-known-good writes stay at NORMAL), then trims the table to its bound in the same transaction.
-   */
-  const writeOutbox = (e: OutboxEntry) => {
-    try {
-      db.exec("PRAGMA synchronous = FULL");
-      try {
-        db.exec("BEGIN IMMEDIATE");
-        try {
-          const { changes } = statements.upsertOutbox.run(
-            e.chainId,
-            e.hash,
-            e.raw,
-            e.from,
-            e.nonce,
-            e.status,
-            e.firstSeenAt,
-            e.updatedAt,
-            e.broadcasts,
-            e.lastBroadcastAt ?? null,
-            e.blockNumber ?? null,
-            e.blockHash ?? null,
-            e.replacedBy ?? null,
-            e.lastError ?? null,
-          );
-          if (Number(changes) > 0) {
-            let over = Number((statements.outboxCount.get() as { n: number }).n) - maxOutboxEntries;
-            if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
-            if (over > 0) statements.evictOldestPending.run(over);
-          }
-          db.exec("COMMIT");
-        } catch (error) {
-          if (db.isTransaction) db.exec("ROLLBACK");
-          throw error;
-        }
-      } finally {
-        db.exec("PRAGMA synchronous = NORMAL");
+  /** Writes one outbox entry in its own transaction, synced, then trims the table to its bound in the same one. */
+  const writeOutbox = (e: OutboxEntry) =>
+    commitDurably(db, path, () => {
+      const { changes } = statements.upsertOutbox.run(
+        e.chainId,
+        e.hash,
+        e.raw,
+        e.from,
+        e.nonce,
+        e.status,
+        e.firstSeenAt,
+        e.updatedAt,
+        e.broadcasts,
+        e.lastBroadcastAt ?? null,
+        e.blockNumber ?? null,
+        e.blockHash ?? null,
+        e.replacedBy ?? null,
+        e.lastError ?? null,
+      );
+      if (Number(changes) > 0) {
+        let over = Number((statements.outboxCount.get() as { n: number }).n) - maxOutboxEntries;
+        if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
+        if (over > 0) statements.evictOldestPending.run(over);
       }
-    } catch (cause) {
-      throw new StoreError("write_failed", `cannot write the Multihome store at ${path}: ${messageOf(cause)}`, {
-        cause,
-      });
-    }
-  };
+    });
 
   const readFailed = (cause: unknown) =>
     new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
@@ -398,6 +383,18 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       } catch (cause) {
         throw readFailed(cause);
       }
+    },
+    async putSolanaSend(record) {
+      ensureOpen();
+      solanaSends.put(record);
+    },
+    async getSolanaSend(cluster, signature) {
+      ensureOpen();
+      return solanaSends.get(cluster, signature);
+    },
+    async listPendingSolanaSends(cluster, limit) {
+      ensureOpen();
+      return solanaSends.listPending(cluster, limit);
     },
     async putLastKnownGood(entry) {
       ensureOpen();
@@ -520,12 +517,14 @@ function migrate(db: DatabaseSync, path: string): void {
       db.exec(SCHEMA_ANSWERS);
       db.exec(SCHEMA_OUTBOX);
       db.exec(SCHEMA_BLOCK_TIME);
+      db.exec(SCHEMA_SOLANA_SENDS);
       db.prepare("INSERT INTO multihome_schema (version) VALUES (?)").run(SQLITE_SCHEMA_VERSION);
     } else if (version < SQLITE_SCHEMA_VERSION) {
-      // Versions 2 and 3 only added tables; version 4 drops last-known-good values that cannot say their age.
+      // Versions 2, 3 and 5 only added tables; version 4 drops last-known-good values that cannot say their age.
       if (version < 2) db.exec(SCHEMA_ANSWERS);
       if (version < 3) db.exec(SCHEMA_OUTBOX);
       if (version < 4) db.exec(SCHEMA_BLOCK_TIME);
+      if (version < 5) db.exec(SCHEMA_SOLANA_SENDS);
       db.prepare("UPDATE multihome_schema SET version = ?").run(SQLITE_SCHEMA_VERSION);
     } else if (version > SQLITE_SCHEMA_VERSION) {
       throw new StoreError(
