@@ -12,6 +12,7 @@ import { type ChainMetrics, noopMetrics, type VerificationOutcome } from "../cor
 import type { RpcCall } from "../core/rpc/jsonrpc.ts";
 import { staleAfterMs } from "../core/rpc/staleness.ts";
 import type { Readiness } from "../core/rpc/status.ts";
+import type { Commitment } from "../core/solana/slots.ts";
 import { type Activity, createActivity } from "./activity.ts";
 import { type AccountAnswer, accountView } from "./answers/account-view.ts";
 import { holdToFloor } from "./answers/answer.ts";
@@ -67,6 +68,10 @@ export interface Engine {
   siblingHead(chainId: number, number: number): void;
   /** Told of each chain's every new agreed head (a worker tells its siblings). */
   onHead(listener: (chainId: number, number: number) => void): void;
+  /** Another worker of this gateway agreed on these slots of a Solana cluster: never serve older ones. */
+  siblingSlots(cluster: string, slots: Partial<Record<Commitment, number>>): void;
+  /** Told of each Solana cluster's every move of its agreed slots (a worker tells its siblings). */
+  onSlots(listener: (cluster: string, slots: Partial<Record<Commitment, number>>) => void): void;
   /** The Solana clusters served, by name (`/rpc/solana/{name}`). */
   solanaClusters(): string[];
   /** A call on a Solana cluster; undefined when no cluster has that name. */
@@ -79,7 +84,7 @@ export interface Engine {
   /** A Solana subscription (slotSubscribe, accountSubscribe, signatureSubscribe) served from the agreed view. */
   solanaSubscribe(name: string, method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult;
   /** A transaction sent through a Solana cluster, as its outbox knows it; undefined when unknown. */
-  solanaTransaction(name: string, signature: string): SolanaSend | undefined;
+  solanaTransaction(name: string, signature: string): Promise<SolanaSend | undefined>;
   stop(): Promise<void>;
 }
 
@@ -257,6 +262,10 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
     onHead(listener) {
       for (const [chainId, chain] of chains) chain.onHead((number) => listener(chainId, number));
     },
+    siblingSlots: (name, slots) => clusters.get(name)?.siblingSlots(slots),
+    onSlots(listener) {
+      for (const [name, cluster] of clusters) cluster.onSlots((slots) => listener(name, slots));
+    },
     readiness,
     cacheStats: () => ({ bytes: answers.bytes(), entries: answers.size() }),
     activity,
@@ -273,7 +282,7 @@ export function createEngine(config: Config, ctx: EngineContext): Engine {
       return cluster ? servedSolana(name, cluster, call, options) : undefined;
     },
     solanaStatus: () => [...clusters.values()].map((c) => c.status()),
-    solanaTransaction: (name, signature) => clusters.get(name)?.transaction(signature),
+    solanaTransaction: async (name, signature) => clusters.get(name)?.transaction(signature),
     solanaSubscribe(name, method, params, deliver) {
       const cluster = clusters.get(name);
       if (!cluster)

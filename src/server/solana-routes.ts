@@ -6,7 +6,7 @@ import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { MultihomeError } from "../core/errors.ts";
 import type { Metrics } from "../core/ports.ts";
-import { SOLANA_ACCESS_CHAIN } from "../core/rpc/access.ts";
+import { type AccessChain, solanaAccessChain } from "../core/rpc/access.ts";
 import type { ParseLimits } from "../core/rpc/jsonrpc.ts";
 import type { Engine } from "../engine/engine.ts";
 import { MAX_STALENESS_SECONDS, parseMaxStaleness, type RpcGate } from "./rpc-handler.ts";
@@ -26,12 +26,12 @@ export interface SolanaRouteDeps {
   admit(
     req: IncomingMessage,
     res: ServerResponse,
-    chainId: number,
+    chain: AccessChain,
     pathKey: string | undefined,
     refuse: (error: MultihomeError) => void,
   ): RpcGate | undefined;
   refuseRpc(res: ServerResponse): (error: MultihomeError) => void;
-  admitView(req: IncomingMessage, res: ServerResponse, chainId: number, cost: number): Promise<boolean>;
+  admitView(req: IncomingMessage, res: ServerResponse, chain: AccessChain, cost: number): Promise<boolean>;
   readBody(req: IncomingMessage): Promise<Buffer | "too_large">;
   send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void;
   sendJson(res: ServerResponse, status: number, value: unknown): void;
@@ -55,7 +55,7 @@ export function createSolanaRoutes(deps: SolanaRouteDeps) {
       return sendJson(res, 404, {
         error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
       });
-    const gate = admit(req, res, SOLANA_ACCESS_CHAIN, undefined, refuseRpc(res));
+    const gate = admit(req, res, solanaAccessChain(name), undefined, refuseRpc(res));
     if (!gate) return;
     const body = await readBody(req);
     if (body === "too_large" || !isUtf8(body)) {
@@ -88,12 +88,12 @@ export function createSolanaRoutes(deps: SolanaRouteDeps) {
       res.setHeader("allow", "GET");
       return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
     }
-    if (!(await admitView(req, res, SOLANA_ACCESS_CHAIN, TRANSACTION_VIEW_COST))) return;
+    if (!(await admitView(req, res, solanaAccessChain(name), TRANSACTION_VIEW_COST))) return;
     if (!engine.solanaClusters().includes(name))
       return sendJson(res, 404, {
         error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
       });
-    const sent = engine.solanaTransaction(name, signature);
+    const sent = await engine.solanaTransaction(name, signature).catch(() => undefined);
     if (!sent)
       return sendJson(res, 404, { error: { code: "not_found", message: "no such transaction in the outbox" } });
     const { encoded: _bytes, ...status } = sent;

@@ -34,6 +34,8 @@ export interface SolanaTestNetwork {
   direct(method: string, params: unknown[], node?: number): Promise<unknown>;
   /** Produces slots and waits until the gateway agrees the processed slot is the cluster's. */
   advance(count?: number): Promise<number>;
+  /** Stops the gateway and starts another on the same config (and store): what a restart keeps. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,33 +91,28 @@ export async function startSolanaTestNetwork(options: SolanaTestNetworkOptions =
         },
       ],
     });
-    app = await startApp(config, {
-      logger: createLogger({ level: "debug", destination: sink }),
-      readyTimeoutMs: 10_000,
-    });
-    const started = app;
-    const rpcUrl = `${started.server.url}/rpc/solana/${SOLANA_CLUSTER_NAME}`;
-    const processed = () => started.engine.solanaStatus()[0]?.slots.processed;
-    const advance = async (count = 1) => {
-      const slot = await cluster.produceSlots(count);
-      await waitFor(() => processed() === slot, { timeoutMs: 5_000, what: `the gateway to agree on slot ${slot}` });
-      return slot;
+    const logger = createLogger({ level: "debug", destination: sink });
+    const start = async () => {
+      const started = await startApp(config, { logger, readyTimeoutMs: 10_000 });
+      app = started;
+      await waitFor(
+        () =>
+          started.engine.solanaStatus()[0]?.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined),
+        { timeoutMs: 10_000, what: "every Solana upstream admitted with its slot known" },
+      );
+      return started;
     };
-    await waitFor(
-      () =>
-        started.engine.solanaStatus()[0]?.upstreams.every((u) => u.admission === "admitted" && u.head !== undefined),
-      { timeoutMs: 10_000, what: "every Solana upstream admitted with its slot known" },
-    );
     let nextId = 1;
-    return {
+    const gatewayUrl = (a: App) => `${a.server.url}/rpc/solana/${SOLANA_CLUSTER_NAME}`;
+    const net: SolanaTestNetwork = {
       cluster,
       proxies,
-      app: started,
-      rpcUrl,
+      app: await start(),
+      rpcUrl: "",
       wallets,
       logs,
       async rpc(method, params = []) {
-        const res = await fetch(rpcUrl, {
+        const res = await fetch(net.rpcUrl, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
@@ -130,13 +127,25 @@ export async function startSolanaTestNetwork(options: SolanaTestNetworkOptions =
         });
         return ((await res.json()) as { result: unknown }).result;
       },
-      advance,
+      async advance(count = 1) {
+        const slot = await cluster.produceSlots(count);
+        const processed = () => net.app.engine.solanaStatus()[0]?.slots.processed;
+        await waitFor(() => processed() === slot, { timeoutMs: 5_000, what: `the gateway to agree on slot ${slot}` });
+        return slot;
+      },
+      async restart() {
+        await net.app.stop();
+        net.app = await start();
+        net.rpcUrl = gatewayUrl(net.app);
+      },
       async stop() {
-        await started.stop();
+        await net.app.stop();
         await Promise.all([...proxies.values()].map((p) => p.close()));
         await cluster.stop();
       },
     };
+    net.rpcUrl = gatewayUrl(net.app);
+    return net;
   } catch (error) {
     await app?.stop();
     await Promise.all([...proxies.values()].map((p) => p.close()));

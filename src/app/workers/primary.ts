@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../core/ports.ts";
 import { noopMetrics } from "../../core/ports.ts";
+import { COMMITMENTS, type Commitment } from "../../core/solana/slots.ts";
 import { trustedProxyCheck } from "../../server/access.ts";
 import { createFrontDoor } from "../../server/front-door.ts";
 import { createLogger } from "../../telemetry/logger.ts";
@@ -102,6 +103,8 @@ export async function startPrimary(
   );
   /** The highest head any worker agreed on, per chain: told to the others when it rises, and to a worker forked again. */
   const heads = new Map<number, number>();
+  /** The highest slots any worker agreed on, per Solana cluster and commitment: told as heads are. */
+  const clusterSlots = new Map<string, Partial<Record<Commitment, number>>>();
   let stopping = false;
   let adminUrl: string | undefined;
 
@@ -114,6 +117,8 @@ export async function startPrimary(
         slot.ready = true;
         slot.deaths = 0;
         for (const [chainId, number] of heads) worker.send({ type: "head", chainId, number } satisfies ToWorker);
+        for (const [name, known] of clusterSlots)
+          worker.send({ type: "slots", cluster: name, slots: known } satisfies ToWorker);
         return;
       case "closed":
         return void handover.release(slot, message.client);
@@ -123,6 +128,14 @@ export async function startPrimary(
         if (message.number <= (heads.get(message.chainId) ?? -1)) return;
         heads.set(message.chainId, message.number);
         return void broadcast(slots, message, index);
+      case "slots": {
+        const known = clusterSlots.get(message.cluster) ?? {};
+        const risen = COMMITMENTS.filter((c) => (message.slots[c] ?? -1) > (known[c] ?? -1));
+        if (risen.length === 0) return;
+        for (const c of risen) known[c] = message.slots[c];
+        clusterSlots.set(message.cluster, known);
+        return void broadcast(slots, { type: "slots", cluster: message.cluster, slots: { ...known } }, index);
+      }
       case "drill":
         return void broadcast(slots, message, index);
       case "scraped":

@@ -1,5 +1,6 @@
 /** What the primary and its workers say to each other over the IPC channel (app/workers/). */
 import type { DrillSelector } from "../../core/domains/drill.ts";
+import { COMMITMENTS, type Commitment } from "../../core/solana/slots.ts";
 
 /** Primary → worker. */
 export type ToWorker =
@@ -9,6 +10,8 @@ export type ToWorker =
   | { type: "stop" }
   /** Another worker served this head (the highest any worker has): catch up before answering about the newest block. */
   | { type: "head"; chainId: number; number: number }
+  /** The highest slots any worker agreed on for a Solana cluster: never serve older ones. */
+  | SlotsMessage
   /** A drill started (with `durationMs`) or stopped (without) on another worker: do the same. */
   | { type: "drill"; selector: DrillSelector; durationMs?: number }
   /** Answer `scraped` with this id: your metrics (prom-client JSON) or your admin overview. */
@@ -28,12 +31,20 @@ export type ToPrimary =
   | { type: "noisy"; client: string }
   /** This worker agreed on a new head. */
   | { type: "head"; chainId: number; number: number }
+  /** This worker's agreed slots of a Solana cluster moved. */
+  | SlotsMessage
   /** A drill started (with `durationMs`) or stopped (without) here: tell the other workers. */
   | { type: "drill"; selector: DrillSelector; durationMs?: number }
   /** The whole gateway's metrics or overview, please (worker 0's admin listener was asked). */
   | { type: "gather"; id: number; what: Gathered }
   /** This worker's metrics or overview, for the scrape with this id. */
   | { type: "scraped"; id: number; value: unknown };
+
+export interface SlotsMessage {
+  type: "slots";
+  cluster: string;
+  slots: Partial<Record<Commitment, number>>;
+}
 
 /** What worker 0's admin listener shows of the whole gateway. */
 export type Gathered = "metrics" | "overview";
@@ -56,6 +67,13 @@ const isDrill = (message: object) => {
 const isHead = (m: { type?: unknown; chainId?: unknown; number?: unknown }) =>
   m.type === "head" && Number.isSafeInteger(m.chainId) && Number.isSafeInteger(m.number);
 
+const isSlots = (m: { type?: unknown; cluster?: unknown; slots?: unknown }) => {
+  if (m.type !== "slots" || typeof m.cluster !== "string" || typeof m.slots !== "object" || m.slots === null)
+    return false;
+  const slots = m.slots as Record<string, unknown>;
+  return COMMITMENTS.every((c) => slots[c] === undefined || Number.isSafeInteger(slots[c]));
+};
+
 export function isToWorker(message: unknown): message is ToWorker {
   const m = message as { type?: unknown; id?: unknown; what?: unknown } | null;
   if (m === null || m === undefined) return false;
@@ -66,13 +84,13 @@ export function isToWorker(message: unknown): message is ToWorker {
     const { client, until } = m as { client?: unknown; until?: unknown };
     return typeof client === "string" && Number.isSafeInteger(until);
   }
-  return m.type === "connection" || m.type === "stop" || isHead(m);
+  return m.type === "connection" || m.type === "stop" || isHead(m) || isSlots(m);
 }
 
 export function isToPrimary(message: unknown): message is ToPrimary {
   const m = message as { type?: unknown; client?: unknown } | null;
   if (m === null || m === undefined) return false;
-  if (m.type === "ready" || isHead(m)) return true;
+  if (m.type === "ready" || isHead(m) || isSlots(m)) return true;
   const { id, what } = m as { id?: unknown; what?: unknown };
   if (m.type === "gather") return Number.isSafeInteger(id) && isGathered(what);
   if (m.type === "drill") return isDrill(m);

@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     if (!isToWorker(message)) return;
     if (message.type === "stop") return void stop();
     if (message.type === "head") return void app.engine.siblingHead(message.chainId, message.number);
+    if (message.type === "slots") return void app.engine.siblingSlots(message.cluster, message.slots);
     if (message.type === "scrape") {
       const { id } = message;
       if (message.what === "overview")
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop());
   process.on("SIGINT", () => {});
   app.engine.onHead((chainId, number) => send({ type: "head", chainId, number }));
+  app.engine.onSlots((cluster, slots) => send({ type: "slots", cluster, slots }));
   send(app.admin ? { type: "ready", admin: app.admin.url } : { type: "ready" });
 }
 

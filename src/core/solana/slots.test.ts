@@ -66,3 +66,16 @@ test("commitmentOf: the default is finalized; old names map to new ones; unknown
   assert.equal(commitmentOf({ commitment: "max" }), "finalized");
   assert.equal(commitmentOf({ commitment: "soon" }), undefined);
 });
+
+test("raise: another worker's agreed slots lift this one's, never lower them; its own agreement goes on above", () => {
+  const book = createSlotBook(independent);
+  for (const id of ["a", "b"]) book.observe(id, "processed", 40);
+  book.agree(all);
+  assert.equal(book.raise({ processed: 45, finalized: 10 }), true);
+  assert.equal(book.agreed("processed"), 45);
+  assert.equal(book.agreed("finalized"), 10);
+  assert.equal(book.raise({ processed: 44, confirmed: -1 }), false, "lower or nonsense: nothing moves");
+  assert.equal(book.agree(all).processed, 45, "its own pair at 40 does not take it back");
+  for (const id of ["a", "b"]) book.observe(id, "processed", 50);
+  assert.equal(book.agree(all).processed, 50);
+});

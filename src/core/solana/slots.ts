@@ -30,6 +30,11 @@ export interface SlotBook {
   agree(usable: (upstreamId: string) => boolean): Partial<Record<Commitment, number>>;
   /** The agreed slot of a commitment. */
   agreed(commitment: Commitment): number | undefined;
+  /**
+   * Raise agreed slots to what another worker of this gateway agreed (the same rule, over the same upstreams), so a
+   * client moved between workers never sees a slot go back; returns whether any rose.
+   */
+  raise(slots: Partial<Record<Commitment, number>>): boolean;
 }
 
 export function createSlotBook(upstreams: readonly { id: string; domain: FailureDomain }[]): SlotBook {
@@ -77,6 +82,18 @@ export function createSlotBook(upstreams: readonly { id: string; domain: Failure
       return { ...agreed };
     },
     agreed: (commitment) => agreed[commitment],
+    raise(theirs) {
+      let rose = false;
+      for (const commitment of COMMITMENTS) {
+        const slot = theirs[commitment];
+        if (!Number.isSafeInteger(slot) || (slot as number) < 0) continue;
+        const current = agreed[commitment];
+        if (current !== undefined && (slot as number) <= current) continue;
+        agreed[commitment] = slot as number;
+        rose = true;
+      }
+      return rose;
+    },
   };
 }
 

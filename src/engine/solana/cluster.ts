@@ -52,8 +52,12 @@ export interface SolanaCluster {
   /** A subscription served from the agreed view (see subscriptions.ts). */
   subscribe(method: string, params: unknown, deliver: Deliver): SolanaSubscribeResult;
   /** A transaction sent through this cluster, as the outbox knows it. */
-  transaction(signature: string): SolanaSend | undefined;
+  transaction(signature: string): Promise<SolanaSend | undefined>;
   status(): SolanaClusterStatus;
+  /** Another worker of this gateway agreed on these slots: never serve older ones (see SlotBook.raise). */
+  siblingSlots(slots: Partial<Record<Commitment, number>>): void;
+  /** Told of every move of the agreed slots (a worker tells its siblings). */
+  onSlots(listener: (slots: Partial<Record<Commitment, number>>) => void): void;
   stop(): Promise<void>;
 }
 
@@ -90,11 +94,15 @@ export function createSolanaCluster(
     pollIntervalMs: health.headPollIntervalMs,
     attemptTimeoutMs: routing.attemptTimeoutMs,
     genesisHash: settings.genesisHash,
-    onSlots: (slots) => {
-      for (const settle of [...slotWaiters]) settle();
-      for (const listener of [...slotListeners]) listener(slots);
-    },
+    onSlots: (slots) => slotsMoved(slots, true),
   });
+  const siblingListeners: ((slots: Partial<Record<Commitment, number>>) => void)[] = [];
+  /** `own`: agreed here (told to the other workers), not raised by one of them. */
+  function slotsMoved(slots: Partial<Record<Commitment, number>>, own: boolean): void {
+    for (const settle of [...slotWaiters]) settle();
+    for (const listener of [...slotListeners]) listener(slots);
+    if (own) for (const listener of siblingListeners) listener(slots);
+  }
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
   const disputes = createDisputes({
     threshold: settings.verification.disputesToCordon,
@@ -219,6 +227,10 @@ export function createSolanaCluster(
       upstreams: upstreams.map((u) => upstreamStatus(u, clock.now(), activity, book.slotOf(u.id, "processed"))),
     }),
     transaction: (signature) => outbox.get(signature),
+    siblingSlots(slots) {
+      if (book.raise(slots)) slotsMoved(agreedSlots(), false);
+    },
+    onSlots: (listener) => void siblingListeners.push(listener),
     subscribe: (method, params, deliver) => subscriptions.subscribe(method, params, deliver),
     async stop() {
       stop.abort();

@@ -1,39 +1,34 @@
 /**
- * The Solana outbox: a transaction is recorded before its first broadcast, then, every
+ * The Solana outbox: a transaction is recorded in the store before its first broadcast (so a restart, or a worker's
+ * death, loses nothing: whoever opens the store next goes on sending it), then, every
  * `transactions.rebroadcastIntervalMs`, its status is asked of independent domains (getSignatureStatuses, agreed at one
- * slot) and it is sent again (preflight off) until it is confirmed, or its blockhash has expired — which independent
+ * slot) and it is sent again (preflight off) until it is final, or its blockhash has expired — which independent
  * domains must agree on too (`isBlockhashValid` false at one slot), so one provider cannot make Multihome give up on a
- * transaction. Kept in this process's memory, at most SOLANA_OUTBOX_MAX entries (the oldest final ones go first).
+ * transaction. The store bounds how many are kept (`maxOutboxEntries`, the oldest final ones first).
  */
-import type { Clock } from "../../core/ports.ts";
 
-/** Solana transactions the outbox keeps per cluster (pending and final together). */
-export const SOLANA_OUTBOX_MAX = 10_000;
+import type { Clock, Logger } from "../../core/ports.ts";
+import { isFinalSolanaSend, type SolanaSendRecord, type SolanaSendStatus } from "../../core/solana/send-record.ts";
+import type { Store } from "../../core/store.ts";
+
+export type { SolanaSendRecord as SolanaSend, SolanaSendStatus } from "../../core/solana/send-record.ts";
+
 /** Pending transactions whose status one check asks for at once (getSignatureStatuses takes up to 256). */
 export const SOLANA_STATUS_BATCH = 256;
 
-/** `rejected`: independent domains refused it (a failed preflight); it is not sent again. */
-export type SolanaSendStatus = "pending" | "processed" | "confirmed" | "finalized" | "expired" | "rejected";
-
-export interface SolanaSend {
-  signature: string;
-  /** The transaction as the client sent it, and its encoding. */
-  encoded: string;
-  encoding: "base58" | "base64";
-  blockhash: string;
-  status: SolanaSendStatus;
-  /** The slot it was included in, when known. */
-  slot?: number;
-  /** Its error, when it was included and failed (the fee was still paid). */
-  err?: unknown;
-  firstSeenAt: number;
-  updatedAt: number;
-  broadcasts: number;
-  lastBroadcastAt?: number;
+/** A status independent domains agree on (an entry of getSignatureStatuses' value). */
+export interface AgreedStatus {
+  slot: number;
+  err: unknown;
+  confirmationStatus?: string | null;
+  confirmations?: number | null;
 }
 
 export interface SolanaOutboxDeps {
+  cluster: string;
+  store: Store;
   clock: Clock;
+  logger: Logger;
   rebroadcastIntervalMs: number;
   /**
    * A transaction still unseen this long after it was first sent is given up (`transactions.expiryMs`) — for
@@ -41,61 +36,98 @@ export interface SolanaOutboxDeps {
    */
   expiryMs: number;
   /** Sends it through several domains again; resolves whether any accepted it. */
-  rebroadcast(send: SolanaSend): Promise<boolean>;
+  rebroadcast(send: SolanaSendRecord): Promise<boolean>;
   /** Statuses independent domains agree on, in the order asked; undefined when no agreement could be had. */
-  statuses(
-    signatures: string[],
-  ): Promise<({ slot: number; err: unknown; confirmationStatus: string } | null)[] | undefined>;
+  statuses(signatures: string[]): Promise<(AgreedStatus | null)[] | undefined>;
   /** Whether independent domains agree the blockhash is still valid; undefined when no agreement could be had. */
   blockhashValid(blockhash: string): Promise<boolean | undefined>;
-  onError(error: unknown): void;
 }
 
-const FINAL: ReadonlySet<SolanaSendStatus> = new Set(["finalized", "expired", "rejected"]);
+const COMMITMENT_STATUSES: ReadonlySet<string> = new Set(["processed", "confirmed", "finalized"]);
+
+/**
+ * What an agreed status says of a record: its commitment (an old status without one is finalized); none seen keeps
+ * what was known, but a transaction only `processed` that no longer shows was on a fork that lost: pending again.
+ */
+export function statusAfter(known: SolanaSendStatus, agreed: AgreedStatus | null): SolanaSendStatus {
+  if (!agreed) return known === "processed" ? "pending" : known;
+  const named = agreed.confirmationStatus;
+  if (typeof named === "string" && COMMITMENT_STATUSES.has(named)) return named as SolanaSendStatus;
+  return agreed.confirmations === null ? "finalized" : "processed";
+}
 
 export function createSolanaOutbox(deps: SolanaOutboxDeps) {
-  const { clock } = deps;
-  const sends = new Map<string, SolanaSend>();
+  const { clock, store, cluster, logger } = deps;
   let timer: (() => void) | undefined;
   let running = false;
+  let stopped = false;
 
-  function record(entry: Omit<SolanaSend, "status" | "firstSeenAt" | "updatedAt" | "broadcasts">): SolanaSend {
-    const known = sends.get(entry.signature);
-    if (known) return known;
-    const now = clock.now();
-    const send: SolanaSend = { ...entry, status: "pending", firstSeenAt: now, updatedAt: now, broadcasts: 0 };
-    sends.set(send.signature, send);
-    if (sends.size > SOLANA_OUTBOX_MAX) {
-      const oldestFinal = [...sends.values()].find((s) => FINAL.has(s.status));
-      sends.delete((oldestFinal ?? sends.values().next().value!).signature);
+  /** Keeps a change; the store failing is logged, never thrown at a client (serving never depends on the store). */
+  async function put(record: SolanaSendRecord): Promise<void> {
+    try {
+      await store.putSolanaSend(record);
+    } catch (error) {
+      logger.error(
+        { cluster, signature: record.signature, err: (error as Error).message },
+        "Solana transaction not recorded in the outbox",
+      );
     }
-    return send;
+  }
+
+  /**
+   * Records a transaction about to be broadcast (a known one is returned as it stands, its broadcast counted) and
+   * resolves once the store holds it.
+   */
+  async function recordBroadcast(
+    tx: Pick<SolanaSendRecord, "signature" | "encoded" | "encoding" | "blockhash">,
+  ): Promise<SolanaSendRecord> {
+    const now = clock.now();
+    const known = await store.getSolanaSend(cluster, tx.signature).catch(() => undefined);
+    const record: SolanaSendRecord = known ?? {
+      cluster,
+      ...tx,
+      status: "pending",
+      firstSeenAt: now,
+      updatedAt: now,
+      broadcasts: 0,
+    };
+    if (isFinalSolanaSend(record.status)) return record;
+    await put({ ...record, broadcasts: record.broadcasts + 1, lastBroadcastAt: now, updatedAt: now });
+    return record;
+  }
+
+  /** One record after its agreed status: given up, sent again, or kept as it is. */
+  async function settle(record: SolanaSendRecord, agreed: AgreedStatus | null, statusKnown: boolean): Promise<void> {
+    const now = clock.now();
+    // No agreement on the statuses is not "none seen": what was known stands.
+    const status = statusKnown ? statusAfter(record.status, agreed) : record.status;
+    const next: SolanaSendRecord = { ...record, status };
+    if (agreed) {
+      next.slot = agreed.slot;
+      if (agreed.err !== null && agreed.err !== undefined) next.err = agreed.err;
+    }
+    const changed = next.status !== record.status || next.slot !== record.slot;
+    // Included: it only needs to become final. Not seen: sent again while its blockhash lives.
+    if (next.status !== "pending" || now - (record.lastBroadcastAt ?? 0) < deps.rebroadcastIntervalMs) {
+      if (changed) await put({ ...next, updatedAt: now });
+      return;
+    }
+    const givenUp = now - record.firstSeenAt > deps.expiryMs;
+    if (givenUp || (statusKnown && (await deps.blockhashValid(record.blockhash)) === false)) {
+      await put({ ...next, status: "expired", updatedAt: now });
+      return;
+    }
+    await put({ ...next, broadcasts: record.broadcasts + 1, lastBroadcastAt: now, updatedAt: now });
+    await deps.rebroadcast(record);
   }
 
   async function check(): Promise<void> {
-    const pending = [...sends.values()].filter((s) => !FINAL.has(s.status)).slice(0, SOLANA_STATUS_BATCH);
+    const pending = await store.listPendingSolanaSends(cluster, SOLANA_STATUS_BATCH);
     if (pending.length === 0) return;
     const statuses = await deps.statuses(pending.map((s) => s.signature));
-    const now = clock.now();
-    for (const [i, send] of pending.entries()) {
-      const status = statuses?.[i];
-      if (status) {
-        send.status = status.confirmationStatus as SolanaSendStatus;
-        send.slot = status.slot;
-        if (status.err !== null && status.err !== undefined) send.err = status.err;
-        send.updatedAt = now;
-      }
-      // Included: it only needs to become final. Not seen: sent again while its blockhash lives.
-      if (send.status !== "pending" || now - (send.lastBroadcastAt ?? 0) < deps.rebroadcastIntervalMs) continue;
-      const givenUp = now - send.firstSeenAt > deps.expiryMs;
-      if (givenUp || (statuses !== undefined && (await deps.blockhashValid(send.blockhash)) === false)) {
-        send.status = "expired";
-        send.updatedAt = now;
-        continue;
-      }
-      send.broadcasts++;
-      send.lastBroadcastAt = now;
-      await deps.rebroadcast(send);
+    for (const [i, record] of pending.entries()) {
+      if (stopped) return;
+      await settle(record, statuses?.[i] ?? null, statuses !== undefined);
     }
   }
 
@@ -105,37 +137,31 @@ export function createSolanaOutbox(deps: SolanaOutboxDeps) {
       try {
         await check();
       } catch (error) {
-        deps.onError(error);
+        logger.warn({ cluster, err: (error as Error).message }, "Solana outbox check failed");
       }
       if (running) schedule();
     });
   }
 
   return {
-    /** Records a transaction about to be broadcast for the first time (a known one is returned as it stands). */
-    record,
-    /** A broadcast round of a recorded transaction happened now. */
-    broadcasted(send: SolanaSend): void {
-      send.broadcasts++;
-      send.lastBroadcastAt = clock.now();
-    },
-    get: (signature: string): SolanaSend | undefined => sends.get(signature),
+    recordBroadcast,
+    get: (signature: string): Promise<SolanaSendRecord | undefined> => store.getSolanaSend(cluster, signature),
     /** Independent domains refused it: final, never sent again. */
-    rejected(signature: string): void {
-      const send = sends.get(signature);
-      if (!send || send.status !== "pending") return;
-      send.status = "rejected";
-      send.updatedAt = clock.now();
+    async rejected(signature: string): Promise<void> {
+      const record = await store.getSolanaSend(cluster, signature).catch(() => undefined);
+      if (record?.status === "pending") await put({ ...record, status: "rejected", updatedAt: clock.now() });
     },
+    /** Starts the checks: what an earlier process left pending in the store goes on from the first one. */
     start(): void {
       running = true;
       schedule();
     },
     stop(): void {
       running = false;
+      stopped = true;
       timer?.();
     },
-    /** One check now (tests, and a worker taking over). */
+    /** One check now (tests). */
     check,
   };
 }

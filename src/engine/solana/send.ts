@@ -13,7 +13,7 @@ import { firstSignature, recentBlockhash, transactionBytes } from "../../core/so
 import type { Upstream } from "../../upstream/upstream.ts";
 import type { EngineContext } from "../context.ts";
 import type { SolanaAnswer } from "./answer.ts";
-import { createSolanaOutbox, type SolanaOutboxDeps } from "./outbox.ts";
+import { type AgreedStatus, createSolanaOutbox } from "./outbox.ts";
 
 export interface SendDeps {
   /** Outage domains a transaction is sent through at once (`transactions.broadcastDomains`). */
@@ -143,18 +143,20 @@ export function createSolanaSends(deps: SolanaSendsDeps) {
     return answer.ok ? (answer.result as { value: unknown }).value : undefined;
   };
   const outbox = createSolanaOutbox({
+    cluster: deps.cluster,
+    store: ctx.store,
     clock: ctx.clock,
+    logger: ctx.logger,
     rebroadcastIntervalMs: transactions.rebroadcastIntervalMs,
     expiryMs: transactions.expiryMs,
     async rebroadcast(entry) {
       const params = [entry.encoded, { encoding: entry.encoding, skipPreflight: true }];
       return (await sendThroughDomains(upstreams, params, entry.signature, sendDeps)).ok;
     },
-    statuses: async (signatures) => (await agreedValue("getSignatureStatuses", [signatures])) as Statuses | undefined,
+    statuses: async (signatures) =>
+      (await agreedValue("getSignatureStatuses", [signatures])) as (AgreedStatus | null)[] | undefined,
     blockhashValid: async (blockhash) =>
       (await agreedValue("isBlockhashValid", [blockhash, { commitment: "processed" }])) as boolean | undefined,
-    onError: (error) =>
-      ctx.logger.error({ cluster: deps.cluster, err: (error as Error).message }, "outbox check failed unexpectedly"),
   });
 
   async function send(call: RpcCall): Promise<SolanaAnswer> {
@@ -165,15 +167,14 @@ export function createSolanaSends(deps: SolanaSendsDeps) {
         error: new MultihomeError("invalid_params", "invalid params: expected a signed transaction in its encoding"),
         evidence: { verified: "none" },
       };
-    outbox.broadcasted(outbox.record(tx));
+    // In the store before any upstream sees it.
+    await outbox.recordBroadcast(tx);
     const answer = await sendThroughDomains(upstreams, call.params, tx.signature, sendDeps);
     // Refused by the chain itself (a failed preflight, by independent domains): never sent again with preflight
     // off, which would land it failing and charge its fee.
-    if (!answer.ok && "rpcError" in answer) outbox.rejected(tx.signature);
+    if (!answer.ok && "rpcError" in answer) await outbox.rejected(tx.signature);
     return answer;
   }
 
   return { send, outbox };
 }
-
-type Statuses = Awaited<ReturnType<SolanaOutboxDeps["statuses"]>>;

@@ -1,0 +1,100 @@
+/**
+ * The Solana outbox lives in the store: a transaction the gateway took and could not land before it was restarted is
+ * sent on by the gateway that opens the store next, until it is final — and exactly once on chain.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import {
+  appendTransactionMessageInstruction,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getBase64EncodedWireTransaction,
+  getSignatureFromTransaction,
+  lamports,
+  pipe,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+} from "@solana/kit";
+import { getTransferSolInstruction } from "@solana-program/system";
+import { type SolanaTestNetwork, startSolanaTestNetwork } from "./harness/solana-network.ts";
+import { waitFor } from "./harness/wait.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "multihome-solana-restart-"));
+let net: SolanaTestNetwork;
+before(async () => {
+  net = await startSolanaTestNetwork({
+    config: {
+      store: { kind: "sqlite", path: join(dir, "state.db") },
+      transactions: { rebroadcastIntervalMs: 250 },
+    },
+  });
+  await net.advance(6);
+});
+after(async () => {
+  await net?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function outboxStatus(signature: string): Promise<Record<string, unknown> | undefined> {
+  const base = net.rpcUrl.replace(/\/rpc\/solana\/.*$/, "");
+  const res = await fetch(`${base}/v1/solana/localnet/transactions/${signature}`);
+  return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined;
+}
+
+test("a send every provider dropped before a restart is sent on after it, and lands once", async () => {
+  const from = net.wallets[0]!;
+  const to = (await generateKeyPairSigner()).address;
+  const blockhash = (await net.rpc("getLatestBlockhash", [{ commitment: "confirmed" }])).body.result as {
+    value: { blockhash: string; lastValidBlockHeight: number };
+  };
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(from, m),
+    (m) =>
+      setTransactionMessageLifetimeUsingBlockhash(
+        {
+          blockhash: blockhash.value.blockhash as never,
+          lastValidBlockHeight: BigInt(blockhash.value.lastValidBlockHeight),
+        },
+        m,
+      ),
+    (m) =>
+      appendTransactionMessageInstruction(
+        getTransferSolInstruction({ source: from, destination: to, amount: lamports(2_000_000_000n) }),
+        m,
+      ),
+  );
+  const signed = await signTransactionMessageWithSigners(message);
+  const signature = getSignatureFromTransaction(signed);
+  // Every provider says it took the transaction, and drops it.
+  for (const p of net.proxies.values())
+    await p.setFault({
+      fault: { kind: "status", status: 200, body: JSON.stringify({ jsonrpc: "2.0", id: 1, result: signature }) },
+      methods: ["sendTransaction"],
+    });
+  try {
+    const sent = await net.rpc("sendTransaction", [getBase64EncodedWireTransaction(signed), { encoding: "base64" }]);
+    assert.equal(sent.body.result, signature);
+    assert.equal((await outboxStatus(signature))?.status, "pending");
+    await net.restart();
+  } finally {
+    for (const p of net.proxies.values()) await p.clearFault();
+  }
+  // The new gateway found it in the store: it is known before anyone sends it again, and it goes on being sent.
+  const kept = await outboxStatus(signature);
+  assert.equal(kept?.status, "pending", "the restarted gateway holds the transaction");
+  await waitFor(
+    async () => {
+      await net.advance(1);
+      return (await outboxStatus(signature))?.status === "finalized";
+    },
+    { timeoutMs: 15_000, what: "the transaction to be rebroadcast by the restarted gateway and finalized" },
+  );
+  const balance = await net.rpc("getBalance", [to, { commitment: "finalized" }]);
+  assert.equal((balance.body.result as { value: number }).value, 2_000_000_000, "moved exactly once");
+  assert.ok(((await outboxStatus(signature))?.broadcasts as number) >= 2);
+});
