@@ -59,6 +59,8 @@ export const SOLANA_METHOD_COSTS: Readonly<Record<string, number>> = {
   getBlockHeight: 1,
   getProgramAccounts: 20,
   getTokenAccountsByOwner: 10,
+  // A watcher re-reads the account (two upstream calls) every slot for as long as it lives.
+  accountSubscribe: 10,
   getBlock: 20,
   getTransaction: 5,
   sendTransaction: 10,

@@ -10,6 +10,7 @@ import { canonicalJson } from "../../core/rpc/cache-policy.ts";
 import type { RpcCall } from "../../core/rpc/jsonrpc.ts";
 import { type Commitment, commitmentOf, MAX_SLOT_JUMP } from "../../core/solana/slots.ts";
 import type { SolanaAnswer } from "./answer.ts";
+import { SOLANA_STATUS_BATCH } from "./outbox.ts";
 
 /** The subscription methods, with the notification each sends and the method that ends it. */
 export const SOLANA_SUBSCRIPTIONS = {
@@ -41,6 +42,19 @@ export interface SubscriptionDeps {
   /** An agreed read, as a client's call would be answered. */
   read(call: RpcCall): Promise<SolanaAnswer>;
 }
+
+/**
+ * Distinct accounts (with their config) watched at once per cluster: each costs an agreed read (two upstream calls)
+ * per move of its commitment's slot, however many subscribe to it. One more distinct account is refused (-32097).
+ */
+export const SOLANA_MAX_ACCOUNT_WATCHERS = 1_000;
+/** Distinct signatures watched at once per cluster (all asked together, SOLANA_STATUS_BATCH a call, once a slot). */
+export const SOLANA_MAX_SIGNATURE_WATCHES = 10_000;
+
+const limited = (message: string): SolanaSubscribeResult => ({
+  ok: false,
+  error: new MultihomeError("limit_exceeded", message),
+});
 
 const invalid = (message: string): SolanaSubscribeResult => ({
   ok: false,
@@ -107,6 +121,8 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
     const options = config && typeof config === "object" ? { ...(config as object), commitment } : { commitment };
     const id = canonicalJson([address, options]);
     let watcher = watchers.get(id);
+    if (!watcher && watchers.size >= SOLANA_MAX_ACCOUNT_WATCHERS)
+      return limited(`at most ${SOLANA_MAX_ACCOUNT_WATCHERS} accounts are watched at once on a cluster`);
     if (!watcher) {
       const listeners = new Set<Deliver>();
       let seen: string | undefined;
@@ -139,24 +155,63 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
     return { ok: true, notification: SOLANA_SUBSCRIPTIONS.accountSubscribe.notification, unsubscribe };
   }
 
+  /**
+   * Signature subscriptions, every one of the cluster together: one agreed getSignatureStatuses per move of the
+   * processed slot asks for all of them (up to SOLANA_STATUS_BATCH a call), so a thousand subscribers cost what one
+   * call per slot and batch does.
+   */
+  const signatureWatches = new Map<string, Set<{ rank: number; deliver: Deliver }>>();
+  let stopSignatureChecks: (() => void) | undefined;
+
+  async function checkSignatures(): Promise<boolean> {
+    const signatures = [...signatureWatches.keys()];
+    for (let at = 0; at < signatures.length; at += SOLANA_STATUS_BATCH) {
+      const batch = signatures.slice(at, at + SOLANA_STATUS_BATCH);
+      const answer = await deps.read({ id: 0, method: "getSignatureStatuses", params: [batch], notification: false });
+      if (!answer.ok) continue;
+      const { context, value } = answer.result as {
+        context: { slot: number };
+        value: ({ err: unknown; confirmationStatus: string } | null)[];
+      };
+      batch.forEach((sig, i) => {
+        const status = value[i];
+        const watches = signatureWatches.get(sig);
+        if (!status || !watches) return;
+        for (const watch of [...watches]) {
+          if ((RANK[status.confirmationStatus] ?? -1) < watch.rank) continue;
+          watches.delete(watch);
+          watch.deliver({ context, value: { err: status.err ?? null } }, true);
+        }
+        if (watches.size === 0) signatureWatches.delete(sig);
+      });
+    }
+    // Nobody left: the checks stop until the next subscription.
+    if (signatureWatches.size > 0) return false;
+    stopSignatureChecks = undefined;
+    return true;
+  }
+
   function signature(params: unknown[], deliver: Deliver): SolanaSubscribeResult {
     const [sig, config] = params;
     if (typeof sig !== "string") return invalid("expected a transaction signature");
     const commitment = commitmentOf(config);
     if (!commitment) return invalid("unknown commitment");
-    const off = onEachSlot("processed", async () => {
-      const answer = await deps.read({ id: 0, method: "getSignatureStatuses", params: [[sig]], notification: false });
-      if (!answer.ok) return false;
-      const { context, value } = answer.result as {
-        context: { slot: number };
-        value: ({ err: unknown; confirmationStatus: string } | null)[];
-      };
-      const status = value[0];
-      if (!status || (RANK[status.confirmationStatus] ?? -1) < RANK[commitment]!) return false;
-      deliver({ context, value: { err: status.err ?? null } }, true);
-      return true;
-    });
-    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.signatureSubscribe.notification, unsubscribe: off };
+    const watches = signatureWatches.get(sig) ?? new Set();
+    if (!signatureWatches.has(sig) && signatureWatches.size >= SOLANA_MAX_SIGNATURE_WATCHES)
+      return limited(`at most ${SOLANA_MAX_SIGNATURE_WATCHES} signatures are watched at once on a cluster`);
+    const watch = { rank: RANK[commitment]!, deliver };
+    watches.add(watch);
+    signatureWatches.set(sig, watches);
+    stopSignatureChecks ??= onEachSlot("processed", checkSignatures);
+    const unsubscribe = () => {
+      watches.delete(watch);
+      if (watches.size === 0 && signatureWatches.get(sig) === watches) signatureWatches.delete(sig);
+      if (signatureWatches.size === 0) {
+        stopSignatureChecks?.();
+        stopSignatureChecks = undefined;
+      }
+    };
+    return { ok: true, notification: SOLANA_SUBSCRIPTIONS.signatureSubscribe.notification, unsubscribe };
   }
 
   return {
