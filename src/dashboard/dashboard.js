@@ -273,14 +273,14 @@ function renderChains(chains) {
     (el, c) => {
       const state = c.ready ? "ready" : `not ready${c.reason ? `: ${c.reason}` : ""}`;
       el.classList.toggle("not-ready", !c.ready);
-      // A Solana cluster (`solana/{name}`): its head is the agreed processed slot.
+      // A Solana cluster (`solana/{name}`): its head is the agreed processed slot; confirmed and finalized follow.
       const solana = c.slots !== undefined;
       const head = !c.head
         ? solana
           ? "no agreed slot"
           : "no agreed head"
         : solana
-          ? `slot ${c.head.number} · finalized ${c.slots.finalized ?? "?"}`
+          ? `slot ${c.head.number} · confirmed ${c.slots.confirmed ?? "?"} · finalized ${c.slots.finalized ?? "?"}`
           : `head #${c.head.number}`;
       el.replaceChildren(
         h("strong", {}, solana ? `Solana ${String(c.chainId).replace(/^solana\//, "")}` : `Chain ${c.chainId}`),
