@@ -2,8 +2,10 @@
  * The composition root: config → telemetry → transports → engine → server, and their lifecycle.
  * The only place that names concrete implementations.
  */
+
 import type { Socket } from "node:net";
 import type { Config } from "../config/schema.ts";
+import { solanaChainKey } from "../core/chain-key.ts";
 import type { Clock, Logger } from "../core/ports.ts";
 import type { Store } from "../core/store.ts";
 import { createEngine, type Engine } from "../engine/engine.ts";
@@ -30,6 +32,8 @@ export interface App {
   logger: Logger;
   /** This gateway's metrics (its own registry), served at the admin listener's `/metrics`. */
   metrics: PrometheusMetrics;
+  /** The store it opened (closed by `stop`). */
+  store: Store;
   /** Graceful stop: drain the server, then stop every background loop and close upstream pools. */
   stop(): Promise<void>;
 }
@@ -108,7 +112,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const clock = options.clock ?? systemClock;
   const store = await (options.openStore ?? openStore)(config, logger, clock);
   const metrics = createMetrics({
-    chainIds: [...config.chains.map((c) => c.chainId), ...config.solana.map((c) => `solana/${c.name}`)],
+    chainIds: [...config.chains.map((c) => c.chainId), ...config.solana.map((c) => solanaChainKey(c.name))],
   });
   const engine = createEngine(config, {
     metrics,
@@ -191,6 +195,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     admin,
     logger,
     metrics,
+    store,
     stop() {
       stopping ??= (async () => {
         await Promise.all([listening.close(), admin?.close()]);

@@ -146,7 +146,7 @@ export interface ChainMetrics {
  * Label values come from closed sets: a method Multihome does not know is `other`, a chain it does not serve `other`.
  */
 /** What metrics label a chain by: an EVM chain id, or `solana/{name}` for a Solana cluster. */
-export type ChainKey = number | string;
+export type { ChainKey };
 
 export interface Metrics {
   chain(chain: ChainKey): ChainMetrics;
@@ -183,4 +183,5 @@ export const noopMetrics: Metrics = {
   webSocketSubscriptions() {},
 };
 
+import type { ChainKey } from "./chain-key.ts";
 import { BaseError } from "./errors.ts";

@@ -3,6 +3,7 @@
  * the one validation every implementation shares; no I/O here. Implementations live in `stores/`, and each passes the
  * contract suite in `stores/store-contract.ts`.
  */
+import { type ChainKey, isChainKey } from "./chain-key.ts";
 import { BaseError } from "./errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "./hex.ts";
 import type { SolanaSendRecord } from "./solana/send-record.ts";
@@ -28,7 +29,8 @@ export interface LastKnownGood {
 
 /** An upstream one replica found lying: the others avoid it too. */
 export interface SharedCordon {
-  chainId: number;
+  /** The chain id, or `solana/{name}` for a Solana cluster. */
+  chainId: ChainKey;
   upstreamId: string;
   /** ms since epoch. */
   until: number;
@@ -40,10 +42,15 @@ export const MAX_CORDONS_PER_CHAIN = 256;
 /** Longest cordon reason kept, characters (longer is cut). */
 export const CORDON_MAX_REASON_CHARS = 512;
 
+/** Checks the chain a cordon is asked for: a chain id, or `solana/{name}`. */
+export function checkCordonChain(chainId: unknown): ChainKey {
+  if (!isChainKey(chainId)) throw new TypeError("cordon chainId must be a chain id or solana/{name}");
+  return chainId;
+}
+
 /** Checks a cordon and returns it normalised (reason cut to its bound). */
 export function checkCordon(cordon: SharedCordon): SharedCordon {
-  if (!Number.isSafeInteger(cordon.chainId) || cordon.chainId < 0)
-    throw new TypeError("cordon chainId must be an integer");
+  checkCordonChain(cordon.chainId);
   if (typeof cordon.upstreamId !== "string" || cordon.upstreamId.length === 0 || cordon.upstreamId.length > 64)
     throw new TypeError("cordon upstreamId must be 1 to 64 characters");
   if (!Number.isFinite(cordon.until)) throw new TypeError("cordon until must be ms since the epoch");
@@ -52,7 +59,7 @@ export function checkCordon(cordon: SharedCordon): SharedCordon {
 
 /** Cordons held in a process (memory and SQLite stores: a single process has nobody to share them with). */
 export function createCordonBook() {
-  const byChain = new Map<number, Map<string, SharedCordon>>();
+  const byChain = new Map<ChainKey, Map<string, SharedCordon>>();
   return {
     put(cordon: SharedCordon): void {
       const c = checkCordon(cordon);
@@ -64,8 +71,8 @@ export function createCordonBook() {
       chain.set(c.upstreamId, c);
       if (chain.size > MAX_CORDONS_PER_CHAIN) chain.delete(chain.keys().next().value!);
     },
-    get(chainId: number, now: number): SharedCordon[] {
-      const chain = byChain.get(chainId);
+    get(chainId: ChainKey, now: number): SharedCordon[] {
+      const chain = byChain.get(checkCordonChain(chainId));
       if (!chain) return [];
       for (const [id, c] of chain) if (c.until <= now) chain.delete(id);
       return [...chain.values()].map((c) => ({ ...c }));
@@ -84,7 +91,7 @@ export interface Store {
   /** Record a cordon so every replica sharing this store avoids the upstream until `until` (a later one wins). */
   putCordon(cordon: SharedCordon): Promise<void>;
   /** A chain's cordons still in force at `now`. */
-  getCordons(chainId: number, now: number): Promise<SharedCordon[]>;
+  getCordons(chainId: ChainKey, now: number): Promise<SharedCordon[]>;
   /**
    * Keep a verified answer about final data (content that can no longer change) under (chainId, key), as the JSON
    * text served. A put replaces what the key held: the gateway puts only verified answers, so one replaces whatever

@@ -8,6 +8,7 @@
  * window after it, the client requests the gateway answers are counted: how many failed, their p50/p99, and which
  * domains served them.
  */
+import type { ChainKey } from "../core/chain-key.ts";
 import type { FailureDomain } from "../core/domains/domain.ts";
 import {
   type Drill,
@@ -46,7 +47,8 @@ export type EventKind =
 export interface ActivityEvent {
   at: number;
   kind: EventKind;
-  chainId?: number;
+  /** The chain id, or `solana/{name}` for a Solana cluster. */
+  chainId?: ChainKey;
   upstream?: string;
   domain?: string;
   message: string;

@@ -7,10 +7,10 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { BlockList, isIP } from "node:net";
+import type { ChainKey } from "../core/chain-key.ts";
 import { MultihomeError } from "../core/errors.ts";
 import type { Logger } from "../core/ports.ts";
 import {
-  type AccessChain,
   type ApiKey,
   authenticate,
   type Caller,
@@ -61,7 +61,7 @@ export interface Access {
   /** Whether connections from this peer are capped per client (a trusted proxy carries many clients). */
   isTrustedProxy(address: string | undefined): boolean;
   /** `chain`: the chain id, or `solana/{name}` for a Solana cluster (what a key's `chains` lists). */
-  authenticate(req: IncomingMessage, chain: AccessChain, pathKey: string | undefined): Caller | MultihomeError;
+  authenticate(req: IncomingMessage, chain: ChainKey, pathKey: string | undefined): Caller | MultihomeError;
   /**
    * CORS: whether a browser origin may call at all, and the headers to answer with (never a wildcard, never
    * credentials). A request without `Origin` (not from a browser) is always let through.
@@ -74,7 +74,7 @@ export interface Access {
    * a client already over its limit (refused without asking the store), then the units debited. HTTP, WebSocket
    * messages and the REST views all pay through this one gate.
    */
-  gate(caller: Caller, chain: AccessChain): RpcGate;
+  gate(caller: Caller, chain: ChainKey): RpcGate;
 }
 
 function rangeList(ranges: readonly string[]): BlockList {

@@ -6,10 +6,11 @@ import { isUtf8 } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { type ChainKey, solanaChainKey } from "../core/chain-key.ts";
 import { MultihomeError } from "../core/errors.ts";
 import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
-import { type AccessChain, type Caller, callCost, solanaAccessChain } from "../core/rpc/access.ts";
+import { type Caller, callCost } from "../core/rpc/access.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Access, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
 import { createFrontDoor } from "./front-door.ts";
@@ -136,7 +137,7 @@ export async function startHttpServer(
    */
   const checkCaller = (
     req: IncomingMessage,
-    chain: AccessChain,
+    chain: ChainKey,
     pathKey: string | undefined,
   ):
     | { ok: true; caller: Caller; corsHeaders: Record<string, string> }
@@ -167,7 +168,7 @@ export async function startHttpServer(
   const admit = (
     req: IncomingMessage,
     res: ServerResponse,
-    chain: AccessChain,
+    chain: ChainKey,
     pathKey: string | undefined,
     refuse: (error: MultihomeError) => void,
   ): RpcGate | undefined => {
@@ -287,7 +288,7 @@ export async function startHttpServer(
   }
 
   /** The REST views pay like the JSON-RPC calls behind them; false when refused (and answered). */
-  async function admitView(req: IncomingMessage, res: ServerResponse, chain: AccessChain, cost: number) {
+  async function admitView(req: IncomingMessage, res: ServerResponse, chain: ChainKey, cost: number) {
     const refuse = refuseRest(res);
     const gate = admit(req, res, chain, undefined, refuse);
     if (!gate) return false;
@@ -417,7 +418,7 @@ export async function startHttpServer(
         error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
       });
     }
-    const chain = solana === undefined ? chainId : solanaAccessChain(solana);
+    const chain = solana === undefined ? chainId : solanaChainKey(solana);
     const served =
       solana === undefined ? engine.chainIds().includes(chainId!) : engine.solanaClusters().includes(solana);
     if (chain === undefined || !served) {

@@ -4,9 +4,9 @@
  */
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ChainKey, solanaChainKey } from "../core/chain-key.ts";
 import type { MultihomeError } from "../core/errors.ts";
 import type { Metrics } from "../core/ports.ts";
-import { type AccessChain, solanaAccessChain } from "../core/rpc/access.ts";
 import type { ParseLimits } from "../core/rpc/jsonrpc.ts";
 import type { Engine } from "../engine/engine.ts";
 import { MAX_STALENESS_SECONDS, parseMaxStaleness, type RpcGate } from "./rpc-handler.ts";
@@ -26,12 +26,12 @@ export interface SolanaRouteDeps {
   admit(
     req: IncomingMessage,
     res: ServerResponse,
-    chain: AccessChain,
+    chain: ChainKey,
     pathKey: string | undefined,
     refuse: (error: MultihomeError) => void,
   ): RpcGate | undefined;
   refuseRpc(res: ServerResponse): (error: MultihomeError) => void;
-  admitView(req: IncomingMessage, res: ServerResponse, chain: AccessChain, cost: number): Promise<boolean>;
+  admitView(req: IncomingMessage, res: ServerResponse, chain: ChainKey, cost: number): Promise<boolean>;
   readBody(req: IncomingMessage): Promise<Buffer | "too_large">;
   send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void;
   sendJson(res: ServerResponse, status: number, value: unknown): void;
@@ -55,7 +55,7 @@ export function createSolanaRoutes(deps: SolanaRouteDeps) {
       return sendJson(res, 404, {
         error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },
       });
-    const gate = admit(req, res, solanaAccessChain(name), undefined, refuseRpc(res));
+    const gate = admit(req, res, solanaChainKey(name), undefined, refuseRpc(res));
     if (!gate) return;
     const body = await readBody(req);
     if (body === "too_large" || !isUtf8(body)) {
@@ -88,7 +88,7 @@ export function createSolanaRoutes(deps: SolanaRouteDeps) {
       res.setHeader("allow", "GET");
       return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
     }
-    if (!(await admitView(req, res, solanaAccessChain(name), TRANSACTION_VIEW_COST))) return;
+    if (!(await admitView(req, res, solanaChainKey(name), TRANSACTION_VIEW_COST))) return;
     if (!engine.solanaClusters().includes(name))
       return sendJson(res, 404, {
         error: { code: "unknown_chain", message: `Solana cluster ${name} is not served here` },

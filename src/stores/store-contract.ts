@@ -97,6 +97,14 @@ export function describeStoreContract(name: string, subject: StoreContractSubjec
       const long = await store.getCordons(1, 0);
       assert.equal(long.length, 1);
       await assert.rejects(store.putCordon({ ...cordon, upstreamId: "" }), TypeError);
+      // A Solana cluster's cordons, by its chain key: apart from every EVM chain's.
+      const solana = { ...cordon, chainId: "solana/localnet" as const, reason: "failed agreement 3 times" };
+      await store.putCordon(solana);
+      assert.deepEqual(await store.getCordons("solana/localnet", 1_000), [solana]);
+      assert.deepEqual(await store.getCordons("solana/devnet", 1_000), []);
+      assert.equal((await store.getCordons(1, 1_000)).length, 1);
+      await assert.rejects(store.putCordon({ ...cordon, chainId: "solana/../x" as never }), TypeError);
+      await assert.rejects(store.getCordons("solana/*" as never, 0), TypeError);
       await store.close();
       await assert.rejects(store.getCordons(1, 0), (e: unknown) => e instanceof StoreError && e.code === "closed");
     });

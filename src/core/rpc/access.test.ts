@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { hashApiKey } from "../../server/access.ts";
+import { solanaChainKey } from "../chain-key.ts";
 import {
   authenticate,
   bodyCost,
@@ -12,7 +13,6 @@ import {
   indexApiKeys,
   keyCaller,
   PASS_THROUGH_METHOD_COST,
-  solanaAccessChain,
 } from "./access.ts";
 import type { RpcCall } from "./jsonrpc.ts";
 
@@ -58,8 +58,8 @@ test("scopes name Solana clusters as solana/{name}: exactly those listed; the re
     { id: "o", hash: hashApiKey("mh_o") },
   ]);
   const as = (key: string, chain: Parameters<typeof keyCaller>[2]) => keyCaller(scoped, hashApiKey(key), chain);
-  assert.equal(solanaAccessChain("devnet"), "solana/devnet");
-  const devnet = as("mh_s", solanaAccessChain("devnet"));
+  assert.equal(solanaChainKey("devnet"), "solana/devnet");
+  const devnet = as("mh_s", solanaChainKey("devnet"));
   const one = as("mh_s", 1);
   assert.ok(!(devnet instanceof Error) && !(one instanceof Error));
   // One key, one limit: its rate limit counts across every chain and cluster it reaches.
@@ -76,7 +76,7 @@ test("scopes name Solana clusters as solana/{name}: exactly those listed; the re
   for (const chain of [1, 5, "solana/devnet", "solana/mainnet"] as const)
     assert.ok(!(as("mh_o", chain) instanceof Error), `an unscoped key reaches ${chain}`);
   // The cluster's label is exact: a chain id is never a cluster.
-  assert.ok(as("mh_s", solanaAccessChain("1")) instanceof Error);
+  assert.ok(as("mh_s", solanaChainKey("1")) instanceof Error);
 });
 
 test("method policy: Multihome's set, minus deny; dangerous methods only when named in allow", () => {

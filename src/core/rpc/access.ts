@@ -6,6 +6,7 @@
  * is nothing to brute-force, and a lookup costs one digest whether the key is unknown, revoked or valid.
  */
 
+import type { ChainKey } from "../chain-key.ts";
 import { MultihomeError } from "../errors.ts";
 import { parseIp } from "../security/address-policy.ts";
 import type { RpcCall } from "./jsonrpc.ts";
@@ -79,20 +80,11 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-/**
- * What a key's `chains` scope names: an Ethereum-like chain by its id, or a Solana cluster as `solana/{name}` (the
- * label its metrics carry).
- */
-export type AccessChain = number | `solana/${string}`;
-
-/** The Solana cluster `name` as keys are scoped to it. */
-export const solanaAccessChain = (name: string): AccessChain => `solana/${name}`;
-
 export interface ApiKeyConfig {
   id: string;
   hash: string;
   /** Chains and Solana clusters the key may use; absent: every one. */
-  chains?: readonly AccessChain[] | undefined;
+  chains?: readonly ChainKey[] | undefined;
   /** Methods the key may call; absent: every method the chain serves. */
   methods?: readonly string[] | undefined;
   rateLimit?: RateLimit | undefined;
@@ -104,7 +96,7 @@ export interface ApiKeyConfig {
 
 export interface ApiKey {
   id: string;
-  chains: ReadonlySet<AccessChain> | undefined;
+  chains: ReadonlySet<ChainKey> | undefined;
   methods: ReadonlySet<string> | undefined;
   rateLimit: RateLimit | undefined;
   origins: ReadonlySet<string> | undefined;
@@ -150,7 +142,7 @@ export function authenticate(
   presented: string | undefined,
   /** The client's address: asked only of anonymous callers. */
   clientId: () => string,
-  chain: AccessChain,
+  chain: ChainKey,
 ): Caller | MultihomeError {
   if (presented === undefined) {
     if (!settings.anonymous.allowed)
@@ -168,11 +160,7 @@ const unknownKey = () => new MultihomeError("unauthorized", "unauthorized: unkno
  * re-scoped in the keys file stops working for a connection that is already open too. The rate limit is the key's
  * across every chain (`limitName` does not name the chain).
  */
-export function keyCaller(
-  keys: ReadonlyMap<string, ApiKey>,
-  hash: string,
-  chain: AccessChain,
-): Caller | MultihomeError {
+export function keyCaller(keys: ReadonlyMap<string, ApiKey>, hash: string, chain: ChainKey): Caller | MultihomeError {
   const key = keys.get(hash);
   if (!key || key.revoked) return unknownKey();
   if (key.chains && !key.chains.has(chain)) {

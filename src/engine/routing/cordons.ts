@@ -5,6 +5,7 @@
  * over several replicas is caught as soon as one would) and take on each other's cordons.
  */
 
+import type { ChainKey } from "../../core/chain-key.ts";
 import type { ChainMetrics } from "../../core/ports.ts";
 import { createDisputes } from "../../core/routing/disputes.ts";
 import type { Upstream } from "../../upstream/upstream.ts";
@@ -16,9 +17,12 @@ import type { ChainSettings } from "../settings.ts";
 export const CORDON_SYNC_INTERVAL_MS = 1_000;
 
 export interface CordonDeps {
-  chainId: number;
+  /** The chain id, or `solana/{name}` for a Solana cluster. */
+  chainId: ChainKey;
   upstreams: Upstream[];
-  verification: ChainSettings["verification"];
+  verification: Pick<ChainSettings["verification"], "cordonMs" | "disputesToCordon" | "disputeWindowMs">;
+  /** What a disputed answer failed: a proof or check (EVM), or agreement across domains (Solana). @default "verification" */
+  failed?: "verification" | "agreement";
   metrics: ChainMetrics;
   activity: Activity;
 }
@@ -26,6 +30,7 @@ export interface CordonDeps {
 export function createCordons(ctx: EngineContext, deps: CordonDeps) {
   const { clock } = ctx;
   const { chainId, upstreams, verification, metrics, activity } = deps;
+  const failed = deps.failed ?? "verification";
   const disputes = createDisputes({
     threshold: verification.disputesToCordon,
     windowMs: verification.disputeWindowMs,
@@ -35,7 +40,7 @@ export function createCordons(ctx: EngineContext, deps: CordonDeps) {
   function cordon(u: Upstream, until: number, reason: string) {
     if (u.cordonedUntil >= until) return;
     u.cordonedUntil = until;
-    u.cordonReason = `failed verification ${verification.disputesToCordon} times: ${reason}`;
+    u.cordonReason = `failed ${failed} ${verification.disputesToCordon} times: ${reason}`;
     metrics.upstream(u).cordon("disputes");
     ctx.logger.error(
       { chainId, upstream: u.id, until: new Date(until).toISOString() },
@@ -51,7 +56,7 @@ export function createCordons(ctx: EngineContext, deps: CordonDeps) {
   /** An answer `u` supplied failed verification: a dispute against it, and a cordon once there are enough. */
   function onDispute(u: Upstream, reason: string) {
     const now = clock.now();
-    ctx.logger.warn({ chainId, upstream: u.id, domain: u.outageDomain, reason }, "answer failed verification");
+    ctx.logger.warn({ chainId, upstream: u.id, domain: u.outageDomain, reason }, `answer failed ${failed}`);
     metrics.upstream(u).dispute();
     activity.record({ kind: "dispute", chainId, upstream: u.id, domain: u.outageDomain, message: reason });
     const until = disputes.record(u.id, now);

@@ -4,10 +4,10 @@
  * genesis hash), through several domains (sends), or on one upstream's word for everything else, labelled so.
  */
 
+import { solanaChainKey } from "../../core/chain-key.ts";
 import { createDomainHealth } from "../../core/domains/domain-health.ts";
 import { MultihomeError } from "../../core/errors.ts";
 import { noopMetrics } from "../../core/ports.ts";
-import { createDisputes } from "../../core/routing/disputes.ts";
 import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
 import type { ChainStatus } from "../../core/rpc/status.ts";
 import { createRedactor } from "../../core/security/redact.ts";
@@ -15,6 +15,7 @@ import { solanaMethodKind } from "../../core/solana/methods.ts";
 import { COMMITMENTS, type Commitment, createSlotBook } from "../../core/solana/slots.ts";
 import type { Activity } from "../activity.ts";
 import type { EngineContext } from "../context.ts";
+import { createCordons } from "../routing/cordons.ts";
 import { execute } from "../routing/execute.ts";
 import { createTarget, createUpstreams, type UpstreamSetSettings, upstreamStatus } from "../routing/upstream-set.ts";
 import type { ChainSettings } from "../settings.ts";
@@ -68,7 +69,7 @@ export function createSolanaCluster(
 ): SolanaCluster {
   const { clock } = ctx;
   const { health, routing } = settings;
-  const metrics = (ctx.metrics ?? noopMetrics).chain(`solana/${settings.name}`);
+  const metrics = (ctx.metrics ?? noopMetrics).chain(solanaChainKey(settings.name));
   const upstreams = createUpstreams(ctx, settings, activity, (u) => metrics.upstream(u));
   const stop = new AbortController();
   const book = createSlotBook(settings.upstreams);
@@ -104,26 +105,17 @@ export function createSolanaCluster(
     if (own) for (const listener of siblingListeners) listener(slots);
   }
   const redact = createRedactor(settings.upstreams.map((u) => u.url));
-  const disputes = createDisputes({
-    threshold: settings.verification.disputesToCordon,
-    windowMs: settings.verification.disputeWindowMs,
-    cordonMs: settings.verification.cordonMs,
-  });
   // An answer independent domains contradicted at its own slot: disputed, and cordoned as EVM upstreams are, after
-  // `verification.disputesToCordon` within the window.
-  target.onDispute = (u, reason) => {
-    ctx.logger.warn({ cluster: settings.name, upstream: u.id, reason }, "answer failed agreement");
-    metrics.upstream(u).dispute();
-    const until = disputes.record(u.id, clock.now());
-    if (until === undefined || u.cordonedUntil >= until) return;
-    u.cordonedUntil = until;
-    u.cordonReason = `failed agreement ${settings.verification.disputesToCordon} times: ${reason}`;
-    metrics.upstream(u).cordon("disputes");
-    ctx.logger.error(
-      { cluster: settings.name, upstream: u.id, until: new Date(until).toISOString() },
-      "upstream cordoned for disputes",
-    );
-  };
+  // `verification.disputesToCordon` within the window — pooled with every replica and worker sharing the store.
+  const cordons = createCordons(ctx, {
+    chainId: solanaChainKey(settings.name),
+    upstreams,
+    verification: settings.verification,
+    metrics,
+    activity,
+    failed: "agreement",
+  });
+  target.onDispute = cordons.onDispute;
   const run = (plan: Parameters<typeof execute>[2]) => execute(ctx, target, plan);
   const ready = () => COMMITMENTS.every((c) => book.agreed(c) !== undefined);
   const agreedSlots = (): Partial<Record<Commitment, number>> =>
@@ -190,6 +182,7 @@ export function createSolanaCluster(
     name: settings.name,
     start() {
       tracker.start();
+      cordons.start();
       outbox.start();
     },
     async ready(timeoutMs) {
@@ -235,6 +228,7 @@ export function createSolanaCluster(
     async stop() {
       stop.abort();
       tracker.stop();
+      cordons.stop();
       outbox.stop();
       for (const settle of [...slotWaiters]) settle();
       slotListeners.clear();

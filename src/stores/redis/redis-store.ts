@@ -10,6 +10,7 @@ import {
   answerCost,
   checkAnswer,
   checkCordon,
+  checkCordonChain,
   checkCounter,
   checkLastKnownGoodAddress,
   checkOutboxAddress,
@@ -245,6 +246,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
     async getCordons(chainId, now) {
       ensureOpen();
+      checkCordonChain(chainId);
       const all = await run("read_failed", () => redis.hgetall(`${prefix}cordons:${chainId}`));
       const live: SharedCordon[] = [];
       const expired: string[] = [];

@@ -1,6 +1,7 @@
 /**
- * The Solana outbox lives in the store: a transaction the gateway took and could not land before it was restarted is
- * sent on by the gateway that opens the store next, until it is final — and exactly once on chain.
+ * What a Solana cluster keeps in the store. The outbox: a transaction the gateway took and could not land before it was
+ * restarted is sent on by the gateway that opens the store next, until it is final — and exactly once on chain. Cordons:
+ * one another replica (or worker) put in the store is taken on, under the cluster's chain key `solana/{name}`.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -97,4 +98,27 @@ test("a send every provider dropped before a restart is sent on after it, and la
   const balance = await net.rpc("getBalance", [to, { commitment: "finalized" }]);
   assert.equal((balance.body.result as { value: number }).value, 2_000_000_000, "moved exactly once");
   assert.ok(((await outboxStatus(signature))?.broadcasts as number) >= 2);
+});
+
+test("a cordon another replica shared through the store is taken on: the upstream gets no traffic until it ends", async () => {
+  const until = Date.now() + 60_000;
+  await net.app.store.putCordon({
+    chainId: "solana/localnet",
+    upstreamId: "u3",
+    until,
+    reason: "lied to another replica",
+  });
+  // A cordon of an EVM chain with the same upstream id is another chain's business.
+  await net.app.store.putCordon({ chainId: 1, upstreamId: "u2", until, reason: "not this cluster" });
+  const u = (id: string) => net.app.engine.solanaStatus()[0]!.upstreams.find((x) => x.id === id)!;
+  await waitFor(() => u("u3").cordoned, { timeoutMs: 5_000, what: "u3 cordoned from the shared store" });
+  assert.match(u("u3").cordonReason ?? "", /lied to another replica/);
+  assert.equal(u("u2").cordoned, false, "an EVM chain's cordon is not the cluster's");
+  const balances = () => net.proxies.get("u3")!.stats().byMethod.getBalance ?? 0;
+  const asked = balances();
+  for (let i = 0; i < 6; i++) {
+    const r = await net.rpc("getBalance", [net.wallets[0]!.address]);
+    assert.equal(r.headers.get("multihome-verified"), "quorum");
+  }
+  assert.equal(balances(), asked, "a cordoned upstream is not asked");
 });
