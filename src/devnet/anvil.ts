@@ -3,10 +3,10 @@
  * so the pid we hold is anvil's own and a SIGKILL cannot leave an orphaned node behind a dead wrapper.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
 import { BaseError } from "../core/errors.ts";
+import { spawnNodeProcess } from "./process.ts";
 import { createRpcClient, errorMessage } from "./rpc.ts";
 
 /** How long anvil gets to print its port and answer `eth_chainId`, in milliseconds. */
@@ -78,134 +78,36 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilProce
   if (noMining) args.push("--no-mining");
   args.push(...extraArgs);
 
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const output = createOutputTail();
-  let exitInfo: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", (code, sig) => {
-      exitInfo = sig ? `killed by ${sig}` : `exited with code ${code}`;
-      resolve();
-    });
-    // A spawn failure (ENOENT, EACCES) emits `error` and never `exit`.
-    child.once("error", (error) => {
-      exitInfo = `could not be spawned: ${error.message}`;
-      resolve();
-    });
+  const proc = spawnNodeProcess(binary, args, {
+    stdin: "ignore",
+    stopGraceMs: ANVIL_STOP_GRACE_MS,
+    tailChars: OUTPUT_TAIL_CHARS,
   });
-
-  // `close` comes after `exit` once both pipes are drained: only then is anvil's last complaint in the tail.
-  const closed = new Promise<void>((resolve) => {
-    child.once("close", () => resolve());
-    child.once("error", () => resolve());
-  });
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= stopChild(child, exited, () => exitInfo !== undefined);
-    return stopping;
-  };
-
   try {
-    const port = await waitForPort(child, output, exited, signal);
+    const port = await proc.waitForLine({ parse: portOf, timeoutMs: ANVIL_START_TIMEOUT_MS, what: "port", signal });
     const url = `http://127.0.0.1:${port}`;
-    await waitForChainId(url, chainId, exited, signal);
-    const pid = child.pid;
+    await waitForChainId(url, chainId, proc.exited, signal);
+    const pid = proc.child.pid;
     if (pid === undefined) throw new Error("no pid");
-    const onAbort = () => void stop();
+    const onAbort = () => void proc.stop();
     signal?.addEventListener("abort", onAbort, { once: true });
-    void exited.then(() => signal?.removeEventListener("abort", onAbort));
-    return { url, wsUrl: `ws://127.0.0.1:${port}`, port, pid, stop };
+    void proc.exited.then(() => signal?.removeEventListener("abort", onAbort));
+    return { url, wsUrl: `ws://127.0.0.1:${port}`, port, pid, stop: proc.stop };
   } catch (error) {
-    await stop();
-    await withinMs(closed, OUTPUT_DRAIN_TIMEOUT_MS);
+    await proc.stop();
+    // Only once both pipes are drained is anvil's last complaint in the tail.
+    await withinMs(proc.closed, OUTPUT_DRAIN_TIMEOUT_MS);
+    const exitInfo = proc.exitInfo();
     const why = exitInfo !== undefined ? `anvil ${exitInfo}` : errorMessage(error);
-    throw new AnvilStartError(`anvil did not start: ${why}\n--- anvil output (tail) ---\n${output.tail()}`, {
-      cause: error,
-    });
+    const tail = proc.outputTail() || "(no output)";
+    throw new AnvilStartError(`anvil did not start: ${why}\n--- anvil output (tail) ---\n${tail}`, { cause: error });
   }
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>, hasExited: () => boolean): Promise<void> {
-  if (hasExited() || child.pid === undefined) return;
-  const pid = child.pid;
-  const signalPid = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // ESRCH: it exited between our check and the signal.
-    }
-  };
-  signalPid("SIGTERM");
-  const timer = setTimeout(() => signalPid("SIGKILL"), ANVIL_STOP_GRACE_MS);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface OutputTail {
-  /** Everything seen on stdout until the port was found (then no longer kept). */
-  stdoutHead: () => string;
-  append(stream: "stdout" | "stderr", chunk: string): void;
-  tail(): string;
-  stopKeepingHead(): void;
-}
-
-function createOutputTail(): OutputTail {
-  let head = "";
-  let keepHead = true;
-  let tail = "";
-  return {
-    stdoutHead: () => head,
-    append(stream, chunk) {
-      if (stream === "stdout" && keepHead) head += chunk;
-      tail = (tail + chunk).slice(-OUTPUT_TAIL_CHARS);
-    },
-    tail: () => tail.trim() || "(no output)",
-    stopKeepingHead() {
-      keepHead = false;
-      head = "";
-    },
-  };
-}
-
-/** Resolves with the port anvil prints (`Listening on 127.0.0.1:PORT`). Keeps draining output afterwards. */
-function waitForPort(
-  child: ChildProcess,
-  output: OutputTail,
-  exited: Promise<void>,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(
-      () => finish(new Error(`no port printed within ${ANVIL_START_TIMEOUT_MS} ms`)),
-      ANVIL_START_TIMEOUT_MS,
-    );
-    const onAbort = () => finish(signal?.reason ?? new Error("aborted"));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    function finish(error: unknown, port?: number) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      output.stopKeepingHead();
-      if (port !== undefined) resolve(port);
-      else reject(error);
-    }
-    // Both pipes are drained for the whole life of the process: a full pipe would block anvil's logging.
-    child.stdout?.setEncoding("utf8");
-    child.stderr?.setEncoding("utf8");
-    child.stdout?.on("data", (chunk: string) => {
-      output.append("stdout", chunk);
-      if (settled) return;
-      const match = /Listening on 127\.0\.0\.1:(\d+)/.exec(output.stdoutHead());
-      if (match?.[1]) finish(undefined, Number(match[1]));
-    });
-    child.stderr?.on("data", (chunk: string) => output.append("stderr", chunk));
-    void exited.then(() => finish(new Error("exited before listening")));
-  });
+/** The port of anvil's `Listening on 127.0.0.1:PORT` line. */
+function portOf(line: string): number | undefined {
+  const match = /Listening on 127\.0\.0\.1:(\d+)/.exec(line);
+  return match?.[1] ? Number(match[1]) : undefined;
 }
 
 async function waitForChainId(

@@ -5,6 +5,7 @@
  */
 
 import { BaseError } from "../../core/errors.ts";
+import { createSerialDriver, type SerialDriver } from "../serial.ts";
 import type { SolanaCluster, SolanaClusterNode, SolanaClusterNodeSpec, SolanaNodeStatus } from "./cluster-types.ts";
 
 export type { SolanaNodeStatus } from "./cluster-types.ts";
@@ -77,51 +78,9 @@ export function createDriver(options: DriverOptions): SolanaCluster {
   const { name, genesisHash, states, config, slotTimeMs, signal, onError } = options;
   const abort = new AbortController();
   const log: SlotLog = { head: 0, floor: 1, slots: new Map() };
-  let stopped = false;
   let stopping: Promise<void> | undefined;
   let loopTimer: NodeJS.Timeout | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-
-  function report(error: SolanaClusterError): void {
-    if (stopped) return;
-    try {
-      onError?.(error);
-    } catch {
-      // A faulty listener must not stop the chain.
-    }
-  }
-
-  /** Chain operations run one at a time: each assumes the slot does not move under it. */
-  function serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = queue.then(() => {
-      if (stopped) throw new SolanaClusterError("stopped", undefined, "the cluster is stopped");
-      return fn();
-    });
-    queue = run.catch(() => {});
-    return run;
-  }
-
-  /** One step against one node; a failure marks it behind (and unresponsive on a timeout), is reported, yields undefined. */
-  async function attempt<T>(s: NodeState, what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const value = await fn();
-      s.unresponsive = false;
-      return value;
-    } catch (error) {
-      s.behind = true;
-      if (stopped) return undefined;
-      if (error instanceof DevnetUnreachableError) {
-        if (!s.unresponsive) {
-          report(new SolanaClusterError("unreachable", s.spec.id, `${what}: ${error.message}`, { cause: error }));
-        }
-        s.unresponsive = true;
-      } else {
-        const kind = error instanceof SolanaClusterError ? error.code : "behind";
-        report(new SolanaClusterError(kind, s.spec.id, `${what}: ${errorMessage(error)}`, { cause: error }));
-      }
-      return undefined;
-    }
-  }
+  const { serial, report, attempt, stopped, markStopped } = clusterSerialDriver(onError);
 
   async function produceOne(): Promise<number> {
     const slot = log.head + 1;
@@ -155,7 +114,7 @@ export function createDriver(options: DriverOptions): SolanaCluster {
   function watchExit(s: NodeState): void {
     const proc = s.proc;
     void proc.exited.then(() => {
-      if (s.proc !== proc || s.killed || stopped) return;
+      if (s.proc !== proc || s.killed || stopped()) return;
       s.killed = true;
       report(new SolanaClusterError("exited", s.spec.id, "the node process exited"));
     });
@@ -173,7 +132,7 @@ export function createDriver(options: DriverOptions): SolanaCluster {
   const onAbort = () => void stop();
   function stop(): Promise<void> {
     stopping ??= (async () => {
-      stopped = true;
+      markStopped();
       clearTimeout(loopTimer);
       signal?.removeEventListener("abort", onAbort);
       abort.abort(new SolanaClusterError("stopped", undefined, "the cluster is stopped"));
@@ -183,11 +142,11 @@ export function createDriver(options: DriverOptions): SolanaCluster {
   }
 
   function tick(): void {
-    if (stopped) return;
+    if (stopped()) return;
     loopTimer = setTimeout(() => {
       serial(produceOne)
         .catch((error: unknown) => {
-          if (!stopped) report(new SolanaClusterError("produce", undefined, errorMessage(error), { cause: error }));
+          if (!stopped()) report(new SolanaClusterError("produce", undefined, errorMessage(error), { cause: error }));
         })
         .finally(tick);
     }, slotTimeMs);
@@ -204,6 +163,31 @@ export function createDriver(options: DriverOptions): SolanaCluster {
     restartNode,
     stop,
     signal: abort.signal,
+  });
+}
+
+/** The driver's one-at-a-time queue, reporter and per-node step wrapper (../serial.ts), with the cluster's names. */
+function clusterSerialDriver(onError: DriverOptions["onError"]): SerialDriver<SolanaClusterError, NodeState> {
+  return createSerialDriver<SolanaClusterError, NodeState>({
+    onError,
+    stoppedError: () => new SolanaClusterError("stopped", undefined, "the cluster is stopped"),
+    // A step that fails marks the node behind (and unresponsive on a timeout).
+    flags: {
+      unreachable: (s) => s.unresponsive,
+      setUnreachable: (s, value) => {
+        s.unresponsive = value;
+      },
+      fellBehind: (s) => {
+        s.behind = true;
+      },
+    },
+    errorOf: (s, what, error) => {
+      if (error instanceof DevnetUnreachableError) {
+        return new SolanaClusterError("unreachable", s.spec.id, `${what}: ${error.message}`, { cause: error });
+      }
+      const kind = error instanceof SolanaClusterError ? error.code : "behind";
+      return new SolanaClusterError(kind, s.spec.id, `${what}: ${errorMessage(error)}`, { cause: error });
+    },
   });
 }
 

@@ -3,9 +3,9 @@
  * its pid, ready once it prints its URL, stopped with SIGTERM and, after a grace, SIGKILL.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { BaseError } from "../../core/errors.ts";
+import { spawnNodeProcess } from "../process.ts";
 import type { SolanaNodeConfig } from "./node.ts";
 
 /** How long a node gets to print its URL, in milliseconds (loading litesvm and @solana/kit takes most of it). */
@@ -52,106 +52,33 @@ export async function spawnSolanaNode(options: SpawnSolanaNodeOptions): Promise<
   signal?.throwIfAborted();
   const args = [NODE_ENTRY, "--port", String(port), "--config", JSON.stringify(config), "--exit-with-stdin"];
   // Its stdin is ours: should this process die without stopping it, the pipe closes and the node exits.
-  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], detached: false });
-  let tail = "";
-  const keep = (chunk: string) => {
-    tail = (tail + chunk).slice(-OUTPUT_TAIL_CHARS);
-  };
-  let exitInfo: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", (code, sig) => {
-      exitInfo = sig ? `killed by ${sig}` : `exited with code ${code}`;
-      resolve();
-    });
-    child.once("error", (error) => {
-      exitInfo = `could not be spawned: ${error.message}`;
-      resolve();
-    });
+  const proc = spawnNodeProcess(process.execPath, args, {
+    stdin: "pipe",
+    stopGraceMs: SOLANA_NODE_STOP_GRACE_MS,
+    // A stopped (SIGSTOP) node only acts on SIGTERM once continued.
+    stopAlsoSends: "SIGCONT",
+    tailChars: OUTPUT_TAIL_CHARS,
   });
-  const hasExited = () => exitInfo !== undefined;
-  const send = (sig: NodeJS.Signals) => {
-    if (hasExited() || child.pid === undefined) return;
-    try {
-      process.kill(child.pid, sig);
-    } catch {
-      // ESRCH: it exited between the check and the signal.
-    }
-  };
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= stopChild(send, exited, hasExited);
-    return stopping;
-  };
-
   try {
-    const url = await waitForUrl(child, keep, exited, signal);
-    const pid = child.pid as number;
-    return { url, port: Number(new URL(url).port), pid, exited, hasExited, signal: send, stop };
+    // The first `{"url":…}` line on stdout.
+    const url = await proc.waitForLine({ parse: urlOf, timeoutMs: SOLANA_NODE_START_TIMEOUT_MS, what: "URL", signal });
+    const { exited, hasExited, signal: send, stop } = proc;
+    return {
+      url,
+      port: Number(new URL(url).port),
+      pid: proc.child.pid as number,
+      exited,
+      hasExited,
+      signal: send,
+      stop,
+    };
   } catch (error) {
-    await stop();
-    const why = exitInfo ?? (error instanceof Error ? error.message : String(error));
-    throw new SolanaNodeStartError(`solana node did not start: ${why}\n--- output (tail) ---\n${tail.trim()}`, {
+    await proc.stop();
+    const why = proc.exitInfo() ?? (error instanceof Error ? error.message : String(error));
+    throw new SolanaNodeStartError(`solana node did not start: ${why}\n--- output (tail) ---\n${proc.outputTail()}`, {
       cause: error,
     });
   }
-}
-
-async function stopChild(
-  send: (sig: NodeJS.Signals) => void,
-  exited: Promise<void>,
-  hasExited: () => boolean,
-): Promise<void> {
-  if (hasExited()) return;
-  send("SIGTERM");
-  // A stopped process only acts on SIGTERM once continued.
-  send("SIGCONT");
-  const timer = setTimeout(() => send("SIGKILL"), SOLANA_NODE_STOP_GRACE_MS);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves with the URL of the first `{"url":…}` line on stdout; both pipes are drained for the process's life. */
-function waitForUrl(
-  child: ChildProcess,
-  keep: (chunk: string) => void,
-  exited: Promise<void>,
-  signal: AbortSignal | undefined,
-): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    let settled = false;
-    let stdout = "";
-    const timer = setTimeout(
-      () => finish(new Error(`no URL printed within ${SOLANA_NODE_START_TIMEOUT_MS} ms`)),
-      SOLANA_NODE_START_TIMEOUT_MS,
-    );
-    const onAbort = () => finish(signal?.reason ?? new Error("aborted"));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    function finish(error: unknown, url?: string) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      stdout = "";
-      if (url !== undefined) resolve(url);
-      else reject(error);
-    }
-    child.stdout?.setEncoding("utf8");
-    child.stderr?.setEncoding("utf8");
-    child.stdout?.on("data", (chunk: string) => {
-      keep(chunk);
-      if (settled) return;
-      stdout += chunk;
-      for (const line of stdout.split("\n").slice(0, -1)) {
-        const url = urlOf(line);
-        if (url) return finish(undefined, url);
-      }
-    });
-    child.stderr?.on("data", keep);
-    void exited.then(() => finish(new Error("exited before listening")));
-  });
 }
 
 function urlOf(line: string): string | undefined {
