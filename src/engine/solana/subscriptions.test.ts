@@ -71,8 +71,45 @@ test("signatureSubscribe: every signature of the cluster is asked in one read a 
   assert.equal(v.listeners.size, 0);
 });
 
-test("accountSubscribe: one watcher per account however many subscribe; one distinct account past the bound is refused", async () => {
-  const v = view(() => ({ context: { slot: 11 }, value: null }));
+test("accountSubscribe: accounts of one config are read together, a hundred a read; each hears its own changes", async () => {
+  const lamports = new Map<string, number>();
+  const v = view((call) => {
+    const [addresses] = call.params as [string[]];
+    return {
+      context: { slot: 11 },
+      value: addresses.map((a) => (lamports.has(a) ? { lamports: lamports.get(a) } : null)),
+    };
+  });
+  const heard: string[] = [];
+  for (let i = 0; i < 150; i++)
+    assert.ok(
+      v.subs.subscribe("accountSubscribe", [`acct${i}`, { commitment: "confirmed" }], (r) =>
+        heard.push(`${i}:${JSON.stringify((r as { value: unknown }).value)}`),
+      ).ok,
+    );
+  // A second subscriber of one account shares its watch; another config is a group of its own.
+  assert.ok(v.subs.subscribe("accountSubscribe", ["acct7", { commitment: "confirmed" }], () => heard.push("again")).ok);
+  assert.ok(v.subs.subscribe("accountSubscribe", ["acct7", { commitment: "finalized" }], () => heard.push("final")).ok);
+  await v.move();
+  const confirmed = v.reads.filter(
+    (r) => (r.params as [string[], { commitment: string }])[1].commitment === "confirmed",
+  );
+  assert.deepEqual(
+    confirmed.map((r) => (r.params as [string[]])[0].length),
+    [100, 50],
+    "150 accounts of one config: two reads",
+  );
+  assert.ok(v.reads.every((r) => r.method === "getMultipleAccounts"));
+  assert.deepEqual(heard, [], "the first agreed value is where subscribers start from");
+  lamports.set("acct7", 5);
+  await v.move();
+  assert.deepEqual(heard.sort(), ['7:{"lamports":5}', "again", "final"].sort());
+  await v.move();
+  assert.equal(heard.length, 3, "no change: nothing sent");
+});
+
+test("accountSubscribe: one watch per account however many subscribe; one distinct account past the bound is refused", async () => {
+  const v = view((call) => ({ context: { slot: 11 }, value: (call.params as [string[]])[0].map(() => null) }));
   const offs: (() => void)[] = [];
   for (let i = 0; i < SOLANA_MAX_ACCOUNT_WATCHERS; i++) {
     const made = v.subs.subscribe("accountSubscribe", [`acct${i}`], () => {});
@@ -86,4 +123,6 @@ test("accountSubscribe: one watcher per account however many subscribe; one dist
   assert.equal(!refused.ok && refused.error.code, "limit_exceeded");
   offs[1]!();
   assert.ok(v.subs.subscribe("accountSubscribe", ["one-more"], () => {}).ok, "room again once one is gone");
+  for (const off of offs) off();
+  if (again.ok) again.unsubscribe();
 });

@@ -44,10 +44,12 @@ export interface SubscriptionDeps {
 }
 
 /**
- * Distinct accounts (with their config) watched at once per cluster: each costs an agreed read (two upstream calls)
- * per move of its commitment's slot, however many subscribe to it. One more distinct account is refused (-32097).
+ * Distinct accounts (with their config) watched at once per cluster, however many subscribe to each; one more is
+ * refused (-32097). They are read SOLANA_ACCOUNTS_PER_READ to an agreed read per move of their commitment's slot.
  */
 export const SOLANA_MAX_ACCOUNT_WATCHERS = 1_000;
+/** Accounts one watch read asks for (getMultipleAccounts takes up to 100). */
+export const SOLANA_ACCOUNTS_PER_READ = 100;
 /** Distinct signatures watched at once per cluster (all asked together, SOLANA_STATUS_BATCH a call, once a slot). */
 export const SOLANA_MAX_SIGNATURE_WATCHES = 10_000;
 
@@ -108,10 +110,43 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
   }
 
   /**
-   * Account watchers, one per account and config however many subscribe to it: each re-reads (two upstream calls)
-   * once per move of its commitment's slot, and every subscriber hears the same notifications.
+   * Account watches, grouped by config (commitment, encoding, data slice): a group reads every account it watches in
+   * one agreed getMultipleAccounts per move of its commitment's slot (SOLANA_ACCOUNTS_PER_READ a call), and every
+   * subscriber of one account hears the same notifications — a thousand watched accounts cost ten reads a slot.
    */
-  const watchers = new Map<string, { listeners: Set<Deliver>; off: () => void }>();
+  interface AccountWatch {
+    listeners: Set<Deliver>;
+    /** The last agreed value (canonical JSON); undefined until the first, which is where subscribers start from. */
+    seen?: string;
+  }
+  const accountGroups = new Map<string, { watches: Map<string, AccountWatch>; off: () => void }>();
+  let accountsWatched = 0;
+
+  async function readAccounts(watches: Map<string, AccountWatch>, options: object, at: number): Promise<undefined> {
+    const addresses = [...watches.keys()];
+    for (let from = 0; from < addresses.length; from += SOLANA_ACCOUNTS_PER_READ) {
+      const batch = addresses.slice(from, from + SOLANA_ACCOUNTS_PER_READ);
+      const answer = await deps.read({
+        id: 0,
+        method: "getMultipleAccounts",
+        params: [batch, { encoding: "base64", ...options, minContextSlot: at }],
+        notification: false,
+      });
+      if (!answer.ok) continue;
+      const { context, value } = answer.result as { context: unknown; value: unknown[] };
+      batch.forEach((address, i) => {
+        const watch = watches.get(address);
+        if (!watch) return;
+        const account = value[i] ?? null;
+        const key = canonicalJson(account);
+        if (key === watch.seen) return;
+        if (watch.seen !== undefined)
+          for (const listener of [...watch.listeners]) listener({ context, value: account }, false);
+        watch.seen = key;
+      });
+    }
+    return undefined;
+  }
 
   function account(params: unknown[], deliver: Deliver): SolanaSubscribeResult {
     const [address, config] = params;
@@ -119,38 +154,32 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
     const commitment = commitmentOf(config);
     if (!commitment) return invalid("unknown commitment");
     const options = config && typeof config === "object" ? { ...(config as object), commitment } : { commitment };
-    const id = canonicalJson([address, options]);
-    let watcher = watchers.get(id);
-    if (!watcher && watchers.size >= SOLANA_MAX_ACCOUNT_WATCHERS)
+    const groupId = canonicalJson(options);
+    let group = accountGroups.get(groupId);
+    let watch = group?.watches.get(address);
+    if (!watch && accountsWatched >= SOLANA_MAX_ACCOUNT_WATCHERS)
       return limited(`at most ${SOLANA_MAX_ACCOUNT_WATCHERS} accounts are watched at once on a cluster`);
-    if (!watcher) {
-      const listeners = new Set<Deliver>();
-      let seen: string | undefined;
-      const off = onEachSlot(commitment, async (at) => {
-        const answer = await deps.read({
-          id: 0,
-          method: "getAccountInfo",
-          params: [address, { encoding: "base64", ...options, minContextSlot: at }],
-          notification: false,
-        });
-        if (!answer.ok) return;
-        const key = canonicalJson((answer.result as { value: unknown }).value);
-        if (key === seen) return;
-        // The first agreed value is where subscribers start from, not a change: only later ones are sent.
-        if (seen !== undefined) for (const listener of [...listeners]) listener(answer.result, false);
-        seen = key;
-        return undefined;
-      });
-      watcher = { listeners, off };
-      watchers.set(id, watcher);
+    if (!group) {
+      const watches = new Map<string, AccountWatch>();
+      group = { watches, off: onEachSlot(commitment, (at) => readAccounts(watches, options, at)) };
+      accountGroups.set(groupId, group);
     }
-    const shared = watcher;
-    shared.listeners.add(deliver);
+    if (!watch) {
+      watch = { listeners: new Set() };
+      group.watches.set(address, watch);
+      accountsWatched++;
+    }
+    const [theGroup, theWatch] = [group, watch];
+    theWatch.listeners.add(deliver);
     const unsubscribe = () => {
-      shared.listeners.delete(deliver);
-      if (shared.listeners.size > 0 || watchers.get(id) !== shared) return;
-      watchers.delete(id);
-      shared.off();
+      if (!theWatch.listeners.delete(deliver) || theWatch.listeners.size > 0) return;
+      if (theGroup.watches.get(address) === theWatch) {
+        theGroup.watches.delete(address);
+        accountsWatched--;
+      }
+      if (theGroup.watches.size > 0 || accountGroups.get(groupId) !== theGroup) return;
+      accountGroups.delete(groupId);
+      theGroup.off();
     };
     return { ok: true, notification: SOLANA_SUBSCRIPTIONS.accountSubscribe.notification, unsubscribe };
   }

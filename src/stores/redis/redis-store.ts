@@ -29,6 +29,7 @@ import {
   type StoreLimits,
   toHeld,
 } from "../../core/store.ts";
+import { fromStored, listPending } from "./pending-list.ts";
 import { redisSolanaSends } from "./solana-sends.ts";
 
 /** Deadline of one Redis command, ms. */
@@ -125,21 +126,6 @@ while over > 0 do
   over = over - 1
 end
 return 1
-`;
-
-/** KEYS: the chain's pending index. ARGV: limit, key prefix, chain id. One snapshot: index and entries together. */
-const LIST_PENDING_OUTBOX = `
-local out = {}
-local limit = tonumber(ARGV[1])
-if limit == 0 then return out end
-for _, hash in ipairs(redis.call('ZRANGE', KEYS[1], 0, limit - 1)) do
-  local fields = redis.call('HMGET', ARGV[2] .. 'ob:' .. ARGV[3] .. ':' .. hash, 'e', 'f')
-  if fields[1] then
-    table.insert(out, fields[1])
-    table.insert(out, fields[2])
-  end
-end
-return out
 `;
 
 /** KEYS: the counter's window. ARGV: amount, window ms. The window's key outlives the window once, then goes. */
@@ -316,17 +302,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       ensureOpen();
       const h = checkOutboxAddress(chainId, hash);
       const [json, firstSeenAt] = await run("read_failed", () => redis.hmget(outboxKey(chainId, h), "e", "f"));
-      return json ? fromStoredOutbox(json, firstSeenAt) : undefined;
+      return json ? fromStored<OutboxEntry>(json, firstSeenAt) : undefined;
     },
     async listPendingOutbox(chainId, limit) {
       ensureOpen();
       checkOutboxList(chainId, limit);
-      const flat = (await run("read_failed", () =>
-        redis.eval(LIST_PENDING_OUTBOX, 1, pendingKey(chainId), String(limit), prefix, String(chainId)),
-      )) as string[];
-      const entries: OutboxEntry[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) entries.push(fromStoredOutbox(flat[i]!, flat[i + 1]));
-      return entries;
+      return listPending<OutboxEntry>(redis, run, pendingKey(chainId), `${prefix}ob:${chainId}:`, limit);
     },
     async putSolanaSend(record) {
       ensureOpen();
@@ -358,11 +339,4 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
     },
   };
-}
-
-/** An entry as kept: its JSON, with the first `firstSeenAt` (kept apart so the script never rewrites the JSON). */
-function fromStoredOutbox(json: string, firstSeenAt: string | null | undefined): OutboxEntry {
-  const entry = JSON.parse(json) as OutboxEntry;
-  if (firstSeenAt) entry.firstSeenAt = Number(firstSeenAt);
-  return entry;
 }

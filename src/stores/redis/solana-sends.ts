@@ -13,6 +13,7 @@ import {
   checkSolanaSendList,
   type SolanaSendRecord,
 } from "../../core/solana/send-record.ts";
+import { fromStored, listPending, type RunRedis } from "./pending-list.ts";
 
 /**
  * KEYS: record hash, the cluster's pending index, every cluster's pending index, final index, sequence.
@@ -56,24 +57,6 @@ end
 return 1
 `;
 
-/** KEYS: the cluster's pending index. ARGV: limit, key prefix, cluster. One snapshot: index and records together. */
-const LIST_PENDING_SOLANA_SENDS = `
-local out = {}
-local limit = tonumber(ARGV[1])
-if limit == 0 then return out end
-for _, signature in ipairs(redis.call('ZRANGE', KEYS[1], 0, limit - 1)) do
-  local fields = redis.call('HMGET', ARGV[2] .. 'sol-ob:' .. ARGV[3] .. ':' .. signature, 'e', 'f')
-  if fields[1] then
-    table.insert(out, fields[1])
-    table.insert(out, fields[2])
-  end
-end
-return out
-`;
-
-/** Runs one command; a Redis failure is a StoreError of `kind` (the Redis store's own). */
-export type RunRedis = <T>(kind: "read_failed" | "write_failed", command: () => Promise<T>) => Promise<T>;
-
 /** The Solana-send part of a Redis store; bad input throws before any command is sent. */
 export function redisSolanaSends(redis: Redis, prefix: string, maxEntries: number, run: RunRedis) {
   const recordKey = (cluster: string, signature: string) => `${prefix}sol-ob:${cluster}:${signature}`;
@@ -107,19 +90,7 @@ export function redisSolanaSends(redis: Redis, prefix: string, maxEntries: numbe
     },
     async listPending(cluster: string, limit: number): Promise<SolanaSendRecord[]> {
       checkSolanaSendList(cluster, limit);
-      const flat = (await run("read_failed", () =>
-        redis.eval(LIST_PENDING_SOLANA_SENDS, 1, pendingKey(cluster), String(limit), prefix, cluster),
-      )) as string[];
-      const records: SolanaSendRecord[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) records.push(fromStored(flat[i]!, flat[i + 1]));
-      return records;
+      return listPending<SolanaSendRecord>(redis, run, pendingKey(cluster), `${prefix}sol-ob:${cluster}:`, limit);
     },
   };
-}
-
-/** A record as kept: its JSON, with the first `firstSeenAt` (kept apart so the script never rewrites the JSON). */
-function fromStored(json: string, firstSeenAt: string | null | undefined): SolanaSendRecord {
-  const record = JSON.parse(json) as SolanaSendRecord;
-  if (firstSeenAt) record.firstSeenAt = Number(firstSeenAt);
-  return record;
 }
