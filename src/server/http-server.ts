@@ -26,6 +26,7 @@ import {
   wholeBodyError,
 } from "./rpc-handler.ts";
 import { createSolanaRoutes, SOLANA_PATH } from "./solana-routes.ts";
+import { createTurnWriter } from "./turn-writes.ts";
 import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
 
 export interface HttpServerOptions {
@@ -195,11 +196,23 @@ export async function startHttpServer(
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
+  const writes = createTurnWriter((error) =>
+    logger.error({ err: (error as Error).message }, "a response could not be written"),
+  );
+  /** Answers `res` at the end of this turn (turn-writes.ts); the first answer given wins. */
   const send = (res: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
     if (res.headersSent || res.destroyed) return;
-    const bytes = Buffer.from(body);
-    res.writeHead(status, { ...headers, "content-length": bytes.length });
-    res.end(bytes);
+    writes.write(() => {
+      if (res.headersSent || res.destroyed) return;
+      const bytes = Buffer.from(body);
+      try {
+        res.writeHead(status, { ...headers, "content-length": bytes.length });
+      } catch (error) {
+        res.destroy();
+        throw error;
+      }
+      res.end(bytes);
+    });
   };
   const sendJson = (res: ServerResponse, status: number, value: unknown) =>
     send(res, status, { "content-type": "application/json" }, JSON.stringify(value));
@@ -512,6 +525,8 @@ export async function startHttpServer(
           };
         });
       }
+      // What the last requests answered is written before their connections close.
+      await writes.flushed();
       server.closeAllConnections();
       await Promise.all([closed, websocketsClosed]);
     },
