@@ -133,9 +133,18 @@ export function createAccess(options: AccessOptions): Access {
   const blockedUntil = new Map<string, number>();
   const trusted = trustedProxyCheck(options.trustedProxies);
 
+  /** A direct client's key, by connection: its address does not change while the connection lives. */
+  const direct = new WeakMap<object, string>();
+
   function clientOf(req: IncomingMessage): string {
+    const known = direct.get(req.socket);
+    if (known !== undefined) return known;
     const peer = req.socket.remoteAddress ?? "unknown";
-    if (!trusted(peer)) return clientAddressKey(peer);
+    if (!trusted(peer)) {
+      const key = clientAddressKey(peer);
+      if (req.socket.remoteAddress !== undefined) direct.set(req.socket, key);
+      return key;
+    }
     // Walk X-Forwarded-For from the nearest hop: the first address that is not a trusted proxy is the client. Hops
     // further left were written by the client itself and prove nothing.
     const header = req.headers["x-forwarded-for"];
