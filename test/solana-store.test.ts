@@ -8,19 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import {
-  appendTransactionMessageInstruction,
-  createTransactionMessage,
-  generateKeyPairSigner,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  lamports,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
-} from "@solana/kit";
-import { getTransferSolInstruction } from "@solana-program/system";
+import { generateKeyPairSigner } from "@solana/kit";
+import { signatureOf, signedTransfer } from "../src/devnet/solana/testing.ts";
 import { type SolanaTestNetwork, startSolanaTestNetwork } from "./harness/solana-network.ts";
 import { waitFor } from "./harness/wait.ts";
 
@@ -49,28 +38,11 @@ async function outboxStatus(signature: string): Promise<Record<string, unknown> 
 test("a send every provider dropped before a restart is sent on after it, and lands once", async () => {
   const from = net.wallets[0]!;
   const to = (await generateKeyPairSigner()).address;
-  const blockhash = (await net.rpc("getLatestBlockhash", [{ commitment: "confirmed" }])).body.result as {
-    value: { blockhash: string; lastValidBlockHeight: number };
+  const latest = (await net.rpc("getLatestBlockhash", [{ commitment: "confirmed" }])).body.result as {
+    value: { blockhash: string };
   };
-  const message = pipe(
-    createTransactionMessage({ version: 0 }),
-    (m) => setTransactionMessageFeePayerSigner(from, m),
-    (m) =>
-      setTransactionMessageLifetimeUsingBlockhash(
-        {
-          blockhash: blockhash.value.blockhash as never,
-          lastValidBlockHeight: BigInt(blockhash.value.lastValidBlockHeight),
-        },
-        m,
-      ),
-    (m) =>
-      appendTransactionMessageInstruction(
-        getTransferSolInstruction({ source: from, destination: to, amount: lamports(2_000_000_000n) }),
-        m,
-      ),
-  );
-  const signed = await signTransactionMessageWithSigners(message);
-  const signature = getSignatureFromTransaction(signed);
+  const wire = await signedTransfer({ from, to, lamports: 2_000_000_000n, blockhash: latest.value.blockhash });
+  const signature = signatureOf(wire);
   // Every provider says it took the transaction, and drops it.
   for (const p of net.proxies.values())
     await p.setFault({
@@ -78,7 +50,7 @@ test("a send every provider dropped before a restart is sent on after it, and la
       methods: ["sendTransaction"],
     });
   try {
-    const sent = await net.rpc("sendTransaction", [getBase64EncodedWireTransaction(signed), { encoding: "base64" }]);
+    const sent = await net.rpc("sendTransaction", [wire, { encoding: "base64" }]);
     assert.equal(sent.body.result, signature);
     assert.equal((await outboxStatus(signature))?.status, "pending");
     await net.restart();

@@ -8,30 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import {
-  appendTransactionMessageInstruction,
-  createTransactionMessage,
-  generateKeyPairSigner,
-  getBase64EncodedWireTransaction,
-  getSignatureFromTransaction,
-  type KeyPairSigner,
-  lamports,
-  pipe,
-  setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash,
-  signTransactionMessageWithSigners,
-} from "@solana/kit";
-import { getTransferSolInstruction } from "@solana-program/system";
-import { Agent, request } from "undici";
+import { generateKeyPairSigner, type KeyPairSigner } from "@solana/kit";
+import { request } from "undici";
 import { type RunningPrimary, startPrimary } from "../src/app/workers/primary.ts";
 import { loadConfigFile } from "../src/config/load.ts";
 import { type SolanaCluster, startSolanaCluster } from "../src/devnet/solana/cluster.ts";
+import { signatureOf, signedTransfer } from "../src/devnet/solana/testing.ts";
 import { type FaultProxy, startFaultProxy } from "./harness/fault-proxy.ts";
 import { THREE_DOMAINS } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
+import { WORKER_CLIENTS, type WorkerCaller, workerClients } from "./harness/worker-clients.ts";
 
 const WORKERS = 2;
-const CLIENTS = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 let cluster: SolanaCluster;
 let primary: RunningPrimary;
 let payer: KeyPairSigner;
@@ -68,7 +56,7 @@ before(async () => {
     }),
   );
   primary = await startPrimary(await loadConfigFile(file), file, WORKERS);
-  for (const client of CLIENTS) {
+  for (const client of WORKER_CLIENTS) {
     const c = caller(client);
     await waitFor(async () => (await c.call("getSlot")).ok, { timeoutMs: 10_000, what: `${client} served` });
     await c.agent.close();
@@ -82,45 +70,15 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** One JSON-RPC call from `client`'s address over its own keep-alive agent. */
-function caller(client: string, connections = 2) {
-  const agent = new Agent({ localAddress: client, connections });
-  return {
-    client,
-    agent,
-    async call(method: string, params: unknown[] = []): Promise<{ ok: boolean; result?: unknown }> {
-      try {
-        const res = await request(`${primary.url}/rpc/solana/localnet`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-          dispatcher: agent,
-          headersTimeout: 10_000,
-          bodyTimeout: 10_000,
-        });
-        const body = (await res.body.json()) as { result?: unknown; error?: unknown };
-        return { ok: res.statusCode === 200 && body.error === undefined, result: body.result };
-      } catch {
-        return { ok: false };
-      }
-    },
-  };
-}
-
-/** A caller whose connection is on `worker` now. */
-async function callerOn(worker: number) {
-  for (const client of CLIENTS) {
-    const c = caller(client, 1);
-    assert.ok((await c.call("getSlot")).ok);
-    if ((primary.connections()[worker]![client] ?? 0) > 0) return c;
-    await c.agent.close();
-  }
-  throw new Error(`no client's connection landed on worker ${worker}`);
-}
+const { caller, callerOn } = workerClients(
+  () => primary,
+  () => "/rpc/solana/localnet",
+  "getSlot",
+);
 
 test("a slot one worker served is never gone back on by the other: a client moved between workers sees it rise", async (t) => {
   const [first, second] = [await callerOn(0), await callerOn(1)];
-  const slotOf = async (c: ReturnType<typeof caller>) => {
+  const slotOf = async (c: WorkerCaller) => {
     const r = await c.call("getSlot", [{ commitment: "processed" }]);
     return r.ok ? (r.result as number) : -1;
   };
@@ -157,25 +115,10 @@ test("a transaction a worker recorded is not lost when it is killed: the worker 
     return ((await res.body.json()) as { result: { value: unknown } }).result;
   };
   const { value } = (await direct("getLatestBlockhash", [{ commitment: "confirmed" }])) as {
-    value: { blockhash: string; lastValidBlockHeight: number };
+    value: { blockhash: string };
   };
-  const signed = await signTransactionMessageWithSigners(
-    pipe(
-      createTransactionMessage({ version: 0 }),
-      (m) => setTransactionMessageFeePayerSigner(payer, m),
-      (m) =>
-        setTransactionMessageLifetimeUsingBlockhash(
-          { blockhash: value.blockhash as never, lastValidBlockHeight: BigInt(value.lastValidBlockHeight) },
-          m,
-        ),
-      (m) =>
-        appendTransactionMessageInstruction(
-          getTransferSolInstruction({ source: payer, destination: to, amount: lamports(1_500_000_000n) }),
-          m,
-        ),
-    ),
-  );
-  const signature = getSignatureFromTransaction(signed);
+  const wire = await signedTransfer({ from: payer, to, lamports: 1_500_000_000n, blockhash: value.blockhash });
+  const signature = signatureOf(wire);
   // Every provider says it took the transaction, and drops it; then the worker that recorded it dies.
   for (const p of proxies.values())
     await p.setFault({
@@ -183,7 +126,7 @@ test("a transaction a worker recorded is not lost when it is killed: the worker 
       methods: ["sendTransaction"],
     });
   const c = await callerOn(victim);
-  const sent = await c.call("sendTransaction", [getBase64EncodedWireTransaction(signed), { encoding: "base64" }]);
+  const sent = await c.call("sendTransaction", [wire, { encoding: "base64" }]);
   await c.agent.close();
   assert.equal(sent.result, signature);
   const oldPid = primary.workerPids()[victim]!;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { NOISY_CLIENT_CONNECTIONS, planWorkers, workerFor } from "../src/app/workers/assign.ts";
@@ -20,10 +20,11 @@ import { type Devnet, startDevnet } from "../src/devnet/devnet.ts";
 import { type FaultProxy, startFaultProxy } from "./harness/fault-proxy.ts";
 import { THREE_DOMAINS } from "./harness/network.ts";
 import { waitFor } from "./harness/wait.ts";
+import { WORKER_CLIENTS, workerClients } from "./harness/worker-clients.ts";
 
 const WORKERS = 3;
 const ADMIN_TOKEN = "workers-admin-token";
-const CLIENTS = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
+const CLIENTS = WORKER_CLIENTS;
 
 let devnet: Devnet;
 let primary: RunningPrimary;
@@ -69,8 +70,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-let lastFailure = "";
-
 /** One JSON-RPC call straight to a node; its result (undefined on an error). */
 async function rpcTo(url: string, method: string, params: unknown[]): Promise<unknown> {
   const res = await request(url, {
@@ -81,52 +80,16 @@ async function rpcTo(url: string, method: string, params: unknown[]): Promise<un
   return ((await res.body.json()) as { result?: unknown }).result;
 }
 
+const { caller, callerOn, lastFailure } = workerClients(
+  () => primary,
+  () => `/rpc/${devnet.chainId}`,
+  "eth_chainId",
+);
+
 const plan = planWorkers(WORKERS);
 /** The worker a quiet client's first connection goes to. */
 const home = (client: string) =>
   workerFor(client, plan, { noisy: false, isolating: false, live: () => true, held: () => 0, turn: 0 })!;
-
-/**
- * A caller whose connection is on `worker` now: a client's connections go where it holds fewest, so a client that
- * just closed one may not be back on its home worker before the primary hears of the close.
- */
-async function callerOn(worker: number) {
-  for (const client of CLIENTS) {
-    const c = caller(client, 1);
-    assert.ok((await c.call("eth_chainId")).ok);
-    if ((primary.connections()[worker]![client] ?? 0) > 0) return c;
-    await c.agent.close();
-  }
-  throw new Error(`no client's connection landed on worker ${worker}`);
-}
-
-/** One JSON-RPC call from `client`'s address over its own keep-alive agent. */
-function caller(client: string, connections = 2) {
-  const agent = new Agent({ localAddress: client, connections });
-  return {
-    client,
-    agent,
-    async call(method: string, params: unknown[] = []): Promise<{ ok: boolean; result?: unknown; error?: unknown }> {
-      try {
-        const res = await request(`${primary.url}/rpc/${devnet.chainId}`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-          dispatcher: agent,
-          headersTimeout: 10_000,
-          bodyTimeout: 10_000,
-        });
-        const body = (await res.body.json()) as { result?: unknown; error?: unknown };
-        if (body.error !== undefined || res.statusCode !== 200)
-          lastFailure = `${res.statusCode} ${JSON.stringify(body)}`;
-        return { ok: res.statusCode === 200 && body.error === undefined, result: body.result, error: body.error };
-      } catch (error) {
-        lastFailure = String(error);
-        return { ok: false };
-      }
-    },
-  };
-}
 
 test("clients are spread over the workers by address, and every worker serves", async () => {
   const workersUsed = new Set(CLIENTS.map(home));
@@ -194,7 +157,7 @@ test("a worker killed with SIGKILL under load: other workers' clients see 0 fail
     `worker ${victim} (pid ${oldPid}) back as pid ${primary.workerPids()[victim]} after ${Date.now() - killedAt} ms at most; ` +
       `served ${JSON.stringify(Object.fromEntries(served))}, failed ${JSON.stringify(Object.fromEntries(failures))}`,
   );
-  t.diagnostic(`last failure: ${lastFailure}`);
+  t.diagnostic(`last failure: ${lastFailure()}`);
   assert.ok(others.length > 0, "some clients are on other workers");
   for (const c of others) assert.equal(failures.get(c.client), 0, `${c.client} is on another worker: no failure`);
 });

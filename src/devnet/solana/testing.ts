@@ -28,6 +28,7 @@ import {
   getTransferInstruction,
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
+import { firstSignature, transactionBytes } from "../../core/solana/transaction.ts";
 
 /** One SOL, in lamports. */
 export const LAMPORTS_PER_SOL = 1_000_000_000n;
@@ -54,6 +55,13 @@ export async function signedTransfer(options: TransferOptions): Promise<string> 
   const { from, to, lamports, blockhash, version = 0 } = options;
   const transfer = getTransferSolInstruction({ source: from, destination: to as Address, amount: lamports });
   return signedTransaction({ feePayer: from, instructions: [transfer], blockhash, version });
+}
+
+/** A signed transaction's id: its first signature, base58, read from its base64 wire bytes. */
+export function signatureOf(wire: string): string {
+  const signature = firstSignature(transactionBytes(wire, { encoding: "base64" }) ?? new Uint8Array());
+  if (!signature) throw new TypeError("not a signed transaction");
+  return signature;
 }
 
 export interface TransactionOptions {
