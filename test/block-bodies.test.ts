@@ -70,8 +70,10 @@ const LIES: { name: string; liar: string; account: number; lie: (block: Json, fu
     name: "no withdrawals list under a header that commits to one",
     liar: "u3",
     account: 2,
-    lie: (block) => {
-      if (!("withdrawals" in block) || !block.withdrawalsRoot) return undefined;
+    // Only on bodies (full transactions asked for): a header fetched alone, for a head or a reorg walk, carries no
+    // body to judge, so a lie there would count towards the lies wanted without ever reaching the body check.
+    lie: (block, full) => {
+      if (!full || !("withdrawals" in block) || !block.withdrawalsRoot) return undefined;
       const { withdrawals: _, ...rest } = block;
       return rest;
     },

@@ -8,11 +8,11 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ChainKey, solanaChainKey } from "../core/chain-key.ts";
 import { MultihomeError } from "../core/errors.ts";
-import { ADDRESS_HEX, HASH_HEX } from "../core/hex.ts";
 import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import { type Caller, callCost } from "../core/rpc/access.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Access, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
+import { createEvmViews, TRANSACTION_VIEW_COST } from "./evm-views.ts";
 import { createFrontDoor } from "./front-door.ts";
 import {
   createRequestIds,
@@ -91,13 +91,6 @@ export const SERVER_TIMEOUT_CHECK_MS = 1_000;
  * one (or one of unknown length) closes the connection instead.
  */
 export const MAX_DRAINED_BODY_BYTES = 65_536;
-
-/** Units the REST views cost: the proven reads behind them. */
-export const ACCOUNT_VIEW_COST = 4;
-export const TRANSACTION_VIEW_COST = 4;
-
-const ACCOUNT_PATH = /^\/v1\/chains\/(\d{1,16})\/accounts\/([^/]{1,64})\/?$/;
-const TRANSACTION_PATH = /^\/v1\/chains\/(\d{1,16})\/transactions\/([^/]{1,80})\/?$/;
 
 export async function startHttpServer(
   engine: Engine,
@@ -322,44 +315,8 @@ export async function startHttpServer(
         ...details(),
       });
     }
-    const account = ACCOUNT_PATH.exec(path);
-    if (account) {
-      if (req.method !== "GET") {
-        res.setHeader("allow", "GET");
-        return sendJson(res, 405, { error: { code: "method_not_allowed", message: "the account view uses GET" } });
-      }
-      const [, chain, address] = account;
-      if (!(await admitView(req, res, Number(chain), ACCOUNT_VIEW_COST))) return;
-      if (!ADDRESS_HEX.test(address!)) {
-        return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 20-byte hex address" } });
-      }
-      const answer = await engine.account(Number(chain), address!);
-      if (!answer)
-        return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
-      if (!answer.ok) return sendJson(res, 503, { error: { code: "unavailable", message: answer.message } });
-      return sendJson(res, 200, answer.view);
-    }
-    const solana = solanaRoutes.route(req, res, path);
-    if (solana) return solana;
-    const transaction = TRANSACTION_PATH.exec(path);
-    if (transaction) {
-      if (req.method !== "GET") {
-        res.setHeader("allow", "GET");
-        return sendJson(res, 405, { error: { code: "method_not_allowed", message: "transaction status uses GET" } });
-      }
-      const [, chain, hash] = transaction;
-      if (!(await admitView(req, res, Number(chain), TRANSACTION_VIEW_COST))) return;
-      if (!engine.chainIds().includes(Number(chain)))
-        return sendJson(res, 404, { error: { code: "unknown_chain", message: `chain ${chain} is not served here` } });
-      if (!HASH_HEX.test(hash!))
-        return sendJson(res, 400, { error: { code: "invalid_params", message: "expected a 32-byte hex hash" } });
-      const status = await engine.transaction(Number(chain), hash!);
-      if (!status)
-        return sendJson(res, 404, {
-          error: { code: "not_found", message: "no such transaction in the outbox, and none mined with this hash" },
-        });
-      return sendJson(res, 200, status);
-    }
+    const view = evmViews.route(req, res, path) ?? solanaRoutes.route(req, res, path);
+    if (view) return view;
     const target = rpcTarget(path);
     if (target === undefined) {
       return sendJson(res, 404, {
@@ -375,6 +332,7 @@ export async function startHttpServer(
     if (gate) return handleRpc(req, res, target.chainId, gate);
   }
 
+  const evmViews = createEvmViews({ engine, admitView, sendJson });
   const solanaRoutes = createSolanaRoutes({
     engine,
     limits,
