@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { generateKeyPairSigner, type KeyPairSigner } from "@solana/kit";
-import { request } from "undici";
 import { type RunningPrimary, startPrimary } from "../src/app/workers/primary.ts";
 import { loadConfigFile } from "../src/config/load.ts";
+import { createRpcClient } from "../src/devnet/rpc.ts";
 import { type SolanaCluster, startSolanaCluster } from "../src/devnet/solana/cluster.ts";
 import { signatureOf, signedTransfer } from "../src/devnet/solana/testing.ts";
 import { type FaultProxy, startFaultProxy } from "./harness/fault-proxy.ts";
@@ -105,15 +105,8 @@ test("a slot one worker served is never gone back on by the other: a client move
 test("a transaction a worker recorded is not lost when it is killed: the worker forked in its place sends it", async () => {
   const victim = 1;
   const to = (await generateKeyPairSigner()).address;
-  const node = cluster.nodes[0]!.url;
-  const direct = async (method: string, params: unknown[]) => {
-    const res = await request(node, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-    return ((await res.body.json()) as { result: { value: unknown } }).result;
-  };
+  // The truth, straight from a node.
+  const direct = createRpcClient(cluster.nodes[0]!.url).call;
   const { value } = (await direct("getLatestBlockhash", [{ commitment: "confirmed" }])) as {
     value: { blockhash: string };
   };

@@ -154,3 +154,30 @@ export function comparePendingSolanaSends(a: SolanaSendRecord, b: SolanaSendReco
   if (a.signature !== b.signature) return a.signature < b.signature ? -1 : 1;
   return a.cluster < b.cluster ? -1 : a.cluster > b.cluster ? 1 : 0;
 }
+
+/** A status independent domains agree on (an entry of getSignatureStatuses' value). */
+export interface AgreedStatus {
+  slot: number;
+  err: unknown;
+  confirmationStatus?: string | null;
+  confirmations?: number | null;
+}
+
+const RANK: Readonly<Record<string, number>> = { pending: 0, processed: 1, confirmed: 2, finalized: 3 };
+
+/**
+ * What an agreed status makes of a record's (not final): the commitment it names (an old status without one is
+ * finalized), never below the one already known; none seen keeps what was known — but a transaction only `processed`
+ * that independent domains no longer see was on a fork that lost: pending again, to be sent again.
+ */
+export function statusAfter(known: SolanaSendStatus, agreed: AgreedStatus | null): SolanaSendStatus {
+  if (!agreed) return known === "processed" ? "pending" : known;
+  const named = agreed.confirmationStatus;
+  const seen: SolanaSendStatus =
+    typeof named === "string" && RANK[named] !== undefined && named !== "pending"
+      ? (named as SolanaSendStatus)
+      : agreed.confirmations === null
+        ? "finalized"
+        : "processed";
+  return (RANK[seen] ?? 0) >= (RANK[known] ?? 0) ? seen : known;
+}

@@ -8,21 +8,22 @@
  */
 
 import type { Clock, Logger } from "../../core/ports.ts";
-import { isFinalSolanaSend, type SolanaSendRecord, type SolanaSendStatus } from "../../core/solana/send-record.ts";
+import {
+  type AgreedStatus,
+  isFinalSolanaSend,
+  type SolanaSendRecord,
+  statusAfter,
+} from "../../core/solana/send-record.ts";
 import type { Store } from "../../core/store.ts";
 
-export type { SolanaSendRecord as SolanaSend, SolanaSendStatus } from "../../core/solana/send-record.ts";
+export type {
+  AgreedStatus,
+  SolanaSendRecord as SolanaSend,
+  SolanaSendStatus,
+} from "../../core/solana/send-record.ts";
 
 /** Pending transactions whose status one check asks for at once (getSignatureStatuses takes up to 256). */
 export const SOLANA_STATUS_BATCH = 256;
-
-/** A status independent domains agree on (an entry of getSignatureStatuses' value). */
-export interface AgreedStatus {
-  slot: number;
-  err: unknown;
-  confirmationStatus?: string | null;
-  confirmations?: number | null;
-}
 
 export interface SolanaOutboxDeps {
   cluster: string;
@@ -41,19 +42,6 @@ export interface SolanaOutboxDeps {
   statuses(signatures: string[]): Promise<(AgreedStatus | null)[] | undefined>;
   /** Whether independent domains agree the blockhash is still valid; undefined when no agreement could be had. */
   blockhashValid(blockhash: string): Promise<boolean | undefined>;
-}
-
-const COMMITMENT_STATUSES: ReadonlySet<string> = new Set(["processed", "confirmed", "finalized"]);
-
-/**
- * What an agreed status says of a record: its commitment (an old status without one is finalized); none seen keeps
- * what was known, but a transaction only `processed` that no longer shows was on a fork that lost: pending again.
- */
-export function statusAfter(known: SolanaSendStatus, agreed: AgreedStatus | null): SolanaSendStatus {
-  if (!agreed) return known === "processed" ? "pending" : known;
-  const named = agreed.confirmationStatus;
-  if (typeof named === "string" && COMMITMENT_STATUSES.has(named)) return named as SolanaSendStatus;
-  return agreed.confirmations === null ? "finalized" : "processed";
 }
 
 export function createSolanaOutbox(deps: SolanaOutboxDeps) {
@@ -75,12 +63,12 @@ export function createSolanaOutbox(deps: SolanaOutboxDeps) {
   }
 
   /**
-   * Records a transaction about to be broadcast (a known one is returned as it stands, its broadcast counted) and
-   * resolves once the store holds it.
+   * Records a transaction about to be broadcast (a known one keeps what it has, its broadcast counted; a final one is
+   * left as it is) and resolves once the store holds it.
    */
   async function recordBroadcast(
     tx: Pick<SolanaSendRecord, "signature" | "encoded" | "encoding" | "blockhash">,
-  ): Promise<SolanaSendRecord> {
+  ): Promise<void> {
     const now = clock.now();
     const known = await store.getSolanaSend(cluster, tx.signature).catch(() => undefined);
     const record: SolanaSendRecord = known ?? {
@@ -91,9 +79,8 @@ export function createSolanaOutbox(deps: SolanaOutboxDeps) {
       updatedAt: now,
       broadcasts: 0,
     };
-    if (isFinalSolanaSend(record.status)) return record;
+    if (isFinalSolanaSend(record.status)) return;
     await put({ ...record, broadcasts: record.broadcasts + 1, lastBroadcastAt: now, updatedAt: now });
-    return record;
   }
 
   /** One record after its agreed status: given up, sent again, or kept as it is. */
