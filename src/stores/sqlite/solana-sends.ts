@@ -11,7 +11,7 @@ import {
   isFinalSolanaSend,
   type SolanaSendRecord,
 } from "../../core/solana/send-record.ts";
-import { StoreError } from "../../core/store.ts";
+import { commitDurably, readOf } from "./durable.ts";
 
 /**
  * Version 5: Solana transactions the gateway took responsibility for. `record` is the JSON of what `checkSolanaSend`
@@ -48,45 +48,10 @@ interface Row {
   record: string;
 }
 
-/**
- * Commits what `write` does in one transaction, synced to disk before it returns (FULL for this commit only: the
- * buffered last-known-good writes stay at NORMAL). A failure rolls back and is a `StoreError` "write_failed" naming
- * the file.
- */
-export function commitDurably(db: DatabaseSync, path: string, write: () => void): void {
-  try {
-    db.exec("PRAGMA synchronous = FULL");
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        write();
-        db.exec("COMMIT");
-      } catch (error) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw error;
-      }
-    } finally {
-      db.exec("PRAGMA synchronous = NORMAL");
-    }
-  } catch (cause) {
-    throw new StoreError("write_failed", `cannot write the Multihome store at ${path}: ${messageOf(cause)}`, {
-      cause,
-    });
-  }
-}
-
 /** The Solana-send part of a SQLite store over `db` (migrated to version 5 already); bad input throws before I/O. */
 export function sqliteSolanaSends(db: DatabaseSync, path: string, maxEntries: number) {
   const statements = prepare(db);
-  const read = <T>(query: () => T): T => {
-    try {
-      return query();
-    } catch (cause) {
-      throw new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, {
-        cause,
-      });
-    }
-  };
+  const read = readOf(path);
   return {
     put(record: SolanaSendRecord): void {
       const r = checkSolanaSend(record);
@@ -143,8 +108,4 @@ function prepare(
         "(SELECT rowid FROM solana_sends WHERE final = 0 ORDER BY first_seen_at, signature, cluster LIMIT ?)",
     ),
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

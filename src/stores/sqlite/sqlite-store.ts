@@ -15,9 +15,6 @@ import {
   checkAnswer,
   checkCounter,
   checkLastKnownGoodAddress,
-  checkOutboxAddress,
-  checkOutboxEntry,
-  checkOutboxList,
   createCordonBook,
   createLocalCounters,
   fromHeld,
@@ -25,14 +22,14 @@ import {
   holdNewest,
   type LastKnownGood,
   lastKnownGoodId,
-  type OutboxEntry,
-  type OutboxStatus,
   resolveStoreLimits,
   type Store,
   StoreError,
   type Verification,
 } from "../../core/store.ts";
-import { commitDurably, SCHEMA_SOLANA_SENDS, sqliteSolanaSends } from "./solana-sends.ts";
+import { messageOf, readOf } from "./durable.ts";
+import { SCHEMA_OUTBOX, sqliteOutbox } from "./outbox.ts";
+import { SCHEMA_SOLANA_SENDS, sqliteSolanaSends } from "./solana-sends.ts";
 
 /** How long accepted puts wait in memory before they are written, ms. */
 export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
@@ -88,34 +85,6 @@ CREATE TABLE answers (
 `;
 
 /**
- * Version 3: signed transactions the gateway took responsibility for. `seq` is the order of writes (a final row is
- * never written again, so among final rows it is the order they became final, which is the eviction order).
- */
-const SCHEMA_OUTBOX = `
-CREATE TABLE outbox (
-  chain_id INTEGER NOT NULL,
-  hash TEXT NOT NULL,
-  raw TEXT NOT NULL,
-  sender TEXT NOT NULL,
-  nonce INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  first_seen_at REAL NOT NULL,
-  updated_at REAL NOT NULL,
-  broadcasts INTEGER NOT NULL,
-  last_broadcast_at REAL,
-  block_number INTEGER,
-  block_hash TEXT,
-  replaced_by TEXT,
-  last_error TEXT,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (chain_id, hash)
-);
-CREATE INDEX outbox_pending_by_chain ON outbox (chain_id, first_seen_at, hash) WHERE status = 'pending';
-CREATE INDEX outbox_pending_by_age ON outbox (first_seen_at, hash, chain_id) WHERE status = 'pending';
-CREATE INDEX outbox_final_by_seq ON outbox (seq) WHERE status <> 'pending';
-`;
-
-/**
  * Version 4: the timestamp of the block a last-known-good value reflects, which its age is measured from. Values an
  * older version kept have none, and an age from when they were recorded could call a years-old balance seconds old:
  * they are dropped (the next verified read at the head records them again).
@@ -124,22 +93,6 @@ const SCHEMA_BLOCK_TIME = `
 ALTER TABLE last_known_good ADD COLUMN block_timestamp INTEGER;
 DELETE FROM last_known_good WHERE block_timestamp IS NULL;
 `;
-
-// A final row is frozen (the WHERE), and a pending row keeps its first first_seen_at (not in the SET).
-const UPSERT_OUTBOX = `
-INSERT INTO outbox (chain_id, hash, raw, sender, nonce, status, first_seen_at, updated_at, broadcasts,
-  last_broadcast_at, block_number, block_hash, replaced_by, last_error, seq)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM outbox))
-ON CONFLICT (chain_id, hash) DO UPDATE SET
-  raw = excluded.raw, sender = excluded.sender, nonce = excluded.nonce, status = excluded.status,
-  updated_at = excluded.updated_at, broadcasts = excluded.broadcasts, last_broadcast_at = excluded.last_broadcast_at,
-  block_number = excluded.block_number, block_hash = excluded.block_hash, replaced_by = excluded.replaced_by,
-  last_error = excluded.last_error, seq = excluded.seq
-WHERE outbox.status = 'pending'`;
-
-const OUTBOX_COLUMNS =
-  "chain_id, hash, raw, sender, nonce, status, first_seen_at, updated_at, broadcasts, last_broadcast_at, " +
-  "block_number, block_hash, replaced_by, last_error";
 
 // The WHERE keeps a row at a higher block; seq orders rows by when they were last recorded, for eviction.
 const UPSERT = `
@@ -176,12 +129,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw new StoreError("open_failed", `cannot open the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
   }
   let statements: ReturnType<typeof prepare>;
+  let outbox: ReturnType<typeof sqliteOutbox>;
   let solanaSends: ReturnType<typeof sqliteSolanaSends>;
   /** Bytes of answers in the file (kept in step with every write, so the bound is checked without a scan). */
   let answerBytes: number;
   try {
     migrate(db, path);
     statements = prepare(db);
+    outbox = sqliteOutbox(db, path, maxOutboxEntries);
     // Bounded apart from the EVM outbox, by the same maxOutboxEntries.
     solanaSends = sqliteSolanaSends(db, path, maxOutboxEntries);
     answerBytes = Number((statements.answerBytes.get() as { bytes: number }).bytes);
@@ -283,34 +238,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (!cancelFlush && !closed) cancelFlush = clock.setTimer(flushIntervalMs, onFlushTimer);
   };
 
-  /** Writes one outbox entry in its own transaction, synced, then trims the table to its bound in the same one. */
-  const writeOutbox = (e: OutboxEntry) =>
-    commitDurably(db, path, () => {
-      const { changes } = statements.upsertOutbox.run(
-        e.chainId,
-        e.hash,
-        e.raw,
-        e.from,
-        e.nonce,
-        e.status,
-        e.firstSeenAt,
-        e.updatedAt,
-        e.broadcasts,
-        e.lastBroadcastAt ?? null,
-        e.blockNumber ?? null,
-        e.blockHash ?? null,
-        e.replacedBy ?? null,
-        e.lastError ?? null,
-      );
-      if (Number(changes) > 0) {
-        let over = Number((statements.outboxCount.get() as { n: number }).n) - maxOutboxEntries;
-        if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
-        if (over > 0) statements.evictOldestPending.run(over);
-      }
-    });
-
-  const readFailed = (cause: unknown) =>
-    new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
+  const read = readOf(path);
 
   // Cordons and counters only matter to replicas sharing a store; one process keeps its own in memory (cordons last
   // minutes, counter windows less).
@@ -339,14 +267,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       ensureOpen();
       const pending = pendingAnswers.get(checkAnswer(chainId, key));
       if (pending) return pending.json;
-      try {
-        const row = statements.selectAnswer.get(chainId, key) as { json: string } | undefined;
-        return row?.json;
-      } catch (cause) {
-        throw new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, {
-          cause,
-        });
-      }
+      return read(() => (statements.selectAnswer.get(chainId, key) as { json: string } | undefined)?.json);
     },
     async addToCounter(name, amount, windowMs, now) {
       ensureOpen();
@@ -362,27 +283,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     },
     async putOutbox(entry) {
       ensureOpen();
-      writeOutbox(checkOutboxEntry(entry));
+      outbox.put(entry);
     },
     async getOutbox(chainId, hash) {
       ensureOpen();
-      const h = checkOutboxAddress(chainId, hash);
-      let row: OutboxRow | undefined;
-      try {
-        row = statements.selectOutbox.get(chainId, h) as OutboxRow | undefined;
-      } catch (cause) {
-        throw readFailed(cause);
-      }
-      return row && fromOutboxRow(row);
+      return outbox.get(chainId, hash);
     },
     async listPendingOutbox(chainId, limit) {
       ensureOpen();
-      checkOutboxList(chainId, limit);
-      try {
-        return (statements.listPendingOutbox.all(chainId, limit) as unknown as OutboxRow[]).map(fromOutboxRow);
-      } catch (cause) {
-        throw readFailed(cause);
-      }
+      return outbox.listPending(chainId, limit);
     },
     async putSolanaSend(record) {
       ensureOpen();
@@ -407,15 +316,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       ensureOpen();
       checkLastKnownGoodAddress(chainId, key);
       const pending = buffer.get(lastKnownGoodId(chainId, key));
-      let stored: LastKnownGood | undefined;
-      try {
+      const stored = read(() => {
         const row = statements.select.get(chainId, key) as Row | undefined;
-        stored = row && fromRow(row);
-      } catch (cause) {
-        throw new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, {
-          cause,
-        });
-      }
+        return row && fromRow(row);
+      });
       if (pending && (!stored || pending.blockNumber >= stored.blockNumber)) return fromHeld(pending);
       return stored;
     },
@@ -462,43 +366,6 @@ function fromRow(row: Row): LastKnownGood {
     evidence: { method: row.method, domains: JSON.parse(row.domains) as string[] },
     recordedAt: row.recorded_at,
   };
-}
-
-interface OutboxRow {
-  chain_id: number;
-  hash: `0x${string}`;
-  raw: `0x${string}`;
-  sender: `0x${string}`;
-  nonce: number;
-  status: OutboxStatus;
-  first_seen_at: number;
-  updated_at: number;
-  broadcasts: number;
-  last_broadcast_at: number | null;
-  block_number: number | null;
-  block_hash: `0x${string}` | null;
-  replaced_by: `0x${string}` | null;
-  last_error: string | null;
-}
-
-function fromOutboxRow(row: OutboxRow): OutboxEntry {
-  const entry: OutboxEntry = {
-    chainId: row.chain_id,
-    hash: row.hash,
-    raw: row.raw,
-    from: row.sender,
-    nonce: row.nonce,
-    status: row.status,
-    firstSeenAt: row.first_seen_at,
-    updatedAt: row.updated_at,
-    broadcasts: row.broadcasts,
-  };
-  if (row.last_broadcast_at !== null) entry.lastBroadcastAt = row.last_broadcast_at;
-  if (row.block_number !== null) entry.blockNumber = row.block_number;
-  if (row.block_hash !== null) entry.blockHash = row.block_hash;
-  if (row.replaced_by !== null) entry.replacedBy = row.replaced_by;
-  if (row.last_error !== null) entry.lastError = row.last_error;
-  return entry;
 }
 
 /** WAL so readers never wait for the flush; a version table so a future schema change is recognised, not guessed. */
@@ -550,13 +417,7 @@ type Statement =
   | "deleteAnswer"
   | "selectAnswer"
   | "answerBytes"
-  | "evictOldestAnswer"
-  | "upsertOutbox"
-  | "selectOutbox"
-  | "listPendingOutbox"
-  | "outboxCount"
-  | "evictOldestFinal"
-  | "evictOldestPending";
+  | "evictOldestAnswer";
 
 function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
   return {
@@ -565,21 +426,6 @@ function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
     selectAnswer: db.prepare("SELECT json FROM answers WHERE chain_id = ? AND key = ?"),
     answerBytes: db.prepare("SELECT coalesce(sum(bytes), 0) AS bytes FROM answers"),
     evictOldestAnswer: db.prepare("DELETE FROM answers WHERE seq = (SELECT min(seq) FROM answers) RETURNING bytes"),
-    upsertOutbox: db.prepare(UPSERT_OUTBOX),
-    selectOutbox: db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE chain_id = ? AND hash = ?`),
-    listPendingOutbox: db.prepare(
-      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE chain_id = ? AND status = 'pending' ` +
-        "ORDER BY first_seen_at, hash LIMIT ?",
-    ),
-    outboxCount: db.prepare("SELECT count(*) AS n FROM outbox"),
-    evictOldestFinal: db.prepare(
-      "DELETE FROM outbox WHERE rowid IN " +
-        "(SELECT rowid FROM outbox WHERE status <> 'pending' ORDER BY seq LIMIT ?)",
-    ),
-    evictOldestPending: db.prepare(
-      "DELETE FROM outbox WHERE rowid IN " +
-        "(SELECT rowid FROM outbox WHERE status = 'pending' ORDER BY first_seen_at, hash, chain_id LIMIT ?)",
-    ),
     upsert: db.prepare(UPSERT),
     select: db.prepare(
       "SELECT chain_id, key, value, block_number, block_hash, block_timestamp, method, domains, recorded_at " +
@@ -592,8 +438,4 @@ function prepare(db: DatabaseSync): Record<Statement, StatementSync> {
       "DELETE FROM last_known_good WHERE seq IN (SELECT seq FROM last_known_good ORDER BY seq LIMIT ?)",
     ),
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
