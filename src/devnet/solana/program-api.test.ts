@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { before, beforeEach, describe, test } from "node:test";
 import { getBase58Decoder, type KeyPairSigner } from "@solana/kit";
-import { createSolanaLedger, type SolanaLedger } from "./ledger.ts";
+import type { SolanaLedger } from "./ledger.ts";
 import { createSolanaRpcHandler, type SolanaRpcHandler } from "./rpc.ts";
 import { TOKEN_PROGRAM } from "./spl-token.ts";
-import { devnetSigner, LAMPORTS_PER_SOL, signedMintSetup, signedTokenTransfer } from "./testing.ts";
+import {
+  castLedger,
+  handlerCalls,
+  signedMintSetup,
+  signedTokenTransfer,
+  type TokenCast,
+  tokenCast,
+} from "./testing.ts";
 import { fromBase58 } from "./transaction.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the cases reach freely into nested answer JSON.
@@ -16,30 +23,19 @@ let bob: KeyPairSigner;
 let mint: KeyPairSigner;
 let aliceTokens: KeyPairSigner;
 let bobTokens: KeyPairSigner;
+let cast: TokenCast;
 let ledger: SolanaLedger;
 let handle: SolanaRpcHandler;
+const { call, result } = handlerCalls(() => handle);
 
 before(async () => {
-  const labels = ["alice", "bob", "program-test-mint", "alice-tokens", "bob-tokens"];
-  [alice, bob, mint, aliceTokens, bobTokens] = (await Promise.all(labels.map(devnetSigner))) as [
-    KeyPairSigner,
-    KeyPairSigner,
-    KeyPairSigner,
-    KeyPairSigner,
-    KeyPairSigner,
-  ];
+  cast = await tokenCast("program-test-mint");
+  ({ alice, bob, mint, aliceTokens, bobTokens } = cast);
 });
 
 /** Slot 1: a mint (6 decimals), alice's token account with 5 tokens and bob's empty one. Slot 2: 1.5 to bob. */
 beforeEach(async () => {
-  ledger = createSolanaLedger({
-    name: "program-test",
-    accounts: [
-      { address: alice.address, lamports: 100n * LAMPORTS_PER_SOL },
-      { address: bob.address, lamports: 10n * LAMPORTS_PER_SOL },
-    ],
-    finalizedDepth: 3,
-  });
+  ledger = castLedger("program-test", cast);
   handle = createSolanaRpcHandler(ledger);
   const setup = await signedMintSetup({
     payer: alice,
@@ -61,19 +57,6 @@ beforeEach(async () => {
   });
   produce([transfer]);
 });
-
-function call(
-  method: string,
-  params: unknown[],
-): { result?: Json; error?: { code: number; message: string; data?: Json } } {
-  return JSON.parse(handle(JSON.stringify({ jsonrpc: "2.0", id: 1, method, params })) as string);
-}
-
-function result(method: string, params: unknown[]): Json {
-  const answer = call(method, params);
-  assert.equal(answer.error, undefined, `${method}: ${JSON.stringify(answer.error)}`);
-  return answer.result;
-}
 
 function produce(transactions: string[] = []): void {
   const produced = result("devnet_produceSlot", [{ slot: ledger.slot() + 1, transactions }]);

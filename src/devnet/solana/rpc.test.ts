@@ -4,23 +4,14 @@ import { zstdDecompressSync } from "node:zlib";
 import { getBase58Decoder, getTransactionDecoder, type KeyPairSigner } from "@solana/kit";
 import { createSolanaLedger, MAX_PROCESSING_AGE_SLOTS, type SolanaLedger } from "./ledger.ts";
 import { createSolanaRpcHandler, type SolanaRpcHandler } from "./rpc.ts";
-import { devnetSigner, LAMPORTS_PER_SOL, signedTransfer } from "./testing.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: the cases reach freely into nested answer JSON.
-type Json = any;
-
-interface Answer {
-  jsonrpc: "2.0";
-  id: unknown;
-  result?: Json;
-  error?: { code: number; message: string; data?: Json };
-}
+import { devnetSigner, type HandlerAnswer, handlerCalls, LAMPORTS_PER_SOL, signedTransfer } from "./testing.ts";
 
 let alice: KeyPairSigner;
 let bob: KeyPairSigner;
 let carol: KeyPairSigner;
 let ledger: SolanaLedger;
 let handle: SolanaRpcHandler;
+const { call, result } = handlerCalls(() => handle);
 
 before(async () => {
   [alice, bob, carol] = (await Promise.all(["alice", "bob", "carol"].map(devnetSigner))) as [
@@ -41,18 +32,6 @@ beforeEach(() => {
   });
   handle = createSolanaRpcHandler(ledger);
 });
-
-function call(method: string, params?: unknown[]): Answer {
-  const text = handle(JSON.stringify({ jsonrpc: "2.0", id: 7, method, ...(params ? { params } : {}) }));
-  assert.ok(text !== undefined);
-  return JSON.parse(text) as Answer;
-}
-
-function result(method: string, params?: unknown[]): Json {
-  const answer = call(method, params);
-  assert.equal(answer.error, undefined, `${method}: ${JSON.stringify(answer.error)}`);
-  return answer.result;
-}
 
 function produce(count = 1, transactions: string[] = []): void {
   for (let i = 0; i < count; i++) {
@@ -150,7 +129,7 @@ describe("solana rpc", () => {
       { jsonrpc: "2.0", id: 3, method: "getHealth" },
       42,
     ];
-    const answers = JSON.parse(handle(JSON.stringify(body)) ?? "") as Answer[];
+    const answers = JSON.parse(handle(JSON.stringify(body)) ?? "") as HandlerAnswer[];
     assert.deepEqual(answers, [
       { jsonrpc: "2.0", result: 0, id: 1 },
       { jsonrpc: "2.0", error: { code: -32601, message: "Method not found" }, id: "two" },

@@ -29,6 +29,8 @@ import {
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
 import { firstSignature, transactionBytes } from "../../core/solana/transaction.ts";
+import { createSolanaLedger, type SolanaLedger } from "./ledger.ts";
+import type { SolanaRpcHandler } from "./rpc.ts";
 
 /** One SOL, in lamports. */
 export const LAMPORTS_PER_SOL = 1_000_000_000n;
@@ -198,4 +200,62 @@ function createTokenAccount(payer: KeyPairSigner, account: KeyPairSigner, mint: 
     ...createAccount(payer, account, getTokenSize()),
     getInitializeAccount3Instruction({ account: account.address, mint: mint as Address, owner: owner as Address }),
   ];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a handler test reaches freely into nested answer JSON.
+type Json = any;
+
+/** A node handler's answer to one call, parsed. */
+export interface HandlerAnswer {
+  jsonrpc: "2.0";
+  id: unknown;
+  result?: Json;
+  error?: { code: number; message: string; data?: Json };
+}
+
+/**
+ * Calls straight into a node's JSON-RPC handler (`handler()`: the one in use now, a test may make a new one per
+ * case): `call` gives the whole answer, `result` the result of one that must not fail.
+ */
+export function handlerCalls(handler: () => SolanaRpcHandler) {
+  function call(method: string, params?: unknown[]): HandlerAnswer {
+    const text = handler()(JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params ? { params } : {}) }));
+    if (text === undefined) throw new Error(`${method}: the handler gave no answer`);
+    return JSON.parse(text) as HandlerAnswer;
+  }
+  function result(method: string, params?: unknown[]): Json {
+    const answer = call(method, params);
+    if (answer.error !== undefined) throw new Error(`${method}: ${JSON.stringify(answer.error)}`);
+    return answer.result;
+  }
+  return { call, result };
+}
+
+/** The cast of the token tests: alice (100 SOL) and bob (10 SOL), a mint, and a token account for each. */
+export interface TokenCast {
+  alice: KeyPairSigner;
+  bob: KeyPairSigner;
+  mint: KeyPairSigner;
+  aliceTokens: KeyPairSigner;
+  bobTokens: KeyPairSigner;
+}
+
+/** The cast, with a mint of its own per test file (`mintLabel`). */
+export async function tokenCast(mintLabel: string): Promise<TokenCast> {
+  const [alice, bob, mint, aliceTokens, bobTokens] = await Promise.all(
+    ["alice", "bob", mintLabel, "alice-tokens", "bob-tokens"].map(devnetSigner),
+  );
+  return { alice: alice!, bob: bob!, mint: mint!, aliceTokens: aliceTokens!, bobTokens: bobTokens! };
+}
+
+/** A fresh ledger where alice holds 100 SOL and bob 10, finalized 3 slots behind. */
+export function castLedger(name: string, cast: TokenCast): SolanaLedger {
+  return createSolanaLedger({
+    name,
+    accounts: [
+      { address: cast.alice.address, lamports: 100n * LAMPORTS_PER_SOL },
+      { address: cast.bob.address, lamports: 10n * LAMPORTS_PER_SOL },
+    ],
+    finalizedDepth: 3,
+  });
 }

@@ -2,50 +2,40 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { address, createSolanaRpc, getBase58Decoder, type KeyPairSigner } from "@solana/kit";
 import { startSolanaCluster } from "./cluster.ts";
-import { createSolanaLedger, type SolanaLedger } from "./ledger.ts";
+import type { SolanaLedger } from "./ledger.ts";
 import { createSolanaRpcHandler, type SolanaRpcHandler } from "./rpc.ts";
 import { NATIVE_MINT, TOKEN_2022_PROGRAM, TOKEN_PROGRAM } from "./spl-token.ts";
 import {
+  castLedger,
   devnetSigner,
+  handlerCalls,
   LAMPORTS_PER_SOL,
   signedMintSetup,
   signedTokenAccount,
   signedTokenTransfer,
   signedTransfer,
+  type TokenCast,
+  tokenCast,
 } from "./testing.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: the cases reach freely into nested answer JSON.
-type Json = any;
 
 let alice: KeyPairSigner;
 let bob: KeyPairSigner;
 let mint: KeyPairSigner;
 let aliceTokens: KeyPairSigner;
 let bobTokens: KeyPairSigner;
+let cast: TokenCast;
 let ledger: SolanaLedger;
 let handle: SolanaRpcHandler;
+const { call, result } = handlerCalls(() => handle);
 
 before(async () => {
-  const labels = ["alice", "bob", "token-test-mint", "alice-tokens", "bob-tokens"];
-  [alice, bob, mint, aliceTokens, bobTokens] = (await Promise.all(labels.map(devnetSigner))) as [
-    KeyPairSigner,
-    KeyPairSigner,
-    KeyPairSigner,
-    KeyPairSigner,
-    KeyPairSigner,
-  ];
+  cast = await tokenCast("token-test-mint");
+  ({ alice, bob, mint, aliceTokens, bobTokens } = cast);
 });
 
 /** Slot 1: a mint (6 decimals) and alice's token account with 5 tokens. Slot 2: bob's account. Slot 3: 1.5 to bob. */
 beforeEach(async () => {
-  ledger = createSolanaLedger({
-    name: "token-test",
-    accounts: [
-      { address: alice.address, lamports: 100n * LAMPORTS_PER_SOL },
-      { address: bob.address, lamports: 10n * LAMPORTS_PER_SOL },
-    ],
-    finalizedDepth: 3,
-  });
+  ledger = castLedger("token-test", cast);
   handle = createSolanaRpcHandler(ledger);
   const blockhash = () => ledger.blockhash(ledger.slot()) as string;
   const holders = [{ account: aliceTokens, owner: alice.address, amount: 5_000_000n }];
@@ -55,19 +45,6 @@ beforeEach(async () => {
   const transfer = { owner: alice, source: aliceTokens.address, destination: bobTokens.address, amount: 1_500_000n };
   send(await signedTokenTransfer({ ...transfer, blockhash: blockhash() }));
 });
-
-function call(
-  method: string,
-  params: unknown[],
-): { result?: Json; error?: { code: number; message: string; data?: Json } } {
-  return JSON.parse(handle(JSON.stringify({ jsonrpc: "2.0", id: 1, method, params })) as string);
-}
-
-function result(method: string, params: unknown[]): Json {
-  const answer = call(method, params);
-  assert.equal(answer.error, undefined, `${method}: ${JSON.stringify(answer.error)}`);
-  return answer.result;
-}
 
 /** Sends with preflight, then produces the next slot with it; it must succeed. */
 function send(tx: string): void {
