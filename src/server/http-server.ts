@@ -188,6 +188,10 @@ export async function startHttpServer(
   };
   let inFlight = 0;
   let drained: (() => void) | undefined;
+  /** A request handled (one promise reaction per request, not a catch and a finally). */
+  const settled = () => {
+    if (--inFlight === 0) drained?.();
+  };
 
   const writes = createTurnWriter((error) =>
     logger.error({ err: (error as Error).message }, "a response could not be written"),
@@ -362,14 +366,11 @@ export async function startHttpServer(
         res.shouldKeepAlive = false;
         res.setHeader("connection", "close");
       }
-      route(req, res)
-        .catch((error: unknown) => {
-          logger.error({ err: (error as Error).message }, "request handling failed");
-          sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
-        })
-        .finally(() => {
-          if (--inFlight === 0) drained?.();
-        });
+      route(req, res).then(settled, (error: unknown) => {
+        logger.error({ err: (error as Error).message }, "request handling failed");
+        sendJson(res, 500, { error: { code: "internal", message: "internal error" } });
+        settled();
+      });
     },
   );
   const websockets = createWsServer(

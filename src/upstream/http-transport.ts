@@ -53,27 +53,6 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The whole body as text, failing with `too_large` past the cap (events, not an async iterator: this is per request). */
-function readCapped(stream: Dispatcher.ResponseData["body"], maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        reject(new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxBytes} bytes)`));
-        stream.pause();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.once("end", () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")),
-    );
-    stream.once("error", reject);
-  });
-}
-
 export function createHttpTransport(options: HttpTransportOptions): Transport {
   const {
     url,
@@ -113,38 +92,75 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     return new TransportError(kind, message, { cause: redactError(error, secrets) });
   }
 
-  async function send(body: string, { signal, maxResponseBytes }: SendOptions): Promise<TransportResponse> {
-    if (closed) throw new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE);
-    if (signal.aborted) throw abortedError(signal);
-    let response: Dispatcher.ResponseData;
-    try {
-      // The signal stays attached to the response body: undici destroys the body (and its socket) when it fires,
-      // so the deadline covers a trickling body as well as the headers.
-      response = await pool.request({ path, method: "POST", headers: requestHeaders, body, signal });
-    } catch (error) {
-      throw failure(error, signal);
-    }
-    const { statusCode, headers: responseHeaders, body: stream } = response;
-    try {
-      const declared = Number(firstHeader(responseHeaders["content-length"]));
-      if (Number.isFinite(declared) && declared > maxResponseBytes) {
-        throw new TransportError(
-          "too_large",
-          `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`,
-        );
-      }
-      return {
-        status: statusCode,
-        retryAfter: firstHeader(responseHeaders["retry-after"]),
-        body: await readCapped(stream, maxResponseBytes),
+  /**
+   * One request through the pool's raw dispatch: no response stream, no per-request promise chain inside undici —
+   * the body is gathered in the handler and capped there. The caller's signal aborts through the dispatch's own
+   * controller (undici tears the socket down and reports the reason to `onResponseError`).
+   */
+  function send(body: string, { signal, maxResponseBytes }: SendOptions): Promise<TransportResponse> {
+    if (closed) return Promise.reject(new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE));
+    if (signal.aborted) return Promise.reject(abortedError(signal));
+    return new Promise<TransportResponse>((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let retryAfter: string | undefined;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const onAbort = () => controller?.abort(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      const settle = (error: TransportError | undefined, response?: TransportResponse) => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve(response!);
       };
-    } catch (error) {
-      // An unread body pins its socket; destroying it closes that socket instead of reusing a half-read one.
-      // Undici reports the destruction as an 'error' event that nobody else listens to.
-      stream.on("error", () => {});
-      stream.destroy();
-      throw failure(error, signal);
-    }
+      /** Stops reading an answer judged before its end; its socket is closed rather than reused half-read. */
+      const refuse = (error: TransportError) => {
+        settle(error);
+        controller?.abort(error);
+      };
+      pool.dispatch(
+        { path, method: "POST", headers: requestHeaders, body },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (signal.aborted) c.abort(signal.reason);
+          },
+          onResponseStart(_c, statusCode, headers) {
+            status = statusCode;
+            retryAfter = firstHeader(headers["retry-after"]);
+            const declared = Number(firstHeader(headers["content-length"]));
+            if (Number.isFinite(declared) && declared > maxResponseBytes) {
+              refuse(
+                new TransportError(
+                  "too_large",
+                  `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`,
+                ),
+              );
+            }
+          },
+          onResponseData(_c, chunk) {
+            if (done) return;
+            size += chunk.length;
+            if (size > maxResponseBytes) {
+              refuse(new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxResponseBytes} bytes)`));
+              return;
+            }
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            const text =
+              chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+            settle(undefined, { status, retryAfter, body: text });
+          },
+          onResponseError(_c, error) {
+            settle(failure(error, signal));
+          },
+        },
+      );
+    });
   }
 
   async function close(): Promise<void> {
