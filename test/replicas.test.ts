@@ -139,7 +139,8 @@ test("kill -9 of one replica under load: the other serves, and what was proven s
   writeFileSync(
     configPath,
     JSON.stringify({
-      server: { host: "127.0.0.1", port },
+      // One process, killed as a crashed VM would be (workers have their own crash tests: test/workers.test.ts).
+      server: { host: "127.0.0.1", port, workers: 1 },
       store: { kind: "redis", url: redis.url },
       log: { level: "silent" },
       cache: { enabled: false },

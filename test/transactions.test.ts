@@ -299,7 +299,8 @@ test("a gateway killed with -9 while a transaction is pending rebroadcasts it af
   writeFileSync(
     configPath,
     JSON.stringify({
-      server: { host: "127.0.0.1", port },
+      // One process, killed as a crashed VM would be (workers have their own crash tests: test/workers.test.ts).
+      server: { host: "127.0.0.1", port, workers: 1 },
       store: { kind: "sqlite", path: join(dir, "state.db") },
       log: { level: "silent" },
       transactions: { rebroadcastIntervalMs: 200 },

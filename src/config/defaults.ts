@@ -15,10 +15,11 @@ export const DEFAULTS = {
     host: "127.0.0.1",
     port: 8545,
     /**
-     * Processes serving the listener (`multihome start`): 1 serves in the one process; more fork that many workers
-     * behind one front door, each client's connections on one worker; "auto": one per CPU the process may use.
+     * Processes serving the listener (`multihome start`): "auto" forks one worker per CPU the process may use (the
+     * affinity mask and a container's CPU quota) behind one front door, or serves in the one process when that is
+     * one; a number forks that many (1: the one process serves).
      */
-    workers: 1 as number | "auto",
+    workers: "auto" as number | "auto",
     /** Largest request body, bytes. */
     maxBodyBytes: 1_048_576,
     /** Most calls in one batch. */
