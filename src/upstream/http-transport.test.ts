@@ -44,6 +44,29 @@ test("reuses kept-alive connections and never opens more than `connections`", as
   }
 });
 
+test("a send still queued for a connection fails at its own deadline, not when a connection frees", async () => {
+  // One connection, held by a request the server never answers: the second send waits in the pool's queue.
+  const server = await startHttpServer(() => {});
+  const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}`, connections: 1 });
+  const holder = new AbortController();
+  try {
+    const arrived = server.nextRequest();
+    const held = transport.send(CHAIN_ID_CALL, { signal: holder.signal, maxResponseBytes: MiB });
+    held.catch(() => {});
+    await arrived;
+    const queued = new AbortController();
+    const sent = transport.send(CHAIN_ID_CALL, { signal: queued.signal, maxResponseBytes: MiB });
+    queued.abort(new DOMException("attempt deadline exceeded", "TimeoutError"));
+    await expectFailure(sent, "timeout");
+    assert.equal(server.requests.length, 1, "the queued send never reached the server");
+    holder.abort();
+    await expectFailure(held, "aborted");
+  } finally {
+    await transport.close();
+    await stopHttpServer(server);
+  }
+});
+
 // --- address policy ---------------------------------------------------------------------------------------------
 
 /** A resolver over a fixed table that records the names asked; unknown names fail as getaddrinfo does. */

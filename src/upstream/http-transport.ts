@@ -107,7 +107,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
-      const onAbort = () => controller?.abort(signal.reason);
+      // Still queued for a connection: the send fails now rather than when a connection frees (undici's request
+      // API waits for that), and is dropped as soon as it reaches one.
+      const onAbort = () => (controller ? controller.abort(signal.reason) : settle(failure(signal.reason, signal)));
       signal.addEventListener("abort", onAbort, { once: true });
       const settle = (error: TransportError | undefined, response?: TransportResponse) => {
         if (done) return;
@@ -126,7 +128,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         {
           onRequestStart(c) {
             controller = c;
-            if (signal.aborted) c.abort(signal.reason);
+            if (done || signal.aborted) c.abort(signal.reason);
           },
           onResponseStart(_c, statusCode, headers) {
             status = statusCode;
