@@ -46,6 +46,8 @@ export const OUTBOX_MAX_RAW_HEX_CHARS = 2 + 2 * 131_072;
 export const OUTBOX_MAX_ERROR_CHARS = 512;
 
 const OUTBOX_STATUSES: ReadonlySet<string> = new Set<OutboxStatus>(["pending", "included", "replaced", "expired"]);
+/** The statuses an entry is never changed from (every one but `pending`). */
+export const OUTBOX_FINAL_STATUSES: readonly OutboxStatus[] = ["included", "replaced", "expired"];
 const TX_HASH = HASH_HEX;
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})+$/;
 

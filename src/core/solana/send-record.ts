@@ -49,7 +49,9 @@ const STATUSES: ReadonlySet<string> = new Set<SolanaSendStatus>([
   "expired",
   "rejected",
 ]);
-const FINAL: ReadonlySet<string> = new Set<SolanaSendStatus>(["finalized", "expired", "rejected"]);
+/** The statuses a record is never changed from. */
+export const SOLANA_SEND_FINAL_STATUSES: readonly SolanaSendStatus[] = ["finalized", "expired", "rejected"];
+const FINAL: ReadonlySet<string> = new Set<string>(SOLANA_SEND_FINAL_STATUSES);
 const CLUSTER = /^[a-z0-9-]{1,32}$/;
 const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;

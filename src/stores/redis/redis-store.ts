@@ -6,6 +6,7 @@
  * follow the same rules under keys of their own (`solana-sends.ts`).
  */
 import { Redis } from "ioredis";
+import { OUTBOX_FINAL_STATUSES } from "../../core/outbox/entry.ts";
 import {
   answerCost,
   checkAnswer,
@@ -29,7 +30,7 @@ import {
   type StoreLimits,
   toHeld,
 } from "../../core/store.ts";
-import { fromStored, listPending } from "./pending-list.ts";
+import { fromStored, listPending, pendingIndex, putRecord, type RecordBook, recordKey } from "./pending-list.ts";
 import { redisSolanaSends } from "./solana-sends.ts";
 
 /** Deadline of one Redis command, ms. */
@@ -84,50 +85,6 @@ end
 return 1
 `;
 
-/**
- * KEYS: entry hash, the chain's pending index, every chain's pending index, final index, sequence.
- * ARGV: entry JSON, status, firstSeenAt, global member ("hash:chainId"), hash, bound, key prefix.
- * A final entry is frozen; a pending one keeps its first firstSeenAt (field 'f', which overrides the JSON's, so the
- * script never re-encodes JSON: cjson would round large numbers). Beyond the bound the entries that became final
- * longest ago go first, pending ones (oldest firstSeenAt, then member) only when every entry is pending.
- */
-const PUT_OUTBOX = `
-local current = redis.call('HGET', KEYS[1], 's')
-if current and current ~= 'pending' then return 0 end
-if current then
-  redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', ARGV[2])
-else
-  redis.call('HSET', KEYS[1], 'e', ARGV[1], 's', ARGV[2], 'f', ARGV[3])
-end
-if ARGV[2] == 'pending' then
-  if not current then
-    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
-    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-  end
-else
-  redis.call('ZREM', KEYS[2], ARGV[5])
-  redis.call('ZREM', KEYS[3], ARGV[4])
-  redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[4])
-end
-local over = redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[6])
-while over > 0 do
-  local index = KEYS[4]
-  local victim = redis.call('ZRANGE', index, 0, 0)[1]
-  if not victim then
-    index = KEYS[3]
-    victim = redis.call('ZRANGE', index, 0, 0)[1]
-  end
-  if not victim then break end
-  local hash = string.sub(victim, 1, 66)
-  local chain = string.sub(victim, 68)
-  redis.call('DEL', ARGV[7] .. 'ob:' .. chain .. ':' .. hash)
-  redis.call('ZREM', index, victim)
-  if index == KEYS[3] then redis.call('ZREM', ARGV[7] .. 'ob-pending:' .. chain, hash) end
-  over = over - 1
-end
-return 1
-`;
-
 /** KEYS: the counter's window. ARGV: amount, window ms. The window's key outlives the window once, then goes. */
 const ADD_TO_COUNTER = `
 local total = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -175,8 +132,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   redis.on("error", () => {});
   let closed = false;
   const entryKey = (chainId: number, key: string) => `${prefix}lkg:${lastKnownGoodId(chainId, key)}`;
-  const outboxKey = (chainId: number, hash: string) => `${prefix}ob:${chainId}:${hash}`;
-  const pendingKey = (chainId: number) => `${prefix}ob-pending:${chainId}`;
+  const outbox: RecordBook = {
+    name: `${prefix}ob`,
+    separator: ":",
+    finalStatuses: OUTBOX_FINAL_STATUSES,
+    bound: maxOutboxEntries,
+  };
   const ensureOpen = () => {
     if (closed) throw new StoreError("closed", "the redis store is closed");
   };
@@ -279,35 +240,26 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async putOutbox(entry) {
       ensureOpen();
       const e = checkOutboxEntry(entry);
-      await run("write_failed", () =>
-        redis.eval(
-          PUT_OUTBOX,
-          5,
-          outboxKey(e.chainId, e.hash),
-          pendingKey(e.chainId),
-          `${prefix}ob-pending`,
-          `${prefix}ob-final`,
-          `${prefix}ob-seq`,
-          JSON.stringify(e),
-          e.status,
-          String(e.firstSeenAt),
-          `${e.hash}:${e.chainId}`,
-          e.hash,
-          String(maxOutboxEntries),
-          prefix,
-        ),
-      );
+      await putRecord(redis, run, outbox, e, String(e.chainId), e.hash);
     },
     async getOutbox(chainId, hash) {
       ensureOpen();
       const h = checkOutboxAddress(chainId, hash);
-      const [json, firstSeenAt] = await run("read_failed", () => redis.hmget(outboxKey(chainId, h), "e", "f"));
+      const [json, firstSeenAt] = await run("read_failed", () =>
+        redis.hmget(recordKey(outbox, String(chainId), h), "e", "f"),
+      );
       return json ? fromStored<OutboxEntry>(json, firstSeenAt) : undefined;
     },
     async listPendingOutbox(chainId, limit) {
       ensureOpen();
       checkOutboxList(chainId, limit);
-      return listPending<OutboxEntry>(redis, run, pendingKey(chainId), `${prefix}ob:${chainId}:`, limit);
+      return listPending<OutboxEntry>(
+        redis,
+        run,
+        pendingIndex(outbox, String(chainId)),
+        recordKey(outbox, String(chainId), ""),
+        limit,
+      );
     },
     async putSolanaSend(record) {
       ensureOpen();
