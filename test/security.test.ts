@@ -18,7 +18,7 @@ import { startApp } from "../src/app/app.ts";
 import { validateConfig } from "../src/config/load.ts";
 import { silentLogger } from "../src/core/ports.ts";
 import { hashApiKey, RATE_LIMIT_MAX_DEBT_WINDOWS } from "../src/server/access.ts";
-import { MAX_DRAINED_BODY_BYTES } from "../src/server/http-server.ts";
+import { MAX_DRAINED_BODY_BYTES } from "../src/server/admission.ts";
 import { CANARY, startTestNetwork, type TestNetwork } from "./harness/network.ts";
 import { within } from "./harness/transport-kit.ts";
 import { waitFor } from "./harness/wait.ts";

@@ -12,6 +12,7 @@ import { type Logger, type Metrics, noopMetrics } from "../core/ports.ts";
 import { type Caller, callCost } from "../core/rpc/access.ts";
 import type { Engine } from "../engine/engine.ts";
 import { type Access, RATE_LIMIT_HOLD_MS, rateLimited } from "./access.ts";
+import { createAdmission } from "./admission.ts";
 import { createEvmViews, TRANSACTION_VIEW_COST } from "./evm-views.ts";
 import { createFrontDoor } from "./front-door.ts";
 import {
@@ -27,7 +28,8 @@ import {
 } from "./rpc-handler.ts";
 import { createSolanaRoutes, SOLANA_PATH } from "./solana-routes.ts";
 import { createTurnWriter } from "./turn-writes.ts";
-import { createWsServer, refuseUpgrade, type WsServerOptions } from "./ws-server.ts";
+import { createWsServer, type WsServerOptions } from "./ws-server.ts";
+import { createUpgradeHandler } from "./ws-upgrade.ts";
 
 export interface HttpServerOptions {
   host: string;
@@ -86,12 +88,6 @@ const RPC_PATH = /^\/rpc\/(\d{1,16})(?:\/([A-Za-z0-9_-]{1,128}))?\/?$/;
 /** How often the listener checks header and request deadlines, ms (at most the headers deadline). */
 export const SERVER_TIMEOUT_CHECK_MS = 1_000;
 
-/**
- * A refused request's unread body up to this many bytes is read and dropped, keeping the connection alive; a bigger
- * one (or one of unknown length) closes the connection instead.
- */
-export const MAX_DRAINED_BODY_BYTES = 65_536;
-
 export async function startHttpServer(
   engine: Engine,
   options: HttpServerOptions,
@@ -125,67 +121,11 @@ export async function startHttpServer(
     if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
     send(res, error.httpStatus, headers, JSON.stringify({ error: { code: error.code, message: error.message } }));
   };
-  /**
-   * The one front gate of JSON-RPC requests and WebSocket upgrades: the caller's key (or its address), its browser
-   * origin, and whether it is over its limit already. A refusal is counted here, by reason.
-   */
-  const checkCaller = (
-    req: IncomingMessage,
-    chain: ChainKey,
-    pathKey: string | undefined,
-  ):
-    | { ok: true; caller: Caller; corsHeaders: Record<string, string> }
-    | { ok: false; error: MultihomeError; corsHeaders: Record<string, string>; blockedMs?: number } => {
-    const caller = access.authenticate(req, chain, pathKey);
-    if (caller instanceof MultihomeError) {
-      metrics.refused("auth");
-      return { ok: false, error: caller, corsHeaders: {} };
-    }
-    const cors = access.cors(req, caller);
-    if (!cors.allowed) {
-      metrics.refused("cors");
-      const error = new MultihomeError("forbidden", "forbidden: this origin may not call this endpoint");
-      return { ok: false, error, corsHeaders: cors.headers };
-    }
-    const blockedMs = access.blocked(caller);
-    if (blockedMs === undefined) return { ok: true, caller, corsHeaders: cors.headers };
-    metrics.refused("rate_limit");
-    options.onRateLimited?.(req.socket);
-    const error = rateLimited(Math.max(1, Math.ceil(blockedMs / 1000)));
-    return { ok: false, error, corsHeaders: cors.headers, blockedMs };
-  };
-
-  /**
-   * Who may make this request, decided before a byte of the body is read (see checkCaller). Undefined: refused and
-   * answered.
-   */
-  const admit = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    chain: ChainKey,
-    pathKey: string | undefined,
-    refuse: (error: MultihomeError) => void,
-  ): RpcGate | undefined => {
-    const checked = checkCaller(req, chain, pathKey);
-    for (const [name, value] of Object.entries(checked.corsHeaders)) res.setHeader(name, value);
-    if (checked.ok) return access.gate(checked.caller, chain);
-    const { blockedMs } = checked;
-    if (blockedMs === undefined) return void refuse(checked.error);
-    // Already over its limit: the refusal is held back (the body stays unread), so a client that keeps sending is
-    // answered once per connection per hold, not as fast as it can ask. Each hold is a different length, so a flood's
-    // connections come back spread out, not all at the window's turn (where they would be served as one burst).
-    const holdMs = RATE_LIMIT_HOLD_MS * (0.5 + Math.random() / 2);
-    // A body too big to drain cheaply closes the connection instead: Node would read and drop all of it to keep the
-    // connection alive, and the garbage of a big body sent over and over makes the collector stall everyone.
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (!(declared <= MAX_DRAINED_BODY_BYTES)) {
-      res.shouldKeepAlive = false;
-      res.setHeader("connection", "close");
-    }
-    const timer = setTimeout(() => refuse(rateLimited(Math.max(1, Math.ceil((blockedMs - holdMs) / 1000)))), holdMs);
-    res.once("close", () => clearTimeout(timer));
-    return undefined;
-  };
+  const { checkCaller, admit } = createAdmission({
+    access,
+    metrics,
+    ...(options.onRateLimited ? { onRateLimited: options.onRateLimited } : {}),
+  });
   let inFlight = 0;
   let drained: (() => void) | undefined;
   /** A request handled (one promise reaction per request, not a catch and a finally). */
@@ -379,46 +319,7 @@ export async function startHttpServer(
     logger,
     newRequestId,
   );
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", () => socket.destroy());
-    const path = (req.url ?? "/").split("?", 1)[0]!;
-    const target = rpcTarget(path);
-    const solana = SOLANA_PATH.exec(path)?.[1];
-    const chainId = target?.chainId;
-    if (req.method !== "GET" || String(req.headers.upgrade).toLowerCase() !== "websocket") {
-      return refuseUpgrade(socket, 400, "Bad Request", {
-        error: { code: "invalid_request", message: "only GET with Upgrade: websocket is accepted" },
-      });
-    }
-    const chain = solana === undefined ? chainId : solanaChainKey(solana);
-    const served =
-      solana === undefined ? engine.chainIds().includes(chainId!) : engine.solanaClusters().includes(solana);
-    if (chain === undefined || !served) {
-      return refuseUpgrade(socket, 404, "Not Found", {
-        error: { code: "unknown_chain", message: "no such chain; JSON-RPC over WebSocket is served at /rpc/{chainId}" },
-      });
-    }
-    // Browsers send Origin on WebSocket upgrades and do not preflight them: the origin check is the only guard.
-    const checked = checkCaller(req, chain, target?.pathKey);
-    if (!checked.ok) {
-      const { error } = checked;
-      return refuseUpgrade(socket, error.httpStatus, STATUS_CODES[error.httpStatus] ?? "Error", {
-        error: { code: error.code, message: error.message },
-      });
-    }
-    // A browser cannot set headers on an upgrade; other clients hold every call of the connection to this minimum.
-    const minEvidence = minEvidenceOf(req.headers[MIN_EVIDENCE_HEADER]);
-    if (minEvidence instanceof MultihomeError) {
-      return refuseUpgrade(socket, 400, "Bad Request", {
-        error: { code: minEvidence.code, message: minEvidence.message },
-      });
-    }
-    websockets.upgrade(req, socket, head, solana === undefined ? { chainId: chainId! } : { solana }, {
-      client: access.clientOf(req),
-      gate: access.gate(checked.caller, chain),
-      ...(minEvidence !== undefined ? { minEvidence } : {}),
-    });
-  });
+  server.on("upgrade", createUpgradeHandler({ engine, access, websockets, rpcTarget, checkCaller }));
   const door = createFrontDoor(
     { ...options, isTrustedProxy: (peer) => access.isTrustedProxy(peer) },
     metrics,
