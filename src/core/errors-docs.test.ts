@@ -61,7 +61,7 @@ test("every error code the REST endpoints and WebSocket upgrades answer is docum
   const server = join(import.meta.dirname, "../server");
   const missing: string[] = [];
   const answered = new Set<string>();
-  for (const file of ["http-server.ts", "ws-server.ts"]) {
+  for (const file of ["http-server.ts", "ws-server.ts", "ws-upgrade.ts"]) {
     const source = readFileSync(join(server, file), "utf8");
     const codes = [...source.matchAll(/\bcode:\s*"([a-z_]+)"/g)].map(([, code]) => code!);
     // A scan that finds nothing proves nothing: each file answers REST errors, so the pattern must find them.
