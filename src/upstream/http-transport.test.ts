@@ -44,9 +44,12 @@ test("reuses kept-alive connections and never opens more than `connections`", as
   }
 });
 
-test("a send still queued for a connection fails at its own deadline, not when a connection frees", async () => {
-  // One connection, held by a request the server never answers: the second send waits in the pool's queue.
-  const server = await startHttpServer(() => {});
+test("a send waiting for a connection fails at its own deadline and never takes a connection", async () => {
+  // One connection, held by a request the server never answers: the second send waits for it.
+  let seen = 0;
+  const server = await startHttpServer((_req, res) => {
+    if (++seen > 1) res.end('{"jsonrpc":"2.0","id":1,"result":"0x1"}');
+  });
   const transport = createHttpTransport({ url: `http://127.0.0.1:${server.port}`, connections: 1 });
   const holder = new AbortController();
   try {
@@ -58,9 +61,14 @@ test("a send still queued for a connection fails at its own deadline, not when a
     const sent = transport.send(CHAIN_ID_CALL, { signal: queued.signal, maxResponseBytes: MiB });
     queued.abort(new DOMException("attempt deadline exceeded", "TimeoutError"));
     await expectFailure(sent, "timeout");
-    assert.equal(server.requests.length, 1, "the queued send never reached the server");
     holder.abort();
     await expectFailure(held, "aborted");
+    // The next send gets the pool's one connection: the one given up while waiting neither reached the server nor
+    // made the pool open a connection only to close it.
+    const next = await transport.send(CHAIN_ID_CALL, { signal: AbortSignal.timeout(5_000), maxResponseBytes: MiB });
+    assert.equal(next.status, 200);
+    assert.equal(server.requests.length, 2, "the held send and the next one reached the server");
+    assert.equal(server.connections.length, 2, "one connection for the held send, one for the next");
   } finally {
     await transport.close();
     await stopHttpServer(server);

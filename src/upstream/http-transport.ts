@@ -82,6 +82,18 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     },
   });
   let closed = false;
+  /**
+   * Sends handed to the pool and not yet answered: at most `connections`. The rest wait here in order, so a send whose
+   * deadline passes while it waits is dropped before undici sees it. (Undici keeps an aborted request queued until a
+   * connection frees, then tears that connection down for it: after an upstream that held every connection, a
+   * backlog of them would cost a connection each.)
+   */
+  let dispatched = 0;
+  const waiting: (() => void)[] = [];
+  function release(): void {
+    dispatched--;
+    while (dispatched < connections && waiting.length > 0) waiting.shift()!();
+  }
 
   function failure(error: unknown, signal: AbortSignal): TransportError {
     if (error instanceof TransportError) return error;
@@ -107,9 +119,17 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
-      // Still queued for a connection: the send fails now rather than when a connection frees (undici's request
-      // API waits for that), and is dropped as soon as it reaches one.
-      const onAbort = () => (controller ? controller.abort(signal.reason) : settle(failure(signal.reason, signal)));
+      // Still waiting for a connection: the send fails now and leaves the line (undici's request API would wait for
+      // a connection first); once handed over, undici tears its connection down.
+      const onAbort = () => {
+        if (controller) {
+          controller.abort(signal.reason);
+          return;
+        }
+        const i = waiting.indexOf(start);
+        if (i >= 0) waiting.splice(i, 1);
+        settle(failure(signal.reason, signal));
+      };
       signal.addEventListener("abort", onAbort, { once: true });
       const settle = (error: TransportError | undefined, response?: TransportResponse) => {
         if (done) return;
@@ -123,51 +143,62 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         settle(error);
         controller?.abort(error);
       };
-      pool.dispatch(
-        { path, method: "POST", headers: requestHeaders, body },
-        {
-          onRequestStart(c) {
-            controller = c;
-            if (done || signal.aborted) c.abort(signal.reason);
-          },
-          onResponseStart(_c, statusCode, headers) {
-            status = statusCode;
-            retryAfter = firstHeader(headers["retry-after"]);
-            const declared = Number(firstHeader(headers["content-length"]));
-            if (Number.isFinite(declared) && declared > maxResponseBytes) {
-              refuse(
-                new TransportError(
-                  "too_large",
-                  `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`,
-                ),
-              );
-            }
-          },
-          onResponseData(_c, chunk) {
-            if (done) return;
-            size += chunk.length;
-            if (size > maxResponseBytes) {
-              refuse(new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxResponseBytes} bytes)`));
-              return;
-            }
-            chunks.push(chunk);
-          },
-          onResponseEnd() {
-            const text =
-              chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
-            settle(undefined, { status, retryAfter, body: text });
-          },
-          onResponseError(_c, error) {
-            settle(failure(error, signal));
-          },
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (done || signal.aborted) c.abort(signal.reason);
         },
-      );
+        onResponseStart(_c, statusCode, headers) {
+          status = statusCode;
+          retryAfter = firstHeader(headers["retry-after"]);
+          const declared = Number(firstHeader(headers["content-length"]));
+          if (Number.isFinite(declared) && declared > maxResponseBytes) {
+            refuse(
+              new TransportError(
+                "too_large",
+                `${MESSAGES.too_large} (declared ${declared} > ${maxResponseBytes} bytes)`,
+              ),
+            );
+          }
+        },
+        onResponseData(_c, chunk) {
+          if (done) return;
+          size += chunk.length;
+          if (size > maxResponseBytes) {
+            refuse(new TransportError("too_large", `${MESSAGES.too_large} (more than ${maxResponseBytes} bytes)`));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          release();
+          const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+          settle(undefined, { status, retryAfter, body: text });
+        },
+        onResponseError(_c, error) {
+          release();
+          settle(failure(error, signal));
+        },
+      };
+      function start(): void {
+        if (done) return;
+        if (closed) {
+          settle(new TransportError("aborted", TRANSPORT_CLOSED_MESSAGE));
+          return;
+        }
+        dispatched++;
+        pool.dispatch({ path, method: "POST", headers: requestHeaders, body }, handler);
+      }
+      if (dispatched < connections) start();
+      else waiting.push(start);
     });
   }
 
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
+    // Sends still waiting for a connection are refused as the ones in flight are.
+    for (const waiter of waiting.splice(0)) waiter();
     // Destroy rather than drain: in-flight sends are rejected (code `aborted`), as with the WebSocket transport,
     // so shutdown never waits on a slow upstream.
     await pool.destroy();
