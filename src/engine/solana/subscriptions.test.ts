@@ -108,6 +108,23 @@ test("accountSubscribe: accounts of one config are read together, a hundred a re
   assert.equal(heard.length, 3, "no change: nothing sent");
 });
 
+test("accountSubscribe: an answer without one entry per account asked tells no subscriber anything", async () => {
+  let short = false;
+  const v = view((call) => {
+    const [addresses] = call.params as [string[]];
+    const value = addresses.map(() => ({ lamports: 1 }));
+    return { context: { slot: 11 }, value: short ? value.slice(1) : value };
+  });
+  const heard: unknown[] = [];
+  for (const a of ["a", "b"])
+    assert.ok(v.subs.subscribe("accountSubscribe", [a, { commitment: "confirmed" }], (r) => heard.push(r)).ok);
+  await v.move();
+  short = true;
+  await v.move();
+  await v.move();
+  assert.deepEqual(heard, [], "no account reported gone (null) for an entry the answer left out");
+});
+
 test("accountSubscribe: one watch per account however many subscribe; one distinct account past the bound is refused", async () => {
   const v = view((call) => ({ context: { slot: 11 }, value: (call.params as [string[]])[0].map(() => null) }));
   const offs: (() => void)[] = [];

@@ -133,7 +133,10 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
         notification: false,
       });
       if (!answer.ok) continue;
-      const { context, value } = answer.result as { context: unknown; value: unknown[] };
+      const { context, value } = answer.result as { context: unknown; value: unknown };
+      // One entry per address asked, or nothing is learnt: a missing entry read as null would tell its subscribers
+      // the account is gone.
+      if (!Array.isArray(value) || value.length !== batch.length) continue;
       batch.forEach((address, i) => {
         const watch = watches.get(address);
         if (!watch) return;
