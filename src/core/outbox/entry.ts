@@ -3,6 +3,7 @@
  * every store shares (the Store port in core/store.ts). No I/O here. Solana's counterpart is core/solana/send-record.ts.
  */
 import { ADDRESS_HEX, HASH_HEX } from "../hex.ts";
+import { checkBookkeeping, isCount, type SendBookkeeping } from "./bookkeeping.ts";
 
 /**
  * Where a signed transaction stands. `pending`: broadcast (or about to be) and not yet seen in a block. The others are
@@ -12,7 +13,7 @@ import { ADDRESS_HEX, HASH_HEX } from "../hex.ts";
 export type OutboxStatus = "pending" | "included" | "replaced" | "expired";
 
 /** A signed transaction the gateway took responsibility for: recorded before its first broadcast, tracked until final. */
-export interface OutboxEntry {
+export interface OutboxEntry extends SendBookkeeping {
   chainId: number;
   /** 0x and 64 hex digits (kept lower-case). */
   hash: `0x${string}`;
@@ -23,14 +24,6 @@ export interface OutboxEntry {
   /** Safe integer ≥ 0. */
   nonce: number;
   status: OutboxStatus;
-  /** When the gateway first saw it, ms since epoch; the order pending transactions are listed in. */
-  firstSeenAt: number;
-  /** ms since epoch. */
-  updatedAt: number;
-  /** How many broadcast rounds so far. */
-  broadcasts: number;
-  /** ms since epoch. */
-  lastBroadcastAt?: number;
   /** Set when included: where. */
   blockNumber?: number;
   blockHash?: `0x${string}`;
@@ -82,14 +75,6 @@ export function checkOutboxList(chainId: unknown, limit: unknown): void {
   }
 }
 
-function isTime(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0;
-}
-
-function isCount(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
 /**
  * Validates an outbox entry and returns the form every store keeps: a fresh object with only the fields above (absent
  * optional fields left out), hex lower-cased, `lastError` cut to its bound. A `RangeError` for a raw transaction
@@ -112,9 +97,6 @@ export function checkOutboxEntry(entry: OutboxEntry): OutboxEntry {
   if (!OUTBOX_STATUSES.has(entry.status)) {
     throw new TypeError(`outbox status must be pending, included, replaced or expired, got ${String(entry.status)}`);
   }
-  if (!isTime(entry.firstSeenAt)) throw new TypeError("outbox firstSeenAt must be ms since the epoch");
-  if (!isTime(entry.updatedAt)) throw new TypeError("outbox updatedAt must be ms since the epoch");
-  if (!isCount(entry.broadcasts)) throw new TypeError("outbox broadcasts must be a non-negative integer");
   const kept: OutboxEntry = {
     chainId: entry.chainId,
     hash,
@@ -122,14 +104,8 @@ export function checkOutboxEntry(entry: OutboxEntry): OutboxEntry {
     from: entry.from.toLowerCase() as `0x${string}`,
     nonce: entry.nonce,
     status: entry.status,
-    firstSeenAt: entry.firstSeenAt,
-    updatedAt: entry.updatedAt,
-    broadcasts: entry.broadcasts,
+    ...checkBookkeeping(entry, "outbox"),
   };
-  if (entry.lastBroadcastAt !== undefined) {
-    if (!isTime(entry.lastBroadcastAt)) throw new TypeError("outbox lastBroadcastAt must be ms since the epoch");
-    kept.lastBroadcastAt = entry.lastBroadcastAt;
-  }
   if (entry.blockNumber !== undefined) {
     if (!isCount(entry.blockNumber)) throw new TypeError("outbox blockNumber must be a non-negative integer");
     kept.blockNumber = entry.blockNumber;

@@ -4,6 +4,7 @@
  * are the EVM outbox's (core/store.ts): a final record is frozen, a record keeps its first `firstSeenAt`, pending
  * records are listed oldest first, and beyond the bound the records that became final longest ago go first.
  */
+import { checkBookkeeping, isCount, type SendBookkeeping } from "../outbox/bookkeeping.ts";
 import { SOLANA_MAX_TRANSACTION_BYTES } from "./transaction.ts";
 
 /**
@@ -13,7 +14,7 @@ import { SOLANA_MAX_TRANSACTION_BYTES } from "./transaction.ts";
  */
 export type SolanaSendStatus = "pending" | "processed" | "confirmed" | "finalized" | "expired" | "rejected";
 
-export interface SolanaSendRecord {
+export interface SolanaSendRecord extends SendBookkeeping {
   /** The cluster's configured name (`/rpc/solana/{name}`). */
   cluster: string;
   /** The transaction's first signature, base58: its id. */
@@ -28,12 +29,6 @@ export interface SolanaSendRecord {
   slot?: number;
   /** Its error, when it was included and failed (the fee was still paid); JSON. */
   err?: unknown;
-  /** When the gateway first saw it, ms since epoch; the order pending records are listed in. */
-  firstSeenAt: number;
-  updatedAt: number;
-  /** How many broadcast rounds so far. */
-  broadcasts: number;
-  lastBroadcastAt?: number;
 }
 
 /** Longest encoded transaction kept, characters: 1232 bytes are at most 1683 base58 or 1644 base64 characters. */
@@ -66,8 +61,6 @@ export function solanaSendId(cluster: string, signature: string): string {
   return `${cluster}:${signature}`;
 }
 
-const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isBase58 = (v: unknown, min: number, max: number): v is string =>
   typeof v === "string" && v.length >= min && v.length <= max && BASE58.test(v);
 
@@ -112,9 +105,6 @@ export function checkSolanaSend(record: SolanaSendRecord): SolanaSendRecord {
   }
   if (!isBase58(record.blockhash, 32, 44)) throw new TypeError("solana send blockhash must be base58 of 32 bytes");
   if (!STATUSES.has(record.status)) throw new TypeError(`solana send status is unknown: ${String(record.status)}`);
-  if (!isTime(record.firstSeenAt)) throw new TypeError("solana send firstSeenAt must be ms since the epoch");
-  if (!isTime(record.updatedAt)) throw new TypeError("solana send updatedAt must be ms since the epoch");
-  if (!isCount(record.broadcasts)) throw new TypeError("solana send broadcasts must be a non-negative integer");
   const kept: SolanaSendRecord = {
     cluster: record.cluster,
     signature: record.signature,
@@ -122,17 +112,11 @@ export function checkSolanaSend(record: SolanaSendRecord): SolanaSendRecord {
     encoding,
     blockhash: record.blockhash,
     status: record.status,
-    firstSeenAt: record.firstSeenAt,
-    updatedAt: record.updatedAt,
-    broadcasts: record.broadcasts,
+    ...checkBookkeeping(record, "solana send"),
   };
   if (record.slot !== undefined) {
     if (!isCount(record.slot)) throw new TypeError("solana send slot must be a non-negative integer");
     kept.slot = record.slot;
-  }
-  if (record.lastBroadcastAt !== undefined) {
-    if (!isTime(record.lastBroadcastAt)) throw new TypeError("solana send lastBroadcastAt must be ms since the epoch");
-    kept.lastBroadcastAt = record.lastBroadcastAt;
   }
   if (record.err !== undefined) kept.err = boundedErr(record.err);
   return kept;
