@@ -1,5 +1,5 @@
-/** How the SQLite store's parts write what must survive a crash, and name a failed read: one place for both. */
-import type { DatabaseSync } from "node:sqlite";
+/** How the SQLite store's parts write what must survive a crash, keep an outbox table to its bound, and name a failed read. */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { StoreError } from "../../core/store.ts";
 
 export function messageOf(error: unknown): string {
@@ -42,4 +42,17 @@ export function readOf(path: string): <T>(query: () => T) => T {
       throw new StoreError("read_failed", `cannot read the Multihome store at ${path}: ${messageOf(cause)}`, { cause });
     }
   };
+}
+
+/**
+ * An outbox table (EVM transactions, Solana sends) back within `bound` rows after a put, inside the put's transaction:
+ * the records that became final longest ago go first, pending ones (oldest first) only when every record is pending.
+ */
+export function trimOutbox(
+  bound: number,
+  statements: { count: StatementSync; evictOldestFinal: StatementSync; evictOldestPending: StatementSync },
+): void {
+  let over = Number((statements.count.get() as { n: number }).n) - bound;
+  if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
+  if (over > 0) statements.evictOldestPending.run(over);
 }

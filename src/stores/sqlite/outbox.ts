@@ -11,7 +11,7 @@ import {
   type OutboxEntry,
   type OutboxStatus,
 } from "../../core/store.ts";
-import { commitDurably, readOf } from "./durable.ts";
+import { commitDurably, readOf, trimOutbox } from "./durable.ts";
 
 /**
  * Version 3: signed transactions the gateway took responsibility for. `seq` is the order of writes (a final row is
@@ -66,7 +66,7 @@ export function sqliteOutbox(db: DatabaseSync, path: string, maxEntries: number)
       `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE chain_id = ? AND status = 'pending' ` +
         "ORDER BY first_seen_at, hash LIMIT ?",
     ),
-    outboxCount: db.prepare("SELECT count(*) AS n FROM outbox"),
+    count: db.prepare("SELECT count(*) AS n FROM outbox"),
     evictOldestFinal: db.prepare(
       "DELETE FROM outbox WHERE rowid IN " +
         "(SELECT rowid FROM outbox WHERE status <> 'pending' ORDER BY seq LIMIT ?)",
@@ -98,10 +98,7 @@ export function sqliteOutbox(db: DatabaseSync, path: string, maxEntries: number)
           e.replacedBy ?? null,
           e.lastError ?? null,
         );
-        if (Number(changes) === 0) return;
-        let over = Number((statements.outboxCount.get() as { n: number }).n) - maxEntries;
-        if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
-        if (over > 0) statements.evictOldestPending.run(over);
+        if (Number(changes) !== 0) trimOutbox(maxEntries, statements);
       });
     },
     get(chainId: number, hash: string): OutboxEntry | undefined {

@@ -11,7 +11,7 @@ import {
   isFinalSolanaSend,
   type SolanaSendRecord,
 } from "../../core/solana/send-record.ts";
-import { commitDurably, readOf } from "./durable.ts";
+import { commitDurably, readOf, trimOutbox } from "./durable.ts";
 
 /**
  * Version 5: Solana transactions the gateway took responsibility for. `record` is the JSON of what `checkSolanaSend`
@@ -65,10 +65,7 @@ export function sqliteSolanaSends(db: DatabaseSync, path: string, maxEntries: nu
           r.firstSeenAt,
           JSON.stringify(r),
         );
-        if (Number(changes) === 0) return;
-        let over = Number((statements.count.get() as { n: number }).n) - maxEntries;
-        if (over > 0) over -= Number(statements.evictOldestFinal.run(over).changes);
-        if (over > 0) statements.evictOldestPending.run(over);
+        if (Number(changes) !== 0) trimOutbox(maxEntries, statements);
       });
     },
     get(cluster: string, signature: string): SolanaSendRecord | undefined {
