@@ -9,6 +9,7 @@
 import { areIndependent } from "../../core/domains/domain.ts";
 import { MultihomeError } from "../../core/errors.ts";
 import type { RpcCall, RpcErrorObject } from "../../core/rpc/jsonrpc.ts";
+import { entryPerItem } from "../../core/solana/batch.ts";
 import { firstSignature, recentBlockhash, transactionBytes } from "../../core/solana/transaction.ts";
 import type { Upstream } from "../../upstream/upstream.ts";
 import type { EngineContext } from "../context.ts";
@@ -154,7 +155,7 @@ export function createSolanaSends(deps: SolanaSendsDeps) {
       return (await sendThroughDomains(upstreams, params, entry.signature, sendDeps)).ok;
     },
     statuses: async (signatures) =>
-      (await agreedValue("getSignatureStatuses", [signatures])) as (AgreedStatus | null)[] | undefined,
+      entryPerItem<AgreedStatus | null>(await agreedValue("getSignatureStatuses", [signatures]), signatures.length),
     blockhashValid: async (blockhash) =>
       (await agreedValue("isBlockhashValid", [blockhash, { commitment: "processed" }])) as boolean | undefined,
   });

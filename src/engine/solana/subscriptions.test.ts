@@ -125,6 +125,23 @@ test("accountSubscribe: an answer without one entry per account asked tells no s
   assert.deepEqual(heard, [], "no account reported gone (null) for an entry the answer left out");
 });
 
+test("signatureSubscribe: a status answer without one entry per signature asked tells no subscriber anything", async () => {
+  const v = view((call) => {
+    const [signatures] = call.params as [string[]];
+    // The first signature's status left out: read by position, the second's would be taken for the first's.
+    return {
+      context: { slot: 11 },
+      value: signatures.slice(1).map(() => ({ err: null, confirmationStatus: "finalized" })),
+    };
+  });
+  const heard: unknown[] = [];
+  for (const sig of ["s1", "s2"])
+    assert.ok(v.subs.subscribe("signatureSubscribe", [sig, { commitment: "confirmed" }], (r) => heard.push(r)).ok);
+  await v.move();
+  await v.move();
+  assert.deepEqual(heard, []);
+});
+
 test("accountSubscribe: one watch per account however many subscribe; one distinct account past the bound is refused", async () => {
   const v = view((call) => ({ context: { slot: 11 }, value: (call.params as [string[]])[0].map(() => null) }));
   const offs: (() => void)[] = [];

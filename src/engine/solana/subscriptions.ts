@@ -8,6 +8,7 @@
 import { MultihomeError } from "../../core/errors.ts";
 import { canonicalJson } from "../../core/rpc/cache-policy.ts";
 import type { RpcCall } from "../../core/rpc/jsonrpc.ts";
+import { entryPerItem } from "../../core/solana/batch.ts";
 import { type Commitment, commitmentOf, MAX_SLOT_JUMP } from "../../core/solana/slots.ts";
 import type { SolanaAnswer } from "./answer.ts";
 import { SOLANA_STATUS_BATCH } from "./outbox.ts";
@@ -133,10 +134,9 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
         notification: false,
       });
       if (!answer.ok) continue;
-      const { context, value } = answer.result as { context: unknown; value: unknown };
-      // One entry per address asked, or nothing is learnt: a missing entry read as null would tell its subscribers
-      // the account is gone.
-      if (!Array.isArray(value) || value.length !== batch.length) continue;
+      const { context, value: entries } = answer.result as { context: unknown; value: unknown };
+      const value = entryPerItem<unknown>(entries, batch.length);
+      if (!value) continue;
       batch.forEach((address, i) => {
         const watch = watches.get(address);
         if (!watch) return;
@@ -201,10 +201,9 @@ export function createSolanaSubscriptions(deps: SubscriptionDeps) {
       const batch = signatures.slice(at, at + SOLANA_STATUS_BATCH);
       const answer = await deps.read({ id: 0, method: "getSignatureStatuses", params: [batch], notification: false });
       if (!answer.ok) continue;
-      const { context, value } = answer.result as {
-        context: { slot: number };
-        value: ({ err: unknown; confirmationStatus: string } | null)[];
-      };
+      const { context, value: entries } = answer.result as { context: { slot: number }; value: unknown };
+      const value = entryPerItem<{ err: unknown; confirmationStatus: string } | null>(entries, batch.length);
+      if (!value) continue;
       batch.forEach((sig, i) => {
         const status = value[i];
         const watches = signatureWatches.get(sig);
