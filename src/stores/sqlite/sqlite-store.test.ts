@@ -16,7 +16,8 @@ import {
   outboxFixture,
   type StoreContractSubject,
 } from "../store-contract.ts";
-import { openSqliteStore, SQLITE_FLUSH_INTERVAL_MS, SQLITE_SCHEMA_VERSION } from "./sqlite-store.ts";
+import { SQLITE_SCHEMA_VERSION } from "./schema.ts";
+import { openSqliteStore, SQLITE_FLUSH_INTERVAL_MS } from "./sqlite-store.ts";
 
 const root = mkdtempSync(join(tmpdir(), "multihome-sqlite-store-"));
 after(() => rmSync(root, { recursive: true, force: true }));

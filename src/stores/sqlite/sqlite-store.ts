@@ -28,13 +28,12 @@ import {
   type Verification,
 } from "../../core/store.ts";
 import { messageOf, readOf } from "./durable.ts";
-import { SCHEMA_OUTBOX, sqliteOutbox } from "./outbox.ts";
-import { SCHEMA_SOLANA_SENDS, sqliteSolanaSends } from "./solana-sends.ts";
+import { sqliteOutbox } from "./outbox.ts";
+import { migrate } from "./schema.ts";
+import { sqliteSolanaSends } from "./solana-sends.ts";
 
 /** How long accepted puts wait in memory before they are written, ms. */
 export const SQLITE_FLUSH_INTERVAL_MS = 1_000;
-/** The schema this build reads and writes; a file with a higher version was written by a newer Multihome. */
-export const SQLITE_SCHEMA_VERSION = 5;
 
 export interface SqliteStoreOptions {
   /** The database file. Its folder is created when missing. */
@@ -55,44 +54,6 @@ export interface SqliteStoreOptions {
 
 /** A put waiting to be written; the value is JSON text already. */
 type Buffered = HeldLastKnownGood;
-
-const SCHEMA = `
-CREATE TABLE last_known_good (
-  chain_id INTEGER NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  block_number INTEGER NOT NULL,
-  block_hash TEXT NOT NULL,
-  method TEXT NOT NULL,
-  domains TEXT NOT NULL,
-  recorded_at REAL NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (chain_id, key)
-);
-CREATE INDEX last_known_good_by_seq ON last_known_good (seq);
-`;
-
-/** Version 2: verified answers about final data, so a restart does not ask upstreams for them again. */
-const SCHEMA_ANSWERS = `
-CREATE TABLE answers (
-  chain_id INTEGER NOT NULL,
-  key TEXT NOT NULL,
-  json TEXT NOT NULL,
-  bytes INTEGER NOT NULL,
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  UNIQUE (chain_id, key)
-);
-`;
-
-/**
- * Version 4: the timestamp of the block a last-known-good value reflects, which its age is measured from. Values an
- * older version kept have none, and an age from when they were recorded could call a years-old balance seconds old:
- * they are dropped (the next verified read at the head records them again).
- */
-const SCHEMA_BLOCK_TIME = `
-ALTER TABLE last_known_good ADD COLUMN block_timestamp INTEGER;
-DELETE FROM last_known_good WHERE block_timestamp IS NULL;
-`;
 
 // The WHERE keeps a row at a higher block; seq orders rows by when they were last recorded, for eviction.
 const UPSERT = `
@@ -366,45 +327,6 @@ function fromRow(row: Row): LastKnownGood {
     evidence: { method: row.method, domains: JSON.parse(row.domains) as string[] },
     recordedAt: row.recorded_at,
   };
-}
-
-/** WAL so readers never wait for the flush; a version table so a future schema change is recognised, not guessed. */
-function migrate(db: DatabaseSync, path: string): void {
-  db.exec("PRAGMA journal_mode = WAL");
-  // In WAL mode NORMAL survives a process crash; a power cut may lose the last flushes, which a cache can afford.
-  db.exec("PRAGMA synchronous = NORMAL");
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    db.exec("CREATE TABLE IF NOT EXISTS multihome_schema (version INTEGER NOT NULL)");
-    const { version } = db.prepare("SELECT max(version) AS version FROM multihome_schema").get() as {
-      version: number | null;
-    };
-    if (version === null) {
-      db.exec(SCHEMA);
-      db.exec(SCHEMA_ANSWERS);
-      db.exec(SCHEMA_OUTBOX);
-      db.exec(SCHEMA_BLOCK_TIME);
-      db.exec(SCHEMA_SOLANA_SENDS);
-      db.prepare("INSERT INTO multihome_schema (version) VALUES (?)").run(SQLITE_SCHEMA_VERSION);
-    } else if (version < SQLITE_SCHEMA_VERSION) {
-      // Versions 2, 3 and 5 only added tables; version 4 drops last-known-good values that cannot say their age.
-      if (version < 2) db.exec(SCHEMA_ANSWERS);
-      if (version < 3) db.exec(SCHEMA_OUTBOX);
-      if (version < 4) db.exec(SCHEMA_BLOCK_TIME);
-      if (version < 5) db.exec(SCHEMA_SOLANA_SENDS);
-      db.prepare("UPDATE multihome_schema SET version = ?").run(SQLITE_SCHEMA_VERSION);
-    } else if (version > SQLITE_SCHEMA_VERSION) {
-      throw new StoreError(
-        "open_failed",
-        `cannot open the Multihome store at ${path}: it has schema version ${version}, written by a newer Multihome; ` +
-          `this one reads version ${SQLITE_SCHEMA_VERSION}`,
-      );
-    }
-    db.exec("COMMIT");
-  } catch (error) {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    throw error;
-  }
 }
 
 type Statement =
